@@ -1,0 +1,81 @@
+/*
+ * Inventory: which hosts to scan and how to reach them.
+ *
+ * Accepts the native JSON format (see docs/inventory.md) and the output of
+ * `ansible-inventory --list`.  Several files merge into one inventory; a host
+ * name defined twice is an error naming both places.  Every string here is
+ * owned by the inventory and freed by nm_inventory_finish().
+ */
+#ifndef NEARMISS_INVENTORY_H
+#define NEARMISS_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nearmiss/error.h"
+
+struct nm_label {
+    char *key;
+    char *value;
+};
+
+struct nm_host {
+    char *name;         /* required, unique across all files */
+    char *address;      /* defaults to name */
+    int port;           /* 0 = not set here (use default, finally 22) */
+    char *user;         /* NULL = not set (CLI --user, then $USER) */
+    char *identity;     /* private key path, "~/" expanded; NULL = not set */
+    char *known_hosts;  /* NULL = not set */
+    char **roles;
+    size_t n_roles;
+    struct nm_label *labels;
+    size_t n_labels;
+    char *criticality;  /* "low" | "medium" | "high" | "critical"; NULL = "medium" */
+    char **tls;         /* TLS endpoint specs as written */
+    size_t n_tls;
+    char *origin;       /* "FILE" (native) or "FILE (ansible)", for messages */
+};
+
+struct nm_role {
+    char *name;
+    int min_healthy;    /* 0 = not set */
+    char **spread;      /* label keys whose values must differ among healthy hosts */
+    size_t n_spread;
+};
+
+struct nm_inventory {
+    struct nm_host *hosts;
+    size_t n_hosts;
+    struct nm_role *roles;
+    size_t n_roles;
+};
+
+void nm_inventory_init(struct nm_inventory *inv);
+void nm_inventory_finish(struct nm_inventory *inv);
+
+/*
+ * Loads one file and merges it into inv.  The format is detected from the
+ * content: an object with "hosts" as an array is native; an object with
+ * "_meta" (or only group objects) is Ansible.  A file's "defaults" apply to
+ * the hosts of that file only, and are resolved into each host on load.
+ * On error nothing is added to inv and d says "FILE:LINE: key path: problem".
+ */
+int nm_inventory_load_file(struct nm_inventory *inv, const char *path, nm_diag *d);
+/* Same from memory; name is used in messages. */
+int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const char *data,
+                             size_t len, nm_diag *d);
+
+/*
+ * Keeps only hosts whose name matches host_glob (fnmatch; a comma-separated
+ * list of globs is allowed) and that have role `role`; NULL means no filter.
+ * Returns NM_ERR_NOTFOUND (with diag) if nothing is left.
+ */
+int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const char *role,
+                        nm_diag *d);
+
+const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name);
+const struct nm_role *nm_inventory_find_role(const struct nm_inventory *inv, const char *name);
+const char *nm_host_label(const struct nm_host *h, const char *key);
+bool nm_host_has_role(const struct nm_host *h, const char *role);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * Small shared helpers: allocation that aborts on exhaustion (as OpenSSH's
+ * xmalloc: a scanner out of memory has no useful way on), a byte buffer with
+ * a hard cap (curl's dynbuf idea: every buffer filled from a host is bounded),
+ * bounded number parsing that advances a cursor (never sscanf/atoi), clocks.
+ */
+#ifndef NEARMISS_UTIL_H
+#define NEARMISS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nearmiss/error.h"
+
+void *nm_xmalloc(size_t n);
+void *nm_xcalloc(size_t n, size_t size);
+void *nm_xrealloc(void *p, size_t n);
+void *nm_xreallocarray(void *p, size_t n, size_t size);
+char *nm_xstrdup(const char *s);
+char *nm_xstrndup(const char *s, size_t n);
+char *nm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer with a cap.  Always NUL-terminated (not counted in len). */
+struct nm_buf {
+    char *data;
+    size_t len;
+    size_t alloc;
+    size_t cap;       /* maximum len; appends beyond it fail with NM_ERR_TOOBIG */
+};
+void nm_buf_init(struct nm_buf *b, size_t cap);
+void nm_buf_finish(struct nm_buf *b);
+void nm_buf_reset(struct nm_buf *b);
+/* Appends as much as fits; returns NM_ERR_TOOBIG when anything was dropped. */
+int nm_buf_append(struct nm_buf *b, const void *data, size_t len);
+int nm_buf_appends(struct nm_buf *b, const char *s);
+int nm_buf_appendf(struct nm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes ownership of the data (NUL-terminated); the buffer is left empty. */
+char *nm_buf_steal(struct nm_buf *b, size_t *ret_len);
+
+/* Cursor parsing over [*p, end): each advances *p only on success. */
+int nm_parse_u64(const char **p, const char *end, uint64_t *ret);
+int nm_parse_i64(const char **p, const char *end, int64_t *ret);
+/* Whole string must be a number (no trailing bytes). */
+int nm_str_to_u64(const char *s, uint64_t *ret);
+int nm_str_to_i64(const char *s, int64_t *ret);
+void nm_skip_spaces(const char **p, const char *end);
+
+bool nm_str_has_prefix(const char *s, const char *prefix);
+/* Shell-safe single quoting: appends 'x'\''y' form. */
+int nm_buf_append_shquoted(struct nm_buf *b, const char *s);
+
+/* Monotonic milliseconds, and wall-clock UTC "YYYY-MM-DDTHH:MM:SSZ". */
+int64_t nm_now_ms(void);
+void nm_utc_iso8601(int64_t unix_sec, char out[32]);
+
+/* "~/" expansion with $HOME; returns malloc'd copy. */
+char *nm_expand_home(const char *path);
+
+/* Writes the whole buffer to path atomically: temp file in the same
+ * directory, fsync, rename.  A crash leaves the old file intact. */
+int nm_write_atomic(const char *path, const void *data, size_t len, int mode, nm_diag *d);
+/* mkdir -p */
+int nm_mkdir_p(const char *path, int mode, nm_diag *d);
+/* Reads a whole file, refusing files larger than cap. */
+int nm_read_file(const char *path, size_t cap, char **ret_data, size_t *ret_len, nm_diag *d);
+
+/* fnmatch-style glob on plain strings (no path semantics). */
+bool nm_glob_match(const char *pattern, const char *s);
+
+#endif
