@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int nm_placeholder_tls;
