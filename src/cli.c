@@ -1,2 +1,524 @@
-/* placeholder: being written */
-typedef int nm_placeholder_cli;
+/*
+ * The command layer: the only place that prints to the user or decides the
+ * exit status.  Everything below it returns error codes and diagnostics.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libssh2.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nearmiss/check.h"
+#include "nearmiss/cli.h"
+#include "nearmiss/inventory.h"
+#include "nearmiss/report.h"
+#include "nearmiss/scan.h"
+#include "nearmiss/ssh.h"
+#include "nearmiss/util.h"
+
+#include "nm-config.h"
+
+#define EXIT_SCAN_OK 0
+#define EXIT_USAGE 1
+#define EXIT_SOME_FAILED 2
+#define EXIT_FINDINGS 100
+
+static const char main_usage[] =
+    "Usage: nearmiss COMMAND [OPTIONS]\n"
+    "\n"
+    "Finds the warnings that precede outages (expiring certificates, full disks,\n"
+    "failing drives, pending security patches, single points of failure) on every\n"
+    "host of a fleet, over SSH, without installing anything on the hosts.\n"
+    "\n"
+    "Commands:\n"
+    "  scan            scan the hosts of an inventory and write the reports\n"
+    "  checks list     list the checks in the checks directory\n"
+    "  checks show ID  show what a check runs, where, and with which thresholds\n"
+    "  checks parsers  list the parsers checks can use\n"
+    "\n"
+    "  nearmiss --help | --version | COMMAND --help\n"
+    "\n"
+    "Exit status of scan: 0 done; 1 usage or configuration error (nothing scanned,\n"
+    "nothing overwritten); 2 done, but some hosts could not be scanned; 100 a finding\n"
+    "at or above --fail-on exists (takes precedence over 2).\n";
+
+static const char scan_usage[] =
+    "Usage: nearmiss scan -i INVENTORY [-i INVENTORY2 ...] [OPTIONS]\n"
+    "\n"
+    "  -i, --inventory FILE   native JSON inventory, or `ansible-inventory --list` JSON;\n"
+    "                         several are merged\n"
+    "  -c, --checks DIR       check definitions (default: $NEARMISS_CHECKS_DIR, else the\n"
+    "                         checks/ beside the binary's source tree, else the installed ones)\n"
+    "  -o, --out DIR          report directory (default: reports/)\n"
+    "  -j, --jobs N           hosts scanned at once (default: 32)\n"
+    "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
+    "                         probes (default: 90)\n"
+    "      --known-hosts FILE OpenSSH known_hosts for hosts whose inventory names none\n"
+    "                         (default: ~/.ssh/known_hosts)\n"
+    "      --identity FILE    private key for hosts whose inventory names none\n"
+    "                         (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)\n"
+    "      --passphrase-file FILE  passphrase of an encrypted identity (first line)\n"
+    "      --user USER        login user for hosts whose inventory names none\n"
+    "                         (default: $USER)\n"
+    "      --accept-new       trust unknown host keys on first use and append them to\n"
+    "                         known_hosts (never the default; a CHANGED key is never accepted)\n"
+    "      --hosts GLOB[,GLOB] scan only hosts whose name matches\n"
+    "      --role ROLE        scan only hosts with this role\n"
+    "      --format LIST      outputs besides JSON (json is always written): json\n"
+    "      --fail-on SEVERITY exit 100 when a finding at or above it exists\n"
+    "                         (info, low, medium, high, critical)\n"
+    "      --max-output BYTES output accepted from one host (default: 8388608)\n"
+    "  -q, --quiet            no progress and no summary on the terminal\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Writes OUT/latest.json and OUT/nearmiss-<start time>.json atomically.  Host keys are\n"
+    "verified against known_hosts: an unknown key gives status hostkey_unknown and a\n"
+    "changed one hostkey_mismatch, and that host is not scanned.\n";
+
+static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("nearmiss: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The checks shipped with this copy of nearmiss, wherever it runs from. */
+static char *default_checks_dir(void)
+{
+    const char *env = getenv("NEARMISS_CHECKS_DIR");
+    if (env && *env)
+        return nm_xstrdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            char *cand = nm_xasprintf("%s/../checks", exe);
+            if (is_dir(cand))
+                return cand;
+            free(cand);
+        }
+    }
+    if (is_dir(NM_SOURCE_CHECKS_DIR))
+        return nm_xstrdup(NM_SOURCE_CHECKS_DIR);
+    return nm_xstrdup(NM_INSTALL_CHECKS_DIR);
+}
+
+static int parse_int_opt(const char *name, const char *v, long min, long max, long *ret)
+{
+    int64_t x;
+    if (nm_str_to_i64(v, &x) < 0 || x < min || x > max) {
+        say_error("%s: \"%s\" is not a whole number from %ld to %ld", name, v, min, max);
+        return -1;
+    }
+    *ret = (long)x;
+    return 0;
+}
+
+static void progress(void *ctx, size_t done, size_t total, size_t failed)
+{
+    (void)ctx;
+    fprintf(stderr, "\r\033[Kscanning: %zu/%zu hosts done, %zu could not be scanned", done, total,
+            failed);
+    if (done == total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int load_checks(const char *dir, struct nm_checkset *cs)
+{
+    nm_diag d = {{0}};
+    nm_checkset_init(cs);
+    if (nm_checkset_load_dir(cs, dir, &d) < 0) {
+        say_error("%s", d.msg);
+        nm_checkset_finish(cs);
+        return -1;
+    }
+    return 0;
+}
+
+static int worst_finding(const json_t *report)
+{
+    int worst = NM_SEV_NONE;
+    size_t i, j;
+    json_t *h, *f;
+    json_array_foreach(json_object_get(report, "hosts"), i, h) {
+        json_array_foreach(json_object_get(h, "findings"), j, f) {
+            if (json_is_true(json_object_get(f, "waived")))
+                continue;
+            int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+            worst = s > worst ? s : worst;
+        }
+    }
+    json_array_foreach(json_object_get(report, "fleet_findings"), i, f) {
+        int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        worst = s > worst ? s : worst;
+    }
+    return worst;
+}
+
+static void print_summary(const json_t *report, const char *path)
+{
+    const json_t *s = json_object_get(report, "summary");
+    const json_t *fc = json_object_get(s, "findings");
+    printf("scanned %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+           " hosts; findings: %" JSON_INTEGER_FORMAT " critical, %" JSON_INTEGER_FORMAT
+           " high, %" JSON_INTEGER_FORMAT " medium, %" JSON_INTEGER_FORMAT " low\n",
+           json_integer_value(json_object_get(s, "scanned")),
+           json_integer_value(json_object_get(s, "hosts")),
+           json_integer_value(json_object_get(fc, "critical")),
+           json_integer_value(json_object_get(fc, "high")),
+           json_integer_value(json_object_get(fc, "medium")),
+           json_integer_value(json_object_get(fc, "low")));
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(report, "hosts"), i, h) {
+        const char *st = json_string_value(json_object_get(h, "status"));
+        if (strcmp(st, "ok") != 0)
+            printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")), st,
+                   json_string_value(json_object_get(h, "error")));
+    }
+    printf("report: %s\n", path);
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+    enum { O_TIMEOUT = 256, O_KNOWN_HOSTS, O_IDENTITY, O_USER, O_FORMAT, O_FAIL_ON, O_HOSTS,
+           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT };
+    static const struct option opts[] = {
+        {"inventory", required_argument, NULL, 'i'},
+        {"checks", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
+        {"identity", required_argument, NULL, O_IDENTITY},
+        {"user", required_argument, NULL, O_USER},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"fail-on", required_argument, NULL, O_FAIL_ON},
+        {"hosts", required_argument, NULL, O_HOSTS},
+        {"role", required_argument, NULL, O_ROLE},
+        {"accept-new", no_argument, NULL, O_ACCEPT_NEW},
+        {"passphrase-file", required_argument, NULL, O_PASSFILE},
+        {"max-output", required_argument, NULL, O_MAXOUT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char **inventories = nm_xcalloc((size_t)argc + 1, sizeof *inventories);
+    size_t n_inv = 0;
+    const char *checks_opt = NULL, *out = "reports", *known_hosts_opt = NULL;
+    const char *identity_opt = NULL, *user = NULL, *host_glob = NULL, *role = NULL;
+    const char *passfile = NULL;
+    bool quiet = false;
+    int fail_on = NM_SEV_NONE;
+    struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
+                                 .timeout_s = NM_DEFAULT_TIMEOUT_S,
+                                 .host_cap = NM_DEFAULT_HOST_CAP};
+    long v;
+    int c, rc = EXIT_USAGE;
+    char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
+    char *written = NULL;
+    struct nm_inventory inv;
+    struct nm_checkset cs;
+    json_t *report = NULL;
+    nm_diag d = {{0}};
+
+    nm_inventory_init(&inv);
+    nm_checkset_init(&cs);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "i:c:o:j:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': inventories[n_inv++] = optarg; break;
+        case 'c': checks_opt = optarg; break;
+        case 'o': out = optarg; break;
+        case 'j':
+            if (parse_int_opt("--jobs", optarg, 1, 4096, &v) < 0)
+                goto out;
+            so.jobs = (int)v;
+            break;
+        case O_TIMEOUT:
+            if (parse_int_opt("--timeout", optarg, 1, 86400, &v) < 0)
+                goto out;
+            so.timeout_s = (int)v;
+            break;
+        case O_KNOWN_HOSTS: known_hosts_opt = optarg; break;
+        case O_IDENTITY: identity_opt = optarg; break;
+        case O_USER: user = optarg; break;
+        case O_FORMAT:
+            /* Only JSON exists in this version; refusing others beats
+             * silently writing less than was asked for. */
+            for (char *list = nm_xstrdup(optarg), *p = list, *e;; p = e + 1) {
+                e = strchr(p, ',');
+                if (e)
+                    *e = '\0';
+                if (*p && strcmp(p, "json") != 0) {
+                    say_error("--format: \"%s\" is not available in this version (json only)", p);
+                    free(list);
+                    goto out;
+                }
+                if (!e) {
+                    free(list);
+                    break;
+                }
+            }
+            break;
+        case O_FAIL_ON:
+            fail_on = nm_severity_from_name(optarg);
+            if (fail_on == NM_SEV_NONE) {
+                say_error("--fail-on: \"%s\" is not a severity (info low medium high critical)",
+                          optarg);
+                goto out;
+            }
+            break;
+        case O_HOSTS: host_glob = optarg; break;
+        case O_ROLE: role = optarg; break;
+        case O_ACCEPT_NEW: so.accept_new = true; break;
+        case O_PASSFILE: passfile = optarg; break;
+        case O_MAXOUT:
+            if (parse_int_opt("--max-output", optarg, 4096, 1L << 30, &v) < 0)
+                goto out;
+            so.host_cap = (uint64_t)v;
+            break;
+        case 'q': quiet = true; break;
+        case 'h':
+            fputs(scan_usage, stdout);
+            rc = EXIT_SCAN_OK;
+            goto out;
+        default:
+            fputs("Try 'nearmiss scan --help'.\n", stderr);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        say_error("scan: unexpected argument \"%s\" (Try 'nearmiss scan --help'.)", argv[optind]);
+        goto out;
+    }
+    if (n_inv == 0) {
+        say_error("scan: no inventory given (-i FILE). Try 'nearmiss scan --help'.");
+        goto out;
+    }
+    for (size_t i = 0; i < n_inv; i++) {
+        if (nm_inventory_load_file(&inv, inventories[i], &d) < 0) {
+            say_error("%s", d.msg);
+            goto out;
+        }
+    }
+    if ((host_glob || role) && nm_inventory_select(&inv, host_glob, role, &d) < 0) {
+        say_error("%s", d.msg);
+        goto out;
+    }
+    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : default_checks_dir();
+    if (load_checks(checks_dir, &cs) < 0)
+        goto out;
+    if (passfile) {
+        size_t len = 0;
+        if (nm_read_file(passfile, 4096, &passphrase, &len, &d) < 0) {
+            say_error("--passphrase-file: %s", d.msg);
+            goto out;
+        }
+        passphrase[strcspn(passphrase, "\r\n")] = '\0';
+        so.passphrase = passphrase;
+    }
+    known_hosts = nm_expand_home(known_hosts_opt ? known_hosts_opt : "~/.ssh/known_hosts");
+    so.known_hosts = known_hosts;
+    if (identity_opt) {
+        identity = nm_expand_home(identity_opt);
+        so.identity = identity;
+    }
+    so.user = user;
+    /* Fail on an unusable output directory now, not after an hour of scanning. */
+    if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
+        say_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
+        goto out;
+    }
+    if (!quiet && isatty(STDERR_FILENO)) {
+        so.progress = progress;
+    }
+    if (nm_ssh_global_init() < 0) {
+        say_error("cannot initialise libssh2");
+        goto out;
+    }
+    int r = nm_scan_run(&inv, &cs, &so, &report, &d);
+    nm_ssh_global_finish();
+    if (r < 0) {
+        say_error("%s", d.msg);
+        goto out;
+    }
+    if (nm_report_write_json(report, out, &written, &d) < 0) {
+        say_error("writing the report failed: %s", d.msg);
+        goto out;
+    }
+    if (!quiet)
+        print_summary(report, written);
+    const json_t *summary = json_object_get(report, "summary");
+    if (fail_on != NM_SEV_NONE && worst_finding(report) >= fail_on)
+        rc = EXIT_FINDINGS;
+    else if (json_integer_value(json_object_get(summary, "failed")) > 0)
+        rc = EXIT_SOME_FAILED;
+    else
+        rc = EXIT_SCAN_OK;
+out:
+    json_decref(report);
+    nm_checkset_finish(&cs);
+    nm_inventory_finish(&inv);
+    free(written);
+    free(checks_dir);
+    free(known_hosts);
+    free(identity);
+    if (passphrase) {
+        /* Do not leave the secret in freed heap memory. */
+        memset(passphrase, 0, strlen(passphrase));
+        free(passphrase);
+    }
+    free(inventories);
+    return rc;
+}
+
+static void print_rule(const struct nm_rule *r)
+{
+    printf("    - ");
+    for (size_t i = 0; i < r->n_when; i++)
+        printf("when %s %s ... ", r->when[i].field, "(cond)");
+    if (r->severity_from) {
+        char *m = json_dumps(r->severity_map, JSON_COMPACT);
+        printf("severity from field \"%s\" via %s", r->severity_from, m ? m : "{}");
+        free(m);
+    } else if (!r->field) {
+        printf("every selected item: %s", nm_severity_name(r->severity));
+    } else {
+        printf("%s:", r->field);
+        for (size_t i = 0; i < r->n_thresholds; i++) {
+            char *tv = json_dumps(r->thresholds[i].value, JSON_ENCODE_ANY);
+            printf(" %s at %s%s", nm_severity_name(r->thresholds[i].severity), tv ? tv : "?",
+                   i + 1 < r->n_thresholds ? "," : "");
+            free(tv);
+        }
+    }
+    printf("%s\n", r->override ? " (override)" : "");
+}
+
+static int cmd_checks(int argc, char **argv)
+{
+    static const struct option opts[] = {{"checks", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *dir_opt = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (c == 'c') {
+            dir_opt = optarg;
+        } else if (c == 'h') {
+            fputs("Usage: nearmiss checks list|show ID|parsers [-c DIR]\n", stdout);
+            return 0;
+        } else {
+            return EXIT_USAGE;
+        }
+    }
+    const char *sub = optind < argc ? argv[optind] : "list";
+    if (strcmp(sub, "parsers") == 0) {
+        for (size_t i = 0; i < nm_parser_count(); i++)
+            printf("%-16s %s\n", nm_parser_at(i)->name, nm_parser_at(i)->summary);
+        return 0;
+    }
+    char *dir = dir_opt ? nm_xstrdup(dir_opt) : default_checks_dir();
+    struct nm_checkset cs;
+    int rc = EXIT_USAGE;
+    if (load_checks(dir, &cs) < 0) {
+        free(dir);
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "list") == 0) {
+        printf("%-24s %-8s %-16s %-5s %s\n", "ID", "CATEGORY", "PROBE", "ROOT", "TITLE");
+        for (size_t i = 0; i < cs.n_checks; i++) {
+            const struct nm_check *k = &cs.checks[i];
+            printf("%-24s %-8s %-16s %-5s %s\n", k->id, k->category, k->probe->id,
+                   k->probe->needs_root ? "yes" : "no", k->title);
+        }
+        rc = 0;
+    } else if (strcmp(sub, "show") == 0 && optind + 1 < argc) {
+        const struct nm_check *k = nm_checkset_find(&cs, argv[optind + 1]);
+        if (!k) {
+            say_error("no check \"%s\" in %s (see `nearmiss checks list`)", argv[optind + 1], dir);
+            goto out;
+        }
+        printf("%s (version %ld): %s\n  category: %s\n  file: %s\n", k->id, k->version, k->title,
+               k->category, k->origin);
+        if (k->description)
+            printf("  description: %s\n", k->description);
+        printf("  applies to: os %s", k->n_os ? "" : "any");
+        for (size_t i = 0; i < k->n_os; i++)
+            printf("%s%s", i ? ", " : "", k->os[i]);
+        for (size_t i = 0; i < k->n_commands; i++)
+            printf("%s%s", i ? ", " : "; needs commands ", k->commands[i]);
+        for (size_t i = 0; i < k->n_roles; i++)
+            printf("%s%s", i ? ", " : "; roles ", k->roles[i]);
+        printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,
+               k->probe->needs_root ? "as root via sudo -n" : "as the login user",
+               k->probe->timeout_s, k->probe->max_output);
+        for (const char *p = k->probe->script; *p;) {
+            const char *nl = strchr(p, '\n');
+            int len = nl ? (int)(nl - p) : (int)strlen(p);
+            printf("    | %.*s\n", len, p);
+            p += len + (nl ? 1 : 0);
+        }
+        printf("  parser: %s\n  rules (worst severity that holds wins, one finding per item):\n",
+               k->parser->name);
+        for (size_t i = 0; i < k->n_rules; i++)
+            print_rule(&k->rules[i]);
+        printf("  finding: subject \"%s\", message \"%s\"\n", k->subject, k->message);
+        if (k->remediation)
+            printf("  remediation: %s\n", k->remediation);
+        rc = 0;
+    } else {
+        say_error("checks: unknown subcommand \"%s\" (list, show ID, parsers)", sub);
+    }
+out:
+    nm_checkset_finish(&cs);
+    free(dir);
+    return rc;
+}
+
+int nm_cli_main(int argc, char **argv)
+{
+    /* One hash seed before any thread creates JSON objects. */
+    json_object_seed(0);
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("nearmiss %s (%s, jansson %s)\n", NM_VERSION, libssh2_version(0), JANSSON_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "scan") == 0)
+        return cmd_scan(argc - 1, argv + 1);
+    if (strcmp(cmd, "checks") == 0)
+        return cmd_checks(argc - 1, argv + 1);
+    say_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
+    return EXIT_USAGE;
+}

@@ -1,1 +1,6 @@
-int main(void) { return 0; }
+#include "nearmiss/cli.h"
+
+int main(int argc, char **argv)
+{
+    return nm_cli_main(argc, argv);
+}

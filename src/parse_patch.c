@@ -1,38 +1,1321 @@
-/* placeholder: being written */
+/*
+ * Patch and reboot parsers: what the package manager says is pending
+ * (apt, dnf/yum, apk, zypper) and whether the host waits for a reboot.
+ * Probe commands, item fields and limits: docs/parsers-patch.md.
+ *
+ * Every byte here comes from a host.  Lines are (pointer, length) spans over
+ * the caller's buffer, which may hold NUL bytes and need not be terminated;
+ * nothing is copied except into sanitised JSON strings of bounded size.
+ *
+ * Common pattern: a parser that recognises nothing at all must not answer
+ * "no pending updates" - an error message, a localised or truncated output
+ * would otherwise read as a clean host.  So each parser knows what its clean
+ * output looks like and fails on anything it cannot account for.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "nearmiss/util.h"
 #include "parsers-builtin.h"
+
+#define FIELD_MAX 256       /* package names, versions, advisory ids */
+#define SUMMARY_MAX 1024    /* zypper patch summaries */
+#define LIST_MAX 4096       /* entries in one array field (origins, packages, reasons) */
+#define ZYPPER_XML_MAX (64u << 20)
+
+/* ---- spans: bounded views into host bytes ------------------------------ */
+
+struct span {
+    const char *p;
+    size_t n;
+};
+
+static bool next_line(const char **cur, const char *end, struct span *ret)
+{
+    const char *s = *cur;
+    if (s >= end)
+        return false;
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    const char *e = nl ? nl : end;
+    *cur = nl ? nl + 1 : end;
+    if (e > s && e[-1] == '\r')
+        e--;
+    ret->p = s;
+    ret->n = (size_t)(e - s);
+    return true;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static struct span span_trim(struct span s)
+{
+    while (s.n > 0 && is_blank(s.p[0])) {
+        s.p++;
+        s.n--;
+    }
+    while (s.n > 0 && is_blank(s.p[s.n - 1]))
+        s.n--;
+    return s;
+}
+
+/* Next blank-separated token of *rest; false when none is left. */
+static bool next_tok(struct span *rest, struct span *tok)
+{
+    size_t i = 0;
+    while (i < rest->n && is_blank(rest->p[i]))
+        i++;
+    if (i == rest->n) {
+        rest->p += i;
+        rest->n = 0;
+        return false;
+    }
+    size_t j = i;
+    while (j < rest->n && !is_blank(rest->p[j]))
+        j++;
+    tok->p = rest->p + i;
+    tok->n = j - i;
+    rest->p += j;
+    rest->n -= j;
+    return true;
+}
+
+/* Splits a line into at most max tokens; returns how many there are in all
+ * (which may exceed max: callers compare the count with the shape they want). */
+static size_t split_toks(struct span line, struct span *toks, size_t max)
+{
+    size_t n = 0;
+    struct span t;
+    while (next_tok(&line, &t)) {
+        if (n < max)
+            toks[n] = t;
+        n++;
+        if (n > max)
+            break;
+    }
+    return n;
+}
+
+static bool span_eq(struct span s, const char *lit)
+{
+    size_t l = strlen(lit);
+    return s.n == l && memcmp(s.p, lit, l) == 0;
+}
+
+static bool span_eq_nocase(struct span s, const char *lit)
+{
+    size_t l = strlen(lit);
+    if (s.n != l)
+        return false;
+    for (size_t i = 0; i < l; i++) {
+        char a = s.p[i], b = lit[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z')
+            b = (char)(b - 'A' + 'a');
+        if (a != b)
+            return false;
+    }
+    return true;
+}
+
+static bool span_prefix(struct span s, const char *lit)
+{
+    size_t l = strlen(lit);
+    return s.n >= l && memcmp(s.p, lit, l) == 0;
+}
+
+static bool span_suffix(struct span s, const char *lit)
+{
+    size_t l = strlen(lit);
+    return s.n >= l && memcmp(s.p + s.n - l, lit, l) == 0;
+}
+
+static bool span_contains(struct span s, const char *lit)
+{
+    return memmem(s.p, s.n, lit, strlen(lit)) != NULL;
+}
+
+static struct span span_after(struct span s, size_t k)
+{
+    return (struct span){s.p + k, s.n - k};
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool all_digits(struct span s)
+{
+    if (s.n == 0)
+        return false;
+    for (size_t i = 0; i < s.n; i++)
+        if (!is_digit(s.p[i]))
+            return false;
+    return true;
+}
+
+/* ---- JSON helpers ------------------------------------------------------- */
+
+static json_t *jspan(struct span s, size_t max)
+{
+    return nm_json_string_sanitized(s.p, s.n, max);
+}
+
+static json_t *jfield(struct span s)
+{
+    return jspan(s, FIELD_MAX);
+}
+
+static json_t *jevidence(struct span s)
+{
+    return jspan(s, NM_PARSER_MAX_EVIDENCE);
+}
+
+/* Appends item (stolen) unless the cap is reached; false once it is. */
+static bool push_item(json_t *items, json_t *item)
+{
+    if (json_array_size(items) >= NM_PARSER_MAX_ITEMS) {
+        json_decref(item);
+        return false;
+    }
+    json_array_append_new(items, item);
+    return true;
+}
+
+/* Appends the sanitised string to arr unless `seen` already holds it (keys
+ * are the sanitised text, so they are valid UTF-8 without NUL bytes). */
+static void push_unique(json_t *arr, json_t *seen, struct span s, size_t max)
+{
+    if (json_array_size(arr) >= LIST_MAX)
+        return;
+    json_t *j = jspan(s, max);
+    const char *key = json_string_value(j);
+    if (!key || json_object_get(seen, key)) {
+        json_decref(j);
+        return;
+    }
+    json_object_set_new(seen, key, json_true());
+    json_array_append_new(arr, j);
+}
+
+/* For an error message: the first bytes of a line, sanitised. */
+static void quote_line(struct span s, char *out, size_t outsz)
+{
+    json_t *j = jspan(s, 80);
+    const char *v = json_string_value(j);
+    size_t l = v ? strlen(v) : 0;
+    if (l >= outsz)
+        l = outsz - 1;
+    memcpy(out, v ? v : "", l);
+    out[l] = '\0';
+    json_decref(j);
+}
+
+/* ======================================================================== */
+/* apt_simulate                                                             */
+/* ======================================================================== */
+
+/* A release string names the archive a version comes from, as apt's
+ * VerIterator::RelStr() prints it: "Label:Version/Archive", "Label:Archive",
+ * "Archive" or a site name.  Security pockets: Debian's "Debian-Security:12/
+ * stable-security" (and "Debian-Security:10/oldoldstable" from before the
+ * -security suite names), Ubuntu's "Ubuntu:22.04/jammy-security", and the
+ * ESM ones "UbuntuESM:22.04/jammy-infra-security" and
+ * "UbuntuESMApps:22.04/jammy-apps-security". */
+static bool apt_origin_is_security(struct span o)
+{
+    return span_suffix(o, "-security") || span_prefix(o, "Debian-Security:") ||
+           span_eq(o, "Debian-Security");
+}
+
+/* "Inst PKG [OLD] (NEW REL1, REL2 [ARCH]) [BROKEN...]" into an item. */
+static json_t *apt_parse_inst(struct span line)
+{
+    struct span rest = span_after(line, 5), pkg, cur = {NULL, 0};
+    if (!next_tok(&rest, &pkg))
+        return NULL;
+    rest = span_trim(rest);
+    if (rest.n > 0 && rest.p[0] == '[') {
+        const char *close = memchr(rest.p, ']', rest.n);
+        if (!close)
+            return NULL;
+        cur = (struct span){rest.p + 1, (size_t)(close - rest.p - 1)};
+        rest = span_trim(span_after(rest, (size_t)(close - rest.p) + 1));
+    }
+    if (rest.n == 0 || rest.p[0] != '(')
+        return NULL;
+    /* The candidate part ends at the last ')' of the line: what may follow
+     * it ("[]", "[libfoo:amd64 ]") holds package names, never ')'. */
+    size_t close = rest.n;
+    while (close > 1 && rest.p[close - 1] != ')')
+        close--;
+    if (close <= 1)
+        return NULL;
+    struct span inner = {rest.p + 1, close - 2}, cand, arch = {NULL, 0};
+    if (!next_tok(&inner, &cand))
+        return NULL;
+    struct span rel = span_trim(inner);
+    if (rel.n > 0 && rel.p[rel.n - 1] == ']') {
+        size_t open = rel.n - 1;
+        while (open > 0 && rel.p[open - 1] != '[')
+            open--;
+        if (open > 0) {
+            arch = (struct span){rel.p + open, rel.n - 1 - open};
+            rel.n = open - 1;
+            rel = span_trim(rel);
+        }
+    }
+
+    json_t *origins = json_array();
+    bool security = false;
+    while (rel.n > 0 && json_array_size(origins) < LIST_MAX) {
+        const char *comma = memmem(rel.p, rel.n, ", ", 2);
+        struct span o = {rel.p, comma ? (size_t)(comma - rel.p) : rel.n};
+        o = span_trim(o);
+        if (o.n > 0) {
+            security = security || apt_origin_is_security(o);
+            json_array_append_new(origins, jfield(o));
+        }
+        rel = comma ? span_after(rel, (size_t)(comma - rel.p) + 2) : (struct span){NULL, 0};
+    }
+
+    json_t *item = json_object();
+    json_object_set_new(item, "subject", jfield(pkg));
+    json_object_set_new(item, "package", jfield(pkg));
+    json_object_set_new(item, "current", cur.p ? jfield(cur) : json_null());
+    json_object_set_new(item, "candidate", jfield(cand));
+    json_object_set_new(item, "arch", arch.p && arch.n ? jfield(arch) : json_null());
+    json_object_set_new(item, "origins", origins);
+    json_object_set_new(item, "security", json_boolean(security));
+    json_object_set_new(item, "new", json_boolean(cur.p == NULL));
+    json_object_set_new(item, "kept_back", json_false());
+    json_object_set_new(item, "evidence", jevidence(line));
+    return item;
+}
+
+static json_t *apt_kept_item(struct span pkg, struct span header, struct span line, bool phasing)
+{
+    /* Evidence: the block header and the line naming the package. */
+    struct nm_buf b;
+    nm_buf_init(&b, NM_PARSER_MAX_EVIDENCE);
+    nm_buf_append(&b, header.p, header.n);
+    nm_buf_append(&b, "\n", 1);
+    nm_buf_append(&b, line.p, line.n);
+    json_t *item = json_object();
+    json_object_set_new(item, "subject", jfield(pkg));
+    json_object_set_new(item, "package", jfield(pkg));
+    json_object_set_new(item, "current", json_null());
+    json_object_set_new(item, "candidate", json_null());
+    json_object_set_new(item, "arch", json_null());
+    json_object_set_new(item, "origins", json_array());
+    json_object_set_new(item, "security", json_false());
+    json_object_set_new(item, "new", json_false());
+    json_object_set_new(item, "kept_back", json_true());
+    if (phasing)
+        json_object_set_new(item, "phasing", json_true());
+    json_object_set_new(item, "evidence", jevidence((struct span){b.data ? b.data : "", b.len}));
+    nm_buf_finish(&b);
+    return item;
+}
+
+/* "130 upgraded, 0 newly installed, 0 to remove and 0 not upgraded." or,
+ * from apt >= 2.9, "  Upgrading: 3, Installing: 0, Removing: 0, ...". */
+static bool apt_summary(struct span line, uint64_t *ret_expected)
+{
+    const char *p = line.p, *end = line.p + line.n;
+    uint64_t up, inst;
+    struct span t = span_trim(line);
+    if (span_prefix(t, "Upgrading: ")) {
+        p = t.p + 11;
+        if (nm_parse_u64(&p, end, &up) < 0)
+            return false;
+        const char *q = memmem(p, (size_t)(end - p), "Installing: ", 12);
+        if (!q)
+            return false;
+        q += 12;
+        if (nm_parse_u64(&q, end, &inst) < 0)
+            return false;
+        *ret_expected = up + inst;
+        return true;
+    }
+    if (nm_parse_u64(&p, end, &up) < 0)
+        return false;
+    struct span r = {p, (size_t)(end - p)};
+    if (!span_prefix(r, " upgraded, "))
+        return false;
+    p += 11;
+    if (nm_parse_u64(&p, end, &inst) < 0)
+        return false;
+    r = (struct span){p, (size_t)(end - p)};
+    if (!span_prefix(r, " newly installed"))
+        return false;
+    *ret_expected = up + inst;
+    return true;
+}
 
 int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, json_t **ret_items,
                           nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser apt_simulate: not implemented yet");
+    const char *cur = data, *end = data + len;
+    struct span line, header = {NULL, 0};
+    json_t *items = json_array(), *seen = json_object();
+    bool have_summary = false, in_kept = false, phasing = false;
+    uint64_t expected = 0, inst_lines = 0;
+    char q[128];
+    int r = 0;
+
+    while (next_line(&cur, end, &line)) {
+        if (in_kept && line.n > 0 && line.p[0] == ' ') {
+            struct span rest = line, pkg;
+            while (next_tok(&rest, &pkg)) {
+                json_t *key = jfield(pkg);
+                const char *k = json_string_value(key);
+                if (k && !json_object_get(seen, k)) {
+                    json_object_set_new(seen, k, json_true());
+                    push_item(items, apt_kept_item(pkg, header, line, phasing));
+                }
+                json_decref(key);
+            }
+            continue;
+        }
+        in_kept = false;
+        if (span_prefix(line, "Inst ")) {
+            inst_lines++;
+            json_t *item = apt_parse_inst(line);
+            if (!item) {
+                quote_line(line, q, sizeof q);
+                r = nm_diag_set(d, NM_ERR_PARSE, "apt_simulate: malformed Inst line: %s", q);
+                goto out;
+            }
+            const char *k = json_string_value(json_object_get(item, "package"));
+            if (k && json_object_get(seen, k)) {
+                json_decref(item);
+                continue;
+            }
+            if (k)
+                json_object_set_new(seen, k, json_true());
+            push_item(items, item);
+        } else if (span_eq(line, "The following packages have been kept back:") ||
+                   span_eq(line, "The following upgrades have been deferred due to phasing:")) {
+            in_kept = true;
+            phasing = span_contains(line, "phasing");
+            header = line;
+        } else if (span_prefix(line, "E: ")) {
+            /* apt gave up (unmet dependencies, broken dpkg state...): no
+             * list of upgrades follows, so "nothing pending" would be a lie. */
+            quote_line(line, q, sizeof q);
+            r = nm_diag_set(d, NM_ERR_PARSE, "apt_simulate: apt-get failed: %s", q);
+            goto out;
+        } else if (!have_summary && apt_summary(line, &expected)) {
+            have_summary = true;
+        }
+        /* Everything else (Conf/Remv lines, package lists, W: warnings,
+         * progress) says nothing the Inst lines do not. */
+    }
+    if (!have_summary) {
+        r = nm_diag_set(d, NM_ERR_PARSE,
+                        "apt_simulate: no \"N upgraded, N newly installed\" summary: not the "
+                        "output of LC_ALL=C apt-get -s, or truncated");
+        goto out;
+    }
+    if (inst_lines < expected) {
+        r = nm_diag_set(d, NM_ERR_PARSE,
+                        "apt_simulate: output truncated: summary announces %llu installs, "
+                        "only %llu Inst lines",
+                        (unsigned long long)expected, (unsigned long long)inst_lines);
+        goto out;
+    }
+    *ret_items = items;
+    items = NULL;
+out:
+    json_decref(items);
+    json_decref(seen);
+    return r;
+}
+
+/* ======================================================================== */
+/* dnf_updateinfo                                                           */
+/* ======================================================================== */
+
+/* Lines dnf, yum and subscription-manager print around the list (with or
+ * without -q, on stdout or merged stderr).  Known, so they are not counted
+ * as unrecognised. */
+static const char *const dnf_noise[] = {
+    "Last metadata expiration check:",
+    "Updating Subscription Management repositories.",
+    "Unable to read consumer identity",
+    "Skipping unreadable repository",
+    "This system is not registered",
+    "This system is receiving updates",
+    "Not root, Subscription Management repositories not updated",
+    "Updating and loading repositories:",
+    "Repositories loaded.",
+    "No security updates needed",
+    "No packages needed for security",
+    "Loaded plugins:",
+    "updateinfo list done",
+    "Loading mirror speeds from cached hostfile",
+    "Metadata cache created.",
+    "Waiting for process with pid",
+};
+
+static bool dnf_is_noise(struct span line)
+{
+    if (line.n > 0 && is_blank(line.p[0]))
+        return true; /* mirror lists (" * base: ..."), dnf5 progress bars */
+    if (span_contains(line, " | "))
+        return true; /* dnf4 download progress: "repo  42 MB/s | 21 MB  00:00" */
+    if (span_prefix(line, "Repository ") && span_contains(line, "is listed more than once"))
+        return true;
+    for (size_t i = 0; i < sizeof dnf_noise / sizeof dnf_noise[0]; i++)
+        if (span_prefix(line, dnf_noise[i]))
+            return true;
+    return false;
+}
+
+static bool dnf_is_advisory_id(struct span s)
+{
+    if (s.n == 0 || s.n > FIELD_MAX || !(is_alpha(s.p[0]) || is_digit(s.p[0])))
+        return false;
+    bool digit = false;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (is_digit(c))
+            digit = true;
+        else if (!is_alpha(c) && c != '-' && c != ':' && c != '.' && c != '_')
+            return false;
+    }
+    return digit;
+}
+
+/* "name-[epoch:]version-release.arch": at least two '-' and a '.' after the last. */
+static bool dnf_nevra_name(struct span s, struct span *ret_name)
+{
+    if (s.n == 0 || s.n > 2 * FIELD_MAX)
+        return false;
+    size_t dashes = 0, i = s.n;
+    while (i > 0) {
+        i--;
+        if ((unsigned char)s.p[i] <= ' ' || s.p[i] == 0x7f)
+            return false;
+        if (s.p[i] == '-' && ++dashes == 2)
+            break;
+    }
+    if (dashes < 2 || i == 0 || !memchr(s.p + i, '.', s.n - i))
+        return false;
+    for (size_t j = 0; j < i; j++)
+        if ((unsigned char)s.p[j] <= ' ' || s.p[j] == 0x7f)
+            return false;
+    *ret_name = (struct span){s.p, i};
+    return true;
+}
+
+static const char *dnf_severity(struct span s)
+{
+    if (span_eq_nocase(s, "critical"))
+        return "critical";
+    if (span_eq_nocase(s, "important"))
+        return "important";
+    /* Amazon Linux names the middle level "medium". */
+    if (span_eq_nocase(s, "moderate") || span_eq_nocase(s, "medium"))
+        return "moderate";
+    if (span_eq_nocase(s, "low"))
+        return "low";
+    return "unknown";
+}
+
+static const char *dnf_type(struct span s)
+{
+    static const char *const types[] = {"security", "bugfix", "enhancement", "newpackage",
+                                        "unspecified", "unknown"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (span_eq(s, types[i]))
+            return types[i];
+    return NULL;
+}
+
+static bool dnf_is_date(struct span s)
+{
+    /* 2024-06-01 */
+    return s.n == 10 && is_digit(s.p[0]) && is_digit(s.p[3]) && s.p[4] == '-' && s.p[7] == '-' &&
+           is_digit(s.p[9]);
+}
+
+static json_t *dnf_item(struct span line, struct span adv, const char *type, const char *sev,
+                        struct span pkg, struct span name, struct span issued)
+{
+    json_t *item = json_object();
+    struct nm_buf b;
+    nm_buf_init(&b, 2 * FIELD_MAX + 1);
+    nm_buf_append(&b, adv.p, adv.n);
+    nm_buf_append(&b, " ", 1);
+    nm_buf_append(&b, pkg.p, pkg.n);
+    json_object_set_new(item, "subject", jspan((struct span){b.data, b.len}, 2 * FIELD_MAX + 1));
+    nm_buf_finish(&b);
+    json_object_set_new(item, "advisory", jfield(adv));
+    json_object_set_new(item, "type", json_string(type));
+    json_object_set_new(item, "security", json_boolean(strcmp(type, "security") == 0));
+    json_object_set_new(item, "severity", json_string(sev));
+    json_object_set_new(item, "package", jspan(pkg, 2 * FIELD_MAX));
+    json_object_set_new(item, "name", jfield(name));
+    json_object_set_new(item, "issued", issued.p ? jfield(issued) : json_null());
+    json_object_set_new(item, "evidence", jevidence(line));
+    return item;
 }
 
 int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options, json_t **ret_items,
                             nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser dnf_updateinfo: not implemented yet");
+    const char *cur = data, *end = data + len;
+    struct span line, first_unknown = {NULL, 0};
+    json_t *items = json_array(), *seen = json_object();
+    size_t unknown = 0;
+    char q[128];
+    int r = 0;
+
+    while (next_line(&cur, end, &line)) {
+        struct span t[7], name, none = {NULL, 0};
+        if (span_trim(line).n == 0)
+            continue;
+        if (span_prefix(line, "Error:")) {
+            quote_line(line, q, sizeof q);
+            r = nm_diag_set(d, NM_ERR_PARSE, "dnf_updateinfo: dnf failed: %s", q);
+            goto out;
+        }
+        size_t n = split_toks(line, t, 7);
+        json_t *item = NULL;
+        if (n == 5 && span_eq(t[0], "Name") && span_eq(t[1], "Type") &&
+            span_eq(t[2], "Severity") && span_eq(t[3], "Package") && span_eq(t[4], "Issued")) {
+            continue; /* dnf5 table header */
+        } else if (n == 6 && dnf_is_advisory_id(t[0]) && dnf_type(t[1]) &&
+                   dnf_nevra_name(t[3], &name) && dnf_is_date(t[4])) {
+            /* dnf5: ADVISORY TYPE SEVERITY NEVRA DATE TIME */
+            struct span issued = {t[4].p, (size_t)(t[5].p + t[5].n - t[4].p)};
+            const char *type = dnf_type(t[1]);
+            const char *sev = strcmp(type, "security") == 0 ? dnf_severity(t[2]) : "unknown";
+            item = dnf_item(line, t[0], type, sev, t[3], name, issued);
+        } else if (n == 3 && dnf_is_advisory_id(t[0]) && dnf_nevra_name(t[2], &name) &&
+                   (span_suffix(t[1], "/Sec.") || dnf_type(t[1]))) {
+            /* dnf4, yum: ADVISORY SEVERITY/Sec.|TYPE NEVRA */
+            if (span_suffix(t[1], "/Sec.")) {
+                struct span sev = {t[1].p, t[1].n - 5};
+                item = dnf_item(line, t[0], "security", dnf_severity(sev), t[2], name, none);
+            } else {
+                item = dnf_item(line, t[0], dnf_type(t[1]), "unknown", t[2], name, none);
+            }
+        } else if (n == 4 && span_eq(t[0], "i") && dnf_is_advisory_id(t[1])) {
+            continue; /* "i ADVISORY ...": already installed (--all) */
+        } else if (dnf_is_noise(line)) {
+            continue;
+        } else {
+            if (unknown++ == 0)
+                first_unknown = line;
+            continue;
+        }
+        /* One item per advisory and package: identical lines are one. */
+        const char *k = json_string_value(json_object_get(item, "subject"));
+        if (k && json_object_get(seen, k)) {
+            json_decref(item);
+            continue;
+        }
+        if (k)
+            json_object_set_new(seen, k, json_true());
+        push_item(items, item);
+    }
+    if (json_array_size(items) == 0 && unknown > 0) {
+        quote_line(first_unknown, q, sizeof q);
+        r = nm_diag_set(d, NM_ERR_PARSE,
+                        "dnf_updateinfo: no advisory line and %zu unrecognised line(s), first: %s",
+                        unknown, q);
+        goto out;
+    }
+    *ret_items = items;
+    items = NULL;
+out:
+    json_decref(items);
+    json_decref(seen);
+    return r;
+}
+
+/* ======================================================================== */
+/* apk_upgradable                                                           */
+/* ======================================================================== */
+
+/* "name-version-rN" -> name, "version-rN".  Names may hold '-' and digits
+ * (py3-foo-bar, libcrypto3); versions never hold '-', releases are "rN". */
+static bool apk_split(struct span s, struct span *ret_name, struct span *ret_ver)
+{
+    if (s.n == 0 || s.n > 2 * FIELD_MAX)
+        return false;
+    size_t i = s.n;
+    while (i > 0 && s.p[i - 1] != '-')
+        i--;
+    if (i < 2)
+        return false;
+    size_t rel = i; /* first byte after the last '-' */
+    bool has_rel = rel < s.n && s.p[rel] == 'r' && all_digits((struct span){s.p + rel + 1, s.n - rel - 1});
+    size_t cut = rel - 1;
+    if (has_rel) {
+        while (cut > 0 && s.p[cut - 1] != '-')
+            cut--;
+        if (cut < 2)
+            return false;
+        cut--;
+    }
+    if (cut + 1 >= s.n || !is_digit(s.p[cut + 1]))
+        return false;
+    for (size_t j = 0; j < s.n; j++)
+        if ((unsigned char)s.p[j] <= ' ' || s.p[j] == 0x7f)
+            return false;
+    *ret_name = (struct span){s.p, cut};
+    *ret_ver = (struct span){s.p + cut + 1, s.n - cut - 1};
+    return true;
+}
+
+static json_t *apk_item(struct span line, struct span name, struct span current,
+                        struct span candidate, struct span arch)
+{
+    json_t *item = json_object();
+    json_object_set_new(item, "subject", jfield(name));
+    json_object_set_new(item, "package", jfield(name));
+    json_object_set_new(item, "current", current.p ? jfield(current) : json_null());
+    json_object_set_new(item, "candidate", jfield(candidate));
+    json_object_set_new(item, "arch", arch.p ? jfield(arch) : json_null());
+    json_object_set_new(item, "evidence", jevidence(line));
+    return item;
+}
+
+static bool apk_is_op(char c)
+{
+    return c == '<' || c == '>' || c == '=' || c == '?' || c == '~';
+}
+
+/* `apk version -l '<'`: "%-40s%s %s %s" - name-version padded to 40
+ * columns, the comparison, the available version, the repository tag
+ * (usually empty).  A name-version of 40 columns or more touches the op. */
+static json_t *apk_parse_version(struct span line, bool *ret_recognised)
+{
+    struct span t[5], pv, op, ver, name, cur;
+    size_t n = split_toks(line, t, 5);
+    if (n < 2 || n > 4)
+        return NULL;
+    pv = t[0];
+    size_t k = pv.n;
+    while (k > 0 && apk_is_op(pv.p[k - 1]))
+        k--;
+    if (k < pv.n) { /* glued: "NAME-VER<" VERSION [TAG] */
+        op = (struct span){pv.p + k, pv.n - k};
+        pv.n = k;
+        ver = t[1];
+        if (n > 3)
+            return NULL;
+    } else {
+        if (n < 3)
+            return NULL;
+        op = t[1];
+        ver = t[2];
+    }
+    if (op.n > 2 || !apk_split(pv, &name, &cur) || ver.n == 0 || !is_digit(ver.p[0]))
+        return NULL;
+    *ret_recognised = true;
+    if (!span_eq(op, "<"))
+        return NULL; /* "=", ">", "?": not an upgrade (apk version without -l '<') */
+    return apk_item(line, name, cur, ver, (struct span){NULL, 0});
+}
+
+/* `apk list -u`: "NAME-NEWVER ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLDVER]" */
+static json_t *apk_parse_list(struct span line)
+{
+    static const char mark[] = "[upgradable from: ";
+    const char *m = memmem(line.p, line.n, mark, sizeof mark - 1);
+    struct span rest = line, pv, arch, name, cand, oname, ocur;
+    if (!m || !next_tok(&rest, &pv) || !next_tok(&rest, &arch) || !apk_split(pv, &name, &cand))
+        return NULL;
+    const char *from = m + sizeof mark - 1, *end = line.p + line.n;
+    const char *close = memchr(from, ']', (size_t)(end - from));
+    if (!close)
+        return NULL;
+    struct span old = {from, (size_t)(close - from)};
+    if (!apk_split(old, &oname, &ocur))
+        return NULL;
+    return apk_item(line, name, ocur, cand, arch);
 }
 
 int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options, json_t **ret_items,
                             nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser apk_upgradable: not implemented yet");
+    const char *cur = data, *end = data + len;
+    struct span line, first_unknown = {NULL, 0};
+    json_t *items = json_array(), *seen = json_object();
+    size_t unknown = 0;
+    char q[128];
+    int r = 0;
+
+    while (next_line(&cur, end, &line)) {
+        struct span t = span_trim(line);
+        json_t *item = NULL;
+        bool recognised = false;
+        if (t.n == 0)
+            continue;
+        if (span_prefix(t, "Installed:") && span_contains(t, "Available:"))
+            continue; /* apk version header */
+        if (span_prefix(t, "WARNING: ") || span_prefix(t, "fetch "))
+            continue; /* stale index / repository fetch notes */
+        if (span_contains(t, "[upgradable from: "))
+            item = apk_parse_list(t);
+        else
+            item = apk_parse_version(t, &recognised);
+        if (!item) {
+            if (!recognised && unknown++ == 0)
+                first_unknown = line;
+            continue;
+        }
+        const char *k = json_string_value(json_object_get(item, "package"));
+        if (k && json_object_get(seen, k)) {
+            json_decref(item);
+            continue;
+        }
+        if (k)
+            json_object_set_new(seen, k, json_true());
+        push_item(items, item);
+    }
+    if (json_array_size(items) == 0 && unknown > 0) {
+        quote_line(first_unknown, q, sizeof q);
+        r = nm_diag_set(d, NM_ERR_PARSE,
+                        "apk_upgradable: no upgradable package line and %zu unrecognised "
+                        "line(s), first: %s",
+                        unknown, q);
+        goto out;
+    }
+    *ret_items = items;
+    items = NULL;
+out:
+    json_decref(items);
+    json_decref(seen);
+    return r;
+}
+
+/* ======================================================================== */
+/* zypper_patches                                                           */
+/* ======================================================================== */
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+    /* libxml2 2.9's lazy initialisation is not thread safe; hosts are
+     * parsed from several threads. */
+    xmlInitParser();
+}
+
+static bool xml_name_is(const xmlNode *n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+/* An attribute as a sanitised JSON string, or NULL when absent. */
+static json_t *xml_attr(const xmlNode *n, const char *name, size_t max)
+{
+    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    if (!v)
+        return NULL;
+    json_t *j = nm_json_string_sanitized((const char *)v, strlen((const char *)v), max);
+    xmlFree(v);
+    return j;
+}
+
+static json_t *xml_attr_bool(const xmlNode *n, const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    json_t *j = !v                                        ? json_null()
+                : strcmp((const char *)v, "true") == 0  ? json_true()
+                : strcmp((const char *)v, "false") == 0 ? json_false()
+                                                          : json_null();
+    xmlFree(v);
+    return j;
+}
+
+static bool xml_attr_is(const xmlNode *n, const char *name, const char *value, bool if_absent)
+{
+    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    bool r = v ? strcmp((const char *)v, value) == 0 : if_absent;
+    xmlFree(v);
+    return r;
+}
+
+static const char *zypper_severity(const xmlNode *n)
+{
+    static const char *const known[] = {"critical", "important", "moderate", "low"};
+    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)"severity");
+    const char *r = "unspecified";
+    for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++)
+        if (span_eq_nocase((struct span){(const char *)v, strlen((const char *)v)}, known[i]))
+            r = known[i];
+    xmlFree(v);
+    return r;
+}
+
+static json_t *zypper_item(const xmlNode *u, bool blocked)
+{
+    json_t *name = xml_attr(u, "name", FIELD_MAX);
+    if (!name)
+        return NULL;
+    json_t *category = xml_attr(u, "category", FIELD_MAX);
+    json_t *status = xml_attr(u, "status", FIELD_MAX);
+    json_t *summary = NULL;
+    for (const xmlNode *c = u->children; c; c = c->next) {
+        if (xml_name_is(c, "summary")) {
+            xmlChar *text = xmlNodeGetContent(c);
+            struct span s = {text ? (const char *)text : "", text ? strlen((const char *)text) : 0};
+            /* zypper writes "<summary>TEXT  </summary>" */
+            while (s.n > 0 && (is_blank(s.p[s.n - 1]) || s.p[s.n - 1] == '\n' || s.p[s.n - 1] == '\r'))
+                s.n--;
+            while (s.n > 0 && (is_blank(s.p[0]) || s.p[0] == '\n' || s.p[0] == '\r'))
+                s = span_after(s, 1);
+            summary = jspan(s, SUMMARY_MAX);
+            xmlFree(text);
+            break;
+        }
+    }
+    const char *cat = json_string_value(category);
+    json_t *item = json_object();
+    json_object_set_new(item, "subject", json_incref(name));
+    json_object_set_new(item, "patch", name);
+    json_t *edition = xml_attr(u, "edition", FIELD_MAX);
+    json_object_set_new(item, "edition", edition ? edition : json_null());
+    json_object_set_new(item, "category", category ? category : json_null());
+    json_object_set_new(item, "security", json_boolean(cat && strcmp(cat, "security") == 0));
+    json_object_set_new(item, "severity", json_string(zypper_severity(u)));
+    json_object_set_new(item, "status", status ? status : json_null());
+    json_object_set_new(item, "summary", summary ? json_incref(summary) : json_null());
+    json_object_set_new(item, "pkgmanager", xml_attr_bool(u, "pkgmanager"));
+    json_object_set_new(item, "restart", xml_attr_bool(u, "restart"));
+    json_object_set_new(item, "interactive", xml_attr_bool(u, "interactive"));
+    json_object_set_new(item, "blocked", json_boolean(blocked));
+    json_object_set_new(item, "evidence", summary ? summary : json_incref(name));
+    return item;
 }
 
 int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options, json_t **ret_items,
                             nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser zypper_patches: not implemented yet");
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+    json_t *items = NULL;
+    char err_text[256] = "";
+    bool have_list = false;
+    int r = 0;
+
+    if (len > ZYPPER_XML_MAX || len > INT_MAX)
+        return nm_diag_set(d, NM_ERR_TOOBIG, "zypper XML: %zu bytes, more than the %u allowed",
+                           len, ZYPPER_XML_MAX);
+    /* zypper never writes a DTD; one in host output can only be an attempt
+     * at entity expansion or external loading.  Refuse it before libxml2
+     * sees it (and check the tree again below). */
+    if (memmem(data, len, "<!DOCTYPE", 9) || memmem(data, len, "<!ENTITY", 8))
+        return nm_diag_set(d, NM_ERR_PARSE, "zypper XML: DTDs and entity declarations are refused");
+
+    pthread_once(&xml_once, xml_init);
+    ctxt = xmlNewParserCtxt();
+    if (!ctxt)
+        return nm_diag_set(d, NM_ERR_NOMEM, "zypper XML: cannot create parser");
+    /* No XML_PARSE_NOENT (entity substitution), DTDLOAD, DTDATTR, XINCLUDE
+     * or HUGE; NONET forbids any fetch; NOERROR/NOWARNING keep libxml2 from
+     * printing (the error is taken from the context instead). */
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, "zypper.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        struct span m = {e && e->message ? e->message : "not well-formed",
+                         e && e->message ? strlen(e->message) : 15};
+        while (m.n > 0 && (m.p[m.n - 1] == '\n' || is_blank(m.p[m.n - 1])))
+            m.n--;
+        quote_line(m, err_text, sizeof err_text);
+        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: line %d: %s", e ? e->line : 0, err_text);
+        goto out;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: DTDs and entity declarations are refused");
+        goto out;
+    }
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (!root || !xml_name_is(root, "stream")) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: root element is <%.40s>, expected <stream>",
+                        root ? (const char *)root->name : "");
+        goto out;
+    }
+    items = json_array();
+    for (const xmlNode *c = root->children; c; c = c->next) {
+        if (xml_name_is(c, "message") && !err_text[0] && xml_attr_is(c, "type", "error", false)) {
+            xmlChar *text = xmlNodeGetContent(c);
+            if (text)
+                quote_line((struct span){(const char *)text, strlen((const char *)text)}, err_text,
+                           sizeof err_text);
+            xmlFree(text);
+        }
+        if (!xml_name_is(c, "update-status"))
+            continue;
+        for (const xmlNode *l = c->children; l; l = l->next) {
+            bool blocked = xml_name_is(l, "blocked-update-list");
+            if (!blocked && !xml_name_is(l, "update-list"))
+                continue;
+            have_list = true;
+            for (const xmlNode *u = l->children; u; u = u->next) {
+                /* Patches only (list-updates shows packages in the same
+                 * shape); needed ones, which is all list-patches shows
+                 * unless asked for --all. */
+                if (!xml_name_is(u, "update") || !xml_attr_is(u, "kind", "patch", true) ||
+                    !xml_attr_is(u, "status", "needed", true))
+                    continue;
+                json_t *item = zypper_item(u, blocked);
+                if (item && !push_item(items, item))
+                    break;
+            }
+        }
+    }
+    if (!have_list && err_text[0]) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: no update list, zypper said: %s", err_text);
+        goto out;
+    }
+    *ret_items = items;
+    items = NULL;
+out:
+    json_decref(items);
+    xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return r;
 }
+
+/* ======================================================================== */
+/* reboot_debian                                                            */
+/* ======================================================================== */
 
 int nm_parse_reboot_debian(const char *data, size_t len, const json_t *options, json_t **ret_items,
                            nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser reboot_debian: not implemented yet");
+    const char *cur = data, *end = data + len;
+    struct span line;
+    bool found = false, required = false;
+    char q[128];
+
+    while (next_line(&cur, end, &line)) {
+        struct span t = span_trim(line);
+        if (t.n == 0)
+            continue;
+        if (span_eq(t, "reboot-required: yes"))
+            required = true;
+        else if (!span_eq(t, "reboot-required: no")) {
+            quote_line(t, q, sizeof q);
+            return nm_diag_set(d, NM_ERR_PARSE,
+                               "reboot_debian: expected \"reboot-required: yes|no\", got: %s", q);
+        }
+        found = true;
+        break;
+    }
+    if (!found)
+        return nm_diag_set(d, NM_ERR_PARSE,
+                           "reboot_debian: empty output, expected \"reboot-required: yes|no\"");
+    if (!required) {
+        while (next_line(&cur, end, &line)) {
+            struct span t = span_trim(line);
+            if (t.n > 0) {
+                quote_line(t, q, sizeof q);
+                return nm_diag_set(d, NM_ERR_PARSE,
+                                   "reboot_debian: unexpected line after \"reboot-required: no\": %s",
+                                   q);
+            }
+        }
+        *ret_items = json_array();
+        return 0;
+    }
+    /* /var/run/reboot-required.pkgs: one package per line, repeated when
+     * several updates asked for the reboot. */
+    json_t *pkgs = json_array(), *seen = json_object();
+    while (next_line(&cur, end, &line)) {
+        struct span t = span_trim(line);
+        if (t.n > 0)
+            push_unique(pkgs, seen, t, FIELD_MAX);
+    }
+    json_decref(seen);
+    json_t *item = json_object();
+    json_object_set_new(item, "subject", json_string("reboot"));
+    json_object_set_new(item, "required", json_true());
+    json_object_set_new(item, "packages", pkgs);
+    json_object_set_new(item, "evidence", jevidence((struct span){data, len}));
+    json_t *items = json_array();
+    json_array_append_new(items, item);
+    *ret_items = items;
+    return 0;
+}
+
+/* ======================================================================== */
+/* reboot_rpm                                                               */
+/* ======================================================================== */
+
+static bool rpm_isalnum(char c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+
+/* rpmvercmp() from rpm 4.18 (lib/rpmvercmp.c) on bounded spans: versions are
+ * compared segment by segment, a segment being a run of digits (compared
+ * as numbers, leading zeros ignored) or of letters (compared as bytes);
+ * other bytes only separate.  A numeric segment is newer than an alphabetic
+ * one; '~' sorts before anything, even the end ("1.0~rc1" < "1.0"); '^'
+ * sorts after the end but before anything else ("1.0^git1" > "1.0",
+ * "1.0^git1" < "1.0.1").  Returns -1, 0 or 1. */
+static int rpmvercmp_span(struct span a, struct span b)
+{
+    const char *one = a.p, *oe = a.p + a.n, *two = b.p, *te = b.p + b.n;
+
+    if (a.n == b.n && memcmp(a.p, b.p, a.n) == 0)
+        return 0;
+    while (one < oe || two < te) {
+        while (one < oe && !rpm_isalnum(*one) && *one != '~' && *one != '^')
+            one++;
+        while (two < te && !rpm_isalnum(*two) && *two != '~' && *two != '^')
+            two++;
+
+        if ((one < oe && *one == '~') || (two < te && *two == '~')) {
+            if (!(one < oe && *one == '~'))
+                return 1;
+            if (!(two < te && *two == '~'))
+                return -1;
+            one++;
+            two++;
+            continue;
+        }
+        if ((one < oe && *one == '^') || (two < te && *two == '^')) {
+            if (one == oe)
+                return -1;
+            if (two == te)
+                return 1;
+            if (*one != '^')
+                return 1;
+            if (*two != '^')
+                return -1;
+            one++;
+            two++;
+            continue;
+        }
+        if (!(one < oe && two < te))
+            break;
+
+        const char *s1 = one, *s2 = two;
+        bool isnum = is_digit(*s1);
+        if (isnum) {
+            while (s1 < oe && is_digit(*s1))
+                s1++;
+            while (s2 < te && is_digit(*s2))
+                s2++;
+        } else {
+            while (s1 < oe && is_alpha(*s1))
+                s1++;
+            while (s2 < te && is_alpha(*s2))
+                s2++;
+        }
+        if (s2 == two) /* segments of different kinds: numeric is newer */
+            return isnum ? 1 : -1;
+        if (isnum) {
+            while (one < s1 && *one == '0')
+                one++;
+            while (two < s2 && *two == '0')
+                two++;
+            if (s1 - one > s2 - two)
+                return 1;
+            if (s2 - two > s1 - one)
+                return -1;
+        }
+        size_t l1 = (size_t)(s1 - one), l2 = (size_t)(s2 - two);
+        int rc = memcmp(one, two, l1 < l2 ? l1 : l2);
+        if (rc == 0 && l1 != l2)
+            rc = l1 < l2 ? -1 : 1;
+        if (rc)
+            return rc < 0 ? -1 : 1;
+        one = s1;
+        two = s2;
+    }
+    if (one == oe && two == te)
+        return 0;
+    return one == oe ? -1 : 1;
+}
+
+struct nr_state {
+    struct span running, running_line;
+    struct span newest, newest_line;
+    uint64_t newest_time;
+    bool have_newest;
+    int64_t rc;
+    bool have_rc, says_required;
+    struct span nr_first, nr_last; /* the needs-restarting section, raw */
+};
+
+/* "VERSION-RELEASE.ARCH INSTALLTIME" from rpm -q --qf. */
+static void rpm_kernel_line(struct nr_state *st, struct span line)
+{
+    struct span t[3];
+    uint64_t when;
+    if (split_toks(line, t, 3) != 2 || !all_digits(t[1]) || t[0].n > FIELD_MAX)
+        return; /* "package kernel-core is not installed" and the like */
+    const char *p = t[1].p;
+    if (nm_parse_u64(&p, t[1].p + t[1].n, &when) < 0)
+        return;
+    if (!st->have_newest || when > st->newest_time ||
+        (when == st->newest_time && rpmvercmp_span(t[0], st->newest) > 0)) {
+        st->newest = t[0];
+        st->newest_line = line;
+        st->newest_time = when;
+        st->have_newest = true;
+    }
+}
+
+/* A reason from needs-restarting -r: "  * glibc" (dnf) or
+ * "  kernel -> 3.10.0-1160.el7" (yum-utils). */
+static bool nr_reason(struct span line, struct span *ret)
+{
+    struct span t[4];
+    if (line.n == 0 || !is_blank(line.p[0]))
+        return false;
+    size_t n = split_toks(line, t, 4);
+    if (n == 2 && span_eq(t[0], "*")) {
+        *ret = t[1];
+        return true;
+    }
+    if (n == 3 && span_eq(t[1], "->")) {
+        *ret = t[0];
+        return true;
+    }
+    return false;
 }
 
 int nm_parse_reboot_rpm(const char *data, size_t len, const json_t *options, json_t **ret_items,
                         nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser reboot_rpm: not implemented yet");
+    enum { START, RUNNING, INSTALLED, NEEDS } where = START;
+    const char *cur = data, *end = data + len;
+    struct span line;
+    struct nr_state st = {.rc = -1};
+    json_t *reasons = json_array(), *seen = json_object();
+    char q[128];
+    int r = 0;
+
+    while (next_line(&cur, end, &line)) {
+        struct span t = span_trim(line);
+        if (where == START) {
+            if (t.n == 0)
+                continue;
+            if (!span_prefix(t, "running:")) {
+                quote_line(t, q, sizeof q);
+                r = nm_diag_set(d, NM_ERR_PARSE, "reboot_rpm: expected \"running: RELEASE\", got: %s",
+                                q);
+                goto out;
+            }
+            st.running = span_trim(span_after(t, 8));
+            st.running_line = line;
+            if (st.running.n == 0 || st.running.n > FIELD_MAX) {
+                r = nm_diag_set(d, NM_ERR_PARSE, "reboot_rpm: no running kernel release");
+                goto out;
+            }
+            where = RUNNING;
+        } else if (where != NEEDS && span_prefix(t, "needs-restarting:")) {
+            if (where != INSTALLED)
+                break; /* reported as missing "installed:" below */
+            struct span v = span_trim(span_after(t, 17));
+            const char *p = v.p;
+            if (v.n > 0 && nm_parse_i64(&p, v.p + v.n, &st.rc) == 0 && p == v.p + v.n)
+                st.have_rc = true;
+            st.nr_first = st.nr_last = line;
+            where = NEEDS;
+        } else if (where == RUNNING) {
+            if (span_eq(t, "installed:"))
+                where = INSTALLED;
+            else if (t.n > 0) {
+                quote_line(t, q, sizeof q);
+                r = nm_diag_set(d, NM_ERR_PARSE, "reboot_rpm: expected \"installed:\", got: %s", q);
+                goto out;
+            }
+        } else if (where == INSTALLED) {
+            rpm_kernel_line(&st, t);
+        } else {
+            struct span reason;
+            st.nr_last = line;
+            if (nr_reason(line, &reason))
+                push_unique(reasons, seen, reason, FIELD_MAX);
+            /* "Reboot is required to fully utilize these updates." (dnf) or
+             * "... to ensure that your system benefits ..." (yum-utils).  The
+             * text decides, not the exit code: dnf also exits 1 on errors. */
+            if (span_prefix(t, "Reboot is required"))
+                st.says_required = true;
+        }
+    }
+    if (where != NEEDS) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "reboot_rpm: output truncated: no %s line",
+                        where == START     ? "\"running:\""
+                        : where == RUNNING ? "\"installed:\""
+                                           : "\"needs-restarting:\"");
+        goto out;
+    }
+
+    /* uname -r prints exactly VERSION-RELEASE.ARCH of the booted kernel package. */
+    bool outdated = st.have_newest && !(st.newest.n == st.running.n &&
+                                        memcmp(st.newest.p, st.running.p, st.newest.n) == 0);
+    if (!outdated && !st.says_required) {
+        *ret_items = json_array();
+        goto out;
+    }
+    if (outdated && !json_object_get(seen, "kernel") && !json_object_get(seen, "kernel-core")) {
+        json_t *rs = json_array();
+        json_array_append_new(rs, json_string("kernel"));
+        json_array_extend(rs, reasons);
+        json_decref(reasons);
+        reasons = rs;
+    }
+    /* Evidence: the lines the verdict rests on, as printed. */
+    struct nm_buf b;
+    nm_buf_init(&b, NM_PARSER_MAX_EVIDENCE);
+    nm_buf_append(&b, st.running_line.p, st.running_line.n);
+    if (st.have_newest) {
+        nm_buf_appends(&b, "\ninstalled: ");
+        nm_buf_append(&b, st.newest_line.p, st.newest_line.n);
+    }
+    nm_buf_append(&b, "\n", 1);
+    nm_buf_append(&b, st.nr_first.p, (size_t)(st.nr_last.p + st.nr_last.n - st.nr_first.p));
+
+    json_t *item = json_object();
+    json_object_set_new(item, "subject", json_string("reboot"));
+    json_object_set_new(item, "required", json_true());
+    json_object_set_new(item, "running", jfield(st.running));
+    json_object_set_new(item, "newest", st.have_newest ? jfield(st.newest) : json_null());
+    json_object_set_new(item, "kernel_outdated", json_boolean(outdated));
+    json_object_set_new(item, "needs_restarting",
+                        st.says_required ? json_true() : json_false());
+    json_object_set_new(item, "needs_restarting_rc",
+                        st.have_rc ? json_integer((json_int_t)st.rc) : json_null());
+    json_object_set_new(item, "reasons", reasons);
+    reasons = NULL;
+    json_object_set_new(item, "evidence", jevidence((struct span){b.data ? b.data : "", b.len}));
+    nm_buf_finish(&b);
+    json_t *items = json_array();
+    json_array_append_new(items, item);
+    *ret_items = items;
+out:
+    json_decref(reasons);
+    json_decref(seen);
+    return r;
 }

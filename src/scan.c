@@ -1,2 +1,399 @@
-/* placeholder: being written */
-typedef int nm_placeholder_scan;
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nearmiss/facts.h"
+#include "nearmiss/scan.h"
+#include "nearmiss/score.h"
+#include "nearmiss/script.h"
+#include "nearmiss/ssh.h"
+#include "nearmiss/util.h"
+
+#include "nm-config.h"
+
+#define FACTS_TIMEOUT_S 20
+#define FACTS_CAP (64u << 10)
+#define WORKER_STACK (512u << 10)
+
+struct kh_entry {
+    char *path;
+    struct nm_known_hosts *kh;
+};
+
+struct scan {
+    const struct nm_inventory *inv;
+    const struct nm_checkset *cs;
+    const struct nm_scan_options *o;
+    char *facts_script;
+    struct kh_entry *kh;
+    size_t n_kh;
+    json_t **hosts;              /* one slot per inventory host, filled by workers */
+    atomic_size_t next;
+    atomic_size_t done;
+    atomic_size_t failed;
+};
+
+static const char *host_known_hosts(const struct scan *s, const struct nm_host *h)
+{
+    if (h->known_hosts)
+        return h->known_hosts;
+    return s->o->known_hosts;
+}
+
+static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
+{
+    for (size_t i = 0; i < s->n_kh; i++)
+        if (strcmp(s->kh[i].path, path) == 0)
+            return s->kh[i].kh;
+    return NULL;
+}
+
+/* Loads each distinct known_hosts file once, before any thread starts. */
+static int load_known_hosts(struct scan *s, nm_diag *d)
+{
+    for (size_t i = 0; i < s->inv->n_hosts; i++) {
+        const char *path = host_known_hosts(s, &s->inv->hosts[i]);
+        if (kh_for(s, path))
+            continue;
+        struct nm_known_hosts *kh = NULL;
+        int r = nm_known_hosts_load(path, &kh, d);
+        if (r < 0)
+            return r;
+        s->kh = nm_xreallocarray(s->kh, s->n_kh + 1, sizeof *s->kh);
+        s->kh[s->n_kh].path = nm_xstrdup(path);
+        s->kh[s->n_kh].kh = kh;
+        s->n_kh++;
+    }
+    return 0;
+}
+
+/* Checks that cannot apply whatever the host's OS (role or label filters)
+ * do not get their probe into this host's script. */
+static bool check_may_apply(const struct nm_check *c, const struct nm_host *h)
+{
+    bool ok = c->n_roles == 0;
+    for (size_t i = 0; i < c->n_roles && !ok; i++)
+        ok = nm_host_has_role(h, c->roles[i]);
+    for (size_t i = 0; ok && i < c->n_labels; i++) {
+        const char *v = nm_host_label(h, c->labels[i].key);
+        ok = v && nm_glob_match(c->labels[i].value, v);
+    }
+    return ok;
+}
+
+/*
+ * The probe list for one host: facts first, then each needed probe once.
+ * A probe all of whose checks require commands is guarded with `command -v`
+ * so hosts without the tool skip it at once (the checks then say
+ * notapplicable from the facts).
+ */
+static size_t host_probes(const struct scan *s, const struct nm_host *h,
+                          struct nm_probe_spec *specs, char **guarded)
+{
+    size_t n = 0;
+    specs[n++] = (struct nm_probe_spec){.id = NM_FACTS_PROBE_ID,
+                                        .script = s->facts_script,
+                                        .timeout_s = FACTS_TIMEOUT_S,
+                                        .cap = FACTS_CAP};
+    for (size_t p = 0; p < s->cs->n_probes; p++) {
+        const struct nm_probe_def *pd = s->cs->probes[p];
+        bool needed = false, all_need_cmds = true;
+        struct nm_buf guard;
+        nm_buf_init(&guard, 4096);
+        for (size_t i = 0; i < s->cs->n_checks; i++) {
+            const struct nm_check *c = &s->cs->checks[i];
+            if (c->probe != pd || !check_may_apply(c, h))
+                continue;
+            needed = true;
+            if (c->n_commands == 0)
+                all_need_cmds = false;
+            else if (guard.len == 0)
+                for (size_t k = 0; k < c->n_commands; k++)
+                    nm_buf_appendf(&guard, "command -v %s >/dev/null 2>&1 || exit 0\n",
+                                   c->commands[k]);
+        }
+        if (!needed) {
+            nm_buf_finish(&guard);
+            continue;
+        }
+        const char *script = pd->script;
+        if (all_need_cmds && guard.len) {
+            nm_buf_appends(&guard, pd->script);
+            guarded[n] = nm_buf_steal(&guard, NULL);
+            script = guarded[n];
+        }
+        nm_buf_finish(&guard);
+        specs[n++] = (struct nm_probe_spec){.id = pd->id,
+                                            .script = script,
+                                            .needs_root = pd->needs_root,
+                                            .timeout_s = pd->timeout_s,
+                                            .cap = pd->max_output};
+    }
+    return n;
+}
+
+static json_t *string_array(char **a, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(a[i]));
+    return arr;
+}
+
+static json_t *host_skeleton(const struct nm_host *h, int port)
+{
+    json_t *labels = json_object();
+    for (size_t i = 0; i < h->n_labels; i++)
+        json_object_set_new(labels, h->labels[i].key, json_string(h->labels[i].value));
+    return json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s, s:n, s:n, s:n, s:[], s:[]}", "name",
+                     h->name, "address", h->address, "port", port, "roles",
+                     string_array(h->roles, h->n_roles), "labels", labels, "criticality",
+                     h->criticality ? h->criticality : "medium", "status", "error", "error",
+                     "os", "score", "findings", "checks");
+}
+
+static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
+                          const struct nm_splitter *sp, bool reached_end)
+{
+    json_t *findings = json_object_get(hj, "findings");
+    json_t *checks = json_object_get(hj, "checks");
+    json_t *facts = NULL;
+    nm_diag d = {{0}};
+    const struct nm_section *fs = nm_splitter_find(sp, NM_FACTS_PROBE_ID);
+    if (fs && fs->state == NM_SECTION_DONE &&
+        nm_facts_parse(fs->out.data ? fs->out.data : "", fs->out.len, &facts, &d) == 0) {
+        json_object_set(hj, "os", json_object_get(facts, "os"));
+        const char *keys[] = {"kernel", "arch", "hostname", "uptime_seconds", "uid"};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            json_t *v = json_object_get(facts, keys[i]);
+            if (v)
+                json_object_set(hj, keys[i], v);
+        }
+    } else if (reached_end) {
+        json_object_set_new(hj, "facts_error",
+                            json_string(d.msg[0] ? d.msg : "facts probe did not complete"));
+    }
+    for (size_t i = 0; i < s->cs->n_checks; i++) {
+        const struct nm_check *c = &s->cs->checks[i];
+        char why[512];
+        json_t *entry;
+        if (!check_may_apply(c, h)) {
+            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
+                                          "host roles/labels do not match the check");
+        } else if (!facts) {
+            entry = nm_check_result_entry(c, NM_RESULT_ERROR,
+                                          "host facts unavailable; cannot tell if the check applies");
+        } else if (!nm_check_applies(c, h, facts, why, sizeof why)) {
+            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE, why);
+        } else {
+            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), findings);
+        }
+        json_array_append_new(checks, entry);
+    }
+    json_decref(facts);
+}
+
+static json_t *scan_host(struct scan *s, const struct nm_host *h)
+{
+    const struct nm_scan_options *o = s->o;
+    int port = h->port ? h->port : 22;
+    json_t *hj = host_skeleton(h, port);
+    int64_t deadline = nm_now_ms() + (int64_t)o->timeout_s * 1000;
+
+    size_t max = s->cs->n_probes + 1;
+    struct nm_probe_spec *specs = nm_xcalloc(max, sizeof *specs);
+    char **guarded = nm_xcalloc(max, sizeof *guarded);
+    size_t n = host_probes(s, h, specs, guarded);
+
+    char marker[NM_MARKER_LEN + 1];
+    struct nm_buf script;
+    nm_buf_init(&script, 4u << 20);
+    nm_diag d = {{0}};
+    struct nm_splitter *sp = NULL;
+    if (nm_marker_generate(marker) < 0 || nm_script_build(specs, n, marker, &script, &d) < 0) {
+        json_object_set_new(hj, "error", json_sprintf("cannot build the probe script: %s", d.msg));
+        goto out;
+    }
+    sp = nm_splitter_create(marker, specs, n, o->host_cap);
+
+    char *user_env = getenv("USER");
+    const char *kh_path = host_known_hosts(s, h);
+    struct nm_ssh_target t = {
+        .name = h->name,
+        .address = h->address,
+        .port = port,
+        .user = h->user ? h->user : o->user ? o->user : user_env ? user_env : "root",
+        .identity = h->identity ? h->identity : o->identity,
+        .passphrase = o->passphrase,
+        .known_hosts = kh_for(s, kh_path),
+        .known_hosts_path = kh_path,
+        .accept_new = o->accept_new,
+    };
+    struct nm_ssh_result res;
+    int r = nm_ssh_run(&t, script.data, script.len, deadline, sp, &res);
+    nm_splitter_finish(sp);
+
+    json_object_set_new(hj, "status", json_string(nm_host_status_name(res.status)));
+    json_object_set_new(hj, "error", res.error[0] ? json_string(res.error) : json_null());
+    json_t *scan = json_pack("{s:I, s:I, s:I, s:I, s:I}", "duration_ms", (json_int_t)res.total_ms,
+                             "connect_ms", (json_int_t)res.connect_ms, "bytes",
+                             (json_int_t)res.bytes_received, "probes", (json_int_t)n,
+                             "exit_status", (json_int_t)res.exit_status);
+    if (res.hostkey_type[0])
+        json_object_set_new(scan, "hostkey",
+                            json_pack("{s:s, s:s, s:b}", "type", res.hostkey_type, "fingerprint",
+                                      res.hostkey_fingerprint, "added", res.hostkey_added));
+    if (res.output_capped)
+        json_object_set_new(scan, "truncated",
+                            json_sprintf("host output exceeded the %" PRIu64
+                                         "-byte cap; reading stopped there and the probes after "
+                                         "it are missing",
+                                         o->host_cap));
+    json_object_set_new(hj, "scan", scan);
+    if (res.output_capped && res.status == NM_HOST_OK)
+        json_object_set_new(hj, "error", json_sprintf("output truncated at %" PRIu64 " bytes",
+                                                      o->host_cap));
+
+    /* Whatever arrived is judged, even when the host timed out half way:
+     * checks whose probe did not finish say so themselves. */
+    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped)
+        evaluate_host(s, h, hj, sp, r == 0);
+out:
+    nm_splitter_destroy(sp);
+    nm_buf_finish(&script);
+    for (size_t i = 0; i < max; i++)
+        free(guarded[i]);
+    free(guarded);
+    free(specs);
+    nm_score_host(hj);
+    return hj;
+}
+
+static void *worker(void *arg)
+{
+    struct scan *s = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&s->next, 1);
+        if (i >= s->inv->n_hosts)
+            break;
+        json_t *hj = scan_host(s, &s->inv->hosts[i]);
+        if (strcmp(json_string_value(json_object_get(hj, "status")), "ok") != 0)
+            atomic_fetch_add(&s->failed, 1);
+        s->hosts[i] = hj;
+        atomic_fetch_add(&s->done, 1);
+    }
+    return NULL;
+}
+
+int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
+                const struct nm_scan_options *o, json_t **ret_report, nm_diag *d)
+{
+    struct scan s = {.inv = inv, .cs = cs, .o = o};
+    int r = 0;
+    char started[32], finished[32];
+    pthread_t *threads = NULL;
+    size_t n_threads = 0;
+
+    atomic_init(&s.next, 0);
+    atomic_init(&s.done, 0);
+    atomic_init(&s.failed, 0);
+    nm_utc_iso8601((int64_t)time(NULL), started);
+    r = load_known_hosts(&s, d);
+    if (r < 0)
+        goto out;
+    s.facts_script = nm_facts_script(cs);
+    s.hosts = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.hosts);
+
+    size_t want = (size_t)(o->jobs > 0 ? o->jobs : NM_DEFAULT_JOBS);
+    if (want > inv->n_hosts)
+        want = inv->n_hosts;
+    threads = nm_xcalloc(want ? want : 1, sizeof *threads);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
+    for (size_t i = 0; i < want; i++) {
+        if (pthread_create(&threads[n_threads], &attr, worker, &s) != 0)
+            break;
+        n_threads++;
+    }
+    pthread_attr_destroy(&attr);
+    if (n_threads == 0 && inv->n_hosts > 0) {
+        worker(&s); /* no thread could start: scan serially rather than not at all */
+    }
+    while (atomic_load(&s.done) < inv->n_hosts) {
+        if (o->progress)
+            o->progress(o->progress_ctx, atomic_load(&s.done), inv->n_hosts,
+                        atomic_load(&s.failed));
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    for (size_t i = 0; i < n_threads; i++)
+        pthread_join(threads[i], NULL);
+    if (o->progress)
+        o->progress(o->progress_ctx, inv->n_hosts, inv->n_hosts, atomic_load(&s.failed));
+
+    nm_utc_iso8601((int64_t)time(NULL), finished);
+    json_t *report = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:[], s:[]}", "schema",
+                               "nearmiss.report/1", "tool", "nearmiss " NM_VERSION, "started_at",
+                               started, "finished_at", finished, "summary", "hosts",
+                               "fleet_findings");
+    json_t *hosts = json_object_get(report, "hosts");
+    for (size_t i = 0; i < inv->n_hosts; i++)
+        json_array_append_new(hosts, s.hosts[i]);
+    nm_report_summarize(report);
+    *ret_report = report;
+out:
+    free(threads);
+    free(s.hosts);
+    free(s.facts_script);
+    for (size_t i = 0; i < s.n_kh; i++) {
+        free(s.kh[i].path);
+        nm_known_hosts_destroy(s.kh[i].kh);
+    }
+    free(s.kh);
+    return r;
+}
+
+void nm_report_summarize(json_t *report)
+{
+    static const char *const sev[] = {"critical", "high", "medium", "low", "info"};
+    json_int_t counts[5] = {0};
+    json_int_t scanned = 0, failed = 0;
+    json_t *hosts = json_object_get(report, "hosts");
+    size_t i;
+    json_t *h;
+    json_array_foreach(hosts, i, h) {
+        if (strcmp(json_string_value(json_object_get(h, "status")), "ok") == 0)
+            scanned++;
+        else
+            failed++;
+        size_t j;
+        json_t *f;
+        json_array_foreach(json_object_get(h, "findings"), j, f) {
+            if (json_is_true(json_object_get(f, "waived")))
+                continue;
+            const char *s = json_string_value(json_object_get(f, "severity"));
+            for (size_t k = 0; k < 5; k++)
+                if (s && strcmp(s, sev[k]) == 0)
+                    counts[k]++;
+        }
+    }
+    json_array_foreach(json_object_get(report, "fleet_findings"), i, h) {
+        const char *s = json_string_value(json_object_get(h, "severity"));
+        for (size_t k = 0; k < 5; k++)
+            if (s && strcmp(s, sev[k]) == 0)
+                counts[k]++;
+    }
+    json_t *fc = json_object();
+    for (size_t k = 0; k < 5; k++)
+        json_object_set_new(fc, sev[k], json_integer(counts[k]));
+    json_t *summary = json_pack("{s:I, s:I, s:I, s:o}", "hosts", (json_int_t)json_array_size(hosts),
+                                "scanned", scanned, "failed", failed, "findings", fc);
+    json_object_set_new(summary, "fleet_score", nm_score_fleet(report));
+    json_object_set_new(report, "summary", summary);
+}

@@ -1,2 +1,556 @@
-/* placeholder: being written */
-typedef int nm_placeholder_ssh;
+#include <errno.h>
+#include <fcntl.h>
+#include <libssh2.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nearmiss/ssh.h"
+#include "nearmiss/util.h"
+
+/* How long teardown may take after the deadline: disconnect is a courtesy. */
+#define NM_SSH_TEARDOWN_MS 500
+#define NM_SSH_CHUNK 32768
+
+struct conn {
+    const struct nm_ssh_target *t;
+    struct nm_ssh_result *res;
+    int64_t deadline;
+    int fd;
+    LIBSSH2_SESSION *session;
+    LIBSSH2_CHANNEL *channel;
+};
+
+static int fail(struct conn *c, enum nm_host_status st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct conn *c, enum nm_host_status st, int code, const char *fmt, ...)
+{
+    va_list ap;
+    c->res->status = st;
+    va_start(ap, fmt);
+    vsnprintf(c->res->error, sizeof c->res->error, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static const char *ssh_errmsg(LIBSSH2_SESSION *s)
+{
+    char *msg = NULL;
+    if (!s)
+        return "no session";
+    libssh2_session_last_error(s, &msg, NULL, 0);
+    return msg && *msg ? msg : "unknown libssh2 error";
+}
+
+int nm_ssh_global_init(void)
+{
+    return libssh2_init(0) == 0 ? 0 : NM_ERR_SSH;
+}
+
+void nm_ssh_global_finish(void)
+{
+    libssh2_exit();
+}
+
+/*
+ * Waits until the socket is ready in the direction libssh2 is blocked on, or
+ * the deadline passes.  Polls at most 1 s at a time so a clock jump or a
+ * missed wakeup cannot keep a worker past its deadline for long.
+ */
+static int wait_socket(struct conn *c, int64_t deadline)
+{
+    struct pollfd p = {.fd = c->fd, .events = 0};
+    int dir = c->session ? libssh2_session_block_directions(c->session) : 0;
+    if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+        p.events |= POLLIN;
+    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+        p.events |= POLLOUT;
+    if (!p.events)
+        p.events = POLLIN;
+    int64_t left = deadline - nm_now_ms();
+    if (left <= 0)
+        return NM_ERR_TIMEOUT;
+    int r = poll(&p, 1, (int)(left < 1000 ? left : 1000));
+    if (r < 0 && errno != EINTR)
+        return NM_ERR_IO;
+    return 0;
+}
+
+/* Repeats a non-blocking libssh2 call until it stops saying EAGAIN. */
+#define SSH_RETRY(c, rc, call)                                                   \
+    do {                                                                       \
+        while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {                      \
+            int w_ = wait_socket((c), (c)->deadline);                          \
+            if (w_ < 0) {                                                      \
+                (rc) = w_ == NM_ERR_TIMEOUT ? LIBSSH2_ERROR_TIMEOUT : LIBSSH2_ERROR_SOCKET_RECV; \
+                break;                                                         \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
+static int timeout_fail(struct conn *c, const char *stage)
+{
+    return fail(c, NM_HOST_TIMEOUT, NM_ERR_TIMEOUT,
+                "host deadline reached during %s; the host answered too slowly or hung "
+                "(raise --timeout if it is merely slow)",
+                stage);
+}
+
+static int connect_tcp(struct conn *c)
+{
+    char port[16];
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    snprintf(port, sizeof port, "%d", c->t->port);
+    /* getaddrinfo has no timeout of its own; the resolver's (usually 5 s x
+     * attempts) bounds it.  Numeric addresses never touch the resolver. */
+    int gr = getaddrinfo(c->t->address, port, &hints, &res);
+    if (gr != 0)
+        return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot resolve %s: %s",
+                     c->t->address, gai_strerror(gr));
+    int last_errno = 0;
+    bool timed_out = false;
+    for (struct addrinfo *ai = res; ai && c->fd < 0; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            last_errno = errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+            last_errno = errno;
+            close(fd);
+            continue;
+        }
+        for (;;) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int64_t left = c->deadline - nm_now_ms();
+            if (left <= 0) {
+                timed_out = true;
+                break;
+            }
+            int pr = poll(&p, 1, (int)(left < 1000 ? left : 1000));
+            if (pr < 0 && errno != EINTR) {
+                last_errno = errno;
+                break;
+            }
+            if (pr > 0) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                if (err == 0) {
+                    c->fd = fd;
+                    fd = -1;
+                } else {
+                    last_errno = err;
+                }
+                break;
+            }
+        }
+        if (fd >= 0)
+            close(fd);
+        if (timed_out)
+            break;
+    }
+    freeaddrinfo(res);
+    if (c->fd >= 0) {
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        return 0;
+    }
+    if (timed_out)
+        return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
+                    "no answer from %s port %d before the host deadline (filtered or down)",
+                    c->t->address, c->t->port);
+    return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot connect to %s port %d: %s",
+                c->t->address, c->t->port, strerror(last_errno ? last_errno : ECONNREFUSED));
+}
+
+static const char *kh_display(const struct conn *c, char *buf, size_t len)
+{
+    if (c->t->port == 22)
+        snprintf(buf, len, "%s", c->t->address);
+    else
+        snprintf(buf, len, "[%s]:%d", c->t->address, c->t->port);
+    return buf;
+}
+
+static int verify_hostkey(struct conn *c)
+{
+    size_t len = 0;
+    int type = 0;
+    const char *key = libssh2_session_hostkey(c->session, &len, &type);
+    char who[300];
+    if (!key || len == 0)
+        return fail(c, NM_HOST_ERROR, NM_ERR_SSH, "server sent no host key");
+    const unsigned char *blob = (const unsigned char *)key;
+    nm_hostkey_type_name(blob, len, c->res->hostkey_type, sizeof c->res->hostkey_type);
+    nm_hostkey_fingerprint(blob, len, c->res->hostkey_fingerprint,
+                           sizeof c->res->hostkey_fingerprint);
+    kh_display(c, who, sizeof who);
+
+    size_t line = 0;
+    enum nm_hostkey_verdict v =
+        nm_known_hosts_check(c->t->known_hosts, c->t->address, c->t->port, blob, len, &line);
+    switch (v) {
+    case NM_HOSTKEY_MATCH:
+        return 0;
+    case NM_HOSTKEY_REVOKED:
+        return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
+                    "host key %s %s of %s is marked @revoked in %s; not scanned",
+                    c->res->hostkey_type, c->res->hostkey_fingerprint, who,
+                    c->t->known_hosts_path);
+    case NM_HOSTKEY_MISMATCH:
+        return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
+                    "HOST KEY CHANGED: %s offered %s %s but %s:%zu holds another key for it; "
+                    "not scanned. If the change is expected (reinstall, key rotation), verify "
+                    "the new fingerprint out of band, then run: ssh-keygen -R '%s' -f %s "
+                    "and add the new key",
+                    who, c->res->hostkey_type, c->res->hostkey_fingerprint,
+                    c->t->known_hosts_path, line, who, c->t->known_hosts_path);
+    case NM_HOSTKEY_UNKNOWN:
+        break;
+    }
+    if (c->t->accept_new) {
+        nm_diag d;
+        if (nm_known_hosts_append(c->t->known_hosts, c->t->known_hosts_path, c->t->address,
+                                  c->t->port, blob, len, &d) < 0)
+            return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
+                        "host key of %s unknown and could not be recorded: %s", who, d.msg);
+        c->res->hostkey_added = true;
+        return 0;
+    }
+    return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
+                "host key of %s is not in %s (offered %s %s); not scanned. Verify the "
+                "fingerprint out of band, then add it (ssh-keyscan -p %d %s >> %s) or "
+                "rescan once with --accept-new",
+                who, c->t->known_hosts_path, c->res->hostkey_type, c->res->hostkey_fingerprint,
+                c->t->port, c->t->address, c->t->known_hosts_path);
+}
+
+/* True when a private key file is encrypted (OpenSSH or PEM formats). */
+static bool key_file_encrypted(const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    bool enc = false;
+    if (nm_read_file(path, 1u << 20, &data, &len, NULL) < 0)
+        return false;
+    if (strstr(data, "ENCRYPTED")) {
+        enc = true;
+    } else if (strstr(data, "BEGIN OPENSSH PRIVATE KEY")) {
+        /* openssh-key-v1: the cipher name follows the magic; "none" = clear.
+         * Its base64 starts "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU" for none. */
+        enc = strstr(data, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU") == NULL;
+    }
+    free(data);
+    return enc;
+}
+
+static int auth_with_file(struct conn *c, const char *path, bool *tried)
+{
+    int rc;
+    if (access(path, R_OK) != 0)
+        return -1;
+    if (key_file_encrypted(path) && !c->t->passphrase) {
+        fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
+             "identity %s is encrypted and no passphrase was given (use --passphrase-file, "
+             "or load the key into ssh-agent)",
+             path);
+        return -2;
+    }
+    *tried = true;
+    const char *user = c->t->user;
+    SSH_RETRY(c, rc,
+              libssh2_userauth_publickey_fromfile_ex(c->session, user, (unsigned)strlen(user),
+                                                     NULL, path, c->t->passphrase));
+    return rc;
+}
+
+static int auth_with_agent(struct conn *c, int *ret_keys)
+{
+    const char *sock = getenv("SSH_AUTH_SOCK");
+    LIBSSH2_AGENT *agent;
+    int rc = -1, keys = 0;
+    if (!sock || !*sock)
+        return -1;
+    agent = libssh2_agent_init(c->session);
+    if (!agent)
+        return -1;
+    /* The agent socket is local and answers at once; libssh2 talks to it
+     * blocking, which is acceptable.  The signature exchange with the
+     * server is the part that may EAGAIN. */
+    if (libssh2_agent_connect(agent) == 0 && libssh2_agent_list_identities(agent) == 0) {
+        struct libssh2_agent_publickey *id = NULL, *prev = NULL;
+        while (libssh2_agent_get_identity(agent, &id, prev) == 0) {
+            keys++;
+            SSH_RETRY(c, rc, libssh2_agent_userauth(agent, c->t->user, id));
+            if (rc == 0 || rc == LIBSSH2_ERROR_TIMEOUT)
+                break;
+            prev = id;
+        }
+        libssh2_agent_disconnect(agent);
+    }
+    libssh2_agent_free(agent);
+    *ret_keys = keys;
+    return rc;
+}
+
+static int authenticate(struct conn *c)
+{
+    const char *user = c->t->user;
+    char *methods;
+    for (;;) {
+        methods = libssh2_userauth_list(c->session, user, (unsigned)strlen(user));
+        if (methods || libssh2_userauth_authenticated(c->session))
+            break;
+        if (libssh2_session_last_errno(c->session) != LIBSSH2_ERROR_EAGAIN)
+            return fail(c, NM_HOST_ERROR, NM_ERR_SSH, "userauth: %s", ssh_errmsg(c->session));
+        if (wait_socket(c, c->deadline) < 0)
+            return timeout_fail(c, "authentication");
+    }
+    if (libssh2_userauth_authenticated(c->session))
+        return 0; /* "none" auth accepted */
+    if (!strstr(methods, "publickey"))
+        return fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
+                    "server accepts only \"%s\" for %s; nearmiss uses public keys only", methods,
+                    user);
+
+    struct nm_buf tried;
+    nm_buf_init(&tried, 512);
+    int rc = -1, r = 0;
+    if (c->t->identity) {
+        bool used = false;
+        rc = auth_with_file(c, c->t->identity, &used);
+        if (rc == 0)
+            goto out;
+        if (rc == -2) {
+            r = NM_ERR_AUTH;
+            goto out;
+        }
+        if (rc == LIBSSH2_ERROR_TIMEOUT) {
+            r = timeout_fail(c, "authentication");
+            goto out;
+        }
+        if (!used) {
+            r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH, "identity %s is not readable: %s",
+                     c->t->identity, strerror(errno));
+            goto out;
+        }
+        nm_buf_appends(&tried, c->t->identity);
+    } else {
+        int keys = 0;
+        rc = auth_with_agent(c, &keys);
+        if (rc == 0)
+            goto out;
+        if (rc == LIBSSH2_ERROR_TIMEOUT) {
+            r = timeout_fail(c, "authentication");
+            goto out;
+        }
+        if (keys)
+            nm_buf_appendf(&tried, "ssh-agent (%d keys)", keys);
+        static const char *const defaults[] = {"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa",
+                                               "~/.ssh/id_rsa"};
+        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+            char *path = nm_expand_home(defaults[i]);
+            bool used = false;
+            rc = auth_with_file(c, path, &used);
+            free(path);
+            if (used)
+                nm_buf_appendf(&tried, "%s%s", tried.len ? ", " : "", defaults[i]);
+            if (rc == 0)
+                goto out;
+            if (rc == -2) {
+                r = NM_ERR_AUTH;
+                goto out;
+            }
+            if (rc == LIBSSH2_ERROR_TIMEOUT) {
+                r = timeout_fail(c, "authentication");
+                goto out;
+            }
+        }
+    }
+    r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
+             "public key authentication as %s refused (tried: %s); check that the key is in "
+             "the user's authorized_keys",
+             user, tried.len ? tried.data : "no key: no agent, no ~/.ssh/id_*");
+out:
+    nm_buf_finish(&tried);
+    return r;
+}
+
+/*
+ * Writes the script, reads both streams and feeds the splitter, all in one
+ * loop: the remote may produce output before it has read the whole script,
+ * and waiting on either side alone could deadlock on a full window.
+ */
+static int run_channel(struct conn *c, const char *script, size_t script_len,
+                       struct nm_splitter *sp)
+{
+    int rc;
+    for (;;) {
+        c->channel = libssh2_channel_open_session(c->session);
+        if (c->channel)
+            break;
+        if (libssh2_session_last_errno(c->session) != LIBSSH2_ERROR_EAGAIN)
+            return fail(c, NM_HOST_ERROR, NM_ERR_SSH, "cannot open a channel: %s",
+                        ssh_errmsg(c->session));
+        if (wait_socket(c, c->deadline) < 0)
+            return timeout_fail(c, "channel open");
+    }
+    SSH_RETRY(c, rc, libssh2_channel_exec(c->channel, "/bin/sh -s"));
+    if (rc == LIBSSH2_ERROR_TIMEOUT)
+        return timeout_fail(c, "exec");
+    if (rc < 0)
+        return fail(c, NM_HOST_ERROR, NM_ERR_SSH, "exec refused: %s", ssh_errmsg(c->session));
+
+    size_t sent = 0;
+    bool eof_sent = false;
+    char *buf = nm_xmalloc(NM_SSH_CHUNK);
+    int ret = 0;
+    for (;;) {
+        bool progress = false;
+        if (sent < script_len) {
+            ssize_t w = libssh2_channel_write(c->channel, script + sent, script_len - sent);
+            if (w > 0) {
+                sent += (size_t)w;
+                progress = true;
+            } else if (w < 0 && w != LIBSSH2_ERROR_EAGAIN) {
+                ret = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "sending the probe script failed: %s",
+                           ssh_errmsg(c->session));
+                break;
+            }
+        } else if (!eof_sent) {
+            int e = libssh2_channel_send_eof(c->channel);
+            if (e == 0) {
+                eof_sent = true;
+                progress = true;
+            } else if (e != LIBSSH2_ERROR_EAGAIN) {
+                eof_sent = true; /* remote may have closed already; reading tells */
+            }
+        }
+        for (int stream = 0; stream < 2; stream++) {
+            ssize_t n = libssh2_channel_read_ex(c->channel, stream, buf, NM_SSH_CHUNK);
+            if (n > 0) {
+                progress = true;
+                c->res->bytes_received += (uint64_t)n;
+                if (nm_splitter_feed(sp, stream, buf, (size_t)n) == NM_ERR_TOOBIG) {
+                    /* The host flooded us: stop here, keep what was split. */
+                    c->res->output_capped = true;
+                    goto done;
+                }
+            } else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+                ret = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "reading output failed: %s",
+                           ssh_errmsg(c->session));
+                goto done;
+            }
+        }
+        if (libssh2_channel_eof(c->channel)) {
+            /* Drain what is still queued on both streams, then stop. */
+            if (!progress)
+                break;
+            continue;
+        }
+        if (!progress) {
+            int w = wait_socket(c, c->deadline);
+            if (w == NM_ERR_TIMEOUT) {
+                ret = timeout_fail(c, "the probes (output incomplete)");
+                break;
+            }
+        }
+    }
+done:
+    free(buf);
+    if (ret < 0)
+        return ret;
+    if (!c->res->output_capped) {
+        /* Exit status arrives with the close; waiting for it is bounded. */
+        SSH_RETRY(c, rc, libssh2_channel_close(c->channel));
+        if (rc == 0)
+            SSH_RETRY(c, rc, libssh2_channel_wait_closed(c->channel));
+        if (rc == 0)
+            c->res->exit_status = libssh2_channel_get_exit_status(c->channel);
+    }
+    return 0;
+}
+
+static void teardown(struct conn *c)
+{
+    /* Politeness with a short fuse: a host that stopped answering must not
+     * keep this worker.  libssh2 frees its state even if the goodbye fails. */
+    int64_t grace = nm_now_ms() + NM_SSH_TEARDOWN_MS;
+    int rc;
+    if (c->channel) {
+        c->deadline = grace;
+        SSH_RETRY(c, rc, libssh2_channel_free(c->channel));
+        c->channel = NULL;
+    }
+    if (c->session) {
+        c->deadline = grace;
+        SSH_RETRY(c, rc, libssh2_session_disconnect(c->session, "nearmiss scan done"));
+        c->deadline = grace + NM_SSH_TEARDOWN_MS;
+        SSH_RETRY(c, rc, libssh2_session_free(c->session));
+        c->session = NULL;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_len,
+               int64_t deadline_ms, struct nm_splitter *sp, struct nm_ssh_result *res)
+{
+    struct conn c = {.t = t, .res = res, .deadline = deadline_ms, .fd = -1};
+    int64_t start = nm_now_ms();
+    int rc, r;
+
+    memset(res, 0, sizeof *res);
+    res->exit_status = -1;
+    res->status = NM_HOST_OK;
+
+    r = connect_tcp(&c);
+    if (r < 0)
+        goto out;
+    c.session = libssh2_session_init();
+    if (!c.session) {
+        r = fail(&c, NM_HOST_ERROR, NM_ERR_NOMEM, "cannot create an SSH session");
+        goto out;
+    }
+    libssh2_session_set_blocking(c.session, 0);
+    /* Ask for a key type we can verify: without this the server picks its
+     * preferred type, and a host known only by its RSA key would look
+     * "changed" when it offers ed25519. */
+    char algs[512];
+    if (nm_known_hosts_algorithms(t->known_hosts, t->address, t->port, algs, sizeof algs) == 0 &&
+        algs[0])
+        libssh2_session_method_pref(c.session, LIBSSH2_METHOD_HOSTKEY, algs);
+
+    SSH_RETRY(&c, rc, libssh2_session_handshake(c.session, c.fd));
+    if (rc == LIBSSH2_ERROR_TIMEOUT) {
+        r = timeout_fail(&c, "the SSH handshake");
+        goto out;
+    }
+    if (rc < 0) {
+        r = fail(&c, NM_HOST_ERROR, NM_ERR_SSH, "SSH handshake with %s port %d failed: %s",
+                 t->address, t->port, ssh_errmsg(c.session));
+        goto out;
+    }
+    r = verify_hostkey(&c);
+    if (r < 0)
+        goto out;
+    r = authenticate(&c);
+    if (r < 0)
+        goto out;
+    res->connect_ms = nm_now_ms() - start;
+    r = run_channel(&c, script, script_len, sp);
+out:
+    teardown(&c);
+    res->total_ms = nm_now_ms() - start;
+    return r;
+}

@@ -34,6 +34,15 @@ struct nm_host {
     char **tls;         /* TLS endpoint specs as written */
     size_t n_tls;
     char *origin;       /* "FILE" (native) or "FILE (ansible)", for messages */
+    unsigned from_defaults; /* NM_HOST_DEFAULT_* bits: filled from the file's "defaults" */
+};
+
+/* Fields a command-line option may override because the host did not set them itself. */
+enum {
+    NM_HOST_DEFAULT_USER = 1u << 0,
+    NM_HOST_DEFAULT_PORT = 1u << 1,
+    NM_HOST_DEFAULT_IDENTITY = 1u << 2,
+    NM_HOST_DEFAULT_KNOWN_HOSTS = 1u << 3,
 };
 
 struct nm_role {
@@ -41,6 +50,7 @@ struct nm_role {
     int min_healthy;    /* 0 = not set */
     char **spread;      /* label keys whose values must differ among healthy hosts */
     size_t n_spread;
+    char *origin;       /* file that defined it, for messages */
 };
 
 struct nm_inventory {
@@ -72,6 +82,15 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
  */
 int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const char *role,
                         nm_diag *d);
+
+/*
+ * Applies command-line connection options with the precedence host > option >
+ * file defaults > built-in: a field the host set itself is kept, one that is
+ * unset or came from its file's defaults takes the option.  NULL or 0 means the
+ * option was not given; identity and known_hosts get "~/" expanded.
+ */
+void nm_inventory_apply_cli(struct nm_inventory *inv, const char *user, int port,
+                            const char *identity, const char *known_hosts);
 
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name);
 const struct nm_role *nm_inventory_find_role(const struct nm_inventory *inv, const char *name);

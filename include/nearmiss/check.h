@@ -1,0 +1,157 @@
+/*
+ * Checks are data: one JSON file per check in checks/ (format in
+ * docs/checks.md).  A check names a probe (a sh snippet run inside the
+ * host's one script; checks naming the same probe id share one run), a
+ * parser that turns the probe's output into items, and rules that judge
+ * each item.  One finding per item whose worst rule fired.
+ *
+ * jansson ownership in this header: every json_t* parameter is borrowed;
+ * functions documented "new reference" hand the caller one to release.
+ */
+#ifndef NEARMISS_CHECK_H
+#define NEARMISS_CHECK_H
+
+#include <jansson.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nearmiss/error.h"
+#include "nearmiss/inventory.h"
+#include "nearmiss/model.h"
+#include "nearmiss/parsers.h"
+#include "nearmiss/script.h"
+
+enum nm_op {
+    NM_OP_LT, NM_OP_LE, NM_OP_GT, NM_OP_GE, NM_OP_EQ, NM_OP_NE,
+    NM_OP_MATCH,     /* POSIX extended regex on the string form */
+    NM_OP_NMATCH,
+    NM_OP_VLT, NM_OP_VLE, NM_OP_VGT, NM_OP_VGE, /* version comparison */
+    NM_OP_IN,        /* value is an array; field equals one element */
+    NM_OP_EXISTS,    /* field present and not null (value true) / absent (false) */
+};
+
+struct nm_cond {
+    char *field;
+    enum nm_op op;
+    json_t *value;       /* own reference */
+    regex_t re;
+    bool has_re;
+};
+
+struct nm_threshold {
+    enum nm_severity severity;
+    json_t *value;       /* own reference */
+    regex_t re;
+    bool has_re;
+};
+
+struct nm_rule {
+    struct nm_cond *when;        /* all must hold for the rule to apply */
+    size_t n_when;
+    bool override;               /* when it applies, non-override rules are ignored */
+    char *field;                 /* the metric; NULL for a constant-severity rule */
+    enum nm_op op;
+    struct nm_threshold *thresholds; /* most severe first */
+    size_t n_thresholds;
+    char *severity_from;         /* take severity from this item field ... */
+    json_t *severity_map;        /* ... through this map (value -> severity name) */
+    enum nm_severity severity;   /* constant severity (no field/thresholds) */
+    char *message;               /* template; NULL = the check's */
+};
+
+struct nm_probe_def {
+    char *id;
+    char *script;
+    bool needs_root;
+    unsigned timeout_s;
+    size_t max_output;
+    char *origin;                /* file that defined it first */
+};
+
+struct nm_check {
+    char *id;
+    long version;
+    char *title;
+    char *category;
+    char *description;
+    json_t *references;          /* array of strings, own reference */
+    char *origin;                /* the check's file */
+
+    /* applicability */
+    char **os;                   /* globs against os id and id_like words */
+    size_t n_os;
+    char **os_version;           /* globs against version_id */
+    size_t n_os_version;
+    char **commands;             /* all must exist on the host */
+    size_t n_commands;
+    char **roles;                /* any */
+    size_t n_roles;
+    struct nm_label *labels;     /* all must match (value is a glob) */
+    size_t n_labels;
+
+    struct nm_probe_def *probe;  /* borrowed from the check set */
+    int *ok_exit;
+    size_t n_ok_exit;
+    const struct nm_parser_def *parser;
+    json_t *parser_options;      /* own reference or NULL */
+    struct nm_cond *select;
+    size_t n_select;
+    struct nm_rule *rules;
+    size_t n_rules;
+    char *subject;               /* template */
+    char *message;               /* template */
+    char *remediation;
+    char *ticket_summary;        /* template */
+    json_t *definition;          /* the file as loaded, for `checks show` */
+};
+
+struct nm_checkset {
+    struct nm_check *checks;
+    size_t n_checks;
+    struct nm_probe_def **probes;
+    size_t n_probes;
+};
+
+void nm_checkset_init(struct nm_checkset *cs);
+void nm_checkset_finish(struct nm_checkset *cs);
+
+/* Loads every *.json in dir (sorted by name).  Any error fails the whole load
+ * with "FILE: key: problem" in d. */
+int nm_checkset_load_dir(struct nm_checkset *cs, const char *dir, nm_diag *d);
+int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data,
+                            size_t len, nm_diag *d);
+const struct nm_check *nm_checkset_find(const struct nm_checkset *cs, const char *id);
+
+/*
+ * What the host's facts say about applicability.  Returns true when the check
+ * applies; otherwise writes a reason ("os is alpine, check wants debian").
+ */
+bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const json_t *facts,
+                      char *why, size_t why_len);
+
+/*
+ * Judges one probe section.  Appends findings (objects in report form, with
+ * "severity", "subject", "message", "value", "threshold", "evidence",
+ * "fingerprint"...) to `findings` and returns the check's entry for the
+ * report's "checks" array as a NEW reference.
+ */
+json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
+                          const struct nm_section *sec, json_t *findings);
+
+/* A check entry for a check that could not be judged. */
+json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r,
+                              const char *reason);
+
+/* Hex SHA-256 of check id, host and subject: stable across runs. */
+void nm_finding_fingerprint(const char *check, const char *host, const char *subject,
+                            char out[65]);
+
+/* Expands "{field}" from item (plus extra, may be NULL) into a malloc'd string. */
+char *nm_template_expand(const char *tpl, const json_t *item, const json_t *extra);
+
+/* Compares two version strings segment by segment (digits numerically,
+ * letters lexically, '~' sorts first, as dpkg and rpm agree on). */
+int nm_version_compare(const char *a, const char *b);
+
+#endif

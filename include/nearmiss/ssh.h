@@ -1,0 +1,61 @@
+/*
+ * Transport: one SSH session per host (libssh2), host key verified against
+ * known_hosts before anything is sent, public-key auth only, then ONE exec
+ * channel running "/bin/sh -s" with the probe script on its stdin.  Output
+ * goes straight into the caller's splitter as it arrives.
+ *
+ * Everything runs non-blocking against one absolute deadline, so a host that
+ * stalls at any step (TCP, banner, kex, auth, output) costs at most its own
+ * deadline.  Call nm_ssh_global_init() once before starting threads; after
+ * that nm_ssh_run() may be called from many threads at once (one session
+ * each; the known_hosts set is internally locked).
+ */
+#ifndef NEARMISS_SSH_H
+#define NEARMISS_SSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nearmiss/knownhosts.h"
+#include "nearmiss/model.h"
+#include "nearmiss/script.h"
+
+struct nm_ssh_target {
+    const char *name;            /* inventory name, for messages */
+    const char *address;         /* what we connect to and look up in known_hosts */
+    int port;
+    const char *user;
+    const char *identity;        /* NULL: ssh-agent, then ~/.ssh/id_{ed25519,ecdsa,rsa} */
+    const char *passphrase;      /* for an encrypted identity; NULL = none */
+    struct nm_known_hosts *known_hosts;
+    const char *known_hosts_path;
+    bool accept_new;             /* trust on first use: append unknown keys */
+};
+
+struct nm_ssh_result {
+    enum nm_host_status status;
+    char error[768];             /* what happened and what to do; "" when ok */
+    char hostkey_type[48];
+    char hostkey_fingerprint[80];
+    bool hostkey_added;          /* --accept-new wrote it */
+    int exit_status;             /* of the remote sh; -1 unknown */
+    bool output_capped;          /* the per-host cap cut the output */
+    uint64_t bytes_received;
+    int64_t connect_ms;          /* TCP + SSH handshake + auth */
+    int64_t total_ms;
+};
+
+int nm_ssh_global_init(void);
+void nm_ssh_global_finish(void);
+
+/*
+ * Runs script on the target and feeds both output streams into sp.  Always
+ * fills *res (status and message); returns 0 when the script ran to its
+ * end, a negative code otherwise (the status says which way it failed).
+ * deadline_ms is on the nm_now_ms() clock.
+ */
+int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_len,
+               int64_t deadline_ms, struct nm_splitter *sp, struct nm_ssh_result *res);
+
+#endif

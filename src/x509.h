@@ -1,0 +1,52 @@
+/*
+ * Certificate description shared by the x509_files parser (certificates read
+ * from files on a host) and the TLS endpoint probe (certificates a server
+ * sends), so both report the same fields with the same meaning.  See
+ * docs/certificates.md for the fields.
+ *
+ * jansson ownership: functions returning json_t * return a NEW reference the
+ * caller must json_decref(); json_t arguments are borrowed.
+ */
+#ifndef NM_X509_H
+#define NM_X509_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "nearmiss/error.h"
+
+#define NM_X509_SHA256_LEN 32
+#define NM_X509_MAX_SANS 1000        /* more names are cut (sans_truncated: true) */
+#define NM_X509_MAX_DN 1024          /* bytes of a one-line distinguished name */
+
+/*
+ * An object with cn, sans, issuer, subject_dn, serial, not_before, not_after,
+ * not_after_unix, days_left, not_yet_valid, expired, sig_alg, weak_sig,
+ * key_type, key_bits, key_curve, weak_key, self_signed, is_ca, sha256 and
+ * evidence.  `now` is unix seconds; days_left is floor((not_after-now)/86400).
+ * x is not modified in a visible way (OpenSSL caches extension data in it).
+ */
+json_t *nm_x509_describe(X509 *x, int64_t now);
+
+/* SHA-256 of the DER certificate; 0 or NM_ERR_PARSE. */
+int nm_x509_sha256(const X509 *x, unsigned char md[NM_X509_SHA256_LEN]);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" (UTC only, nothing around it) to unix seconds. */
+int nm_x509_parse_iso8601(const char *s, size_t len, int64_t *ret);
+
+/*
+ * The "now" option of certificate parsers: absent or null = the real clock;
+ * a string in the form above, or an integer of unix seconds.
+ */
+int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d);
+
+/* floor((t - now) / 86400), also for negative differences. */
+int64_t nm_x509_days_between(int64_t now, int64_t t);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (no time zone maths). */
+int64_t nm_x509_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+#endif
