@@ -1,0 +1,1 @@
+256 SHA256:MCMQJqZnlqkDcUAN7IS3K3oeIycF0ZVPIm/9XK6TT18 nearmiss-test-host_ecdsa (ECDSA)
