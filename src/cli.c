@@ -338,12 +338,17 @@ static int cmd_scan(int argc, char **argv)
         passphrase[strcspn(passphrase, "\r\n")] = '\0';
         so.passphrase = passphrase;
     }
-    known_hosts = nm_expand_home(known_hosts_opt ? known_hosts_opt : "~/.ssh/known_hosts");
-    so.known_hosts = known_hosts;
-    if (identity_opt) {
-        identity = nm_expand_home(identity_opt);
-        so.identity = identity;
+    /* Precedence: a value set on the host > the command line > the inventory
+     * file's defaults > built-in defaults (docs/inventory.md). */
+    {
+        char *kh_cli = known_hosts_opt ? nm_expand_home(known_hosts_opt) : NULL;
+        identity = identity_opt ? nm_expand_home(identity_opt) : NULL;
+        nm_inventory_apply_cli(&inv, user, 0, identity, kh_cli);
+        free(kh_cli);
     }
+    known_hosts = nm_expand_home("~/.ssh/known_hosts");
+    so.known_hosts = known_hosts;
+    so.identity = identity;
     so.user = user;
     /* Fail on an unusable output directory now, not after an hour of scanning. */
     if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
