@@ -891,7 +891,7 @@ static bool compare(enum nm_op op, const json_t *have, const json_t *want, const
         return json_is_false(want) ? !present : present;
     }
     if (!have || json_is_null(have))
-        return false;
+        return op == NM_OP_NE || op == NM_OP_NMATCH; /* absent is "not equal" */
     switch (op) {
     case NM_OP_LT: case NM_OP_LE: case NM_OP_GT: case NM_OP_GE: {
         if (!json_is_number(have) || !json_is_number(want))
