@@ -766,8 +766,13 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
     for (size_t i = 0; i < c->n_os && !ok; i++)
         ok = os_matches(c->os[i], os);
     if (!ok) {
-        snprintf(why, why_len, "os is %s, the check is for %s%s", os_id ? os_id : "unknown",
-                 c->os[0], c->n_os > 1 ? " and others" : "");
+        struct nm_buf list;
+        nm_buf_init(&list, 256);
+        for (size_t i = 0; i < c->n_os; i++)
+            nm_buf_appendf(&list, "%s%s", i ? ", " : "", c->os[i]);
+        snprintf(why, why_len, "os is %s; the check is for %s", os_id ? os_id : "unknown",
+                 list.data);
+        nm_buf_finish(&list);
         return false;
     }
     ok = c->n_os_version == 0;

@@ -73,6 +73,8 @@ static const char scan_usage[] =
     "      --fail-on SEVERITY exit 100 when a finding at or above it exists\n"
     "                         (info, low, medium, high, critical)\n"
     "      --max-output BYTES output accepted from one host (default: 8388608)\n"
+    "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
+    "                         (for check authors; the directory must exist)\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
     "  -h, --help             this text\n"
     "\n"
@@ -202,7 +204,7 @@ static void print_summary(const json_t *report, const char *path)
 static int cmd_scan(int argc, char **argv)
 {
     enum { O_TIMEOUT = 256, O_KNOWN_HOSTS, O_IDENTITY, O_USER, O_FORMAT, O_FAIL_ON, O_HOSTS,
-           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT };
+           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS };
     static const struct option opts[] = {
         {"inventory", required_argument, NULL, 'i'},
         {"checks", required_argument, NULL, 'c'},
@@ -219,6 +221,7 @@ static int cmd_scan(int argc, char **argv)
         {"accept-new", no_argument, NULL, O_ACCEPT_NEW},
         {"passphrase-file", required_argument, NULL, O_PASSFILE},
         {"max-output", required_argument, NULL, O_MAXOUT},
+        {"save-scripts", required_argument, NULL, O_SAVE_SCRIPTS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -298,6 +301,7 @@ static int cmd_scan(int argc, char **argv)
                 goto out;
             so.host_cap = (uint64_t)v;
             break;
+        case O_SAVE_SCRIPTS: so.save_scripts = optarg; break;
         case 'q': quiet = true; break;
         case 'h':
             fputs(scan_usage, stdout);

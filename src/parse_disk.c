@@ -1,20 +1,966 @@
-/* placeholder: being written */
+/*
+ * Disk parsers: df (space and inodes per filesystem), mounts (/proc/mounts
+ * held against /etc/fstab) and kernel_errors (filesystem, block I/O, OOM and
+ * ECC lines of the kernel log, counted per device).  The probes that produce
+ * their input, the item fields and the limits are in docs/parsers-disk.md.
+ *
+ * All input is hostile: every line is walked with a pointer bounded by its
+ * end, numbers go through nm_parse_u64, host strings through
+ * nm_json_string_sanitized, and no parser keeps more than
+ * NM_PARSER_MAX_ITEMS items.  Spans point into the caller's buffer and live
+ * only for the call.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nearmiss/util.h"
 #include "parsers-builtin.h"
+
+/* df's percentages are ceil(used * 100 / (used + avail)) over u64 values;
+ * 128-bit arithmetic keeps them exact for any size a host may print. */
+__extension__ typedef unsigned __int128 nm_u128;
+
+#define MAX_PATH_BYTES 4096 /* mount points and devices kept per item */
+#define MAX_NAME_BYTES 256  /* fstypes, options, kernel device names */
+#define MAX_OPTIONS 256     /* mount options kept per mount */
+#define DF_MAX_TOKENS 64    /* the df columns must start within these */
+#define KMSG_SCAN_BYTES 2048 /* printk lines are < 1 KiB; look no further */
+
+struct span {
+    const char *s, *e;
+};
+
+static size_t span_len(struct span t)
+{
+    return (size_t)(t.e - t.s);
+}
+
+static bool span_eq(struct span t, const char *lit)
+{
+    size_t n = strlen(lit);
+    return span_len(t) == n && memcmp(t.s, lit, n) == 0;
+}
+
+static bool span_has_prefix(struct span t, const char *lit)
+{
+    size_t n = strlen(lit);
+    return span_len(t) >= n && memcmp(t.s, lit, n) == 0;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static struct span span_trim(struct span t)
+{
+    while (t.s < t.e && is_blank(*t.s))
+        t.s++;
+    while (t.e > t.s && is_blank(t.e[-1]))
+        t.e--;
+    return t;
+}
+
+/* Next line of [*p, end) without its "\n" (and "\r"); false at the end. */
+static bool next_line(const char **p, const char *end, struct span *line)
+{
+    if (*p >= end)
+        return false;
+    const char *s = *p;
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    const char *e = nl ? nl : end;
+    *p = nl ? nl + 1 : end;
+    if (e > s && e[-1] == '\r')
+        e--;
+    line->s = s;
+    line->e = e;
+    return true;
+}
+
+/* Splits on blanks; stops after max tokens (the rest stays in the line). */
+static size_t tokenize(struct span line, struct span *toks, size_t max)
+{
+    size_t n = 0;
+    const char *p = line.s;
+    while (n < max) {
+        while (p < line.e && is_blank(*p))
+            p++;
+        if (p >= line.e)
+            break;
+        toks[n].s = p;
+        while (p < line.e && !is_blank(*p))
+            p++;
+        toks[n].e = p;
+        n++;
+    }
+    return n;
+}
+
+static json_t *jspan(struct span t, size_t max)
+{
+    return nm_json_string_sanitized(t.s, span_len(t), max);
+}
+
+static const char *find_bytes(const char *s, const char *e, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (s >= e)
+        return NULL;
+    return memmem(s, (size_t)(e - s), needle, n);
+}
+
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* needle is lower case; s..e is short (KMSG_SCAN_BYTES), so naive is fine. */
+static const char *find_ci(const char *s, const char *e, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = s; p < e && (size_t)(e - p) >= n; p++) {
+        size_t i = 0;
+        while (i < n && ascii_lower(p[i]) == needle[i])
+            i++;
+        if (i == n)
+            return p;
+    }
+    return NULL;
+}
+
+/* Evidence: raw lines joined by "\n", sanitized and capped. */
+struct evidence {
+    struct nm_buf b;
+};
+
+static void evidence_init(struct evidence *ev)
+{
+    nm_buf_init(&ev->b, NM_PARSER_MAX_EVIDENCE * 2);
+}
+
+static void evidence_add(struct evidence *ev, struct span line)
+{
+    if (!line.s)
+        return;
+    if (ev->b.len > 0)
+        nm_buf_append(&ev->b, "\n", 1);
+    nm_buf_append(&ev->b, line.s, span_len(line));
+}
+
+static json_t *evidence_take(struct evidence *ev)
+{
+    json_t *j = nm_json_string_sanitized(ev->b.data ? ev->b.data : "", ev->b.len,
+                                         NM_PARSER_MAX_EVIDENCE);
+    nm_buf_finish(&ev->b);
+    return j;
+}
+
+static json_t *json_u64(uint64_t v)
+{
+    /* jansson integers are signed 64-bit; larger values (> 8 ZiB in KiB)
+     * become reals rather than wrapping. */
+    return v <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Filesystem classification, shared by df and mounts.                 */
+
+static bool span_in(struct span t, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (span_eq(t, list[i]))
+            return true;
+    return false;
+}
+
+static const char *const network_exact[] = {
+    "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.sshfs", "fuse.glusterfs",
+    "fuse.ceph-fuse", NULL,
+};
+
+static const char *const pseudo_exact[] = {
+    "tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "cifs", "smb3", "ramfs",
+    "efivarfs",
+    /* The kernel's other in-memory filesystems, which df -a and
+     * /proc/mounts list too. */
+    "devpts", "autofs", "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "bpf",
+    "configfs", "fusectl", "hugetlbfs", "binfmt_misc", "rpc_pipefs", "nsfs", "selinuxfs",
+    NULL,
+};
+
+static bool fstype_is_network(struct span t)
+{
+    return span_has_prefix(t, "nfs") || span_in(t, network_exact);
+}
+
+static bool fstype_is_pseudo(struct span t)
+{
+    return span_in(t, pseudo_exact) || span_has_prefix(t, "cgroup") ||
+           span_has_prefix(t, "nfs") || span_has_prefix(t, "fuse.");
+}
+
+/* Without a type column (df -Pk on old or busybox df) only the device name
+ * is there: these are the names pseudo filesystems are mounted from, and
+ * "host:/path" or "//host/share" are network mounts. */
+static const char *const pseudo_devices[] = {
+    "tmpfs", "devtmpfs", "udev", "shm", "overlay", "none", "proc", "sysfs", "cgroup",
+    "cgroup2", "ramfs", "efivarfs", "run", NULL,
+};
+
+static bool device_looks_network(struct span dev)
+{
+    if (span_has_prefix(dev, "//"))
+        return true;
+    return dev.s < dev.e && dev.s[0] != '/' && find_bytes(dev.s, dev.e, ":/") != NULL;
+}
+
+static void classify(struct span fstype, struct span device, bool *pseudo, bool *network)
+{
+    if (fstype.s && fstype.s < fstype.e) {
+        *network = fstype_is_network(fstype);
+        *pseudo = fstype_is_pseudo(fstype);
+    } else {
+        *network = device_looks_network(device);
+        *pseudo = *network || span_in(device, pseudo_devices);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* df                                                                  */
+
+struct df_num {
+    bool known; /* false for "-" */
+    bool neg;   /* GNU df prints a negative Available when root's reserve is in use */
+    uint64_t v;
+};
+
+struct df_row {
+    struct span device, fstype, mount;
+    struct span line1, line2; /* line2: second half of a wrapped row */
+    struct df_num n[3];       /* size/used/avail, or inodes/iused/ifree */
+};
+
+struct df_fs {
+    struct df_row space, inode;
+    bool has_space, has_inode;
+};
+
+static bool df_num(struct span t, struct df_num *out)
+{
+    const char *p = t.s;
+    out->known = out->neg = false;
+    out->v = 0;
+    if (span_eq(t, "-"))
+        return true;
+    if (p < t.e && *p == '-') {
+        out->neg = true;
+        p++;
+    }
+    if (nm_parse_u64(&p, t.e, &out->v) < 0 || p != t.e)
+        return false;
+    out->known = true;
+    return true;
+}
+
+static bool df_is_pct(struct span t)
+{
+    if (span_eq(t, "-"))
+        return true;
+    const char *p = t.s;
+    uint64_t v;
+    return nm_parse_u64(&p, t.e, &v) == 0 && p + 1 == t.e && *p == '%';
+}
+
+/*
+ * A row is: device [type] n n n pct mount.  The columns are found from the
+ * left as the first run "n n n pct" (so a device name with spaces still
+ * parses), and the mount point is everything after the pct column, spaces
+ * included.  pending is the device of a wrapped row (old and busybox df put
+ * a long device name alone on a line and the columns on the next).
+ */
+static bool df_parse_row(struct span line, bool has_type, const struct span *pending,
+                         struct df_row *row)
+{
+    struct span t[DF_MAX_TOKENS];
+    size_t n = tokenize(line, t, DF_MAX_TOKENS);
+    bool cont = pending && line.s < line.e && is_blank(line.s[0]);
+    size_t ntype = has_type ? 1 : 0;
+    size_t min_i = ntype + (cont ? 0 : 1);
+    for (size_t i = min_i; i + 3 < n; i++) {
+        struct df_num v[3];
+        if (!df_num(t[i], &v[0]) || !df_num(t[i + 1], &v[1]) || !df_num(t[i + 2], &v[2]) ||
+            !df_is_pct(t[i + 3]))
+            continue;
+        if (cont && i != min_i)
+            return false;
+        struct span mount = {t[i + 3].e, line.e};
+        while (mount.s < mount.e && is_blank(*mount.s))
+            mount.s++;
+        if (mount.s >= mount.e)
+            return false;
+        memset(row, 0, sizeof *row);
+        if (cont) {
+            row->device = *pending;
+        } else {
+            row->device = span_trim((struct span){line.s, t[i - ntype].s});
+        }
+        if (has_type)
+            row->fstype = t[i - 1];
+        row->mount = mount;
+        memcpy(row->n, v, sizeof v);
+        row->line1 = line;
+        return true;
+    }
+    return false;
+}
+
+static json_t *df_count(const struct df_num *v)
+{
+    if (!v->known)
+        return json_null();
+    if (v->neg)
+        return v->v <= (uint64_t)INT64_MAX ? json_integer(-(json_int_t)v->v) : json_null();
+    return json_u64(v->v);
+}
+
+/* ceil(used * 100 / (used + avail)) as df computes it; null when the total
+ * is 0 or unknown (0 inodes on btrfs/vfat is "no inode limit", not 0%). */
+static json_t *df_pct(const struct df_num n[3])
+{
+    if (!n[0].known || !n[1].known || !n[2].known || n[0].v == 0 || n[0].neg || n[1].neg)
+        return json_null();
+    nm_u128 used = n[1].v, denom;
+    if (n[2].neg) {
+        if (n[2].v >= n[1].v)
+            return json_null();
+        denom = used - n[2].v;
+    } else {
+        denom = used + n[2].v;
+    }
+    if (denom == 0)
+        return json_null();
+    nm_u128 u100 = used * 100;
+    nm_u128 pct = u100 / denom + (u100 % denom != 0);
+    return pct <= (nm_u128)INT64_MAX ? json_integer((json_int_t)pct) : json_null();
+}
+
+static json_t *df_item(const struct df_fs *fs)
+{
+    const struct df_row *first = fs->has_space ? &fs->space : &fs->inode;
+    struct span fstype = fs->has_space && fs->space.fstype.s ? fs->space.fstype
+                         : fs->has_inode                      ? fs->inode.fstype
+                                                              : fs->space.fstype;
+    bool pseudo, network;
+    classify(fstype, first->device, &pseudo, &network);
+    json_t *it = json_object();
+    json_object_set_new(it, "subject", jspan(first->mount, MAX_PATH_BYTES));
+    json_object_set_new(it, "mount", jspan(first->mount, MAX_PATH_BYTES));
+    json_object_set_new(it, "device", jspan(first->device, MAX_PATH_BYTES));
+    json_object_set_new(it, "fstype", fstype.s ? jspan(fstype, MAX_NAME_BYTES) : json_null());
+    static const char *const space_keys[3] = {"size_kb", "used_kb", "avail_kb"};
+    static const char *const inode_keys[3] = {"inodes", "iused", "ifree"};
+    for (int i = 0; i < 3; i++) {
+        json_object_set_new(it, space_keys[i], fs->has_space ? df_count(&fs->space.n[i]) : json_null());
+        json_object_set_new(it, inode_keys[i], fs->has_inode ? df_count(&fs->inode.n[i]) : json_null());
+    }
+    json_object_set_new(it, "use_pct", fs->has_space ? df_pct(fs->space.n) : json_null());
+    json_object_set_new(it, "iuse_pct", fs->has_inode ? df_pct(fs->inode.n) : json_null());
+    json_object_set_new(it, "pseudo", json_boolean(pseudo));
+    json_object_set_new(it, "network", json_boolean(network));
+    struct evidence ev;
+    evidence_init(&ev);
+    if (fs->has_space) {
+        evidence_add(&ev, fs->space.line1);
+        evidence_add(&ev, fs->space.line2);
+    }
+    if (fs->has_inode) {
+        evidence_add(&ev, fs->inode.line1);
+        evidence_add(&ev, fs->inode.line2);
+    }
+    json_object_set_new(it, "evidence", evidence_take(&ev));
+    return it;
+}
 
 int nm_parse_df(const char *data, size_t len, const json_t *options, json_t **ret_items,
                 nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser df: not implemented yet");
+    const char *p = data ? data : "", *end = p + (data ? len : 0);
+    struct df_fs *fs = NULL;
+    size_t nfs = 0, alloc = 0;
+    /* mount point -> array of indexes into fs (a mount may be listed twice
+     * when something is mounted over it) */
+    json_t *by_mount = json_object();
+    bool inodes = false, has_type = false, seen_table = false;
+    struct span pending = {NULL, NULL}, line;
+
+    while (next_line(&p, end, &line)) {
+        struct span t[2];
+        size_t nt = tokenize(line, t, 2);
+        struct span trimmed = span_trim(line);
+        if (span_eq(trimmed, "--- inodes ---")) {
+            inodes = true;
+            has_type = false;
+            pending.s = NULL;
+            continue;
+        }
+        if (nt > 0 && span_eq(t[0], "Filesystem")) {
+            struct span all[DF_MAX_TOKENS];
+            size_t na = tokenize(line, all, DF_MAX_TOKENS);
+            has_type = nt > 1 && span_eq(t[1], "Type");
+            for (size_t i = 0; i < na; i++)
+                if (span_eq(all[i], "Inodes"))
+                    inodes = true;
+            seen_table = true;
+            pending.s = NULL;
+            continue;
+        }
+        struct df_row row;
+        bool ok = df_parse_row(line, has_type, pending.s ? &pending : NULL, &row);
+        if (ok && pending.s && row.device.s == pending.s) {
+            row.line2 = row.line1;
+            row.line1 = pending;
+        }
+        pending.s = NULL;
+        if (!ok) {
+            if (nt == 1 && !is_blank(line.s[0]))
+                pending = t[0];
+            continue;
+        }
+        seen_table = true;
+
+        json_t *key = jspan(row.mount, MAX_PATH_BYTES);
+        json_t *list = json_object_get(by_mount, json_string_value(key));
+        struct df_fs *target = NULL;
+        if (inodes && list) {
+            size_t i;
+            json_t *v;
+            json_array_foreach(list, i, v) {
+                struct df_fs *f = &fs[json_integer_value(v)];
+                if (!f->has_inode) {
+                    target = f;
+                    break;
+                }
+            }
+        }
+        if (!target) {
+            if (nfs >= NM_PARSER_MAX_ITEMS) {
+                json_decref(key);
+                continue;
+            }
+            if (nfs == alloc) {
+                alloc = alloc ? alloc * 2 : 32;
+                fs = nm_xreallocarray(fs, alloc, sizeof *fs);
+            }
+            target = &fs[nfs];
+            memset(target, 0, sizeof *target);
+            if (!list) {
+                list = json_array();
+                json_object_set_new(by_mount, json_string_value(key), list);
+            }
+            json_array_append_new(list, json_integer((json_int_t)nfs));
+            nfs++;
+        }
+        if (inodes) {
+            target->inode = row;
+            target->has_inode = true;
+        } else {
+            target->space = row;
+            target->has_space = true;
+        }
+        json_decref(key);
+    }
+
+    int r = 0;
+    if (!seen_table) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "df: no df table in the probe output");
+        goto out;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < nfs; i++)
+        json_array_append_new(items, df_item(&fs[i]));
+    *ret_items = items;
+out:
+    json_decref(by_mount);
+    free(fs);
+    return r;
 }
+
+/* ------------------------------------------------------------------ */
+/* mounts                                                              */
+
+/* /proc/mounts and fstab write space, tab, newline and backslash (and, in
+ * newer kernels, '#') as \ooo octal escapes. */
+static void unescape_octal(struct span t, struct nm_buf *b)
+{
+    const char *p = t.s;
+    while (p < t.e) {
+        if (*p == '\\' && t.e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
+            p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+            char c = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            nm_buf_append(b, &c, 1);
+            p += 4;
+        } else {
+            nm_buf_append(b, p, 1);
+            p++;
+        }
+    }
+}
+
+static json_t *jpath_unescaped(struct span t, bool strip_slash)
+{
+    struct nm_buf b;
+    nm_buf_init(&b, MAX_PATH_BYTES);
+    unescape_octal(t, &b);
+    size_t n = b.len;
+    while (strip_slash && n > 1 && b.data[n - 1] == '/')
+        n--;
+    json_t *j = nm_json_string_sanitized(b.data ? b.data : "", n, MAX_PATH_BYTES);
+    nm_buf_finish(&b);
+    return j;
+}
+
+static json_t *mount_options(struct span t, bool *rw)
+{
+    struct nm_buf b;
+    nm_buf_init(&b, MAX_PATH_BYTES * 4);
+    unescape_octal(t, &b);
+    json_t *arr = json_array();
+    const char *p = b.data ? b.data : "", *end = p + b.len;
+    *rw = true;
+    while (p < end && json_array_size(arr) < MAX_OPTIONS) {
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        struct span o = {p, c ? c : end};
+        if (o.s < o.e) {
+            /* mount(8) applies options left to right; "defaults" sets no
+             * flag of its own, so "ro,defaults" stays read-only. */
+            if (span_eq(o, "ro"))
+                *rw = false;
+            else if (span_eq(o, "rw"))
+                *rw = true;
+            json_array_append_new(arr, jspan(o, MAX_NAME_BYTES));
+        }
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    nm_buf_finish(&b);
+    return arr;
+}
+
+struct fstab_ent {
+    struct span line, device, options;
+};
 
 int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t **ret_items,
                     nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser mounts: not implemented yet");
+    const char *p = data ? data : "", *end = p + (data ? len : 0);
+    const char *mounts_end = end, *fstab_start = end;
+    struct span line;
+
+    /* The fstab comes after the separator but is needed first. */
+    for (const char *q = p; next_line(&q, end, &line);) {
+        if (span_eq(span_trim(line), "--- fstab ---")) {
+            mounts_end = line.s;
+            fstab_start = q;
+            break;
+        }
+    }
+
+    struct fstab_ent *fst = NULL;
+    size_t nfst = 0, alloc = 0;
+    json_t *fstab_by_mount = json_object();
+    for (const char *q = fstab_start; next_line(&q, end, &line);) {
+        struct span t[4];
+        struct span tl = span_trim(line);
+        if (tl.s >= tl.e || tl.s[0] == '#')
+            continue;
+        if (tokenize(line, t, 4) < 4 || t[1].s[0] != '/' || nfst >= NM_PARSER_MAX_ITEMS)
+            continue;
+        if (nfst == alloc) {
+            alloc = alloc ? alloc * 2 : 32;
+            fst = nm_xreallocarray(fst, alloc, sizeof *fst);
+        }
+        fst[nfst] = (struct fstab_ent){line, t[0], t[3]};
+        /* A later line for the same mount point wins, as with mount -a. */
+        json_t *key = jpath_unescaped(t[1], true);
+        json_object_set_new(fstab_by_mount, json_string_value(key), json_integer((json_int_t)nfst));
+        json_decref(key);
+        nfst++;
+    }
+
+    json_t *items = json_array();
+    for (const char *q = p; q < mounts_end && next_line(&q, mounts_end, &line);) {
+        struct span t[4];
+        if (tokenize(line, t, 4) < 4 || json_array_size(items) >= NM_PARSER_MAX_ITEMS)
+            continue;
+        bool rw, pseudo, network;
+        json_t *it = json_object();
+        json_t *mnt = jpath_unescaped(t[1], false);
+        json_t *key = jpath_unescaped(t[1], true);
+        json_t *opts = mount_options(t[3], &rw);
+        classify(t[2], t[0], &pseudo, &network);
+        json_object_set_new(it, "subject", json_copy(mnt));
+        json_object_set_new(it, "mount", mnt);
+        json_object_set_new(it, "device", jpath_unescaped(t[0], false));
+        json_object_set_new(it, "fstype", jspan(t[2], MAX_NAME_BYTES));
+        json_object_set_new(it, "options", opts);
+        json_object_set_new(it, "ro", json_boolean(!rw));
+        json_object_set_new(it, "pseudo", json_boolean(pseudo));
+        json_object_set_new(it, "network", json_boolean(network));
+
+        struct evidence ev;
+        evidence_init(&ev);
+        evidence_add(&ev, line);
+        json_t *fi = json_object_get(fstab_by_mount, json_string_value(key));
+        bool fstab_rw = false;
+        if (fi) {
+            const struct fstab_ent *f = &fst[json_integer_value(fi)];
+            json_object_set_new(it, "fstab_device", jpath_unescaped(f->device, false));
+            json_object_set_new(it, "fstab_options", mount_options(f->options, &fstab_rw));
+            json_object_set_new(it, "fstab_rw", json_boolean(fstab_rw));
+            evidence_add(&ev, f->line);
+        } else {
+            json_object_set_new(it, "fstab_device", json_null());
+            json_object_set_new(it, "fstab_options", json_null());
+            json_object_set_new(it, "fstab_rw", json_null());
+        }
+        json_object_set_new(it, "should_be_rw", json_boolean(!rw && fi && fstab_rw));
+        json_object_set_new(it, "shadowed", json_false());
+        json_object_set_new(it, "evidence", evidence_take(&ev));
+        json_decref(key);
+        json_array_append_new(items, it);
+    }
+
+    /* A mount point mounted again later is hidden by the later mount: only
+     * the last one is what the path shows, so only it should be judged. */
+    json_t *seen = json_object();
+    for (size_t i = json_array_size(items); i-- > 0;) {
+        json_t *it = json_array_get(items, i);
+        const char *m = json_string_value(json_object_get(it, "mount"));
+        if (json_object_get(seen, m)) {
+            json_object_set_new(it, "shadowed", json_true());
+            json_object_set_new(it, "should_be_rw", json_false());
+        } else {
+            json_object_set_new(seen, m, json_true());
+        }
+    }
+    json_decref(seen);
+    json_decref(fstab_by_mount);
+    free(fst);
+
+    if (json_array_size(items) == 0) {
+        json_decref(items);
+        return nm_diag_set(d, NM_ERR_PARSE, "mounts: no /proc/mounts lines in the probe output");
+    }
+    *ret_items = items;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* kernel_errors                                                       */
+
+enum kerr_kind { KERR_FS, KERR_IO, KERR_OOM, KERR_ECC };
+static const char *const kerr_kind_names[] = {"fs_error", "io_error", "oom", "ecc"};
+
+struct kerr {
+    enum kerr_kind kind;
+    json_t *device; /* sanitized string */
+    uint64_t count, corrected, uncorrected;
+    struct span first, last, first_time, last_time;
+};
+
+struct kmatch {
+    enum kerr_kind kind;
+    struct span device;
+    int ecc;            /* 0, 'C' corrected or 'U' uncorrected */
+    uint64_t ecc_count; /* errors the EDAC line reports */
+};
+
+/* The device name that follows a pattern: up to a delimiter, sane length. */
+static bool take_device(const char *p, const char *e, const char *stops, struct span *out)
+{
+    const char *s = p;
+    while (p < e && !is_blank(*p) && !strchr(stops, *p))
+        p++;
+    if (p == s || p - s > 128)
+        return false;
+    out->s = s;
+    out->e = p;
+    return true;
+}
+
+/* Splits "[ts] msg", "Mon DD HH:MM:SS host kernel: msg" (journalctl) or a
+ * bare message. */
+static void kmsg_split(struct span line, struct span *ts, struct span *msg)
+{
+    ts->s = ts->e = NULL;
+    *msg = line;
+    const char *lim = line.e - line.s > 256 ? line.s + 256 : line.e;
+    const char *k = find_bytes(line.s, lim, " kernel: ");
+    if (k) {
+        const char *h = k;
+        while (h > line.s && !is_blank(h[-1]))
+            h--; /* back over the host name */
+        *ts = span_trim((struct span){line.s, h});
+        if (ts->s == ts->e)
+            ts->s = ts->e = NULL;
+        msg->s = k + 9;
+    }
+    if (msg->s < msg->e && *msg->s == '[') {
+        const char *blim = msg->e - msg->s > 64 ? msg->s + 64 : msg->e;
+        const char *close = memchr(msg->s, ']', (size_t)(blim - msg->s));
+        if (close) {
+            if (!ts->s)
+                *ts = span_trim((struct span){msg->s + 1, close});
+            msg->s = close + 1;
+        }
+    }
+    while (msg->s < msg->e && is_blank(*msg->s))
+        msg->s++;
+}
+
+static const char *skip_digits(const char *p, const char *e)
+{
+    const char *s = p;
+    while (p < e && *p >= '0' && *p <= '9')
+        p++;
+    return p > s ? p : NULL;
+}
+
+/* "nvme0n1:" or "nvme0n1p2:" at the start of a message. */
+static bool nvme_namespace_prefix(const char *s, const char *e, struct span *dev)
+{
+    const char *p = s;
+    if (e - p < 7 || memcmp(p, "nvme", 4) != 0)
+        return false;
+    if (!(p = skip_digits(p + 4, e)) || p >= e || *p != 'n' || !(p = skip_digits(p + 1, e)))
+        return false;
+    if (p < e && *p == 'p' && !(p = skip_digits(p + 1, e)))
+        return false;
+    if (p >= e || *p != ':')
+        return false;
+    dev->s = s;
+    dev->e = p;
+    return true;
+}
+
+static bool kmatch_line(struct span msg, struct kmatch *m)
+{
+    const char *s = msg.s, *e = msg.e, *q;
+    if (e - s > KMSG_SCAN_BYTES)
+        e = s + KMSG_SCAN_BYTES;
+    memset(m, 0, sizeof *m);
+
+    /* ext2/3/4: "EXT4-fs error (device sda1): ext4_find_entry:1455: ..." */
+    static const char *const ext[] = {"EXT4-fs error (device ", "EXT3-fs error (device ",
+                                      "EXT2-fs error (device ", NULL};
+    for (size_t i = 0; ext[i]; i++)
+        if ((q = find_bytes(s, e, ext[i])) && take_device(q + strlen(ext[i]), e, "):", &m->device)) {
+            m->kind = KERR_FS;
+            return true;
+        }
+
+    /* "BTRFS error (device sdb1): ..." or "(device sdb1: state EA)" (6.x) */
+    static const char *const btrfs[] = {"BTRFS error (device ", "BTRFS critical (device ",
+                                        "BTRFS alert (device ", "BTRFS emergency (device ", NULL};
+    for (size_t i = 0; btrfs[i]; i++)
+        if ((q = find_bytes(s, e, btrfs[i])) &&
+            take_device(q + strlen(btrfs[i]), e, "):", &m->device)) {
+            m->kind = KERR_FS;
+            return true;
+        }
+
+    /* "XFS (dm-0): metadata I/O error in ...", "... Corruption detected",
+     * "... Filesystem has been shut down due to log error" */
+    if ((q = find_bytes(s, e, "XFS (")) && take_device(q + 5, e, ")", &m->device)) {
+        const char *rest = m->device.e;
+        if (find_ci(rest, e, "error") || find_ci(rest, e, "corrupt") ||
+            find_ci(rest, e, "shut down") || find_ci(rest, e, "shutdown")) {
+            m->kind = KERR_FS;
+            return true;
+        }
+    }
+
+    /* fs/buffer.c: "Buffer I/O error on dev sda1, logical block 0, ..."
+     * (older kernels: "on device sda1") */
+    if ((q = find_bytes(s, e, "Buffer I/O error on dev"))) {
+        q += strlen("Buffer I/O error on dev");
+        if (e - q >= 3 && memcmp(q, "ice", 3) == 0)
+            q += 3;
+        while (q < e && is_blank(*q))
+            q++;
+        if (take_device(q, e, ",", &m->device)) {
+            m->kind = KERR_IO;
+            return true;
+        }
+    }
+
+    /* block layer: "I/O error, dev sda, sector 2048 op 0x0:(READ) ...",
+     * "blk_update_request: I/O error, dev sda, ...",
+     * "critical medium error, dev sdb, ...", "end_request: I/O error, dev ..." */
+    if ((q = find_bytes(s, e, " error, dev ")) && take_device(q + 12, e, ",", &m->device)) {
+        m->kind = KERR_IO;
+        return true;
+    }
+
+    /* nvme_log_error: "nvme0n1: Read(0x2) @ LBA 7272, 8 blocks, Unrecovered
+     * Read Error (sct 0x2 / sc 0x81) DNR" ("I/O Cmd(0x2) ... I/O Error"
+     * without CONFIG_NVME_VERBOSE_ERRORS) */
+    if (nvme_namespace_prefix(s, e, &m->device)) {
+        const char *rest = m->device.e;
+        if (find_bytes(rest, e, "(sct ") || find_ci(rest, e, "error")) {
+            m->kind = KERR_IO;
+            return true;
+        }
+    }
+    /* "nvme nvme0: I/O 123 QID 4 timeout, aborting" */
+    if (e - s > 10 && memcmp(s, "nvme nvme", 9) == 0 && take_device(s + 5, e, ":", &m->device) &&
+        find_bytes(m->device.e, e, ": I/O ") && find_bytes(m->device.e, e, "timeout")) {
+        m->kind = KERR_IO;
+        return true;
+    }
+
+    /* mm/oom_kill.c: "Out of memory: Killed process 1234 (java) ..." (older:
+     * "Kill process"), "Memory cgroup out of memory: Killed process ..." */
+    if ((q = find_ci(s, e, "out of memory: kill"))) {
+        m->kind = KERR_OOM;
+        m->device.s = "oom";
+        m->device.e = m->device.s + 3;
+        return true;
+    }
+
+    /* drivers/edac: "EDAC MC0: 1 CE memory read error on ..." / "1 UE ...",
+     * older "EDAC MC0: CE page 0x..., offset ..." */
+    if ((q = find_bytes(s, e, "EDAC MC"))) {
+        q += 7;
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+        if (q < e && *q == ':') {
+            struct span t[2];
+            size_t n = tokenize((struct span){q + 1, e}, t, 2);
+            uint64_t cnt = 1;
+            size_t at = 0;
+            if (n == 2) {
+                const char *np = t[0].s;
+                uint64_t v;
+                if (nm_parse_u64(&np, t[0].e, &v) == 0 && np == t[0].e) {
+                    cnt = v;
+                    at = 1;
+                }
+            }
+            if (at < n && (span_eq(t[at], "CE") || span_eq(t[at], "UE"))) {
+                m->kind = KERR_ECC;
+                m->ecc = t[at].s[0];
+                m->ecc_count = cnt;
+                m->device.s = "memory";
+                m->device.e = m->device.s + 6;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static json_t *kerr_item(const struct kerr *k)
+{
+    json_t *it = json_object();
+    json_object_set(it, "subject", k->device);
+    json_object_set(it, "device", k->device);
+    json_object_set_new(it, "kind", json_string(kerr_kind_names[k->kind]));
+    json_object_set_new(it, "count", json_u64(k->count));
+    json_object_set_new(it, "first", jspan(k->first, NM_PARSER_MAX_EVIDENCE));
+    json_object_set_new(it, "last", jspan(k->last, NM_PARSER_MAX_EVIDENCE));
+    json_object_set_new(it, "first_time",
+                        k->first_time.s ? jspan(k->first_time, 64) : json_null());
+    json_object_set_new(it, "last_time", k->last_time.s ? jspan(k->last_time, 64) : json_null());
+    if (k->kind == KERR_ECC) {
+        json_object_set_new(it, "corrected", json_u64(k->corrected));
+        json_object_set_new(it, "uncorrected", json_u64(k->uncorrected));
+    }
+    /* The first and the last line, each cut to half the evidence budget so
+     * that a long first line cannot hide the last. */
+    struct evidence ev;
+    evidence_init(&ev);
+    struct span a = k->first, b = k->last;
+    size_t half = NM_PARSER_MAX_EVIDENCE / 2 - 1;
+    if (span_len(a) > half)
+        a.e = a.s + half;
+    if (span_len(b) > half)
+        b.e = b.s + half;
+    evidence_add(&ev, a);
+    if (k->count > 1)
+        evidence_add(&ev, b);
+    json_object_set_new(it, "evidence", evidence_take(&ev));
+    return it;
 }
 
 int nm_parse_kernel_errors(const char *data, size_t len, const json_t *options, json_t **ret_items,
                            nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser kernel_errors: not implemented yet");
+    const char *p = data ? data : "", *end = p + (data ? len : 0);
+    struct kerr *ks = NULL;
+    size_t nk = 0, alloc = 0;
+    json_t *index = json_object(); /* "kind:device" -> index into ks */
+    struct span line;
+    struct nm_buf key;
+    nm_buf_init(&key, 512);
+
+    while (next_line(&p, end, &line)) {
+        struct span ts, msg;
+        struct kmatch m;
+        kmsg_split(line, &ts, &msg);
+        if (!kmatch_line(msg, &m))
+            continue;
+        json_t *dev = jspan(m.device, MAX_NAME_BYTES);
+        nm_buf_reset(&key);
+        nm_buf_appends(&key, kerr_kind_names[m.kind]);
+        nm_buf_append(&key, ":", 1);
+        nm_buf_appends(&key, json_string_value(dev));
+        json_t *idx = json_object_get(index, key.data);
+        struct kerr *k;
+        if (idx) {
+            k = &ks[json_integer_value(idx)];
+            json_decref(dev);
+        } else {
+            if (nk >= NM_PARSER_MAX_ITEMS) {
+                json_decref(dev);
+                continue;
+            }
+            if (nk == alloc) {
+                alloc = alloc ? alloc * 2 : 16;
+                ks = nm_xreallocarray(ks, alloc, sizeof *ks);
+            }
+            k = &ks[nk];
+            memset(k, 0, sizeof *k);
+            k->kind = m.kind;
+            k->device = dev;
+            k->first = line;
+            k->first_time = ts;
+            json_object_set_new(index, key.data, json_integer((json_int_t)nk));
+            nk++;
+        }
+        if (k->count < UINT64_MAX)
+            k->count++;
+        k->last = line;
+        k->last_time = ts;
+        if (m.ecc == 'C')
+            k->corrected = m.ecc_count > UINT64_MAX - k->corrected ? UINT64_MAX : k->corrected + m.ecc_count;
+        else if (m.ecc == 'U')
+            k->uncorrected =
+                m.ecc_count > UINT64_MAX - k->uncorrected ? UINT64_MAX : k->uncorrected + m.ecc_count;
+    }
+
+    json_t *items = json_array();
+    for (size_t i = 0; i < nk; i++) {
+        json_array_append_new(items, kerr_item(&ks[i]));
+        json_decref(ks[i].device);
+    }
+    free(ks);
+    json_decref(index);
+    nm_buf_finish(&key);
+    *ret_items = items;
+    return 0;
 }

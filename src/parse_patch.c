@@ -473,6 +473,8 @@ static const char *const dnf_noise[] = {
     "Loading mirror speeds from cached hostfile",
     "Metadata cache created.",
     "Waiting for process with pid",
+    "Errors during downloading metadata for repository",
+    "Ignoring repositories:",
 };
 
 static bool dnf_is_noise(struct span line)
@@ -583,7 +585,7 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
                             nm_diag *d)
 {
     const char *cur = data, *end = data + len;
-    struct span line, first_unknown = {NULL, 0};
+    struct span line, first_unknown = {NULL, 0}, first_error = {NULL, 0};
     json_t *items = json_array(), *seen = json_object();
     size_t unknown = 0;
     char q[128];
@@ -594,9 +596,12 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
         if (span_trim(line).n == 0)
             continue;
         if (span_prefix(line, "Error:")) {
-            quote_line(line, q, sizeof q);
-            r = nm_diag_set(d, NM_ERR_PARSE, "dnf_updateinfo: dnf failed: %s", q);
-            goto out;
+            /* With skip_if_unavailable=True dnf goes on without the repo
+             * ("Ignoring repositories: ..."): what is listed is still true,
+             * but an empty list then proves nothing. */
+            if (!first_error.p)
+                first_error = line;
+            continue;
         }
         size_t n = split_toks(line, t, 7);
         json_t *item = NULL;
@@ -637,6 +642,11 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
         if (k)
             json_object_set_new(seen, k, json_true());
         push_item(items, item);
+    }
+    if (json_array_size(items) == 0 && first_error.p) {
+        quote_line(first_error, q, sizeof q);
+        r = nm_diag_set(d, NM_ERR_PARSE, "dnf_updateinfo: no advisory listed and dnf said: %s", q);
+        goto out;
     }
     if (json_array_size(items) == 0 && unknown > 0) {
         quote_line(first_unknown, q, sizeof q);
@@ -878,9 +888,22 @@ static json_t *zypper_item(const xmlNode *u, bool blocked)
         return NULL;
     json_t *category = xml_attr(u, "category", FIELD_MAX);
     json_t *status = xml_attr(u, "status", FIELD_MAX);
-    json_t *summary = NULL;
+    json_t *summary = NULL, *issued = NULL, *cves = json_array(), *seen = json_object();
     for (const xmlNode *c = u->children; c; c = c->next) {
-        if (xml_name_is(c, "summary")) {
+        if (xml_name_is(c, "issue-date") && !issued)
+            issued = xml_attr(c, "text", FIELD_MAX);
+        if (xml_name_is(c, "issue-list")) {
+            for (const xmlNode *i = c->children; i; i = i->next) {
+                if (!xml_name_is(i, "issue") || !xml_attr_is(i, "type", "cve", false))
+                    continue;
+                xmlChar *id = xmlGetNoNsProp(i, (const xmlChar *)"id");
+                if (id)
+                    push_unique(cves, seen, (struct span){(const char *)id, strlen((const char *)id)},
+                                FIELD_MAX);
+                xmlFree(id);
+            }
+        }
+        if (xml_name_is(c, "summary") && !summary) {
             xmlChar *text = xmlNodeGetContent(c);
             struct span s = {text ? (const char *)text : "", text ? strlen((const char *)text) : 0};
             /* zypper writes "<summary>TEXT  </summary>" */
@@ -890,9 +913,9 @@ static json_t *zypper_item(const xmlNode *u, bool blocked)
                 s = span_after(s, 1);
             summary = jspan(s, SUMMARY_MAX);
             xmlFree(text);
-            break;
         }
     }
+    json_decref(seen);
     const char *cat = json_string_value(category);
     json_t *item = json_object();
     json_object_set_new(item, "subject", json_incref(name));
@@ -908,6 +931,8 @@ static json_t *zypper_item(const xmlNode *u, bool blocked)
     json_object_set_new(item, "restart", xml_attr_bool(u, "restart"));
     json_object_set_new(item, "interactive", xml_attr_bool(u, "interactive"));
     json_object_set_new(item, "blocked", json_boolean(blocked));
+    json_object_set_new(item, "issued", issued ? issued : json_null());
+    json_object_set_new(item, "cves", cves);
     json_object_set_new(item, "evidence", summary ? summary : json_incref(name));
     return item;
 }
@@ -989,8 +1014,15 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
             }
         }
     }
-    if (!have_list && err_text[0]) {
-        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: no update list, zypper said: %s", err_text);
+    /* A repository that could not be refreshed hides its patches: what is
+     * listed stands, but an empty list then proves nothing. */
+    if (json_array_size(items) == 0 && err_text[0]) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: no patch listed and zypper said: %s",
+                        err_text);
+        goto out;
+    }
+    if (!have_list) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: no <update-status><update-list> (truncated?)");
         goto out;
     }
     *ret_items = items;

@@ -1,8 +1,1278 @@
-/* placeholder: being written */
+/*
+ * x509_files: certificate files fetched from a host by the probe below, one
+ * item per distinct certificate (see docs/certificates.md).
+ *
+ * The probe frames every file with its length, so content may be binary:
+ *
+ *     --- nm-file <size> <realpath> <path> [mode=<ls perms>] [uid=<n>] ---\n
+ *     <exactly size bytes>\n
+ *     --- nm-file-error <path> <reason> [<size>] ---\n
+ *
+ * Paths are percent-encoded (at least '%', space and tab), so header fields
+ * are separated by single spaces.  The parser never trusts a size: a size
+ * past the end of the input is reported and the parser looks for the next
+ * header after the header line, so nothing is read out of bounds and a lying
+ * frame cannot hide the ones after it.
+ *
+ * Each file is read as PEM (every CERTIFICATE block, and PKCS7 blocks; other
+ * blocks are skipped, a PRIVATE KEY block only sets has_private_key), else as
+ * DER (a certificate, else a PKCS#7 bag).  Certificates are merged by SHA-256
+ * across files, so the same intermediate in twenty fullchain.pem files is one
+ * item with twenty paths, and files with the same realpath are parsed once.
+ *
+ * Work is bounded by the input size (each byte is scanned a constant number
+ * of times: an unterminated PEM block ends the scan of its file) and by
+ * X509_MAX_CERTS decoded certificates per input.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "nearmiss/tls.h"
+#include "nearmiss/util.h"
 #include "parsers-builtin.h"
+#include "x509.h"
+
+#define X509_MAX_CERTS 10000        /* certificate blocks decoded per input */
+#define X509_MAX_FRAMES 10000       /* file frames per input (the probe sends <= 500) */
+#define X509_MAX_FILE (16u << 20)   /* the probe sends <= 1 MiB; other feeders get slack */
+#define X509_MAX_PATHS 64           /* paths listed per certificate */
+#define X509_MAX_PATH 4096          /* bytes of a decoded path */
+#define X509_MAX_HEADER (64u << 10) /* a header line longer than this is not one */
+#define X509_MAX_LABEL 80           /* PEM label ("CERTIFICATE", "EC PRIVATE KEY") */
+#define X509_PROBE_SUBJECT "x509_files probe output"
+
+/* ------------------------------------------------------------------ */
+/* Time */
+
+int64_t nm_x509_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    /* Howard Hinnant's days_from_civil: exact for every proleptic Gregorian
+     * date, no time zone, no time_t range limits. */
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int64_t nm_x509_days_between(int64_t now, int64_t t)
+{
+    int64_t diff = t - now;
+    int64_t q = diff / 86400;
+    if (diff % 86400 != 0 && diff < 0)
+        q--;
+    return q;
+}
+
+static int parse_fixed_digits(const char *s, size_t n, unsigned *ret)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return NM_ERR_PARSE;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *ret = v;
+    return 0;
+}
+
+int nm_x509_parse_iso8601(const char *s, size_t len, int64_t *ret)
+{
+    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned y, mo, d, h, mi, se;
+    /* 2026-11-24T00:00:00Z */
+    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':' || s[19] != 'Z')
+        return NM_ERR_PARSE;
+    if (parse_fixed_digits(s, 4, &y) < 0 || parse_fixed_digits(s + 5, 2, &mo) < 0 ||
+        parse_fixed_digits(s + 8, 2, &d) < 0 || parse_fixed_digits(s + 11, 2, &h) < 0 ||
+        parse_fixed_digits(s + 14, 2, &mi) < 0 || parse_fixed_digits(s + 17, 2, &se) < 0)
+        return NM_ERR_PARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return NM_ERR_PARSE;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return NM_ERR_PARSE;
+    *ret = nm_x509_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
+int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d)
+{
+    const json_t *v = options ? json_object_get(options, "now") : NULL;
+    int64_t now;
+    if (!v || json_is_null(v)) {
+        now = (int64_t)time(NULL);
+    } else if (json_is_integer(v)) {
+        now = json_integer_value(v);
+    } else if (json_is_string(v)) {
+        if (nm_x509_parse_iso8601(json_string_value(v), json_string_length(v), &now) < 0)
+            return nm_diag_set(d, NM_ERR_INVAL,
+                               "option now: \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
+                               json_string_value(v));
+    } else {
+        return nm_diag_set(d, NM_ERR_INVAL, "option now: expected a string or an integer");
+    }
+    *ret = now;
+    return 0;
+}
+
+static int asn1_time_unix(const ASN1_TIME *t, int64_t *ret)
+{
+    struct tm tm;
+    /* ASN1_TIME_to_tm(NULL) would mean "now"; a missing time is an error. */
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return NM_ERR_PARSE;
+    *ret = nm_x509_days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+                                   (unsigned)tm.tm_mday) * 86400 +
+           tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* One certificate described */
+
+static json_t *name_oneline(const X509_NAME *n)
+{
+    /* RFC 2253 order and escaping, but UTF-8 kept as is (no \XX escapes for
+     * bytes >= 0x80), then sanitized like every other host string. */
+    BIO *b = BIO_new(BIO_s_mem());
+    json_t *j;
+    if (!b)
+        return json_null();
+    if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+        BIO_free(b);
+        return json_null();
+    }
+    char *p = NULL;
+    long len = BIO_get_mem_data(b, &p);
+    j = nm_json_string_sanitized(p ? p : "", len > 0 ? (size_t)len : 0, NM_X509_MAX_DN);
+    BIO_free(b);
+    return j;
+}
+
+static json_t *name_cn(const X509_NAME *n)
+{
+    int idx = -1, last = -1;
+    /* The most specific (last) CN, as browsers and OpenSSL's own checks do. */
+    while ((idx = X509_NAME_get_index_by_NID(n, NID_commonName, idx)) >= 0)
+        last = idx;
+    if (last < 0)
+        return json_null();
+    const ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, last));
+    unsigned char *u = NULL;
+    int len = s ? ASN1_STRING_to_UTF8(&u, s) : -1;
+    if (len < 0)
+        return json_null();
+    json_t *j = nm_json_string_sanitized((const char *)u, (size_t)len, NM_X509_MAX_DN);
+    OPENSSL_free(u);
+    return j;
+}
+
+static json_t *cert_sans(X509 *x, bool *ret_truncated)
+{
+    json_t *arr = json_array();
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    *ret_truncated = false;
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        int type;
+        const void *v = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(gens, i), &type);
+        json_t *name = NULL;
+        if (json_array_size(arr) >= NM_X509_MAX_SANS) {
+            *ret_truncated = true;
+            break;
+        }
+        if (type == GEN_DNS) {
+            const ASN1_STRING *s = v;
+            name = nm_json_string_sanitized((const char *)ASN1_STRING_get0_data(s),
+                                            (size_t)ASN1_STRING_length(s), 255);
+        } else if (type == GEN_IPADD) {
+            const ASN1_STRING *s = v;
+            char buf[INET6_ADDRSTRLEN];
+            int af = ASN1_STRING_length(s) == 4 ? AF_INET
+                     : ASN1_STRING_length(s) == 16 ? AF_INET6 : 0;
+            if (af && inet_ntop(af, ASN1_STRING_get0_data(s), buf, sizeof buf))
+                name = json_string(buf);
+        }
+        if (name)
+            json_array_append_new(arr, name);
+    }
+    GENERAL_NAMES_free(gens);
+    return arr;
+}
+
+static json_t *cert_serial(const X509 *x)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    json_t *j = hex ? json_string(hex) : json_null();
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return j;
+}
+
+static bool weak_digest(int mdnid)
+{
+    return mdnid == NID_md5 || mdnid == NID_sha1 || mdnid == NID_md4 || mdnid == NID_md2 ||
+           mdnid == NID_mdc2 || mdnid == NID_md5_sha1 || mdnid == NID_ripemd160;
+}
+
+static const char *key_type_name(const EVP_PKEY *pk)
+{
+    switch (EVP_PKEY_get_base_id(pk)) {
+    case EVP_PKEY_RSA: return "RSA";
+    case EVP_PKEY_RSA_PSS: return "RSA-PSS";
+    case EVP_PKEY_EC: return "EC";
+    case EVP_PKEY_ED25519: return "Ed25519";
+    case EVP_PKEY_ED448: return "Ed448";
+    case EVP_PKEY_DSA: return "DSA";
+    case EVP_PKEY_DH:
+    case EVP_PKEY_DHX: return "DH";
+    case EVP_PKEY_SM2: return "SM2";
+    }
+    const char *n = EVP_PKEY_get0_type_name(pk);
+    return n ? n : "unknown";
+}
+
+int nm_x509_sha256(const X509 *x, unsigned char md[NM_X509_SHA256_LEN])
+{
+    unsigned int n = 0;
+    if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != NM_X509_SHA256_LEN)
+        return NM_ERR_PARSE;
+    return 0;
+}
+
+static void hex_lower(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void set_time_fields(json_t *o, const char *iso_key, const char *unix_key,
+                            const ASN1_TIME *t, int64_t *ret, bool *ok)
+{
+    int64_t u;
+    if (asn1_time_unix(t, &u) < 0) {
+        json_object_set_new(o, iso_key, json_null());
+        if (unix_key)
+            json_object_set_new(o, unix_key, json_null());
+        *ok = false;
+        return;
+    }
+    char iso[32];
+    nm_utc_iso8601(u, iso);
+    json_object_set_new(o, iso_key, json_string(iso));
+    if (unix_key)
+        json_object_set_new(o, unix_key, json_integer(u));
+    *ret = u;
+}
+
+json_t *nm_x509_describe(X509 *x, int64_t now)
+{
+    json_t *o = json_object();
+    const X509_NAME *subj = X509_get_subject_name(x), *iss = X509_get_issuer_name(x);
+    int64_t nb = 0, na = 0;
+    bool times_ok = true, sans_cut = false;
+
+    /* Decoding helpers below leave errors on OpenSSL's per-thread queue;
+     * they are ours, not the caller's, so drop them on the way out. */
+    ERR_set_mark();
+
+    json_object_set_new(o, "cn", name_cn(subj));
+    json_object_set_new(o, "sans", cert_sans(x, &sans_cut));
+    if (sans_cut)
+        json_object_set_new(o, "sans_truncated", json_true());
+    json_object_set_new(o, "subject_dn", name_oneline(subj));
+    json_object_set_new(o, "issuer", name_oneline(iss));
+    json_object_set_new(o, "serial", cert_serial(x));
+
+    set_time_fields(o, "not_before", NULL, X509_get0_notBefore(x), &nb, &times_ok);
+    set_time_fields(o, "not_after", "not_after_unix", X509_get0_notAfter(x), &na, &times_ok);
+    if (times_ok) {
+        json_object_set_new(o, "days_left", json_integer(nm_x509_days_between(now, na)));
+        json_object_set_new(o, "not_yet_valid", json_boolean(now < nb));
+        json_object_set_new(o, "expired", json_boolean(now > na));
+    } else {
+        /* Undecodable validity: nothing to count with, so say so plainly. */
+        json_object_set_new(o, "days_left", json_null());
+        json_object_set_new(o, "not_yet_valid", json_null());
+        json_object_set_new(o, "expired", json_null());
+        json_object_set_new(o, "error", json_string("invalid validity dates"));
+    }
+
+    char sig[128] = "unknown";
+    int signid = X509_get_signature_nid(x);
+    if (signid != NID_undef && OBJ_nid2ln(signid)) {
+        snprintf(sig, sizeof sig, "%s", OBJ_nid2ln(signid));
+    } else {
+        const X509_ALGOR *alg = NULL;
+        const ASN1_OBJECT *obj = NULL;
+        X509_get0_signature(NULL, &alg, x);
+        if (alg)
+            X509_ALGOR_get0(&obj, NULL, NULL, alg);
+        if (obj)
+            OBJ_obj2txt(sig, sizeof sig, obj, 1);
+    }
+    int mdnid = NID_undef;
+    if (X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) != 1)
+        mdnid = NID_undef;
+    json_object_set_new(o, "sig_alg", nm_json_string_sanitized(sig, strlen(sig), sizeof sig));
+    json_object_set_new(o, "weak_sig", json_boolean(weak_digest(mdnid)));
+
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    const char *ktype = pk ? key_type_name(pk) : "unknown";
+    int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
+    char curve[64] = "";
+    if (pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC &&
+        EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
+                                       NULL) != 1)
+        curve[0] = '\0';
+    bool weak_key = false;
+    if (pk) {
+        int id = EVP_PKEY_get_base_id(pk);
+        weak_key = ((id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) && bits < 2048) ||
+                   (id == EVP_PKEY_EC && bits < 256) || id == EVP_PKEY_DSA;
+    }
+    json_object_set_new(o, "key_type", json_string(ktype));
+    json_object_set_new(o, "key_bits", bits > 0 ? json_integer(bits) : json_null());
+    json_object_set_new(o, "key_curve", curve[0] ? json_string(curve) : json_null());
+    json_object_set_new(o, "weak_key", json_boolean(weak_key));
+
+    /* Self-signed means what it says: the certificate names itself as issuer
+     * AND its own key verifies its signature (a name match alone is only a
+     * claim). */
+    bool self_signed = X509_NAME_cmp(subj, iss) == 0 && pk && X509_verify(x, pk) == 1;
+    json_object_set_new(o, "self_signed", json_boolean(self_signed));
+    BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
+    json_object_set_new(o, "is_ca", json_boolean(bc && bc->ca));
+    BASIC_CONSTRAINTS_free(bc);
+
+    unsigned char md[NM_X509_SHA256_LEN];
+    char hex[2 * NM_X509_SHA256_LEN + 1];
+    if (nm_x509_sha256(x, md) == 0) {
+        hex_lower(md, sizeof md, hex);
+        json_object_set_new(o, "sha256", json_string(hex));
+    } else {
+        json_object_set_new(o, "sha256", json_null());
+    }
+
+    /* One line a reader can check the verdict against, without the PEM. */
+    struct nm_buf ev;
+    const char *sdn = json_string_value(json_object_get(o, "subject_dn"));
+    const char *idn = json_string_value(json_object_get(o, "issuer"));
+    const char *nbs = json_string_value(json_object_get(o, "not_before"));
+    const char *nas = json_string_value(json_object_get(o, "not_after"));
+    nm_buf_init(&ev, NM_PARSER_MAX_EVIDENCE);
+    nm_buf_appendf(&ev, "subject %s; issuer %s; valid %s .. %s; %s", sdn ? sdn : "?",
+                   idn ? idn : "?", nbs ? nbs : "?", nas ? nas : "?", ktype);
+    if (bits > 0)
+        nm_buf_appendf(&ev, " %d", bits);
+    nm_buf_appendf(&ev, "; %s", sig);
+    json_object_set_new(o, "evidence",
+                        nm_json_string_sanitized(ev.data, ev.len, NM_PARSER_MAX_EVIDENCE));
+    nm_buf_finish(&ev);
+
+    ERR_pop_to_mark();
+    return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* A small open-addressing table: byte-string key -> index */
+
+struct htab_ent {
+    uint64_t hash;
+    char *key;          /* owned copy; NULL = empty slot */
+    size_t klen;
+    size_t val;
+};
+
+struct htab {
+    struct htab_ent *e;
+    size_t cap;         /* power of two */
+    size_t n;
+};
+
+static uint64_t fnv1a(const void *key, size_t len)
+{
+    const unsigned char *p = key;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+static void htab_finish(struct htab *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->e[i].key);
+    free(t->e);
+    t->e = NULL;
+    t->cap = t->n = 0;
+}
+
+static struct htab_ent *htab_slot(struct htab *t, uint64_t h, const void *key, size_t len)
+{
+    for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        struct htab_ent *e = &t->e[i];
+        if (!e->key || (e->hash == h && e->klen == len && memcmp(e->key, key, len) == 0))
+            return e;
+    }
+}
+
+static bool htab_get(struct htab *t, const void *key, size_t len, size_t *ret)
+{
+    if (t->cap == 0)
+        return false;
+    struct htab_ent *e = htab_slot(t, fnv1a(key, len), key, len);
+    if (!e->key)
+        return false;
+    *ret = e->val;
+    return true;
+}
+
+static void htab_put(struct htab *t, const void *key, size_t len, size_t val)
+{
+    if ((t->n + 1) * 2 > t->cap) {
+        struct htab old = *t;
+        t->cap = old.cap ? old.cap * 2 : 64;
+        t->e = nm_xcalloc(t->cap, sizeof *t->e);
+        t->n = 0;
+        for (size_t i = 0; i < old.cap; i++) {
+            if (old.e[i].key) {
+                *htab_slot(t, old.e[i].hash, old.e[i].key, old.e[i].klen) = old.e[i];
+                t->n++;
+            }
+        }
+        free(old.e);
+    }
+    uint64_t h = fnv1a(key, len);
+    struct htab_ent *e = htab_slot(t, h, key, len);
+    if (!e->key) {
+        e->hash = h;
+        e->key = nm_xmalloc(len ? len : 1);
+        memcpy(e->key, key, len);
+        e->klen = len;
+        t->n++;
+    }
+    e->val = val;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parse state */
+
+struct file_meta {
+    const char *path;       /* sanitized, as found */
+    const char *realpath;   /* sanitized */
+    char mode[16];          /* "-rw-r--r--" or "" when the probe did not say */
+    int64_t uid;            /* -1 when unknown */
+};
+
+/* Items a file produced, so a second frame for the same realpath only adds
+ * its path to them. */
+struct file_rec {
+    size_t *items;
+    size_t n;
+};
+
+struct xstate {
+    int64_t now;
+    json_t *items;
+    struct htab by_sha;         /* sha256 -> index in items */
+    struct htab by_realpath;    /* realpath -> index in files */
+    struct file_rec *files;
+    size_t nfiles;
+    size_t ncerts;              /* certificate blocks decoded (the cap) */
+    size_t nframes;
+    bool capped;
+};
+
+static bool key_world_readable(const struct file_meta *m, bool has_key)
+{
+    /* "-rw-r--r--": others' read bit is the 8th character. */
+    return has_key && strlen(m->mode) >= 10 && m->mode[7] == 'r';
+}
+
+static void add_meta(json_t *o, const struct file_meta *m)
+{
+    if (m->mode[0])
+        json_object_set_new(o, "mode", json_string(m->mode));
+    if (m->uid >= 0)
+        json_object_set_new(o, "uid", json_integer(m->uid));
+}
+
+static void item_add_path(json_t *item, const char *path)
+{
+    json_t *paths = json_object_get(item, "paths");
+    size_t i;
+    json_t *v;
+    json_array_foreach(paths, i, v) {
+        if (strcmp(json_string_value(v), path) == 0)
+            return;
+    }
+    if (json_array_size(paths) >= X509_MAX_PATHS)
+        json_object_set_new(item, "paths_truncated", json_true());
+    else
+        json_array_append_new(paths, json_string(path));
+}
+
+static void file_rec_add(struct xstate *s, size_t file, size_t item)
+{
+    struct file_rec *f = &s->files[file];
+    f->items = nm_xreallocarray(f->items, f->n + 1, sizeof *f->items);
+    f->items[f->n++] = item;
+}
+
+static size_t push_item(struct xstate *s, size_t file, json_t *item)
+{
+    size_t idx = json_array_size(s->items);
+    json_array_append_new(s->items, item);
+    if (file != SIZE_MAX)
+        file_rec_add(s, file, idx);
+    return idx;
+}
+
+/* An item for something that is not a certificate: unreadable file, file
+ * without certificates, undecodable block, broken frame. */
+static void error_item(struct xstate *s, size_t file, const char *subject, const char *path,
+                       const char *error, const char *evidence, size_t evlen,
+                       const struct file_meta *m, bool has_key)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "subject", json_string(subject));
+    json_t *paths = json_array();
+    if (path)
+        json_array_append_new(paths, json_string(path));
+    json_object_set_new(o, "paths", paths);
+    json_object_set_new(o, "error", json_string(error));
+    json_object_set_new(o, "has_private_key", json_boolean(has_key));
+    if (m) {
+        json_object_set_new(o, "key_world_readable", json_boolean(key_world_readable(m, has_key)));
+        add_meta(o, m);
+    }
+    json_object_set_new(o, "evidence",
+                        nm_json_string_sanitized(evidence ? evidence : "", evidence ? evlen : 0,
+                                                 NM_PARSER_MAX_EVIDENCE));
+    push_item(s, file, o);
+}
+
+static char *occurrence_subject(const char *path, size_t position)
+{
+    return position == 0 ? nm_xstrdup(path) : nm_xasprintf("%s#%zu", path, position);
+}
+
+static void add_cert(struct xstate *s, size_t file, X509 *x, size_t position,
+                     const struct file_meta *m, bool has_key)
+{
+    unsigned char md[NM_X509_SHA256_LEN];
+    char *subject = occurrence_subject(m->path, position);
+    bool kwr = key_world_readable(m, has_key);
+    size_t idx;
+
+    if (nm_x509_sha256(x, md) < 0) {
+        error_item(s, file, subject, m->path, "certificate cannot be encoded", NULL, 0, m,
+                   has_key);
+        goto out;
+    }
+    if (htab_get(&s->by_sha, md, sizeof md, &idx)) {
+        /* Seen before (a copy, a symlink, the same intermediate in another
+         * chain): one item, every path.  The subject is the smallest of the
+         * candidate subjects, so it does not depend on the order of files. */
+        json_t *item = json_array_get(s->items, idx);
+        const char *cur = json_string_value(json_object_get(item, "subject"));
+        if (strcmp(subject, cur) < 0) {
+            json_object_set_new(item, "subject", json_string(subject));
+            json_object_set_new(item, "position", json_integer((json_int_t)position));
+            json_object_del(item, "mode");
+            json_object_del(item, "uid");
+            add_meta(item, m);
+        }
+        item_add_path(item, m->path);
+        if (has_key)
+            json_object_set_new(item, "has_private_key", json_true());
+        if (kwr)
+            json_object_set_new(item, "key_world_readable", json_true());
+        file_rec_add(s, file, idx);
+        goto out;
+    }
+    json_t *o = nm_x509_describe(x, s->now);
+    json_object_set_new(o, "subject", json_string(subject));
+    json_t *paths = json_array();
+    json_array_append_new(paths, json_string(m->path));
+    json_object_set_new(o, "paths", paths);
+    json_object_set_new(o, "position", json_integer((json_int_t)position));
+    json_object_set_new(o, "has_private_key", json_boolean(has_key));
+    json_object_set_new(o, "key_world_readable", json_boolean(kwr));
+    add_meta(o, m);
+    htab_put(&s->by_sha, md, sizeof md, push_item(s, file, o));
+out:
+    free(subject);
+}
+
+/* ------------------------------------------------------------------ */
+/* File content: PEM blocks, DER, PKCS#7 */
+
+/* RFC 7468 lax base64: whitespace anywhere, '=' padding only at the end. */
+static int b64_decode(const char *p, size_t len, unsigned char **ret, size_t *ret_len)
+{
+    unsigned char *out = nm_xmalloc(len / 4 * 3 + 3);
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    bool pad = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        int v;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
+            continue;
+        if (c == '=') {
+            pad = true;
+            continue;
+        }
+        if (pad)
+            goto bad;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '+')
+            v = 62;
+        else if (c == '/')
+            v = 63;
+        else
+            goto bad;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *ret = out;
+    *ret_len = n;
+    return 0;
+bad:
+    free(out);
+    return NM_ERR_PARSE;
+}
+
+enum blk_kind { BLK_OTHER, BLK_CERT, BLK_TRUSTED, BLK_PKCS7, BLK_KEY };
+
+static enum blk_kind classify_label(const char *l, size_t n)
+{
+#define LABEL_IS(s) (n == sizeof(s) - 1 && memcmp(l, s, n) == 0)
+    if (LABEL_IS("CERTIFICATE") || LABEL_IS("X509 CERTIFICATE") || LABEL_IS("X.509 CERTIFICATE"))
+        return BLK_CERT;
+    if (LABEL_IS("TRUSTED CERTIFICATE"))
+        return BLK_TRUSTED;
+    if (LABEL_IS("PKCS7") || LABEL_IS("PKCS #7 SIGNED DATA") || LABEL_IS("CMS"))
+        return BLK_PKCS7;
+#undef LABEL_IS
+    if (n >= 11 && memcmp(l + n - 11, "PRIVATE KEY", 11) == 0)
+        return BLK_KEY;
+    return BLK_OTHER;
+}
+
+/* What one file holds: its certificates in order, and what went wrong. */
+struct found {
+    X509 **certs;
+    size_t *pos;                /* position of certs[i] among certificate blocks */
+    size_t n;
+    size_t positions;           /* certificate positions used (good and bad) */
+    bool has_key;
+    bool any_pem;
+    /* problems, reported as error items after the certificates */
+    struct problem {
+        size_t position;        /* SIZE_MAX: about the file, not a block */
+        char msg[96];
+        char ev[96];
+    } *problems;
+    size_t nproblems;
+};
+
+static void found_problem(struct found *f, size_t position, const char *msg, const char *ev,
+                          size_t evlen)
+{
+    struct problem *p;
+    f->problems = nm_xreallocarray(f->problems, f->nproblems + 1, sizeof *f->problems);
+    p = &f->problems[f->nproblems++];
+    p->position = position;
+    snprintf(p->msg, sizeof p->msg, "%s", msg);
+    if (evlen >= sizeof p->ev)
+        evlen = sizeof p->ev - 1;
+    memcpy(p->ev, ev, evlen);
+    p->ev[evlen] = '\0';
+}
+
+static void found_finish(struct found *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        X509_free(f->certs[i]);
+    free(f->certs);
+    free(f->pos);
+    free(f->problems);
+}
+
+/* False once the per-input cap is reached: stop decoding. */
+static bool take_position(struct xstate *s, struct found *f)
+{
+    if (s->ncerts >= X509_MAX_CERTS) {
+        s->capped = true;
+        return false;
+    }
+    s->ncerts++;
+    f->positions++;
+    return true;
+}
+
+/* Call right after a successful take_position(). */
+static void found_cert(struct found *f, X509 *x)
+{
+    f->certs = nm_xreallocarray(f->certs, f->n + 1, sizeof *f->certs);
+    f->pos = nm_xreallocarray(f->pos, f->n + 1, sizeof *f->pos);
+    f->certs[f->n] = x;
+    f->pos[f->n] = f->positions - 1;
+    f->n++;
+}
+
+static void take_pkcs7(struct xstate *s, struct found *f, PKCS7 *p7)
+{
+    STACK_OF(X509) *certs = NULL;
+    if (p7 && PKCS7_type_is_signed(p7) && p7->d.sign)
+        certs = p7->d.sign->cert;
+    for (int i = 0; certs && i < sk_X509_num(certs); i++) {
+        if (!take_position(s, f))
+            break;
+        X509 *x = sk_X509_value(certs, i);
+        X509_up_ref(x);
+        found_cert(f, x);
+    }
+}
+
+static void decode_block(struct xstate *s, struct found *f, enum blk_kind kind,
+                         const char *body, size_t len, const char *begin, size_t beginlen)
+{
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    if (kind == BLK_KEY) {
+        /* The probe strips key bodies before they leave the host; only the
+         * presence of a key matters here. */
+        f->has_key = true;
+        return;
+    }
+    if (kind == BLK_OTHER)
+        return;
+    if (kind == BLK_PKCS7) {
+        if (b64_decode(body, len, &der, &derlen) == 0) {
+            const unsigned char *q = der;
+            PKCS7 *p7 = d2i_PKCS7(NULL, &q, (long)derlen);
+            size_t before = f->n;
+            take_pkcs7(s, f, p7);
+            if (!p7 || (f->n == before && !s->capped))
+                found_problem(f, SIZE_MAX, "PKCS#7 block without certificates", begin, beginlen);
+            PKCS7_free(p7);
+        } else {
+            found_problem(f, SIZE_MAX, "PKCS#7 block is not valid base64", begin, beginlen);
+        }
+        free(der);
+        return;
+    }
+    if (!take_position(s, f))
+        return;
+    size_t position = f->positions - 1;
+    if (b64_decode(body, len, &der, &derlen) < 0) {
+        found_problem(f, position, "certificate block is not valid base64", begin, beginlen);
+        return;
+    }
+    const unsigned char *q = der;
+    X509 *x = derlen > LONG_MAX ? NULL
+              : kind == BLK_TRUSTED ? d2i_X509_AUX(NULL, &q, (long)derlen)
+                                    : d2i_X509(NULL, &q, (long)derlen);
+    if (x)
+        found_cert(f, x);
+    else
+        found_problem(f, position, "certificate block cannot be decoded", begin, beginlen);
+    free(der);
+}
+
+static const char *mem_find(const char *p, const char *end, const char *needle, size_t nlen)
+{
+    return p < end ? memmem(p, (size_t)(end - p), needle, nlen) : NULL;
+}
+
+static void scan_pem(struct xstate *s, struct found *f, const char *data, size_t len)
+{
+    static const char BEGIN[] = "-----BEGIN ", END[] = "-----END ", DASH[] = "-----";
+    const char *p = data, *end = data + len;
+    const char *b;
+    while (!s->capped && (b = mem_find(p, end, BEGIN, sizeof BEGIN - 1))) {
+        f->any_pem = true;
+        const char *label = b + sizeof BEGIN - 1;
+        const char *lend = mem_find(label, end, DASH, sizeof DASH - 1);
+        const char *nl = memchr(label, '\n', (size_t)(end - label));
+        if (!lend || (nl && nl < lend) || lend - label > X509_MAX_LABEL) {
+            p = label;          /* not a BEGIN line after all */
+            continue;
+        }
+        size_t llen = (size_t)(lend - label);
+        const char *body = lend + sizeof DASH - 1;
+        size_t beginlen = (size_t)(body - b);
+        /* The END line: "-----END " + the same label + "-----".  When no
+         * "-----END " follows at all, no later block can be complete either,
+         * so the scan of this file stops: that is what keeps it linear. */
+        const char *e = mem_find(body, end, END, sizeof END - 1);
+        if (!e) {
+            enum blk_kind k = classify_label(label, llen);
+            if (k == BLK_KEY)
+                f->has_key = true;
+            if (k == BLK_CERT || k == BLK_TRUSTED || k == BLK_PKCS7) {
+                size_t pos = take_position(s, f) ? f->positions - 1 : SIZE_MAX;
+                if (!s->capped)
+                    found_problem(f, pos, "truncated PEM block (no END line)", b, beginlen);
+            }
+            return;
+        }
+        const char *elabel = e + sizeof END - 1;
+        if ((size_t)(end - elabel) < llen + sizeof DASH - 1 || memcmp(elabel, label, llen) != 0 ||
+            memcmp(elabel + llen, DASH, sizeof DASH - 1) != 0) {
+            enum blk_kind k = classify_label(label, llen);
+            if (k == BLK_CERT || k == BLK_TRUSTED) {
+                if (take_position(s, f))
+                    found_problem(f, f->positions - 1, "PEM block ends with another label", b,
+                                  beginlen);
+            }
+            p = elabel;
+            continue;
+        }
+        decode_block(s, f, classify_label(label, llen), body, (size_t)(e - body), b, beginlen);
+        p = elabel + llen + sizeof DASH - 1;
+    }
+}
+
+static void scan_der(struct xstate *s, struct found *f, const char *data, size_t len)
+{
+    const unsigned char *q = (const unsigned char *)data;
+    if (len < 2 || q[0] != 0x30 || len > LONG_MAX)
+        return;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+    if (x) {
+        if (take_position(s, f))
+            found_cert(f, x);
+        else
+            X509_free(x);
+        return;
+    }
+    q = (const unsigned char *)data;
+    PKCS7 *p7 = d2i_PKCS7(NULL, &q, (long)len);
+    take_pkcs7(s, f, p7);
+    PKCS7_free(p7);
+}
+
+static void parse_file(struct xstate *s, size_t file, const char *data, size_t len,
+                       const struct file_meta *m)
+{
+    struct found f = {0};
+    ERR_set_mark();
+    scan_pem(s, &f, data, len);
+    if (!f.any_pem && !s->capped)
+        scan_der(s, &f, data, len);
+    ERR_pop_to_mark();
+
+    for (size_t i = 0; i < f.n; i++)
+        add_cert(s, file, f.certs[i], f.pos[i], m, f.has_key);
+    /* Good and bad blocks share one position counter, so "path#2" is the
+     * third certificate whatever happened to the second. */
+    for (size_t i = 0; i < f.nproblems; i++) {
+        struct problem *p = &f.problems[i];
+        char *subject = p->position == SIZE_MAX || p->position == 0
+                            ? nm_xstrdup(m->path)
+                            : nm_xasprintf("%s#%zu", m->path, p->position);
+        error_item(s, file, subject, m->path, p->msg, p->ev, strlen(p->ev), m, f.has_key);
+        free(subject);
+    }
+    if (f.n == 0 && f.nproblems == 0 && !s->capped) {
+        const char *ev = f.has_key ? "private key only" : len == 0 ? "empty file" : "";
+        error_item(s, file, m->path, m->path, "no certificate found", ev, strlen(ev), m,
+                   f.has_key);
+    }
+    found_finish(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Frames */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes a header field into a sanitized JSON string (new ref). */
+static json_t *decode_field(const char *p, size_t len)
+{
+    char *out = nm_xmalloc(len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (p[i] == '%' && i + 2 < len && (hi = hexval(p[i + 1])) >= 0 &&
+            (lo = hexval(p[i + 2])) >= 0) {
+            out[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[n++] = p[i];
+        }
+    }
+    json_t *j = nm_json_string_sanitized(out, n, X509_MAX_PATH);
+    free(out);
+    return j;
+}
+
+/* Splits [p, end) at single spaces into at most max fields. */
+static size_t split_fields(const char *p, const char *end, const char **f, size_t *flen,
+                           size_t max)
+{
+    size_t n = 0;
+    while (p < end && n < max) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        const char *fe = sp ? sp : end;
+        if (fe > p) {
+            f[n] = p;
+            flen[n] = (size_t)(fe - p);
+            n++;
+        }
+        p = sp ? sp + 1 : end;
+    }
+    return n;
+}
+
+static bool field_u64(const char *p, size_t len, uint64_t *ret)
+{
+    const char *q = p;
+    uint64_t v;
+    if (nm_parse_u64(&q, p + len, &v) < 0 || q != p + len)
+        return false;
+    *ret = v;
+    return true;
+}
+
+static void header_error(struct xstate *s, const char *msg, const char *line, size_t len)
+{
+    error_item(s, SIZE_MAX, X509_PROBE_SUBJECT, NULL, msg, line, len < 200 ? len : 200, NULL,
+               false);
+}
+
+static const char *reason_text(const char *r, size_t n)
+{
+#define REASON_IS(s) (n == sizeof(s) - 1 && memcmp(r, s, n) == 0)
+    if (REASON_IS("too-big"))
+        return "too big";
+    if (REASON_IS("unreadable"))
+        return "unreadable";
+    if (REASON_IS("not-found"))
+        return "not found";
+    if (REASON_IS("not-a-file"))
+        return "not a regular file";
+    if (REASON_IS("too-many-files"))
+        return "too many certificate files";
+    if (REASON_IS("budget"))
+        return "probe output budget exhausted";
+#undef REASON_IS
+    return NULL;
+}
+
+static void error_frame(struct xstate *s, const char *line, size_t len, const char *inner,
+                        const char *inner_end)
+{
+    const char *fv[4];
+    size_t fl[4];
+    size_t n = split_fields(inner, inner_end, fv, fl, 4);
+    if (n < 2) {
+        header_error(s, "malformed frame header", line, len);
+        return;
+    }
+    json_t *path = decode_field(fv[0], fl[0]);
+    const char *known = reason_text(fv[1], fl[1]);
+    json_t *reason = known ? json_string(known) : nm_json_string_sanitized(fv[1], fl[1], 64);
+    const char *ps = json_string_value(path);
+    error_item(s, SIZE_MAX, ps, ps, json_string_value(reason), line, len, NULL, false);
+    uint64_t size;
+    if (n >= 3 && field_u64(fv[2], fl[2], &size))
+        json_object_set_new(json_array_get(s->items, json_array_size(s->items) - 1), "size",
+                            json_integer(size > INT64_MAX ? INT64_MAX : (json_int_t)size));
+    json_decref(reason);
+    json_decref(path);
+}
+
+/*
+ * One "--- nm-file" frame whose header is [line, line+len).  *pp points just
+ * after the header's newline; on return it points where the next header may
+ * start.
+ */
+static void file_frame(struct xstate *s, const char *line, size_t len, const char *inner,
+                       const char *inner_end, const char **pp, const char *end)
+{
+    const char *fv[8];
+    size_t fl[8];
+    size_t n = split_fields(inner, inner_end, fv, fl, 8);
+    uint64_t size;
+    if (n < 3 || !field_u64(fv[0], fl[0], &size)) {
+        header_error(s, "malformed frame header", line, len);
+        return;
+    }
+    json_t *rp = decode_field(fv[1], fl[1]);
+    json_t *path = decode_field(fv[2], fl[2]);
+    struct file_meta m = {.path = json_string_value(path), .realpath = json_string_value(rp),
+                          .uid = -1};
+    for (size_t i = 3; i < n; i++) {
+        uint64_t u;
+        if (fl[i] > 5 && memcmp(fv[i], "mode=", 5) == 0 && fl[i] - 5 < sizeof m.mode) {
+            memcpy(m.mode, fv[i] + 5, fl[i] - 5);
+            m.mode[fl[i] - 5] = '\0';
+            for (char *c = m.mode; *c; c++)
+                if (!strchr("-rwxsStTdlcbp+.@", *c))
+                    *c = '?';
+        } else if (fl[i] > 4 && memcmp(fv[i], "uid=", 4) == 0 &&
+                   field_u64(fv[i] + 4, fl[i] - 4, &u) && u <= INT32_MAX) {
+            m.uid = (int64_t)u;
+        }
+    }
+    size_t avail = (size_t)(end - *pp);
+    if (size > avail) {
+        /* A lying or cut-off size: report it and look for the next header
+         * right after this one; nothing past the input is touched. */
+        char msg[128];
+        snprintf(msg, sizeof msg, "frame says %llu bytes but only %zu follow",
+                 (unsigned long long)size, avail);
+        error_item(s, SIZE_MAX, m.path, m.path, msg, line, len, &m, false);
+        goto out;
+    }
+    const char *content = *pp;
+    *pp += size;
+    if (*pp < end && **pp == '\n')
+        (*pp)++;
+    if (size > X509_MAX_FILE) {
+        error_item(s, SIZE_MAX, m.path, m.path, "too big", line, len, &m, false);
+        json_object_set_new(json_array_get(s->items, json_array_size(s->items) - 1), "size",
+                            json_integer((json_int_t)size));
+        goto out;
+    }
+    size_t known;
+    if (htab_get(&s->by_realpath, m.realpath, strlen(m.realpath), &known)) {
+        /* The same file again (a symlink, or a path listed twice). */
+        for (size_t i = 0; i < s->files[known].n; i++)
+            item_add_path(json_array_get(s->items, s->files[known].items[i]), m.path);
+        goto out;
+    }
+    s->files = nm_xreallocarray(s->files, s->nfiles + 1, sizeof *s->files);
+    s->files[s->nfiles] = (struct file_rec){0};
+    htab_put(&s->by_realpath, m.realpath, strlen(m.realpath), s->nfiles);
+    s->nfiles++;
+    parse_file(s, s->nfiles - 1, content, (size_t)size, &m);
+out:
+    json_decref(path);
+    json_decref(rp);
+}
 
 int nm_parse_x509_files(const char *data, size_t len, const json_t *options, json_t **ret_items,
                         nm_diag *d)
 {
-    return nm_diag_set(d, NM_ERR_NOTFOUND, "parser x509_files: not implemented yet");
+    static const char FILE_HDR[] = "--- nm-file ", ERR_HDR[] = "--- nm-file-error ",
+                      TAIL[] = " ---";
+    struct xstate s = {0};
+    int r = nm_x509_now_option(options, &s.now, d);
+    if (r < 0)
+        return r;
+    s.items = json_array();
+
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *next = nl ? nl + 1 : end;
+        size_t ll = (size_t)(le - p);
+        bool is_file = ll >= sizeof FILE_HDR - 1 && memcmp(p, FILE_HDR, sizeof FILE_HDR - 1) == 0;
+        bool is_err = ll >= sizeof ERR_HDR - 1 && memcmp(p, ERR_HDR, sizeof ERR_HDR - 1) == 0;
+        if (!is_file && !is_err) {
+            p = next;   /* stray output (motd, shell noise): not ours */
+            continue;
+        }
+        if (s.capped)
+            break;
+        if (++s.nframes > X509_MAX_FRAMES) {
+            header_error(&s, "too many frames; the rest of the output is not parsed", p,
+                         ll);
+            break;
+        }
+        if (ll > X509_MAX_HEADER || ll < sizeof TAIL - 1 ||
+            memcmp(le - (sizeof TAIL - 1), TAIL, sizeof TAIL - 1) != 0) {
+            header_error(&s, "malformed frame header", p, ll);
+            p = next;
+            continue;
+        }
+        const char *inner_end = le - (sizeof TAIL - 1);
+        if (is_err) {
+            const char *inner = p + sizeof ERR_HDR - 1;
+            error_frame(&s, p, ll, inner, inner_end > inner ? inner_end : inner);
+            p = next;
+        } else {
+            const char *inner = p + sizeof FILE_HDR - 1;
+            const char *line = p;
+            p = next;
+            file_frame(&s, line, ll, inner, inner_end > inner ? inner_end : inner, &p, end);
+        }
+    }
+    if (s.capped) {
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "more than %d certificates; the rest of the output is not parsed",
+                 X509_MAX_CERTS);
+        error_item(&s, SIZE_MAX, X509_PROBE_SUBJECT, NULL, msg, NULL, 0, NULL, false);
+    }
+
+    for (size_t i = 0; i < s.nfiles; i++)
+        free(s.files[i].items);
+    free(s.files);
+    htab_finish(&s.by_sha);
+    htab_finish(&s.by_realpath);
+    *ret_items = s.items;
+    return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* The remote probe (documented in docs/certificates.md; tested end to end
+ * by tests/unit/test-tls.c on a fake tree through NM_X509_ROOT).  Private
+ * key bodies are removed on the host (nm_redact) so keys never travel; the
+ * frame size is then the size of what is sent.  `dd | head -c` pads or cuts
+ * to exactly that size even if the file changes while it is read, so a
+ * frame can never run into the next header. */
+const char nm_x509_files_probe[] =
+    "# nearmiss x509_files probe: frames certificate files (docs/certificates.md).\n"
+    "R=${NM_X509_ROOT:-}\n"
+    "NM_MAX_SIZE=1048576 NM_MAX_FILES=500 NM_BUDGET=16777216\n"
+    "NL='\n"
+    "'\n"
+    "nm_enc() { printf '%s' \"$1\" | sed 's/%/%25/g; s/ /%20/g; s/\t/%09/g'; }\n"
+    "nm_strip() { sed -E 's/[[:space:]]+$//' | tr -d \"\\\"'\"; }\n"
+    "nm_redact() { sed '/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/,/^-----END [A-Z0-9 ]*PRIVATE KEY-----/{/^-----/!d;}'; }\n"
+    "nm_refs() {\n"
+    "    while IFS= read -r p; do\n"
+    "        case $p in\n"
+    "        '' | *\\$*) continue ;;\n"
+    "        /*) p=$R$p ;;\n"
+    "        *) p=$1/$p ;;\n"
+    "        esac\n"
+    "        if [ -d \"$p\" ]; then\n"
+    "            find \"$p\" -maxdepth 1 \\( -type f -o -type l \\) \\( -name '*.pem' -o -name '*.crt' \\) -print\n"
+    "        else\n"
+    "            printf '%s\\n' \"$p\"\n"
+    "        fi\n"
+    "    done\n"
+    "}\n"
+    "nm_candidates() {\n"
+    "    for f in \"$R\"/etc/letsencrypt/live/*/cert.pem \"$R\"/var/lib/kubelet/pki/*.crt \\\n"
+    "        \"$R\"/var/lib/kubelet/pki/kubelet-client-current.pem; do\n"
+    "        [ -e \"$f\" ] && printf '%s\\n' \"$f\"\n"
+    "    done\n"
+    "    [ -d \"$R/etc/ssl\" ] && find \"$R/etc/ssl\" -maxdepth 4 \\\n"
+    "        \\( -path \"$R/etc/ssl/certs\" -o -path \"$R/etc/ssl/private\" \\) -prune -o \\\n"
+    "        \\( -type f -o -type l \\) \\( -name '*.crt' -o -name '*.pem' \\) \\\n"
+    "        ! -name ca-certificates.crt ! -name '*-bundle*' -print\n"
+    "    [ -d \"$R/etc/pki/tls/certs\" ] && find \"$R/etc/pki/tls/certs\" -maxdepth 1 \\\n"
+    "        \\( -type f -o -type l \\) \\( -name '*.crt' -o -name '*.pem' \\) \\\n"
+    "        ! -name ca-certificates.crt ! -name '*-bundle*' -print\n"
+    "    [ -d \"$R/etc/kubernetes/pki\" ] && find \"$R/etc/kubernetes/pki\" -maxdepth 3 \\\n"
+    "        \\( -type f -o -type l \\) -name '*.crt' -print\n"
+    "    [ -d \"$R/etc/nginx\" ] && grep -RhsE '^[[:space:]]*ssl_certificate[[:space:]]' \"$R/etc/nginx\" |\n"
+    "        sed -E 's/^[[:space:]]*ssl_certificate[[:space:]]+//; s/;.*//' | nm_strip | nm_refs \"$R/etc/nginx\"\n"
+    "    for d in \"$R/etc/apache2\" \"$R/etc/httpd\"; do\n"
+    "        [ -d \"$d\" ] && grep -RhsiE '^[[:space:]]*SSLCertificate(Chain)?File[[:space:]]' \"$d\" |\n"
+    "            sed -E 's/^[[:space:]]*[A-Za-z]+[[:space:]]+//' | nm_strip | nm_refs \"$d\"\n"
+    "    done\n"
+    "    c=$R/etc/haproxy/haproxy.cfg\n"
+    "    if [ -f \"$c\" ]; then\n"
+    "        b=$(sed -nE 's/^[[:space:]]*crt-base[[:space:]]+([^[:space:]]+).*/\\1/p' \"$c\" | head -n 1)\n"
+    "        case $b in /*) b=$R$b ;; *) b=$R/etc/haproxy ;; esac\n"
+    "        grep -hsE '^[[:space:]]*bind[[:space:]]' \"$c\" | grep -oE '[[:space:]]crt[[:space:]]+[^[:space:]]+' |\n"
+    "            sed -E 's/^[[:space:]]crt[[:space:]]+//' | nm_strip | nm_refs \"$b\"\n"
+    "    fi\n"
+    "    [ -f \"$R/etc/postfix/main.cf\" ] &&\n"
+    "        grep -hsE '^[[:space:]]*smtpd_tls_(cert|eccert)_file[[:space:]]*=' \"$R/etc/postfix/main.cf\" |\n"
+    "        sed -E 's/^[^=]*=[[:space:]]*//' | nm_strip | nm_refs \"$R/etc/postfix\"\n"
+    "    [ -d \"$R/etc/dovecot\" ] && grep -RhsE '^[[:space:]]*ssl_cert[[:space:]]*=' \"$R/etc/dovecot\" |\n"
+    "        sed -E 's/^[^=]*=[[:space:]]*<?[[:space:]]*//' | nm_strip | nm_refs \"$R/etc/dovecot\"\n"
+    "}\n"
+    "nm_candidates 2>/dev/null | LC_ALL=C sort -u | {\n"
+    "    n=0 total=0\n"
+    "    while IFS= read -r f; do\n"
+    "        n=$((n + 1))\n"
+    "        if [ \"$n\" -gt \"$NM_MAX_FILES\" ]; then\n"
+    "            printf '%s %s too-many-files ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\"\n"
+    "            break\n"
+    "        fi\n"
+    "        if [ ! -e \"$f\" ]; then r=not-found\n"
+    "        elif [ ! -f \"$f\" ]; then r=not-a-file\n"
+    "        elif [ ! -r \"$f\" ]; then r=unreadable\n"
+    "        else r=\n"
+    "        fi\n"
+    "        set -f\n"
+    "        [ -n \"$r\" ] || set -- $(ls -lnLd -- \"$f\" 2>/dev/null)\n"
+    "        set +f\n"
+    "        size=${5:-x}\n"
+    "        case $size in '' | *[!0-9]*) r=${r:-unreadable} ;; esac\n"
+    "        if [ -n \"$r\" ]; then\n"
+    "            printf '%s %s %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\" \"$r\"\n"
+    "            continue\n"
+    "        fi\n"
+    "        perms=$1 uid=$3\n"
+    "        if [ \"$size\" -gt \"$NM_MAX_SIZE\" ]; then\n"
+    "            printf '%s %s too-big %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\" \"$size\"\n"
+    "            continue\n"
+    "        fi\n"
+    "        key=\n"
+    "        if grep -q 'PRIVATE KEY-----' \"$f\" 2>/dev/null; then\n"
+    "            key=1\n"
+    "            size=$(nm_redact <\"$f\" | wc -c | tr -d ' ')\n"
+    "        fi\n"
+    "        if [ $((total + size)) -gt \"$NM_BUDGET\" ]; then\n"
+    "            printf '%s %s budget %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\" \"$size\"\n"
+    "            continue\n"
+    "        fi\n"
+    "        total=$((total + size))\n"
+    "        rp=$(readlink -f \"$f\" 2>/dev/null) || rp=\n"
+    "        case $rp in '' | *\"$NL\"*) rp=$f ;; esac\n"
+    "        printf '%s %s %s %s mode=%s uid=%s ---\\n' '--- nm-file' \"$size\" \"$(nm_enc \"$rp\")\" \\\n"
+    "            \"$(nm_enc \"$f\")\" \"$perms\" \"$uid\"\n"
+    "        {\n"
+    "            if [ -n \"$key\" ]; then nm_redact <\"$f\"; else cat <\"$f\"; fi\n"
+    "            dd if=/dev/zero bs=\"$size\" count=1 2>/dev/null\n"
+    "        } | head -c \"$size\"\n"
+    "        printf '\\n'\n"
+    "    done\n"
+    "}\n";

@@ -220,6 +220,12 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         goto out;
     }
     sp = nm_splitter_create(marker, specs, n, o->host_cap);
+    if (o->save_scripts) {
+        /* For check authors: the exact script this host was sent. */
+        char *path = nm_xasprintf("%s/%s.sh", o->save_scripts, h->name);
+        nm_write_atomic(path, script.data, script.len, 0600, NULL);
+        free(path);
+    }
 
     char *user_env = getenv("USER");
     const char *kh_path = host_known_hosts(s, h);

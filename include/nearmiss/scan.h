@@ -30,6 +30,7 @@ struct nm_scan_options {
     const char *user;            /* likewise; NULL = $USER */
     const char *passphrase;
     bool accept_new;
+    const char *save_scripts;    /* directory: write each host's script there */
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
     void *progress_ctx;
