@@ -503,6 +503,41 @@ static void teardown(struct conn *c)
     c->fd = -1;
 }
 
+/*
+ * Ask for a key type we can verify: without this the server picks its
+ * preferred type, and a host known only by its RSA key would look "changed"
+ * when it offers ed25519.  Only algorithms this libssh2 supports are passed
+ * on: libssh2 1.10 removes unsupported names from a preference list with an
+ * overlapping memcpy (undefined behaviour, seen under ASan).
+ */
+static void set_hostkey_preference(struct conn *c)
+{
+    char known[512];
+    const char **supported = NULL;
+    if (nm_known_hosts_algorithms(c->t->known_hosts, c->t->address, c->t->port, known,
+                                  sizeof known) < 0 || !known[0])
+        return;
+    int n = libssh2_session_supported_algs(c->session, LIBSSH2_METHOD_HOSTKEY, &supported);
+    if (n <= 0)
+        return;
+    struct nm_buf pref;
+    nm_buf_init(&pref, sizeof known);
+    for (char *name = known, *comma; name; name = comma ? comma + 1 : NULL) {
+        comma = strchr(name, ',');
+        if (comma)
+            *comma = '\0';
+        for (int i = 0; i < n; i++)
+            if (strcmp(supported[i], name) == 0) {
+                nm_buf_appendf(&pref, "%s%s", pref.len ? "," : "", name);
+                break;
+            }
+    }
+    libssh2_free(c->session, supported);
+    if (pref.len)
+        libssh2_session_method_pref(c->session, LIBSSH2_METHOD_HOSTKEY, pref.data);
+    nm_buf_finish(&pref);
+}
+
 int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_len,
                int64_t deadline_ms, struct nm_splitter *sp, struct nm_ssh_result *res)
 {
@@ -523,13 +558,7 @@ int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_
         goto out;
     }
     libssh2_session_set_blocking(c.session, 0);
-    /* Ask for a key type we can verify: without this the server picks its
-     * preferred type, and a host known only by its RSA key would look
-     * "changed" when it offers ed25519. */
-    char algs[512];
-    if (nm_known_hosts_algorithms(t->known_hosts, t->address, t->port, algs, sizeof algs) == 0 &&
-        algs[0])
-        libssh2_session_method_pref(c.session, LIBSSH2_METHOD_HOSTKEY, algs);
+    set_hostkey_preference(&c);
 
     SSH_RETRY(&c, rc, libssh2_session_handshake(c.session, c.fd));
     if (rc == LIBSSH2_ERROR_TIMEOUT) {
