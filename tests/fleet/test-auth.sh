@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2015
+# test-auth.sh BINARY — how the scanner authenticates, against one real sshd
+# of the fake fleet (ok-debian): an encrypted key without a passphrase is a
+# clear auth_failed (never a hang or a prompt); with --passphrase-file it
+# logs in; with no identity anywhere it uses ssh-agent; with no agent and no
+# ~/.ssh/id_* it says what it tried. Exit 0 pass, 1 fail, 77 no sshd.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+FLEET=$HERE/fleet.sh
+[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
+BIN=$(realpath -- "$1")
+[[ -x /usr/sbin/sshd ]] || { echo "SKIP: no /usr/sbin/sshd"; exit 77; }
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-auth-test.XXXXXX")
+AGENT_PID=
+cleanup() {
+    [[ -n $AGENT_PID ]] && kill "$AGENT_PID" 2>/dev/null
+    "$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+status_of() { jq -r '.hosts[] | select(.name == "ok-debian") | .status' "$1/latest.json"; }
+error_of() { jq -r '.hosts[] | select(.name == "ok-debian") | .error' "$1/latest.json"; }
+
+"$FLEET" start "$DIR/fleet" ok-debian >"$DIR/fleet.log" 2>&1 || { sed 's/^/# /' "$DIR/fleet.log"; exit 1; }
+F=$DIR/fleet
+# The same host, reachable with the fleet's key material, but the inventory
+# names no identity: each case below supplies (or withholds) one its own way.
+jq 'del(.defaults.identity) | .hosts |= map(del(.identity))' "$F/inventory.json" >"$DIR/inv.json"
+# An isolated HOME so the machine's own ~/.ssh keys cannot make a case pass.
+export HOME=$DIR/home
+mkdir -p "$HOME/.ssh"
+unset SSH_AUTH_SOCK
+
+# An encrypted copy of the client key.
+cp "$F/client_key" "$DIR/enc_key"
+chmod 600 "$DIR/enc_key"
+ssh-keygen -q -p -N 'correct horse' -f "$DIR/enc_key" >/dev/null
+printf 'correct horse\n' >"$DIR/pass"
+printf 'wrong\n' >"$DIR/badpass"
+
+run() { # OUTDIR ARGS...
+    local out=$1
+    shift
+    RC=0
+    timeout 60 "$BIN" scan -q -i "$DIR/inv.json" --known-hosts "$F/known_hosts" -o "$out" \
+        --timeout 10 "$@" >/dev/null 2>&1 || RC=$?
+}
+
+run "$DIR/o1" --identity "$DIR/enc_key"
+[[ $(status_of "$DIR/o1") == auth_failed && $(error_of "$DIR/o1") == *"encrypted"*"--passphrase-file"* ]] &&
+    ok "encrypted key without passphrase: auth_failed saying how to fix it" ||
+    not_ok "encrypted key without passphrase: $(status_of "$DIR/o1") / $(error_of "$DIR/o1")"
+[[ $RC == 2 ]] && ok "exit 2 when the only host could not be scanned" || not_ok "exit $RC, expected 2"
+
+run "$DIR/o2" --identity "$DIR/enc_key" --passphrase-file "$DIR/pass"
+[[ $(status_of "$DIR/o2") == ok && $RC == 0 ]] && ok "encrypted key with --passphrase-file: ok" ||
+    not_ok "encrypted key with passphrase: $(status_of "$DIR/o2") / $(error_of "$DIR/o2")"
+
+run "$DIR/o3" --identity "$DIR/enc_key" --passphrase-file "$DIR/badpass"
+[[ $(status_of "$DIR/o3") == auth_failed ]] && ok "wrong passphrase: auth_failed" ||
+    not_ok "wrong passphrase: $(status_of "$DIR/o3") / $(error_of "$DIR/o3")"
+
+run "$DIR/o4"
+[[ $(status_of "$DIR/o4") == auth_failed && $(error_of "$DIR/o4") == *"no agent"* ]] &&
+    ok "no identity, no agent, no ~/.ssh keys: auth_failed naming what was tried" ||
+    not_ok "no key at all: $(status_of "$DIR/o4") / $(error_of "$DIR/o4")"
+
+eval "$(ssh-agent -s)" >/dev/null
+AGENT_PID=$SSH_AGENT_PID
+ssh-add -q "$F/client_key" 2>/dev/null
+run "$DIR/o5"
+[[ $(status_of "$DIR/o5") == ok ]] && ok "ssh-agent key used when no identity is given" ||
+    not_ok "agent: $(status_of "$DIR/o5") / $(error_of "$DIR/o5")"
+kill "$AGENT_PID"
+AGENT_PID=
+unset SSH_AUTH_SOCK
+
+cp "$F/client_key" "$HOME/.ssh/id_ed25519"
+chmod 600 "$HOME/.ssh/id_ed25519"
+run "$DIR/o6"
+[[ $(status_of "$DIR/o6") == ok ]] && ok "~/.ssh/id_ed25519 used when there is no agent" ||
+    not_ok "default key: $(status_of "$DIR/o6") / $(error_of "$DIR/o6")"
+
+echo "1..$n"
+echo "$((n - failed)) passed, $failed failed"
+((failed == 0))
