@@ -106,7 +106,7 @@ static json_t *jspan(struct span t, size_t max)
 static const char *find_bytes(const char *s, const char *e, const char *needle)
 {
     size_t n = strlen(needle);
-    if (s >= e)
+    if (!s || s >= e)
         return NULL;
     return memmem(s, (size_t)(e - s), needle, n);
 }
@@ -349,9 +349,8 @@ static json_t *df_pct(const struct df_num n[3])
 static json_t *df_item(const struct df_fs *fs)
 {
     const struct df_row *first = fs->has_space ? &fs->space : &fs->inode;
-    struct span fstype = fs->has_space && fs->space.fstype.s ? fs->space.fstype
-                         : fs->has_inode                      ? fs->inode.fstype
-                                                              : fs->space.fstype;
+    /* rows are zeroed when created, so a missing row has no type */
+    struct span fstype = fs->space.fstype.s ? fs->space.fstype : fs->inode.fstype;
     bool pseudo, network;
     classify(fstype, first->device, &pseudo, &network);
     json_t *it = json_object();
@@ -362,8 +361,10 @@ static json_t *df_item(const struct df_fs *fs)
     static const char *const space_keys[3] = {"size_kb", "used_kb", "avail_kb"};
     static const char *const inode_keys[3] = {"inodes", "iused", "ifree"};
     for (int i = 0; i < 3; i++) {
-        json_object_set_new(it, space_keys[i], fs->has_space ? df_count(&fs->space.n[i]) : json_null());
-        json_object_set_new(it, inode_keys[i], fs->has_inode ? df_count(&fs->inode.n[i]) : json_null());
+        json_object_set_new(it, space_keys[i],
+                            fs->has_space ? df_count(&fs->space.n[i]) : json_null());
+        json_object_set_new(it, inode_keys[i],
+                            fs->has_inode ? df_count(&fs->inode.n[i]) : json_null());
     }
     json_object_set_new(it, "use_pct", fs->has_space ? df_pct(fs->space.n) : json_null());
     json_object_set_new(it, "iuse_pct", fs->has_inode ? df_pct(fs->inode.n) : json_null());
@@ -392,6 +393,7 @@ int nm_parse_df(const char *data, size_t len, const json_t *options, json_t **re
     /* mount point -> array of indexes into fs (a mount may be listed twice
      * when something is mounted over it) */
     json_t *by_mount = json_object();
+    json_t *join_pos = json_object(); /* mount point -> next index in its list to join */
     bool inodes = false, has_type = false, seen_table = false;
     struct span pending = {NULL, NULL}, line;
 
@@ -434,14 +436,18 @@ int nm_parse_df(const char *data, size_t len, const json_t *options, json_t **re
         json_t *list = json_object_get(by_mount, json_string_value(key));
         struct df_fs *target = NULL;
         if (inodes && list) {
-            size_t i;
-            json_t *v;
-            json_array_foreach(list, i, v) {
-                struct df_fs *f = &fs[json_integer_value(v)];
-                if (!f->has_inode) {
-                    target = f;
-                    break;
-                }
+            /* Inode rows come in the order of the space rows: resume where
+             * the last join for this mount point stopped, so that a mount
+             * point listed many times stays linear. */
+            json_t *posj = json_object_get(join_pos, json_string_value(key));
+            size_t pos = posj ? (size_t)json_integer_value(posj) : 0;
+            while (pos < json_array_size(list) &&
+                   fs[json_integer_value(json_array_get(list, pos))].has_inode)
+                pos++;
+            if (pos < json_array_size(list)) {
+                target = &fs[json_integer_value(json_array_get(list, pos))];
+                json_object_set_new(join_pos, json_string_value(key),
+                                    json_integer((json_int_t)(pos + 1)));
             }
         }
         if (!target) {
@@ -483,6 +489,7 @@ int nm_parse_df(const char *data, size_t len, const json_t *options, json_t **re
     *ret_items = items;
 out:
     json_decref(by_mount);
+    json_decref(join_pos);
     free(fs);
     return r;
 }
@@ -593,8 +600,10 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
 
     json_t *items = json_array();
     for (const char *q = p; q < mounts_end && next_line(&q, mounts_end, &line);) {
-        struct span t[4];
-        if (tokenize(line, t, 4) < 4 || json_array_size(items) >= NM_PARSER_MAX_ITEMS)
+        /* The kernel always writes six fields; fewer is a cut-off line,
+         * whose options cannot be trusted to be complete. */
+        struct span t[6];
+        if (tokenize(line, t, 6) < 6 || json_array_size(items) >= NM_PARSER_MAX_ITEMS)
             continue;
         bool rw, pseudo, network;
         json_t *it = json_object();
@@ -683,9 +692,10 @@ struct kmatch {
 static bool take_device(const char *p, const char *e, const char *stops, struct span *out)
 {
     const char *s = p;
-    while (p < e && !is_blank(*p) && !strchr(stops, *p))
+    while (p < e && !is_blank(*p) && *p != '\0' && !strchr(stops, *p))
         p++;
-    if (p == s || p - s > 128)
+    /* A NUL in a device name is not a kernel's doing: refuse the line. */
+    if (p == s || p - s > 128 || (p < e && *p == '\0'))
         return false;
     out->s = s;
     out->e = p;
@@ -699,7 +709,7 @@ static void kmsg_split(struct span line, struct span *ts, struct span *msg)
     ts->s = ts->e = NULL;
     *msg = line;
     const char *lim = line.e - line.s > 256 ? line.s + 256 : line.e;
-    const char *k = find_bytes(line.s, lim, " kernel: ");
+    const char *k = line.s < line.e && *line.s == '[' ? NULL : find_bytes(line.s, lim, " kernel: ");
     if (k) {
         const char *h = k;
         while (h > line.s && !is_blank(h[-1]))
@@ -758,7 +768,8 @@ static bool kmatch_line(struct span msg, struct kmatch *m)
     static const char *const ext[] = {"EXT4-fs error (device ", "EXT3-fs error (device ",
                                       "EXT2-fs error (device ", NULL};
     for (size_t i = 0; ext[i]; i++)
-        if ((q = find_bytes(s, e, ext[i])) && take_device(q + strlen(ext[i]), e, "):", &m->device)) {
+        if ((q = find_bytes(s, e, ext[i])) &&
+            take_device(q + strlen(ext[i]), e, "):", &m->device)) {
             m->kind = KERR_FS;
             return true;
         }
@@ -864,6 +875,11 @@ static bool kmatch_line(struct span msg, struct kmatch *m)
     return false;
 }
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
 static json_t *kerr_item(const struct kerr *k)
 {
     json_t *it = json_object();
@@ -947,10 +963,9 @@ int nm_parse_kernel_errors(const char *data, size_t len, const json_t *options, 
         k->last = line;
         k->last_time = ts;
         if (m.ecc == 'C')
-            k->corrected = m.ecc_count > UINT64_MAX - k->corrected ? UINT64_MAX : k->corrected + m.ecc_count;
+            k->corrected = sat_add(k->corrected, m.ecc_count);
         else if (m.ecc == 'U')
-            k->uncorrected =
-                m.ecc_count > UINT64_MAX - k->uncorrected ? UINT64_MAX : k->uncorrected + m.ecc_count;
+            k->uncorrected = sat_add(k->uncorrected, m.ecc_count);
     }
 
     json_t *items = json_array();
