@@ -1096,8 +1096,13 @@ static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, c
         json_object_set(f, "evidence", (json_t *)ev);
     else
         json_object_set_new(f, "evidence", json_null());
-    json_object_set_new(f, "remediation",
-                        c->remediation ? json_string(c->remediation) : json_null());
+    if (c->remediation) {
+        char *rem = nm_template_expand(c->remediation, item, extra);
+        json_object_set_new(f, "remediation", nm_json_string_sanitized(rem, strlen(rem), 4096));
+        free(rem);
+    } else {
+        json_object_set_new(f, "remediation", json_null());
+    }
     if (c->ticket_summary) {
         char *t = nm_template_expand(c->ticket_summary, item, extra);
         json_object_set_new(f, "ticket_summary", nm_json_string_sanitized(t, strlen(t), 1024));

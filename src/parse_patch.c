@@ -25,9 +25,9 @@
 #include "nearmiss/util.h"
 #include "parsers-builtin.h"
 
-#define FIELD_MAX 256       /* package names, versions, advisory ids */
-#define SUMMARY_MAX 1024    /* zypper patch summaries */
-#define LIST_MAX 4096       /* entries in one array field (origins, packages, reasons) */
+#define FIELD_MAX 256    /* package names, versions, advisory ids */
+#define SUMMARY_MAX 1024 /* zypper patch summaries */
+#define LIST_MAX 4096    /* entries in one array field (origins, packages, reasons) */
 #define ZYPPER_XML_MAX (64u << 20)
 
 /* ---- spans: bounded views into host bytes ------------------------------ */
@@ -351,7 +351,7 @@ static bool apt_summary(struct span line, uint64_t *ret_expected)
         q += 12;
         if (nm_parse_u64(&q, end, &inst) < 0)
             return false;
-        *ret_expected = up + inst;
+        *ret_expected = up > UINT64_MAX - inst ? UINT64_MAX : up + inst;
         return true;
     }
     if (nm_parse_u64(&p, end, &up) < 0)
@@ -365,7 +365,7 @@ static bool apt_summary(struct span line, uint64_t *ret_expected)
     r = (struct span){p, (size_t)(end - p)};
     if (!span_prefix(r, " newly installed"))
         return false;
-    *ret_expected = up + inst;
+    *ret_expected = up > UINT64_MAX - inst ? UINT64_MAX : up + inst;
     return true;
 }
 
@@ -506,7 +506,8 @@ static bool dnf_is_advisory_id(struct span s)
     return digit;
 }
 
-/* "name-[epoch:]version-release.arch": at least two '-' and a '.' after the last. */
+/* "name-[epoch:]version-release.arch": the name is what precedes the
+ * second-to-last '-', and the last '.' starts an arch (x86_64, noarch...). */
 static bool dnf_nevra_name(struct span s, struct span *ret_name)
 {
     if (s.n == 0 || s.n > 2 * FIELD_MAX)
@@ -519,7 +520,13 @@ static bool dnf_nevra_name(struct span s, struct span *ret_name)
         if (s.p[i] == '-' && ++dashes == 2)
             break;
     }
-    if (dashes < 2 || i == 0 || !memchr(s.p + i, '.', s.n - i))
+    if (dashes < 2 || i == 0)
+        return false;
+    /* ".ARCH" ends it, and arches start with a letter (x86_64, noarch, src) */
+    size_t dot = s.n;
+    while (dot > i && s.p[dot - 1] != '.')
+        dot--;
+    if (dot == i || dot == s.n || !is_alpha(s.p[dot]) || memchr(s.p + dot, '-', s.n - dot))
         return false;
     for (size_t j = 0; j < i; j++)
         if ((unsigned char)s.p[j] <= ' ' || s.p[j] == 0x7f)
@@ -544,8 +551,8 @@ static const char *dnf_severity(struct span s)
 
 static const char *dnf_type(struct span s)
 {
-    static const char *const types[] = {"security", "bugfix", "enhancement", "newpackage",
-                                        "unspecified", "unknown"};
+    static const char *const types[] = {"security",   "bugfix",      "enhancement",
+                                        "newpackage", "unspecified", "unknown"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (span_eq(s, types[i]))
             return types[i];
@@ -605,8 +612,8 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
         }
         size_t n = split_toks(line, t, 7);
         json_t *item = NULL;
-        if (n == 5 && span_eq(t[0], "Name") && span_eq(t[1], "Type") &&
-            span_eq(t[2], "Severity") && span_eq(t[3], "Package") && span_eq(t[4], "Issued")) {
+        if (n == 5 && span_eq(t[0], "Name") && span_eq(t[1], "Type") && span_eq(t[2], "Severity") &&
+            span_eq(t[3], "Package") && span_eq(t[4], "Issued")) {
             continue; /* dnf5 table header */
         } else if (n == 6 && dnf_is_advisory_id(t[0]) && dnf_type(t[1]) &&
                    dnf_nevra_name(t[3], &name) && dnf_is_date(t[4])) {
@@ -679,7 +686,8 @@ static bool apk_split(struct span s, struct span *ret_name, struct span *ret_ver
     if (i < 2)
         return false;
     size_t rel = i; /* first byte after the last '-' */
-    bool has_rel = rel < s.n && s.p[rel] == 'r' && all_digits((struct span){s.p + rel + 1, s.n - rel - 1});
+    bool has_rel =
+        rel < s.n && s.p[rel] == 'r' && all_digits((struct span){s.p + rel + 1, s.n - rel - 1});
     size_t cut = rel - 1;
     if (has_rel) {
         while (cut > 0 && s.p[cut - 1] != '-')
@@ -719,7 +727,7 @@ static bool apk_is_op(char c)
 /* `apk version -l '<'`: "%-40s%s %s %s" - name-version padded to 40
  * columns, the comparison, the available version, the repository tag
  * (usually empty).  A name-version of 40 columns or more touches the op. */
-static json_t *apk_parse_version(struct span line, bool *ret_recognised)
+static json_t *apk_parse_version(struct span line, struct span raw, bool *ret_recognised)
 {
     struct span t[5], pv, op, ver, name, cur;
     size_t n = split_toks(line, t, 5);
@@ -746,11 +754,11 @@ static json_t *apk_parse_version(struct span line, bool *ret_recognised)
     *ret_recognised = true;
     if (!span_eq(op, "<"))
         return NULL; /* "=", ">", "?": not an upgrade (apk version without -l '<') */
-    return apk_item(line, name, cur, ver, (struct span){NULL, 0});
+    return apk_item(raw, name, cur, ver, (struct span){NULL, 0});
 }
 
 /* `apk list -u`: "NAME-NEWVER ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLDVER]" */
-static json_t *apk_parse_list(struct span line)
+static json_t *apk_parse_list(struct span line, struct span raw)
 {
     static const char mark[] = "[upgradable from: ";
     const char *m = memmem(line.p, line.n, mark, sizeof mark - 1);
@@ -764,14 +772,14 @@ static json_t *apk_parse_list(struct span line)
     struct span old = {from, (size_t)(close - from)};
     if (!apk_split(old, &oname, &ocur))
         return NULL;
-    return apk_item(line, name, ocur, cand, arch);
+    return apk_item(raw, name, ocur, cand, arch);
 }
 
 int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options, json_t **ret_items,
                             nm_diag *d)
 {
     const char *cur = data, *end = data + len;
-    struct span line, first_unknown = {NULL, 0};
+    struct span line, first_unknown = {NULL, 0}, first_warning = {NULL, 0};
     json_t *items = json_array(), *seen = json_object();
     size_t unknown = 0;
     char q[128];
@@ -785,12 +793,19 @@ int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options,
             continue;
         if (span_prefix(t, "Installed:") && span_contains(t, "Available:"))
             continue; /* apk version header */
-        if (span_prefix(t, "WARNING: ") || span_prefix(t, "fetch "))
-            continue; /* stale index / repository fetch notes */
+        if (span_prefix(t, "fetch "))
+            continue;
+        if (span_prefix(t, "WARNING: ")) {
+            /* "Ignoring URL: No such file or directory": an index is missing,
+             * so nothing listed would prove nothing. */
+            if (!first_warning.p)
+                first_warning = t;
+            continue;
+        }
         if (span_contains(t, "[upgradable from: "))
-            item = apk_parse_list(t);
+            item = apk_parse_list(t, line);
         else
-            item = apk_parse_version(t, &recognised);
+            item = apk_parse_version(t, line, &recognised);
         if (!item) {
             if (!recognised && unknown++ == 0)
                 first_unknown = line;
@@ -804,6 +819,11 @@ int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options,
         if (k)
             json_object_set_new(seen, k, json_true());
         push_item(items, item);
+    }
+    if (json_array_size(items) == 0 && first_warning.p) {
+        quote_line(first_warning, q, sizeof q);
+        r = nm_diag_set(d, NM_ERR_PARSE, "apk_upgradable: nothing listed and apk warned: %s", q);
+        goto out;
     }
     if (json_array_size(items) == 0 && unknown > 0) {
         quote_line(first_unknown, q, sizeof q);
@@ -853,10 +873,10 @@ static json_t *xml_attr(const xmlNode *n, const char *name, size_t max)
 static json_t *xml_attr_bool(const xmlNode *n, const char *name)
 {
     xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
-    json_t *j = !v                                        ? json_null()
+    json_t *j = !v                                      ? json_null()
                 : strcmp((const char *)v, "true") == 0  ? json_true()
                 : strcmp((const char *)v, "false") == 0 ? json_false()
-                                                          : json_null();
+                                                        : json_null();
     xmlFree(v);
     return j;
 }
@@ -898,7 +918,8 @@ static json_t *zypper_item(const xmlNode *u, bool blocked)
                     continue;
                 xmlChar *id = xmlGetNoNsProp(i, (const xmlChar *)"id");
                 if (id)
-                    push_unique(cves, seen, (struct span){(const char *)id, strlen((const char *)id)},
+                    push_unique(cves, seen,
+                                (struct span){(const char *)id, strlen((const char *)id)},
                                 FIELD_MAX);
                 xmlFree(id);
             }
@@ -907,7 +928,8 @@ static json_t *zypper_item(const xmlNode *u, bool blocked)
             xmlChar *text = xmlNodeGetContent(c);
             struct span s = {text ? (const char *)text : "", text ? strlen((const char *)text) : 0};
             /* zypper writes "<summary>TEXT  </summary>" */
-            while (s.n > 0 && (is_blank(s.p[s.n - 1]) || s.p[s.n - 1] == '\n' || s.p[s.n - 1] == '\r'))
+            while (s.n > 0 &&
+                   (is_blank(s.p[s.n - 1]) || s.p[s.n - 1] == '\n' || s.p[s.n - 1] == '\r'))
                 s.n--;
             while (s.n > 0 && (is_blank(s.p[0]) || s.p[0] == '\n' || s.p[0] == '\r'))
                 s = span_after(s, 1);
@@ -943,13 +965,13 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     json_t *items = NULL;
-    char err_text[256] = "";
+    char err_text[256] = "", applet[96] = "";
     bool have_list = false;
     int r = 0;
 
     if (len > ZYPPER_XML_MAX || len > INT_MAX)
-        return nm_diag_set(d, NM_ERR_TOOBIG, "zypper XML: %zu bytes, more than the %u allowed",
-                           len, ZYPPER_XML_MAX);
+        return nm_diag_set(d, NM_ERR_TOOBIG, "zypper XML: %zu bytes, more than the %u allowed", len,
+                           ZYPPER_XML_MAX);
     /* zypper never writes a DTD; one in host output can only be an attempt
      * at entity expansion or external loading.  Refuse it before libxml2
      * sees it (and check the tree again below). */
@@ -1002,6 +1024,15 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
                 continue;
             have_list = true;
             for (const xmlNode *u = l->children; u; u = u->next) {
+                /* <appletinfo status="no-update-repositories"/>: nothing
+                 * could be checked, which is not the same as nothing due. */
+                if (xml_name_is(u, "appletinfo") && !applet[0]) {
+                    xmlChar *st = xmlGetNoNsProp(u, (const xmlChar *)"status");
+                    quote_line((struct span){st ? (const char *)st : "?",
+                                             st ? strlen((const char *)st) : 1},
+                               applet, sizeof applet);
+                    xmlFree(st);
+                }
                 /* Patches only (list-updates shows packages in the same
                  * shape); needed ones, which is all list-patches shows
                  * unless asked for --all. */
@@ -1021,8 +1052,13 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
                         err_text);
         goto out;
     }
+    if (json_array_size(items) == 0 && applet[0]) {
+        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: no patch listed and zypper says: %s", applet);
+        goto out;
+    }
     if (!have_list) {
-        r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: no <update-status><update-list> (truncated?)");
+        r = nm_diag_set(d, NM_ERR_PARSE,
+                        "zypper XML: no <update-status><update-list> (truncated?)");
         goto out;
     }
     *ret_items = items;
@@ -1068,9 +1104,9 @@ int nm_parse_reboot_debian(const char *data, size_t len, const json_t *options, 
             struct span t = span_trim(line);
             if (t.n > 0) {
                 quote_line(t, q, sizeof q);
-                return nm_diag_set(d, NM_ERR_PARSE,
-                                   "reboot_debian: unexpected line after \"reboot-required: no\": %s",
-                                   q);
+                return nm_diag_set(
+                    d, NM_ERR_PARSE,
+                    "reboot_debian: unexpected line after \"reboot-required: no\": %s", q);
             }
         }
         *ret_items = json_array();
@@ -1254,8 +1290,8 @@ int nm_parse_reboot_rpm(const char *data, size_t len, const json_t *options, jso
                 continue;
             if (!span_prefix(t, "running:")) {
                 quote_line(t, q, sizeof q);
-                r = nm_diag_set(d, NM_ERR_PARSE, "reboot_rpm: expected \"running: RELEASE\", got: %s",
-                                q);
+                r = nm_diag_set(d, NM_ERR_PARSE,
+                                "reboot_rpm: expected \"running: RELEASE\", got: %s", q);
                 goto out;
             }
             st.running = span_trim(span_after(t, 8));
@@ -1335,8 +1371,7 @@ int nm_parse_reboot_rpm(const char *data, size_t len, const json_t *options, jso
     json_object_set_new(item, "running", jfield(st.running));
     json_object_set_new(item, "newest", st.have_newest ? jfield(st.newest) : json_null());
     json_object_set_new(item, "kernel_outdated", json_boolean(outdated));
-    json_object_set_new(item, "needs_restarting",
-                        st.says_required ? json_true() : json_false());
+    json_object_set_new(item, "needs_restarting", st.says_required ? json_true() : json_false());
     json_object_set_new(item, "needs_restarting_rc",
                         st.have_rc ? json_integer((json_int_t)st.rc) : json_null());
     json_object_set_new(item, "reasons", reasons);

@@ -491,14 +491,20 @@ struct file_meta {
 /* Items a file produced, so a second frame for the same realpath only adds
  * its path to them. */
 struct file_rec {
-    size_t *items;
+    struct file_ent {
+        size_t item;
+        size_t position;    /* SIZE_MAX: not a certificate (an error item) */
+    } *e;
     size_t n;
+    bool has_key;
 };
 
 struct xstate {
     int64_t now;
+    EVP_MD *sha256;             /* fetched once per parse */
     json_t *items;
     struct htab by_sha;         /* sha256 -> index in items */
+    struct htab decoded;        /* sha256 of every certificate decoded so far */
     struct htab by_realpath;    /* realpath -> index in files */
     struct file_rec *files;
     size_t nfiles;
@@ -536,19 +542,22 @@ static void item_add_path(json_t *item, const char *path)
         json_array_append_new(paths, json_string(path));
 }
 
-static void file_rec_add(struct xstate *s, size_t file, size_t item)
+static void file_rec_add(struct xstate *s, size_t file, size_t item, size_t position)
 {
+    if (file == SIZE_MAX)
+        return;
     struct file_rec *f = &s->files[file];
-    f->items = nm_xreallocarray(f->items, f->n + 1, sizeof *f->items);
-    f->items[f->n++] = item;
+    f->e = nm_xreallocarray(f->e, f->n + 1, sizeof *f->e);
+    f->e[f->n].item = item;
+    f->e[f->n].position = position;
+    f->n++;
 }
 
-static size_t push_item(struct xstate *s, size_t file, json_t *item)
+static size_t push_item(struct xstate *s, size_t file, json_t *item, size_t position)
 {
     size_t idx = json_array_size(s->items);
     json_array_append_new(s->items, item);
-    if (file != SIZE_MAX)
-        file_rec_add(s, file, idx);
+    file_rec_add(s, file, idx, position);
     return idx;
 }
 
@@ -573,7 +582,7 @@ static void error_item(struct xstate *s, size_t file, const char *subject, const
     json_object_set_new(o, "evidence",
                         nm_json_string_sanitized(evidence ? evidence : "", evidence ? evlen : 0,
                                                  NM_PARSER_MAX_EVIDENCE));
-    push_item(s, file, o);
+    push_item(s, file, o, SIZE_MAX);
 }
 
 static char *occurrence_subject(const char *path, size_t position)
@@ -581,40 +590,50 @@ static char *occurrence_subject(const char *path, size_t position)
     return position == 0 ? nm_xstrdup(path) : nm_xasprintf("%s#%zu", path, position);
 }
 
-static void add_cert(struct xstate *s, size_t file, X509 *x, size_t position,
-                     const struct file_meta *m, bool has_key)
+/*
+ * A certificate seen before (a copy, a symlink, the same intermediate in
+ * another chain) is one item with every path.  Its subject is the smallest of
+ * the candidate subjects, so it does not depend on the order of files.
+ */
+static void merge_occurrence(struct xstate *s, size_t idx, size_t position,
+                             const struct file_meta *m, bool has_key)
 {
-    unsigned char md[NM_X509_SHA256_LEN];
+    json_t *item = json_array_get(s->items, idx);
     char *subject = occurrence_subject(m->path, position);
-    bool kwr = key_world_readable(m, has_key);
+    const char *cur = json_string_value(json_object_get(item, "subject"));
+    if (strcmp(subject, cur) < 0) {
+        json_object_set_new(item, "subject", json_string(subject));
+        json_object_set_new(item, "position", json_integer((json_int_t)position));
+        json_object_del(item, "mode");
+        json_object_del(item, "uid");
+        add_meta(item, m);
+    }
+    item_add_path(item, m->path);
+    if (has_key)
+        json_object_set_new(item, "has_private_key", json_true());
+    if (key_world_readable(m, has_key))
+        json_object_set_new(item, "key_world_readable", json_true());
+    free(subject);
+}
+
+/*
+ * One occurrence of a certificate.  md is the SHA-256 of its DER bytes; x is
+ * NULL when the same bytes were decoded before (the table then has it).
+ */
+static void add_cert(struct xstate *s, size_t file, X509 *x, const unsigned char *md,
+                     size_t position, const struct file_meta *m, bool has_key)
+{
+    char *subject;
     size_t idx;
 
-    if (nm_x509_sha256(x, md) < 0) {
-        error_item(s, file, subject, m->path, "certificate cannot be encoded", NULL, 0, m,
-                   has_key);
-        goto out;
+    if (htab_get(&s->by_sha, md, NM_X509_SHA256_LEN, &idx)) {
+        merge_occurrence(s, idx, position, m, has_key);
+        file_rec_add(s, file, idx, position);
+        return;
     }
-    if (htab_get(&s->by_sha, md, sizeof md, &idx)) {
-        /* Seen before (a copy, a symlink, the same intermediate in another
-         * chain): one item, every path.  The subject is the smallest of the
-         * candidate subjects, so it does not depend on the order of files. */
-        json_t *item = json_array_get(s->items, idx);
-        const char *cur = json_string_value(json_object_get(item, "subject"));
-        if (strcmp(subject, cur) < 0) {
-            json_object_set_new(item, "subject", json_string(subject));
-            json_object_set_new(item, "position", json_integer((json_int_t)position));
-            json_object_del(item, "mode");
-            json_object_del(item, "uid");
-            add_meta(item, m);
-        }
-        item_add_path(item, m->path);
-        if (has_key)
-            json_object_set_new(item, "has_private_key", json_true());
-        if (kwr)
-            json_object_set_new(item, "key_world_readable", json_true());
-        file_rec_add(s, file, idx);
-        goto out;
-    }
+    if (!x)
+        return;     /* cannot happen: a NULL x always has a table entry */
+    subject = occurrence_subject(m->path, position);
     json_t *o = nm_x509_describe(x, s->now);
     json_object_set_new(o, "subject", json_string(subject));
     json_t *paths = json_array();
@@ -622,10 +641,9 @@ static void add_cert(struct xstate *s, size_t file, X509 *x, size_t position,
     json_object_set_new(o, "paths", paths);
     json_object_set_new(o, "position", json_integer((json_int_t)position));
     json_object_set_new(o, "has_private_key", json_boolean(has_key));
-    json_object_set_new(o, "key_world_readable", json_boolean(kwr));
+    json_object_set_new(o, "key_world_readable", json_boolean(key_world_readable(m, has_key)));
     add_meta(o, m);
-    htab_put(&s->by_sha, md, sizeof md, push_item(s, file, o));
-out:
+    htab_put(&s->by_sha, md, NM_X509_SHA256_LEN, push_item(s, file, o, position));
     free(subject);
 }
 
@@ -697,8 +715,11 @@ static enum blk_kind classify_label(const char *l, size_t n)
 
 /* What one file holds: its certificates in order, and what went wrong. */
 struct found {
-    X509 **certs;
-    size_t *pos;                /* position of certs[i] among certificate blocks */
+    struct found_cert {
+        X509 *x;                /* NULL: these bytes were decoded before */
+        unsigned char md[NM_X509_SHA256_LEN];
+        size_t pos;             /* position among the file's certificate blocks */
+    } *certs;
     size_t n;
     size_t positions;           /* certificate positions used (good and bad) */
     bool has_key;
@@ -729,9 +750,8 @@ static void found_problem(struct found *f, size_t position, const char *msg, con
 static void found_finish(struct found *f)
 {
     for (size_t i = 0; i < f->n; i++)
-        X509_free(f->certs[i]);
+        X509_free(f->certs[i].x);
     free(f->certs);
-    free(f->pos);
     free(f->problems);
 }
 
@@ -747,14 +767,63 @@ static bool take_position(struct xstate *s, struct found *f)
     return true;
 }
 
-/* Call right after a successful take_position(). */
-static void found_cert(struct found *f, X509 *x)
+/* Call right after a successful take_position(); takes x (may be NULL). */
+static void found_cert(struct found *f, X509 *x, const unsigned char *md)
 {
     f->certs = nm_xreallocarray(f->certs, f->n + 1, sizeof *f->certs);
-    f->pos = nm_xreallocarray(f->pos, f->n + 1, sizeof *f->pos);
-    f->certs[f->n] = x;
-    f->pos[f->n] = f->positions - 1;
+    f->certs[f->n].x = x;
+    memcpy(f->certs[f->n].md, md, NM_X509_SHA256_LEN);
+    f->certs[f->n].pos = f->positions - 1;
     f->n++;
+}
+
+/* Length of the outer DER SEQUENCE at p (a certificate), or 0. */
+static size_t der_extent(const unsigned char *p, size_t len)
+{
+    if (len < 2 || p[0] != 0x30)
+        return 0;
+    size_t l = p[1], hdr = 2;
+    if (l & 0x80) {
+        size_t n = l & 0x7f;
+        if (n == 0 || n > 4 || len < 2 + n)
+            return 0;
+        l = 0;
+        for (size_t i = 0; i < n; i++)
+            l = (l << 8) | p[2 + i];
+        hdr = 2 + n;
+    }
+    return l <= len - hdr ? hdr + l : 0;
+}
+
+/*
+ * Decoding a certificate is the expensive step (OpenSSL 3.0 builds a
+ * decoder context for every public key), so the bytes are hashed first and a
+ * certificate seen before is not decoded again: the same intermediate in
+ * every chain file, or one certificate repeated, costs a hash.  For DER the
+ * hash is the certificate's SHA-256 fingerprint.
+ */
+static void take_der_cert(struct xstate *s, struct found *f, const unsigned char *der,
+                          size_t derlen, bool trusted, const char *begin, size_t beginlen)
+{
+    unsigned char md[NM_X509_SHA256_LEN];
+    size_t ext = der_extent(der, derlen), idx;
+    size_t position = f->positions - 1;
+    bool hashed = ext && EVP_Digest(der, ext, md, NULL, s->sha256, NULL) == 1;
+    if (hashed && htab_get(&s->decoded, md, sizeof md, &idx)) {
+        found_cert(f, NULL, md);
+        return;
+    }
+    const unsigned char *q = der;
+    X509 *x = derlen > LONG_MAX ? NULL
+              : trusted ? d2i_X509_AUX(NULL, &q, (long)derlen)
+                        : d2i_X509(NULL, &q, (long)derlen);
+    if (x && (hashed || nm_x509_sha256(x, md) == 0)) {
+        htab_put(&s->decoded, md, sizeof md, 0);
+        found_cert(f, x, md);
+        return;
+    }
+    X509_free(x);
+    found_problem(f, position, "certificate block cannot be decoded", begin, beginlen);
 }
 
 static void take_pkcs7(struct xstate *s, struct found *f, PKCS7 *p7)
@@ -766,8 +835,11 @@ static void take_pkcs7(struct xstate *s, struct found *f, PKCS7 *p7)
         if (!take_position(s, f))
             break;
         X509 *x = sk_X509_value(certs, i);
+        unsigned char md[NM_X509_SHA256_LEN];
+        if (nm_x509_sha256(x, md) < 0)
+            continue;
         X509_up_ref(x);
-        found_cert(f, x);
+        found_cert(f, x, md);
     }
 }
 
@@ -806,14 +878,7 @@ static void decode_block(struct xstate *s, struct found *f, enum blk_kind kind,
         found_problem(f, position, "certificate block is not valid base64", begin, beginlen);
         return;
     }
-    const unsigned char *q = der;
-    X509 *x = derlen > LONG_MAX ? NULL
-              : kind == BLK_TRUSTED ? d2i_X509_AUX(NULL, &q, (long)derlen)
-                                    : d2i_X509(NULL, &q, (long)derlen);
-    if (x)
-        found_cert(f, x);
-    else
-        found_problem(f, position, "certificate block cannot be decoded", begin, beginlen);
+    take_der_cert(s, f, der, derlen, kind == BLK_TRUSTED, begin, beginlen);
     free(der);
 }
 
@@ -878,8 +943,9 @@ static void scan_der(struct xstate *s, struct found *f, const char *data, size_t
         return;
     X509 *x = d2i_X509(NULL, &q, (long)len);
     if (x) {
-        if (take_position(s, f))
-            found_cert(f, x);
+        unsigned char md[NM_X509_SHA256_LEN];
+        if (nm_x509_sha256(x, md) == 0 && take_position(s, f))
+            found_cert(f, x, md);
         else
             X509_free(x);
         return;
@@ -901,7 +967,7 @@ static void parse_file(struct xstate *s, size_t file, const char *data, size_t l
     ERR_pop_to_mark();
 
     for (size_t i = 0; i < f.n; i++)
-        add_cert(s, file, f.certs[i], f.pos[i], m, f.has_key);
+        add_cert(s, file, f.certs[i].x, f.certs[i].md, f.certs[i].pos, m, f.has_key);
     /* Good and bad blocks share one position counter, so "path#2" is the
      * third certificate whatever happened to the second. */
     for (size_t i = 0; i < f.nproblems; i++) {
@@ -1086,8 +1152,13 @@ static void file_frame(struct xstate *s, const char *line, size_t len, const cha
     size_t known;
     if (htab_get(&s->by_realpath, m.realpath, strlen(m.realpath), &known)) {
         /* The same file again (a symlink, or a path listed twice). */
-        for (size_t i = 0; i < s->files[known].n; i++)
-            item_add_path(json_array_get(s->items, s->files[known].items[i]), m.path);
+        const struct file_rec *f = &s->files[known];
+        for (size_t i = 0; i < f->n; i++) {
+            if (f->e[i].position == SIZE_MAX)
+                item_add_path(json_array_get(s->items, f->e[i].item), m.path);
+            else
+                merge_occurrence(s, f->e[i].item, f->e[i].position, &m, f->has_key);
+        }
         goto out;
     }
     s->files = nm_xreallocarray(s->files, s->nfiles + 1, sizeof *s->files);
@@ -1110,6 +1181,11 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     if (r < 0)
         return r;
     s.items = json_array();
+    s.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    if (!s.sha256) {
+        json_decref(s.items);
+        return nm_diag_set(d, NM_ERR_NOMEM, "parser x509_files: SHA-256 unavailable");
+    }
 
     const char *p = data, *end = data + len;
     while (p < end) {
@@ -1157,10 +1233,12 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     }
 
     for (size_t i = 0; i < s.nfiles; i++)
-        free(s.files[i].items);
+        free(s.files[i].e);
     free(s.files);
     htab_finish(&s.by_sha);
     htab_finish(&s.by_realpath);
+    htab_finish(&s.decoded);
+    EVP_MD_free(s.sha256);
     *ret_items = s.items;
     return 0;
 }
@@ -1172,6 +1250,10 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
  * frame size is then the size of what is sent.  `dd | head -c` pads or cuts
  * to exactly that size even if the file changes while it is read, so a
  * frame can never run into the next header. */
+/* C17 only promises 4095-byte literals; GCC and Clang take any length, and
+ * one literal keeps the script readable as a script. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 const char nm_x509_files_probe[] =
     "# nearmiss x509_files probe: frames certificate files (docs/certificates.md).\n"
     "R=${NM_X509_ROOT:-}\n"
@@ -1276,3 +1358,4 @@ const char nm_x509_files_probe[] =
     "        printf '\\n'\n"
     "    done\n"
     "}\n";
+#pragma GCC diagnostic pop
