@@ -20,6 +20,7 @@
 #include "nearmiss/scan.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
+#include "nearmiss/waiver.h"
 
 #include "nm-config.h"
 
@@ -54,6 +55,8 @@ static const char scan_usage[] =
     "                         several are merged\n"
     "  -c, --checks DIR       check definitions (default: $NEARMISS_CHECKS_DIR, else the\n"
     "                         checks/ beside the binary's source tree, else the installed ones)\n"
+    "  -w, --waivers FILE     accepted risks (JSON, docs/waivers.md); repeatable. Waived\n"
+    "                         findings stay in the report but do not count\n"
     "  -o, --out DIR          report directory (default: reports/)\n"
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
     "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
@@ -205,9 +208,12 @@ static int cmd_scan(int argc, char **argv)
 {
     enum { O_TIMEOUT = 256, O_KNOWN_HOSTS, O_IDENTITY, O_USER, O_FORMAT, O_FAIL_ON, O_HOSTS,
            O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS };
+    struct nm_waivers waivers;
+    nm_waivers_init(&waivers);
     static const struct option opts[] = {
         {"inventory", required_argument, NULL, 'i'},
         {"checks", required_argument, NULL, 'c'},
+        {"waivers", required_argument, NULL, 'w'},
         {"out", required_argument, NULL, 'o'},
         {"jobs", required_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -248,10 +254,17 @@ static int cmd_scan(int argc, char **argv)
     nm_inventory_init(&inv);
     nm_checkset_init(&cs);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:c:o:j:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:c:w:o:j:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'i': inventories[n_inv++] = optarg; break;
         case 'c': checks_opt = optarg; break;
+        case 'w':
+            /* Loaded now: a malformed waiver file stops the run before any scan. */
+            if (nm_waivers_load_file(&waivers, optarg, &d) < 0) {
+                say_error("%s", d.msg);
+                goto out;
+            }
+            break;
         case 'o': out = optarg; break;
         case 'j':
             if (parse_int_opt("--jobs", optarg, 1, 4096, &v) < 0)
@@ -354,6 +367,7 @@ static int cmd_scan(int argc, char **argv)
     so.known_hosts = known_hosts;
     so.identity = identity;
     so.user = user;
+    so.waivers = &waivers;
     /* Fail on an unusable output directory now, not after an hour of scanning. */
     if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
         say_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
@@ -387,6 +401,7 @@ static int cmd_scan(int argc, char **argv)
         rc = EXIT_SCAN_OK;
 out:
     json_decref(report);
+    nm_waivers_finish(&waivers);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(written);

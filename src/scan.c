@@ -276,6 +276,7 @@ out:
         free(guarded[i]);
     free(guarded);
     free(specs);
+    nm_waivers_apply(o->waivers, hj, (int64_t)time(NULL));
     nm_score_host(hj);
     return hj;
 }
@@ -348,6 +349,8 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
                                "nearmiss.report/1", "tool", "nearmiss " NM_VERSION, "started_at",
                                started, "finished_at", finished, "summary", "hosts",
                                "fleet_findings");
+    if (o->waivers && o->waivers->n)
+        json_object_set_new(report, "waivers", nm_waivers_report(o->waivers, (int64_t)time(NULL)));
     json_t *hosts = json_object_get(report, "hosts");
     for (size_t i = 0; i < inv->n_hosts; i++)
         json_array_append_new(hosts, s.hosts[i]);

@@ -16,6 +16,7 @@
 
 #include "nearmiss/check.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/waiver.h"
 
 #define NM_DEFAULT_JOBS 32
 #define NM_DEFAULT_TIMEOUT_S 90
@@ -30,7 +31,8 @@ struct nm_scan_options {
     const char *user;            /* likewise; NULL = $USER */
     const char *passphrase;
     bool accept_new;
-    const char *save_scripts;    /* directory: write each host's script there */
+    const char *save_scripts;
+    const struct nm_waivers *waivers; /* may be NULL */    /* directory: write each host's script there */
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
     void *progress_ctx;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# scripts/deps.sh [--browser] — install, with apt, what building nearmiss,
+# its tests and the demo need on Debian 12. Installs only what is missing
+# (so a second run is quick and needs no network), never starts the system's
+# sshd (the tests run their own), and works as root on a fresh machine
+# (with sudo otherwise).
+#   --browser   also chromium, for the browser test suite
+set -euo pipefail
+
+PROG=deps.sh
+pkgs=(
+    gcc libc6-dev pkg-config meson ninja-build                  # build
+    libssh2-1-dev libssl-dev libxml2-dev libjansson-dev         # libraries
+    openssh-server openssh-client                               # the fake fleet
+    jq util-linux iproute2 procps                               # test scripts
+    valgrind                                                    # valgrind setup
+)
+for arg in "$@"; do
+    case $arg in
+    --browser) pkgs+=(chromium) ;;
+    -h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "$PROG: unknown option $arg (try --help)" >&2; exit 1 ;;
+    esac
+done
+
+installed() {
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+    echo "$PROG: this script installs with apt on Debian 12; install by hand: ${pkgs[*]}" >&2
+    exit 1
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+    echo "$PROG: all ${#pkgs[@]} packages present"
+    exit 0
+fi
+
+SUDO=()
+if (($(id -u) != 0)); then
+    command -v sudo >/dev/null || {
+        echo "$PROG: missing packages: ${missing[*]} — run as root (or install sudo)" >&2
+        exit 1
+    }
+    SUDO=(sudo)
+fi
+
+echo "$PROG: installing ${missing[*]}"
+# Keep package scripts from starting services (openssh-server would start
+# the system sshd on port 22); remove the guard only if we put it there.
+guard=""
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# nearmiss scripts/deps.sh: no service starts during install\nexit 101\n' |
+        "${SUDO[@]}" tee "$guard" >/dev/null
+    "${SUDO[@]}" chmod 0755 "$guard"
+    trap '"${SUDO[@]}" rm -f "$guard"' EXIT
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+"${apt[@]}" update
+"${apt[@]}" install -y --no-install-recommends "${missing[@]}"
+
+still=()
+for p in "${missing[@]}"; do installed "$p" || still+=("$p"); done
+if ((${#still[@]})); then
+    echo "$PROG: still missing after install: ${still[*]}" >&2
+    exit 1
+fi
+echo "$PROG: installed ${#missing[@]} package(s)"
