@@ -481,6 +481,8 @@ static void check_finish(struct nm_check *c)
     free(c->message);
     free(c->remediation);
     free(c->ticket_summary);
+    free(c->record_key);
+    free_strings(c->record_fields, c->n_record_fields);
     json_decref(c->definition);
     memset(c, 0, sizeof *c);
 }
@@ -531,7 +533,7 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     static const char *const keys[] = {
         "id", "version", "title", "category", "description", "references", "applies", "probe",
         "ok_exit", "parser", "select", "rules", "subject", "message", "remediation", "ticket",
-        "comment", NULL};
+        "record", "comment", NULL};
     int rc;
     if (!json_is_object(root))
         return bad(l, "(top)", "a check file holds one JSON object%s", "");
@@ -578,6 +580,20 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     }
     if ((rc = parse_applies(l, json_object_get(root, "applies"), c)) < 0)
         return rc;
+    const json_t *rec = json_object_get(root, "record");
+    if (rec) {
+        /* Kept for every item, finding or not, so history can forecast
+         * ("full in N days") from the nightly reports. */
+        static const char *const rkeys[] = {"key", "fields", NULL};
+        if (!json_is_object(rec) || (rc = only_keys(l, rec, "record", rkeys)) < 0)
+            return rc < 0 ? rc : bad(l, "record", "must be an object {key, fields}%s", "");
+        if ((rc = get_string(l, rec, "key", true, &c->record_key)) < 0 ||
+            (rc = get_string_array(l, rec, "fields", "record", &c->record_fields,
+                                   &c->n_record_fields)) < 0)
+            return rc;
+        if (c->n_record_fields == 0)
+            return bad(l, "record.fields", "must name at least one item field%s", "");
+    }
     if ((rc = parse_probe(l, cs, json_object_get(root, "probe"), &c->probe)) < 0)
         return rc;
 
@@ -1118,8 +1134,29 @@ static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, c
     return f;
 }
 
+static void record_item(const struct nm_check *c, const json_t *item, json_t *metrics)
+{
+    const json_t *key = json_object_get(item, c->record_key);
+    if (!metrics || !json_is_string(key))
+        return;
+    json_t *per_check = json_object_get(metrics, c->id);
+    if (!per_check) {
+        per_check = json_object();
+        json_object_set_new(metrics, c->id, per_check);
+    }
+    if (json_object_size(per_check) >= 4096)
+        return; /* a host with absurdly many items must not bloat the report */
+    json_t *rec = json_object();
+    for (size_t i = 0; i < c->n_record_fields; i++) {
+        json_t *v = json_object_get(item, c->record_fields[i]);
+        if (v && !json_is_object(v) && !json_is_array(v))
+            json_object_set(rec, c->record_fields[i], v);
+    }
+    json_object_set_new(per_check, json_string_value(key), rec);
+}
+
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
-                          const struct nm_section *sec, json_t *findings)
+                          const struct nm_section *sec, json_t *findings, json_t *metrics)
 {
     char why[1400];
     if (!sec || sec->state == NM_SECTION_MISSING)
@@ -1165,6 +1202,8 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
         if (!json_is_object(item) || !conds_hold(c->select, c->n_select, item))
             continue;
         n_items++;
+        if (c->record_key)
+            record_item(c, item, metrics);
         struct verdict v = judge_item(c, item);
         if (v.severity == NM_SEV_NONE)
             continue;

@@ -157,12 +157,19 @@ static json_t *host_skeleton(const struct nm_host *h, int port)
                      "os", "score", "findings", "checks");
 }
 
+static void drop_empty_metrics(json_t *hj)
+{
+    if (json_object_size(json_object_get(hj, "metrics")) == 0)
+        json_object_del(hj, "metrics");
+}
+
 static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
                           const struct nm_splitter *sp, bool reached_end)
 {
     json_t *findings = json_object_get(hj, "findings");
     json_t *checks = json_object_get(hj, "checks");
     json_t *facts = NULL;
+    json_object_set_new(hj, "metrics", json_object());
     nm_diag d = {{0}};
     const struct nm_section *fs = nm_splitter_find(sp, NM_FACTS_PROBE_ID);
     if (fs && fs->state == NM_SECTION_DONE &&
@@ -191,10 +198,12 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
         } else if (!nm_check_applies(c, h, facts, why, sizeof why)) {
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE, why);
         } else {
-            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), findings);
+            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), findings,
+                                      json_object_get(hj, "metrics"));
         }
         json_array_append_new(checks, entry);
     }
+    drop_empty_metrics(hj);
     json_decref(facts);
 }
 

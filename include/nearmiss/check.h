@@ -103,6 +103,9 @@ struct nm_check {
     char *message;               /* template */
     char *remediation;
     char *ticket_summary;        /* template */
+    char *record_key;            /* item field naming each recorded item (e.g. "mount") */
+    char **record_fields;        /* item fields kept in the host's "metrics" */
+    size_t n_record_fields;
     json_t *definition;          /* the file as loaded, for `checks show` */
 };
 
@@ -133,11 +136,13 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
 /*
  * Judges one probe section.  Appends findings (objects in report form, with
  * "severity", "subject", "message", "value", "threshold", "evidence",
- * "fingerprint"...) to `findings` and returns the check's entry for the
- * report's "checks" array as a NEW reference.
+ * "fingerprint"...) to `findings`, stores the fields named by the check's
+ * "record" under metrics[check id][item key] (metrics may be NULL), and
+ * returns the check's entry for the report's "checks" array as a NEW
+ * reference.
  */
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
-                          const struct nm_section *sec, json_t *findings);
+                          const struct nm_section *sec, json_t *findings, json_t *metrics);
 
 /* A check entry for a check that could not be judged. */
 json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r,
