@@ -1149,8 +1149,9 @@ static void record_item(const struct nm_check *c, const json_t *item, json_t *me
     json_t *rec = json_object();
     for (size_t i = 0; i < c->n_record_fields; i++) {
         json_t *v = json_object_get(item, c->record_fields[i]);
-        if (v && !json_is_object(v) && !json_is_array(v))
-            json_object_set(rec, c->record_fields[i], v);
+        /* Scalars, and short lists of them (resolver or time server lists). */
+        if (v && !json_is_object(v) && (!json_is_array(v) || json_array_size(v) <= 64))
+            json_object_set_new(rec, c->record_fields[i], json_deep_copy(v));
     }
     json_object_set_new(per_check, json_string_value(key), rec);
 }

@@ -15,6 +15,7 @@
 
 #include "nearmiss/check.h"
 #include "nearmiss/cli.h"
+#include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/report.h"
 #include "nearmiss/scan.h"
@@ -75,6 +76,10 @@ static const char scan_usage[] =
     "      --format LIST      outputs besides JSON (json is always written): json\n"
     "      --fail-on SEVERITY exit 100 when a finding at or above it exists\n"
     "                         (info, low, medium, high, critical)\n"
+    "      --drain HOST[,HOST] judge the roles as if these hosts were down: \"can I take\n"
+    "                         web1 out?\" is `--role web --drain web1 --fail-on high`\n"
+    "      --unhealthy-at SEVERITY  a scanned host with a finding at or above this does\n"
+    "                         not count as healthy for its roles (default: critical)\n"
     "      --max-output BYTES output accepted from one host (default: 8388608)\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
@@ -207,7 +212,9 @@ static void print_summary(const json_t *report, const char *path)
 static int cmd_scan(int argc, char **argv)
 {
     enum { O_TIMEOUT = 256, O_KNOWN_HOSTS, O_IDENTITY, O_USER, O_FORMAT, O_FAIL_ON, O_HOSTS,
-           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS };
+           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS, O_DRAIN, O_UNHEALTHY_AT };
+    struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
+    char *drain_list = NULL;
     struct nm_waivers waivers;
     nm_waivers_init(&waivers);
     static const struct option opts[] = {
@@ -228,6 +235,8 @@ static int cmd_scan(int argc, char **argv)
         {"passphrase-file", required_argument, NULL, O_PASSFILE},
         {"max-output", required_argument, NULL, O_MAXOUT},
         {"save-scripts", required_argument, NULL, O_SAVE_SCRIPTS},
+        {"drain", required_argument, NULL, O_DRAIN},
+        {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -315,6 +324,17 @@ static int cmd_scan(int argc, char **argv)
             so.host_cap = (uint64_t)v;
             break;
         case O_SAVE_SCRIPTS: so.save_scripts = optarg; break;
+        case O_DRAIN:
+            free(drain_list);
+            drain_list = nm_xstrdup(optarg);
+            break;
+        case O_UNHEALTHY_AT:
+            fo.unhealthy_at = nm_severity_from_name(optarg);
+            if (fo.unhealthy_at == NM_SEV_NONE) {
+                say_error("--unhealthy-at: \"%s\" is not a severity", optarg);
+                goto out;
+            }
+            break;
         case 'q': quiet = true; break;
         case 'h':
             fputs(scan_usage, stdout);
@@ -342,6 +362,22 @@ static int cmd_scan(int argc, char **argv)
     if ((host_glob || role) && nm_inventory_select(&inv, host_glob, role, &d) < 0) {
         say_error("%s", d.msg);
         goto out;
+    }
+    if (drain_list) {
+        /* Names must exist: a typo would silently answer "safe to drain". */
+        for (char *p = drain_list, *e; p; p = e ? e + 1 : NULL) {
+            e = strchr(p, ',');
+            if (e)
+                *e = '\0';
+            if (!*p)
+                continue;
+            if (!nm_inventory_find_host(&inv, p)) {
+                say_error("--drain: no host \"%s\" among the selected hosts", p);
+                goto out;
+            }
+            fo.drain = nm_xreallocarray(fo.drain, fo.n_drain + 1, sizeof *fo.drain);
+            fo.drain[fo.n_drain++] = p;
+        }
     }
     checks_dir = checks_opt ? nm_xstrdup(checks_opt) : default_checks_dir();
     if (load_checks(checks_dir, &cs) < 0)
@@ -386,6 +422,8 @@ static int cmd_scan(int argc, char **argv)
         say_error("%s", d.msg);
         goto out;
     }
+    nm_fleet_evaluate(&inv, &fo, report);
+    nm_report_summarize(report);
     if (nm_report_write_json(report, out, &written, &d) < 0) {
         say_error("writing the report failed: %s", d.msg);
         goto out;
@@ -402,6 +440,8 @@ static int cmd_scan(int argc, char **argv)
 out:
     json_decref(report);
     nm_waivers_finish(&waivers);
+    free(fo.drain);
+    free(drain_list);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(written);

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2015
+# test-fleet-rules.sh BINARY — fleet-level single points of failure on the
+# fake fleet (roles from tests/fleet/roles.json): the web role's two healthy
+# hosts share zone a (role-spread, medium); the db role's only host has a
+# critical finding (role-redundancy, critical, naming it and why); and
+# `--role web --drain ok-debian --fail-on high` turns a role that passes into
+# a high finding and exit 100: the pre-change "can I take it out?" question.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+FLEET=$HERE/fleet.sh
+[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
+BIN=$(realpath -- "$1")
+[[ -x /usr/sbin/sshd ]] || { echo "SKIP: no /usr/sbin/sshd"; exit 77; }
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-fleet-rules.XXXXXX")
+trap '"$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -rf "$DIR"' EXIT
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+jqt() { if jq -e "$2" "$3" >/dev/null 2>&1; then ok "$1"; else not_ok "$1"; jq -c '.fleet_findings' "$3" | cut -c1-1500 | sed 's/^/# /'; fi; }
+
+"$FLEET" start "$DIR/fleet" ok-debian ubuntu-reboot rocky-disk >"$DIR/fleet.log" 2>&1 ||
+    { sed 's/^/# /' "$DIR/fleet.log"; exit 1; }
+F=$DIR/fleet
+scan() { RC=0; timeout 60 "$BIN" scan -q -i "$F/inventory.json" -o "$1" --timeout 10 "${@:2}" >/dev/null 2>&1 || RC=$?; }
+
+scan "$DIR/o1"
+R=$DIR/o1/latest.json
+jqt "web role: spread over one zone is a medium role-spread naming both hosts" \
+    '[.fleet_findings[] | select(.check == "role-spread" and .subject == "role web")]
+     | length == 1 and .[0].severity == "medium" and (.[0].hosts | sort) == ["ok-debian", "ubuntu-reboot"]
+       and (.[0].message | test("zone=a"))' "$R"
+jqt "db role: its only host is unhealthy: critical role-redundancy saying why" \
+    '[.fleet_findings[] | select(.check == "role-redundancy" and .subject == "role db")]
+     | length == 1 and .[0].severity == "critical" and .[0].hosts == ["rocky-disk"]
+       and (.[0].message | test("rocky-disk: 1 critical finding: filesystem /var"))' "$R"
+jqt "fleet findings have stable fingerprints and category spof" \
+    '[.fleet_findings[] | (.fingerprint | test("^[0-9a-f]{64}$")) and .category == "spof"] | all' "$R"
+jqt "summary counts include fleet findings" \
+    '.summary.findings.medium >= 1 and .summary.findings.critical >= 2' "$R"
+
+scan "$DIR/o2" --role web --fail-on high
+[[ $RC == 0 ]] && ok "--role web --fail-on high: exit 0 (only a medium spread finding)" || not_ok "exit $RC, expected 0"
+scan "$DIR/o3" --role web --drain ok-debian --fail-on high
+[[ $RC == 100 ]] && ok "--drain ok-debian: exit 100" || not_ok "--drain: exit $RC, expected 100"
+jqt "--drain: role-redundancy high names the drained host" \
+    '.drain == ["ok-debian"] and ([.fleet_findings[] | select(.check == "role-redundancy" and .severity == "high"
+       and (.message | test("1 healthy host of the 2 it needs with ok-debian drained")))] | length == 1)' \
+    "$DIR/o3/latest.json"
+jqt "--drain: no finding about roles outside the selection" \
+    '[.fleet_findings[] | select(.subject != "role web")] | length == 0' "$DIR/o3/latest.json"
+scan "$DIR/o4" --role web --drain nosuch
+[[ $RC == 1 ]] && ok "--drain of an unknown host is a usage error" || not_ok "exit $RC, expected 1"
+scan "$DIR/o5" --role web --unhealthy-at medium --fail-on high
+jqt "--unhealthy-at medium: ubuntu-reboot (medium reboot finding) no longer counts as healthy" \
+    '[.fleet_findings[] | select(.check == "role-redundancy" and (.message | test("ubuntu-reboot: 1 medium finding")))] | length == 1' \
+    "$DIR/o5/latest.json"
+
+echo "1..$n"
+echo "$((n - failed)) passed, $failed failed"
+((failed == 0))
