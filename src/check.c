@@ -637,12 +637,11 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
      * an empty input must parse (to zero items) with valid options. */
     json_t *probe_items = NULL;
     nm_diag pd = {{0}};
-    if (c->parser_options) {
-        rc = c->parser->fn("", 0, c->parser_options, &probe_items, &pd);
+    rc = c->parser->fn("", 0, c->parser_options, &probe_items, &pd);
+    if (rc == 0)
         json_decref(probe_items);
-        if (rc < 0 && strstr(pd.msg, "option"))
-            return bad(l, "parser.options", "%s", pd.msg);
-    }
+    if (rc < 0 && strstr(pd.msg, "option"))
+        return bad(l, "parser.options", "%s", pd.msg);
 
     if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select,
                           &c->n_select)) < 0)

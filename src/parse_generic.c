@@ -236,6 +236,16 @@ static const json_t *opt_get(const json_t *o, const char *key)
     return o ? json_object_get(o, key) : NULL;
 }
 
+/* Text for a diagnostic, kept to printable ASCII and cut at n - 1 bytes:
+ * messages end up in reports, which must stay valid UTF-8. */
+static void printable(char *out, size_t n, const char *s)
+{
+    size_t i;
+    for (i = 0; i + 1 < n && s[i]; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[i] = '\0';
+}
+
 static int opt_known(const json_t *o, const char *const *known, nm_diag *d)
 {
     const char *key;
@@ -250,10 +260,12 @@ static int opt_known(const json_t *o, const char *const *known, nm_diag *d)
             ok = strcmp(key, known[i]) == 0;
         if (!ok) {
             struct nm_buf list;
+            char name[65];
             nm_buf_init(&list, 512);
             for (size_t i = 0; known[i]; i++)
                 nm_buf_appendf(&list, "%s%s", i ? ", " : "", known[i]);
-            int r = nm_diag_set(d, NM_ERR_INVAL, "unknown option \"%.64s\" (known: %s)", key,
+            printable(name, sizeof name, key);
+            int r = nm_diag_set(d, NM_ERR_INVAL, "unknown option \"%s\" (known: %s)", name,
                                 list.data ? list.data : "");
             nm_buf_finish(&list);
             return r;
@@ -630,8 +642,9 @@ int nm_parse_regex(const char *data, size_t len, const json_t *options, json_t *
             continue;
         json_t *item = json_object();
         for (size_t g = 1; g <= x.n_groups; g++) {
-            struct span c = {s + m[g].rm_so, s + m[g].rm_eo};
-            bool set = m[g].rm_so >= 0;
+            bool set = m[g].rm_so >= 0; /* -1: an optional group that did not take part */
+            struct span c = set ? (struct span){s + m[g].rm_so, s + m[g].rm_eo}
+                                : (struct span){s, s};
             if (x.names[g])
                 json_object_set_new(item, x.names[g], set ? value_json(c, &x.vo) : json_null());
             if (g == x.subject_group)
@@ -1053,7 +1066,8 @@ int nm_parse_table(const char *data, size_t len, const json_t *options, json_t *
             continue;
         json_t *item = json_object();
         for (size_t i = 0; i < t.n_columns; i++)
-            json_object_set_new(item, t.columns[i], i < n ? value_json(cells[i], &t.vo) : json_null());
+            json_object_set_new(item, t.columns[i],
+                                i < n ? value_json(cells[i], &t.vo) : json_null());
         item_subject(item, t.subject);
         item_finish(item, l.t.s, span_len(l.t), l.truncated);
         json_array_append_new(items, item);
@@ -1075,7 +1089,8 @@ int nm_parse_lines(const char *data, size_t len, const json_t *options, json_t *
     const char *field = "line";
     bool trim = true;
     int r;
-    if ((r = opt_known(options, known, d)) < 0 || (r = opt_bool(options, "trim", true, &trim, d)) < 0 ||
+    if ((r = opt_known(options, known, d)) < 0 ||
+        (r = opt_bool(options, "trim", true, &trim, d)) < 0 ||
         (r = opt_name(options, "field", "line", &field, d)) < 0 ||
         (r = relist_compile(options, "skip", &skip, d)) < 0)
         return r;
@@ -1332,10 +1347,7 @@ static bool all_space(const char *s, size_t n)
 static int json_error(nm_diag *d, size_t line, const json_error_t *err)
 {
     char text[sizeof err->text];
-    size_t i;
-    for (i = 0; i + 1 < sizeof text && err->text[i]; i++)
-        text[i] = err->text[i] >= 0x20 && err->text[i] < 0x7f ? err->text[i] : '?';
-    text[i] = '\0';
+    printable(text, sizeof text, err->text);
     return nm_diag_set(d, NM_ERR_PARSE, "json: line %zu: %s", line, text);
 }
 
