@@ -160,8 +160,131 @@ static void test_versions(void)
     CHECK(nm_version_compare("5.14.0-362.18.1.el9_3", "5.14.0-362.8.1.el9_3") > 0);
 }
 
+static struct nm_section section(enum nm_section_state st, int rc, const char *out,
+                                 const char *err)
+{
+    struct nm_section sec;
+    memset(&sec, 0, sizeof sec);
+    snprintf(sec.id, sizeof sec.id, "p");
+    sec.state = st;
+    sec.exit_code = rc;
+    nm_buf_init(&sec.out, 1 << 20);
+    nm_buf_init(&sec.err, 1 << 20);
+    nm_buf_appends(&sec.out, out);
+    nm_buf_appends(&sec.err, err);
+    return sec;
+}
+
+static const char *result_of(json_t *entry)
+{
+    return json_string_value(json_object_get(entry, "result"));
+}
+
+static void test_evaluate(void)
+{
+    const char *def =
+        "{\"id\": \"fs\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"{mount}\", "
+        "\"message\": \"{mount} at {value}%\", \"remediation\": \"clean {mount}\", "
+        "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
+        "\"parser\": {\"name\": \"table\", \"options\": {\"header\": false, "
+        "\"columns\": [\"mount\", \"use\", \"kind\"]}}, "
+        "\"select\": [{\"field\": \"kind\", \"op\": \"ne\", \"value\": \"tmpfs\"}], "
+        "\"record\": {\"key\": \"mount\", \"fields\": [\"use\"]}, "
+        "\"rules\": ["
+        " {\"field\": \"use\", \"op\": \"ge\", \"thresholds\": {\"critical\": 95, \"high\": 90, "
+        "\"medium\": 85}},"
+        " {\"field\": \"kind\", \"op\": \"eq\", \"value\": \"nfs\", \"severity\": \"low\", "
+        "\"message\": \"{mount} is network storage\"},"
+        " {\"when\": {\"field\": \"mount\", \"op\": \"match\", \"value\": \"^/backup\"}, "
+        "\"override\": true, \"field\": \"use\", \"op\": \"ge\", \"thresholds\": {\"low\": 99}}]}";
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    nm_checkset_init(&cs);
+    CHECK_INT(nm_checkset_load_buffer(&cs, "fs.json", def, strlen(def), &d), 0);
+    if (cs.n_checks != 1) {
+        fprintf(stderr, "%s\n", d.msg);
+        return;
+    }
+    const struct nm_check *c = &cs.checks[0];
+    char host_name[] = "db1";
+    struct nm_host h = {.name = host_name};
+    json_t *findings = json_array(), *metrics = json_object();
+    struct nm_section sec = section(NM_SECTION_DONE, 0,
+                                    "/ 50 ext4\n/var 97 xfs\n/srv 91 xfs\n/home 86 ext4\n"
+                                    "/run 99 tmpfs\n/backup 98 ext4\n/mnt 10 nfs\n",
+                                    "");
+    json_t *e = nm_check_evaluate(c, &h, &sec, findings, metrics);
+    CHECK_STR(result_of(e), "fail");
+    CHECK_INT(json_integer_value(json_object_get(e, "items")), 6); /* tmpfs not selected */
+    CHECK_INT(json_array_size(findings), 4); /* /var /srv /home /mnt; /backup under 99 */
+    const char *want[][3] = {{"/var", "critical", "/var at 97%"},
+                             {"/srv", "high", "/srv at 91%"},
+                             {"/home", "medium", "/home at 86%"},
+                             {"/mnt", "low", "/mnt is network storage"}};
+    for (size_t i = 0; i < 4 && i < json_array_size(findings); i++) {
+        json_t *f = json_array_get(findings, i);
+        CHECK_STR(json_string_value(json_object_get(f, "subject")), want[i][0]);
+        CHECK_STR(json_string_value(json_object_get(f, "severity")), want[i][1]);
+        CHECK_STR(json_string_value(json_object_get(f, "message")), want[i][2]);
+    }
+    json_t *var = json_array_get(findings, 0);
+    CHECK_INT(json_integer_value(json_object_get(var, "value")), 97);
+    CHECK_INT(json_integer_value(json_object_get(var, "threshold")), 95);
+    CHECK_STR(json_string_value(json_object_get(var, "remediation")), "clean /var");
+    CHECK_STR(json_string_value(json_object_get(var, "evidence")), "/var 97 xfs");
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(json_object_get(metrics, "fs"),
+                                                                 "/backup"), "use")), 98);
+    json_decref(e);
+    nm_buf_finish(&sec.out);
+    nm_buf_finish(&sec.err);
+
+    /* Nothing over a threshold: pass, no finding. */
+    json_t *none = json_array();
+    sec = section(NM_SECTION_DONE, 0, "/ 10 ext4\n", "");
+    e = nm_check_evaluate(c, &h, &sec, none, NULL);
+    CHECK_STR(result_of(e), "pass");
+    CHECK_INT(json_array_size(none), 0);
+    json_decref(e);
+    nm_buf_finish(&sec.out);
+    nm_buf_finish(&sec.err);
+
+    /* Failures of the probe itself are errors that say why. */
+    struct {
+        enum nm_section_state st;
+        int rc;
+        const char *err, *needle;
+    } bad_cases[] = {
+        {NM_SECTION_DONE, 2, "df: cannot read table", "exited 2: df: cannot read table"},
+        {NM_SECTION_SKIPPED, -1, "", "sudo -n"},
+        {NM_SECTION_TIMEOUT, 124, "", "timeout"},
+        {NM_SECTION_PARTIAL, -1, "", "cut off"},
+        {NM_SECTION_MISSING, -1, "", "did not run"},
+    };
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        sec = section(bad_cases[i].st, bad_cases[i].rc, "/ 99 ext4\n", bad_cases[i].err);
+        snprintf(sec.skip_reason, sizeof sec.skip_reason, "noroot");
+        e = nm_check_evaluate(c, &h, &sec, none, NULL);
+        CHECK_STR(result_of(e), "error");
+        const char *reason = json_string_value(json_object_get(e, "reason"));
+        if (!reason || !strstr(reason, bad_cases[i].needle)) {
+            test_failures++;
+            fprintf(stderr, "case %zu: reason \"%s\" lacks \"%s\"\n", i, reason ? reason : "",
+                    bad_cases[i].needle);
+        }
+        CHECK_INT(json_array_size(none), 0);
+        json_decref(e);
+        nm_buf_finish(&sec.out);
+        nm_buf_finish(&sec.err);
+    }
+    json_decref(none);
+    json_decref(findings);
+    json_decref(metrics);
+    nm_checkset_finish(&cs);
+}
+
 int main(void)
 {
+    test_evaluate();
     test_loader_errors();
     test_shared_probe();
     test_rules();
