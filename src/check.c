@@ -533,7 +533,7 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     static const char *const keys[] = {
         "id", "version", "title", "category", "description", "references", "applies", "probe",
         "ok_exit", "parser", "select", "rules", "subject", "message", "remediation", "ticket",
-        "record", "comment", NULL};
+        "record", "source", "comment", NULL};
     int rc;
     if (!json_is_object(root))
         return bad(l, "(top)", "a check file holds one JSON object%s", "");
@@ -594,54 +594,66 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
         if (c->n_record_fields == 0)
             return bad(l, "record.fields", "must name at least one item field%s", "");
     }
-    if ((rc = parse_probe(l, cs, json_object_get(root, "probe"), &c->probe)) < 0)
-        return rc;
-
-    const json_t *okx = json_object_get(root, "ok_exit");
-    if (okx) {
-        if (!json_is_array(okx) || json_array_size(okx) == 0)
-            return bad(l, "ok_exit", "must be a non-empty array of exit codes%s", "");
-        c->ok_exit = nm_xcalloc(json_array_size(okx), sizeof *c->ok_exit);
-        for (size_t i = 0; i < json_array_size(okx); i++) {
-            const json_t *e = json_array_get(okx, i);
-            if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 255)
-                return bad(l, "ok_exit", "exit codes are integers 0..255%s", "");
-            c->ok_exit[c->n_ok_exit++] = (int)json_integer_value(e);
-        }
+    const json_t *source = json_object_get(root, "source");
+    if (source) {
+        if (!json_is_string(source) || strcmp(json_string_value(source), "tls") != 0)
+            return bad(l, "source", "the only other item source is \"tls\" (the inventory's "
+                                    "TLS endpoints, probed by the scanner)%s", "");
+        static const char *const excl[] = {"probe", "parser", "ok_exit"};
+        for (size_t i = 0; i < sizeof excl / sizeof excl[0]; i++)
+            if (json_object_get(root, excl[i]))
+                return bad(l, excl[i], "a check with \"source\": \"tls\" has no %s", excl[i]);
+        c->source_tls = true;
     } else {
-        c->ok_exit = nm_xcalloc(1, sizeof *c->ok_exit);
-        c->n_ok_exit = 1;
-    }
-
-    const json_t *parser = json_object_get(root, "parser");
-    const char *pname = NULL;
-    if (json_is_string(parser)) {
-        pname = json_string_value(parser);
-    } else if (json_is_object(parser)) {
-        static const char *const pkeys[] = {"name", "options", NULL};
-        if ((rc = only_keys(l, parser, "parser", pkeys)) < 0)
+        if ((rc = parse_probe(l, cs, json_object_get(root, "probe"), &c->probe)) < 0)
             return rc;
-        pname = json_string_value(json_object_get(parser, "name"));
-        const json_t *opt = json_object_get(parser, "options");
-        if (opt && !json_is_object(opt))
-            return bad(l, "parser.options", "must be an object%s", "");
-        c->parser_options = opt ? json_incref((json_t *)opt) : NULL;
+
+        const json_t *okx = json_object_get(root, "ok_exit");
+        if (okx) {
+            if (!json_is_array(okx) || json_array_size(okx) == 0)
+                return bad(l, "ok_exit", "must be a non-empty array of exit codes%s", "");
+            c->ok_exit = nm_xcalloc(json_array_size(okx), sizeof *c->ok_exit);
+            for (size_t i = 0; i < json_array_size(okx); i++) {
+                const json_t *e = json_array_get(okx, i);
+                if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 255)
+                    return bad(l, "ok_exit", "exit codes are integers 0..255%s", "");
+                c->ok_exit[c->n_ok_exit++] = (int)json_integer_value(e);
+            }
+        } else {
+            c->ok_exit = nm_xcalloc(1, sizeof *c->ok_exit);
+            c->n_ok_exit = 1;
+        }
+
+        const json_t *parser = json_object_get(root, "parser");
+        const char *pname = NULL;
+        if (json_is_string(parser)) {
+            pname = json_string_value(parser);
+        } else if (json_is_object(parser)) {
+            static const char *const pkeys[] = {"name", "options", NULL};
+            if ((rc = only_keys(l, parser, "parser", pkeys)) < 0)
+                return rc;
+            pname = json_string_value(json_object_get(parser, "name"));
+            const json_t *opt = json_object_get(parser, "options");
+            if (opt && !json_is_object(opt))
+                return bad(l, "parser.options", "must be an object%s", "");
+            c->parser_options = opt ? json_incref((json_t *)opt) : NULL;
+        }
+        if (!pname)
+            return bad(l, "parser", "must name a parser (\"df\" or {\"name\": ..., \"options\": "
+                                    "{...}})%s", "");
+        c->parser = nm_parser_find(pname);
+        if (!c->parser)
+            return bad(l, "parser", "unknown parser \"%s\" (see `nearmiss checks parsers`)", pname);
+        /* Let the parser reject bad options now, not on every host at scan time:
+         * an empty input must parse (to zero items) with valid options. */
+        json_t *probe_items = NULL;
+        nm_diag pd = {{0}};
+        rc = c->parser->fn("", 0, c->parser_options, &probe_items, &pd);
+        if (rc == 0)
+            json_decref(probe_items);
+        if (rc < 0 && strstr(pd.msg, "option"))
+            return bad(l, "parser.options", "%s", pd.msg);
     }
-    if (!pname)
-        return bad(l, "parser", "must name a parser (\"df\" or {\"name\": ..., \"options\": "
-                                "{...}})%s", "");
-    c->parser = nm_parser_find(pname);
-    if (!c->parser)
-        return bad(l, "parser", "unknown parser \"%s\" (see `nearmiss checks parsers`)", pname);
-    /* Let the parser reject bad options now, not on every host at scan time:
-     * an empty input must parse (to zero items) with valid options. */
-    json_t *probe_items = NULL;
-    nm_diag pd = {{0}};
-    rc = c->parser->fn("", 0, c->parser_options, &probe_items, &pd);
-    if (rc == 0)
-        json_decref(probe_items);
-    if (rc < 0 && strstr(pd.msg, "option"))
-        return bad(l, "parser.options", "%s", pd.msg);
 
     if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select,
                           &c->n_select)) < 0)
@@ -1195,6 +1207,18 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
         snprintf(why, sizeof why, "parser %s: %s", c->parser->name, d.msg);
         return nm_check_result_entry(c, NM_RESULT_ERROR, why);
     }
+    json_t *e = nm_check_judge_items(c, h, items, findings, metrics);
+    json_decref(items);
+    if (sec->out_truncated)
+        json_object_set_new(e, "truncated",
+                            json_sprintf("probe output %" PRIu64 " bytes, only %zu kept",
+                                         sec->out_total, sec->out.len));
+    return e;
+}
+
+json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h,
+                             const json_t *items, json_t *findings, json_t *metrics)
+{
     enum nm_severity worst = NM_SEV_NONE;
     size_t n_items = 0, n_findings = 0;
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -1212,16 +1236,11 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
         if (v.severity > worst)
             worst = v.severity;
     }
-    json_decref(items);
     enum nm_check_result r = worst >= NM_SEV_HIGH     ? NM_RESULT_FAIL
                              : worst >= NM_SEV_LOW    ? NM_RESULT_WARN
                                                       : NM_RESULT_PASS;
     json_t *e = nm_check_result_entry(c, r, NULL);
     json_object_set_new(e, "items", json_integer((json_int_t)n_items));
     json_object_set_new(e, "findings", json_integer((json_int_t)n_findings));
-    if (sec->out_truncated)
-        json_object_set_new(e, "truncated",
-                            json_sprintf("probe output %" PRIu64 " bytes, only %zu kept",
-                                         sec->out_total, sec->out.len));
     return e;
 }

@@ -81,6 +81,9 @@ static const char scan_usage[] =
     "      --unhealthy-at SEVERITY  a scanned host with a finding at or above this does\n"
     "                         not count as healthy for its roles (default: critical)\n"
     "      --max-output BYTES output accepted from one host (default: 8388608)\n"
+    "      --tls-ca FILE      PEM trust anchors for the inventory's TLS endpoints\n"
+    "                         (default: the system trust store)\n"
+    "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
@@ -212,7 +215,8 @@ static void print_summary(const json_t *report, const char *path)
 static int cmd_scan(int argc, char **argv)
 {
     enum { O_TIMEOUT = 256, O_KNOWN_HOSTS, O_IDENTITY, O_USER, O_FORMAT, O_FAIL_ON, O_HOSTS,
-           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS, O_DRAIN, O_UNHEALTHY_AT };
+           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS, O_DRAIN, O_UNHEALTHY_AT, O_TLS_CA,
+           O_TLS_TIMEOUT };
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     char *drain_list = NULL;
     struct nm_waivers waivers;
@@ -236,6 +240,8 @@ static int cmd_scan(int argc, char **argv)
         {"max-output", required_argument, NULL, O_MAXOUT},
         {"save-scripts", required_argument, NULL, O_SAVE_SCRIPTS},
         {"drain", required_argument, NULL, O_DRAIN},
+        {"tls-ca", required_argument, NULL, O_TLS_CA},
+        {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -250,7 +256,8 @@ static int cmd_scan(int argc, char **argv)
     int fail_on = NM_SEV_NONE;
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
                                  .timeout_s = NM_DEFAULT_TIMEOUT_S,
-                                 .host_cap = NM_DEFAULT_HOST_CAP};
+                                 .host_cap = NM_DEFAULT_HOST_CAP,
+                                 .tls_timeout_s = 10};
     long v;
     int c, rc = EXIT_USAGE;
     char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
@@ -324,6 +331,12 @@ static int cmd_scan(int argc, char **argv)
             so.host_cap = (uint64_t)v;
             break;
         case O_SAVE_SCRIPTS: so.save_scripts = optarg; break;
+        case O_TLS_CA: so.tls_ca = optarg; break;
+        case O_TLS_TIMEOUT:
+            if (parse_int_opt("--tls-timeout", optarg, 1, 600, &v) < 0)
+                goto out;
+            so.tls_timeout_s = (int)v;
+            break;
         case O_DRAIN:
             free(drain_list);
             drain_list = nm_xstrdup(optarg);
@@ -515,8 +528,9 @@ static int cmd_checks(int argc, char **argv)
         printf("%-24s %-8s %-16s %-5s %s\n", "ID", "CATEGORY", "PROBE", "ROOT", "TITLE");
         for (size_t i = 0; i < cs.n_checks; i++) {
             const struct nm_check *k = &cs.checks[i];
-            printf("%-24s %-8s %-16s %-5s %s\n", k->id, k->category, k->probe->id,
-                   k->probe->needs_root ? "yes" : "no", k->title);
+            printf("%-24s %-8s %-16s %-5s %s\n", k->id, k->category,
+                   k->probe ? k->probe->id : "(tls endpoints)",
+                   k->probe && k->probe->needs_root ? "yes" : "no", k->title);
         }
         rc = 0;
     } else if (strcmp(sub, "show") == 0 && optind + 1 < argc) {
@@ -536,17 +550,21 @@ static int cmd_checks(int argc, char **argv)
             printf("%s%s", i ? ", " : "; needs commands ", k->commands[i]);
         for (size_t i = 0; i < k->n_roles; i++)
             printf("%s%s", i ? ", " : "; roles ", k->roles[i]);
-        printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,
-               k->probe->needs_root ? "as root via sudo -n" : "as the login user",
-               k->probe->timeout_s, k->probe->max_output);
-        for (const char *p = k->probe->script; *p;) {
-            const char *nl = strchr(p, '\n');
-            int len = nl ? (int)(nl - p) : (int)strlen(p);
-            printf("    | %.*s\n", len, p);
-            p += len + (nl ? 1 : 0);
+        if (k->source_tls) {
+            printf("\n  items: the host's inventory \"tls\" endpoints, probed from the scanner\n");
+        } else {
+            printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,
+                   k->probe->needs_root ? "as root via sudo -n" : "as the login user",
+                   k->probe->timeout_s, k->probe->max_output);
+            for (const char *p = k->probe->script; *p;) {
+                const char *nl = strchr(p, '\n');
+                int len = nl ? (int)(nl - p) : (int)strlen(p);
+                printf("    | %.*s\n", len, p);
+                p += len + (nl ? 1 : 0);
+            }
+            printf("  parser: %s\n", k->parser->name);
         }
-        printf("  parser: %s\n  rules (worst severity that holds wins, one finding per item):\n",
-               k->parser->name);
+        printf("  rules (worst severity that holds wins, one finding per item):\n");
         for (size_t i = 0; i < k->n_rules; i++)
             print_rule(&k->rules[i]);
         printf("  finding: subject \"%s\", message \"%s\"\n", k->subject, k->message);

@@ -12,6 +12,7 @@
 #include "nearmiss/score.h"
 #include "nearmiss/script.h"
 #include "nearmiss/ssh.h"
+#include "nearmiss/tls.h"
 #include "nearmiss/util.h"
 
 #include "nm-config.h"
@@ -25,6 +26,16 @@ struct kh_entry {
     struct nm_known_hosts *kh;
 };
 
+/* One inventory "tls" endpoint, probed from the scanner by a worker. */
+struct tls_job {
+    size_t host;                 /* index in the inventory */
+    const char *spec;            /* as written in the inventory */
+    struct nm_tls_target target;
+    bool valid;
+    char error[1400];
+    json_t *item;                /* result, set by the worker */
+};
+
 struct scan {
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
@@ -33,6 +44,8 @@ struct scan {
     struct kh_entry *kh;
     size_t n_kh;
     json_t **hosts;              /* one slot per inventory host, filled by workers */
+    struct tls_job *tls;
+    size_t n_tls;
     atomic_size_t next;
     atomic_size_t done;
     atomic_size_t failed;
@@ -189,6 +202,8 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
         const struct nm_check *c = &s->cs->checks[i];
         char why[512];
         json_t *entry;
+        if (c->source_tls)
+            continue; /* judged once the host's TLS endpoints were probed */
         if (!check_may_apply(c, h)) {
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
                                           "host roles/labels do not match the check");
@@ -285,9 +300,96 @@ out:
         free(guarded[i]);
     free(guarded);
     free(specs);
-    nm_waivers_apply(o->waivers, hj, (int64_t)time(NULL));
-    nm_score_host(hj);
     return hj;
+}
+
+static bool is_bare_port(const char *spec)
+{
+    const char *p = spec;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > spec && (*p == '\0' || *p == '/');
+}
+
+/* Every inventory "tls" entry becomes a job in the same queue as the hosts. */
+static void plan_tls_jobs(struct scan *s)
+{
+    for (size_t i = 0; i < s->inv->n_hosts; i++) {
+        const struct nm_host *h = &s->inv->hosts[i];
+        for (size_t k = 0; k < h->n_tls; k++) {
+            s->tls = nm_xreallocarray(s->tls, s->n_tls + 1, sizeof *s->tls);
+            struct tls_job *j = &s->tls[s->n_tls++];
+            memset(j, 0, sizeof *j);
+            j->host = i;
+            j->spec = h->tls[k];
+            nm_diag d = {{0}};
+            if (nm_tls_spec_parse(h->tls[k], h->address, &j->target, &d) < 0) {
+                snprintf(j->error, sizeof j->error, "bad tls endpoint \"%s\": %s", h->tls[k],
+                         d.msg);
+                continue;
+            }
+            /* "443" on a host known by its DNS name: ask for that name, as
+             * a browser would, even when the inventory connects by address. */
+            if (!j->target.sni[0] && is_bare_port(h->tls[k]) && strchr(h->name, '.') &&
+                strlen(h->name) < sizeof j->target.sni)
+                snprintf(j->target.sni, sizeof j->target.sni, "%s", h->name);
+            j->target.ca_file = s->o->tls_ca;
+            j->valid = true;
+        }
+    }
+}
+
+/* Judges the host's endpoints with the checks whose items come from TLS. */
+static void judge_tls(struct scan *s, size_t host)
+{
+    const struct nm_host *h = &s->inv->hosts[host];
+    json_t *hj = s->hosts[host];
+    json_t *items = json_array();
+    for (size_t i = 0; i < s->n_tls; i++)
+        if (s->tls[i].host == host && s->tls[i].item)
+            json_array_append(items, s->tls[i].item);
+    if (json_array_size(items))
+        json_object_set(hj, "tls", items);
+    json_t *metrics = json_object_get(hj, "metrics");
+    bool own_metrics = !metrics;
+    if (own_metrics)
+        metrics = json_object();
+    for (size_t i = 0; i < s->cs->n_checks; i++) {
+        const struct nm_check *c = &s->cs->checks[i];
+        if (!c->source_tls)
+            continue;
+        json_t *entry;
+        if (!check_may_apply(c, h))
+            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
+                                          "host roles/labels do not match the check");
+        else if (json_array_size(items) == 0)
+            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
+                                          "the inventory lists no tls endpoints for this host");
+        else
+            entry = nm_check_judge_items(c, h, items, json_object_get(hj, "findings"), metrics);
+        json_array_append_new(json_object_get(hj, "checks"), entry);
+    }
+    if (own_metrics) {
+        if (json_object_size(metrics))
+            json_object_set(hj, "metrics", metrics);
+        json_decref(metrics);
+    }
+    json_decref(items);
+}
+
+static void run_tls_job(const struct scan *s, struct tls_job *j)
+{
+    nm_diag d = {{0}};
+    if (!j->valid) {
+        j->item = json_pack("{s:s, s:s, s:s}", "subject", j->spec, "endpoint", j->spec, "error",
+                            j->error);
+        return;
+    }
+    int64_t deadline = nm_now_ms() + (int64_t)s->o->tls_timeout_s * 1000;
+    if (nm_tls_probe(&j->target, deadline, &j->item, &d) < 0)
+        j->item = json_pack("{s:s, s:s, s:s}", "subject", j->spec, "endpoint", j->spec, "error",
+                            d.msg);
+    json_object_set_new(j->item, "spec", json_string(j->spec));
 }
 
 static void *worker(void *arg)
@@ -295,8 +397,12 @@ static void *worker(void *arg)
     struct scan *s = arg;
     for (;;) {
         size_t i = atomic_fetch_add(&s->next, 1);
-        if (i >= s->inv->n_hosts)
+        if (i >= s->inv->n_hosts + s->n_tls)
             break;
+        if (i >= s->inv->n_hosts) {
+            run_tls_job(s, &s->tls[i - s->inv->n_hosts]);
+            continue;
+        }
         json_t *hj = scan_host(s, &s->inv->hosts[i]);
         if (strcmp(json_string_value(json_object_get(hj, "status")), "ok") != 0)
             atomic_fetch_add(&s->failed, 1);
@@ -323,11 +429,12 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
     if (r < 0)
         goto out;
     s.facts_script = nm_facts_script(cs);
+    plan_tls_jobs(&s);
     s.hosts = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.hosts);
 
     size_t want = (size_t)(o->jobs > 0 ? o->jobs : NM_DEFAULT_JOBS);
-    if (want > inv->n_hosts)
-        want = inv->n_hosts;
+    if (want > inv->n_hosts + s.n_tls)
+        want = inv->n_hosts + s.n_tls;
     threads = nm_xcalloc(want ? want : 1, sizeof *threads);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -338,7 +445,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
         n_threads++;
     }
     pthread_attr_destroy(&attr);
-    if (n_threads == 0 && inv->n_hosts > 0) {
+    if (n_threads == 0 && inv->n_hosts + s.n_tls > 0) {
         worker(&s); /* no thread could start: scan serially rather than not at all */
     }
     while (atomic_load(&s.done) < inv->n_hosts) {
@@ -350,6 +457,11 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
     }
     for (size_t i = 0; i < n_threads; i++)
         pthread_join(threads[i], NULL);
+    for (size_t i = 0; i < inv->n_hosts; i++) {
+        judge_tls(&s, i);
+        nm_waivers_apply(o->waivers, s.hosts[i], (int64_t)time(NULL));
+        nm_score_host(s.hosts[i]);
+    }
     if (o->progress)
         o->progress(o->progress_ctx, inv->n_hosts, inv->n_hosts, atomic_load(&s.failed));
 
@@ -369,6 +481,9 @@ out:
     free(threads);
     free(s.hosts);
     free(s.facts_script);
+    for (size_t i = 0; i < s.n_tls; i++)
+        json_decref(s.tls[i].item);
+    free(s.tls);
     for (size_t i = 0; i < s.n_kh; i++) {
         free(s.kh[i].path);
         nm_known_hosts_destroy(s.kh[i].kh);

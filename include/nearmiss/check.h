@@ -90,7 +90,9 @@ struct nm_check {
     struct nm_label *labels;     /* all must match (value is a glob) */
     size_t n_labels;
 
-    struct nm_probe_def *probe;  /* borrowed from the check set */
+    bool source_tls;             /* items come from the scanner's TLS probes of the
+                                    host's inventory "tls" endpoints, not a probe */
+    struct nm_probe_def *probe;  /* borrowed from the check set; NULL for source_tls */
     int *ok_exit;
     size_t n_ok_exit;
     const struct nm_parser_def *parser;
@@ -143,6 +145,13 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
  */
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
                           const struct nm_section *sec, json_t *findings, json_t *metrics);
+
+/*
+ * Judges items that did not come from a probe section (TLS endpoints): the
+ * same select/rules/record path as nm_check_evaluate.  items is borrowed.
+ */
+json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h,
+                             const json_t *items, json_t *findings, json_t *metrics);
 
 /* A check entry for a check that could not be judged. */
 json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r,

@@ -32,7 +32,9 @@ struct nm_scan_options {
     const char *passphrase;
     bool accept_new;
     const char *save_scripts;
-    const struct nm_waivers *waivers; /* may be NULL */    /* directory: write each host's script there */
+    const struct nm_waivers *waivers; /* may be NULL */
+    const char *tls_ca;          /* PEM trust anchors for TLS endpoints; NULL = system */
+    int tls_timeout_s;           /* per endpoint */    /* directory: write each host's script there */
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
     void *progress_ctx;
