@@ -3,9 +3,11 @@
 
 #include "nearmiss/score.h"
 
+/* docs/scoring.md explains every number here with worked examples. */
+
 int nm_score_severity_weight(enum nm_severity s)
 {
-    /* One critical finding alone puts a host in the top band; it takes
+    /* One critical finding alone puts a host in the upper half; it takes
      * many low findings to rival one high. */
     switch (s) {
     case NM_SEV_CRITICAL: return 40;
@@ -31,6 +33,36 @@ double nm_score_criticality_factor(const char *c)
     return 1.0;
 }
 
+double nm_score_urgency(const json_t *finding)
+{
+    const json_t *v = json_object_get(finding, "value");
+    const json_t *t = json_object_get(finding, "threshold");
+    if (!json_is_number(v) || !json_is_number(t))
+        return 1.0;
+    double value = json_number_value(v), thr = json_number_value(t), past;
+    if (value >= thr && thr < 100 && value <= 100) {
+        /* A percentage past its threshold: how much of the remaining room
+         * is gone (disk at 97 with threshold 95: 2 of the last 5 points). */
+        past = (value - thr) / (100 - thr);
+    } else if (value < thr && thr > 0) {
+        /* A countdown under its threshold (days left): how much of the
+         * warning time is used up; expired counts as all of it. */
+        past = value <= 0 ? 1.0 : (thr - value) / thr;
+    } else {
+        return 1.0;
+    }
+    if (past < 0)
+        past = 0;
+    if (past > 1)
+        past = 1;
+    return 1.0 + 0.5 * past;
+}
+
+static double round2(double x)
+{
+    return round(x * 100.0) / 100.0;
+}
+
 void nm_score_host(json_t *host)
 {
     const char *status = json_string_value(json_object_get(host, "status"));
@@ -39,8 +71,8 @@ void nm_score_host(json_t *host)
         json_object_set_new(host, "score_breakdown", json_array());
         return;
     }
-    double factor = nm_score_criticality_factor(
-        json_string_value(json_object_get(host, "criticality")));
+    const char *crit = json_string_value(json_object_get(host, "criticality"));
+    double factor = nm_score_criticality_factor(crit);
     double total = 0;
     json_t *parts = json_array();
     size_t i;
@@ -49,18 +81,27 @@ void nm_score_host(json_t *host)
         if (json_is_true(json_object_get(f, "waived")))
             continue;
         enum nm_severity s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-        double pts = nm_score_severity_weight(s) * factor;
-        if (pts <= 0)
+        int weight = nm_score_severity_weight(s);
+        if (weight <= 0)
             continue;
+        double urgency = nm_score_urgency(f);
+        double pts = round2(weight * urgency * factor);
         total += pts;
-        json_array_append_new(parts, json_pack("{s:s, s:s, s:f}", "fingerprint",
-                                               json_string_value(json_object_get(f, "fingerprint")),
-                                               "check", json_string_value(json_object_get(f, "check")),
-                                               "points", pts));
+        json_array_append_new(
+            parts, json_pack("{s:s?, s:s?, s:s?, s:s, s:i, s:f, s:f, s:f}", "fingerprint",
+                             json_string_value(json_object_get(f, "fingerprint")), "check",
+                             json_string_value(json_object_get(f, "check")), "subject",
+                             json_string_value(json_object_get(f, "subject")), "severity",
+                             nm_severity_name(s), "weight", weight, "urgency", round2(urgency),
+                             "criticality", factor, "points", pts));
     }
     int score = (int)lround(total > 100 ? 100 : total);
     json_object_set_new(host, "score", json_integer(score));
     json_object_set_new(host, "score_breakdown", parts);
+    if (total > 100)
+        json_object_set_new(host, "score_capped_from", json_real(round2(total)));
+    else
+        json_object_del(host, "score_capped_from");
 }
 
 json_t *nm_score_fleet(const json_t *report)
@@ -84,7 +125,8 @@ json_t *nm_score_fleet(const json_t *report)
     if (n == 0 && fleet == 0)
         return json_null();
     /* Half the worst host, half the average: one burning host shows, and so
-     * does a fleet where everything smoulders. */
+     * does a fleet where everything smoulders; fleet-level single points of
+     * failure add their weight on top. */
     double v = (n ? 0.5 * max + 0.5 * (sum / (double)n) : 0) + fleet;
     return json_integer((json_int_t)lround(v > 100 ? 100 : v));
 }
