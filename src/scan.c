@@ -339,6 +339,91 @@ static void plan_tls_jobs(struct scan *s)
     }
 }
 
+/* On-disk certificates as the cert-expiry check records them (by SHA-256). */
+#define CERT_DISK_CHECK "cert-expiry"
+#define CERT_SERVED_CHECK "cert-served-stale"
+
+static bool names_overlap(const json_t *a, const json_t *b)
+{
+    /* Each side: its cn and its sans; a shared DNS name is the same service. */
+    const char *acn = json_string_value(json_object_get(a, "cn"));
+    const char *bcn = json_string_value(json_object_get(b, "cn"));
+    const json_t *as = json_object_get(a, "sans"), *bs = json_object_get(b, "sans");
+    const char *an[65], *bn[65];
+    size_t na = 0, nb = 0;
+    if (acn)
+        an[na++] = acn;
+    if (bcn)
+        bn[nb++] = bcn;
+    for (size_t i = 0; i < json_array_size(as) && na < 65; i++)
+        if (json_is_string(json_array_get(as, i)))
+            an[na++] = json_string_value(json_array_get(as, i));
+    for (size_t i = 0; i < json_array_size(bs) && nb < 65; i++)
+        if (json_is_string(json_array_get(bs, i)))
+            bn[nb++] = json_string_value(json_array_get(bs, i));
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (strcasecmp(an[i], bn[j]) == 0)
+                return true;
+    return false;
+}
+
+/*
+ * A renewed certificate that the service never reloaded: the endpoint still
+ * serves the old one while a newer one for the same name sits on disk.  The
+ * outage comes when the old one expires although "we renewed it".
+ */
+static void compare_served_with_disk(const struct nm_host *h, json_t *hj, const json_t *items)
+{
+    const json_t *disk = json_object_get(json_object_get(hj, "metrics"), CERT_DISK_CHECK);
+    if (!disk)
+        return;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *ep = json_array_get(items, i);
+        const json_t *leaf = json_array_get(json_object_get(ep, "chain"), 0);
+        const char *served_fp = json_string_value(json_object_get(leaf, "sha256"));
+        const json_t *served_na = json_object_get(leaf, "not_after_unix");
+        if (!served_fp || !json_is_integer(served_na))
+            continue;
+        const char *sha;
+        const json_t *rec;
+        json_object_foreach((json_t *)disk, sha, rec) {
+            const json_t *na = json_object_get(rec, "not_after_unix");
+            if (strcmp(sha, served_fp) == 0 || !json_is_integer(na) ||
+                json_integer_value(na) <= json_integer_value(served_na) ||
+                !names_overlap(leaf, rec))
+                continue;
+            const char *endpoint = json_string_value(json_object_get(ep, "subject"));
+            const char *path = json_string_value(json_array_get(json_object_get(rec, "paths"), 0));
+            if (!path)
+                path = json_string_value(json_object_get(rec, "subject"));
+            const char *served_date = json_string_value(json_object_get(leaf, "not_after"));
+            const char *disk_date = json_string_value(json_object_get(rec, "not_after"));
+            char *msg = nm_xasprintf("%s serves a certificate that expires %s, but a renewed one "
+                                     "for the same name is on disk (%s, expires %s): the service "
+                                     "was not reloaded",
+                                     endpoint ? endpoint : "the endpoint",
+                                     served_date ? served_date : "sooner", path ? path : "?",
+                                     disk_date ? disk_date : "later");
+            char fp[65];
+            nm_finding_fingerprint(CERT_SERVED_CHECK, h->name, endpoint ? endpoint : "?", fp);
+            json_t *f = json_pack(
+                "{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
+                "category", "cert", "severity", "medium", "subject", endpoint ? endpoint : "?",
+                "message", msg, "value",
+                json_object_get(leaf, "days_left") ? json_object_get(leaf, "days_left") : json_null(),
+                "threshold", json_null(), "fingerprint", fp,
+                "evidence", "served certificate sha256 differs from the newer on-disk one",
+                "remediation", "Reload or restart the service that terminates TLS here so it "
+                               "picks up the renewed certificate, and add a reload hook to the "
+                               "renewal (e.g. certbot --deploy-hook).");
+            free(msg);
+            json_array_append_new(json_object_get(hj, "findings"), f);
+            break;
+        }
+    }
+}
+
 /* Judges the host's endpoints with the checks whose items come from TLS. */
 static void judge_tls(struct scan *s, size_t host)
 {
@@ -369,6 +454,7 @@ static void judge_tls(struct scan *s, size_t host)
             entry = nm_check_judge_items(c, h, items, json_object_get(hj, "findings"), metrics);
         json_array_append_new(json_object_get(hj, "checks"), entry);
     }
+    compare_served_with_disk(h, hj, items);
     if (own_metrics) {
         if (json_object_size(metrics))
             json_object_set(hj, "metrics", metrics);
