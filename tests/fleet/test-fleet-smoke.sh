@@ -64,8 +64,9 @@ nssh() {
 }
 
 check "status: every host that should run runs" "$FLEET" status "$DIR"
-check "inventory.json lists the 10 hosts with ports" \
-    jq -e '(.hosts | length) == 10 and all(.hosts[]; .port > 1024 and .address == "127.0.0.1")
+n_defs=$(find "$HERE/hosts" -mindepth 1 -maxdepth 1 -type d | wc -l)
+check "inventory.json lists the $n_defs hosts with ports" \
+    jq -e --argjson n "$n_defs" '(.hosts | length) == $n and all(.hosts[]; .port > 1024 and .address == "127.0.0.1")
            and .defaults.identity != null and .roles.web.min_healthy == 2' "$DIR/inventory.json"
 d="known_hosts: ubuntu-reboot has two keys, unknown-key none"
 [[ $(grep -c "^\[127.0.0.1\]:$(port ubuntu-reboot) " "$DIR/known_hosts") == 2 &&
