@@ -502,6 +502,17 @@ static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
         (rc = get_string_array(l, v, "commands", "applies", &c->commands, &c->n_commands)) < 0 ||
         (rc = get_string_array(l, v, "roles", "applies", &c->roles, &c->n_roles)) < 0)
         return rc;
+    /* os and os_version globs are also written into the remote script as
+     * sh case patterns (see scan.c), so only plain glob characters. */
+    for (size_t i = 0; i < c->n_os + c->n_os_version; i++) {
+        const char *g = i < c->n_os ? c->os[i] : c->os_version[i - c->n_os];
+        for (const char *s = g; *s; s++)
+            if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                  (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-' || *s == '*' ||
+                  *s == '?'))
+                return bad(l, i < c->n_os ? "applies.os" : "applies.os_version",
+                           "\"%s\": only letters, digits, . _ - * ? are allowed", g);
+    }
     for (size_t i = 0; i < c->n_commands; i++) {
         const char *s = c->commands[i];
         for (; *s; s++)

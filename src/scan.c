@@ -100,11 +100,56 @@ static bool check_may_apply(const struct nm_check *c, const struct nm_host *h)
 }
 
 /*
- * The probe list for one host: facts first, then each needed probe once.
- * A probe all of whose checks require commands is guarded with `command -v`
- * so hosts without the tool skip it at once (the checks then say
- * notapplicable from the facts).
+ * A guard in front of a probe so the host skips it at once when none of the
+ * checks using it can apply: wrong OS (from os-release, as the facts probe
+ * reads it) or a required command missing.  The checks then say
+ * notapplicable from the facts; the guard only saves the host the work (no
+ * dnf run on a Debian host).  NULL when some check needs the probe anyway.
  */
+static char *probe_guard(const struct scan *s, const struct nm_host *h,
+                         const struct nm_probe_def *pd, bool *needed)
+{
+    struct nm_buf os_pat, cmds;
+    bool all_os = true, all_cmds = true;
+    nm_buf_init(&os_pat, 8192);
+    nm_buf_init(&cmds, 8192);
+    *needed = false;
+    for (size_t i = 0; i < s->cs->n_checks; i++) {
+        const struct nm_check *c = &s->cs->checks[i];
+        if (c->probe != pd || !check_may_apply(c, h))
+            continue;
+        *needed = true;
+        if (c->n_os == 0)
+            all_os = false;
+        for (size_t k = 0; k < c->n_os; k++)
+            nm_buf_appendf(&os_pat, "%s*\" %s \"*", os_pat.len ? "|" : "", c->os[k]);
+        if (c->n_commands == 0)
+            all_cmds = false;
+        else if (cmds.len == 0)
+            for (size_t k = 0; k < c->n_commands; k++)
+                nm_buf_appendf(&cmds, "command -v %s >/dev/null 2>&1 || exit 0\n",
+                               c->commands[k]);
+    }
+    char *guard = NULL;
+    if (*needed && ((all_os && os_pat.len) || (all_cmds && cmds.len))) {
+        struct nm_buf g;
+        nm_buf_init(&g, 32768);
+        if (all_os && os_pat.len)
+            nm_buf_appendf(&g,
+                           "f=/etc/os-release; [ -r \"$f\" ] || f=/usr/lib/os-release\n"
+                           "ID=; ID_LIKE=; [ -r \"$f\" ] && . \"$f\" 2>/dev/null\n"
+                           "case \" $ID $ID_LIKE \" in %s) ;; *) exit 0 ;; esac\n",
+                           os_pat.data);
+        if (all_cmds && cmds.len)
+            nm_buf_append(&g, cmds.data, cmds.len);
+        guard = nm_buf_steal(&g, NULL);
+    }
+    nm_buf_finish(&os_pat);
+    nm_buf_finish(&cmds);
+    return guard;
+}
+
+/* The probe list for one host: facts first, then each needed probe once. */
 static size_t host_probes(const struct scan *s, const struct nm_host *h,
                           struct nm_probe_spec *specs, char **guarded)
 {
@@ -115,32 +160,16 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
                                         .cap = FACTS_CAP};
     for (size_t p = 0; p < s->cs->n_probes; p++) {
         const struct nm_probe_def *pd = s->cs->probes[p];
-        bool needed = false, all_need_cmds = true;
-        struct nm_buf guard;
-        nm_buf_init(&guard, 4096);
-        for (size_t i = 0; i < s->cs->n_checks; i++) {
-            const struct nm_check *c = &s->cs->checks[i];
-            if (c->probe != pd || !check_may_apply(c, h))
-                continue;
-            needed = true;
-            if (c->n_commands == 0)
-                all_need_cmds = false;
-            else if (guard.len == 0)
-                for (size_t k = 0; k < c->n_commands; k++)
-                    nm_buf_appendf(&guard, "command -v %s >/dev/null 2>&1 || exit 0\n",
-                                   c->commands[k]);
-        }
-        if (!needed) {
-            nm_buf_finish(&guard);
+        bool needed;
+        char *guard = probe_guard(s, h, pd, &needed);
+        if (!needed)
             continue;
-        }
         const char *script = pd->script;
-        if (all_need_cmds && guard.len) {
-            nm_buf_appends(&guard, pd->script);
-            guarded[n] = nm_buf_steal(&guard, NULL);
+        if (guard) {
+            guarded[n] = nm_xasprintf("%s%s", guard, pd->script);
             script = guarded[n];
+            free(guard);
         }
-        nm_buf_finish(&guard);
         specs[n++] = (struct nm_probe_spec){.id = pd->id,
                                             .script = script,
                                             .needs_root = pd->needs_root,
