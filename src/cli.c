@@ -470,11 +470,29 @@ out:
     return rc;
 }
 
+static const char *op_name(enum nm_op op)
+{
+    static const char *const names[] = {"<", "<=", ">", ">=", "==", "!=", "matches",
+                                        "does not match", "version <", "version <=",
+                                        "version >", "version >=", "in", "exists"};
+    return (size_t)op < sizeof names / sizeof names[0] ? names[op] : "?";
+}
+
+static void print_conds(const char *lead, const struct nm_cond *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *v = c[i].value ? json_dumps(c[i].value, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        printf("%s%s %s %s", i ? " and " : lead, c[i].field, op_name(c[i].op), v ? v : "");
+        free(v);
+    }
+}
+
 static void print_rule(const struct nm_rule *r)
 {
     printf("    - ");
-    for (size_t i = 0; i < r->n_when; i++)
-        printf("when %s %s ... ", r->when[i].field, "(cond)");
+    print_conds("when ", r->when, r->n_when);
+    if (r->n_when)
+        printf(": ");
     if (r->severity_from) {
         char *m = json_dumps(r->severity_map, JSON_COMPACT);
         printf("severity from field \"%s\" via %s", r->severity_from, m ? m : "{}");
@@ -482,7 +500,7 @@ static void print_rule(const struct nm_rule *r)
     } else if (!r->field) {
         printf("every selected item: %s", nm_severity_name(r->severity));
     } else {
-        printf("%s:", r->field);
+        printf("%s %s", r->field, op_name(r->op));
         for (size_t i = 0; i < r->n_thresholds; i++) {
             char *tv = json_dumps(r->thresholds[i].value, JSON_ENCODE_ANY);
             printf(" %s at %s%s", nm_severity_name(r->thresholds[i].severity), tv ? tv : "?",
@@ -563,6 +581,10 @@ static int cmd_checks(int argc, char **argv)
                 p += len + (nl ? 1 : 0);
             }
             printf("  parser: %s\n", k->parser->name);
+        }
+        if (k->n_select) {
+            print_conds("  items judged: those where ", k->select, k->n_select);
+            printf("\n");
         }
         printf("  rules (worst severity that holds wins, one finding per item):\n");
         for (size_t i = 0; i < k->n_rules; i++)
