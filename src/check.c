@@ -480,6 +480,8 @@ static void check_finish(struct nm_check *c)
     free(c->subject);
     free(c->message);
     free(c->remediation);
+    free(c->missing_remediation);
+    free(c->error_remediation);
     free(c->ticket_summary);
     free(c->record_key);
     free_strings(c->record_fields, c->n_record_fields);
@@ -544,7 +546,7 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     static const char *const keys[] = {
         "id", "version", "title", "category", "description", "references", "applies", "probe",
         "ok_exit", "parser", "select", "rules", "subject", "message", "remediation", "ticket",
-        "record", "source", "comment", NULL};
+        "record", "source", "missing_remediation", "error_remediation", "comment", NULL};
     int rc;
     if (!json_is_object(root))
         return bad(l, "(top)", "a check file holds one JSON object%s", "");
@@ -558,7 +560,9 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
         (rc = get_string(l, root, "description", false, &c->description)) < 0 ||
         (rc = get_string(l, root, "subject", true, &c->subject)) < 0 ||
         (rc = get_string(l, root, "message", true, &c->message)) < 0 ||
-        (rc = get_string(l, root, "remediation", false, &c->remediation)) < 0)
+        (rc = get_string(l, root, "remediation", false, &c->remediation)) < 0 ||
+        (rc = get_string(l, root, "missing_remediation", false, &c->missing_remediation)) < 0 ||
+        (rc = get_string(l, root, "error_remediation", false, &c->error_remediation)) < 0)
         return rc;
     if (!probe_id_ok(c->id))
         return bad(l, "id", "must be 1-64 characters of [A-Za-z0-9._-]%s", "");
@@ -1089,12 +1093,25 @@ void nm_finding_fingerprint(const char *check, const char *host, const char *sub
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+const char *nm_check_missing_command(const struct nm_check *c, const json_t *facts)
+{
+    const json_t *cmds = json_object_get(facts, "commands");
+    for (size_t i = 0; i < c->n_commands; i++)
+        if (!json_is_true(json_object_get(cmds, c->commands[i])))
+            return c->commands[i];
+    return NULL;
+}
+
 json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r,
                               const char *reason)
 {
     json_t *e = json_pack("{s:s, s:s}", "id", c->id, "result", nm_check_result_name(r));
     if (reason && *reason)
         json_object_set_new(e, "reason", json_string(reason));
+    /* What to do about a check that could not run is as useful as what to
+     * do about a finding. */
+    if (r == NM_RESULT_ERROR && c->error_remediation)
+        json_object_set_new(e, "remediation", json_string(c->error_remediation));
     return e;
 }
 

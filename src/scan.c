@@ -241,6 +241,8 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
                                           "host facts unavailable; cannot tell if the check applies");
         } else if (!nm_check_applies(c, h, facts, why, sizeof why)) {
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE, why);
+            if (c->missing_remediation && nm_check_missing_command(c, facts))
+                json_object_set_new(entry, "remediation", json_string(c->missing_remediation));
         } else {
             entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), findings,
                                       json_object_get(hj, "metrics"));

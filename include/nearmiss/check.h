@@ -104,6 +104,8 @@ struct nm_check {
     char *subject;               /* template */
     char *message;               /* template */
     char *remediation;
+    char *missing_remediation;   /* shown when a required command is missing */
+    char *error_remediation;     /* shown when the check could not run (e.g. no sudo) */
     char *ticket_summary;        /* template */
     char *record_key;            /* item field naming each recorded item (e.g. "mount") */
     char **record_fields;        /* item fields kept in the host's "metrics" */
@@ -152,6 +154,9 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
  */
 json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h,
                              const json_t *items, json_t *findings, json_t *metrics);
+
+/* The first command the check requires that the host lacks, or NULL. */
+const char *nm_check_missing_command(const struct nm_check *c, const json_t *facts);
 
 /* A check entry for a check that could not be judged. */
 json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r,

@@ -142,8 +142,9 @@ hjq "nvme-worn: /dev/nvme0 medium at 85 % used, the healthy /dev/sda has no find
 hjq "nvme-worn: SMART metrics recorded per device (percentage_used 85, healthy sda too)" nvme-worn smart \
     '.metrics.smart | (.["/dev/nvme0 INTEL SSDPEKNW010T8 BTNH93710FS91P0B"].percentage_used == 85) and
      (.["/dev/sda WDC WD140EDFZ-11A0VA0 9RK1XXXX"].severity == "ok")'
-hjq "no-smartctl: smart is notapplicable with the reason (smartctl is not installed)" no-smartctl smart \
-    '(.checks[] | select(.id == "smart") | .result == "notapplicable" and (.reason | test("smartctl"))) and
+hjq "no-smartctl: smart is notapplicable with the reason and says to install smartmontools" no-smartctl smart \
+    '(.checks[] | select(.id == "smart") | .result == "notapplicable" and (.reason | test("smartctl"))
+       and (.remediation | test("install smartmontools"; "i"))) and
      ([.findings[] | select(.check == "smart")] | length == 0)'
 hjq "smart-denied: smartctl's Permission denied is a finding that says grant sudo for smartctl, not a pass" smart-denied smart \
     '(.checks[] | select(.id == "smart") | .result != "pass") and
