@@ -11,6 +11,8 @@ FLEET=$HERE/fleet.sh
 BIN=$(realpath -- "$1")
 [[ -x /usr/sbin/sshd ]] || { echo "SKIP: no /usr/sbin/sshd"; exit 77; }
 command -v valgrind >/dev/null || { echo "SKIP: no valgrind"; exit 77; }
+# A sanitizer build brings its own shadow memory; valgrind cannot run it.
+if grep -q __asan_init "$BIN" 2>/dev/null; then echo "SKIP: $BIN is an ASan build"; exit 77; fi
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-vg.XXXXXX")
 trap '"$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -rf "$DIR"' EXIT
 "$FLEET" start "$DIR/fleet" ok-debian rocky-disk flood hang wrong-key no-auth down >"$DIR/fleet.log" 2>&1 ||
