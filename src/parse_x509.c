@@ -398,6 +398,17 @@ json_t *nm_x509_describe(X509 *x, int64_t now)
 }
 
 /* ------------------------------------------------------------------ */
+/* Growth by doubling: arrays here reach 10 000 entries, and growing them one
+ * element at a time is quadratic wherever realloc moves the block. */
+static void *grow(void *p, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? *cap * 2 : 8;
+    return nm_xreallocarray(p, *cap, size);
+}
+
+/* ------------------------------------------------------------------ */
 /* A small open-addressing table: byte-string key -> index */
 
 struct htab_ent {
@@ -495,7 +506,7 @@ struct file_rec {
         size_t item;
         size_t position;    /* SIZE_MAX: not a certificate (an error item) */
     } *e;
-    size_t n;
+    size_t n, cap;
     bool has_key;
 };
 
@@ -507,7 +518,7 @@ struct xstate {
     struct htab decoded;        /* sha256 of every certificate decoded so far */
     struct htab by_realpath;    /* realpath -> index in files */
     struct file_rec *files;
-    size_t nfiles;
+    size_t nfiles, files_cap;
     size_t ncerts;              /* certificate blocks decoded (the cap) */
     size_t nframes;
     bool capped;
@@ -547,7 +558,7 @@ static void file_rec_add(struct xstate *s, size_t file, size_t item, size_t posi
     if (file == SIZE_MAX)
         return;
     struct file_rec *f = &s->files[file];
-    f->e = nm_xreallocarray(f->e, f->n + 1, sizeof *f->e);
+    f->e = grow(f->e, f->n, &f->cap, sizeof *f->e);
     f->e[f->n].item = item;
     f->e[f->n].position = position;
     f->n++;
@@ -708,7 +719,9 @@ static enum blk_kind classify_label(const char *l, size_t n)
     if (LABEL_IS("PKCS7") || LABEL_IS("PKCS #7 SIGNED DATA") || LABEL_IS("CMS"))
         return BLK_PKCS7;
 #undef LABEL_IS
-    if (n >= 11 && memcmp(l + n - 11, "PRIVATE KEY", 11) == 0)
+    /* "PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "OPENSSH
+     * PRIVATE KEY", "PGP PRIVATE KEY BLOCK"... */
+    if (memmem(l, n, "PRIVATE KEY", 11))
         return BLK_KEY;
     return BLK_OTHER;
 }
@@ -720,30 +733,32 @@ struct found {
         unsigned char md[NM_X509_SHA256_LEN];
         size_t pos;             /* position among the file's certificate blocks */
     } *certs;
-    size_t n;
+    size_t n, certs_cap;
     size_t positions;           /* certificate positions used (good and bad) */
     bool has_key;
     bool any_pem;
+    char labels[128];           /* PEM labels seen, for the evidence of an empty result */
     /* problems, reported as error items after the certificates */
     struct problem {
         size_t position;        /* SIZE_MAX: about the file, not a block */
         char msg[96];
         char ev[96];
     } *problems;
-    size_t nproblems;
+    size_t nproblems, problems_cap;
 };
 
 static void found_problem(struct found *f, size_t position, const char *msg, const char *ev,
                           size_t evlen)
 {
     struct problem *p;
-    f->problems = nm_xreallocarray(f->problems, f->nproblems + 1, sizeof *f->problems);
+    f->problems = grow(f->problems, f->nproblems, &f->problems_cap, sizeof *f->problems);
     p = &f->problems[f->nproblems++];
     p->position = position;
     snprintf(p->msg, sizeof p->msg, "%s", msg);
-    if (evlen >= sizeof p->ev)
-        evlen = sizeof p->ev - 1;
-    memcpy(p->ev, ev, evlen);
+    if (!ev || evlen >= sizeof p->ev)
+        evlen = ev ? sizeof p->ev - 1 : 0;
+    if (evlen)
+        memcpy(p->ev, ev, evlen);
     p->ev[evlen] = '\0';
 }
 
@@ -770,7 +785,7 @@ static bool take_position(struct xstate *s, struct found *f)
 /* Call right after a successful take_position(); takes x (may be NULL). */
 static void found_cert(struct found *f, X509 *x, const unsigned char *md)
 {
-    f->certs = nm_xreallocarray(f->certs, f->n + 1, sizeof *f->certs);
+    f->certs = grow(f->certs, f->n, &f->certs_cap, sizeof *f->certs);
     f->certs[f->n].x = x;
     memcpy(f->certs[f->n].md, md, NM_X509_SHA256_LEN);
     f->certs[f->n].pos = f->positions - 1;
@@ -882,6 +897,24 @@ static void decode_block(struct xstate *s, struct found *f, enum blk_kind kind,
     free(der);
 }
 
+static void note_label(struct found *f, const char *label, size_t llen)
+{
+    size_t have = strlen(f->labels);
+    char one[X509_MAX_LABEL + 1];
+    memcpy(one, label, llen);
+    one[llen] = '\0';
+    for (char *c = one; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            *c = '?';
+    /* Short list, no repeats; the rest is not worth the bytes. */
+    for (const char *p = f->labels; (p = strstr(p, one)); p += llen)
+        if ((p == f->labels || p[-2] == ',') && (p[llen] == '\0' || p[llen] == ','))
+            return;
+    if (have + llen + 3 >= sizeof f->labels)
+        return;
+    snprintf(f->labels + have, sizeof f->labels - have, "%s%s", have ? ", " : "", one);
+}
+
 static const char *mem_find(const char *p, const char *end, const char *needle, size_t nlen)
 {
     return p < end ? memmem(p, (size_t)(end - p), needle, nlen) : NULL;
@@ -896,8 +929,9 @@ static void scan_pem(struct xstate *s, struct found *f, const char *data, size_t
         f->any_pem = true;
         const char *label = b + sizeof BEGIN - 1;
         const char *lend = mem_find(label, end, DASH, sizeof DASH - 1);
-        const char *nl = memchr(label, '\n', (size_t)(end - label));
-        if (!lend || (nl && nl < lend) || lend - label > X509_MAX_LABEL) {
+        /* Only between the label and its dashes: a search to the end of the
+         * data for every BEGIN would make newline-free input quadratic. */
+        if (!lend || lend - label > X509_MAX_LABEL || memchr(label, '\n', (size_t)(lend - label))) {
             p = label;          /* not a BEGIN line after all */
             continue;
         }
@@ -931,6 +965,7 @@ static void scan_pem(struct xstate *s, struct found *f, const char *data, size_t
             p = elabel;
             continue;
         }
+        note_label(f, label, llen);
         decode_block(s, f, classify_label(label, llen), body, (size_t)(e - body), b, beginlen);
         p = elabel + llen + sizeof DASH - 1;
     }
@@ -966,6 +1001,7 @@ static void parse_file(struct xstate *s, size_t file, const char *data, size_t l
         scan_der(s, &f, data, len);
     ERR_pop_to_mark();
 
+    s->files[file].has_key = f.has_key;
     for (size_t i = 0; i < f.n; i++)
         add_cert(s, file, f.certs[i].x, f.certs[i].md, f.certs[i].pos, m, f.has_key);
     /* Good and bad blocks share one position counter, so "path#2" is the
@@ -979,7 +1015,13 @@ static void parse_file(struct xstate *s, size_t file, const char *data, size_t l
         free(subject);
     }
     if (f.n == 0 && f.nproblems == 0 && !s->capped) {
-        const char *ev = f.has_key ? "private key only" : len == 0 ? "empty file" : "";
+        /* Say what the file is without quoting it: it may hold a key. */
+        char ev[200];
+        if (f.labels[0])
+            snprintf(ev, sizeof ev, "%zu bytes; PEM blocks: %s", len, f.labels);
+        else
+            snprintf(ev, sizeof ev, "%zu bytes; %s", len,
+                     len == 0 ? "empty" : "neither PEM nor a DER certificate");
         error_item(s, file, m->path, m->path, "no certificate found", ev, strlen(ev), m,
                    f.has_key);
     }
@@ -1065,6 +1107,8 @@ static const char *reason_text(const char *r, size_t n)
         return "not found";
     if (REASON_IS("not-a-file"))
         return "not a regular file";
+    if (REASON_IS("not-a-certificate"))
+        return "no certificate found";
     if (REASON_IS("too-many-files"))
         return "too many certificate files";
     if (REASON_IS("budget"))
@@ -1161,7 +1205,7 @@ static void file_frame(struct xstate *s, const char *line, size_t len, const cha
         }
         goto out;
     }
-    s->files = nm_xreallocarray(s->files, s->nfiles + 1, sizeof *s->files);
+    s->files = grow(s->files, s->nfiles, &s->files_cap, sizeof *s->files);
     s->files[s->nfiles] = (struct file_rec){0};
     htab_put(&s->by_realpath, m.realpath, strlen(m.realpath), s->nfiles);
     s->nfiles++;
@@ -1245,11 +1289,14 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
 
 /* ------------------------------------------------------------------ */
 /* The remote probe (documented in docs/certificates.md; tested end to end
- * by tests/unit/test-tls.c on a fake tree through NM_X509_ROOT).  Private
- * key bodies are removed on the host (nm_redact) so keys never travel; the
- * frame size is then the size of what is sent.  `dd | head -c` pads or cuts
- * to exactly that size even if the file changes while it is read, so a
- * frame can never run into the next header. */
+ * by tests/unit/test-tls.c on a fake tree through NM_X509_ROOT, with the
+ * system sh and with busybox).  Only certificate material is sent: PEM files
+ * are reduced on the host to certificate/PKCS#7 blocks plus empty BEGIN/END
+ * pairs for everything else (so keys never travel, but their presence does),
+ * and binary files only when they look like a DER certificate.  The frame
+ * size is the size of what is sent; `dd | head -c` pads or cuts to exactly
+ * that size even if the file changes while it is read, so a frame can never
+ * run into the next header. */
 /* C17 only promises 4095-byte literals; GCC and Clang take any length, and
  * one literal keeps the script readable as a script. */
 #pragma GCC diagnostic push
@@ -1257,12 +1304,33 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
 const char nm_x509_files_probe[] =
     "# nearmiss x509_files probe: frames certificate files (docs/certificates.md).\n"
     "R=${NM_X509_ROOT:-}\n"
-    "NM_MAX_SIZE=1048576 NM_MAX_FILES=500 NM_BUDGET=16777216\n"
+    "NM_MAX_SIZE=1048576 NM_MAX_FILES=500 NM_BUDGET=7340032\n"
     "NL='\n"
     "'\n"
+    "S='[[:space:]]'\n"
     "nm_enc() { printf '%s' \"$1\" | sed 's/%/%25/g; s/ /%20/g; s/\t/%09/g'; }\n"
-    "nm_strip() { sed -E 's/[[:space:]]+$//' | tr -d \"\\\"'\"; }\n"
-    "nm_redact() { sed '/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/,/^-----END [A-Z0-9 ]*PRIVATE KEY-----/{/^-----/!d;}'; }\n"
+    "nm_strip() { sed -E \"s/$S+\\$//\" | tr -d \"\\\"'\"; }\n"
+    "# Only certificate material leaves the host: PEM files are reduced to their\n"
+    "# BEGIN/END lines plus the bodies of certificate and PKCS#7 blocks (keys\n"
+    "# become an empty block, so the parser still sees that one was there); other\n"
+    "# files are sent only when they look like a DER certificate or PKCS#7.\n"
+    "NM_KEEP='(X509 |X[.]509 |TRUSTED )?CERTIFICATE|PKCS7|CMS|PKCS #7 SIGNED DATA'\n"
+    "nm_redact() {\n"
+    "    awk -v c=\"^-----BEGIN ($NM_KEEP)-----\" '\n"
+    "        /^-----BEGIN /{ k = $0 ~ c; b = 1; print; next }\n"
+    "        /^-----END /{ b = 0; print; next }\n"
+    "        b && k'\n"
+    "}\n"
+    "nm_is_der() {\n"
+    "    set -- $(od -An -tx1 -N8 \"$1\" 2>/dev/null)\n"
+    "    [ \"$1\" = 30 ] || return 1\n"
+    "    case $2 in 8[1-4]) n=$((0x$2 - 0x80 + 2)) ;; *) n=2 ;; esac\n"
+    "    [ $# -gt \"$n\" ] || return 1\n"
+    "    shift \"$n\"\n"
+    "    [ \"$1\" = 30 ] || [ \"$1\" = 06 ]\n"
+    "}\n"
+    "# Paths named in configuration: relative ones are relative to $1; a\n"
+    "# directory (HAProxy crt) stands for the certificates in it.\n"
     "nm_refs() {\n"
     "    while IFS= read -r p; do\n"
     "        case $p in\n"
@@ -1271,7 +1339,8 @@ const char nm_x509_files_probe[] =
     "        *) p=$1/$p ;;\n"
     "        esac\n"
     "        if [ -d \"$p\" ]; then\n"
-    "            find \"$p\" -maxdepth 1 \\( -type f -o -type l \\) \\( -name '*.pem' -o -name '*.crt' \\) -print\n"
+    "            find \"$p\" -maxdepth 1 \\( -type f -o -type l \\) \\\n"
+    "                \\( -name '*.pem' -o -name '*.crt' \\) -print\n"
     "        else\n"
     "            printf '%s\\n' \"$p\"\n"
     "        fi\n"
@@ -1282,6 +1351,7 @@ const char nm_x509_files_probe[] =
     "        \"$R\"/var/lib/kubelet/pki/kubelet-client-current.pem; do\n"
     "        [ -e \"$f\" ] && printf '%s\\n' \"$f\"\n"
     "    done\n"
+    "    # CA stores (certs/, bundles, ca-certificates.crt) and keys are not ours.\n"
     "    [ -d \"$R/etc/ssl\" ] && find \"$R/etc/ssl\" -maxdepth 4 \\\n"
     "        \\( -path \"$R/etc/ssl/certs\" -o -path \"$R/etc/ssl/private\" \\) -prune -o \\\n"
     "        \\( -type f -o -type l \\) \\( -name '*.crt' -o -name '*.pem' \\) \\\n"
@@ -1291,31 +1361,35 @@ const char nm_x509_files_probe[] =
     "        ! -name ca-certificates.crt ! -name '*-bundle*' -print\n"
     "    [ -d \"$R/etc/kubernetes/pki\" ] && find \"$R/etc/kubernetes/pki\" -maxdepth 3 \\\n"
     "        \\( -type f -o -type l \\) -name '*.crt' -print\n"
-    "    [ -d \"$R/etc/nginx\" ] && grep -RhsE '^[[:space:]]*ssl_certificate[[:space:]]' \"$R/etc/nginx\" |\n"
-    "        sed -E 's/^[[:space:]]*ssl_certificate[[:space:]]+//; s/;.*//' | nm_strip | nm_refs \"$R/etc/nginx\"\n"
+    "    [ -d \"$R/etc/nginx\" ] &&\n"
+    "        grep -RhsE \"^$S*ssl_certificate$S\" \"$R/etc/nginx\" |\n"
+    "        sed -E \"s/^$S*ssl_certificate$S+//; s/;.*//\" | nm_strip | nm_refs \"$R/etc/nginx\"\n"
     "    for d in \"$R/etc/apache2\" \"$R/etc/httpd\"; do\n"
-    "        [ -d \"$d\" ] && grep -RhsiE '^[[:space:]]*SSLCertificate(Chain)?File[[:space:]]' \"$d\" |\n"
-    "            sed -E 's/^[[:space:]]*[A-Za-z]+[[:space:]]+//' | nm_strip | nm_refs \"$d\"\n"
+    "        [ -d \"$d\" ] &&\n"
+    "            grep -RhsiE \"^$S*SSLCertificate(Chain)?File$S\" \"$d\" |\n"
+    "            sed -E \"s/^$S*[A-Za-z]+$S+//\" | nm_strip | nm_refs \"$d\"\n"
     "    done\n"
     "    c=$R/etc/haproxy/haproxy.cfg\n"
     "    if [ -f \"$c\" ]; then\n"
-    "        b=$(sed -nE 's/^[[:space:]]*crt-base[[:space:]]+([^[:space:]]+).*/\\1/p' \"$c\" | head -n 1)\n"
+    "        b=$(sed -nE \"s/^$S*crt-base$S+([^ ]+).*/\\\\1/p\" \"$c\" | head -n 1)\n"
     "        case $b in /*) b=$R$b ;; *) b=$R/etc/haproxy ;; esac\n"
-    "        grep -hsE '^[[:space:]]*bind[[:space:]]' \"$c\" | grep -oE '[[:space:]]crt[[:space:]]+[^[:space:]]+' |\n"
-    "            sed -E 's/^[[:space:]]crt[[:space:]]+//' | nm_strip | nm_refs \"$b\"\n"
+    "        grep -hsE \"^$S*bind$S\" \"$c\" | grep -oE \"$S\"\"crt$S+[^ ]+\" |\n"
+    "            sed -E \"s/^$S\"\"crt$S+//\" | nm_strip | nm_refs \"$b\"\n"
     "    fi\n"
     "    [ -f \"$R/etc/postfix/main.cf\" ] &&\n"
-    "        grep -hsE '^[[:space:]]*smtpd_tls_(cert|eccert)_file[[:space:]]*=' \"$R/etc/postfix/main.cf\" |\n"
-    "        sed -E 's/^[^=]*=[[:space:]]*//' | nm_strip | nm_refs \"$R/etc/postfix\"\n"
-    "    [ -d \"$R/etc/dovecot\" ] && grep -RhsE '^[[:space:]]*ssl_cert[[:space:]]*=' \"$R/etc/dovecot\" |\n"
-    "        sed -E 's/^[^=]*=[[:space:]]*<?[[:space:]]*//' | nm_strip | nm_refs \"$R/etc/dovecot\"\n"
+    "        grep -hsE \"^$S*smtpd_tls_(cert|eccert)_file$S*=\" \"$R/etc/postfix/main.cf\" |\n"
+    "        sed -E \"s/^[^=]*=$S*//\" | nm_strip | nm_refs \"$R/etc/postfix\"\n"
+    "    [ -d \"$R/etc/dovecot\" ] &&\n"
+    "        grep -RhsE \"^$S*ssl_cert$S*=\" \"$R/etc/dovecot\" |\n"
+    "        sed -E \"s/^[^=]*=$S*<?$S*//\" | nm_strip | nm_refs \"$R/etc/dovecot\"\n"
     "}\n"
+    "nm_err() { printf '%s %s %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$1\")\" \"$2\"; }\n"
     "nm_candidates 2>/dev/null | LC_ALL=C sort -u | {\n"
     "    n=0 total=0\n"
     "    while IFS= read -r f; do\n"
     "        n=$((n + 1))\n"
     "        if [ \"$n\" -gt \"$NM_MAX_FILES\" ]; then\n"
-    "            printf '%s %s too-many-files ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\"\n"
+    "            nm_err \"$f\" too-many-files\n"
     "            break\n"
     "        fi\n"
     "        if [ ! -e \"$f\" ]; then r=not-found\n"
@@ -1329,30 +1403,34 @@ const char nm_x509_files_probe[] =
     "        size=${5:-x}\n"
     "        case $size in '' | *[!0-9]*) r=${r:-unreadable} ;; esac\n"
     "        if [ -n \"$r\" ]; then\n"
-    "            printf '%s %s %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\" \"$r\"\n"
+    "            nm_err \"$f\" \"$r\"\n"
     "            continue\n"
     "        fi\n"
     "        perms=$1 uid=$3\n"
     "        if [ \"$size\" -gt \"$NM_MAX_SIZE\" ]; then\n"
-    "            printf '%s %s too-big %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\" \"$size\"\n"
+    "            nm_err \"$f\" \"too-big $size\"\n"
     "            continue\n"
     "        fi\n"
-    "        key=\n"
-    "        if grep -q 'PRIVATE KEY-----' \"$f\" 2>/dev/null; then\n"
-    "            key=1\n"
+    "        if grep -q -e '-----BEGIN ' \"$f\" 2>/dev/null; then\n"
+    "            pem=1\n"
     "            size=$(nm_redact <\"$f\" | wc -c | tr -d ' ')\n"
+    "        elif nm_is_der \"$f\"; then\n"
+    "            pem=\n"
+    "        else\n"
+    "            nm_err \"$f\" not-a-certificate\n"
+    "            continue\n"
     "        fi\n"
     "        if [ $((total + size)) -gt \"$NM_BUDGET\" ]; then\n"
-    "            printf '%s %s budget %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$f\")\" \"$size\"\n"
+    "            nm_err \"$f\" \"budget $size\"\n"
     "            continue\n"
     "        fi\n"
     "        total=$((total + size))\n"
     "        rp=$(readlink -f \"$f\" 2>/dev/null) || rp=\n"
     "        case $rp in '' | *\"$NL\"*) rp=$f ;; esac\n"
-    "        printf '%s %s %s %s mode=%s uid=%s ---\\n' '--- nm-file' \"$size\" \"$(nm_enc \"$rp\")\" \\\n"
-    "            \"$(nm_enc \"$f\")\" \"$perms\" \"$uid\"\n"
+    "        printf '%s %s %s %s mode=%s uid=%s ---\\n' '--- nm-file' \"$size\" \\\n"
+    "            \"$(nm_enc \"$rp\")\" \"$(nm_enc \"$f\")\" \"$perms\" \"$uid\"\n"
     "        {\n"
-    "            if [ -n \"$key\" ]; then nm_redact <\"$f\"; else cat <\"$f\"; fi\n"
+    "            if [ -n \"$pem\" ]; then nm_redact <\"$f\"; else cat <\"$f\"; fi\n"
     "            dd if=/dev/zero bs=\"$size\" count=1 2>/dev/null\n"
     "        } | head -c \"$size\"\n"
     "        printf '\\n'\n"

@@ -264,7 +264,8 @@ static void fmt_endpoint(const struct sockaddr *sa, socklen_t salen, char *out, 
 
 /* Probe outcome while it is being built. */
 struct outcome {
-    const char *kind;       /* NULL = fine so far; else resolve|connect|timeout|starttls|handshake */
+    const char *kind;       /* NULL = fine so far, else resolve, connect, timeout,
+                               starttls or handshake */
     char msg[256];
     char endpoint[100];
 };
