@@ -183,24 +183,31 @@ static void check_spread(json_t *report, const struct nm_inventory *inv, const s
     }
 }
 
-/* The recorded single upstream of a host for check `check`, or NULL. */
-static const char *single_upstream(const json_t *host, const char *check, const char *list_field)
+/*
+ * The one server a host depends on for check `check`, from what the check
+ * recorded: NULL unless its `single_field` is true.  The server is the
+ * recorded `server_field` (a string, or the first of a list).
+ */
+static const char *single_upstream(const json_t *host, const char *check, const char *single_field,
+                                   const char *server_field)
 {
     const json_t *per_check = json_object_get(json_object_get(host, "metrics"), check);
     const char *key;
     const json_t *rec;
     json_object_foreach((json_t *)per_check, key, rec) {
-        const json_t *list = json_object_get(rec, list_field);
-        if (!json_is_true(json_object_get(rec, "single")) || json_array_size(list) < 1)
+        if (!json_is_true(json_object_get(rec, single_field)))
             return NULL;
-        return json_string_value(json_array_get(list, 0));
+        const json_t *server = json_object_get(rec, server_field);
+        if (json_is_array(server))
+            server = json_array_get(server, 0);
+        return json_string_value(server);
     }
     return NULL;
 }
 
 static void check_shared(json_t *report, const struct nm_role *role, struct member *ms, size_t n,
-                         const char *check, const char *list_field, const char *fleet_check,
-                         const char *what)
+                         const char *check, const char *single_field, const char *server_field,
+                         const char *fleet_check, const char *what)
 {
     const char *shared = NULL;
     size_t scanned = 0;
@@ -208,7 +215,7 @@ static void check_shared(json_t *report, const struct nm_role *role, struct memb
         if (!ms[i].host ||
             strcmp(json_string_value(json_object_get(ms[i].host, "status")), "ok") != 0)
             continue;
-        const char *u = single_upstream(ms[i].host, check, list_field);
+        const char *u = single_upstream(ms[i].host, check, single_field, server_field);
         if (!u || (shared && strcmp(shared, u) != 0))
             return;
         shared = u;
@@ -279,8 +286,12 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_opt
             continue;
         check_redundancy(report, role, ms, n, healthy, drain_note);
         check_spread(report, inv, role, ms, n, healthy, drain_note);
-        check_shared(report, role, ms, n, DNS_CHECK, "upstream", "role-shared-dns", "DNS resolver");
-        check_shared(report, role, ms, n, NTP_CHECK, "sources", "role-shared-ntp", "time source");
+        /* dns-resolvers records "single" and the effective "upstream" list;
+         * time-sync records "single_source" and the selected "reference". */
+        check_shared(report, role, ms, n, DNS_CHECK, "single", "upstream", "role-shared-dns",
+                     "DNS resolver");
+        check_shared(report, role, ms, n, NTP_CHECK, "single_source", "reference",
+                     "role-shared-ntp", "time source");
     }
     free(ms);
     free(names);
