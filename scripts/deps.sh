@@ -12,7 +12,7 @@ pkgs=(
     gcc libc6-dev pkg-config meson ninja-build                  # build
     libssh2-1-dev libssl-dev libxml2-dev libjansson-dev         # libraries
     openssh-server openssh-client                               # the fake fleet
-    jq util-linux iproute2 procps                               # test scripts
+    jq util-linux iproute2 procps openssl time                  # test scripts
     valgrind                                                    # valgrind setup
 )
 for arg in "$@"; do

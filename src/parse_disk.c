@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "nearmiss/util.h"
 #include "parsers-builtin.h"
 
@@ -27,134 +28,15 @@ __extension__ typedef unsigned __int128 nm_u128;
 #define MAX_OPTIONS 256     /* mount options kept per mount */
 #define DF_MAX_TOKENS 64    /* the df columns must start within these */
 #define KMSG_SCAN_BYTES 2048 /* printk lines are < 1 KiB; look no further */
+#define EVIDENCE_RAW (NM_PARSER_MAX_EVIDENCE * 2) /* raw bytes joined for one item */
 
-struct span {
-    const char *s, *e;
-};
-
-static size_t span_len(struct span t)
+/* Splits on blanks into at most max tokens.  Unlike nm_span_split the count
+ * never exceeds max: callers walk t[0..n-1] and the EDAC match reads
+ * "n == 2" as "at least two tokens". */
+static size_t tokenize(struct nm_span line, struct nm_span *toks, size_t max)
 {
-    return (size_t)(t.e - t.s);
-}
-
-static bool span_eq(struct span t, const char *lit)
-{
-    size_t n = strlen(lit);
-    return span_len(t) == n && memcmp(t.s, lit, n) == 0;
-}
-
-static bool span_has_prefix(struct span t, const char *lit)
-{
-    size_t n = strlen(lit);
-    return span_len(t) >= n && memcmp(t.s, lit, n) == 0;
-}
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static struct span span_trim(struct span t)
-{
-    while (t.s < t.e && is_blank(*t.s))
-        t.s++;
-    while (t.e > t.s && is_blank(t.e[-1]))
-        t.e--;
-    return t;
-}
-
-/* Next line of [*p, end) without its "\n" (and "\r"); false at the end. */
-static bool next_line(const char **p, const char *end, struct span *line)
-{
-    if (*p >= end)
-        return false;
-    const char *s = *p;
-    const char *nl = memchr(s, '\n', (size_t)(end - s));
-    const char *e = nl ? nl : end;
-    *p = nl ? nl + 1 : end;
-    if (e > s && e[-1] == '\r')
-        e--;
-    line->s = s;
-    line->e = e;
-    return true;
-}
-
-/* Splits on blanks; stops after max tokens (the rest stays in the line). */
-static size_t tokenize(struct span line, struct span *toks, size_t max)
-{
-    size_t n = 0;
-    const char *p = line.s;
-    while (n < max) {
-        while (p < line.e && is_blank(*p))
-            p++;
-        if (p >= line.e)
-            break;
-        toks[n].s = p;
-        while (p < line.e && !is_blank(*p))
-            p++;
-        toks[n].e = p;
-        n++;
-    }
-    return n;
-}
-
-static json_t *jspan(struct span t, size_t max)
-{
-    return nm_json_string_sanitized(t.s, span_len(t), max);
-}
-
-static const char *find_bytes(const char *s, const char *e, const char *needle)
-{
-    size_t n = strlen(needle);
-    if (!s || s >= e)
-        return NULL;
-    return memmem(s, (size_t)(e - s), needle, n);
-}
-
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* needle is lower case; s..e is short (KMSG_SCAN_BYTES), so naive is fine. */
-static const char *find_ci(const char *s, const char *e, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (const char *p = s; p < e && (size_t)(e - p) >= n; p++) {
-        size_t i = 0;
-        while (i < n && ascii_lower(p[i]) == needle[i])
-            i++;
-        if (i == n)
-            return p;
-    }
-    return NULL;
-}
-
-/* Evidence: raw lines joined by "\n", sanitized and capped. */
-struct evidence {
-    struct nm_buf b;
-};
-
-static void evidence_init(struct evidence *ev)
-{
-    nm_buf_init(&ev->b, NM_PARSER_MAX_EVIDENCE * 2);
-}
-
-static void evidence_add(struct evidence *ev, struct span line)
-{
-    if (!line.s)
-        return;
-    if (ev->b.len > 0)
-        nm_buf_append(&ev->b, "\n", 1);
-    nm_buf_append(&ev->b, line.s, span_len(line));
-}
-
-static json_t *evidence_take(struct evidence *ev)
-{
-    json_t *j = nm_json_string_sanitized(ev->b.data ? ev->b.data : "", ev->b.len,
-                                         NM_PARSER_MAX_EVIDENCE);
-    nm_buf_finish(&ev->b);
-    return j;
+    size_t n = nm_span_split(line, toks, max);
+    return n < max ? n : max;
 }
 
 static json_t *json_u64(uint64_t v)
@@ -167,10 +49,10 @@ static json_t *json_u64(uint64_t v)
 /* ------------------------------------------------------------------ */
 /* Filesystem classification, shared by df and mounts.                 */
 
-static bool span_in(struct span t, const char *const *list)
+static bool span_in(struct nm_span t, const char *const *list)
 {
     for (size_t i = 0; list[i]; i++)
-        if (span_eq(t, list[i]))
+        if (nm_span_eq(t, list[i]))
             return true;
     return false;
 }
@@ -190,15 +72,15 @@ static const char *const pseudo_exact[] = {
     NULL,
 };
 
-static bool fstype_is_network(struct span t)
+static bool fstype_is_network(struct nm_span t)
 {
-    return span_has_prefix(t, "nfs") || span_in(t, network_exact);
+    return nm_span_has_prefix(t, "nfs") || span_in(t, network_exact);
 }
 
-static bool fstype_is_pseudo(struct span t)
+static bool fstype_is_pseudo(struct nm_span t)
 {
-    return span_in(t, pseudo_exact) || span_has_prefix(t, "cgroup") ||
-           span_has_prefix(t, "nfs") || span_has_prefix(t, "fuse.");
+    return span_in(t, pseudo_exact) || nm_span_has_prefix(t, "cgroup") ||
+           nm_span_has_prefix(t, "nfs") || nm_span_has_prefix(t, "fuse.");
 }
 
 /* Without a type column (df -Pk on old or busybox df) only the device name
@@ -209,16 +91,16 @@ static const char *const pseudo_devices[] = {
     "cgroup2", "ramfs", "efivarfs", "run", NULL,
 };
 
-static bool device_looks_network(struct span dev)
+static bool device_looks_network(struct nm_span dev)
 {
-    if (span_has_prefix(dev, "//"))
+    if (nm_span_has_prefix(dev, "//"))
         return true;
-    return dev.s < dev.e && dev.s[0] != '/' && find_bytes(dev.s, dev.e, ":/") != NULL;
+    return dev.n > 0 && dev.p[0] != '/' && nm_span_find(dev, ":/") != NULL;
 }
 
-static void classify(struct span fstype, struct span device, bool *pseudo, bool *network)
+static void classify(struct nm_span fstype, struct nm_span device, bool *pseudo, bool *network)
 {
-    if (fstype.s && fstype.s < fstype.e) {
+    if (fstype.n > 0) {
         *network = fstype_is_network(fstype);
         *pseudo = fstype_is_pseudo(fstype);
     } else {
@@ -237,9 +119,9 @@ struct df_num {
 };
 
 struct df_row {
-    struct span device, fstype, mount;
-    struct span line1, line2; /* line2: second half of a wrapped row */
-    struct df_num n[3];       /* size/used/avail, or inodes/iused/ifree */
+    struct nm_span device, fstype, mount;
+    struct nm_span line1, line2; /* line2: second half of a wrapped row */
+    struct df_num n[3];          /* size/used/avail, or inodes/iused/ifree */
 };
 
 struct df_fs {
@@ -247,30 +129,28 @@ struct df_fs {
     bool has_space, has_inode;
 };
 
-static bool df_num(struct span t, struct df_num *out)
+static bool df_num(struct nm_span t, struct df_num *out)
 {
-    const char *p = t.s;
     out->known = out->neg = false;
     out->v = 0;
-    if (span_eq(t, "-"))
+    if (nm_span_eq(t, "-"))
         return true;
-    if (p < t.e && *p == '-') {
+    if (t.n > 0 && t.p[0] == '-') {
         out->neg = true;
-        p++;
+        t = nm_span_after(t, 1);
     }
-    if (nm_parse_u64(&p, t.e, &out->v) < 0 || p != t.e)
+    if (nm_span_to_u64(t, &out->v) < 0)
         return false;
     out->known = true;
     return true;
 }
 
-static bool df_is_pct(struct span t)
+static bool df_is_pct(struct nm_span t)
 {
-    if (span_eq(t, "-"))
+    if (nm_span_eq(t, "-"))
         return true;
-    const char *p = t.s;
     uint64_t v;
-    return nm_parse_u64(&p, t.e, &v) == 0 && p + 1 == t.e && *p == '%';
+    return nm_span_has_suffix(t, "%") && nm_span_to_u64((struct nm_span){t.p, t.n - 1}, &v) == 0;
 }
 
 /*
@@ -280,12 +160,12 @@ static bool df_is_pct(struct span t)
  * included.  pending is the device of a wrapped row (old and busybox df put
  * a long device name alone on a line and the columns on the next).
  */
-static bool df_parse_row(struct span line, bool has_type, const struct span *pending,
+static bool df_parse_row(struct nm_span line, bool has_type, const struct nm_span *pending,
                          struct df_row *row)
 {
-    struct span t[DF_MAX_TOKENS];
+    struct nm_span t[DF_MAX_TOKENS];
     size_t n = tokenize(line, t, DF_MAX_TOKENS);
-    bool cont = pending && line.s < line.e && is_blank(line.s[0]);
+    bool cont = pending && line.n > 0 && nm_is_blank(line.p[0]);
     size_t ntype = has_type ? 1 : 0;
     size_t min_i = ntype + (cont ? 0 : 1);
     for (size_t i = min_i; i + 3 < n; i++) {
@@ -295,16 +175,15 @@ static bool df_parse_row(struct span line, bool has_type, const struct span *pen
             continue;
         if (cont && i != min_i)
             return false;
-        struct span mount = {t[i + 3].e, line.e};
-        while (mount.s < mount.e && is_blank(*mount.s))
-            mount.s++;
-        if (mount.s >= mount.e)
+        struct nm_span mount =
+            nm_span_ltrim(nm_span_range(nm_span_end(t[i + 3]), nm_span_end(line)));
+        if (mount.n == 0)
             return false;
         memset(row, 0, sizeof *row);
         if (cont) {
             row->device = *pending;
         } else {
-            row->device = span_trim((struct span){line.s, t[i - ntype].s});
+            row->device = nm_span_trim(nm_span_range(line.p, t[i - ntype].p));
         }
         if (has_type)
             row->fstype = t[i - 1];
@@ -350,14 +229,15 @@ static json_t *df_item(const struct df_fs *fs)
 {
     const struct df_row *first = fs->has_space ? &fs->space : &fs->inode;
     /* rows are zeroed when created, so a missing row has no type */
-    struct span fstype = fs->space.fstype.s ? fs->space.fstype : fs->inode.fstype;
+    struct nm_span fstype = fs->space.fstype.p ? fs->space.fstype : fs->inode.fstype;
     bool pseudo, network;
     classify(fstype, first->device, &pseudo, &network);
     json_t *it = json_object();
-    json_object_set_new(it, "subject", jspan(first->mount, MAX_PATH_BYTES));
-    json_object_set_new(it, "mount", jspan(first->mount, MAX_PATH_BYTES));
-    json_object_set_new(it, "device", jspan(first->device, MAX_PATH_BYTES));
-    json_object_set_new(it, "fstype", fstype.s ? jspan(fstype, MAX_NAME_BYTES) : json_null());
+    json_object_set_new(it, "subject", nm_span_json(first->mount, MAX_PATH_BYTES));
+    json_object_set_new(it, "mount", nm_span_json(first->mount, MAX_PATH_BYTES));
+    json_object_set_new(it, "device", nm_span_json(first->device, MAX_PATH_BYTES));
+    json_object_set_new(it, "fstype",
+                        fstype.p ? nm_span_json(fstype, MAX_NAME_BYTES) : json_null());
     static const char *const space_keys[3] = {"size_kb", "used_kb", "avail_kb"};
     static const char *const inode_keys[3] = {"inodes", "iused", "ifree"};
     for (int i = 0; i < 3; i++) {
@@ -370,17 +250,18 @@ static json_t *df_item(const struct df_fs *fs)
     json_object_set_new(it, "iuse_pct", fs->has_inode ? df_pct(fs->inode.n) : json_null());
     json_object_set_new(it, "pseudo", json_boolean(pseudo));
     json_object_set_new(it, "network", json_boolean(network));
-    struct evidence ev;
-    evidence_init(&ev);
+    struct nm_buf ev;
+    nm_buf_init(&ev, EVIDENCE_RAW);
     if (fs->has_space) {
-        evidence_add(&ev, fs->space.line1);
-        evidence_add(&ev, fs->space.line2);
+        nm_evidence_add(&ev, fs->space.line1);
+        nm_evidence_add(&ev, fs->space.line2);
     }
     if (fs->has_inode) {
-        evidence_add(&ev, fs->inode.line1);
-        evidence_add(&ev, fs->inode.line2);
+        nm_evidence_add(&ev, fs->inode.line1);
+        nm_evidence_add(&ev, fs->inode.line2);
     }
-    json_object_set_new(it, "evidence", evidence_take(&ev));
+    json_object_set_new(it, "evidence", nm_evidence_json(&ev));
+    nm_buf_finish(&ev);
     return it;
 }
 
@@ -395,44 +276,44 @@ int nm_parse_df(const char *data, size_t len, const json_t *options, json_t **re
     json_t *by_mount = json_object();
     json_t *join_pos = json_object(); /* mount point -> next index in its list to join */
     bool inodes = false, has_type = false, seen_table = false;
-    struct span pending = {NULL, NULL}, line;
+    struct nm_span pending = {NULL, 0}, line;
 
-    while (next_line(&p, end, &line)) {
-        struct span t[2];
+    while (nm_span_next_line(&p, end, &line)) {
+        struct nm_span t[2];
         size_t nt = tokenize(line, t, 2);
-        struct span trimmed = span_trim(line);
-        if (span_eq(trimmed, "--- inodes ---")) {
+        struct nm_span trimmed = nm_span_trim(line);
+        if (nm_span_eq(trimmed, "--- inodes ---")) {
             inodes = true;
             has_type = false;
-            pending.s = NULL;
+            pending = (struct nm_span){NULL, 0};
             continue;
         }
-        if (nt > 0 && span_eq(t[0], "Filesystem")) {
-            struct span all[DF_MAX_TOKENS];
+        if (nt > 0 && nm_span_eq(t[0], "Filesystem")) {
+            struct nm_span all[DF_MAX_TOKENS];
             size_t na = tokenize(line, all, DF_MAX_TOKENS);
-            has_type = nt > 1 && span_eq(t[1], "Type");
+            has_type = nt > 1 && nm_span_eq(t[1], "Type");
             for (size_t i = 0; i < na; i++)
-                if (span_eq(all[i], "Inodes"))
+                if (nm_span_eq(all[i], "Inodes"))
                     inodes = true;
             seen_table = true;
-            pending.s = NULL;
+            pending = (struct nm_span){NULL, 0};
             continue;
         }
         struct df_row row;
-        bool ok = df_parse_row(line, has_type, pending.s ? &pending : NULL, &row);
-        if (ok && pending.s && row.device.s == pending.s) {
+        bool ok = df_parse_row(line, has_type, pending.p ? &pending : NULL, &row);
+        if (ok && pending.p && row.device.p == pending.p) {
             row.line2 = row.line1;
             row.line1 = pending;
         }
-        pending.s = NULL;
+        pending = (struct nm_span){NULL, 0};
         if (!ok) {
-            if (nt == 1 && !is_blank(line.s[0]))
+            if (nt == 1 && !nm_is_blank(line.p[0]))
                 pending = t[0];
             continue;
         }
         seen_table = true;
 
-        json_t *key = jspan(row.mount, MAX_PATH_BYTES);
+        json_t *key = nm_span_json(row.mount, MAX_PATH_BYTES);
         json_t *list = json_object_get(by_mount, json_string_value(key));
         struct df_fs *target = NULL;
         if (inodes && list) {
@@ -499,11 +380,11 @@ out:
 
 /* /proc/mounts and fstab write space, tab, newline and backslash (and, in
  * newer kernels, '#') as \ooo octal escapes. */
-static void unescape_octal(struct span t, struct nm_buf *b)
+static void unescape_octal(struct nm_span t, struct nm_buf *b)
 {
-    const char *p = t.s;
-    while (p < t.e) {
-        if (*p == '\\' && t.e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
+    const char *p = t.p, *e = nm_span_end(t);
+    while (p < e) {
+        if (*p == '\\' && e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
             p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
             char c = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
             nm_buf_append(b, &c, 1);
@@ -515,7 +396,7 @@ static void unescape_octal(struct span t, struct nm_buf *b)
     }
 }
 
-static json_t *jpath_unescaped(struct span t, bool strip_slash)
+static json_t *jpath_unescaped(struct nm_span t, bool strip_slash)
 {
     struct nm_buf b;
     nm_buf_init(&b, MAX_PATH_BYTES);
@@ -528,36 +409,32 @@ static json_t *jpath_unescaped(struct span t, bool strip_slash)
     return j;
 }
 
-static json_t *mount_options(struct span t, bool *rw)
+static json_t *mount_options(struct nm_span t, bool *rw)
 {
     struct nm_buf b;
     nm_buf_init(&b, MAX_PATH_BYTES * 4);
     unescape_octal(t, &b);
     json_t *arr = json_array();
-    const char *p = b.data ? b.data : "", *end = p + b.len;
+    struct nm_span rest = {b.data ? b.data : "", b.len}, o;
     *rw = true;
-    while (p < end && json_array_size(arr) < MAX_OPTIONS) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        struct span o = {p, c ? c : end};
-        if (o.s < o.e) {
+    while (rest.n > 0 && json_array_size(arr) < MAX_OPTIONS) {
+        nm_span_cut(&rest, ',', &o);
+        if (o.n > 0) {
             /* mount(8) applies options left to right; "defaults" sets no
              * flag of its own, so "ro,defaults" stays read-only. */
-            if (span_eq(o, "ro"))
+            if (nm_span_eq(o, "ro"))
                 *rw = false;
-            else if (span_eq(o, "rw"))
+            else if (nm_span_eq(o, "rw"))
                 *rw = true;
-            json_array_append_new(arr, jspan(o, MAX_NAME_BYTES));
+            json_array_append_new(arr, nm_span_json(o, MAX_NAME_BYTES));
         }
-        if (!c)
-            break;
-        p = c + 1;
     }
     nm_buf_finish(&b);
     return arr;
 }
 
 struct fstab_ent {
-    struct span line, device, options;
+    struct nm_span line, device, options;
 };
 
 int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t **ret_items,
@@ -565,12 +442,12 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
 {
     const char *p = data ? data : "", *end = p + (data ? len : 0);
     const char *mounts_end = end, *fstab_start = end;
-    struct span line;
+    struct nm_span line;
 
     /* The fstab comes after the separator but is needed first. */
-    for (const char *q = p; next_line(&q, end, &line);) {
-        if (span_eq(span_trim(line), "--- fstab ---")) {
-            mounts_end = line.s;
+    for (const char *q = p; nm_span_next_line(&q, end, &line);) {
+        if (nm_span_eq(nm_span_trim(line), "--- fstab ---")) {
+            mounts_end = line.p;
             fstab_start = q;
             break;
         }
@@ -579,12 +456,12 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
     struct fstab_ent *fst = NULL;
     size_t nfst = 0, alloc = 0;
     json_t *fstab_by_mount = json_object();
-    for (const char *q = fstab_start; next_line(&q, end, &line);) {
-        struct span t[4];
-        struct span tl = span_trim(line);
-        if (tl.s >= tl.e || tl.s[0] == '#')
+    for (const char *q = fstab_start; nm_span_next_line(&q, end, &line);) {
+        struct nm_span t[4];
+        struct nm_span tl = nm_span_trim(line);
+        if (tl.n == 0 || tl.p[0] == '#')
             continue;
-        if (tokenize(line, t, 4) < 4 || t[1].s[0] != '/' || nfst >= NM_PARSER_MAX_ITEMS)
+        if (tokenize(line, t, 4) < 4 || t[1].p[0] != '/' || nfst >= NM_PARSER_MAX_ITEMS)
             continue;
         if (nfst == alloc) {
             alloc = alloc ? alloc * 2 : 32;
@@ -599,10 +476,10 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
     }
 
     json_t *items = json_array();
-    for (const char *q = p; q < mounts_end && next_line(&q, mounts_end, &line);) {
+    for (const char *q = p; q < mounts_end && nm_span_next_line(&q, mounts_end, &line);) {
         /* The kernel always writes six fields; fewer is a cut-off line,
          * whose options cannot be trusted to be complete. */
-        struct span t[6];
+        struct nm_span t[6];
         if (tokenize(line, t, 6) < 6 || json_array_size(items) >= NM_PARSER_MAX_ITEMS)
             continue;
         bool rw, pseudo, network;
@@ -614,15 +491,15 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
         json_object_set_new(it, "subject", json_copy(mnt));
         json_object_set_new(it, "mount", mnt);
         json_object_set_new(it, "device", jpath_unescaped(t[0], false));
-        json_object_set_new(it, "fstype", jspan(t[2], MAX_NAME_BYTES));
+        json_object_set_new(it, "fstype", nm_span_json(t[2], MAX_NAME_BYTES));
         json_object_set_new(it, "options", opts);
         json_object_set_new(it, "ro", json_boolean(!rw));
         json_object_set_new(it, "pseudo", json_boolean(pseudo));
         json_object_set_new(it, "network", json_boolean(network));
 
-        struct evidence ev;
-        evidence_init(&ev);
-        evidence_add(&ev, line);
+        struct nm_buf ev;
+        nm_buf_init(&ev, EVIDENCE_RAW);
+        nm_evidence_add(&ev, line);
         json_t *fi = json_object_get(fstab_by_mount, json_string_value(key));
         bool fstab_rw = false;
         if (fi) {
@@ -630,7 +507,7 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
             json_object_set_new(it, "fstab_device", jpath_unescaped(f->device, false));
             json_object_set_new(it, "fstab_options", mount_options(f->options, &fstab_rw));
             json_object_set_new(it, "fstab_rw", json_boolean(fstab_rw));
-            evidence_add(&ev, f->line);
+            nm_evidence_add(&ev, f->line);
         } else {
             json_object_set_new(it, "fstab_device", json_null());
             json_object_set_new(it, "fstab_options", json_null());
@@ -638,7 +515,8 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
         }
         json_object_set_new(it, "should_be_rw", json_boolean(!rw && fi && fstab_rw));
         json_object_set_new(it, "shadowed", json_false());
-        json_object_set_new(it, "evidence", evidence_take(&ev));
+        json_object_set_new(it, "evidence", nm_evidence_json(&ev));
+        nm_buf_finish(&ev);
         json_decref(key);
         json_array_append_new(items, it);
     }
@@ -678,58 +556,56 @@ struct kerr {
     enum kerr_kind kind;
     json_t *device; /* sanitized string */
     uint64_t count, corrected, uncorrected;
-    struct span first, last, first_time, last_time;
+    struct nm_span first, last, first_time, last_time;
 };
 
 struct kmatch {
     enum kerr_kind kind;
-    struct span device;
+    struct nm_span device;
     int ecc;            /* 0, 'C' corrected or 'U' uncorrected */
     uint64_t ecc_count; /* errors the EDAC line reports */
 };
 
 /* The device name that follows a pattern: up to a delimiter, sane length. */
-static bool take_device(const char *p, const char *e, const char *stops, struct span *out)
+static bool take_device(const char *p, const char *e, const char *stops, struct nm_span *out)
 {
     const char *s = p;
-    while (p < e && !is_blank(*p) && *p != '\0' && !strchr(stops, *p))
+    while (p < e && !nm_is_blank(*p) && *p != '\0' && !strchr(stops, *p))
         p++;
     /* A NUL in a device name is not a kernel's doing: refuse the line. */
     if (p == s || p - s > 128 || (p < e && *p == '\0'))
         return false;
-    out->s = s;
-    out->e = p;
+    *out = nm_span_range(s, p);
     return true;
 }
 
 /* Splits "[ts] msg", "Mon DD HH:MM:SS host kernel: msg" (journalctl) or a
  * bare message. */
-static void kmsg_split(struct span line, struct span *ts, struct span *msg)
+static void kmsg_split(struct nm_span line, struct nm_span *ts, struct nm_span *msg)
 {
-    ts->s = ts->e = NULL;
+    *ts = (struct nm_span){NULL, 0};
     *msg = line;
-    const char *lim = line.e - line.s > 256 ? line.s + 256 : line.e;
-    const char *k = line.s < line.e && *line.s == '[' ? NULL : find_bytes(line.s, lim, " kernel: ");
+    struct nm_span head = {line.p, line.n < 256 ? line.n : 256};
+    const char *k = line.n > 0 && line.p[0] == '[' ? NULL : nm_span_find(head, " kernel: ");
     if (k) {
         const char *h = k;
-        while (h > line.s && !is_blank(h[-1]))
+        while (h > line.p && !nm_is_blank(h[-1]))
             h--; /* back over the host name */
-        *ts = span_trim((struct span){line.s, h});
-        if (ts->s == ts->e)
-            ts->s = ts->e = NULL;
-        msg->s = k + 9;
+        *ts = nm_span_trim(nm_span_range(line.p, h));
+        if (ts->n == 0)
+            *ts = (struct nm_span){NULL, 0};
+        *msg = nm_span_range(k + 9, nm_span_end(line));
     }
-    if (msg->s < msg->e && *msg->s == '[') {
-        const char *blim = msg->e - msg->s > 64 ? msg->s + 64 : msg->e;
-        const char *close = memchr(msg->s, ']', (size_t)(blim - msg->s));
+    if (msg->n > 0 && msg->p[0] == '[') {
+        const char *close = memchr(msg->p, ']', msg->n < 64 ? msg->n : 64);
         if (close) {
-            if (!ts->s)
-                *ts = span_trim((struct span){msg->s + 1, close});
-            msg->s = close + 1;
+            /* "[]" gives an empty time that is there, not an absent one */
+            if (!ts->p)
+                *ts = nm_span_trim(nm_span_range(msg->p + 1, close));
+            *msg = nm_span_after(*msg, (size_t)(close - msg->p) + 1);
         }
     }
-    while (msg->s < msg->e && is_blank(*msg->s))
-        msg->s++;
+    *msg = nm_span_ltrim(*msg);
 }
 
 static const char *skip_digits(const char *p, const char *e)
@@ -741,7 +617,7 @@ static const char *skip_digits(const char *p, const char *e)
 }
 
 /* "nvme0n1:" or "nvme0n1p2:" at the start of a message. */
-static bool nvme_namespace_prefix(const char *s, const char *e, struct span *dev)
+static bool nvme_namespace_prefix(const char *s, const char *e, struct nm_span *dev)
 {
     const char *p = s;
     if (e - p < 7 || memcmp(p, "nvme", 4) != 0)
@@ -752,23 +628,21 @@ static bool nvme_namespace_prefix(const char *s, const char *e, struct span *dev
         return false;
     if (p >= e || *p != ':')
         return false;
-    dev->s = s;
-    dev->e = p;
+    *dev = nm_span_range(s, p);
     return true;
 }
 
-static bool kmatch_line(struct span msg, struct kmatch *m)
+static bool kmatch_line(struct nm_span msg, struct kmatch *m)
 {
-    const char *s = msg.s, *e = msg.e, *q;
-    if (e - s > KMSG_SCAN_BYTES)
-        e = s + KMSG_SCAN_BYTES;
+    struct nm_span win = {msg.p, msg.n > KMSG_SCAN_BYTES ? KMSG_SCAN_BYTES : msg.n};
+    const char *s = win.p, *e = nm_span_end(win), *q;
     memset(m, 0, sizeof *m);
 
     /* ext2/3/4: "EXT4-fs error (device sda1): ext4_find_entry:1455: ..." */
     static const char *const ext[] = {"EXT4-fs error (device ", "EXT3-fs error (device ",
                                       "EXT2-fs error (device ", NULL};
     for (size_t i = 0; ext[i]; i++)
-        if ((q = find_bytes(s, e, ext[i])) &&
+        if ((q = nm_span_find(win, ext[i])) &&
             take_device(q + strlen(ext[i]), e, "):", &m->device)) {
             m->kind = KERR_FS;
             return true;
@@ -778,7 +652,7 @@ static bool kmatch_line(struct span msg, struct kmatch *m)
     static const char *const btrfs[] = {"BTRFS error (device ", "BTRFS critical (device ",
                                         "BTRFS alert (device ", "BTRFS emergency (device ", NULL};
     for (size_t i = 0; btrfs[i]; i++)
-        if ((q = find_bytes(s, e, btrfs[i])) &&
+        if ((q = nm_span_find(win, btrfs[i])) &&
             take_device(q + strlen(btrfs[i]), e, "):", &m->device)) {
             m->kind = KERR_FS;
             return true;
@@ -786,10 +660,10 @@ static bool kmatch_line(struct span msg, struct kmatch *m)
 
     /* "XFS (dm-0): metadata I/O error in ...", "... Corruption detected",
      * "... Filesystem has been shut down due to log error" */
-    if ((q = find_bytes(s, e, "XFS (")) && take_device(q + 5, e, ")", &m->device)) {
-        const char *rest = m->device.e;
-        if (find_ci(rest, e, "error") || find_ci(rest, e, "corrupt") ||
-            find_ci(rest, e, "shut down") || find_ci(rest, e, "shutdown")) {
+    if ((q = nm_span_find(win, "XFS (")) && take_device(q + 5, e, ")", &m->device)) {
+        struct nm_span rest = nm_span_range(nm_span_end(m->device), e);
+        if (nm_span_find_nocase(rest, "error") || nm_span_find_nocase(rest, "corrupt") ||
+            nm_span_find_nocase(rest, "shut down") || nm_span_find_nocase(rest, "shutdown")) {
             m->kind = KERR_FS;
             return true;
         }
@@ -797,11 +671,11 @@ static bool kmatch_line(struct span msg, struct kmatch *m)
 
     /* fs/buffer.c: "Buffer I/O error on dev sda1, logical block 0, ..."
      * (older kernels: "on device sda1") */
-    if ((q = find_bytes(s, e, "Buffer I/O error on dev"))) {
+    if ((q = nm_span_find(win, "Buffer I/O error on dev"))) {
         q += strlen("Buffer I/O error on dev");
         if (e - q >= 3 && memcmp(q, "ice", 3) == 0)
             q += 3;
-        while (q < e && is_blank(*q))
+        while (q < e && nm_is_blank(*q))
             q++;
         if (take_device(q, e, ",", &m->device)) {
             m->kind = KERR_IO;
@@ -812,7 +686,7 @@ static bool kmatch_line(struct span msg, struct kmatch *m)
     /* block layer: "I/O error, dev sda, sector 2048 op 0x0:(READ) ...",
      * "blk_update_request: I/O error, dev sda, ...",
      * "critical medium error, dev sdb, ...", "end_request: I/O error, dev ..." */
-    if ((q = find_bytes(s, e, " error, dev ")) && take_device(q + 12, e, ",", &m->device)) {
+    if ((q = nm_span_find(win, " error, dev ")) && take_device(q + 12, e, ",", &m->device)) {
         m->kind = KERR_IO;
         return true;
     }
@@ -821,53 +695,52 @@ static bool kmatch_line(struct span msg, struct kmatch *m)
      * Read Error (sct 0x2 / sc 0x81) DNR" ("I/O Cmd(0x2) ... I/O Error"
      * without CONFIG_NVME_VERBOSE_ERRORS) */
     if (nvme_namespace_prefix(s, e, &m->device)) {
-        const char *rest = m->device.e;
-        if (find_bytes(rest, e, "(sct ") || find_ci(rest, e, "error")) {
+        struct nm_span rest = nm_span_range(nm_span_end(m->device), e);
+        if (nm_span_find(rest, "(sct ") || nm_span_find_nocase(rest, "error")) {
             m->kind = KERR_IO;
             return true;
         }
     }
     /* "nvme nvme0: I/O 123 QID 4 timeout, aborting" */
-    if (e - s > 10 && memcmp(s, "nvme nvme", 9) == 0 && take_device(s + 5, e, ":", &m->device) &&
-        find_bytes(m->device.e, e, ": I/O ") && find_bytes(m->device.e, e, "timeout")) {
-        m->kind = KERR_IO;
-        return true;
+    if (e - s > 10 && memcmp(s, "nvme nvme", 9) == 0 && take_device(s + 5, e, ":", &m->device)) {
+        struct nm_span rest = nm_span_range(nm_span_end(m->device), e);
+        if (nm_span_find(rest, ": I/O ") && nm_span_find(rest, "timeout")) {
+            m->kind = KERR_IO;
+            return true;
+        }
     }
 
     /* mm/oom_kill.c: "Out of memory: Killed process 1234 (java) ..." (older:
      * "Kill process"), "Memory cgroup out of memory: Killed process ..." */
-    if ((q = find_ci(s, e, "out of memory: kill"))) {
+    if ((q = nm_span_find_nocase(win, "out of memory: kill"))) {
         m->kind = KERR_OOM;
-        m->device.s = "oom";
-        m->device.e = m->device.s + 3;
+        m->device = (struct nm_span){"oom", 3};
         return true;
     }
 
     /* drivers/edac: "EDAC MC0: 1 CE memory read error on ..." / "1 UE ...",
      * older "EDAC MC0: CE page 0x..., offset ..." */
-    if ((q = find_bytes(s, e, "EDAC MC"))) {
+    if ((q = nm_span_find(win, "EDAC MC"))) {
         q += 7;
         while (q < e && *q >= '0' && *q <= '9')
             q++;
         if (q < e && *q == ':') {
-            struct span t[2];
-            size_t n = tokenize((struct span){q + 1, e}, t, 2);
+            struct nm_span t[2];
+            size_t n = tokenize(nm_span_range(q + 1, e), t, 2);
             uint64_t cnt = 1;
             size_t at = 0;
             if (n == 2) {
-                const char *np = t[0].s;
                 uint64_t v;
-                if (nm_parse_u64(&np, t[0].e, &v) == 0 && np == t[0].e) {
+                if (nm_span_to_u64(t[0], &v) == 0) {
                     cnt = v;
                     at = 1;
                 }
             }
-            if (at < n && (span_eq(t[at], "CE") || span_eq(t[at], "UE"))) {
+            if (at < n && (nm_span_eq(t[at], "CE") || nm_span_eq(t[at], "UE"))) {
                 m->kind = KERR_ECC;
-                m->ecc = t[at].s[0];
+                m->ecc = t[at].p[0];
                 m->ecc_count = cnt;
-                m->device.s = "memory";
-                m->device.e = m->device.s + 6;
+                m->device = (struct nm_span){"memory", 6};
                 return true;
             }
         }
@@ -887,29 +760,31 @@ static json_t *kerr_item(const struct kerr *k)
     json_object_set(it, "device", k->device);
     json_object_set_new(it, "kind", json_string(kerr_kind_names[k->kind]));
     json_object_set_new(it, "count", json_u64(k->count));
-    json_object_set_new(it, "first", jspan(k->first, NM_PARSER_MAX_EVIDENCE));
-    json_object_set_new(it, "last", jspan(k->last, NM_PARSER_MAX_EVIDENCE));
+    json_object_set_new(it, "first", nm_span_evidence(k->first));
+    json_object_set_new(it, "last", nm_span_evidence(k->last));
     json_object_set_new(it, "first_time",
-                        k->first_time.s ? jspan(k->first_time, 64) : json_null());
-    json_object_set_new(it, "last_time", k->last_time.s ? jspan(k->last_time, 64) : json_null());
+                        k->first_time.p ? nm_span_json(k->first_time, 64) : json_null());
+    json_object_set_new(it, "last_time",
+                        k->last_time.p ? nm_span_json(k->last_time, 64) : json_null());
     if (k->kind == KERR_ECC) {
         json_object_set_new(it, "corrected", json_u64(k->corrected));
         json_object_set_new(it, "uncorrected", json_u64(k->uncorrected));
     }
     /* The first and the last line, each cut to half the evidence budget so
      * that a long first line cannot hide the last. */
-    struct evidence ev;
-    evidence_init(&ev);
-    struct span a = k->first, b = k->last;
+    struct nm_buf ev;
+    nm_buf_init(&ev, EVIDENCE_RAW);
+    struct nm_span a = k->first, b = k->last;
     size_t half = NM_PARSER_MAX_EVIDENCE / 2 - 1;
-    if (span_len(a) > half)
-        a.e = a.s + half;
-    if (span_len(b) > half)
-        b.e = b.s + half;
-    evidence_add(&ev, a);
+    if (a.n > half)
+        a.n = half;
+    if (b.n > half)
+        b.n = half;
+    nm_evidence_add(&ev, a);
     if (k->count > 1)
-        evidence_add(&ev, b);
-    json_object_set_new(it, "evidence", evidence_take(&ev));
+        nm_evidence_add(&ev, b);
+    json_object_set_new(it, "evidence", nm_evidence_json(&ev));
+    nm_buf_finish(&ev);
     return it;
 }
 
@@ -920,17 +795,17 @@ int nm_parse_kernel_errors(const char *data, size_t len, const json_t *options, 
     struct kerr *ks = NULL;
     size_t nk = 0, alloc = 0;
     json_t *index = json_object(); /* "kind:device" -> index into ks */
-    struct span line;
+    struct nm_span line;
     struct nm_buf key;
     nm_buf_init(&key, 512);
 
-    while (next_line(&p, end, &line)) {
-        struct span ts, msg;
+    while (nm_span_next_line(&p, end, &line)) {
+        struct nm_span ts, msg;
         struct kmatch m;
         kmsg_split(line, &ts, &msg);
         if (!kmatch_line(msg, &m))
             continue;
-        json_t *dev = jspan(m.device, MAX_NAME_BYTES);
+        json_t *dev = nm_span_json(m.device, MAX_NAME_BYTES);
         nm_buf_reset(&key);
         nm_buf_appends(&key, kerr_kind_names[m.kind]);
         nm_buf_append(&key, ":", 1);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "nearmiss/util.h"
 #include "parsers-builtin.h"
 
@@ -36,44 +37,6 @@
 /* ------------------------------------------------------------------ */
 /* Spans and lines                                                     */
 
-struct span {
-    const char *s, *e;
-};
-
-static size_t span_len(struct span t)
-{
-    return (size_t)(t.e - t.s);
-}
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static struct span span_trim(struct span t)
-{
-    while (t.s < t.e && is_blank(*t.s))
-        t.s++;
-    while (t.e > t.s && is_blank(t.e[-1]))
-        t.e--;
-    return t;
-}
-
-static bool span_blank(struct span t)
-{
-    return span_len(span_trim(t)) == 0;
-}
-
 struct reader {
     const char *p, *end;
     size_t max;   /* bytes of a line kept */
@@ -81,7 +44,7 @@ struct reader {
 };
 
 struct line {
-    struct span t;    /* without "\n" or "\r\n", at most reader.max bytes */
+    struct nm_span t; /* without "\n" or "\r\n", at most reader.max bytes */
     bool truncated;   /* the line went on past reader.max */
     size_t no;
 };
@@ -94,21 +57,13 @@ static void reader_init(struct reader *r, const char *data, size_t len, size_t m
     r->no = 0;
 }
 
-static bool next_line(struct reader *r, struct line *l)
+static bool reader_next(struct reader *r, struct line *l)
 {
-    if (r->p >= r->end)
+    if (!nm_span_next_line(&r->p, r->end, &l->t))
         return false;
-    const char *s = r->p;
-    const char *nl = memchr(s, '\n', (size_t)(r->end - s));
-    const char *e = nl ? nl : r->end;
-    r->p = nl ? nl + 1 : r->end;
-    if (e > s && e[-1] == '\r')
-        e--;
-    l->truncated = (size_t)(e - s) > r->max;
+    l->truncated = l->t.n > r->max;
     if (l->truncated)
-        e = s + r->max;
-    l->t.s = s;
-    l->t.e = e;
+        l->t.n = r->max;
     l->no = ++r->no;
     return true;
 }
@@ -119,10 +74,10 @@ static bool next_line(struct reader *r, struct line *l)
  * the line is still matched; both come out of the sanitizer as U+FFFD, so
  * captures taken from the copy read the same as from the original.
  */
-static const char *line_cstr(char *buf, struct span t)
+static const char *line_cstr(char *buf, struct nm_span t)
 {
-    size_t n = span_len(t);
-    memcpy(buf, t.s, n);
+    size_t n = t.n;
+    memcpy(buf, t.p, n);
     buf[n] = '\0';
     for (char *q = memchr(buf, '\0', n); q; q = memchr(q, '\0', n - (size_t)(q - buf)))
         *q = '\x7f';
@@ -132,9 +87,9 @@ static const char *line_cstr(char *buf, struct span t)
 /* ------------------------------------------------------------------ */
 /* Values and items                                                    */
 
-static json_t *jspan(struct span t)
+static json_t *jspan(struct nm_span t)
 {
-    return nm_json_string_sanitized(t.s, span_len(t), MAX_LINE);
+    return nm_span_json(t, MAX_LINE);
 }
 
 /* Fields named by the host (keys, headers, JSON members) may not take these:
@@ -152,49 +107,48 @@ struct values {
 /* The number a whole span spells exactly ("-?[0-9]+" or "-?[0-9]+.[0-9]+"),
  * or NULL.  Integers beyond 64 bits (serial numbers, say) stay strings
  * rather than lose digits. */
-static json_t *exact_number(struct span t)
+static json_t *exact_number(struct nm_span t)
 {
-    size_t n = span_len(t);
-    const char *p = t.s;
+    size_t n = t.n;
+    const char *p = t.p, *e = nm_span_end(t);
     if (n == 0 || n > MAX_NUMBER)
         return NULL;
     if (*p == '-')
         p++;
     const char *digits = p;
-    while (p < t.e && is_digit(*p))
+    while (p < e && nm_is_digit(*p))
         p++;
     /* No leading zeros, as in JSON: "0022" (a umask) and "0644" (a mode)
      * are octal or identifiers, not twenty-two and six hundred forty-four. */
     if (p == digits || (*digits == '0' && p - digits > 1))
         return NULL;
-    if (p == t.e) {
+    if (p == e) {
         int64_t v;
-        const char *q = t.s;
-        if (nm_parse_i64(&q, t.e, &v) < 0 || q != t.e)
+        if (nm_span_to_i64(t, &v) < 0)
             return NULL;
         return json_integer((json_int_t)v);
     }
     if (*p != '.')
         return NULL;
     const char *frac = ++p;
-    while (p < t.e && is_digit(*p))
+    while (p < e && nm_is_digit(*p))
         p++;
-    if (p == frac || p != t.e)
+    if (p == frac || p != e)
         return NULL;
     char buf[MAX_NUMBER + 1];
-    memcpy(buf, t.s, n);
+    memcpy(buf, t.p, n);
     buf[n] = '\0';
     /* The format is checked above; nearmiss never calls setlocale(), so
      * strtod reads the '.' as the C locale does. */
     return json_real(strtod(buf, NULL));
 }
 
-static json_t *value_json(struct span t, const struct values *vo)
+static json_t *value_json(struct nm_span t, const struct values *vo)
 {
     if (vo->numbers) {
         json_t *j = exact_number(t);
-        if (!j && vo->percent && span_len(t) > 1 && t.e[-1] == '%')
-            j = exact_number((struct span){t.s, t.e - 1});
+        if (!j && vo->percent && t.n > 1 && t.p[t.n - 1] == '%')
+            j = exact_number((struct nm_span){t.p, t.n - 1});
         if (j)
             return j;
     }
@@ -202,10 +156,9 @@ static json_t *value_json(struct span t, const struct values *vo)
 }
 
 /* Sets evidence (the raw text, capped) and the truncated flag. */
-static void item_finish(json_t *item, const char *raw, size_t raw_len, bool truncated)
+static void item_finish(json_t *item, struct nm_span raw, bool truncated)
 {
-    json_object_set_new(item, "evidence",
-                        nm_json_string_sanitized(raw, raw_len, NM_PARSER_MAX_EVIDENCE));
+    json_object_set_new(item, "evidence", nm_span_evidence(raw));
     if (truncated)
         json_object_set_new(item, "truncated", json_true());
 }
@@ -449,7 +402,7 @@ static void rx_finish(struct rx *x)
 
 static bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || nm_is_digit(c) || c == '_';
 }
 
 /* Past the end of the bracket expression that starts at p ("[...]"): a ']'
@@ -537,7 +490,7 @@ static int rx_rewrite(struct rx *x, const char *pat, struct nm_buf *out, nm_diag
                 const char *name = ++n;
                 while (name_char(*n))
                     n++;
-                if (*n != '>' || n == name || is_digit(*name))
+                if (*n != '>' || n == name || nm_is_digit(*name))
                     return nm_diag_set(d, NM_ERR_INVAL,
                                        "option pattern: bad group name at offset %zu (letters, "
                                        "digits and _, not starting with a digit)",
@@ -636,21 +589,22 @@ int nm_parse_regex(const char *data, size_t len, const json_t *options, json_t *
     struct reader rd;
     struct line l;
     reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
-    while (!items_full(items) && next_line(&rd, &l)) {
+    while (!items_full(items) && reader_next(&rd, &l)) {
         const char *s = line_cstr(buf, l.t);
         if (relist_any(&x.skip, s) || regexec(&x.re, s, x.n_groups + 1, m, 0) != 0)
             continue;
         json_t *item = json_object();
         for (size_t g = 1; g <= x.n_groups; g++) {
             bool set = m[g].rm_so >= 0; /* -1: an optional group that did not take part */
-            struct span c = set ? (struct span){s + m[g].rm_so, s + m[g].rm_eo}
-                                : (struct span){s, s};
+            struct nm_span c =
+                set ? (struct nm_span){s + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so)}
+                    : (struct nm_span){s, 0};
             if (x.names[g])
                 json_object_set_new(item, x.names[g], set ? value_json(c, &x.vo) : json_null());
             if (g == x.subject_group)
                 json_object_set_new(item, "subject", set ? jspan(c) : json_null());
         }
-        item_finish(item, l.t.s, span_len(l.t), l.truncated);
+        item_finish(item, l.t, l.truncated);
         json_array_append_new(items, item);
         if (x.first_only)
             break;
@@ -732,44 +686,35 @@ static int kv_options(const json_t *o, struct kvo *k, nm_diag *d)
     return 0;
 }
 
-static bool kv_comment(const struct kvo *k, struct span t)
+static bool kv_comment(const struct kvo *k, struct nm_span t)
 {
-    t = span_trim(t);
-    for (size_t i = 0; i < k->n_comments; i++) {
-        size_t n = strlen(k->comments[i]);
-        if (span_len(t) >= n && memcmp(t.s, k->comments[i], n) == 0)
+    t = nm_span_trim(t);
+    for (size_t i = 0; i < k->n_comments; i++)
+        if (nm_span_has_prefix(t, k->comments[i]))
             return true;
-    }
     return false;
 }
 
 /* Splits a line at the separator; false when it has none. */
-static bool kv_split(const struct kvo *k, struct span t, struct span *key, struct span *val)
+static bool kv_split(const struct kvo *k, struct nm_span t, struct nm_span *key,
+                     struct nm_span *val)
 {
     if (!k->sep) {
-        const char *p = t.s;
-        while (p < t.e && is_blank(*p))
-            p++;
-        key->s = p;
-        while (p < t.e && !is_blank(*p))
-            p++;
-        key->e = p;
-        if (p == t.e)
+        /* the value keeps its trailing blanks unless trim is on */
+        struct nm_span rest = t;
+        if (!nm_span_next_tok(&rest, key) || rest.n == 0)
             return false;
-        while (p < t.e && is_blank(*p))
-            p++;
-        val->s = p;
-        val->e = t.e;
+        *val = nm_span_ltrim(rest);
     } else {
-        const char *at = t.s < t.e ? memmem(t.s, span_len(t), k->sep, k->sep_len) : NULL;
+        const char *at = nm_span_find(t, k->sep);
         if (!at)
             return false;
-        *key = (struct span){t.s, at};
-        *val = (struct span){at + k->sep_len, t.e};
+        *key = nm_span_range(t.p, at);
+        *val = nm_span_range(at + k->sep_len, nm_span_end(t));
     }
     if (k->trim) {
-        *key = span_trim(*key);
-        *val = span_trim(*val);
+        *key = nm_span_trim(*key);
+        *val = nm_span_trim(*val);
     }
     return true;
 }
@@ -777,18 +722,19 @@ static bool kv_split(const struct kvo *k, struct span t, struct span *key, struc
 /* A value wrapped in matching quotes loses them and stays a string (quotes
  * say "text": VERSION_ID="22.04" is not a number).  Inside double quotes the
  * backslash escapes of shell-style files (os-release(5)) are undone. */
-static json_t *kv_value(const struct kvo *k, struct span v)
+static json_t *kv_value(const struct kvo *k, struct nm_span v)
 {
-    size_t n = span_len(v);
-    if (!k->strip_quotes || n < 2 || (v.s[0] != '"' && v.s[0] != '\'') || v.e[-1] != v.s[0])
+    size_t n = v.n;
+    if (!k->strip_quotes || n < 2 || (v.p[0] != '"' && v.p[0] != '\'') || v.p[n - 1] != v.p[0])
         return value_json(v, &k->vo);
-    struct span in = {v.s + 1, v.e - 1};
-    if (v.s[0] == '\'')
+    struct nm_span in = {v.p + 1, n - 2};
+    if (v.p[0] == '\'')
         return jspan(in);
     struct nm_buf b;
     nm_buf_init(&b, MAX_LINE);
-    for (const char *p = in.s; p < in.e; p++) {
-        if (*p == '\\' && p + 1 < in.e && strchr("\\\"$`", p[1]))
+    const char *ie = nm_span_end(in);
+    for (const char *p = in.p; p < ie; p++) {
+        if (*p == '\\' && p + 1 < ie && strchr("\\\"$`", p[1]))
             p++;
         nm_buf_append(&b, p, 1);
     }
@@ -828,8 +774,7 @@ static void kv_block_flush(const struct kvo *k, struct kv_block *b, json_t *item
 {
     if (b->item && json_object_size(b->item) > 0 && !items_full(items)) {
         item_subject(b->item, k->subject);
-        item_finish(b->item, b->evidence.data ? b->evidence.data : "", b->evidence.len,
-                    b->truncated);
+        item_finish(b->item, (struct nm_span){b->evidence.data, b->evidence.len}, b->truncated);
         json_array_append(items, b->item);
     }
     json_decref(b->item);
@@ -852,29 +797,26 @@ int nm_parse_kv(const char *data, size_t len, const json_t *options, json_t **re
     struct reader rd;
     struct line l;
     reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
-    while (next_line(&rd, &l)) {
-        struct span key, val;
-        if (span_blank(l.t)) {
+    while (reader_next(&rd, &l)) {
+        struct nm_span key, val;
+        if (nm_span_is_blank(l.t)) {
             if (k.records)
                 kv_block_flush(&k, &b, items);
             continue;
         }
-        if (kv_comment(&k, l.t) || !kv_split(&k, l.t, &key, &val) || span_len(key) == 0 ||
-            span_len(key) > MAX_NAME)
+        if (kv_comment(&k, l.t) || !kv_split(&k, l.t, &key, &val) || key.n == 0 || key.n > MAX_NAME)
             continue;
         char name[MAX_NAME + 1];
-        memcpy(name, key.s, span_len(key));
-        name[span_len(key)] = '\0';
-        for (size_t i = 0; k.lowercase && i < span_len(key); i++)
-            name[i] = ascii_lower(name[i]);
-        json_t *jkey = nm_json_string_sanitized(name, span_len(key), MAX_NAME);
+        memcpy(name, key.p, key.n);
+        name[key.n] = '\0';
+        for (size_t i = 0; k.lowercase && i < key.n; i++)
+            name[i] = nm_ascii_lower(name[i]);
+        json_t *jkey = nm_json_string_sanitized(name, key.n, MAX_NAME);
         if (!name_reserved(json_string_value(jkey))) {
             if (!b.item)
                 b.item = json_object();
             kv_put(&k, b.item, json_string_value(jkey), kv_value(&k, val));
-            if (b.evidence.len > 0)
-                nm_buf_append(&b.evidence, "\n", 1);
-            nm_buf_append(&b.evidence, l.t.s, span_len(l.t));
+            nm_evidence_add(&b.evidence, l.t);
             b.truncated = b.truncated || l.truncated;
         }
         json_decref(jkey);
@@ -970,37 +912,32 @@ static int tb_options(const json_t *o, struct tbo *t, nm_diag *d)
 
 /* Splits a row into at most max cells; with rest, the last cell runs to the
  * end of the line.  Returns the number of cells. */
-static size_t tb_split(const struct tbo *t, struct span line, struct span *cells, size_t max,
+static size_t tb_split(const struct tbo *t, struct nm_span line, struct nm_span *cells, size_t max,
                        bool rest)
 {
     size_t n = 0;
-    const char *p = line.s, *e = line.e;
     if (!t->sep) {
-        while (e > p && is_blank(e[-1]))
-            e--;
-        while (n < max) {
-            while (p < e && is_blank(*p))
-                p++;
-            if (p >= e)
+        struct nm_span r = nm_span_trim(line);
+        while (n < max && r.n > 0) {
+            if (rest && n == max - 1) {
+                cells[n++] = r;
                 break;
-            cells[n].s = p;
-            if (!(rest && n == max - 1))
-                while (p < e && !is_blank(*p))
-                    p++;
-            else
-                p = e;
-            cells[n++].e = p;
+            }
+            nm_span_next_tok(&r, &cells[n++]);
+            r = nm_span_ltrim(r);
         }
         return n;
     }
+    struct nm_span r = line, cell;
     while (n < max) {
-        const char *q = rest && n == max - 1 ? NULL : memchr(p, t->sep, (size_t)(e - p));
-        if (!q)
-            q = e;
-        cells[n++] = t->trim ? span_trim((struct span){p, q}) : (struct span){p, q};
-        if (q >= e)
+        bool more = false;
+        if (rest && n == max - 1)
+            cell = r;
+        else
+            more = nm_span_cut(&r, t->sep, &cell);
+        cells[n++] = t->trim ? nm_span_trim(cell) : cell;
+        if (!more)
             break;
-        p = q + 1;
     }
     return n;
 }
@@ -1008,16 +945,16 @@ static size_t tb_split(const struct tbo *t, struct span line, struct span *cells
 /* Column names from the header line: lower case with ' ' and '-' as '_'
  * (unless lowercase_headers is false); an empty or taken name becomes
  * "NAME_2", "column_3"... so every cell keeps a field of its own. */
-static void tb_header(struct tbo *t, struct span line)
+static void tb_header(struct tbo *t, struct nm_span line)
 {
-    struct span cells[MAX_COLUMNS];
+    struct nm_span cells[MAX_COLUMNS];
     size_t n = tb_split(t, line, cells, MAX_COLUMNS, false);
     for (size_t i = 0; i < n; i++) {
         char raw[MAX_NAME + 1];
-        size_t len = span_len(cells[i]) < MAX_NAME ? span_len(cells[i]) : MAX_NAME;
-        memcpy(raw, cells[i].s, len);
+        size_t len = cells[i].n < MAX_NAME ? cells[i].n : MAX_NAME;
+        memcpy(raw, cells[i].p, len);
         for (size_t j = 0; t->lowercase && j < len; j++)
-            raw[j] = raw[j] == ' ' || raw[j] == '-' ? '_' : ascii_lower(raw[j]);
+            raw[j] = raw[j] == ' ' || raw[j] == '-' ? '_' : nm_ascii_lower(raw[j]);
         json_t *js = nm_json_string_sanitized(raw, len, MAX_NAME);
         const char *base = json_string_value(js);
         char *name = *base ? nm_xstrdup(base) : nm_xasprintf("column_%zu", i + 1);
@@ -1042,13 +979,13 @@ int nm_parse_table(const char *data, size_t len, const json_t *options, json_t *
     }
     json_t *items = json_array();
     char *buf = nm_xmalloc(MAX_LINE + 1);
-    struct span cells[MAX_COLUMNS];
+    struct nm_span cells[MAX_COLUMNS];
     bool need_header = t.header;
     struct reader rd;
     struct line l;
     reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
-    while (!items_full(items) && next_line(&rd, &l)) {
-        if (l.no <= t.skip_lines || span_blank(l.t) ||
+    while (!items_full(items) && reader_next(&rd, &l)) {
+        if (l.no <= t.skip_lines || nm_span_is_blank(l.t) ||
             (t.skip.n && relist_any(&t.skip, line_cstr(buf, l.t))))
             continue;
         if (need_header) {
@@ -1069,7 +1006,7 @@ int nm_parse_table(const char *data, size_t len, const json_t *options, json_t *
             json_object_set_new(item, t.columns[i],
                                 i < n ? value_json(cells[i], &t.vo) : json_null());
         item_subject(item, t.subject);
-        item_finish(item, l.t.s, span_len(l.t), l.truncated);
+        item_finish(item, l.t, l.truncated);
         json_array_append_new(items, item);
     }
     free(buf);
@@ -1099,14 +1036,14 @@ int nm_parse_lines(const char *data, size_t len, const json_t *options, json_t *
     struct reader rd;
     struct line l;
     reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
-    while (!items_full(items) && next_line(&rd, &l)) {
-        if (span_blank(l.t) || (skip.n && relist_any(&skip, line_cstr(buf, l.t))))
+    while (!items_full(items) && reader_next(&rd, &l)) {
+        if (nm_span_is_blank(l.t) || (skip.n && relist_any(&skip, line_cstr(buf, l.t))))
             continue;
         json_t *item = json_object();
-        json_t *v = jspan(trim ? span_trim(l.t) : l.t);
+        json_t *v = jspan(trim ? nm_span_trim(l.t) : l.t);
         json_object_set(item, "subject", v);
         json_object_set_new(item, field, v);
-        item_finish(item, l.t.s, span_len(l.t), l.truncated);
+        item_finish(item, l.t, l.truncated);
         json_array_append_new(items, item);
     }
     free(buf);
@@ -1196,7 +1133,7 @@ static int jso_options(const json_t *o, struct jso *j, nm_diag *d)
 static bool array_index(const char *tok, size_t *ret)
 {
     uint64_t v;
-    if (!is_digit(tok[0]) || (tok[0] == '0' && tok[1]) || nm_str_to_u64(tok, &v) < 0 ||
+    if (!nm_is_digit(tok[0]) || (tok[0] == '0' && tok[1]) || nm_str_to_u64(tok, &v) < 0 ||
         v > SIZE_MAX)
         return false;
     *ret = (size_t)v;
@@ -1312,7 +1249,7 @@ static void json_add_item(const struct jso *j, json_t *items, const json_t *v, c
     struct nm_buf ev;
     nm_buf_init(&ev, NM_PARSER_MAX_EVIDENCE);
     json_dump_callback(v, dump_capped, &ev, JSON_COMPACT | JSON_ENCODE_ANY);
-    item_finish(item, ev.data ? ev.data : "", ev.len, truncated);
+    item_finish(item, (struct nm_span){ev.data, ev.len}, truncated);
     nm_buf_finish(&ev);
     json_array_append_new(items, item);
 }
@@ -1333,14 +1270,6 @@ static void json_emit(const struct jso *j, json_t *items, const json_t *doc)
     } else {
         json_add_item(j, items, v, NULL);
     }
-}
-
-static bool all_space(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!is_blank(s[i]) && s[i] != '\n' && s[i] != '\r')
-            return false;
-    return true;
 }
 
 /* jansson's message quotes the input near the error: keep it printable ASCII. */
@@ -1384,19 +1313,19 @@ int nm_parse_json(const char *data, size_t len, const json_t *options, json_t **
         struct reader rd;
         struct line l;
         reader_init(&rd, data, len, j.max_bytes);
-        while (r == 0 && !items_full(items) && next_line(&rd, &l)) {
-            if (span_blank(l.t))
+        while (r == 0 && !items_full(items) && reader_next(&rd, &l)) {
+            if (nm_span_is_blank(l.t))
                 continue;
             if (l.truncated)
                 r = nm_diag_set(d, NM_ERR_TOOBIG, "json: line %zu: longer than max_bytes (%zu)",
                                 l.no, j.max_bytes);
             else
-                r = json_parse_one(&j, items, l.t.s, span_len(l.t), l.no, d);
+                r = json_parse_one(&j, items, l.t.p, l.t.n, l.no, d);
         }
     } else if (len > j.max_bytes) {
         r = nm_diag_set(d, NM_ERR_TOOBIG, "json: the document is %zu bytes, max_bytes is %zu",
                         len, j.max_bytes);
-    } else if (!all_space(data, len)) {
+    } else if (nm_span_trim_crlf((struct nm_span){data, len}).n > 0) {
         r = json_parse_one(&j, items, data, len, 1, d);
     }
     jso_finish(&j);

@@ -22,6 +22,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "cursor.h"
 #include "nearmiss/util.h"
 #include "parsers-builtin.h"
 
@@ -29,162 +30,30 @@
 #define SUMMARY_MAX 1024 /* zypper patch summaries */
 #define LIST_MAX 4096    /* entries in one array field (origins, packages, reasons) */
 #define ZYPPER_XML_MAX (64u << 20)
+#define QUOTE_MAX 80     /* bytes of host text quoted in a diagnostic */
 
-/* ---- spans: bounded views into host bytes ------------------------------ */
-
-struct span {
-    const char *p;
-    size_t n;
-};
-
-static bool next_line(const char **cur, const char *end, struct span *ret)
-{
-    const char *s = *cur;
-    if (s >= end)
-        return false;
-    const char *nl = memchr(s, '\n', (size_t)(end - s));
-    const char *e = nl ? nl : end;
-    *cur = nl ? nl + 1 : end;
-    if (e > s && e[-1] == '\r')
-        e--;
-    ret->p = s;
-    ret->n = (size_t)(e - s);
-    return true;
-}
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static struct span span_trim(struct span s)
-{
-    while (s.n > 0 && is_blank(s.p[0])) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && is_blank(s.p[s.n - 1]))
-        s.n--;
-    return s;
-}
-
-/* Next blank-separated token of *rest; false when none is left. */
-static bool next_tok(struct span *rest, struct span *tok)
-{
-    size_t i = 0;
-    while (i < rest->n && is_blank(rest->p[i]))
-        i++;
-    if (i == rest->n) {
-        rest->p += i;
-        rest->n = 0;
-        return false;
-    }
-    size_t j = i;
-    while (j < rest->n && !is_blank(rest->p[j]))
-        j++;
-    tok->p = rest->p + i;
-    tok->n = j - i;
-    rest->p += j;
-    rest->n -= j;
-    return true;
-}
-
-/* Splits a line into at most max tokens; returns how many there are in all
- * (which may exceed max: callers compare the count with the shape they want). */
-static size_t split_toks(struct span line, struct span *toks, size_t max)
-{
-    size_t n = 0;
-    struct span t;
-    while (next_tok(&line, &t)) {
-        if (n < max)
-            toks[n] = t;
-        n++;
-        if (n > max)
-            break;
-    }
-    return n;
-}
-
-static bool span_eq(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    return s.n == l && memcmp(s.p, lit, l) == 0;
-}
-
-static bool span_eq_nocase(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (s.n != l)
-        return false;
-    for (size_t i = 0; i < l; i++) {
-        char a = s.p[i], b = lit[i];
-        if (a >= 'A' && a <= 'Z')
-            a = (char)(a - 'A' + 'a');
-        if (b >= 'A' && b <= 'Z')
-            b = (char)(b - 'A' + 'a');
-        if (a != b)
-            return false;
-    }
-    return true;
-}
-
-static bool span_prefix(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    return s.n >= l && memcmp(s.p, lit, l) == 0;
-}
-
-static bool span_suffix(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    return s.n >= l && memcmp(s.p + s.n - l, lit, l) == 0;
-}
-
-static bool span_contains(struct span s, const char *lit)
-{
-    return memmem(s.p, s.n, lit, strlen(lit)) != NULL;
-}
-
-static struct span span_after(struct span s, size_t k)
-{
-    return (struct span){s.p + k, s.n - k};
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
+/* ---- spans: cursor.h; what only these formats need ---------------------- */
 
 static bool is_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static bool all_digits(struct span s)
+static bool all_digits(struct nm_span s)
 {
     if (s.n == 0)
         return false;
     for (size_t i = 0; i < s.n; i++)
-        if (!is_digit(s.p[i]))
+        if (!nm_is_digit(s.p[i]))
             return false;
     return true;
 }
 
 /* ---- JSON helpers ------------------------------------------------------- */
 
-static json_t *jspan(struct span s, size_t max)
+static json_t *jfield(struct nm_span s)
 {
-    return nm_json_string_sanitized(s.p, s.n, max);
-}
-
-static json_t *jfield(struct span s)
-{
-    return jspan(s, FIELD_MAX);
-}
-
-static json_t *jevidence(struct span s)
-{
-    return jspan(s, NM_PARSER_MAX_EVIDENCE);
+    return nm_span_json(s, FIELD_MAX);
 }
 
 /* Appends item (stolen) unless the cap is reached; false once it is. */
@@ -200,11 +69,11 @@ static bool push_item(json_t *items, json_t *item)
 
 /* Appends the sanitised string to arr unless `seen` already holds it (keys
  * are the sanitised text, so they are valid UTF-8 without NUL bytes). */
-static void push_unique(json_t *arr, json_t *seen, struct span s, size_t max)
+static void push_unique(json_t *arr, json_t *seen, struct nm_span s, size_t max)
 {
     if (json_array_size(arr) >= LIST_MAX)
         return;
-    json_t *j = jspan(s, max);
+    json_t *j = nm_span_json(s, max);
     const char *key = json_string_value(j);
     if (!key || json_object_get(seen, key)) {
         json_decref(j);
@@ -212,19 +81,6 @@ static void push_unique(json_t *arr, json_t *seen, struct span s, size_t max)
     }
     json_object_set_new(seen, key, json_true());
     json_array_append_new(arr, j);
-}
-
-/* For an error message: the first bytes of a line, sanitised. */
-static void quote_line(struct span s, char *out, size_t outsz)
-{
-    json_t *j = jspan(s, 80);
-    const char *v = json_string_value(j);
-    size_t l = v ? strlen(v) : 0;
-    if (l >= outsz)
-        l = outsz - 1;
-    memcpy(out, v ? v : "", l);
-    out[l] = '\0';
-    json_decref(j);
 }
 
 /* ======================================================================== */
@@ -238,25 +94,25 @@ static void quote_line(struct span s, char *out, size_t outsz)
  * -security suite names), Ubuntu's "Ubuntu:22.04/jammy-security", and the
  * ESM ones "UbuntuESM:22.04/jammy-infra-security" and
  * "UbuntuESMApps:22.04/jammy-apps-security". */
-static bool apt_origin_is_security(struct span o)
+static bool apt_origin_is_security(struct nm_span o)
 {
-    return span_suffix(o, "-security") || span_prefix(o, "Debian-Security:") ||
-           span_eq(o, "Debian-Security");
+    return nm_span_has_suffix(o, "-security") || nm_span_has_prefix(o, "Debian-Security:") ||
+           nm_span_eq(o, "Debian-Security");
 }
 
 /* "Inst PKG [OLD] (NEW REL1, REL2 [ARCH]) [BROKEN...]" into an item. */
-static json_t *apt_parse_inst(struct span line)
+static json_t *apt_parse_inst(struct nm_span line)
 {
-    struct span rest = span_after(line, 5), pkg, cur = {NULL, 0};
-    if (!next_tok(&rest, &pkg))
+    struct nm_span rest = nm_span_after(line, 5), pkg, cur = {NULL, 0};
+    if (!nm_span_next_tok(&rest, &pkg))
         return NULL;
-    rest = span_trim(rest);
+    rest = nm_span_trim(rest);
     if (rest.n > 0 && rest.p[0] == '[') {
         const char *close = memchr(rest.p, ']', rest.n);
         if (!close)
             return NULL;
-        cur = (struct span){rest.p + 1, (size_t)(close - rest.p - 1)};
-        rest = span_trim(span_after(rest, (size_t)(close - rest.p) + 1));
+        cur = (struct nm_span){rest.p + 1, (size_t)(close - rest.p - 1)};
+        rest = nm_span_trim(nm_span_after(rest, (size_t)(close - rest.p) + 1));
     }
     if (rest.n == 0 || rest.p[0] != '(')
         return NULL;
@@ -267,18 +123,18 @@ static json_t *apt_parse_inst(struct span line)
         close--;
     if (close <= 1)
         return NULL;
-    struct span inner = {rest.p + 1, close - 2}, cand, arch = {NULL, 0};
-    if (!next_tok(&inner, &cand))
+    struct nm_span inner = {rest.p + 1, close - 2}, cand, arch = {NULL, 0};
+    if (!nm_span_next_tok(&inner, &cand))
         return NULL;
-    struct span rel = span_trim(inner);
+    struct nm_span rel = nm_span_trim(inner);
     if (rel.n > 0 && rel.p[rel.n - 1] == ']') {
         size_t open = rel.n - 1;
         while (open > 0 && rel.p[open - 1] != '[')
             open--;
         if (open > 0) {
-            arch = (struct span){rel.p + open, rel.n - 1 - open};
+            arch = (struct nm_span){rel.p + open, rel.n - 1 - open};
             rel.n = open - 1;
-            rel = span_trim(rel);
+            rel = nm_span_trim(rel);
         }
     }
 
@@ -286,13 +142,13 @@ static json_t *apt_parse_inst(struct span line)
     bool security = false;
     while (rel.n > 0 && json_array_size(origins) < LIST_MAX) {
         const char *comma = memmem(rel.p, rel.n, ", ", 2);
-        struct span o = {rel.p, comma ? (size_t)(comma - rel.p) : rel.n};
-        o = span_trim(o);
+        struct nm_span o = {rel.p, comma ? (size_t)(comma - rel.p) : rel.n};
+        o = nm_span_trim(o);
         if (o.n > 0) {
             security = security || apt_origin_is_security(o);
             json_array_append_new(origins, jfield(o));
         }
-        rel = comma ? span_after(rel, (size_t)(comma - rel.p) + 2) : (struct span){NULL, 0};
+        rel = comma ? nm_span_after(rel, (size_t)(comma - rel.p) + 2) : (struct nm_span){NULL, 0};
     }
 
     json_t *item = json_object();
@@ -305,11 +161,12 @@ static json_t *apt_parse_inst(struct span line)
     json_object_set_new(item, "security", json_boolean(security));
     json_object_set_new(item, "new", json_boolean(cur.p == NULL));
     json_object_set_new(item, "kept_back", json_false());
-    json_object_set_new(item, "evidence", jevidence(line));
+    json_object_set_new(item, "evidence", nm_span_evidence(line));
     return item;
 }
 
-static json_t *apt_kept_item(struct span pkg, struct span header, struct span line, bool phasing)
+static json_t *apt_kept_item(struct nm_span pkg, struct nm_span header, struct nm_span line,
+                             bool phasing)
 {
     /* Evidence: the block header and the line naming the package. */
     struct nm_buf b;
@@ -329,19 +186,19 @@ static json_t *apt_kept_item(struct span pkg, struct span header, struct span li
     json_object_set_new(item, "kept_back", json_true());
     if (phasing)
         json_object_set_new(item, "phasing", json_true());
-    json_object_set_new(item, "evidence", jevidence((struct span){b.data ? b.data : "", b.len}));
+    json_object_set_new(item, "evidence", nm_evidence_json(&b));
     nm_buf_finish(&b);
     return item;
 }
 
 /* "130 upgraded, 0 newly installed, 0 to remove and 0 not upgraded." or,
  * from apt >= 2.9, "  Upgrading: 3, Installing: 0, Removing: 0, ...". */
-static bool apt_summary(struct span line, uint64_t *ret_expected)
+static bool apt_summary(struct nm_span line, uint64_t *ret_expected)
 {
     const char *p = line.p, *end = line.p + line.n;
     uint64_t up, inst;
-    struct span t = span_trim(line);
-    if (span_prefix(t, "Upgrading: ")) {
+    struct nm_span t = nm_span_trim(line);
+    if (nm_span_has_prefix(t, "Upgrading: ")) {
         p = t.p + 11;
         if (nm_parse_u64(&p, end, &up) < 0)
             return false;
@@ -356,14 +213,14 @@ static bool apt_summary(struct span line, uint64_t *ret_expected)
     }
     if (nm_parse_u64(&p, end, &up) < 0)
         return false;
-    struct span r = {p, (size_t)(end - p)};
-    if (!span_prefix(r, " upgraded, "))
+    struct nm_span r = {p, (size_t)(end - p)};
+    if (!nm_span_has_prefix(r, " upgraded, "))
         return false;
     p += 11;
     if (nm_parse_u64(&p, end, &inst) < 0)
         return false;
-    r = (struct span){p, (size_t)(end - p)};
-    if (!span_prefix(r, " newly installed"))
+    r = (struct nm_span){p, (size_t)(end - p)};
+    if (!nm_span_has_prefix(r, " newly installed"))
         return false;
     *ret_expected = up > UINT64_MAX - inst ? UINT64_MAX : up + inst;
     return true;
@@ -373,17 +230,17 @@ int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, j
                           nm_diag *d)
 {
     const char *cur = data, *end = data + len;
-    struct span line, header = {NULL, 0};
+    struct nm_span line, header = {NULL, 0};
     json_t *items = json_array(), *seen = json_object();
     bool have_summary = false, in_kept = false, phasing = false;
     uint64_t expected = 0, inst_lines = 0;
     char q[128];
     int r = 0;
 
-    while (next_line(&cur, end, &line)) {
+    while (nm_span_next_line(&cur, end, &line)) {
         if (in_kept && line.n > 0 && line.p[0] == ' ') {
-            struct span rest = line, pkg;
-            while (next_tok(&rest, &pkg)) {
+            struct nm_span rest = line, pkg;
+            while (nm_span_next_tok(&rest, &pkg)) {
                 json_t *key = jfield(pkg);
                 const char *k = json_string_value(key);
                 if (k && !json_object_get(seen, k)) {
@@ -395,11 +252,11 @@ int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, j
             continue;
         }
         in_kept = false;
-        if (span_prefix(line, "Inst ")) {
+        if (nm_span_has_prefix(line, "Inst ")) {
             inst_lines++;
             json_t *item = apt_parse_inst(line);
             if (!item) {
-                quote_line(line, q, sizeof q);
+                nm_span_quote(line, QUOTE_MAX, q, sizeof q);
                 r = nm_diag_set(d, NM_ERR_PARSE, "apt_simulate: malformed Inst line: %s", q);
                 goto out;
             }
@@ -411,15 +268,15 @@ int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, j
             if (k)
                 json_object_set_new(seen, k, json_true());
             push_item(items, item);
-        } else if (span_eq(line, "The following packages have been kept back:") ||
-                   span_eq(line, "The following upgrades have been deferred due to phasing:")) {
+        } else if (nm_span_eq(line, "The following packages have been kept back:") ||
+                   nm_span_eq(line, "The following upgrades have been deferred due to phasing:")) {
             in_kept = true;
-            phasing = span_contains(line, "phasing");
+            phasing = nm_span_find(line, "phasing") != NULL;
             header = line;
-        } else if (span_prefix(line, "E: ")) {
+        } else if (nm_span_has_prefix(line, "E: ")) {
             /* apt gave up (unmet dependencies, broken dpkg state...): no
              * list of upgrades follows, so "nothing pending" would be a lie. */
-            quote_line(line, q, sizeof q);
+            nm_span_quote(line, QUOTE_MAX, q, sizeof q);
             r = nm_diag_set(d, NM_ERR_PARSE, "apt_simulate: apt-get failed: %s", q);
             goto out;
         } else if (!have_summary && apt_summary(line, &expected)) {
@@ -477,28 +334,28 @@ static const char *const dnf_noise[] = {
     "Ignoring repositories:",
 };
 
-static bool dnf_is_noise(struct span line)
+static bool dnf_is_noise(struct nm_span line)
 {
-    if (line.n > 0 && is_blank(line.p[0]))
+    if (line.n > 0 && nm_is_blank(line.p[0]))
         return true; /* mirror lists (" * base: ..."), dnf5 progress bars */
-    if (span_contains(line, " | "))
+    if (nm_span_find(line, " | "))
         return true; /* dnf4 download progress: "repo  42 MB/s | 21 MB  00:00" */
-    if (span_prefix(line, "Repository ") && span_contains(line, "is listed more than once"))
+    if (nm_span_has_prefix(line, "Repository ") && nm_span_find(line, "is listed more than once"))
         return true;
     for (size_t i = 0; i < sizeof dnf_noise / sizeof dnf_noise[0]; i++)
-        if (span_prefix(line, dnf_noise[i]))
+        if (nm_span_has_prefix(line, dnf_noise[i]))
             return true;
     return false;
 }
 
-static bool dnf_is_advisory_id(struct span s)
+static bool dnf_is_advisory_id(struct nm_span s)
 {
-    if (s.n == 0 || s.n > FIELD_MAX || !(is_alpha(s.p[0]) || is_digit(s.p[0])))
+    if (s.n == 0 || s.n > FIELD_MAX || !(is_alpha(s.p[0]) || nm_is_digit(s.p[0])))
         return false;
     bool digit = false;
     for (size_t i = 0; i < s.n; i++) {
         char c = s.p[i];
-        if (is_digit(c))
+        if (nm_is_digit(c))
             digit = true;
         else if (!is_alpha(c) && c != '-' && c != ':' && c != '.' && c != '_')
             return false;
@@ -508,7 +365,7 @@ static bool dnf_is_advisory_id(struct span s)
 
 /* "name-[epoch:]version-release.arch": the name is what precedes the
  * second-to-last '-', and the last '.' starts an arch (x86_64, noarch...). */
-static bool dnf_nevra_name(struct span s, struct span *ret_name)
+static bool dnf_nevra_name(struct nm_span s, struct nm_span *ret_name)
 {
     if (s.n == 0 || s.n > 2 * FIELD_MAX)
         return false;
@@ -531,43 +388,43 @@ static bool dnf_nevra_name(struct span s, struct span *ret_name)
     for (size_t j = 0; j < i; j++)
         if ((unsigned char)s.p[j] <= ' ' || s.p[j] == 0x7f)
             return false;
-    *ret_name = (struct span){s.p, i};
+    *ret_name = (struct nm_span){s.p, i};
     return true;
 }
 
-static const char *dnf_severity(struct span s)
+static const char *dnf_severity(struct nm_span s)
 {
-    if (span_eq_nocase(s, "critical"))
+    if (nm_span_eq_nocase(s, "critical"))
         return "critical";
-    if (span_eq_nocase(s, "important"))
+    if (nm_span_eq_nocase(s, "important"))
         return "important";
     /* Amazon Linux names the middle level "medium". */
-    if (span_eq_nocase(s, "moderate") || span_eq_nocase(s, "medium"))
+    if (nm_span_eq_nocase(s, "moderate") || nm_span_eq_nocase(s, "medium"))
         return "moderate";
-    if (span_eq_nocase(s, "low"))
+    if (nm_span_eq_nocase(s, "low"))
         return "low";
     return "unknown";
 }
 
-static const char *dnf_type(struct span s)
+static const char *dnf_type(struct nm_span s)
 {
     static const char *const types[] = {"security",   "bugfix",      "enhancement",
                                         "newpackage", "unspecified", "unknown"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (span_eq(s, types[i]))
+        if (nm_span_eq(s, types[i]))
             return types[i];
     return NULL;
 }
 
-static bool dnf_is_date(struct span s)
+static bool dnf_is_date(struct nm_span s)
 {
     /* 2024-06-01 */
-    return s.n == 10 && is_digit(s.p[0]) && is_digit(s.p[3]) && s.p[4] == '-' && s.p[7] == '-' &&
-           is_digit(s.p[9]);
+    return s.n == 10 && nm_is_digit(s.p[0]) && nm_is_digit(s.p[3]) && s.p[4] == '-' &&
+           s.p[7] == '-' && nm_is_digit(s.p[9]);
 }
 
-static json_t *dnf_item(struct span line, struct span adv, const char *type, const char *sev,
-                        struct span pkg, struct span name, struct span issued)
+static json_t *dnf_item(struct nm_span line, struct nm_span adv, const char *type, const char *sev,
+                        struct nm_span pkg, struct nm_span name, struct nm_span issued)
 {
     json_t *item = json_object();
     struct nm_buf b;
@@ -575,16 +432,17 @@ static json_t *dnf_item(struct span line, struct span adv, const char *type, con
     nm_buf_append(&b, adv.p, adv.n);
     nm_buf_append(&b, " ", 1);
     nm_buf_append(&b, pkg.p, pkg.n);
-    json_object_set_new(item, "subject", jspan((struct span){b.data, b.len}, 2 * FIELD_MAX + 1));
+    json_object_set_new(item, "subject",
+                        nm_span_json((struct nm_span){b.data, b.len}, 2 * FIELD_MAX + 1));
     nm_buf_finish(&b);
     json_object_set_new(item, "advisory", jfield(adv));
     json_object_set_new(item, "type", json_string(type));
     json_object_set_new(item, "security", json_boolean(strcmp(type, "security") == 0));
     json_object_set_new(item, "severity", json_string(sev));
-    json_object_set_new(item, "package", jspan(pkg, 2 * FIELD_MAX));
+    json_object_set_new(item, "package", nm_span_json(pkg, 2 * FIELD_MAX));
     json_object_set_new(item, "name", jfield(name));
     json_object_set_new(item, "issued", issued.p ? jfield(issued) : json_null());
-    json_object_set_new(item, "evidence", jevidence(line));
+    json_object_set_new(item, "evidence", nm_span_evidence(line));
     return item;
 }
 
@@ -592,17 +450,17 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
                             nm_diag *d)
 {
     const char *cur = data, *end = data + len;
-    struct span line, first_unknown = {NULL, 0}, first_error = {NULL, 0};
+    struct nm_span line, first_unknown = {NULL, 0}, first_error = {NULL, 0};
     json_t *items = json_array(), *seen = json_object();
     size_t unknown = 0;
     char q[128];
     int r = 0;
 
-    while (next_line(&cur, end, &line)) {
-        struct span t[7], name, none = {NULL, 0};
-        if (span_trim(line).n == 0)
+    while (nm_span_next_line(&cur, end, &line)) {
+        struct nm_span t[7], name, none = {NULL, 0};
+        if (nm_span_trim(line).n == 0)
             continue;
-        if (span_prefix(line, "Error:")) {
+        if (nm_span_has_prefix(line, "Error:")) {
             /* With skip_if_unavailable=True dnf goes on without the repo
              * ("Ignoring repositories: ..."): what is listed is still true,
              * but an empty list then proves nothing. */
@@ -610,28 +468,29 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
                 first_error = line;
             continue;
         }
-        size_t n = split_toks(line, t, 7);
+        size_t n = nm_span_split(line, t, 7);
         json_t *item = NULL;
-        if (n == 5 && span_eq(t[0], "Name") && span_eq(t[1], "Type") && span_eq(t[2], "Severity") &&
-            span_eq(t[3], "Package") && span_eq(t[4], "Issued")) {
+        if (n == 5 && nm_span_eq(t[0], "Name") && nm_span_eq(t[1], "Type") &&
+            nm_span_eq(t[2], "Severity") && nm_span_eq(t[3], "Package") &&
+            nm_span_eq(t[4], "Issued")) {
             continue; /* dnf5 table header */
         } else if (n == 6 && dnf_is_advisory_id(t[0]) && dnf_type(t[1]) &&
                    dnf_nevra_name(t[3], &name) && dnf_is_date(t[4])) {
             /* dnf5: ADVISORY TYPE SEVERITY NEVRA DATE TIME */
-            struct span issued = {t[4].p, (size_t)(t[5].p + t[5].n - t[4].p)};
+            struct nm_span issued = {t[4].p, (size_t)(t[5].p + t[5].n - t[4].p)};
             const char *type = dnf_type(t[1]);
             const char *sev = strcmp(type, "security") == 0 ? dnf_severity(t[2]) : "unknown";
             item = dnf_item(line, t[0], type, sev, t[3], name, issued);
         } else if (n == 3 && dnf_is_advisory_id(t[0]) && dnf_nevra_name(t[2], &name) &&
-                   (span_suffix(t[1], "/Sec.") || dnf_type(t[1]))) {
+                   (nm_span_has_suffix(t[1], "/Sec.") || dnf_type(t[1]))) {
             /* dnf4, yum: ADVISORY SEVERITY/Sec.|TYPE NEVRA */
-            if (span_suffix(t[1], "/Sec.")) {
-                struct span sev = {t[1].p, t[1].n - 5};
+            if (nm_span_has_suffix(t[1], "/Sec.")) {
+                struct nm_span sev = {t[1].p, t[1].n - 5};
                 item = dnf_item(line, t[0], "security", dnf_severity(sev), t[2], name, none);
             } else {
                 item = dnf_item(line, t[0], dnf_type(t[1]), "unknown", t[2], name, none);
             }
-        } else if (n == 4 && span_eq(t[0], "i") && dnf_is_advisory_id(t[1])) {
+        } else if (n == 4 && nm_span_eq(t[0], "i") && dnf_is_advisory_id(t[1])) {
             continue; /* "i ADVISORY ...": already installed (--all) */
         } else if (dnf_is_noise(line)) {
             continue;
@@ -651,12 +510,12 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
         push_item(items, item);
     }
     if (json_array_size(items) == 0 && first_error.p) {
-        quote_line(first_error, q, sizeof q);
+        nm_span_quote(first_error, QUOTE_MAX, q, sizeof q);
         r = nm_diag_set(d, NM_ERR_PARSE, "dnf_updateinfo: no advisory listed and dnf said: %s", q);
         goto out;
     }
     if (json_array_size(items) == 0 && unknown > 0) {
-        quote_line(first_unknown, q, sizeof q);
+        nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
         r = nm_diag_set(d, NM_ERR_PARSE,
                         "dnf_updateinfo: no advisory line and %zu unrecognised line(s), first: %s",
                         unknown, q);
@@ -676,7 +535,7 @@ out:
 
 /* "name-version-rN" -> name, "version-rN".  Names may hold '-' and digits
  * (py3-foo-bar, libcrypto3); versions never hold '-', releases are "rN". */
-static bool apk_split(struct span s, struct span *ret_name, struct span *ret_ver)
+static bool apk_split(struct nm_span s, struct nm_span *ret_name, struct nm_span *ret_ver)
 {
     if (s.n == 0 || s.n > 2 * FIELD_MAX)
         return false;
@@ -687,7 +546,7 @@ static bool apk_split(struct span s, struct span *ret_name, struct span *ret_ver
         return false;
     size_t rel = i; /* first byte after the last '-' */
     bool has_rel =
-        rel < s.n && s.p[rel] == 'r' && all_digits((struct span){s.p + rel + 1, s.n - rel - 1});
+        rel < s.n && s.p[rel] == 'r' && all_digits((struct nm_span){s.p + rel + 1, s.n - rel - 1});
     size_t cut = rel - 1;
     if (has_rel) {
         while (cut > 0 && s.p[cut - 1] != '-')
@@ -696,18 +555,18 @@ static bool apk_split(struct span s, struct span *ret_name, struct span *ret_ver
             return false;
         cut--;
     }
-    if (cut + 1 >= s.n || !is_digit(s.p[cut + 1]))
+    if (cut + 1 >= s.n || !nm_is_digit(s.p[cut + 1]))
         return false;
     for (size_t j = 0; j < s.n; j++)
         if ((unsigned char)s.p[j] <= ' ' || s.p[j] == 0x7f)
             return false;
-    *ret_name = (struct span){s.p, cut};
-    *ret_ver = (struct span){s.p + cut + 1, s.n - cut - 1};
+    *ret_name = (struct nm_span){s.p, cut};
+    *ret_ver = (struct nm_span){s.p + cut + 1, s.n - cut - 1};
     return true;
 }
 
-static json_t *apk_item(struct span line, struct span name, struct span current,
-                        struct span candidate, struct span arch)
+static json_t *apk_item(struct nm_span line, struct nm_span name, struct nm_span current,
+                        struct nm_span candidate, struct nm_span arch)
 {
     json_t *item = json_object();
     json_object_set_new(item, "subject", jfield(name));
@@ -715,7 +574,7 @@ static json_t *apk_item(struct span line, struct span name, struct span current,
     json_object_set_new(item, "current", current.p ? jfield(current) : json_null());
     json_object_set_new(item, "candidate", jfield(candidate));
     json_object_set_new(item, "arch", arch.p ? jfield(arch) : json_null());
-    json_object_set_new(item, "evidence", jevidence(line));
+    json_object_set_new(item, "evidence", nm_span_evidence(line));
     return item;
 }
 
@@ -727,10 +586,10 @@ static bool apk_is_op(char c)
 /* `apk version -l '<'`: "%-40s%s %s %s" - name-version padded to 40
  * columns, the comparison, the available version, the repository tag
  * (usually empty).  A name-version of 40 columns or more touches the op. */
-static json_t *apk_parse_version(struct span line, struct span raw, bool *ret_recognised)
+static json_t *apk_parse_version(struct nm_span line, struct nm_span raw, bool *ret_recognised)
 {
-    struct span t[5], pv, op, ver, name, cur;
-    size_t n = split_toks(line, t, 5);
+    struct nm_span t[5], pv, op, ver, name, cur;
+    size_t n = nm_span_split(line, t, 5);
     if (n < 2 || n > 4)
         return NULL;
     pv = t[0];
@@ -738,7 +597,7 @@ static json_t *apk_parse_version(struct span line, struct span raw, bool *ret_re
     while (k > 0 && apk_is_op(pv.p[k - 1]))
         k--;
     if (k < pv.n) { /* glued: "NAME-VER<" VERSION [TAG] */
-        op = (struct span){pv.p + k, pv.n - k};
+        op = (struct nm_span){pv.p + k, pv.n - k};
         pv.n = k;
         ver = t[1];
         if (n > 3)
@@ -749,27 +608,28 @@ static json_t *apk_parse_version(struct span line, struct span raw, bool *ret_re
         op = t[1];
         ver = t[2];
     }
-    if (op.n > 2 || !apk_split(pv, &name, &cur) || ver.n == 0 || !is_digit(ver.p[0]))
+    if (op.n > 2 || !apk_split(pv, &name, &cur) || ver.n == 0 || !nm_is_digit(ver.p[0]))
         return NULL;
     *ret_recognised = true;
-    if (!span_eq(op, "<"))
+    if (!nm_span_eq(op, "<"))
         return NULL; /* "=", ">", "?": not an upgrade (apk version without -l '<') */
-    return apk_item(raw, name, cur, ver, (struct span){NULL, 0});
+    return apk_item(raw, name, cur, ver, (struct nm_span){NULL, 0});
 }
 
 /* `apk list -u`: "NAME-NEWVER ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLDVER]" */
-static json_t *apk_parse_list(struct span line, struct span raw)
+static json_t *apk_parse_list(struct nm_span line, struct nm_span raw)
 {
     static const char mark[] = "[upgradable from: ";
     const char *m = memmem(line.p, line.n, mark, sizeof mark - 1);
-    struct span rest = line, pv, arch, name, cand, oname, ocur;
-    if (!m || !next_tok(&rest, &pv) || !next_tok(&rest, &arch) || !apk_split(pv, &name, &cand))
+    struct nm_span rest = line, pv, arch, name, cand, oname, ocur;
+    if (!m || !nm_span_next_tok(&rest, &pv) || !nm_span_next_tok(&rest, &arch) ||
+        !apk_split(pv, &name, &cand))
         return NULL;
     const char *from = m + sizeof mark - 1, *end = line.p + line.n;
     const char *close = memchr(from, ']', (size_t)(end - from));
     if (!close)
         return NULL;
-    struct span old = {from, (size_t)(close - from)};
+    struct nm_span old = {from, (size_t)(close - from)};
     if (!apk_split(old, &oname, &ocur))
         return NULL;
     return apk_item(raw, name, ocur, cand, arch);
@@ -779,30 +639,30 @@ int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options,
                             nm_diag *d)
 {
     const char *cur = data, *end = data + len;
-    struct span line, first_unknown = {NULL, 0}, first_warning = {NULL, 0};
+    struct nm_span line, first_unknown = {NULL, 0}, first_warning = {NULL, 0};
     json_t *items = json_array(), *seen = json_object();
     size_t unknown = 0;
     char q[128];
     int r = 0;
 
-    while (next_line(&cur, end, &line)) {
-        struct span t = span_trim(line);
+    while (nm_span_next_line(&cur, end, &line)) {
+        struct nm_span t = nm_span_trim(line);
         json_t *item = NULL;
         bool recognised = false;
         if (t.n == 0)
             continue;
-        if (span_prefix(t, "Installed:") && span_contains(t, "Available:"))
+        if (nm_span_has_prefix(t, "Installed:") && nm_span_find(t, "Available:"))
             continue; /* apk version header */
-        if (span_prefix(t, "fetch "))
+        if (nm_span_has_prefix(t, "fetch "))
             continue;
-        if (span_prefix(t, "WARNING: ")) {
+        if (nm_span_has_prefix(t, "WARNING: ")) {
             /* "Ignoring URL: No such file or directory": an index is missing,
              * so nothing listed would prove nothing. */
             if (!first_warning.p)
                 first_warning = t;
             continue;
         }
-        if (span_contains(t, "[upgradable from: "))
+        if (nm_span_find(t, "[upgradable from: "))
             item = apk_parse_list(t, line);
         else
             item = apk_parse_version(t, line, &recognised);
@@ -821,12 +681,12 @@ int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options,
         push_item(items, item);
     }
     if (json_array_size(items) == 0 && first_warning.p) {
-        quote_line(first_warning, q, sizeof q);
+        nm_span_quote(first_warning, QUOTE_MAX, q, sizeof q);
         r = nm_diag_set(d, NM_ERR_PARSE, "apk_upgradable: nothing listed and apk warned: %s", q);
         goto out;
     }
     if (json_array_size(items) == 0 && unknown > 0) {
-        quote_line(first_unknown, q, sizeof q);
+        nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
         r = nm_diag_set(d, NM_ERR_PARSE,
                         "apk_upgradable: no upgradable package line and %zu unrecognised "
                         "line(s), first: %s",
@@ -895,7 +755,7 @@ static const char *zypper_severity(const xmlNode *n)
     xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)"severity");
     const char *r = "unspecified";
     for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++)
-        if (span_eq_nocase((struct span){(const char *)v, strlen((const char *)v)}, known[i]))
+        if (nm_span_eq_nocase((struct nm_span){(const char *)v, strlen((const char *)v)}, known[i]))
             r = known[i];
     xmlFree(v);
     return r;
@@ -919,21 +779,17 @@ static json_t *zypper_item(const xmlNode *u, bool blocked)
                 xmlChar *id = xmlGetNoNsProp(i, (const xmlChar *)"id");
                 if (id)
                     push_unique(cves, seen,
-                                (struct span){(const char *)id, strlen((const char *)id)},
+                                (struct nm_span){(const char *)id, strlen((const char *)id)},
                                 FIELD_MAX);
                 xmlFree(id);
             }
         }
         if (xml_name_is(c, "summary") && !summary) {
             xmlChar *text = xmlNodeGetContent(c);
-            struct span s = {text ? (const char *)text : "", text ? strlen((const char *)text) : 0};
+            struct nm_span s = {text ? (const char *)text : "",
+                                text ? strlen((const char *)text) : 0};
             /* zypper writes "<summary>TEXT  </summary>" */
-            while (s.n > 0 &&
-                   (is_blank(s.p[s.n - 1]) || s.p[s.n - 1] == '\n' || s.p[s.n - 1] == '\r'))
-                s.n--;
-            while (s.n > 0 && (is_blank(s.p[0]) || s.p[0] == '\n' || s.p[0] == '\r'))
-                s = span_after(s, 1);
-            summary = jspan(s, SUMMARY_MAX);
+            summary = nm_span_json(nm_span_trim_crlf(s), SUMMARY_MAX);
             xmlFree(text);
         }
     }
@@ -975,7 +831,7 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
     /* zypper never writes a DTD; one in host output can only be an attempt
      * at entity expansion or external loading.  Refuse it before libxml2
      * sees it (and check the tree again below). */
-    if (memmem(data, len, "<!DOCTYPE", 9) || memmem(data, len, "<!ENTITY", 8))
+    if (len > 0 && (memmem(data, len, "<!DOCTYPE", 9) || memmem(data, len, "<!ENTITY", 8)))
         return nm_diag_set(d, NM_ERR_PARSE, "zypper XML: DTDs and entity declarations are refused");
 
     pthread_once(&xml_once, xml_init);
@@ -989,11 +845,11 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
-        struct span m = {e && e->message ? e->message : "not well-formed",
-                         e && e->message ? strlen(e->message) : 15};
-        while (m.n > 0 && (m.p[m.n - 1] == '\n' || is_blank(m.p[m.n - 1])))
+        struct nm_span m = {e && e->message ? e->message : "not well-formed",
+                            e && e->message ? strlen(e->message) : 15};
+        while (m.n > 0 && (m.p[m.n - 1] == '\n' || nm_is_blank(m.p[m.n - 1])))
             m.n--;
-        quote_line(m, err_text, sizeof err_text);
+        nm_span_quote(m, QUOTE_MAX, err_text, sizeof err_text);
         r = nm_diag_set(d, NM_ERR_PARSE, "zypper XML: line %d: %s", e ? e->line : 0, err_text);
         goto out;
     }
@@ -1012,8 +868,8 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
         if (xml_name_is(c, "message") && !err_text[0] && xml_attr_is(c, "type", "error", false)) {
             xmlChar *text = xmlNodeGetContent(c);
             if (text)
-                quote_line((struct span){(const char *)text, strlen((const char *)text)}, err_text,
-                           sizeof err_text);
+                nm_span_quote((struct nm_span){(const char *)text, strlen((const char *)text)},
+                              QUOTE_MAX, err_text, sizeof err_text);
             xmlFree(text);
         }
         if (!xml_name_is(c, "update-status"))
@@ -1028,9 +884,9 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
                  * could be checked, which is not the same as nothing due. */
                 if (xml_name_is(u, "appletinfo") && !applet[0]) {
                     xmlChar *st = xmlGetNoNsProp(u, (const xmlChar *)"status");
-                    quote_line((struct span){st ? (const char *)st : "?",
-                                             st ? strlen((const char *)st) : 1},
-                               applet, sizeof applet);
+                    nm_span_quote((struct nm_span){st ? (const char *)st : "?",
+                                                   st ? strlen((const char *)st) : 1},
+                                  QUOTE_MAX, applet, sizeof applet);
                     xmlFree(st);
                 }
                 /* Patches only (list-updates shows packages in the same
@@ -1078,18 +934,18 @@ int nm_parse_reboot_debian(const char *data, size_t len, const json_t *options, 
                            nm_diag *d)
 {
     const char *cur = data, *end = data + len;
-    struct span line;
+    struct nm_span line;
     bool found = false, required = false;
     char q[128];
 
-    while (next_line(&cur, end, &line)) {
-        struct span t = span_trim(line);
+    while (nm_span_next_line(&cur, end, &line)) {
+        struct nm_span t = nm_span_trim(line);
         if (t.n == 0)
             continue;
-        if (span_eq(t, "reboot-required: yes"))
+        if (nm_span_eq(t, "reboot-required: yes"))
             required = true;
-        else if (!span_eq(t, "reboot-required: no")) {
-            quote_line(t, q, sizeof q);
+        else if (!nm_span_eq(t, "reboot-required: no")) {
+            nm_span_quote(t, QUOTE_MAX, q, sizeof q);
             return nm_diag_set(d, NM_ERR_PARSE,
                                "reboot_debian: expected \"reboot-required: yes|no\", got: %s", q);
         }
@@ -1100,10 +956,10 @@ int nm_parse_reboot_debian(const char *data, size_t len, const json_t *options, 
         return nm_diag_set(d, NM_ERR_PARSE,
                            "reboot_debian: empty output, expected \"reboot-required: yes|no\"");
     if (!required) {
-        while (next_line(&cur, end, &line)) {
-            struct span t = span_trim(line);
+        while (nm_span_next_line(&cur, end, &line)) {
+            struct nm_span t = nm_span_trim(line);
             if (t.n > 0) {
-                quote_line(t, q, sizeof q);
+                nm_span_quote(t, QUOTE_MAX, q, sizeof q);
                 return nm_diag_set(
                     d, NM_ERR_PARSE,
                     "reboot_debian: unexpected line after \"reboot-required: no\": %s", q);
@@ -1115,8 +971,8 @@ int nm_parse_reboot_debian(const char *data, size_t len, const json_t *options, 
     /* /var/run/reboot-required.pkgs: one package per line, repeated when
      * several updates asked for the reboot. */
     json_t *pkgs = json_array(), *seen = json_object();
-    while (next_line(&cur, end, &line)) {
-        struct span t = span_trim(line);
+    while (nm_span_next_line(&cur, end, &line)) {
+        struct nm_span t = nm_span_trim(line);
         if (t.n > 0)
             push_unique(pkgs, seen, t, FIELD_MAX);
     }
@@ -1125,7 +981,7 @@ int nm_parse_reboot_debian(const char *data, size_t len, const json_t *options, 
     json_object_set_new(item, "subject", json_string("reboot"));
     json_object_set_new(item, "required", json_true());
     json_object_set_new(item, "packages", pkgs);
-    json_object_set_new(item, "evidence", jevidence((struct span){data, len}));
+    json_object_set_new(item, "evidence", nm_span_evidence((struct nm_span){data, len}));
     json_t *items = json_array();
     json_array_append_new(items, item);
     *ret_items = items;
@@ -1138,7 +994,7 @@ int nm_parse_reboot_debian(const char *data, size_t len, const json_t *options, 
 
 static bool rpm_isalnum(char c)
 {
-    return is_digit(c) || is_alpha(c);
+    return nm_is_digit(c) || is_alpha(c);
 }
 
 /* rpmvercmp() from rpm 4.18 (lib/rpmvercmp.c) on bounded spans: versions are
@@ -1148,7 +1004,7 @@ static bool rpm_isalnum(char c)
  * one; '~' sorts before anything, even the end ("1.0~rc1" < "1.0"); '^'
  * sorts after the end but before anything else ("1.0^git1" > "1.0",
  * "1.0^git1" < "1.0.1").  Returns -1, 0 or 1. */
-static int rpmvercmp_span(struct span a, struct span b)
+static int rpmvercmp_span(struct nm_span a, struct nm_span b)
 {
     const char *one = a.p, *oe = a.p + a.n, *two = b.p, *te = b.p + b.n;
 
@@ -1186,11 +1042,11 @@ static int rpmvercmp_span(struct span a, struct span b)
             break;
 
         const char *s1 = one, *s2 = two;
-        bool isnum = is_digit(*s1);
+        bool isnum = nm_is_digit(*s1);
         if (isnum) {
-            while (s1 < oe && is_digit(*s1))
+            while (s1 < oe && nm_is_digit(*s1))
                 s1++;
-            while (s2 < te && is_digit(*s2))
+            while (s2 < te && nm_is_digit(*s2))
                 s2++;
         } else {
             while (s1 < oe && is_alpha(*s1))
@@ -1225,24 +1081,23 @@ static int rpmvercmp_span(struct span a, struct span b)
 }
 
 struct nr_state {
-    struct span running, running_line;
-    struct span newest, newest_line;
+    struct nm_span running, running_line;
+    struct nm_span newest, newest_line;
     uint64_t newest_time;
     bool have_newest;
     int64_t rc;
     bool have_rc, says_required;
-    struct span nr_first, nr_last; /* the needs-restarting section, raw */
+    struct nm_span nr_first, nr_last; /* the needs-restarting section, raw */
 };
 
 /* "VERSION-RELEASE.ARCH INSTALLTIME" from rpm -q --qf. */
-static void rpm_kernel_line(struct nr_state *st, struct span line)
+static void rpm_kernel_line(struct nr_state *st, struct nm_span line)
 {
-    struct span t[3];
+    struct nm_span t[3];
     uint64_t when;
-    if (split_toks(line, t, 3) != 2 || !all_digits(t[1]) || t[0].n > FIELD_MAX)
+    if (nm_span_split(line, t, 3) != 2 || !all_digits(t[1]) || t[0].n > FIELD_MAX)
         return; /* "package kernel-core is not installed" and the like */
-    const char *p = t[1].p;
-    if (nm_parse_u64(&p, t[1].p + t[1].n, &when) < 0)
+    if (nm_span_to_u64(t[1], &when) < 0)
         return;
     if (!st->have_newest || when > st->newest_time ||
         (when == st->newest_time && rpmvercmp_span(t[0], st->newest) > 0)) {
@@ -1255,17 +1110,17 @@ static void rpm_kernel_line(struct nr_state *st, struct span line)
 
 /* A reason from needs-restarting -r: "  * glibc" (dnf) or
  * "  kernel -> 3.10.0-1160.el7" (yum-utils). */
-static bool nr_reason(struct span line, struct span *ret)
+static bool nr_reason(struct nm_span line, struct nm_span *ret)
 {
-    struct span t[4];
-    if (line.n == 0 || !is_blank(line.p[0]))
+    struct nm_span t[4];
+    if (line.n == 0 || !nm_is_blank(line.p[0]))
         return false;
-    size_t n = split_toks(line, t, 4);
-    if (n == 2 && span_eq(t[0], "*")) {
+    size_t n = nm_span_split(line, t, 4);
+    if (n == 2 && nm_span_eq(t[0], "*")) {
         *ret = t[1];
         return true;
     }
-    if (n == 3 && span_eq(t[1], "->")) {
+    if (n == 3 && nm_span_eq(t[1], "->")) {
         *ret = t[0];
         return true;
     }
@@ -1277,58 +1132,56 @@ int nm_parse_reboot_rpm(const char *data, size_t len, const json_t *options, jso
 {
     enum { START, RUNNING, INSTALLED, NEEDS } where = START;
     const char *cur = data, *end = data + len;
-    struct span line;
+    struct nm_span line;
     struct nr_state st = {.rc = -1};
     json_t *reasons = json_array(), *seen = json_object();
     char q[128];
     int r = 0;
 
-    while (next_line(&cur, end, &line)) {
-        struct span t = span_trim(line);
+    while (nm_span_next_line(&cur, end, &line)) {
+        struct nm_span t = nm_span_trim(line);
         if (where == START) {
             if (t.n == 0)
                 continue;
-            if (!span_prefix(t, "running:")) {
-                quote_line(t, q, sizeof q);
+            if (!nm_span_has_prefix(t, "running:")) {
+                nm_span_quote(t, QUOTE_MAX, q, sizeof q);
                 r = nm_diag_set(d, NM_ERR_PARSE,
                                 "reboot_rpm: expected \"running: RELEASE\", got: %s", q);
                 goto out;
             }
-            st.running = span_trim(span_after(t, 8));
+            st.running = nm_span_trim(nm_span_after(t, 8));
             st.running_line = line;
             if (st.running.n == 0 || st.running.n > FIELD_MAX) {
                 r = nm_diag_set(d, NM_ERR_PARSE, "reboot_rpm: no running kernel release");
                 goto out;
             }
             where = RUNNING;
-        } else if (where != NEEDS && span_prefix(t, "needs-restarting:")) {
+        } else if (where != NEEDS && nm_span_has_prefix(t, "needs-restarting:")) {
             if (where != INSTALLED)
                 break; /* reported as missing "installed:" below */
-            struct span v = span_trim(span_after(t, 17));
-            const char *p = v.p;
-            if (v.n > 0 && nm_parse_i64(&p, v.p + v.n, &st.rc) == 0 && p == v.p + v.n)
+            if (nm_span_to_i64(nm_span_trim(nm_span_after(t, 17)), &st.rc) == 0)
                 st.have_rc = true;
             st.nr_first = st.nr_last = line;
             where = NEEDS;
         } else if (where == RUNNING) {
-            if (span_eq(t, "installed:"))
+            if (nm_span_eq(t, "installed:"))
                 where = INSTALLED;
             else if (t.n > 0) {
-                quote_line(t, q, sizeof q);
+                nm_span_quote(t, QUOTE_MAX, q, sizeof q);
                 r = nm_diag_set(d, NM_ERR_PARSE, "reboot_rpm: expected \"installed:\", got: %s", q);
                 goto out;
             }
         } else if (where == INSTALLED) {
             rpm_kernel_line(&st, t);
         } else {
-            struct span reason;
+            struct nm_span reason;
             st.nr_last = line;
             if (nr_reason(line, &reason))
                 push_unique(reasons, seen, reason, FIELD_MAX);
             /* "Reboot is required to fully utilize these updates." (dnf) or
              * "... to ensure that your system benefits ..." (yum-utils).  The
              * text decides, not the exit code: dnf also exits 1 on errors. */
-            if (span_prefix(t, "Reboot is required"))
+            if (nm_span_has_prefix(t, "Reboot is required"))
                 st.says_required = true;
         }
     }
@@ -1376,7 +1229,7 @@ int nm_parse_reboot_rpm(const char *data, size_t len, const json_t *options, jso
                         st.have_rc ? json_integer((json_int_t)st.rc) : json_null());
     json_object_set_new(item, "reasons", reasons);
     reasons = NULL;
-    json_object_set_new(item, "evidence", jevidence((struct span){b.data ? b.data : "", b.len}));
+    json_object_set_new(item, "evidence", nm_evidence_json(&b));
     nm_buf_finish(&b);
     json_t *items = json_array();
     json_array_append_new(items, item);

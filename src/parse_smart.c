@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "nearmiss/util.h"
 #include "parsers-builtin.h"
 
@@ -33,56 +34,6 @@
 
 enum sev { SEV_OK, SEV_MEDIUM, SEV_CRITICAL };
 static const char *const sev_names[] = {"ok", "medium", "critical"};
-
-struct span {
-    const char *s, *e;
-};
-
-static size_t span_len(struct span t)
-{
-    return (size_t)(t.e - t.s);
-}
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static struct span span_trim(struct span t)
-{
-    while (t.s < t.e && (is_blank(*t.s) || *t.s == '\n' || *t.s == '\r'))
-        t.s++;
-    while (t.e > t.s && (is_blank(t.e[-1]) || t.e[-1] == '\n' || t.e[-1] == '\r'))
-        t.e--;
-    return t;
-}
-
-static bool next_line(const char **p, const char *end, struct span *line)
-{
-    if (*p >= end)
-        return false;
-    const char *s = *p;
-    const char *nl = memchr(s, '\n', (size_t)(end - s));
-    const char *e = nl ? nl : end;
-    *p = nl ? nl + 1 : end;
-    if (e > s && e[-1] == '\r')
-        e--;
-    line->s = s;
-    line->e = e;
-    return true;
-}
-
-static const char *find_bytes(struct span t, const char *needle)
-{
-    if (!t.s || t.s >= t.e)
-        return NULL;
-    return memmem(t.s, span_len(t), needle, strlen(needle));
-}
-
-static json_t *jspan(struct span t, size_t max)
-{
-    return nm_json_string_sanitized(t.s, span_len(t), max);
-}
 
 static json_t *jstr_or_null(const json_t *v, size_t max)
 {
@@ -129,13 +80,12 @@ struct verdict {
     struct nm_buf ev; /* raw JSON fragments the verdict rests on */
 };
 
-static void verdict_init(struct verdict *v, struct span sep_line)
+static void verdict_init(struct verdict *v, struct nm_span sep_line)
 {
     v->reasons = json_array();
     v->sev = SEV_OK;
     nm_buf_init(&v->ev, NM_PARSER_MAX_EVIDENCE * 4);
-    if (sep_line.s)
-        nm_buf_append(&v->ev, sep_line.s, span_len(sep_line));
+    nm_evidence_add(&v->ev, sep_line);
 }
 
 /* Appends "label: <compact JSON of node>" as one evidence line. */
@@ -171,9 +121,7 @@ static void verdict_finish(struct verdict *v, json_t *item, bool graded)
 {
     json_object_set_new(item, "reasons", v->reasons);
     json_object_set_new(item, "severity", graded ? json_string(sev_names[v->sev]) : json_null());
-    json_object_set_new(item, "evidence",
-                        nm_json_string_sanitized(v->ev.data ? v->ev.data : "", v->ev.len,
-                                                 NM_PARSER_MAX_EVIDENCE));
+    json_object_set_new(item, "evidence", nm_evidence_json(&v->ev));
     nm_buf_finish(&v->ev);
 }
 
@@ -419,8 +367,8 @@ static void scsi_fields(const json_t *doc, json_t *item, struct verdict *v)
 /* One device                                                          */
 
 struct devref {
-    struct span sep_line; /* "--- smartctl DEV -d TYPE ---", or empty */
-    struct span dev, type;
+    struct nm_span sep_line; /* "--- smartctl DEV -d TYPE ---", or empty */
+    struct nm_span dev, type;
 };
 
 static const char *protocol_of(const json_t *doc)
@@ -452,15 +400,15 @@ static bool has_device_data(const json_t *doc)
 
 static json_t *device_name(const struct devref *ref, const json_t *doc)
 {
-    if (ref->dev.s && ref->dev.s < ref->dev.e)
-        return jspan(ref->dev, MAX_NAME_BYTES);
+    if (ref->dev.n > 0)
+        return nm_span_json(ref->dev, MAX_NAME_BYTES);
     return jstr_or_null(jget2(doc, "device", "name"), MAX_NAME_BYTES);
 }
 
 static json_t *device_type(const struct devref *ref, const json_t *doc)
 {
-    if (ref->type.s && ref->type.s < ref->type.e)
-        return jspan(ref->type, MAX_NAME_BYTES);
+    if (ref->type.n > 0)
+        return nm_span_json(ref->type, MAX_NAME_BYTES);
     return jstr_or_null(jget2(doc, "device", "type"), MAX_NAME_BYTES);
 }
 
@@ -477,7 +425,7 @@ static json_t *error_subject(const json_t *dev, const json_t *type)
 }
 
 static json_t *error_item(json_t *dev, json_t *type, json_t *protocol, const char *msg,
-                          struct span sep_line, const char *evidence_extra)
+                          struct nm_span sep_line, const char *evidence_extra)
 {
     json_t *it = json_object();
     json_object_set_new(it, "subject", error_subject(dev, type));
@@ -493,11 +441,8 @@ static json_t *error_item(json_t *dev, json_t *type, json_t *protocol, const cha
                         nm_json_string_sanitized(msg, strlen(msg), NM_PARSER_MAX_EVIDENCE));
     struct verdict v;
     verdict_init(&v, sep_line);
-    if (evidence_extra) {
-        if (v.ev.len)
-            nm_buf_append(&v.ev, "\n", 1);
-        nm_buf_appends(&v.ev, evidence_extra);
-    }
+    if (evidence_extra)
+        nm_evidence_add(&v.ev, (struct nm_span){evidence_extra, strlen(evidence_extra)});
     verdict_finish(&v, it, false);
     return it;
 }
@@ -655,16 +600,16 @@ static json_t *parse_doc(const char *s, size_t n, json_error_t *err)
 /* --scan-open lines and separators                                    */
 
 struct scan_ent {
-    struct span line, dev, type, proto, open_error;
+    struct nm_span line, dev, type, proto, open_error;
     bool open_failed, used;
 };
 
 /* "/dev/sda -d sat # /dev/sda [SAT], ATA device"
  * "# /dev/sdb -d scsi # /dev/sdb, SCSI device open failed: Permission denied"
  * (smartctl.cpp scan_devices) */
-static bool parse_scan_line(struct span line, struct scan_ent *out)
+static bool parse_scan_line(struct nm_span line, struct scan_ent *out)
 {
-    const char *p = line.s, *e = line.e;
+    const char *p = line.p, *e = nm_span_end(line);
     memset(out, 0, sizeof *out);
     out->line = line;
     if (e - p >= 2 && p[0] == '#' && p[1] == ' ') {
@@ -672,62 +617,61 @@ static bool parse_scan_line(struct span line, struct scan_ent *out)
         p += 2;
     }
     const char *s = p;
-    while (p < e && !is_blank(*p))
+    while (p < e && !nm_is_blank(*p))
         p++;
     if (p == s || *s == '#')
         return false;
-    out->dev = (struct span){s, p};
+    out->dev = nm_span_range(s, p);
     if (e - p < 4 || memcmp(p, " -d ", 4) != 0)
         return false;
     p += 4;
     s = p;
-    while (p < e && !is_blank(*p))
+    while (p < e && !nm_is_blank(*p))
         p++;
     if (p == s)
         return false;
-    out->type = (struct span){s, p};
-    struct span rest = {p, e};
+    out->type = nm_span_range(s, p);
+    struct nm_span rest = nm_span_range(p, e);
     static const char *const protos[] = {", ATA device", ", SCSI device", ", NVMe device"};
     static const char *const names[] = {"ATA", "SCSI", "NVMe"};
     for (int i = 0; i < 3; i++) {
-        if (find_bytes(rest, protos[i])) {
-            out->proto.s = names[i];
-            out->proto.e = names[i] + strlen(names[i]);
+        if (nm_span_find(rest, protos[i])) {
+            out->proto = (struct nm_span){names[i], strlen(names[i])};
         }
     }
-    const char *of = find_bytes(rest, " open failed: ");
+    const char *of = nm_span_find(rest, " open failed: ");
     if (of) {
         out->open_failed = true;
-        out->open_error = span_trim((struct span){of + 14, e});
+        out->open_error = nm_span_trim_crlf(nm_span_range(of + 14, e));
     }
     return true;
 }
 
 /* "--- smartctl /dev/sda -d sat ---" */
-static bool parse_separator(struct span line, struct devref *ref)
+static bool parse_separator(struct nm_span line, struct devref *ref)
 {
     static const char head[] = "--- smartctl ", tail[] = " ---";
     size_t hl = sizeof head - 1, tl = sizeof tail - 1;
-    struct span t = span_trim(line);
-    if (span_len(t) < hl + tl || memcmp(t.s, head, hl) != 0 || memcmp(t.e - tl, tail, tl) != 0)
+    struct nm_span t = nm_span_trim_crlf(line);
+    if (t.n < hl + tl || !nm_span_has_prefix(t, head) || !nm_span_has_suffix(t, tail))
         return false;
-    struct span in = span_trim((struct span){t.s + hl, t.e - tl});
+    struct nm_span in = nm_span_trim_crlf((struct nm_span){t.p + hl, t.n - hl - tl});
     memset(ref, 0, sizeof *ref);
     ref->sep_line = line;
-    const char *d = find_bytes(in, " -d ");
+    const char *d = nm_span_find(in, " -d ");
     if (d) {
-        ref->dev = span_trim((struct span){in.s, d});
-        ref->type = span_trim((struct span){d + 4, in.e});
+        ref->dev = nm_span_trim_crlf(nm_span_range(in.p, d));
+        ref->type = nm_span_trim_crlf(nm_span_range(d + 4, nm_span_end(in)));
     } else {
         ref->dev = in;
     }
     return true;
 }
 
-static void scan_key(struct nm_buf *b, struct span dev, struct span type)
+static void scan_key(struct nm_buf *b, struct nm_span dev, struct nm_span type)
 {
     nm_buf_reset(b);
-    json_t *d = jspan(dev, MAX_NAME_BYTES), *t = jspan(type, MAX_NAME_BYTES);
+    json_t *d = nm_span_json(dev, MAX_NAME_BYTES), *t = nm_span_json(type, MAX_NAME_BYTES);
     nm_buf_appends(b, json_string_value(d));
     nm_buf_appends(b, " -d ");
     nm_buf_appends(b, json_string_value(t));
@@ -736,28 +680,27 @@ static void scan_key(struct nm_buf *b, struct span dev, struct span type)
 }
 
 /* One "--- smartctl ... ---" section: its JSON, or what went wrong. */
-static json_t *section_item(const struct devref *ref, struct span body, json_t *scan_proto)
+static json_t *section_item(const struct devref *ref, struct nm_span body, json_t *scan_proto)
 {
-    json_t *dev = jspan(ref->dev, MAX_NAME_BYTES);
-    json_t *type = ref->type.s < ref->type.e ? jspan(ref->type, MAX_NAME_BYTES) : json_null();
-    const char *brace = body.s < body.e ? memchr(body.s, '{', span_len(body)) : NULL;
+    json_t *dev = nm_span_json(ref->dev, MAX_NAME_BYTES);
+    json_t *type = ref->type.n > 0 ? nm_span_json(ref->type, MAX_NAME_BYTES) : json_null();
+    const char *brace = body.n > 0 ? memchr(body.p, '{', body.n) : NULL;
     if (!brace) {
-        struct span first = {NULL, NULL}, l;
-        for (const char *q = body.s; next_line(&q, body.e, &l);) {
-            if (span_trim(l).s < span_trim(l).e) {
-                first = span_trim(l);
+        struct nm_span first = {NULL, 0}, l;
+        for (const char *q = body.p; nm_span_next_line(&q, nm_span_end(body), &l);) {
+            if (nm_span_trim_crlf(l).n > 0) {
+                first = nm_span_trim_crlf(l);
                 break;
             }
         }
-        char *msg = first.s ? nm_xasprintf("no JSON from smartctl: %.*s",
-                                           (int)(span_len(first) > 512 ? 512 : span_len(first)),
-                                           first.s)
+        char *msg = first.p ? nm_xasprintf("no JSON from smartctl: %.*s",
+                                           (int)(first.n > 512 ? 512 : first.n), first.p)
                             : nm_xstrdup("no output from smartctl");
         json_t *it = error_item(dev, type, json_incref(scan_proto), msg, ref->sep_line, NULL);
         free(msg);
         return it;
     }
-    size_t n = (size_t)(body.e - brace);
+    size_t n = (size_t)(nm_span_end(body) - brace);
     if (n > SMART_JSON_MAX) {
         return error_item(dev, type, json_incref(scan_proto),
                           "smartctl JSON larger than 8 MiB, not read", ref->sep_line, NULL);
@@ -785,7 +728,7 @@ int nm_parse_smartctl_json(const char *data, size_t len, const json_t *options, 
 {
     const char *p = data ? data : "", *end = p + (data ? len : 0);
     const char *q = p;
-    while (q < end && (is_blank(*q) || *q == '\n' || *q == '\r'))
+    while (q < end && (nm_is_blank(*q) || *q == '\n' || *q == '\r'))
         q++;
 
     /* A bare document (the shared samples, or smartctl run by hand). */
@@ -817,24 +760,24 @@ int nm_parse_smartctl_json(const char *data, size_t len, const json_t *options, 
     memset(&cur, 0, sizeof cur);
     bool in_section = false;
     const char *body_start = NULL;
-    struct span line;
+    struct nm_span line;
 
     for (;;) {
         const char *line_start = p;
-        bool more = next_line(&p, end, &line);
+        bool more = nm_span_next_line(&p, end, &line);
         struct devref next;
         bool is_sep = more && parse_separator(line, &next);
         if (in_section && (is_sep || !more)) {
-            struct span body = {body_start, more ? line_start : end};
+            struct nm_span body = nm_span_range(body_start, more ? line_start : end);
             json_t *proto = NULL;
-            if (cur.type.s) {
+            if (cur.type.p) {
                 scan_key(&key, cur.dev, cur.type);
                 json_t *idx = json_object_get(scan_index, key.data);
                 if (idx) {
                     struct scan_ent *se = &scan[json_integer_value(idx)];
                     se->used = true;
-                    if (se->proto.s)
-                        proto = jspan(se->proto, 16);
+                    if (se->proto.p)
+                        proto = nm_span_json(se->proto, 16);
                 }
             }
             if (json_array_size(items) < NM_PARSER_MAX_ITEMS)
@@ -852,16 +795,16 @@ int nm_parse_smartctl_json(const char *data, size_t len, const json_t *options, 
         }
         if (in_section)
             continue;
-        struct span tl = span_trim(line);
-        if (tl.s < tl.e && span_len(tl) > 21 && memcmp(tl.s, "# scan_smart_devices: ", 22) == 0) {
+        struct nm_span tl = nm_span_trim_crlf(line);
+        if (nm_span_has_prefix(tl, "# scan_smart_devices: ")) {
             /* the scan itself failed */
-            struct span msg = {tl.s + 22, tl.e};
+            struct nm_span msg = nm_span_after(tl, 22);
             char *m = nm_xasprintf("smartctl --scan-open failed: %.*s",
-                                   (int)(span_len(msg) > 512 ? 512 : span_len(msg)), msg.s);
-            struct span none = {NULL, NULL};
+                                   (int)(msg.n > 512 ? 512 : msg.n), msg.p);
+            struct nm_span none = {NULL, 0};
             json_t *it = error_item(json_null(), json_null(), NULL, m, none, NULL);
             json_object_set_new(it, "subject", json_string("smartctl --scan-open"));
-            json_object_set_new(it, "evidence", jspan(tl, NM_PARSER_MAX_EVIDENCE));
+            json_object_set_new(it, "evidence", nm_span_evidence(tl));
             json_array_append_new(items, it);
             free(m);
             continue;
@@ -887,18 +830,18 @@ int nm_parse_smartctl_json(const char *data, size_t len, const json_t *options, 
         if (se->used)
             continue;
         char *msg;
-        size_t elen = span_len(se->open_error) > 512 ? 512 : span_len(se->open_error);
+        size_t elen = se->open_error.n > 512 ? 512 : se->open_error.n;
         if (se->open_failed)
             msg = nm_xasprintf("open failed: %.*s", (int)elen,
-                               se->open_error.s ? se->open_error.s : "");
+                               se->open_error.p ? se->open_error.p : "");
         else
             msg = nm_xstrdup("no smartctl output for this device (probe output cut short?)");
         struct devref ref;
         memset(&ref, 0, sizeof ref);
-        json_t *it = error_item(jspan(se->dev, MAX_NAME_BYTES), jspan(se->type, MAX_NAME_BYTES),
-                                se->proto.s ? jspan(se->proto, 16) : NULL, msg, ref.sep_line,
-                                NULL);
-        json_object_set_new(it, "evidence", jspan(se->line, NM_PARSER_MAX_EVIDENCE));
+        json_t *it = error_item(
+            nm_span_json(se->dev, MAX_NAME_BYTES), nm_span_json(se->type, MAX_NAME_BYTES),
+            se->proto.p ? nm_span_json(se->proto, 16) : NULL, msg, ref.sep_line, NULL);
+        json_object_set_new(it, "evidence", nm_span_evidence(se->line));
         json_array_append_new(items, it);
         free(msg);
     }

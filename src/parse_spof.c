@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "nearmiss/util.h"
 #include "parsers-builtin.h"
 
@@ -31,38 +32,9 @@
 #define LIST_MAX 256    /* entries kept in one array field (counts go on) */
 #define MD_DEV_MAX 1024 /* md devices listed per array (above what md allows) */
 #define FLAGS_MAX 8     /* flags kept per md device */
+#define QUOTE_MAX 120   /* bytes of host text quoted in a diagnostic */
 
-/* ---- spans: bounded views into host bytes ------------------------------ */
-
-struct span {
-    const char *p;
-    size_t n;
-};
-
-static bool next_line(const char **cur, const char *end, struct span *ret)
-{
-    const char *s = *cur;
-    if (s >= end)
-        return false;
-    const char *nl = memchr(s, '\n', (size_t)(end - s));
-    const char *e = nl ? nl : end;
-    *cur = nl ? nl + 1 : end;
-    if (e > s && e[-1] == '\r')
-        e--;
-    ret->p = s;
-    ret->n = (size_t)(e - s);
-    return true;
-}
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
+/* ---- spans: cursor.h; what only these formats need ---------------------- */
 
 /* c is one of the characters of set (never matches NUL). */
 static bool in_set(char c, const char *set)
@@ -70,144 +42,24 @@ static bool in_set(char c, const char *set)
     return c != '\0' && strchr(set, c) != NULL;
 }
 
-static struct span trim(struct span s)
-{
-    while (s.n > 0 && is_blank(s.p[0])) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && is_blank(s.p[s.n - 1]))
-        s.n--;
-    return s;
-}
-
-static bool sp_blank(struct span s)
-{
-    return trim(s).n == 0;
-}
-
-/* Next blank-separated token of *rest; false when none is left. */
-static bool next_tok(struct span *rest, struct span *tok)
-{
-    size_t i = 0;
-    while (i < rest->n && is_blank(rest->p[i]))
-        i++;
-    if (i == rest->n) {
-        rest->p += i;
-        rest->n = 0;
-        return false;
-    }
-    size_t j = i;
-    while (j < rest->n && !is_blank(rest->p[j]))
-        j++;
-    tok->p = rest->p + i;
-    tok->n = j - i;
-    rest->p += j;
-    rest->n -= j;
-    return true;
-}
-
-/* Splits into at most max tokens; returns how many there are (capped at max + 1). */
-static size_t split_toks(struct span line, struct span *toks, size_t max)
-{
-    size_t n = 0;
-    struct span t;
-    while (next_tok(&line, &t)) {
-        if (n < max)
-            toks[n] = t;
-        if (++n > max)
-            break;
-    }
-    return n;
-}
-
-static bool sp_eq(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    return s.n == l && memcmp(s.p, lit, l) == 0;
-}
-
-static bool sp_prefix(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    return s.n >= l && memcmp(s.p, lit, l) == 0;
-}
-
-static bool sp_suffix(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    return s.n >= l && memcmp(s.p + s.n - l, lit, l) == 0;
-}
-
-static bool sp_has(struct span s, const char *lit)
-{
-    return s.n > 0 && memmem(s.p, s.n, lit, strlen(lit)) != NULL;
-}
-
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool sp_prefix_nocase(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (s.n < l)
-        return false;
-    for (size_t i = 0; i < l; i++)
-        if (lower(s.p[i]) != lower(lit[i]))
-            return false;
-    return true;
-}
-
-static bool sp_has_nocase(struct span s, const char *lit)
-{
-    size_t l = strlen(lit);
-    for (size_t i = 0; l <= s.n && i <= s.n - l; i++)
-        if (sp_prefix_nocase((struct span){s.p + i, s.n - i}, lit))
-            return true;
-    return false;
-}
-
-/* The span past its first k bytes (empty, never NULL-based arithmetic, when k >= n). */
-static struct span sp_after(struct span s, size_t k)
-{
-    if (k >= s.n)
-        return (struct span){s.n ? s.p + s.n : s.p, 0};
-    return (struct span){s.p + k, s.n - k};
-}
-
 /* "Key: value" (or "Key : value"): false when there is no colon. */
-static bool split_kv(struct span line, struct span *key, struct span *val)
+static bool split_kv(struct nm_span line, struct nm_span *key, struct nm_span *val)
 {
     const char *c = memchr(line.p, ':', line.n);
     if (!c)
         return false;
-    *key = trim((struct span){line.p, (size_t)(c - line.p)});
-    *val = trim(sp_after(line, (size_t)(c - line.p) + 1));
+    *key = nm_span_trim((struct nm_span){line.p, (size_t)(c - line.p)});
+    *val = nm_span_trim(nm_span_after(line, (size_t)(c - line.p) + 1));
     return true;
 }
 
 /* "--- NAME ---" section headers written by the probe snippets. */
-static bool section_header(struct span line, struct span *name)
+static bool section_header(struct nm_span line, struct nm_span *name)
 {
-    struct span t = trim(line);
-    if (t.n < 8 || !sp_prefix(t, "--- ") || !sp_suffix(t, " ---"))
+    struct nm_span t = nm_span_trim(line);
+    if (t.n < 8 || !nm_span_has_prefix(t, "--- ") || !nm_span_has_suffix(t, " ---"))
         return false;
-    *name = trim((struct span){t.p + 4, t.n - 8});
-    return true;
-}
-
-/* The whole span is an unsigned decimal number. */
-static bool sp_u64(struct span s, uint64_t *ret)
-{
-    if (s.n == 0)
-        return false;
-    const char *p = s.p, *end = s.p + s.n;
-    uint64_t v;
-    if (nm_parse_u64(&p, end, &v) < 0 || p != end)
-        return false;
-    *ret = v;
+    *name = nm_span_trim((struct nm_span){t.p + 4, t.n - 8});
     return true;
 }
 
@@ -230,14 +82,14 @@ static bool parse_dec(const char **p, const char *end, struct dec *ret)
     unsigned sig = 0, scale = 0;
     if (s < end && (*s == '+' || *s == '-'))
         neg = *s++ == '-';
-    if (s >= end || !is_digit(*s))
+    if (s >= end || !nm_is_digit(*s))
         return false;
     for (; s < end; s++) {
-        if (*s == '.' && !frac && s + 1 < end && is_digit(s[1])) {
+        if (*s == '.' && !frac && s + 1 < end && nm_is_digit(s[1])) {
             frac = true;
             continue;
         }
-        if (!is_digit(*s))
+        if (!nm_is_digit(*s))
             break;
         /* leading zeros carry no precision; past 15 significant digits a
          * double is no longer exact: refuse rather than guess */
@@ -253,7 +105,7 @@ static bool parse_dec(const char **p, const char *end, struct dec *ret)
     return true;
 }
 
-static bool sp_dec(struct span s, struct dec *ret)
+static bool sp_dec(struct nm_span s, struct dec *ret)
 {
     const char *p = s.p;
     return parse_dec(&p, s.p + s.n, ret) && p == s.p + s.n;
@@ -272,18 +124,13 @@ static double dec_value(struct dec d, unsigned extra_scale)
 
 /* ---- JSON helpers ------------------------------------------------------- */
 
-static json_t *jspan(struct span s, size_t max)
+static json_t *jfield(struct nm_span s)
 {
-    return nm_json_string_sanitized(s.p ? s.p : "", s.p ? s.n : 0, max);
-}
-
-static json_t *jfield(struct span s)
-{
-    return jspan(s, FIELD_MAX);
+    return nm_span_json(s, FIELD_MAX);
 }
 
 /* A span, or null when empty. */
-static json_t *jfield_or_null(struct span s)
+static json_t *jfield_or_null(struct nm_span s)
 {
     return s.n ? jfield(s) : json_null();
 }
@@ -316,35 +163,12 @@ static bool push_item(json_t *items, json_t *item)
 }
 
 /* Appends a string to a capped array; returns false when it was dropped. */
-static bool push_str(json_t *arr, struct span s)
+static bool push_str(json_t *arr, struct nm_span s)
 {
     if (json_array_size(arr) >= LIST_MAX)
         return false;
     json_array_append_new(arr, jfield(s));
     return true;
-}
-
-/* Evidence: raw lines joined by \n, capped at NM_PARSER_MAX_EVIDENCE. */
-static void ev_line(struct nm_buf *ev, struct span line)
-{
-    if (ev->len >= NM_PARSER_MAX_EVIDENCE)
-        return;
-    if (ev->len)
-        nm_buf_append(ev, "\n", 1);
-    nm_buf_append(ev, line.p, line.n);
-}
-
-static json_t *ev_json(const struct nm_buf *ev)
-{
-    return nm_json_string_sanitized(ev->data ? ev->data : "", ev->len, NM_PARSER_MAX_EVIDENCE);
-}
-
-/* Text for an error message: sanitised, short. */
-static void quote(struct span s, char *out, size_t outsz)
-{
-    json_t *j = jspan(s, 120);
-    snprintf(out, outsz, "%s", j ? json_string_value(j) : "");
-    json_decref(j);
 }
 
 /* ======================================================================== */
@@ -372,24 +196,24 @@ static void quote(struct span s, char *out, size_t outsz)
 enum md_state { MD_ACTIVE, MD_INACTIVE, MD_RO, MD_AUTORO };
 
 struct md {
-    struct span name;
+    struct nm_span name;
     enum md_state state;
-    struct span level;
+    struct nm_span level;
     json_t *devices;
     json_t *failed_names; /* flat list for message templates */
     uint64_t n_dev, failed, spares, bad_tokens;
     bool has_nm;
     uint64_t total, active;
-    struct span map;
-    struct span meta;
+    struct nm_span map;
+    struct nm_span meta;
     uint64_t near, far; /* raid10 copies (1 when not printed) */
-    struct span action;
+    struct nm_span action;
     const char *action_lit; /* normalised action when known */
     const char *action_status;
     bool has_pct;
     struct dec pct;
-    struct span finish;
-    struct span bitmap;
+    struct nm_span finish;
+    struct nm_span bitmap;
     struct nm_buf ev;
 };
 
@@ -405,7 +229,7 @@ static const char *md_state_name(enum md_state s)
 }
 
 /* "sdb1[1](F)(W)" -> device object; false when the token is not one. */
-static bool md_device(struct md *a, struct span tok)
+static bool md_device(struct md *a, struct nm_span tok)
 {
     const char *lb = memchr(tok.p, '[', tok.n);
     if (!lb || lb == tok.p)
@@ -432,16 +256,16 @@ static bool md_device(struct md *a, struct span tok)
         default: break;
         }
         if (json_array_size(flags) < FLAGS_MAX)
-            json_array_append_new(flags, w ? json_string(w) : jfield((struct span){p + 1, 1}));
+            json_array_append_new(flags, w ? json_string(w) : jfield((struct nm_span){p + 1, 1}));
     }
     a->n_dev++;
     a->failed += faulty;
     a->spares += spare;
     if (faulty)
-        push_str(a->failed_names, (struct span){tok.p, (size_t)(lb - tok.p)});
+        push_str(a->failed_names, (struct nm_span){tok.p, (size_t)(lb - tok.p)});
     if (json_array_size(a->devices) < MD_DEV_MAX) {
         json_t *d = json_object();
-        set(d, "name", jfield((struct span){tok.p, (size_t)(lb - tok.p)}));
+        set(d, "name", jfield((struct nm_span){tok.p, (size_t)(lb - tok.p)}));
         set(d, "index", jint(idx));
         set(d, "flags", flags);
         json_array_append_new(a->devices, d);
@@ -452,27 +276,27 @@ static bool md_device(struct md *a, struct span tok)
 }
 
 /* "md0 : active (auto-read-only) raid1 sdb1[1] sda1[0]" */
-static bool md_start(struct md *a, struct span line)
+static bool md_start(struct md *a, struct nm_span line)
 {
-    struct span rest = line, t1, t2, t3, tok;
-    if (!next_tok(&rest, &t1) || !next_tok(&rest, &t2) || !sp_eq(t2, ":") ||
-        !next_tok(&rest, &t3))
+    struct nm_span rest = line, t1, t2, t3, tok;
+    if (!nm_span_next_tok(&rest, &t1) || !nm_span_next_tok(&rest, &t2) || !nm_span_eq(t2, ":") ||
+        !nm_span_next_tok(&rest, &t3))
         return false;
-    if (!sp_eq(t3, "active") && !sp_eq(t3, "inactive"))
+    if (!nm_span_eq(t3, "active") && !nm_span_eq(t3, "inactive"))
         return false;
     memset(a, 0, sizeof *a);
     a->name = t1;
-    a->state = sp_eq(t3, "active") ? MD_ACTIVE : MD_INACTIVE;
+    a->state = nm_span_eq(t3, "active") ? MD_ACTIVE : MD_INACTIVE;
     a->devices = json_array();
     a->failed_names = json_array();
     a->near = a->far = 1;
     nm_buf_init(&a->ev, NM_PARSER_MAX_EVIDENCE);
-    ev_line(&a->ev, line);
+    nm_evidence_add(&a->ev, line);
     bool want_level = a->state == MD_ACTIVE;
-    while (next_tok(&rest, &tok)) {
-        if (a->state == MD_ACTIVE && sp_eq(tok, "(read-only)")) {
+    while (nm_span_next_tok(&rest, &tok)) {
+        if (a->state == MD_ACTIVE && nm_span_eq(tok, "(read-only)")) {
             a->state = MD_RO;
-        } else if (a->state == MD_ACTIVE && sp_eq(tok, "(auto-read-only)")) {
+        } else if (a->state == MD_ACTIVE && nm_span_eq(tok, "(auto-read-only)")) {
             a->state = MD_AUTORO;
         } else if (want_level && !memchr(tok.p, '[', tok.n)) {
             a->level = tok;
@@ -487,7 +311,7 @@ static bool md_start(struct md *a, struct span line)
 }
 
 /* "[==>..................]  recovery = 12.6% (123/456) finish=1.2min speed=1K/sec" */
-static void md_progress(struct md *a, struct span t)
+static void md_progress(struct md *a, struct nm_span t)
 {
     const char *rb = memchr(t.p, ']', t.n);
     if (!rb)
@@ -495,9 +319,9 @@ static void md_progress(struct md *a, struct span t)
     const char *p = rb + 1, *end = t.p + t.n;
     nm_skip_spaces(&p, end);
     const char *w = p;
-    while (p < end && !is_blank(*p) && *p != '=')
+    while (p < end && !nm_is_blank(*p) && *p != '=')
         p++;
-    struct span word = {w, (size_t)(p - w)};
+    struct nm_span word = {w, (size_t)(p - w)};
     nm_skip_spaces(&p, end);
     if (word.n == 0 || p >= end || *p != '=')
         return;
@@ -511,33 +335,33 @@ static void md_progress(struct md *a, struct span t)
     a->action = word;
     a->action_lit = NULL;
     a->action_status = "running";
-    struct span rest = {p, (size_t)(end - p)}, tok;
-    while (next_tok(&rest, &tok))
-        if (sp_prefix(tok, "finish="))
-            a->finish = sp_after(tok, 7);
+    struct nm_span rest = {p, (size_t)(end - p)}, tok;
+    while (nm_span_next_tok(&rest, &tok))
+        if (nm_span_has_prefix(tok, "finish="))
+            a->finish = nm_span_after(tok, 7);
 }
 
 /* "resync=DELAYED", "resync=PENDING", "recover=REMOTE", "reshape=REMOTE" */
-static bool md_pending(struct md *a, struct span t)
+static bool md_pending(struct md *a, struct nm_span t)
 {
     const char *eq = memchr(t.p, '=', t.n);
     if (!eq || memchr(t.p, ' ', t.n) || memchr(t.p, '\t', t.n))
         return false;
-    struct span word = {t.p, (size_t)(eq - t.p)}, val = sp_after(t, word.n + 1);
-    const char *status = sp_eq(val, "DELAYED") ? "delayed"
-                         : sp_eq(val, "PENDING") ? "pending"
-                         : sp_eq(val, "REMOTE")  ? "remote"
-                                                 : NULL;
+    struct nm_span word = {t.p, (size_t)(eq - t.p)}, val = nm_span_after(t, word.n + 1);
+    const char *status = nm_span_eq(val, "DELAYED")   ? "delayed"
+                         : nm_span_eq(val, "PENDING") ? "pending"
+                         : nm_span_eq(val, "REMOTE")  ? "remote"
+                                                      : NULL;
     if (!status || word.n == 0)
         return false;
     a->action = word;
-    a->action_lit = sp_eq(word, "recover") ? "recovery" : NULL;
+    a->action_lit = nm_span_eq(word, "recover") ? "recovery" : NULL;
     a->action_status = status;
     return true;
 }
 
 /* "[2/1]" */
-static bool md_counts(struct span tok, uint64_t *n, uint64_t *m)
+static bool md_counts(struct nm_span tok, uint64_t *n, uint64_t *m)
 {
     if (tok.n < 5 || tok.p[0] != '[' || tok.p[tok.n - 1] != ']')
         return false;
@@ -548,7 +372,7 @@ static bool md_counts(struct span tok, uint64_t *n, uint64_t *m)
 }
 
 /* "[UU_]" */
-static bool md_map(struct span tok)
+static bool md_map(struct nm_span tok)
 {
     if (tok.n < 3 || tok.p[0] != '[' || tok.p[tok.n - 1] != ']')
         return false;
@@ -558,37 +382,37 @@ static bool md_map(struct span tok)
     return true;
 }
 
-static void md_cont(struct md *a, struct span line)
+static void md_cont(struct md *a, struct nm_span line)
 {
-    struct span t = trim(line);
+    struct nm_span t = nm_span_trim(line);
     if (t.n == 0)
         return;
-    ev_line(&a->ev, line);
+    nm_evidence_add(&a->ev, line);
     if (t.p[0] == '[' && memchr(t.p, '>', t.n) && !md_map(t)) {
         md_progress(a, t);
         return;
     }
-    if (sp_prefix(t, "bitmap:")) {
-        a->bitmap = trim(sp_after(t, 7));
+    if (nm_span_has_prefix(t, "bitmap:")) {
+        a->bitmap = nm_span_trim(nm_span_after(t, 7));
         return;
     }
     if (md_pending(a, t))
         return;
-    struct span rest = t, tok, prev = {0};
-    while (next_tok(&rest, &tok)) {
+    struct nm_span rest = t, tok, prev = {0};
+    while (nm_span_next_tok(&rest, &tok)) {
         uint64_t n, m, k;
-        if (sp_eq(prev, "super")) {
+        if (nm_span_eq(prev, "super")) {
             a->meta = tok;
         } else if (md_counts(tok, &n, &m)) {
             a->has_nm = true;
             a->total = n;
             a->active = m;
         } else if (md_map(tok)) {
-            a->map = (struct span){tok.p + 1, tok.n - 2};
-        } else if (sp_u64(prev, &k) && k > 0 && k < 1000) {
-            if (sp_eq(tok, "near-copies"))
+            a->map = (struct nm_span){tok.p + 1, tok.n - 2};
+        } else if (nm_span_to_u64(prev, &k) == 0 && k > 0 && k < 1000) {
+            if (nm_span_eq(tok, "near-copies"))
                 a->near = k;
-            else if (sp_eq(tok, "far-copies") || sp_eq(tok, "offset-copies"))
+            else if (nm_span_eq(tok, "far-copies") || nm_span_eq(tok, "offset-copies"))
                 a->far = k;
         }
         prev = tok;
@@ -597,7 +421,7 @@ static void md_cont(struct md *a, struct span line)
 
 static bool level_is(const struct md *a, const char *l)
 {
-    return sp_eq(a->level, l);
+    return nm_span_eq(a->level, l);
 }
 
 static json_t *md_item(struct md *a)
@@ -607,8 +431,8 @@ static json_t *md_item(struct md *a)
     /* An IMSM/DDF container ("super external:imsm") is always inactive: it
      * only holds the metadata; its member arrays ("external:/md127/0") are
      * the ones that run.  An inactive container is normal, not degraded. */
-    bool container = sp_prefix(a->meta, "external:") && a->meta.n > 9 && a->meta.p[9] != '/' &&
-                     a->meta.p[9] != '-';
+    bool container = nm_span_has_prefix(a->meta, "external:") && a->meta.n > 9 &&
+                     a->meta.p[9] != '/' && a->meta.p[9] != '-';
     bool redundant = level_is(a, "raid1") || level_is(a, "raid4") || level_is(a, "raid5") ||
                      level_is(a, "raid6") || level_is(a, "raid10");
     uint64_t missing = a->has_nm && a->active < a->total ? a->total - a->active : 0;
@@ -639,7 +463,7 @@ static json_t *md_item(struct md *a)
     nm_buf_init(&subj, FIELD_MAX);
     nm_buf_appends(&subj, "/dev/");
     nm_buf_append(&subj, a->name.p, a->name.n);
-    set(it, "subject", jspan((struct span){subj.data, subj.len}, FIELD_MAX));
+    set(it, "subject", nm_span_json((struct nm_span){subj.data, subj.len}, FIELD_MAX));
     nm_buf_finish(&subj);
     set(it, "array", jfield(a->name));
     set(it, "level", jfield_or_null(a->level));
@@ -666,7 +490,7 @@ static json_t *md_item(struct md *a)
     set(it, "finish", jfield_or_null(a->finish));
     set(it, "bitmap", jfield_or_null(a->bitmap));
     set(it, "unknown_tokens", jint(a->bad_tokens));
-    set(it, "evidence", ev_json(&a->ev));
+    set(it, "evidence", nm_evidence_json(&a->ev));
     nm_buf_finish(&a->ev);
     return it;
 }
@@ -683,13 +507,13 @@ int nm_parse_mdstat(const char *data, size_t len, const json_t *options, json_t 
     json_t *items = json_array();
     struct md a;
     bool open = false, header = false, any = false, full = false;
-    struct span line, first_unknown = {0};
+    struct nm_span line, first_unknown = {0};
 
-    while (!full && next_line(&cur, end, &line)) {
-        if (sp_blank(line))
+    while (!full && nm_span_next_line(&cur, end, &line)) {
+        if (nm_span_is_blank(line))
             continue;
         any = true;
-        if (is_blank(line.p[0])) {
+        if (nm_is_blank(line.p[0])) {
             if (open)
                 md_cont(&a, line);
             else if (!first_unknown.p)
@@ -700,9 +524,10 @@ int nm_parse_mdstat(const char *data, size_t len, const json_t *options, json_t 
             full = !push_item(items, md_item(&a));
             open = false;
         }
-        if (sp_prefix(line, "Personalities :")) {
+        if (nm_span_has_prefix(line, "Personalities :")) {
             header = true;
-        } else if (sp_prefix(line, "unused devices:") || sp_prefix(line, "read_ahead ")) {
+        } else if (nm_span_has_prefix(line, "unused devices:") ||
+                   nm_span_has_prefix(line, "read_ahead ")) {
             /* known, nothing to describe */
         } else if (!full && md_start(&a, line)) {
             open = true;
@@ -721,7 +546,7 @@ int nm_parse_mdstat(const char *data, size_t len, const json_t *options, json_t 
     }
     if (any && !header && json_array_size(items) == 0) {
         char q[160];
-        quote(first_unknown, q, sizeof q);
+        nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
         json_decref(items);
         return nm_diag_set(d, NM_ERR_PARSE,
                            "mdstat: not /proc/mdstat output (no \"Personalities :\" line, "
@@ -744,22 +569,22 @@ int nm_parse_mdstat(const char *data, size_t len, const json_t *options, json_t 
  */
 
 struct bond {
-    struct span name;
-    struct span mode, fail_over_mac, mii, active, primary, hash;
+    struct nm_span name;
+    struct nm_span mode, fail_over_mac, mii, active, primary, hash;
     bool has_mode;
     int64_t miimon, arp_interval; /* -1 unknown */
     json_t *slaves;
     json_t *down;                   /* names of slaves not up, for messages */
     uint64_t total, up, failures;
     json_t *slave;                  /* the slave being read, owned */
-    struct span slave_mii;
+    struct nm_span slave_mii;
     bool agg_known;
     uint64_t agg_ports;
     bool no_agg;
     struct nm_buf ev;
 };
 
-static const char *bond_mode_short(struct span mode)
+static const char *bond_mode_short(struct nm_span mode)
 {
     static const struct {
         const char *text, *name;
@@ -773,7 +598,7 @@ static const char *bond_mode_short(struct span mode)
         {"adaptive load balancing", "balance-alb"},
     };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-        if (sp_eq(mode, modes[i].text))
+        if (nm_span_eq(mode, modes[i].text))
             return modes[i].name;
     return NULL;
 }
@@ -783,7 +608,7 @@ static void bond_end_slave(struct bond *b)
     if (!b->slave)
         return;
     b->total++;
-    if (sp_eq(b->slave_mii, "up"))
+    if (nm_span_eq(b->slave_mii, "up"))
         b->up++;
     else if (json_array_size(b->down) < LIST_MAX)
         json_array_append(b->down, json_object_get(b->slave, "name"));
@@ -794,7 +619,7 @@ static void bond_end_slave(struct bond *b)
     b->slave = NULL;
 }
 
-static void bond_begin(struct bond *b, struct span name)
+static void bond_begin(struct bond *b, struct nm_span name)
 {
     memset(b, 0, sizeof *b);
     b->name = name;
@@ -812,88 +637,88 @@ static void bond_discard(struct bond *b)
     nm_buf_finish(&b->ev);
 }
 
-static void bond_line(struct bond *b, struct span line)
+static void bond_line(struct bond *b, struct nm_span line)
 {
-    struct span key, val;
-    struct span t = trim(line);
-    if (sp_prefix(t, "bond ") && sp_suffix(t, " has no active aggregator")) {
+    struct nm_span key, val;
+    struct nm_span t = nm_span_trim(line);
+    if (nm_span_has_prefix(t, "bond ") && nm_span_has_suffix(t, " has no active aggregator")) {
         b->no_agg = true;
-        ev_line(&b->ev, line);
+        nm_evidence_add(&b->ev, line);
         return;
     }
     if (!split_kv(t, &key, &val))
         return;
     uint64_t v;
-    if (sp_eq(key, "Slave Interface")) {
+    if (nm_span_eq(key, "Slave Interface")) {
         bond_end_slave(b);
         b->slave = json_object();
-        b->slave_mii = (struct span){0};
+        b->slave_mii = (struct nm_span){0};
         set(b->slave, "name", jfield(val));
         set(b->slave, "mii_status", json_null());
         set(b->slave, "speed", json_null());
         set(b->slave, "duplex", json_null());
         set(b->slave, "failures", json_null());
         set(b->slave, "aggregator_id", json_null());
-        ev_line(&b->ev, line);
+        nm_evidence_add(&b->ev, line);
         return;
     }
     if (b->slave) {
-        if (sp_eq(key, "MII Status")) {
+        if (nm_span_eq(key, "MII Status")) {
             b->slave_mii = val;
             set(b->slave, "mii_status", jfield(val));
-            ev_line(&b->ev, line);
-        } else if (sp_eq(key, "Speed")) {
-            struct span num = val;
-            if (sp_suffix(num, " Mbps"))
+            nm_evidence_add(&b->ev, line);
+        } else if (nm_span_eq(key, "Speed")) {
+            struct nm_span num = val;
+            if (nm_span_has_suffix(num, " Mbps"))
                 num.n -= 5;
-            set(b->slave, "speed", sp_u64(num, &v) ? jint(v) : json_null());
-        } else if (sp_eq(key, "Duplex")) {
+            set(b->slave, "speed", nm_span_to_u64(num, &v) == 0 ? jint(v) : json_null());
+        } else if (nm_span_eq(key, "Duplex")) {
             set(b->slave, "duplex", jfield(val));
-        } else if (sp_eq(key, "Link Failure Count")) {
-            if (sp_u64(val, &v)) {
+        } else if (nm_span_eq(key, "Link Failure Count")) {
+            if (nm_span_to_u64(val, &v) == 0) {
                 set(b->slave, "failures", jint(v));
                 b->failures += v;
             }
-            ev_line(&b->ev, line);
-        } else if (sp_eq(key, "Aggregator ID")) {
-            set(b->slave, "aggregator_id", sp_u64(val, &v) ? jint(v) : json_null());
+            nm_evidence_add(&b->ev, line);
+        } else if (nm_span_eq(key, "Aggregator ID")) {
+            set(b->slave, "aggregator_id", nm_span_to_u64(val, &v) == 0 ? jint(v) : json_null());
         }
         return;
     }
-    if (sp_eq(key, "Bonding Mode")) {
+    if (nm_span_eq(key, "Bonding Mode")) {
         /* "fault-tolerance (active-backup) (fail_over_mac active)" */
         const char *fom = memmem(val.p, val.n, " (fail_over_mac ", 16);
         b->mode = val;
-        if (fom && sp_suffix(val, ")")) {
+        if (fom && nm_span_has_suffix(val, ")")) {
             b->mode.n = (size_t)(fom - val.p);
-            b->fail_over_mac = (struct span){fom + 16, (size_t)(val.p + val.n - 1 - (fom + 16))};
+            b->fail_over_mac = (struct nm_span){fom + 16, (size_t)(val.p + val.n - 1 - (fom + 16))};
         }
         b->has_mode = true;
-        ev_line(&b->ev, line);
-    } else if (sp_eq(key, "MII Status")) {
+        nm_evidence_add(&b->ev, line);
+    } else if (nm_span_eq(key, "MII Status")) {
         b->mii = val;
-        ev_line(&b->ev, line);
-    } else if (sp_eq(key, "Currently Active Slave")) {
+        nm_evidence_add(&b->ev, line);
+    } else if (nm_span_eq(key, "Currently Active Slave")) {
         b->active = val;
-        ev_line(&b->ev, line);
-    } else if (sp_eq(key, "Primary Slave")) {
+        nm_evidence_add(&b->ev, line);
+    } else if (nm_span_eq(key, "Primary Slave")) {
         /* "eth0 (primary_reselect always)" */
-        struct span r = val, name;
-        b->primary = next_tok(&r, &name) ? name : val;
-    } else if (sp_eq(key, "Transmit Hash Policy")) {
+        struct nm_span r = val, name;
+        b->primary = nm_span_next_tok(&r, &name) ? name : val;
+    } else if (nm_span_eq(key, "Transmit Hash Policy")) {
         b->hash = val;
-    } else if (sp_eq(key, "MII Polling Interval (ms)")) {
-        if (sp_u64(val, &v) && v <= INT32_MAX)
+    } else if (nm_span_eq(key, "MII Polling Interval (ms)")) {
+        if (nm_span_to_u64(val, &v) == 0 && v <= INT32_MAX)
             b->miimon = (int64_t)v;
-    } else if (sp_eq(key, "ARP Polling Interval (ms)")) {
-        if (sp_u64(val, &v) && v <= INT32_MAX)
+    } else if (nm_span_eq(key, "ARP Polling Interval (ms)")) {
+        if (nm_span_to_u64(val, &v) == 0 && v <= INT32_MAX)
             b->arp_interval = (int64_t)v;
-    } else if (sp_eq(key, "Number of ports")) {
-        if (sp_u64(val, &v)) {
+    } else if (nm_span_eq(key, "Number of ports")) {
+        if (nm_span_to_u64(val, &v) == 0) {
             b->agg_known = true;
             b->agg_ports = v;
         }
-        ev_line(&b->ev, line);
+        nm_evidence_add(&b->ev, line);
     }
 }
 
@@ -903,7 +728,7 @@ static json_t *bond_item(struct bond *b)
     json_t *it = json_object();
     const char *mshort = bond_mode_short(b->mode);
     bool lacp = mshort && strcmp(mshort, "802.3ad") == 0;
-    int mii_up = b->mii.n ? sp_eq(b->mii, "up") : -1;
+    int mii_up = b->mii.n ? nm_span_eq(b->mii, "up") : -1;
     /* 802.3ad: a slave with link up but outside the active aggregator carries
      * no traffic (partner not negotiating on that port). */
     bool agg_short = lacp && ((b->agg_known && b->agg_ports < b->up) || b->no_agg);
@@ -915,9 +740,9 @@ static json_t *bond_item(struct bond *b)
     set(it, "fail_over_mac", jfield_or_null(b->fail_over_mac));
     set(it, "mii_status", jfield_or_null(b->mii));
     set(it, "active_slave",
-        b->active.n && !sp_eq(b->active, "None") ? jfield(b->active) : json_null());
+        b->active.n && !nm_span_eq(b->active, "None") ? jfield(b->active) : json_null());
     set(it, "primary_slave",
-        b->primary.n && !sp_eq(b->primary, "None") ? jfield(b->primary) : json_null());
+        b->primary.n && !nm_span_eq(b->primary, "None") ? jfield(b->primary) : json_null());
     set(it, "hash_policy", jfield_or_null(b->hash));
     set(it, "miimon_ms", b->miimon >= 0 ? json_integer(b->miimon) : json_null());
     set(it, "arp_interval_ms", b->arp_interval >= 0 ? json_integer(b->arp_interval) : json_null());
@@ -936,7 +761,7 @@ static json_t *bond_item(struct bond *b)
                                                        : json_null());
     set(it, "degraded", json_boolean(degraded));
     set(it, "single_slave", json_boolean(b->total == 1));
-    set(it, "evidence", ev_json(&b->ev));
+    set(it, "evidence", nm_evidence_json(&b->ev));
     nm_buf_finish(&b->ev);
     return it;
 }
@@ -953,12 +778,12 @@ int nm_parse_bonding(const char *data, size_t len, const json_t *options, json_t
     json_t *items = json_array();
     struct bond b;
     bool open = false, full = false;
-    struct span line, name, first_unknown = {0};
+    struct nm_span line, name, first_unknown = {0};
     int r = 0;
     char q[160];
 
-    while (!full && next_line(&cur, end, &line)) {
-        if (section_header(line, &name) && sp_prefix(name, "bond ")) {
+    while (!full && nm_span_next_line(&cur, end, &line)) {
+        if (section_header(line, &name) && nm_span_has_prefix(name, "bond ")) {
             if (open) {
                 if (!b.has_mode)
                     goto no_mode;
@@ -966,14 +791,14 @@ int nm_parse_bonding(const char *data, size_t len, const json_t *options, json_t
                 open = false;
             }
             if (!full) {
-                bond_begin(&b, trim(sp_after(name, 5)));
+                bond_begin(&b, nm_span_trim(nm_span_after(name, 5)));
                 open = true;
             }
             continue;
         }
         if (open)
             bond_line(&b, line);
-        else if (!sp_blank(line) && !first_unknown.p)
+        else if (!nm_span_is_blank(line) && !first_unknown.p)
             first_unknown = line;
     }
     if (open) {
@@ -982,7 +807,7 @@ int nm_parse_bonding(const char *data, size_t len, const json_t *options, json_t
         push_item(items, bond_item(&b));
     }
     if (json_array_size(items) == 0 && first_unknown.p) {
-        quote(first_unknown, q, sizeof q);
+        nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
         json_decref(items);
         return nm_diag_set(d, NM_ERR_PARSE,
                            "bonding: no \"--- bond NAME ---\" section, output begins: %s", q);
@@ -993,7 +818,7 @@ int nm_parse_bonding(const char *data, size_t len, const json_t *options, json_t
 no_mode:
     /* An unreadable or foreign file would otherwise read as a bond with no
      * slaves; better an error the report shows than a guess. */
-    quote(b.name, q, sizeof q);
+    nm_span_quote(b.name, QUOTE_MAX, q, sizeof q);
     r = nm_diag_set(d, NM_ERR_PARSE,
                     "bonding: bond %s: no \"Bonding Mode:\" line (not a bonding status file?)", q);
     bond_discard(&b);
@@ -1046,17 +871,17 @@ static void rconf_finish(struct rconf *c)
 }
 
 /* glibc's MATCH(): keyword at column one followed by a blank. */
-static bool kw(struct span line, const char *k, struct span *rest)
+static bool kw(struct nm_span line, const char *k, struct nm_span *rest)
 {
     size_t l = strlen(k);
-    if (line.n <= l || memcmp(line.p, k, l) != 0 || !is_blank(line.p[l]))
+    if (line.n <= l || memcmp(line.p, k, l) != 0 || !nm_is_blank(line.p[l]))
         return false;
-    *rest = sp_after(line, l);
+    *rest = nm_span_after(line, l);
     return true;
 }
 
 /* An address glibc would accept: IPv4, or IPv6 with an optional %zone. */
-static bool valid_addr(struct span a)
+static bool valid_addr(struct nm_span a)
 {
     char buf[64];
     unsigned char bin[16];
@@ -1075,26 +900,26 @@ static bool valid_addr(struct span a)
     return inet_pton(AF_INET6, buf, bin) == 1;
 }
 
-static bool is_loopback(struct span a)
+static bool is_loopback(struct nm_span a)
 {
-    return sp_prefix(a, "127.") || sp_eq(a, "::1") || sp_prefix(a, "::1%") ||
-           sp_eq(a, "0:0:0:0:0:0:0:1");
+    return nm_span_has_prefix(a, "127.") || nm_span_eq(a, "::1") || nm_span_has_prefix(a, "::1%") ||
+           nm_span_eq(a, "0:0:0:0:0:0:0:1");
 }
 
 /* systemd-resolved's stub listeners */
-static bool is_resolved_stub(struct span a)
+static bool is_resolved_stub(struct nm_span a)
 {
-    return sp_eq(a, "127.0.0.53") || sp_eq(a, "127.0.0.54");
+    return nm_span_eq(a, "127.0.0.53") || nm_span_eq(a, "127.0.0.54");
 }
 
-static void rconf_line(struct rconf *c, struct span line, struct nm_buf *ev)
+static void rconf_line(struct rconf *c, struct nm_span line, struct nm_buf *ev)
 {
-    struct span rest, tok;
-    if (sp_blank(line) || line.p[0] == '#' || line.p[0] == ';')
+    struct nm_span rest, tok;
+    if (nm_span_is_blank(line) || line.p[0] == '#' || line.p[0] == ';')
         return;
     if (kw(line, "nameserver", &rest)) {
-        ev_line(ev, line);
-        if (next_tok(&rest, &tok) && valid_addr(tok)) {
+        nm_evidence_add(ev, line);
+        if (nm_span_next_tok(&rest, &tok) && valid_addr(tok)) {
             c->count++;
             push_str(c->ns, tok);
         } else {
@@ -1102,10 +927,10 @@ static void rconf_line(struct rconf *c, struct span line, struct nm_buf *ev)
         }
     } else if (kw(line, "search", &rest) || kw(line, "domain", &rest)) {
         json_array_clear(c->search);
-        while (next_tok(&rest, &tok))
+        while (nm_span_next_tok(&rest, &tok))
             push_str(c->search, tok);
     } else if (kw(line, "options", &rest)) {
-        while (next_tok(&rest, &tok))
+        while (nm_span_next_tok(&rest, &tok))
             push_str(c->options, tok);
     } else if (kw(line, "sortlist", &rest) || kw(line, "lookup", &rest) ||
                kw(line, "family", &rest)) {
@@ -1117,7 +942,7 @@ static void rconf_line(struct rconf *c, struct span line, struct nm_buf *ev)
 
 /* "1.1.1.1#dns.example", "[2606:4700::1111]:853#name", "10.0.0.1:5353" ->
  * the host address alone: two ports of one host are one failure domain. */
-static struct span server_host(struct span s)
+static struct nm_span server_host(struct nm_span s)
 {
     const char *hash = memchr(s.p, '#', s.n);
     if (hash)
@@ -1125,7 +950,7 @@ static struct span server_host(struct span s)
     if (s.n > 2 && s.p[0] == '[') {
         const char *rb = memchr(s.p, ']', s.n);
         if (rb)
-            return (struct span){s.p + 1, (size_t)(rb - s.p - 1)};
+            return (struct nm_span){s.p + 1, (size_t)(rb - s.p - 1)};
     }
     const char *colon = memchr(s.p, ':', s.n);
     if (colon && !memchr(colon + 1, ':', (size_t)(s.p + s.n - colon - 1)) &&
@@ -1145,7 +970,7 @@ static bool json_array_has(const json_t *arr, const json_t *s)
 }
 
 /* Adds to a capped list of distinct strings. */
-static void add_distinct(json_t *arr, struct span s)
+static void add_distinct(json_t *arr, struct nm_span s)
 {
     if (json_array_size(arr) >= LIST_MAX)
         return;
@@ -1171,21 +996,21 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
     bool rv_seen = false, resolved_seen = false, in_rv_entry = false;
     size_t rv_tokens = 0;
     struct nm_buf ev;
-    struct span line, name;
+    struct nm_span line, name;
 
     rconf_init(&local);
     rconf_init(&resolved);
     nm_buf_init(&ev, NM_PARSER_MAX_EVIDENCE);
-    while (next_line(&cur, end, &line)) {
+    while (nm_span_next_line(&cur, end, &line)) {
         if (section_header(line, &name)) {
-            sec = sp_eq(name, "resolvectl") ? SEC_RESOLVECTL
-                  : sp_eq(name, "resolved") ? SEC_RESOLVED
-                  : sp_eq(name, "resolv.conf") ? SEC_LOCAL
-                                               : SEC_OTHER;
+            sec = nm_span_eq(name, "resolvectl")    ? SEC_RESOLVECTL
+                  : nm_span_eq(name, "resolved")    ? SEC_RESOLVED
+                  : nm_span_eq(name, "resolv.conf") ? SEC_LOCAL
+                                                    : SEC_OTHER;
             resolved_seen = resolved_seen || sec == SEC_RESOLVED;
             in_rv_entry = false;
             if (sec == SEC_RESOLVECTL || sec == SEC_RESOLVED)
-                ev_line(&ev, line); /* so evidence says which file a line is from */
+                nm_evidence_add(&ev, line); /* so evidence says which file a line is from */
             continue;
         }
         if (sec == SEC_LOCAL) {
@@ -1193,26 +1018,26 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
         } else if (sec == SEC_RESOLVED) {
             rconf_line(&resolved, line, &ev);
         } else if (sec == SEC_RESOLVECTL) {
-            struct span t = trim(line), rest = {0}, tok;
-            if (sp_prefix(t, "Global:")) {
-                rest = sp_after(t, 7);
+            struct nm_span t = nm_span_trim(line), rest = {0}, tok;
+            if (nm_span_has_prefix(t, "Global:")) {
+                rest = nm_span_after(t, 7);
                 in_rv_entry = true;
-            } else if (sp_prefix(t, "Link ") && memmem(t.p, t.n, "):", 2)) {
+            } else if (nm_span_has_prefix(t, "Link ") && memmem(t.p, t.n, "):", 2)) {
                 const char *c = memmem(t.p, t.n, "):", 2);
-                rest = sp_after(t, (size_t)(c - t.p) + 2);
+                rest = nm_span_after(t, (size_t)(c - t.p) + 2);
                 in_rv_entry = true;
-            } else if (in_rv_entry && line.n && is_blank(line.p[0]) && t.n) {
+            } else if (in_rv_entry && line.n && nm_is_blank(line.p[0]) && t.n) {
                 rest = t; /* wrapped continuation */
             } else {
                 in_rv_entry = false;
                 continue;
             }
             rv_seen = true;
-            ev_line(&ev, line);
+            nm_evidence_add(&ev, line);
             /* bounded: a hostile list cannot make the distinct-check quadratic */
-            while (rv_tokens < RV_TOKENS_MAX && next_tok(&rest, &tok)) {
+            while (rv_tokens < RV_TOKENS_MAX && nm_span_next_tok(&rest, &tok)) {
                 rv_tokens++;
-                struct span h = server_host(tok);
+                struct nm_span h = server_host(tok);
                 if (valid_addr(h))
                     add_distinct(rv, h);
             }
@@ -1226,7 +1051,7 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
     bool resolved_stub = false;
     for (size_t i = 0; i < used; i++) {
         const char *s = json_string_value(json_array_get(local.ns, i));
-        struct span a = {s, strlen(s)};
+        struct nm_span a = {s, strlen(s)};
         if (is_loopback(a)) {
             n_local++;
             resolved_stub = resolved_stub || is_resolved_stub(a);
@@ -1241,11 +1066,12 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
         size_t i;
         json_t *v;
         json_array_foreach(rv, i, v)
-            add_distinct(upstream, (struct span){json_string_value(v), strlen(json_string_value(v))});
+            add_distinct(upstream,
+                         (struct nm_span){json_string_value(v), strlen(json_string_value(v))});
         size_t rn = json_array_size(resolved.ns);
         for (i = 0; i < rn; i++) {
             const char *s = json_string_value(json_array_get(resolved.ns, i));
-            struct span a = {s, strlen(s)};
+            struct nm_span a = {s, strlen(s)};
             if (!is_loopback(a))
                 add_distinct(upstream, a);
         }
@@ -1280,7 +1106,7 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
     set(it, "options", local.options);
     local.options = NULL;
     set(it, "unknown_lines", jint(local.unknown));
-    set(it, "evidence", ev_json(&ev));
+    set(it, "evidence", nm_evidence_json(&ev));
 
     json_t *items = json_array();
     json_array_append_new(items, it);
@@ -1315,7 +1141,7 @@ struct ts {
     bool track_seen;
     int leap_sync;              /* from Leap status, -1 unknown */
     int ref_sync;               /* from Reference ID, -1 unknown */
-    struct span leap, reference;
+    struct nm_span leap, reference;
     bool has_off;
     double off;
     bool has_stratum;
@@ -1328,91 +1154,91 @@ struct ts {
     double peer_off;
     bool peer_has_stratum;
     uint64_t peer_stratum;
-    struct span peer_ref;
+    struct nm_span peer_ref;
     json_t *sources;
     uint64_t n_sources;
-    struct span pending_remote; /* ntpq: a long remote printed on its own line */
+    struct nm_span pending_remote; /* ntpq: a long remote printed on its own line */
     char pending_tally;
     struct nm_buf ev;
 };
 
-static int yes_no(struct span v)
+static int yes_no(struct nm_span v)
 {
-    return sp_eq(v, "yes") ? 1 : sp_eq(v, "no") ? 0 : -1;
+    return nm_span_eq(v, "yes") ? 1 : nm_span_eq(v, "no") ? 0 : -1;
 }
 
-static void ts_tdc(struct ts *t, struct span line)
+static void ts_tdc(struct ts *t, struct nm_span line)
 {
     const char *eq = memchr(line.p, '=', line.n);
     if (!eq)
         return;
-    struct span key = {line.p, (size_t)(eq - line.p)}, val = sp_after(line, key.n + 1);
-    if (sp_eq(key, "NTP")) {
+    struct nm_span key = {line.p, (size_t)(eq - line.p)}, val = nm_span_after(line, key.n + 1);
+    if (nm_span_eq(key, "NTP")) {
         t->ntp = yes_no(val);
-        ev_line(&t->ev, line);
-    } else if (sp_eq(key, "NTPSynchronized")) {
+        nm_evidence_add(&t->ev, line);
+    } else if (nm_span_eq(key, "NTPSynchronized")) {
         t->ntp_sync = yes_no(val);
-        ev_line(&t->ev, line);
+        nm_evidence_add(&t->ev, line);
     }
 }
 
-static void ts_tracking(struct ts *t, struct span line)
+static void ts_tracking(struct ts *t, struct nm_span line)
 {
-    struct span key, val, rest, tok;
+    struct nm_span key, val, rest, tok;
     if (!split_kv(line, &key, &val))
         return;
-    if (sp_eq(key, "Reference ID")) {
+    if (nm_span_eq(key, "Reference ID")) {
         /* "7F000001 (127.0.0.1)", "00000000 ()" */
         t->track_seen = true;
         rest = val;
-        if (next_tok(&rest, &tok))
-            t->ref_sync = sp_eq(tok, "00000000") ? 0 : 1;
-        struct span r = trim(rest);
+        if (nm_span_next_tok(&rest, &tok))
+            t->ref_sync = nm_span_eq(tok, "00000000") ? 0 : 1;
+        struct nm_span r = nm_span_trim(rest);
         if (r.n >= 2 && r.p[0] == '(' && r.p[r.n - 1] == ')')
-            t->reference = (struct span){r.p + 1, r.n - 2};
-        ev_line(&t->ev, line);
-    } else if (sp_eq(key, "Stratum")) {
+            t->reference = (struct nm_span){r.p + 1, r.n - 2};
+        nm_evidence_add(&t->ev, line);
+    } else if (nm_span_eq(key, "Stratum")) {
         uint64_t v;
-        if (sp_u64(val, &v)) {
+        if (nm_span_to_u64(val, &v) == 0) {
             t->has_stratum = true;
             t->stratum = v;
         }
-    } else if (sp_eq(key, "System time")) {
+    } else if (nm_span_eq(key, "System time")) {
         /* "0.000001025 seconds fast of NTP time" */
-        struct span toks[4];
+        struct nm_span toks[4];
         struct dec dv;
-        if (split_toks(val, toks, 4) >= 3 && sp_dec(toks[0], &dv) && dv.mant >= 0 &&
-            (sp_eq(toks[2], "fast") || sp_eq(toks[2], "slow"))) {
+        if (nm_span_split(val, toks, 4) >= 3 && sp_dec(toks[0], &dv) && dv.mant >= 0 &&
+            (nm_span_eq(toks[2], "fast") || nm_span_eq(toks[2], "slow"))) {
             t->has_off = true;
-            t->off = dec_value(dv, 0) * (sp_eq(toks[2], "slow") ? -1 : 1);
+            t->off = dec_value(dv, 0) * (nm_span_eq(toks[2], "slow") ? -1 : 1);
         }
-        ev_line(&t->ev, line);
-    } else if (sp_eq(key, "Leap status")) {
+        nm_evidence_add(&t->ev, line);
+    } else if (nm_span_eq(key, "Leap status")) {
         t->track_seen = true;
         t->leap = val;
-        t->leap_sync = sp_eq(val, "Not synchronised") ? 0
-                       : (sp_eq(val, "Normal") || sp_eq(val, "Insert second") ||
-                          sp_eq(val, "Delete second"))
+        t->leap_sync = nm_span_eq(val, "Not synchronised") ? 0
+                       : (nm_span_eq(val, "Normal") || nm_span_eq(val, "Insert second") ||
+                          nm_span_eq(val, "Delete second"))
                            ? 1
                            : -1;
-        ev_line(&t->ev, line);
+        nm_evidence_add(&t->ev, line);
     }
 }
 
-static void ts_add_source(struct ts *t, struct span addr)
+static void ts_add_source(struct ts *t, struct nm_span addr)
 {
     t->n_sources++;
     push_str(t->sources, addr);
 }
 
 /* "^* 192.0.2.1   2   6   377    33    +12us[  +15us] +/-   20ms" */
-static void ts_chrony_source(struct ts *t, struct span line)
+static void ts_chrony_source(struct ts *t, struct nm_span line)
 {
-    struct span toks[3];
+    struct nm_span toks[3];
     if (line.n < 3 || !in_set(line.p[0], "^=#") || !in_set(line.p[1], "*+-?x~") ||
-        !is_blank(line.p[2]))
+        !nm_is_blank(line.p[2]))
         return;
-    if (split_toks(line, toks, 3) < 3 || toks[0].n != 2)
+    if (nm_span_split(line, toks, 3) < 3 || toks[0].n != 2)
         return;
     t->src_seen = true;
     ts_add_source(t, toks[1]);
@@ -1421,7 +1247,7 @@ static void ts_chrony_source(struct ts *t, struct span line)
         t->src_usable++;
     if (st == '*')
         t->src_selected++;
-    ev_line(&t->ev, line);
+    nm_evidence_add(&t->ev, line);
 }
 
 /*
@@ -1429,23 +1255,23 @@ static void ts_chrony_source(struct ts *t, struct span line)
  * Column one is the tally code (blank: rejected).  With -w, a remote wider
  * than its column sits alone on its line and the rest follows, indented.
  */
-static void ts_ntpq_peer(struct ts *t, struct span line)
+static void ts_ntpq_peer(struct ts *t, struct nm_span line)
 {
-    struct span toks[11];
+    struct nm_span toks[11];
     if (line.n < 2 || !in_set(line.p[0], " x.-+#*o")) {
-        t->pending_remote = (struct span){0};
+        t->pending_remote = (struct nm_span){0};
         return;
     }
     char tally = line.p[0];
-    struct span rest = sp_after(line, 1);
-    size_t n = split_toks(rest, toks, 11);
-    bool at_col1 = !is_blank(rest.p[0]);
+    struct nm_span rest = nm_span_after(line, 1);
+    size_t n = nm_span_split(rest, toks, 11);
+    bool at_col1 = !nm_is_blank(rest.p[0]);
     if (n == 1 && at_col1) {
         t->pending_remote = toks[0];
         t->pending_tally = tally;
         return;
     }
-    struct span remote, *f;
+    struct nm_span remote, *f;
     if (n == 9 && !at_col1 && t->pending_remote.p) {
         remote = t->pending_remote;
         tally = t->pending_tally;
@@ -1454,16 +1280,16 @@ static void ts_ntpq_peer(struct ts *t, struct span line)
         remote = toks[0];
         f = toks + 1;
     } else {
-        t->pending_remote = (struct span){0};
+        t->pending_remote = (struct nm_span){0};
         return;
     }
-    t->pending_remote = (struct span){0};
+    t->pending_remote = (struct nm_span){0};
     /* f: refid st t when poll reach delay offset jitter */
     uint64_t st;
     struct dec off;
-    if (!sp_u64(f[1], &st) || f[2].n != 1)
+    if (nm_span_to_u64(f[1], &st) < 0 || f[2].n != 1)
         return;
-    if (f[2].p[0] == 'p' || sp_eq(f[0], ".POOL."))
+    if (f[2].p[0] == 'p' || nm_span_eq(f[0], ".POOL."))
         return; /* a pool placeholder, not a time source */
     t->peers_seen = true;
     ts_add_source(t, remote);
@@ -1480,7 +1306,7 @@ static void ts_ntpq_peer(struct ts *t, struct span line)
         t->peer_stratum = st + 1;
         t->peer_ref = remote;
     }
-    ev_line(&t->ev, line);
+    nm_evidence_add(&t->ev, line);
 }
 
 int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_t **ret_items,
@@ -1495,28 +1321,28 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
     struct ts t;
     enum ts_sec sec = TS_NONE;
     bool any_section = false;
-    struct span line, name, first_unknown = {0};
+    struct nm_span line, name, first_unknown = {0};
     /* A section that says nothing we understand is usually an error message
      * ("506 Cannot talk to daemon"): its first line goes into the evidence. */
-    struct span sec_first[TS_OTHER + 1] = {{0}}, sec_hdr[TS_OTHER + 1] = {{0}};
+    struct nm_span sec_first[TS_OTHER + 1] = {{0}}, sec_hdr[TS_OTHER + 1] = {{0}};
     bool sec_ok[TS_OTHER + 1] = {0};
 
     memset(&t, 0, sizeof t);
     t.ntp = t.ntp_sync = t.leap_sync = t.ref_sync = -1;
     t.sources = json_array();
     nm_buf_init(&t.ev, NM_PARSER_MAX_EVIDENCE);
-    while (next_line(&cur, end, &line)) {
+    while (nm_span_next_line(&cur, end, &line)) {
         if (section_header(line, &name)) {
             any_section = true;
-            sec = sp_eq(name, "timedatectl")        ? TS_TDC
-                  : sp_eq(name, "chronyc-tracking") ? TS_TRACK
-                  : sp_eq(name, "chronyc-sources")  ? TS_SOURCES
-                  : sp_eq(name, "ntpq")             ? TS_NTPQ
-                                                    : TS_OTHER;
+            sec = nm_span_eq(name, "timedatectl")        ? TS_TDC
+                  : nm_span_eq(name, "chronyc-tracking") ? TS_TRACK
+                  : nm_span_eq(name, "chronyc-sources")  ? TS_SOURCES
+                  : nm_span_eq(name, "ntpq")             ? TS_NTPQ
+                                                         : TS_OTHER;
             sec_hdr[sec] = line;
             continue;
         }
-        if (sec != TS_NONE && !sp_blank(line) && !sec_first[sec].p)
+        if (sec != TS_NONE && !nm_span_is_blank(line) && !sec_first[sec].p)
             sec_first[sec] = line;
         switch (sec) {
         case TS_TDC:
@@ -1527,7 +1353,7 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
         case TS_SOURCES: ts_chrony_source(&t, line); break;
         case TS_NTPQ: ts_ntpq_peer(&t, line); break;
         case TS_NONE:
-            if (!sp_blank(line) && !first_unknown.p)
+            if (!nm_span_is_blank(line) && !first_unknown.p)
                 first_unknown = line;
             break;
         case TS_OTHER: break;
@@ -1535,7 +1361,7 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
     }
     if (!any_section && first_unknown.p) {
         char q[160];
-        quote(first_unknown, q, sizeof q);
+        nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
         json_decref(t.sources);
         nm_buf_finish(&t.ev);
         return nm_diag_set(d, NM_ERR_PARSE,
@@ -1549,8 +1375,8 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
     sec_ok[TS_NTPQ] = t.peers_seen;
     for (int i = TS_TDC; i <= TS_NTPQ; i++)
         if (!sec_ok[i] && sec_first[i].p) {
-            ev_line(&t.ev, sec_hdr[i]);
-            ev_line(&t.ev, sec_first[i]);
+            nm_evidence_add(&t.ev, sec_hdr[i]);
+            nm_evidence_add(&t.ev, sec_first[i]);
         }
 
     const char *daemon = "none";
@@ -1558,7 +1384,7 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
     json_t *usable = json_null(), *offset = json_null(), *stratum = json_null();
     double off = 0;
     bool has_off = false;
-    struct span reference = {0};
+    struct nm_span reference = {0};
     if (t.track_seen || t.src_seen) {
         daemon = "chrony";
         sync = t.leap_sync >= 0 ? t.leap_sync
@@ -1609,7 +1435,7 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
     set(it, "offset_abs_s", has_off ? json_real(off < 0 ? -off : off) : json_null());
     set(it, "stratum", stratum);
     set(it, "leap", strcmp(daemon, "chrony") == 0 ? jfield_or_null(t.leap) : json_null());
-    set(it, "evidence", ev_json(&t.ev));
+    set(it, "evidence", nm_evidence_json(&t.ev));
     nm_buf_finish(&t.ev);
 
     json_t *items = json_array();
@@ -1634,23 +1460,26 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
 
 enum psu_kind { PSU_STATUS, PSU_REDUNDANCY, PSU_READING };
 
-static bool psu_failure_state(struct span c)
+static bool psu_failure_state(struct nm_span c)
 {
-    return sp_prefix_nocase(c, "Failure detected") || sp_prefix_nocase(c, "Predictive failure") ||
-           sp_prefix_nocase(c, "Power Supply AC lost") ||
-           sp_prefix_nocase(c, "AC lost or out-of-range") ||
-           sp_prefix_nocase(c, "AC out-of-range") || sp_prefix_nocase(c, "Config Error") ||
-           sp_prefix_nocase(c, "Power Supply Failure");
+    return nm_span_has_prefix_nocase(c, "Failure detected") ||
+           nm_span_has_prefix_nocase(c, "Predictive failure") ||
+           nm_span_has_prefix_nocase(c, "Power Supply AC lost") ||
+           nm_span_has_prefix_nocase(c, "AC lost or out-of-range") ||
+           nm_span_has_prefix_nocase(c, "AC out-of-range") ||
+           nm_span_has_prefix_nocase(c, "Config Error") ||
+           nm_span_has_prefix_nocase(c, "Power Supply Failure");
 }
 
 /* 0 none, 1 full, 2 degraded, 3 lost */
-static int redundancy_state(struct span c)
+static int redundancy_state(struct nm_span c)
 {
-    if (sp_prefix_nocase(c, "Fully Redundant"))
+    if (nm_span_has_prefix_nocase(c, "Fully Redundant"))
         return 1;
-    if (sp_prefix_nocase(c, "Redundancy Degraded"))
+    if (nm_span_has_prefix_nocase(c, "Redundancy Degraded"))
         return 2;
-    if (sp_prefix_nocase(c, "Redundancy Lost") || sp_prefix_nocase(c, "Non-Redundant"))
+    if (nm_span_has_prefix_nocase(c, "Redundancy Lost") ||
+        nm_span_has_prefix_nocase(c, "Non-Redundant"))
         return 3;
     return 0;
 }
@@ -1661,13 +1490,13 @@ static const char *redundancy_name(int r)
 }
 
 struct psu_row {
-    struct span line, name, status, entity, reading;
+    struct nm_span line, name, status, entity, reading;
 };
 
 /* "a | b | c | d | e" -> 5 trimmed fields */
-static bool psu_split(struct span line, struct psu_row *row)
+static bool psu_split(struct nm_span line, struct psu_row *row)
 {
-    struct span f[5];
+    struct nm_span f[5];
     size_t n = 0;
     const char *p = line.p, *end = line.p + line.n;
     while (n < 5) {
@@ -1675,7 +1504,7 @@ static bool psu_split(struct span line, struct psu_row *row)
         const char *e = bar ? bar : end;
         if (n < 4 && !bar)
             return false;
-        f[n++] = trim((struct span){p, (size_t)(e - p)});
+        f[n++] = nm_span_trim((struct nm_span){p, (size_t)(e - p)});
         p = bar ? bar + 1 : end;
     }
     if (memchr(f[4].p, '|', f[4].n) || f[0].n == 0)
@@ -1695,20 +1524,20 @@ static bool psu_split(struct span line, struct psu_row *row)
 }
 
 /* Splits the asserted states at ", ", keeping "AC out-of-range, but present" whole. */
-static json_t *psu_conditions(struct span reading, bool *present, bool *failed, int *redundancy)
+static json_t *psu_conditions(struct nm_span reading, bool *present, bool *failed, int *redundancy)
 {
     json_t *arr = json_array();
     const char *p = reading.p, *end = reading.p + reading.n;
     while (p < end) {
         const char *c = memmem(p, (size_t)(end - p), ", ", 2);
-        while (c && sp_prefix((struct span){c, (size_t)(end - c)}, ", but present"))
+        while (c && nm_span_has_prefix((struct nm_span){c, (size_t)(end - c)}, ", but present"))
             c = memmem(c + 2, (size_t)(end - c - 2), ", ", 2);
         const char *e = c ? c : end;
-        struct span s = trim((struct span){p, (size_t)(e - p)});
+        struct nm_span s = nm_span_trim((struct nm_span){p, (size_t)(e - p)});
         if (s.n) {
             if (json_array_size(arr) < FLAGS_MAX * 2)
                 json_array_append_new(arr, jfield(s));
-            if (sp_prefix_nocase(s, "Presence detected"))
+            if (nm_span_has_prefix_nocase(s, "Presence detected"))
                 *present = true;
             if (psu_failure_state(s))
                 *failed = true;
@@ -1721,16 +1550,16 @@ static json_t *psu_conditions(struct span reading, bool *present, bool *failed, 
     return arr;
 }
 
-static bool status_bad(struct span st)
+static bool status_bad(struct nm_span st)
 {
-    return sp_eq(st, "cr") || sp_eq(st, "nr") || sp_eq(st, "lcr") || sp_eq(st, "ucr") ||
-           sp_eq(st, "lnr") || sp_eq(st, "unr");
+    return nm_span_eq(st, "cr") || nm_span_eq(st, "nr") || nm_span_eq(st, "lcr") ||
+           nm_span_eq(st, "ucr") || nm_span_eq(st, "lnr") || nm_span_eq(st, "unr");
 }
 
 static bool no_reading(const struct psu_row *r)
 {
-    return sp_eq(r->status, "ns") || sp_eq(r->reading, "No Reading") ||
-           sp_eq(r->reading, "Disabled");
+    return nm_span_eq(r->status, "ns") || nm_span_eq(r->reading, "No Reading") ||
+           nm_span_eq(r->reading, "Disabled");
 }
 
 int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_t **ret_items,
@@ -1742,17 +1571,17 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
     }
     (void)options;
     const char *cur = data, *end = data + len;
-    struct span line, first_unknown = {0};
+    struct nm_span line, first_unknown = {0};
     json_t *names = json_object(); /* sensor name -> occurrences */
     size_t rows = 0;
 
     /* Pass 1: errors, and how often each name occurs (Dell names every PSU
      * sensor "Status"; such subjects get the entity instance appended). */
-    while (next_line(&cur, end, &line)) {
+    while (nm_span_next_line(&cur, end, &line)) {
         struct psu_row r;
-        if (sp_has(line, "Could not open device at /dev/ipmi")) {
+        if (nm_span_find(line, "Could not open device at /dev/ipmi")) {
             char q[160];
-            quote(trim(line), q, sizeof q);
+            nm_span_quote(nm_span_trim(line), QUOTE_MAX, q, sizeof q);
             json_decref(names);
             return nm_diag_set(d, NM_ERR_NOTFOUND,
                                "ipmi_psu: no IPMI (no BMC device on this host): %s", q);
@@ -1767,13 +1596,13 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
             }
             json_decref(k);
             rows++;
-        } else if (!sp_blank(line) && !first_unknown.p) {
+        } else if (!nm_span_is_blank(line) && !first_unknown.p) {
             first_unknown = line;
         }
     }
     if (rows == 0 && first_unknown.p) {
         char q[160];
-        quote(trim(first_unknown), q, sizeof q);
+        nm_span_quote(nm_span_trim(first_unknown), QUOTE_MAX, q, sizeof q);
         json_decref(names);
         return nm_diag_set(d, NM_ERR_PARSE,
                            "ipmi_psu: no sensor rows in the output, which begins: %s", q);
@@ -1786,7 +1615,7 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
     struct nm_buf sum_ev;
     nm_buf_init(&sum_ev, NM_PARSER_MAX_EVIDENCE);
     cur = data;
-    while (!full && next_line(&cur, end, &line)) {
+    while (!full && nm_span_next_line(&cur, end, &line)) {
         struct psu_row r;
         if (!psu_split(line, &r))
             continue;
@@ -1794,11 +1623,11 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
         int red = 0;
         json_t *conds = psu_conditions(r.reading, &present, &failed, &red);
         enum psu_kind kind = PSU_STATUS;
-        if (red || sp_has_nocase(r.name, "redundan"))
+        if (red || nm_span_find_nocase(r.name, "redundan"))
             kind = PSU_REDUNDANCY;
-        else if (r.reading.n && (is_digit(r.reading.p[0]) ||
-                                 (r.reading.n > 1 && r.reading.p[0] == '-' &&
-                                  is_digit(r.reading.p[1]))))
+        else if (r.reading.n &&
+                 (nm_is_digit(r.reading.p[0]) ||
+                  (r.reading.n > 1 && r.reading.p[0] == '-' && nm_is_digit(r.reading.p[1]))))
             kind = PSU_READING;
         failed = failed || status_bad(r.status);
 
@@ -1812,7 +1641,7 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
             nm_buf_appends(&s, " [");
             nm_buf_append(&s, r.entity.p, r.entity.n < 16 ? r.entity.n : 16);
             nm_buf_appends(&s, "]");
-            set(it, "subject", jspan((struct span){s.data, s.len}, FIELD_MAX + 32));
+            set(it, "subject", nm_span_json((struct nm_span){s.data, s.len}, FIELD_MAX + 32));
             nm_buf_finish(&s);
         } else {
             set(it, "subject", json_incref(k));
@@ -1824,7 +1653,7 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
         set(it, "status", jfield(r.status));
         set(it, "entity", jfield_or_null(r.entity));
         set(it, "conditions", conds);
-        ev_line(&sum_ev, line);
+        nm_evidence_add(&sum_ev, line);
         if (kind == PSU_STATUS) {
             /* No asserted state at all on a readable PSU sensor: slot empty. */
             int pres = present ? 1 : no_reading(&r) ? -1 : r.reading.n == 0 ? 0 : -1;
@@ -1845,7 +1674,7 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
             set(it, "reading", jfield(r.reading));
             set(it, "failed", json_boolean(failed));
         }
-        set(it, "evidence", jspan(line, NM_PARSER_MAX_EVIDENCE));
+        set(it, "evidence", nm_span_evidence(line));
         /* leave room for the summary item */
         if (json_array_size(items) + 1 >= NM_PARSER_MAX_ITEMS) {
             json_decref(it);
@@ -1866,7 +1695,7 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
         set(s, "redundancy", rn ? json_string(rn) : json_null());
         set(s, "single_psu", json_boolean(psu_present == 1));
         set(s, "degraded", json_boolean(psu_failed > 0 || redundancy >= 2));
-        set(s, "evidence", ev_json(&sum_ev));
+        set(s, "evidence", nm_evidence_json(&sum_ev));
         json_array_append_new(items, s);
     }
     nm_buf_finish(&sum_ev);
@@ -1903,21 +1732,21 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
 
 struct pool {
     json_t *name;    /* sanitised, owned */
-    struct span state;
+    struct nm_span state;
     struct nm_buf status, action; /* joined with their continuation lines */
-    struct span errors, scan;
+    struct nm_span errors, scan;
     json_t *bad, *errdev;
     json_t *bad_states; /* "sdb UNAVAIL", flat, for messages */
     uint64_t n_bad;
     struct nm_buf ev;
 };
 
-static bool pool_state_word(struct span s)
+static bool pool_state_word(struct nm_span s)
 {
     static const char *const states[] = {"ONLINE",  "DEGRADED", "FAULTED",   "OFFLINE",
                                          "REMOVED", "UNAVAIL",  "SUSPENDED", NULL};
     for (size_t i = 0; states[i]; i++)
-        if (sp_eq(s, states[i]))
+        if (nm_span_eq(s, states[i]))
             return true;
     return false;
 }
@@ -1925,17 +1754,19 @@ static bool pool_state_word(struct span s)
 static json_t *pool_item(struct pool *p)
 {
     json_t *it = json_object();
-    bool healthy = sp_eq(p->state, "ONLINE");
-    bool data_errors = p->errors.n && !sp_eq(p->errors, "No known data errors");
+    bool healthy = nm_span_eq(p->state, "ONLINE");
+    bool data_errors = p->errors.n && !nm_span_eq(p->errors, "No known data errors");
     set(it, "subject", json_incref(p->name));
     set(it, "pool", p->name);
     p->name = NULL;
     set(it, "state", jfield_or_null(p->state));
     set(it, "healthy", json_boolean(healthy));
-    set(it, "status", p->status.len ? jspan((struct span){p->status.data, p->status.len}, TEXT_MAX)
-                                    : json_null());
-    set(it, "action", p->action.len ? jspan((struct span){p->action.data, p->action.len}, TEXT_MAX)
-                                    : json_null());
+    set(it, "status",
+        p->status.len ? nm_span_json((struct nm_span){p->status.data, p->status.len}, TEXT_MAX)
+                      : json_null());
+    set(it, "action",
+        p->action.len ? nm_span_json((struct nm_span){p->action.data, p->action.len}, TEXT_MAX)
+                      : json_null());
     set(it, "bad_devices", p->bad ? p->bad : json_array());
     p->bad = NULL;
     set(it, "bad_devices_count", jint(p->n_bad));
@@ -1943,11 +1774,11 @@ static json_t *pool_item(struct pool *p)
     p->bad_states = NULL;
     set(it, "error_devices", p->errdev ? p->errdev : json_array());
     p->errdev = NULL;
-    set(it, "errors", p->errors.n ? jspan(p->errors, TEXT_MAX) : json_null());
+    set(it, "errors", p->errors.n ? nm_span_json(p->errors, TEXT_MAX) : json_null());
     set(it, "data_errors", json_boolean(data_errors));
-    set(it, "scan", p->scan.n ? jspan(p->scan, TEXT_MAX) : json_null());
-    set(it, "resilvering", json_boolean(sp_prefix(p->scan, "resilver in progress")));
-    set(it, "evidence", ev_json(&p->ev));
+    set(it, "scan", p->scan.n ? nm_span_json(p->scan, TEXT_MAX) : json_null());
+    set(it, "resilvering", json_boolean(nm_span_has_prefix(p->scan, "resilver in progress")));
+    set(it, "evidence", nm_evidence_json(&p->ev));
     nm_buf_finish(&p->ev);
     nm_buf_finish(&p->status);
     nm_buf_finish(&p->action);
@@ -1966,26 +1797,29 @@ static void pool_free(struct pool *p)
 }
 
 /* One device row of the config table: "\t    sdb  UNAVAIL  0 0 0  cannot open" */
-static void pool_device(struct pool *p, struct span line, struct span section, bool *root_seen)
+static void pool_device(struct pool *p, struct nm_span line, struct nm_span section,
+                        bool *root_seen)
 {
-    struct span rest = sp_after(line, 1), name, state, r = {0}, w = {0}, c = {0};
-    if (!next_tok(&rest, &name) || !next_tok(&rest, &state))
+    struct nm_span rest = nm_span_after(line, 1), name, state, r = {0}, w = {0}, c = {0};
+    if (!nm_span_next_tok(&rest, &name) || !nm_span_next_tok(&rest, &state))
         return;
-    if (!pool_state_word(state) && !sp_eq(state, "AVAIL") && !sp_eq(state, "INUSE"))
+    if (!pool_state_word(state) && !nm_span_eq(state, "AVAIL") && !nm_span_eq(state, "INUSE"))
         return;
-    struct span after = rest;
-    if (next_tok(&after, &r) && next_tok(&after, &w) && next_tok(&after, &c))
+    struct nm_span after = rest;
+    if (nm_span_next_tok(&after, &r) && nm_span_next_tok(&after, &w) &&
+        nm_span_next_tok(&after, &c))
         rest = after;
     else
-        r = w = c = (struct span){0};
-    struct span note = trim(rest);
+        r = w = c = (struct nm_span){0};
+    struct nm_span note = nm_span_trim(rest);
     if (section.n == 0 && !*root_seen) {
         *root_seen = true; /* the pool's own row */
         return;
     }
-    bool bad = !sp_eq(state, "ONLINE") && !sp_eq(state, "AVAIL") && !sp_eq(state, "INUSE");
+    bool bad =
+        !nm_span_eq(state, "ONLINE") && !nm_span_eq(state, "AVAIL") && !nm_span_eq(state, "INUSE");
     if (bad) {
-        ev_line(&p->ev, line);
+        nm_evidence_add(&p->ev, line);
         p->n_bad++;
         if (json_array_size(p->bad) < LIST_MAX) {
             json_t *o = json_object();
@@ -1999,14 +1833,15 @@ static void pool_device(struct pool *p, struct span line, struct span section, b
             nm_buf_append(&t, name.p, name.n);
             nm_buf_append(&t, " ", 1);
             nm_buf_append(&t, state.p, state.n);
-            json_array_append_new(p->bad_states, jspan((struct span){t.data, t.len}, FIELD_MAX));
+            json_array_append_new(p->bad_states,
+                                  nm_span_json((struct nm_span){t.data, t.len}, FIELD_MAX));
             nm_buf_finish(&t);
         }
     }
-    if (r.n && (!sp_eq(r, "0") || !sp_eq(w, "0") || !sp_eq(c, "0")) &&
+    if (r.n && (!nm_span_eq(r, "0") || !nm_span_eq(w, "0") || !nm_span_eq(c, "0")) &&
         json_array_size(p->errdev) < LIST_MAX) {
         if (!bad)
-            ev_line(&p->ev, line);
+            nm_evidence_add(&p->ev, line);
         json_t *o = json_object();
         set(o, "name", jfield(name));
         set(o, "read", jfield(r));
@@ -2016,7 +1851,7 @@ static void pool_device(struct pool *p, struct span line, struct span section, b
     }
 }
 
-static void pool_open(struct pool *p, struct span name, struct span line)
+static void pool_open(struct pool *p, struct nm_span name, struct nm_span line)
 {
     memset(p, 0, sizeof *p);
     p->name = jfield(name);
@@ -2026,7 +1861,7 @@ static void pool_open(struct pool *p, struct span name, struct span line)
     nm_buf_init(&p->ev, NM_PARSER_MAX_EVIDENCE);
     nm_buf_init(&p->status, TEXT_MAX);
     nm_buf_init(&p->action, TEXT_MAX);
-    ev_line(&p->ev, line);
+    nm_evidence_add(&p->ev, line);
 }
 
 /* Closes *p into items (remembering its name in index); false once items are full. */
@@ -2043,9 +1878,9 @@ static bool pool_close(struct pool *p, json_t *items, json_t *index)
 }
 
 /* A top-level "key: value" line of a status block ("  pool: x", "errors: y"). */
-static bool zkey(struct span line, struct span *key, struct span *val)
+static bool zkey(struct nm_span line, struct nm_span *key, struct nm_span *val)
 {
-    if (line.n == 0 || line.p[0] == '\t' || !split_kv(trim(line), key, val))
+    if (line.n == 0 || line.p[0] == '\t' || !split_kv(nm_span_trim(line), key, val))
         return false;
     if (key->n == 0 || key->n > 12)
         return false;
@@ -2069,10 +1904,10 @@ int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t *
     struct pool p;
     bool open = false, known = false, full = false, root_seen = false;
     enum { Z_HEAD, Z_CONFIG, Z_TABLE } zs = Z_HEAD;
-    struct span line, name, key, val, last_key = {0}, section = {0}, first_unknown = {0};
+    struct nm_span line, name, key, val, last_key = {0}, section = {0}, first_unknown = {0};
 
-    while (!full && next_line(&cur, end, &line)) {
-        struct span t = trim(line);
+    while (!full && nm_span_next_line(&cur, end, &line)) {
+        struct nm_span t = nm_span_trim(line);
         bool keyline = zkey(line, &key, &val);
         if (section_header(line, &name)) {
             if (open)
@@ -2081,7 +1916,7 @@ int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t *
             known = true;
             continue;
         }
-        if (keyline && sp_eq(key, "pool") && val.n) {
+        if (keyline && nm_span_eq(key, "pool") && val.n) {
             if (open && !pool_close(&p, items, index)) {
                 open = false;
                 full = true;
@@ -2090,22 +1925,22 @@ int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t *
             pool_open(&p, val, line);
             open = known = true;
             zs = Z_HEAD;
-            last_key = section = (struct span){0};
+            last_key = section = (struct nm_span){0};
             root_seen = false;
             continue;
         }
-        if (sp_eq(t, "all pools are healthy") || sp_eq(t, "no pools available") ||
-            sp_prefix(t, "The ZFS modules are not loaded") ||
-            sp_prefix(t, "Try running '/sbin/modprobe zfs'") ||
-            (sp_prefix(t, "pool '") && sp_suffix(t, "' is healthy"))) {
+        if (nm_span_eq(t, "all pools are healthy") || nm_span_eq(t, "no pools available") ||
+            nm_span_has_prefix(t, "The ZFS modules are not loaded") ||
+            nm_span_has_prefix(t, "Try running '/sbin/modprobe zfs'") ||
+            (nm_span_has_prefix(t, "pool '") && nm_span_has_suffix(t, "' is healthy"))) {
             known = true;
             continue;
         }
         /* `zpool list -H -o name,health`: exactly "NAME<TAB>HEALTH" */
         const char *tab = memchr(line.p, '\t', line.n);
-        if (tab && tab > line.p && !is_blank(line.p[0]) &&
+        if (tab && tab > line.p && !nm_is_blank(line.p[0]) &&
             !memchr(tab + 1, '\t', (size_t)(line.p + line.n - tab - 1)) &&
-            pool_state_word(sp_after(line, (size_t)(tab - line.p) + 1))) {
+            pool_state_word(nm_span_after(line, (size_t)(tab - line.p) + 1))) {
             if (open) {
                 open = false;
                 if (!pool_close(&p, items, index)) {
@@ -2114,15 +1949,15 @@ int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t *
                 }
             }
             known = true;
-            json_t *k = jfield((struct span){line.p, (size_t)(tab - line.p)});
+            json_t *k = jfield((struct nm_span){line.p, (size_t)(tab - line.p)});
             const char *ks = json_string_value(k);
             if (ks && !json_object_get(index, ks)) {
                 struct pool lp;
                 memset(&lp, 0, sizeof lp);
                 lp.name = json_incref(k);
-                lp.state = sp_after(line, (size_t)(tab - line.p) + 1);
+                lp.state = nm_span_after(line, (size_t)(tab - line.p) + 1);
                 nm_buf_init(&lp.ev, NM_PARSER_MAX_EVIDENCE);
-                ev_line(&lp.ev, line);
+                nm_evidence_add(&lp.ev, line);
                 full = !pool_close(&lp, items, index);
             }
             json_decref(k);
@@ -2138,13 +1973,14 @@ int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t *
                 zs = Z_HEAD; /* the table ends at its blank line */
             continue;
         }
-        if (zs == Z_CONFIG && line.p[0] == '\t' && sp_prefix(t, "NAME") && sp_has(t, "STATE")) {
+        if (zs == Z_CONFIG && line.p[0] == '\t' && nm_span_has_prefix(t, "NAME") &&
+            nm_span_find(t, "STATE")) {
             zs = Z_TABLE;
             continue;
         }
         if (zs == Z_TABLE && line.p[0] == '\t') {
-            struct span toks[2];
-            if (split_toks(t, toks, 2) == 1)
+            struct nm_span toks[2];
+            if (nm_span_split(t, toks, 2) == 1)
                 section = toks[0]; /* logs, cache, spares, special, dedup */
             else
                 pool_device(&p, line, section, &root_seen);
@@ -2153,31 +1989,32 @@ int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t *
         if (keyline) {
             zs = Z_HEAD;
             last_key = key;
-            if (sp_eq(key, "state"))
+            if (nm_span_eq(key, "state"))
                 p.state = val;
-            else if (sp_eq(key, "status"))
+            else if (nm_span_eq(key, "status"))
                 nm_buf_append(&p.status, val.p, val.n);
-            else if (sp_eq(key, "action"))
+            else if (nm_span_eq(key, "action"))
                 nm_buf_append(&p.action, val.p, val.n);
-            else if (sp_eq(key, "scan"))
+            else if (nm_span_eq(key, "scan"))
                 p.scan = val;
-            else if (sp_eq(key, "errors"))
+            else if (nm_span_eq(key, "errors"))
                 p.errors = val;
-            else if (sp_eq(key, "config"))
+            else if (nm_span_eq(key, "config"))
                 zs = Z_CONFIG;
-            if (sp_eq(key, "state") || sp_eq(key, "status") || sp_eq(key, "scan") ||
-                sp_eq(key, "errors"))
-                ev_line(&p.ev, line);
+            if (nm_span_eq(key, "state") || nm_span_eq(key, "status") || nm_span_eq(key, "scan") ||
+                nm_span_eq(key, "errors"))
+                nm_evidence_add(&p.ev, line);
             continue;
         }
         /* indented continuation: status/action sentences, scan progress, the
          * files with permanent errors (indented with spaces) */
-        if (sp_eq(last_key, "status") || sp_eq(last_key, "action")) {
-            struct nm_buf *b = sp_eq(last_key, "status") ? &p.status : &p.action;
+        if (nm_span_eq(last_key, "status") || nm_span_eq(last_key, "action")) {
+            struct nm_buf *b = nm_span_eq(last_key, "status") ? &p.status : &p.action;
             nm_buf_append(b, " ", 1);
             nm_buf_append(b, t.p, t.n);
-        } else if (is_blank(line.p[0]) && (sp_eq(last_key, "scan") || sp_eq(last_key, "errors"))) {
-            ev_line(&p.ev, line);
+        } else if (nm_is_blank(line.p[0]) &&
+                   (nm_span_eq(last_key, "scan") || nm_span_eq(last_key, "errors"))) {
+            nm_evidence_add(&p.ev, line);
         }
     }
     if (open) {
@@ -2189,7 +2026,7 @@ int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t *
     json_decref(index);
     if (!known && first_unknown.p) {
         char q[160];
-        quote(trim(first_unknown), q, sizeof q);
+        nm_span_quote(nm_span_trim(first_unknown), QUOTE_MAX, q, sizeof q);
         json_decref(items);
         return nm_diag_set(d, NM_ERR_PARSE, "zpool: unrecognised output, which begins: %s", q);
     }

@@ -43,6 +43,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cursor.h"
 #include "nearmiss/tls.h"
 #include "nearmiss/util.h"
 #include "parsers-builtin.h"
@@ -389,8 +390,7 @@ json_t *nm_x509_describe(X509 *x, int64_t now)
     if (bits > 0)
         nm_buf_appendf(&ev, " %d", bits);
     nm_buf_appendf(&ev, "; %s", sig);
-    json_object_set_new(o, "evidence",
-                        nm_json_string_sanitized(ev.data, ev.len, NM_PARSER_MAX_EVIDENCE));
+    json_object_set_new(o, "evidence", nm_evidence_json(&ev));
     nm_buf_finish(&ev);
 
     ERR_pop_to_mark();
@@ -590,9 +590,7 @@ static void error_item(struct xstate *s, size_t file, const char *subject, const
         json_object_set_new(o, "key_world_readable", json_boolean(key_world_readable(m, has_key)));
         add_meta(o, m);
     }
-    json_object_set_new(o, "evidence",
-                        nm_json_string_sanitized(evidence ? evidence : "", evidence ? evlen : 0,
-                                                 NM_PARSER_MAX_EVIDENCE));
+    json_object_set_new(o, "evidence", nm_span_evidence((struct nm_span){evidence, evlen}));
     push_item(s, file, o, SIZE_MAX);
 }
 
@@ -915,20 +913,15 @@ static void note_label(struct found *f, const char *label, size_t llen)
     snprintf(f->labels + have, sizeof f->labels - have, "%s%s", have ? ", " : "", one);
 }
 
-static const char *mem_find(const char *p, const char *end, const char *needle, size_t nlen)
-{
-    return p < end ? memmem(p, (size_t)(end - p), needle, nlen) : NULL;
-}
-
 static void scan_pem(struct xstate *s, struct found *f, const char *data, size_t len)
 {
     static const char BEGIN[] = "-----BEGIN ", END[] = "-----END ", DASH[] = "-----";
     const char *p = data, *end = data + len;
     const char *b;
-    while (!s->capped && (b = mem_find(p, end, BEGIN, sizeof BEGIN - 1))) {
+    while (!s->capped && (b = nm_span_find(nm_span_range(p, end), BEGIN))) {
         f->any_pem = true;
         const char *label = b + sizeof BEGIN - 1;
-        const char *lend = mem_find(label, end, DASH, sizeof DASH - 1);
+        const char *lend = nm_span_find(nm_span_range(label, end), DASH);
         /* Only between the label and its dashes: a search to the end of the
          * data for every BEGIN would make newline-free input quadratic. */
         if (!lend || lend - label > X509_MAX_LABEL || memchr(label, '\n', (size_t)(lend - label))) {
@@ -941,7 +934,7 @@ static void scan_pem(struct xstate *s, struct found *f, const char *data, size_t
         /* The END line: "-----END " + the same label + "-----".  When no
          * "-----END " follows at all, no later block can be complete either,
          * so the scan of this file stops: that is what keeps it linear. */
-        const char *e = mem_find(body, end, END, sizeof END - 1);
+        const char *e = nm_span_find(nm_span_range(body, end), END);
         if (!e) {
             enum blk_kind k = classify_label(label, llen);
             if (k == BLK_KEY)
@@ -1043,18 +1036,18 @@ static int hexval(char c)
 }
 
 /* Percent-decodes a header field into a sanitized JSON string (new ref). */
-static json_t *decode_field(const char *p, size_t len)
+static json_t *decode_field(struct nm_span f)
 {
-    char *out = nm_xmalloc(len + 1);
+    char *out = nm_xmalloc(f.n + 1);
     size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < f.n; i++) {
         int hi, lo;
-        if (p[i] == '%' && i + 2 < len && (hi = hexval(p[i + 1])) >= 0 &&
-            (lo = hexval(p[i + 2])) >= 0) {
+        if (f.p[i] == '%' && i + 2 < f.n && (hi = hexval(f.p[i + 1])) >= 0 &&
+            (lo = hexval(f.p[i + 2])) >= 0) {
             out[n++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
-            out[n++] = p[i];
+            out[n++] = f.p[i];
         }
     }
     json_t *j = nm_json_string_sanitized(out, n, X509_MAX_PATH);
@@ -1062,78 +1055,61 @@ static json_t *decode_field(const char *p, size_t len)
     return j;
 }
 
-/* Splits [p, end) at single spaces into at most max fields. */
-static size_t split_fields(const char *p, const char *end, const char **f, size_t *flen,
-                           size_t max)
+/* Splits inner at single spaces into at most max fields, skipping empty
+ * ones.  Not nm_span_split: the probe percent-encodes spaces and tabs in
+ * paths, so only ' ' separates, and a raw tab is part of a field. */
+static size_t split_fields(struct nm_span inner, struct nm_span *f, size_t max)
 {
     size_t n = 0;
-    while (p < end && n < max) {
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        const char *fe = sp ? sp : end;
-        if (fe > p) {
-            f[n] = p;
-            flen[n] = (size_t)(fe - p);
-            n++;
-        }
-        p = sp ? sp + 1 : end;
+    struct nm_span field;
+    while (inner.n > 0 && n < max) {
+        nm_span_cut(&inner, ' ', &field);
+        if (field.n > 0)
+            f[n++] = field;
     }
     return n;
 }
 
-static bool field_u64(const char *p, size_t len, uint64_t *ret)
+static void header_error(struct xstate *s, const char *msg, struct nm_span line)
 {
-    const char *q = p;
-    uint64_t v;
-    if (nm_parse_u64(&q, p + len, &v) < 0 || q != p + len)
-        return false;
-    *ret = v;
-    return true;
+    error_item(s, SIZE_MAX, X509_PROBE_SUBJECT, NULL, msg, line.p, line.n < 200 ? line.n : 200,
+               NULL, false);
 }
 
-static void header_error(struct xstate *s, const char *msg, const char *line, size_t len)
+static const char *reason_text(struct nm_span r)
 {
-    error_item(s, SIZE_MAX, X509_PROBE_SUBJECT, NULL, msg, line, len < 200 ? len : 200, NULL,
-               false);
-}
-
-static const char *reason_text(const char *r, size_t n)
-{
-#define REASON_IS(s) (n == sizeof(s) - 1 && memcmp(r, s, n) == 0)
-    if (REASON_IS("too-big"))
-        return "too big";
-    if (REASON_IS("unreadable"))
-        return "unreadable";
-    if (REASON_IS("not-found"))
-        return "not found";
-    if (REASON_IS("not-a-file"))
-        return "not a regular file";
-    if (REASON_IS("not-a-certificate"))
-        return "no certificate found";
-    if (REASON_IS("too-many-files"))
-        return "too many certificate files";
-    if (REASON_IS("budget"))
-        return "probe output budget exhausted";
-#undef REASON_IS
+    static const struct {
+        const char *code, *text;
+    } reasons[] = {
+        {"too-big", "too big"},
+        {"unreadable", "unreadable"},
+        {"not-found", "not found"},
+        {"not-a-file", "not a regular file"},
+        {"not-a-certificate", "no certificate found"},
+        {"too-many-files", "too many certificate files"},
+        {"budget", "probe output budget exhausted"},
+    };
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (nm_span_eq(r, reasons[i].code))
+            return reasons[i].text;
     return NULL;
 }
 
-static void error_frame(struct xstate *s, const char *line, size_t len, const char *inner,
-                        const char *inner_end)
+static void error_frame(struct xstate *s, struct nm_span line, struct nm_span inner)
 {
-    const char *fv[4];
-    size_t fl[4];
-    size_t n = split_fields(inner, inner_end, fv, fl, 4);
+    struct nm_span fld[4];
+    size_t n = split_fields(inner, fld, 4);
     if (n < 2) {
-        header_error(s, "malformed frame header", line, len);
+        header_error(s, "malformed frame header", line);
         return;
     }
-    json_t *path = decode_field(fv[0], fl[0]);
-    const char *known = reason_text(fv[1], fl[1]);
-    json_t *reason = known ? json_string(known) : nm_json_string_sanitized(fv[1], fl[1], 64);
+    json_t *path = decode_field(fld[0]);
+    const char *known = reason_text(fld[1]);
+    json_t *reason = known ? json_string(known) : nm_span_json(fld[1], 64);
     const char *ps = json_string_value(path);
-    error_item(s, SIZE_MAX, ps, ps, json_string_value(reason), line, len, NULL, false);
+    error_item(s, SIZE_MAX, ps, ps, json_string_value(reason), line.p, line.n, NULL, false);
     uint64_t size;
-    if (n >= 3 && field_u64(fv[2], fl[2], &size))
+    if (n >= 3 && nm_span_to_u64(fld[2], &size) == 0)
         json_object_set_new(json_array_get(s->items, json_array_size(s->items) - 1), "size",
                             json_integer(size > INT64_MAX ? INT64_MAX : (json_int_t)size));
     json_decref(reason);
@@ -1141,35 +1117,33 @@ static void error_frame(struct xstate *s, const char *line, size_t len, const ch
 }
 
 /*
- * One "--- nm-file" frame whose header is [line, line+len).  *pp points just
- * after the header's newline; on return it points where the next header may
- * start.
+ * One "--- nm-file" frame whose header is line.  *pp points just after the
+ * header's newline; on return it points where the next header may start.
  */
-static void file_frame(struct xstate *s, const char *line, size_t len, const char *inner,
-                       const char *inner_end, const char **pp, const char *end)
+static void file_frame(struct xstate *s, struct nm_span line, struct nm_span inner, const char **pp,
+                       const char *end)
 {
-    const char *fv[8];
-    size_t fl[8];
-    size_t n = split_fields(inner, inner_end, fv, fl, 8);
+    struct nm_span fld[8];
+    size_t n = split_fields(inner, fld, 8);
     uint64_t size;
-    if (n < 3 || !field_u64(fv[0], fl[0], &size)) {
-        header_error(s, "malformed frame header", line, len);
+    if (n < 3 || nm_span_to_u64(fld[0], &size) < 0) {
+        header_error(s, "malformed frame header", line);
         return;
     }
-    json_t *rp = decode_field(fv[1], fl[1]);
-    json_t *path = decode_field(fv[2], fl[2]);
+    json_t *rp = decode_field(fld[1]);
+    json_t *path = decode_field(fld[2]);
     struct file_meta m = {.path = json_string_value(path), .realpath = json_string_value(rp),
                           .uid = -1};
     for (size_t i = 3; i < n; i++) {
         uint64_t u;
-        if (fl[i] > 5 && memcmp(fv[i], "mode=", 5) == 0 && fl[i] - 5 < sizeof m.mode) {
-            memcpy(m.mode, fv[i] + 5, fl[i] - 5);
-            m.mode[fl[i] - 5] = '\0';
+        if (fld[i].n > 5 && nm_span_has_prefix(fld[i], "mode=") && fld[i].n - 5 < sizeof m.mode) {
+            memcpy(m.mode, fld[i].p + 5, fld[i].n - 5);
+            m.mode[fld[i].n - 5] = '\0';
             for (char *c = m.mode; *c; c++)
                 if (!strchr("-rwxsStTdlcbp+.@", *c))
                     *c = '?';
-        } else if (fl[i] > 4 && memcmp(fv[i], "uid=", 4) == 0 &&
-                   field_u64(fv[i] + 4, fl[i] - 4, &u) && u <= INT32_MAX) {
+        } else if (fld[i].n > 4 && nm_span_has_prefix(fld[i], "uid=") &&
+                   nm_span_to_u64(nm_span_after(fld[i], 4), &u) == 0 && u <= INT32_MAX) {
             m.uid = (int64_t)u;
         }
     }
@@ -1180,7 +1154,7 @@ static void file_frame(struct xstate *s, const char *line, size_t len, const cha
         char msg[128];
         snprintf(msg, sizeof msg, "frame says %llu bytes but only %zu follow",
                  (unsigned long long)size, avail);
-        error_item(s, SIZE_MAX, m.path, m.path, msg, line, len, &m, false);
+        error_item(s, SIZE_MAX, m.path, m.path, msg, line.p, line.n, &m, false);
         goto out;
     }
     const char *content = *pp;
@@ -1188,7 +1162,7 @@ static void file_frame(struct xstate *s, const char *line, size_t len, const cha
     if (*pp < end && **pp == '\n')
         (*pp)++;
     if (size > X509_MAX_FILE) {
-        error_item(s, SIZE_MAX, m.path, m.path, "too big", line, len, &m, false);
+        error_item(s, SIZE_MAX, m.path, m.path, "too big", line.p, line.n, &m, false);
         json_object_set_new(json_array_get(s->items, json_array_size(s->items) - 1), "size",
                             json_integer((json_int_t)size));
         goto out;
@@ -1233,12 +1207,14 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
 
     const char *p = data, *end = data + len;
     while (p < end) {
+        /* Not nm_span_next_line: a header is exact bytes (a "\r" before
+         * its "\n" makes it malformed) and content starts at the byte
+         * after the "\n". */
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
         const char *next = nl ? nl + 1 : end;
-        size_t ll = (size_t)(le - p);
-        bool is_file = ll >= sizeof FILE_HDR - 1 && memcmp(p, FILE_HDR, sizeof FILE_HDR - 1) == 0;
-        bool is_err = ll >= sizeof ERR_HDR - 1 && memcmp(p, ERR_HDR, sizeof ERR_HDR - 1) == 0;
+        struct nm_span hdr = nm_span_range(p, nl ? nl : end);
+        bool is_file = nm_span_has_prefix(hdr, FILE_HDR);
+        bool is_err = nm_span_has_prefix(hdr, ERR_HDR);
         if (!is_file && !is_err) {
             p = next;   /* stray output (motd, shell noise): not ours */
             continue;
@@ -1246,27 +1222,21 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
         if (s.capped)
             break;
         if (++s.nframes > X509_MAX_FRAMES) {
-            header_error(&s, "too many frames; the rest of the output is not parsed", p,
-                         ll);
+            header_error(&s, "too many frames; the rest of the output is not parsed", hdr);
             break;
         }
-        if (ll > X509_MAX_HEADER || ll < sizeof TAIL - 1 ||
-            memcmp(le - (sizeof TAIL - 1), TAIL, sizeof TAIL - 1) != 0) {
-            header_error(&s, "malformed frame header", p, ll);
+        if (hdr.n > X509_MAX_HEADER || !nm_span_has_suffix(hdr, TAIL)) {
+            header_error(&s, "malformed frame header", hdr);
             p = next;
             continue;
         }
-        const char *inner_end = le - (sizeof TAIL - 1);
-        if (is_err) {
-            const char *inner = p + sizeof ERR_HDR - 1;
-            error_frame(&s, p, ll, inner, inner_end > inner ? inner_end : inner);
-            p = next;
-        } else {
-            const char *inner = p + sizeof FILE_HDR - 1;
-            const char *line = p;
-            p = next;
-            file_frame(&s, line, ll, inner, inner_end > inner ? inner_end : inner, &p, end);
-        }
+        /* empty, not negative, when the tail overlaps the head ("--- nm-file ---") */
+        const char *inner_end = nm_span_end(hdr) - (sizeof TAIL - 1);
+        p = next;
+        if (is_err)
+            error_frame(&s, hdr, nm_span_range(hdr.p + sizeof ERR_HDR - 1, inner_end));
+        else
+            file_frame(&s, hdr, nm_span_range(hdr.p + sizeof FILE_HDR - 1, inner_end), &p, end);
     }
     if (s.capped) {
         char msg[128];

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -374,6 +375,13 @@ static void plan_tls_jobs(struct scan *s)
 #define CERT_DISK_CHECK "cert-expiry"
 #define CERT_SERVED_CHECK "cert-served-stale"
 
+static bool is_ip_literal(const char *s)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
+}
+
 static bool names_overlap(const json_t *a, const json_t *b)
 {
     /* Each side: its cn and its sans; a shared DNS name is the same service. */
@@ -386,11 +394,13 @@ static bool names_overlap(const json_t *a, const json_t *b)
         an[na++] = acn;
     if (bcn)
         bn[nb++] = bcn;
+    /* IP SANs are skipped: every service on a host may carry the host's
+     * address, so sharing one says nothing about being the same service. */
     for (size_t i = 0; i < json_array_size(as) && na < 65; i++)
-        if (json_is_string(json_array_get(as, i)))
+        if (json_is_string(json_array_get(as, i)) && !is_ip_literal(json_string_value(json_array_get(as, i))))
             an[na++] = json_string_value(json_array_get(as, i));
     for (size_t i = 0; i < json_array_size(bs) && nb < 65; i++)
-        if (json_is_string(json_array_get(bs, i)))
+        if (json_is_string(json_array_get(bs, i)) && !is_ip_literal(json_string_value(json_array_get(bs, i))))
             bn[nb++] = json_string_value(json_array_get(bs, i));
     for (size_t i = 0; i < na; i++)
         for (size_t j = 0; j < nb; j++)

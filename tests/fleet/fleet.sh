@@ -14,6 +14,9 @@ set -euo pipefail
 PROG=fleet.sh
 FLEET_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 HOSTDEFS=$FLEET_HOME/hosts
+# Host definitions made elsewhere (a test that generates one at run time):
+# looked up before HOSTDEFS, never part of --set test or the default set.
+EXTRA_HOSTDEFS=${NM_FLEET_HOSTS_DIR:-}
 HOSTSHELL=$FLEET_HOME/hostshell
 SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
 START_TIMEOUT=${NM_FLEET_START_TIMEOUT:-20}
@@ -23,6 +26,15 @@ die() {
     exit 1
 }
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+
+# hostdef NAME: the directory holding the definition of host NAME.
+hostdef() {
+    if [[ -n $EXTRA_HOSTDEFS && -f $EXTRA_HOSTDEFS/$1/host.json ]]; then
+        printf "%s\n" "$EXTRA_HOSTDEFS/$1"
+    else
+        printf "%s\n" "$HOSTDEFS/$1"
+    fi
+}
 
 usage() {
     cat <<EOF
@@ -38,7 +50,8 @@ start   starts the named hosts (definitions in $HOSTDEFS/NAME/), or a set
 stop    kills the sshd processes (and their sessions) this fleet started.
 status  one line per host; exit 0 when every host that should run runs.
 env:    NM_FLEET_BASE_PORT (first port tried), NM_FLEET_START_TIMEOUT (s),
-        NM_FLEET_SSHD (sshd binary, default /usr/sbin/sshd).
+        NM_FLEET_SSHD (sshd binary, default /usr/sbin/sshd),
+        NM_FLEET_HOSTS_DIR (more host definitions, looked up first by name).
 EOF
 }
 
@@ -275,7 +288,7 @@ write_sshd_config() {
         for k in "$@"; do echo "HostKey $k"; done
         echo "PidFile $hd/sshd.pid"
         echo "AuthorizedKeysFile $authfile"
-        echo "ForceCommand $HOSTSHELL $HOSTDEFS/$def $DIR/plans/$plan $name"
+        echo "ForceCommand $HOSTSHELL $(hostdef "$def") $DIR/plans/$plan $name"
         cat <<EOF
 AllowUsers $FLEET_USER
 StrictModes no
@@ -343,6 +356,12 @@ cmd_start() {
     if ! [[ $clones =~ ^[0-9]+$ ]] || ((clones > 1000)); then
         die "--clones wants a number 0..1000, not '$clones'"
     fi
+    if [[ -n $EXTRA_HOSTDEFS ]]; then
+        [[ -d $EXTRA_HOSTDEFS ]] || die "NM_FLEET_HOSTS_DIR: $EXTRA_HOSTDEFS is not a directory"
+        EXTRA_HOSTDEFS=$(cd "$EXTRA_HOSTDEFS" && pwd -P)
+        [[ $EXTRA_HOSTDEFS =~ ^[A-Za-z0-9._/+@,=-]+$ ]] ||
+            die "NM_FLEET_HOSTS_DIR: '$EXTRA_HOSTDEFS' may not contain spaces or special characters"
+    fi
     if [[ -n $set ]]; then
         if [[ -f $FLEET_HOME/sets/$set ]]; then
             while read -r name _; do
@@ -362,10 +381,11 @@ cmd_start() {
         done
     fi
     declare -A seen=() H_BEHAV=() H_AUTH=() H_KNOWN=() H_KEYTYPES=() H_LIKE=()
-    local b a k kts like kt
+    local b a k kts like kt def
     for name in "${names[@]}"; do
         [[ $name =~ ^[a-z0-9][a-z0-9.-]*$ ]] || die "bad host name '$name' (a-z 0-9 . -)"
-        [[ -f $HOSTDEFS/$name/host.json ]] || die "no host definition $HOSTDEFS/$name/host.json"
+        def=$(hostdef "$name")
+        [[ -f $def/host.json ]] || die "no host definition $def/host.json"
         [[ -z ${seen[$name]:-} ]] || die "host $name named twice"
         seen[$name]=1
         IFS='|' read -r b a k kts like < <(jq -r '
@@ -373,9 +393,9 @@ cmd_start() {
             [ (.behaviour // "normal"), (.auth // "ok"),
               (if has("known") then .known else true end | tostring),
               ((.hostkeys // ["ed25519"]) | join(" ")), (.like // "") ] | join("|")' \
-            "$HOSTDEFS/$name/host.json" 2>&1) || :
+            "$def/host.json" 2>&1) || :
         case $b in normal | hang | flood | absent) ;; *)
-            die "$HOSTDEFS/$name/host.json: bad \"behaviour\" '$b' (normal, hang, flood, absent)" ;;
+            die "$def/host.json: bad \"behaviour\" '$b' (normal, hang, flood, absent)" ;;
         esac
         case $a in ok | refuse) ;; *) die "$name: bad \"auth\" '$a' (ok, refuse)" ;; esac
         case $k in true | false | wrong) ;; *) die "$name: bad \"known\" '$k' (true, false, \"wrong\")" ;; esac
@@ -383,7 +403,7 @@ cmd_start() {
             case $kt in ed25519 | ecdsa | rsa) ;; *) die "$name: bad host key type '$kt' (ed25519, ecdsa, rsa)" ;; esac
         done
         like=${like:-$name}
-        [[ -f $HOSTDEFS/$like/host.json ]] || die "$name: \"like\": no host definition $like"
+        [[ -f $(hostdef "$like")/host.json ]] || die "$name: \"like\": no host definition $like"
         H_BEHAV[$name]=$b H_AUTH[$name]=$a H_KNOWN[$name]=$k H_KEYTYPES[$name]=$kts H_LIKE[$name]=$like
     done
 
@@ -486,9 +506,9 @@ cmd_start() {
     for name in "${all[@]}"; do
         [[ ${BEHAV[$name]} == absent || -n ${planned[${PLAN[$name]}]:-} ]] && continue
         planned[${PLAN[$name]}]=1
-        compile_plan "$HOSTDEFS/${FIX[$name]}" "$DIR/plans/${PLAN[$name]}" "${BEHAV[$name]}"
+        compile_plan "$(hostdef "${FIX[$name]}")" "$DIR/plans/${PLAN[$name]}" "${BEHAV[$name]}"
         if ! out=$(SSH_ORIGINAL_COMMAND=true NM_HOSTSHELL_BEHAVIOUR=normal \
-            "$HOSTSHELL" "$HOSTDEFS/${FIX[$name]}" "$DIR/plans/${PLAN[$name]}" "$name" 2>&1 </dev/null); then
+            "$HOSTSHELL" "$(hostdef "${FIX[$name]}")" "$DIR/plans/${PLAN[$name]}" "$name" 2>&1 </dev/null); then
             die "the fake host $name can not set up its private view of the files:
 $out
 (the fleet needs root, or unprivileged user namespaces with overlayfs)"
@@ -608,7 +628,7 @@ $(tail -n 20 "$DIR/hosts/$name/sshd.log" 2>/dev/null; cat "$DIR/hosts/$name/sshd
                 + (if .roles then { roles } else {} end)
                 + (if .labels then { labels } else {} end)
                 + (if .criticality then { criticality } else {} end)
-                + (.inventory // {})' "$HOSTDEFS/$name/host.json" >>"$named"
+                + (.inventory // {})' "$(hostdef "$name")/host.json" >>"$named"
         fi
     done
     # Clones: role "app", spread over three zones and ten racks.
