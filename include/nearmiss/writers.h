@@ -1,0 +1,78 @@
+/*
+ * Writers rendered from the JSON report: a self-contained HTML page, JUnit
+ * XML for CI systems, and a Prometheus textfile for node_exporter.  The JSON
+ * report is the only input, so `nearmiss report` can re-render any stored
+ * run exactly as `nearmiss scan --format` renders a fresh one.
+ *
+ * Every string in a report is treated as hostile (host names, outputs,
+ * certificate names): HTML and XML are built with libxml2's tree API so the
+ * serialiser escapes them, and every string is first made valid UTF-8 without
+ * NUL or control characters (U+FFFD stands in for what was removed).
+ *
+ * jansson ownership: report is borrowed and never modified.
+ * nm_report_render_* return malloc'd buffers (free()) through ret_ parameters,
+ * written only on success; nm_report_write_* write the file atomically
+ * (nm_write_atomic: temporary file, fsync, rename).
+ */
+#ifndef NEARMISS_WRITERS_H
+#define NEARMISS_WRITERS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nearmiss/error.h"
+
+/* Output formats, as a bit set; names as in --format. */
+enum nm_report_format {
+    NM_FORMAT_JSON = 1u << 0,
+    NM_FORMAT_HTML = 1u << 1,
+    NM_FORMAT_JUNIT = 1u << 2,
+    NM_FORMAT_PROM = 1u << 3,
+};
+
+/* File names used inside a report directory. */
+#define NM_REPORT_HTML_NAME "report.html"
+#define NM_REPORT_JUNIT_NAME "junit.xml"
+#define NM_REPORT_PROM_NAME "nearmiss.prom"
+
+/* "json,html,junit,prom" (any subset, any order, repeats allowed; empty items
+ * ignored) to a bit set.  NM_ERR_INVAL names the unknown item in d. */
+int nm_report_formats_parse(const char *list, unsigned *ret_formats, nm_diag *d);
+
+/* Renders into memory; *ret_data is NUL-terminated (not counted in *ret_len). */
+int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
+int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
+int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
+
+/* Renders and writes one file atomically (mode 0644). */
+int nm_report_write_html(const json_t *report, const char *path, nm_diag *d);
+int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d);
+int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d);
+
+/* Writes the formats other than JSON into out_dir (created if missing) under
+ * the NM_REPORT_*_NAME names; what `scan --format` calls after the JSON.
+ * Stops at the first failure, naming the file in d. */
+int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned formats,
+                            nm_diag *d);
+
+/*
+ * Shared by the writers: a copy of len bytes of s that is valid UTF-8 with no
+ * NUL, no C0/C1 control character but TAB and LF, and no noncharacter
+ * U+FFFE/U+FFFF; each invalid byte or removed character becomes U+FFFD, CR LF
+ * becomes LF.  Safe for XML 1.0 text and attributes and for HTML.  Returns
+ * malloc'd memory.
+ */
+char *nm_report_clean_text(const char *s, size_t len);
+/* The same for a JSON string (embedded NULs included); NULL when v is not a
+ * string. */
+char *nm_report_clean_json(const json_t *v);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" (the report's timestamps) to unix seconds. */
+int nm_report_parse_utc(const char *iso, int64_t *ret);
+
+/* `nearmiss report REPORT.json [-o OUT] [--format LIST]`: the command layer
+ * (prints errors, returns the exit status). */
+int nm_cmd_report(int argc, char **argv);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * `nearmiss report`: renders a stored JSON report again (HTML, JUnit XML,
+ * Prometheus textfile) without scanning anything, so any past run can be
+ * looked at with the current renderer.  Also the format list shared with
+ * `nearmiss scan --format` and the writer that puts each format under its
+ * standard name in a report directory.
+ *
+ * Only nm_cmd_report() prints; the rest returns codes and diagnostics.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nearmiss/report.h"
+#include "nearmiss/util.h"
+#include "nearmiss/writers.h"
+
+#define REPORT_INPUT_CAP ((size_t)2 << 30) /* a 2 000-host report is ~30 MiB */
+
+static const struct {
+    const char *name;
+    unsigned bit;
+    const char *file;   /* name inside a report directory */
+    const char *suffix; /* appended to the input's stem by default */
+    int (*write)(const json_t *, const char *, nm_diag *);
+    int (*render)(const json_t *, char **, size_t *, nm_diag *);
+} formats[] = {
+    {"html", NM_FORMAT_HTML, NM_REPORT_HTML_NAME, ".html", nm_report_write_html,
+     nm_report_render_html},
+    {"junit", NM_FORMAT_JUNIT, NM_REPORT_JUNIT_NAME, ".junit.xml", nm_report_write_junit,
+     nm_report_render_junit},
+    {"prom", NM_FORMAT_PROM, NM_REPORT_PROM_NAME, ".prom", nm_report_write_prom,
+     nm_report_render_prom},
+};
+#define N_FORMATS (sizeof formats / sizeof formats[0])
+
+int nm_report_formats_parse(const char *list, unsigned *ret_formats, nm_diag *d)
+{
+    unsigned set = 0;
+    const char *p = list ? list : "";
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        bool found = len == 0;
+        if (len == 4 && memcmp(p, "json", 4) == 0) {
+            set |= NM_FORMAT_JSON;
+            found = true;
+        }
+        for (size_t i = 0; !found && i < N_FORMATS; i++) {
+            if (strlen(formats[i].name) == len && memcmp(p, formats[i].name, len) == 0) {
+                set |= formats[i].bit;
+                found = true;
+            }
+        }
+        if (!found)
+            return nm_diag_set(d, NM_ERR_INVAL,
+                               "\"%.*s\" is not a format (json, html, junit, prom)",
+                               (int)(len > 64 ? 64 : len), p);
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    *ret_formats = set;
+    return 0;
+}
+
+int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned fmts, nm_diag *d)
+{
+    if (!(fmts & (NM_FORMAT_HTML | NM_FORMAT_JUNIT | NM_FORMAT_PROM)))
+        return 0;
+    int r = nm_mkdir_p(out_dir, 0755, d);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        if (!(fmts & formats[i].bit))
+            continue;
+        char *path = nm_xasprintf("%s/%s", out_dir, formats[i].file);
+        r = formats[i].write(report, path, d);
+        free(path);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ---- the command ------------------------------------------------------------ */
+
+static const char report_usage[] =
+    "Usage: nearmiss report REPORT.json [-o OUT] [-f LIST]\n"
+    "\n"
+    "Renders a stored JSON report (OUT/latest.json or any OUT/nearmiss-<time>.json of\n"
+    "`nearmiss scan`) again as HTML, JUnit XML or a Prometheus textfile, without\n"
+    "scanning anything. REPORT.json may be - for standard input.\n"
+    "\n"
+    "  -f, --format LIST  html, junit, prom, comma-separated (default: html)\n"
+    "  -o, --out OUT      where to write:\n"
+    "                       a directory (existing, or ending in /, or with several\n"
+    "                       formats): report.html, junit.xml, nearmiss.prom inside it,\n"
+    "                       the names `nearmiss scan --format` uses;\n"
+    "                       a file name, with one format;\n"
+    "                       -, with one format: standard output.\n"
+    "                     Default: beside REPORT.json, named after it\n"
+    "                     (latest.json -> latest.html, latest.junit.xml, latest.prom).\n"
+    "  -q, --quiet        do not print the paths written\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Files are written atomically (a reader never sees half a file). The HTML is one\n"
+    "self-contained page (no network access) that works from file:// and as an e-mail\n"
+    "attachment; the Prometheus file is for node_exporter's textfile collector.\n"
+    "\n"
+    "Exit status: 0 written; 1 usage error, unreadable or invalid report, or a write\n"
+    "failed (files already written stay).\n";
+
+static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("nearmiss: report: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int read_stdin(char **ret, size_t *ret_len)
+{
+    struct nm_buf b;
+    char chunk[65536];
+    nm_buf_init(&b, REPORT_INPUT_CAP);
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            say_error("standard input: %s", strerror(errno));
+            nm_buf_finish(&b);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        if (nm_buf_append(&b, chunk, (size_t)n) < 0) {
+            say_error("standard input: larger than %zu bytes", REPORT_INPUT_CAP);
+            nm_buf_finish(&b);
+            return -1;
+        }
+    }
+    *ret = nm_buf_steal(&b, ret_len);
+    return 0;
+}
+
+static json_t *load_report(const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    nm_diag d = {{0}};
+    if (strcmp(path, "-") == 0) {
+        if (read_stdin(&data, &len) < 0)
+            return NULL;
+    } else if (nm_read_file(path, REPORT_INPUT_CAP, &data, &len, &d) < 0) {
+        say_error("%s", d.msg);
+        return NULL;
+    }
+    json_error_t err;
+    /* JSON_ALLOW_NUL: a hand-edited report may hold \u0000; the writers turn
+     * NULs into U+FFFD rather than cut strings short. */
+    json_t *report = json_loadb(data, len, JSON_ALLOW_NUL, &err);
+    free(data);
+    const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+    if (!report) {
+        say_error("%s:%d:%d: not valid JSON: %s", name, err.line, err.column, err.text);
+        return NULL;
+    }
+    const char *schema = json_string_value(json_object_get(report, "schema"));
+    if (!json_is_object(report) || !schema) {
+        say_error("%s: not a nearmiss report (no \"schema\")", name);
+        goto bad;
+    }
+    if (strcmp(schema, NM_REPORT_SCHEMA) != 0 && !nm_str_has_prefix(schema, NM_REPORT_SCHEMA ".")) {
+        say_error("%s: schema \"%.100s\" is not supported (this version reads %s)", name, schema,
+                  NM_REPORT_SCHEMA);
+        goto bad;
+    }
+    if (!json_is_array(json_object_get(report, "hosts"))) {
+        say_error("%s: \"hosts\" is missing or not an array", name);
+        goto bad;
+    }
+    return report;
+bad:
+    json_decref(report);
+    return NULL;
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* "dir/latest.json" -> "dir/latest"; "-" has no stem. */
+static char *input_stem(const char *path)
+{
+    size_t len = strlen(path);
+    if (len > 5 && strcmp(path + len - 5, ".json") == 0)
+        len -= 5;
+    return nm_xstrndup(path, len);
+}
+
+static int write_stdout(const json_t *report, size_t fi)
+{
+    char *data = NULL;
+    size_t len = 0;
+    nm_diag d = {{0}};
+    if (formats[fi].render(report, &data, &len, &d) < 0) {
+        say_error("%s", d.msg);
+        return -1;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(STDOUT_FILENO, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            say_error("standard output: %s", strerror(errno));
+            free(data);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    free(data);
+    return 0;
+}
+
+int nm_cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"out", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL, *format_list = "html";
+    bool quiet = false;
+    int c, rc = 1;
+    unsigned fmts = 0;
+    json_t *report = NULL;
+    char *stem = NULL;
+    nm_diag d = {{0}};
+
+    /* glibc resets getopt's hidden state only for optind 0: the command may
+     * run after another getopt loop in the same process (the tests do). */
+#ifdef __GLIBC__
+    optind = 0;
+#else
+    optind = 1;
+#endif
+    while ((c = getopt_long(argc, argv, "f:o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': format_list = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(report_usage, stdout); return 0;
+        default: fputs("Try 'nearmiss report --help'.\n", stderr); return 1;
+        }
+    }
+    if (optind >= argc) {
+        say_error("no report given. Try 'nearmiss report --help'.");
+        return 1;
+    }
+    if (argc - optind > 1) {
+        say_error("one report at a time (unexpected \"%s\")", argv[optind + 1]);
+        return 1;
+    }
+    const char *input = argv[optind];
+    if (nm_report_formats_parse(format_list, &fmts, &d) < 0) {
+        say_error("--format: %s", d.msg);
+        return 1;
+    }
+    if (fmts & NM_FORMAT_JSON) {
+        say_error("--format: the input is the JSON report already (html, junit, prom)");
+        return 1;
+    }
+    if (fmts == 0) {
+        say_error("--format: no format given (html, junit, prom)");
+        return 1;
+    }
+    size_t n_fmts = 0, only = 0;
+    for (size_t i = 0; i < N_FORMATS; i++)
+        if (fmts & formats[i].bit)
+            n_fmts++, only = i;
+    if (!out && strcmp(input, "-") == 0) {
+        say_error("reading standard input: say where to write with -o");
+        return 1;
+    }
+    if (out && strcmp(out, "-") == 0 && n_fmts > 1) {
+        say_error("-o -: standard output takes one format at a time");
+        return 1;
+    }
+    /* Everything is checked before the (possibly large) report is read. */
+    report = load_report(input);
+    if (!report)
+        goto out;
+
+    if (out && strcmp(out, "-") == 0) {
+        if (write_stdout(report, only) < 0)
+            goto out;
+        rc = 0;
+        goto out;
+    }
+    size_t outlen = out ? strlen(out) : 0;
+    bool dir_mode = out && (is_dir(out) || out[outlen - 1] == '/' || n_fmts > 1);
+    if (dir_mode) {
+        if (nm_report_write_formats(report, out, fmts, &d) < 0) {
+            say_error("%s", d.msg);
+            goto out;
+        }
+        for (size_t i = 0; !quiet && i < N_FORMATS; i++)
+            if (fmts & formats[i].bit)
+                printf("%s%s%s\n", out, out[outlen - 1] == '/' ? "" : "/", formats[i].file);
+        rc = 0;
+        goto out;
+    }
+    stem = input_stem(input);
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        if (!(fmts & formats[i].bit))
+            continue;
+        char *path = out ? nm_xstrdup(out) : nm_xasprintf("%s%s", stem, formats[i].suffix);
+        char *slash = strrchr(path, '/');
+        if (slash && slash != path) {
+            *slash = '\0';
+            int r = nm_mkdir_p(path, 0755, &d);
+            *slash = '/';
+            if (r < 0) {
+                say_error("%s", d.msg);
+                free(path);
+                goto out;
+            }
+        }
+        if (formats[i].write(report, path, &d) < 0) {
+            say_error("%s", d.msg);
+            free(path);
+            goto out;
+        }
+        if (!quiet)
+            printf("%s\n", path);
+        free(path);
+    }
+    rc = 0;
+out:
+    free(stem);
+    json_decref(report);
+    return rc;
+}

@@ -1,0 +1,659 @@
+/*
+ * JUnit XML for CI systems (Jenkins, GitLab, GitHub test reporters): one
+ * <testsuite> per host, one <testcase> per check, built with libxml2's tree
+ * so every host string is escaped by the serialiser.  The structure follows
+ * the widely used Ant/Jenkins schema (tests/data/reports/junit.xsd is our
+ * own rendering of it, and the unit test validates against it).
+ *
+ * Result mapping (docs/report.md):
+ *   pass           passed testcase
+ *   warn           passed, findings listed in <system-out>: CI systems show
+ *                  any failure as red, and a warning should not break builds
+ *   fail           <failure message type=worst severity> listing findings
+ *   error          <error message=reason>
+ *   notapplicable  <skipped message=reason>
+ *   waived         <skipped message=justification>
+ * Every host also has a "connect" testcase: passed when the host was
+ * scanned, <error> with status and reason when it was not (then it is the
+ * host's only testcase).  Fleet-level findings form a "(fleet)" suite.
+ *
+ * This file also holds nm_report_clean_text(), shared by all writers: XML 1.0
+ * forbids NUL and most control characters, so what reaches a tree must be
+ * cleaned first or the serialiser fails or writes an unparseable file.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+#include <libxml/xmlsave.h>
+
+#include "nearmiss/model.h"
+#include "nearmiss/util.h"
+#include "nearmiss/writers.h"
+
+/* ---- shared text cleaning ---------------------------------------------- */
+
+static size_t put_fffd(char *o)
+{
+    o[0] = (char)0xef;
+    o[1] = (char)0xbf;
+    o[2] = (char)0xbd;
+    return 3;
+}
+
+char *nm_report_clean_text(const char *s, size_t len)
+{
+    /* Worst case: every byte becomes a 3-byte U+FFFD. */
+    if (len > (SIZE_MAX - 1) / 3)
+        len = (SIZE_MAX - 1) / 3;
+    char *out = nm_xmalloc(len * 3 + 1);
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            if (c == '\r') {
+                /* CR LF -> LF; a lone CR is a line break too. */
+                if (p + 1 < end && p[1] == '\n') {
+                    p++;
+                    continue;
+                }
+                out[o++] = '\n';
+            } else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+                o += put_fffd(out + o);
+            } else {
+                out[o++] = (char)c;
+            }
+            p++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 2, cp = c & 0x1f, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 3, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            o += put_fffd(out + o);
+            p++;
+            continue;
+        }
+        bool ok = (size_t)(end - p) >= n;
+        for (size_t i = 1; ok && i < n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                ok = false;
+            else
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if (!ok || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            /* One U+FFFD per bad lead byte; what follows is looked at again. */
+            o += put_fffd(out + o);
+            p++;
+            continue;
+        }
+        if ((cp >= 0x80 && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff) {
+            o += put_fffd(out + o);
+        } else {
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *nm_report_clean_json(const json_t *v)
+{
+    if (!json_is_string(v))
+        return NULL;
+    return nm_report_clean_text(json_string_value(v), json_string_length(v));
+}
+
+int nm_report_parse_utc(const char *iso, int64_t *ret)
+{
+    /* Exactly YYYY-MM-DDTHH:MM:SSZ, the form the scanner writes. */
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (!iso || strlen(iso) != sizeof shape - 1)
+        return NM_ERR_PARSE;
+    int64_t v[6] = {0};
+    static const int at[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        if (shape[i] == 'd' ? (iso[i] < '0' || iso[i] > '9') : iso[i] != shape[i])
+            return NM_ERR_PARSE;
+    }
+    for (int k = 0; k < 6; k++)
+        for (int j = 0; j < width[k]; j++)
+            v[k] = v[k] * 10 + (iso[at[k] + j] - '0');
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+        return NM_ERR_PARSE;
+    /* Days from civil (Howard Hinnant's algorithm): no time zone, no libc. */
+    int64_t y = v[0] - (v[1] <= 2);
+    int64_t era = y / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (v[1] + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + v[2] - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    *ret = days * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
+    return 0;
+}
+
+/* ---- JUnit ---------------------------------------------------------------- */
+
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static void set_attr(xmlNodePtr n, const char *name, const char *value)
+{
+    char *c = nm_report_clean_text(value ? value : "", value ? strlen(value) : 0);
+    xmlNewProp(n, BAD_CAST name, BAD_CAST c);
+    free(c);
+}
+
+/* Buffers can hold NULs from the report: pass the length, never strlen. */
+static void set_attr_buf(xmlNodePtr n, const char *name, const struct nm_buf *b)
+{
+    char *c = nm_report_clean_text(b->data ? b->data : "", b->len);
+    xmlNewProp(n, BAD_CAST name, BAD_CAST c);
+    free(c);
+}
+
+static void set_attr_json(xmlNodePtr n, const char *name, const json_t *v)
+{
+    char *c = nm_report_clean_json(v);
+    xmlNewProp(n, BAD_CAST name, BAD_CAST(c ? c : ""));
+    free(c);
+}
+
+static void set_attr_count(xmlNodePtr n, const char *name, size_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%zu", v);
+    xmlNewProp(n, BAD_CAST name, BAD_CAST buf);
+}
+
+static void add_text(xmlNodePtr n, const char *s, size_t len)
+{
+    char *c = nm_report_clean_text(s, len);
+    xmlAddChild(n, xmlNewText(BAD_CAST c));
+    free(c);
+}
+
+/* A JSON value as text: strings as they are, anything else as compact JSON. */
+static void buf_json(struct nm_buf *b, const json_t *v)
+{
+    if (json_is_string(v)) {
+        nm_buf_append(b, json_string_value(v), json_string_length(v));
+        return;
+    }
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (t) {
+        nm_buf_appends(b, t);
+        free(t);
+    }
+}
+
+/* Seconds with millisecond precision, from an integer of milliseconds. */
+static void set_attr_ms(xmlNodePtr n, const char *name, const json_t *ms)
+{
+    char buf[48];
+    json_int_t v = json_is_integer(ms) ? json_integer_value(ms) : 0;
+    if (json_is_real(ms))
+        v = (json_int_t)json_real_value(ms);
+    if (v < 0)
+        v = 0;
+    snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT ".%03d", v / 1000, (int)(v % 1000));
+    xmlNewProp(n, BAD_CAST name, BAD_CAST buf);
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" -> "YYYY-MM-DDTHH:MM:SS": the Ant schema's timestamp
+ * has no zone designator; ours are always UTC (documented). */
+static bool junit_timestamp(const char *iso, char out[20])
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (!iso || strlen(iso) < 19)
+        return false;
+    for (size_t i = 0; i < 19; i++) {
+        if (shape[i] == 'd' ? (iso[i] < '0' || iso[i] > '9') : iso[i] != shape[i])
+            return false;
+    }
+    memcpy(out, iso, 19);
+    out[19] = '\0';
+    return true;
+}
+
+static void add_property(xmlNodePtr props, const char *name, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return;
+    struct nm_buf b;
+    nm_buf_init(&b, 64 * 1024);
+    buf_json(&b, v);
+    if (json_is_array(v)) {
+        /* Lists (roles) read better as "a, b" than as JSON. */
+        nm_buf_reset(&b);
+        size_t i;
+        const json_t *e;
+        json_array_foreach(v, i, e) {
+            if (i)
+                nm_buf_appends(&b, ", ");
+            buf_json(&b, e);
+        }
+        if (b.len == 0) {
+            nm_buf_finish(&b);
+            return;
+        }
+    }
+    xmlNodePtr p = xmlNewChild(props, NULL, BAD_CAST "property", NULL);
+    set_attr(p, "name", name);
+    char *c = nm_report_clean_text(b.data ? b.data : "", b.len);
+    xmlNewProp(p, BAD_CAST "value", BAD_CAST c);
+    free(c);
+    nm_buf_finish(&b);
+}
+
+struct counts {
+    size_t tests, failures, errors, skipped;
+};
+
+/* One line per finding: "[severity] subject: message", then the fix. */
+static void describe_finding(struct nm_buf *b, const json_t *f)
+{
+    nm_buf_appends(b, "[");
+    buf_json(b, json_object_get(f, "severity"));
+    nm_buf_appends(b, "] ");
+    if (json_object_get(f, "subject")) {
+        buf_json(b, json_object_get(f, "subject"));
+        nm_buf_appends(b, ": ");
+    }
+    buf_json(b, json_object_get(f, "message"));
+    const json_t *w = json_object_get(f, "waiver");
+    if (json_is_true(json_object_get(f, "waived"))) {
+        nm_buf_appends(b, " (waived: ");
+        buf_json(b, json_object_get(w, "justification"));
+        nm_buf_appends(b, ", until ");
+        buf_json(b, json_object_get(w, "expires"));
+        nm_buf_appends(b, ")");
+    }
+    nm_buf_appends(b, "\n");
+    if (json_is_string(json_object_get(f, "remediation"))) {
+        nm_buf_appends(b, "    fix: ");
+        buf_json(b, json_object_get(f, "remediation"));
+        nm_buf_appends(b, "\n");
+    }
+}
+
+static void checks_findings(const json_t *host, const char *check, struct nm_buf *b,
+                            size_t *ret_active, const json_t **ret_first, int *ret_worst)
+{
+    size_t i, active = 0;
+    const json_t *f, *first = NULL;
+    int worst = NM_SEV_NONE;
+    json_array_foreach(json_object_get(host, "findings"), i, f) {
+        const char *c = str(f, "check");
+        if (!c || strcmp(c, check) != 0)
+            continue;
+        describe_finding(b, f);
+        if (json_is_true(json_object_get(f, "waived")))
+            continue;
+        active++;
+        int s = nm_severity_from_name(str(f, "severity"));
+        if (!first || s > worst) {
+            first = f;
+            worst = s;
+        }
+    }
+    *ret_active = active;
+    *ret_first = first;
+    *ret_worst = worst;
+}
+
+static void add_check(xmlNodePtr suite, const char *classname, const json_t *host,
+                      const json_t *chk, struct counts *n)
+{
+    const char *id = str(chk, "id");
+    const char *result = str(chk, "result");
+    xmlNodePtr tc = xmlNewChild(suite, NULL, BAD_CAST "testcase", NULL);
+    set_attr(tc, "classname", classname);
+    /* The schema wants a non-empty name. */
+    if (id && *id)
+        set_attr_json(tc, "name", json_object_get(chk, "id"));
+    else
+        set_attr(tc, "name", "(unnamed check)");
+    n->tests++;
+    if (!result)
+        result = "error";
+
+    struct nm_buf b;
+    nm_buf_init(&b, 1024 * 1024);
+    if (strcmp(result, "fail") == 0 || strcmp(result, "warn") == 0) {
+        size_t active = 0;
+        const json_t *first = NULL;
+        int worst = NM_SEV_NONE;
+        if (id)
+            checks_findings(host, id, &b, &active, &first, &worst);
+        if (strcmp(result, "fail") == 0) {
+            xmlNodePtr fl = xmlNewChild(tc, NULL, BAD_CAST "failure", NULL);
+            struct nm_buf m;
+            nm_buf_init(&m, 4096);
+            if (active > 1)
+                nm_buf_appendf(&m, "%zu findings; worst: ", active);
+            if (first)
+                buf_json(&m, json_object_get(first, "message"));
+            else
+                nm_buf_appends(&m, "check failed");
+            set_attr_buf(fl, "message", &m);
+            nm_buf_finish(&m);
+            set_attr(fl, "type", worst != NM_SEV_NONE ? nm_severity_name(worst) : "fail");
+            add_text(fl, b.data ? b.data : "", b.len);
+            n->failures++;
+        } else if (b.len) {
+            xmlNodePtr so = xmlNewChild(tc, NULL, BAD_CAST "system-out", NULL);
+            add_text(so, b.data, b.len);
+        }
+    } else if (strcmp(result, "error") == 0) {
+        xmlNodePtr e = xmlNewChild(tc, NULL, BAD_CAST "error", NULL);
+        set_attr(e, "message", str(chk, "reason") ? str(chk, "reason") : "check error");
+        set_attr(e, "type", "check-error");
+        n->errors++;
+    } else if (strcmp(result, "notapplicable") == 0) {
+        xmlNodePtr s = xmlNewChild(tc, NULL, BAD_CAST "skipped", NULL);
+        nm_buf_appends(&b, "not applicable");
+        if (str(chk, "reason")) {
+            nm_buf_appends(&b, ": ");
+            buf_json(&b, json_object_get(chk, "reason"));
+        }
+        set_attr_buf(s, "message", &b);
+        n->skipped++;
+    } else if (strcmp(result, "waived") == 0) {
+        xmlNodePtr s = xmlNewChild(tc, NULL, BAD_CAST "skipped", NULL);
+        struct nm_buf all;
+        nm_buf_init(&all, 1024 * 1024);
+        size_t active = 0;
+        const json_t *first = NULL;
+        int worst;
+        if (id)
+            checks_findings(host, id, &all, &active, &first, &worst);
+        nm_buf_appends(&b, "waived");
+        /* Name the justification of the first waived finding. */
+        size_t i;
+        const json_t *f;
+        json_array_foreach(json_object_get(host, "findings"), i, f) {
+            const char *c = str(f, "check");
+            if (!id || !c || strcmp(c, id) != 0 || !json_is_true(json_object_get(f, "waived")))
+                continue;
+            const json_t *w = json_object_get(f, "waiver");
+            nm_buf_appends(&b, ": ");
+            buf_json(&b, json_object_get(w, "justification"));
+            if (json_is_string(json_object_get(w, "approved_by"))) {
+                nm_buf_appends(&b, " (approved by ");
+                buf_json(&b, json_object_get(w, "approved_by"));
+                nm_buf_appends(&b, ")");
+            }
+            nm_buf_appends(&b, ", until ");
+            buf_json(&b, json_object_get(w, "expires"));
+            break;
+        }
+        set_attr_buf(s, "message", &b);
+        if (all.len) {
+            xmlNodePtr so = xmlNewChild(tc, NULL, BAD_CAST "system-out", NULL);
+            add_text(so, all.data, all.len);
+        }
+        nm_buf_finish(&all);
+        n->skipped++;
+    } else if (strcmp(result, "pass") != 0) {
+        xmlNodePtr e = xmlNewChild(tc, NULL, BAD_CAST "error", NULL);
+        nm_buf_appends(&b, "unknown check result: ");
+        nm_buf_appends(&b, result);
+        set_attr_buf(e, "message", &b);
+        set_attr(e, "type", "check-error");
+        n->errors++;
+    }
+    nm_buf_finish(&b);
+}
+
+/* xmlSetProp replaces in place, so a second call keeps the attribute order. */
+static void set_counts(xmlNodePtr el, const struct counts *n, bool skipped)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%zu", n->tests);
+    xmlSetProp(el, BAD_CAST "tests", BAD_CAST buf);
+    snprintf(buf, sizeof buf, "%zu", n->failures);
+    xmlSetProp(el, BAD_CAST "failures", BAD_CAST buf);
+    snprintf(buf, sizeof buf, "%zu", n->errors);
+    xmlSetProp(el, BAD_CAST "errors", BAD_CAST buf);
+    if (skipped) {
+        snprintf(buf, sizeof buf, "%zu", n->skipped);
+        xmlSetProp(el, BAD_CAST "skipped", BAD_CAST buf);
+    }
+}
+
+static void add_host(xmlNodePtr root, const json_t *host, const char *timestamp, size_t index,
+                     struct counts *total)
+{
+    struct counts n = {0};
+    char *name = nm_report_clean_json(json_object_get(host, "name"));
+    if (!name || !*name) {
+        free(name);
+        name = nm_xasprintf("host-%zu", index + 1);
+    }
+    char *classname = nm_xasprintf("nearmiss.%s", name);
+    const char *status = str(host, "status");
+    bool ok = status && strcmp(status, "ok") == 0;
+
+    xmlNodePtr suite = xmlNewChild(root, NULL, BAD_CAST "testsuite", NULL);
+    set_attr(suite, "name", name);
+    set_counts(suite, &n, true); /* placeholders, for the attribute order */
+    set_attr_count(suite, "id", index);
+    set_attr(suite, "package", "nearmiss");
+    if (timestamp)
+        set_attr(suite, "timestamp", timestamp);
+    set_attr(suite, "hostname", str(host, "address") ? str(host, "address") : name);
+    set_attr_ms(suite, "time", json_object_get(json_object_get(host, "scan"), "duration_ms"));
+
+    xmlNodePtr props = xmlNewChild(suite, NULL, BAD_CAST "properties", NULL);
+    add_property(props, "status", json_object_get(host, "status"));
+    add_property(props, "address", json_object_get(host, "address"));
+    add_property(props, "port", json_object_get(host, "port"));
+    add_property(props, "criticality", json_object_get(host, "criticality"));
+    add_property(props, "roles", json_object_get(host, "roles"));
+    add_property(props, "os", json_object_get(json_object_get(host, "os"), "pretty_name"));
+    add_property(props, "score", json_object_get(host, "score"));
+    if (!props->children) {
+        xmlUnlinkNode(props);
+        xmlFreeNode(props);
+    }
+
+    /* "connect": the one testcase every host has, so a host that stops
+     * answering shows as a test that went red, not as tests that vanished. */
+    xmlNodePtr tc = xmlNewChild(suite, NULL, BAD_CAST "testcase", NULL);
+    set_attr(tc, "classname", classname);
+    set_attr(tc, "name", "connect");
+    set_attr_ms(tc, "time", json_object_get(json_object_get(host, "scan"), "connect_ms"));
+    n.tests++;
+    const json_t *err = json_object_get(host, "error");
+    if (!ok) {
+        xmlNodePtr e = xmlNewChild(tc, NULL, BAD_CAST "error", NULL);
+        struct nm_buf b;
+        nm_buf_init(&b, 64 * 1024);
+        nm_buf_appends(&b, status ? status : "unknown status");
+        if (json_is_string(err)) {
+            nm_buf_appends(&b, ": ");
+            buf_json(&b, err);
+        }
+        set_attr_buf(e, "message", &b);
+        set_attr(e, "type", status ? status : "error");
+        nm_buf_finish(&b);
+        n.errors++;
+    } else {
+        if (json_is_string(err)) {
+            xmlNodePtr so = xmlNewChild(tc, NULL, BAD_CAST "system-out", NULL);
+            add_text(so, json_string_value(err), json_string_length(err));
+        }
+        size_t i;
+        const json_t *chk;
+        json_array_foreach(json_object_get(host, "checks"), i, chk)
+            add_check(suite, classname, host, chk, &n);
+    }
+    set_counts(suite, &n, true);
+    total->tests += n.tests;
+    total->failures += n.failures;
+    total->errors += n.errors;
+    total->skipped += n.skipped;
+    free(classname);
+    free(name);
+}
+
+/* Fleet-level findings, one testcase per check id, all failures. */
+static void add_fleet(xmlNodePtr root, const json_t *report, const char *timestamp, size_t index,
+                      struct counts *total)
+{
+    const json_t *ff = json_object_get(report, "fleet_findings");
+    if (json_array_size(ff) == 0)
+        return;
+    struct counts n = {0};
+    xmlNodePtr suite = xmlNewChild(root, NULL, BAD_CAST "testsuite", NULL);
+    set_attr(suite, "name", "(fleet)");
+    set_counts(suite, &n, true);
+    set_attr_count(suite, "id", index);
+    set_attr(suite, "package", "nearmiss");
+    if (timestamp)
+        set_attr(suite, "timestamp", timestamp);
+    set_attr(suite, "hostname", "fleet");
+    set_attr(suite, "time", "0.000");
+    size_t nf = json_array_size(ff);
+    bool *done = nm_xcalloc(nf ? nf : 1, sizeof *done);
+    for (size_t i = 0; i < nf; i++) {
+        if (done[i])
+            continue;
+        const json_t *f = json_array_get(ff, i);
+        const char *check = str(f, "check");
+        struct nm_buf b;
+        nm_buf_init(&b, 1024 * 1024);
+        size_t count = 0;
+        int worst = NM_SEV_NONE;
+        const json_t *first = NULL;
+        for (size_t j = i; j < nf; j++) {
+            const json_t *g = json_array_get(ff, j);
+            const char *c = str(g, "check");
+            if (j != i && (!check || !c || strcmp(check, c) != 0))
+                continue;
+            done[j] = true;
+            count++;
+            describe_finding(&b, g);
+            nm_buf_appends(&b, "    hosts: ");
+            size_t k;
+            const json_t *h;
+            json_array_foreach(json_object_get(g, "hosts"), k, h) {
+                if (k)
+                    nm_buf_appends(&b, ", ");
+                buf_json(&b, h);
+            }
+            nm_buf_appends(&b, "\n");
+            int s = nm_severity_from_name(str(g, "severity"));
+            if (!first || s > worst) {
+                first = g;
+                worst = s;
+            }
+            if (!check)
+                break;
+        }
+        xmlNodePtr tc = xmlNewChild(suite, NULL, BAD_CAST "testcase", NULL);
+        set_attr(tc, "classname", "nearmiss.fleet");
+        set_attr(tc, "name", check && *check ? check : "fleet");
+        xmlNodePtr fl = xmlNewChild(tc, NULL, BAD_CAST "failure", NULL);
+        struct nm_buf m;
+        nm_buf_init(&m, 4096);
+        if (count > 1)
+            nm_buf_appendf(&m, "%zu findings; worst: ", count);
+        buf_json(&m, json_object_get(first, "message"));
+        set_attr_buf(fl, "message", &m);
+        set_attr(fl, "type", worst != NM_SEV_NONE ? nm_severity_name(worst) : "fail");
+        add_text(fl, b.data ? b.data : "", b.len);
+        nm_buf_finish(&m);
+        nm_buf_finish(&b);
+        n.tests++;
+        n.failures++;
+    }
+    free(done);
+    set_counts(suite, &n, true);
+    total->tests += n.tests;
+    total->failures += n.failures;
+    total->errors += n.errors;
+    total->skipped += n.skipped;
+}
+
+int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
+{
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "testsuites");
+    xmlDocSetRootElement(doc, root);
+    set_attr(root, "name", "nearmiss");
+    struct counts total = {0};
+    set_counts(root, &total, false);
+
+    char ts_buf[20];
+    const char *ts = junit_timestamp(str(report, "started_at"), ts_buf) ? ts_buf : NULL;
+    size_t i;
+    const json_t *h;
+    double ms = 0;
+    json_array_foreach(json_object_get(report, "hosts"), i, h) {
+        add_host(root, h, ts, i, &total);
+        const json_t *dur = json_object_get(json_object_get(h, "scan"), "duration_ms");
+        if (json_is_number(dur) && json_number_value(dur) > 0)
+            ms += json_number_value(dur);
+    }
+    add_fleet(root, report, ts, json_array_size(json_object_get(report, "hosts")), &total);
+    /* testsuites carries no "skipped" in the Ant/Jenkins schema. */
+    set_counts(root, &total, false);
+    {
+        /* Hosts are scanned in parallel: the wall time of the run says more
+         * than the sum of the suites, which is the fallback. */
+        int64_t t0, t1;
+        char buf[48];
+        if (nm_report_parse_utc(str(report, "started_at"), &t0) == 0 &&
+            nm_report_parse_utc(str(report, "finished_at"), &t1) == 0 && t1 >= t0)
+            ms = (double)(t1 - t0) * 1000.0;
+        long long whole = ms > 0 && ms < 1e15 ? (long long)ms : 0;
+        snprintf(buf, sizeof buf, "%lld.%03lld", whole / 1000, whole % 1000);
+        set_attr(root, "time", buf);
+    }
+
+    xmlChar *mem = NULL;
+    int size = 0;
+    xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);
+    xmlFreeDoc(doc);
+    if (!mem || size <= 0) {
+        xmlFree(mem);
+        return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the JUnit XML");
+    }
+    char *out = nm_xmalloc((size_t)size + 1);
+    memcpy(out, mem, (size_t)size);
+    out[size] = '\0';
+    xmlFree(mem);
+    *ret_data = out;
+    *ret_len = (size_t)size;
+    return 0;
+}
+
+int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int r = nm_report_render_junit(report, &data, &len, d);
+    if (r < 0)
+        return r;
+    r = nm_write_atomic(path, data, len, 0644, d);
+    free(data);
+    return r;
+}

@@ -1,0 +1,363 @@
+/*
+ * Prometheus text exposition for node_exporter's textfile collector
+ * (--collector.textfile.directory): gauges in base units (seconds, ratios),
+ * HELP and TYPE before each family, label values escaped as the format
+ * requires (backslash, double quote, line feed), no sample timestamps (the
+ * collector refuses them), no duplicate series, written atomically so the
+ * collector never reads half a file.  Metric list: docs/report.md.
+ *
+ * Families are collected first, then each is sorted and de-duplicated on its
+ * label set (first occurrence wins): a report with two hosts of the same
+ * name, or a certificate listed twice, must not yield an invalid file.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nearmiss/model.h"
+#include "nearmiss/util.h"
+#include "nearmiss/writers.h"
+
+struct sample {
+    char *labels; /* "{a=\"x\",b=\"y\"}" or "" */
+    char *value;
+    size_t seq;   /* insertion order: first of duplicates wins */
+};
+
+struct family {
+    const char *name;
+    const char *help;
+    struct sample *s;
+    size_t n, alloc;
+};
+
+enum {
+    F_UP,
+    F_SCORE,
+    F_FINDINGS,
+    F_WAIVED,
+    F_DURATION,
+    F_CERT,
+    F_FS_USED,
+    F_FS_INODES,
+    F_FLEET_FINDINGS,
+    F_FLEET_SCORE,
+    F_LAST_RUN,
+    F_COUNT
+};
+
+static const struct {
+    const char *name, *help;
+} family_defs[F_COUNT] = {
+    [F_UP] = {"nearmiss_host_up",
+              "1 if the host could be scanned, 0 if not; the status label says why."},
+    [F_SCORE] = {"nearmiss_host_risk_score",
+                 "Risk score of the host, 0 to 100, higher is closer to an outage. Absent for "
+                 "hosts that could not be scanned (unknown, not zero)."},
+    [F_FINDINGS] = {"nearmiss_findings",
+                    "Findings not waived, by host, severity and category (only non-zero counts)."},
+    [F_WAIVED] = {"nearmiss_waived_findings", "Findings covered by an active waiver, by host."},
+    [F_DURATION] = {"nearmiss_scan_duration_seconds",
+                    "Time spent scanning the host: connect, authentication and all probes."},
+    [F_CERT] = {"nearmiss_certificate_not_after_timestamp_seconds",
+                "Expiry time (notAfter) of a certificate the report lists, as unix seconds."},
+    [F_FS_USED] = {"nearmiss_filesystem_used_ratio",
+                   "Share of the filesystem's space in use, 0 to 1, for filesystems the report "
+                   "lists."},
+    [F_FS_INODES] = {"nearmiss_filesystem_inodes_used_ratio",
+                     "Share of the filesystem's inodes in use, 0 to 1, for filesystems the report "
+                     "lists."},
+    [F_FLEET_FINDINGS] = {"nearmiss_fleet_findings",
+                          "Fleet-level findings (single points of failure), by severity and "
+                          "category."},
+    [F_FLEET_SCORE] = {"nearmiss_fleet_risk_score",
+                       "Risk score of the whole fleet, 0 to 100. Absent when nothing was scanned."},
+    [F_LAST_RUN] = {"nearmiss_last_run_timestamp_seconds",
+                    "When the scan this file was rendered from finished, as unix seconds."},
+};
+
+struct prom {
+    struct family f[F_COUNT];
+    size_t seq;
+};
+
+/* Appends `name="value"` with the exposition format's escapes; the value is
+ * cleaned to valid UTF-8 first (the format requires UTF-8). */
+static void add_label(struct nm_buf *b, const char *name, const char *value, size_t len)
+{
+    char *c = nm_report_clean_text(value ? value : "", value ? len : 0);
+    nm_buf_appends(b, b->len ? "," : "{");
+    nm_buf_appends(b, name);
+    nm_buf_appends(b, "=\"");
+    for (const char *p = c; *p; p++) {
+        if (*p == '\\')
+            nm_buf_appends(b, "\\\\");
+        else if (*p == '"')
+            nm_buf_appends(b, "\\\"");
+        else if (*p == '\n')
+            nm_buf_appends(b, "\\n");
+        else
+            nm_buf_append(b, p, 1);
+    }
+    nm_buf_appends(b, "\"");
+    free(c);
+}
+
+static void add_label_json(struct nm_buf *b, const char *name, const json_t *v)
+{
+    if (json_is_string(v))
+        add_label(b, name, json_string_value(v), json_string_length(v));
+    else
+        add_label(b, name, "", 0);
+}
+
+/* Integers exactly; other values with enough digits to round-trip what
+ * the report holds (percentages, milliseconds). */
+static char *format_value(double v)
+{
+    if (isnan(v))
+        return nm_xstrdup("NaN");
+    if (isinf(v))
+        return nm_xstrdup(v > 0 ? "+Inf" : "-Inf");
+    if (v == floor(v) && fabs(v) < 1e15)
+        return nm_xasprintf("%.0f", v);
+    return nm_xasprintf("%.10g", v);
+}
+
+/* Takes the labels buffer (left empty). */
+static void add_sample(struct prom *p, int fam, struct nm_buf *labels, double v)
+{
+    struct family *f = &p->f[fam];
+    if (f->n == f->alloc) {
+        f->alloc = f->alloc ? f->alloc * 2 : 16;
+        f->s = nm_xreallocarray(f->s, f->alloc, sizeof *f->s);
+    }
+    if (labels->len)
+        nm_buf_appends(labels, "}");
+    size_t len;
+    char *l = nm_buf_steal(labels, &len);
+    f->s[f->n++] = (struct sample){.labels = l ? l : nm_xstrdup(""), .value = format_value(v),
+                                   .seq = p->seq++};
+}
+
+static int cmp_sample(const void *a, const void *b)
+{
+    const struct sample *x = a, *y = b;
+    int c = strcmp(x->labels, y->labels);
+    if (c)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void help_escaped(struct nm_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            nm_buf_appends(b, "\\\\");
+        else if (*s == '\n')
+            nm_buf_appends(b, "\\n");
+        else
+            nm_buf_append(b, s, 1);
+    }
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static bool number(const json_t *v, double *ret)
+{
+    if (!json_is_number(v))
+        return false;
+    *ret = json_number_value(v);
+    return isfinite(*ret);
+}
+
+/* Items that describe a certificate or a filesystem, wherever the report has
+ * them: in findings today; in a host's "certificates"/"filesystems" lists
+ * if a later version adds them. */
+static void item_metrics(struct prom *p, const json_t *host, const json_t *subject,
+                         const json_t *item)
+{
+    double v;
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    if (number(json_object_get(item, "not_after_unix"), &v)) {
+        const json_t *subj = json_is_string(subject) ? subject : json_object_get(item, "subject");
+        add_label_json(&b, "host", json_object_get(host, "name"));
+        add_label_json(&b, "subject", subj);
+        add_sample(p, F_CERT, &b, v);
+    }
+    const json_t *mount = json_object_get(item, "mount");
+    if (json_is_string(mount) && number(json_object_get(item, "use_pct"), &v)) {
+        add_label_json(&b, "host", json_object_get(host, "name"));
+        add_label_json(&b, "mount", mount);
+        add_sample(p, F_FS_USED, &b, v / 100.0);
+    }
+    if (json_is_string(mount) && number(json_object_get(item, "iuse_pct"), &v)) {
+        add_label_json(&b, "host", json_object_get(host, "name"));
+        add_label_json(&b, "mount", mount);
+        add_sample(p, F_FS_INODES, &b, v / 100.0);
+    }
+    nm_buf_finish(&b);
+}
+
+/* Counts findings per (severity, category) from a findings array. */
+struct pair_count {
+    const char *sev;
+    size_t sev_len;
+    const char *cat;
+    size_t cat_len;
+    size_t n;
+};
+
+static void count_pair(struct pair_count **arr, size_t *n, const json_t *f)
+{
+    const json_t *s = json_object_get(f, "severity"), *c = json_object_get(f, "category");
+    const char *sv = json_is_string(s) ? json_string_value(s) : "";
+    const char *cv = json_is_string(c) ? json_string_value(c) : "";
+    size_t sl = json_is_string(s) ? json_string_length(s) : 0;
+    size_t cl = json_is_string(c) ? json_string_length(c) : 0;
+    for (size_t i = 0; i < *n; i++) {
+        struct pair_count *x = &(*arr)[i];
+        if (x->sev_len == sl && x->cat_len == cl && memcmp(x->sev, sv, sl) == 0 &&
+            memcmp(x->cat, cv, cl) == 0) {
+            x->n++;
+            return;
+        }
+    }
+    *arr = nm_xreallocarray(*arr, *n + 1, sizeof **arr);
+    (*arr)[(*n)++] = (struct pair_count){sv, sl, cv, cl, 1};
+}
+
+static void host_metrics(struct prom *p, const json_t *h)
+{
+    const json_t *name = json_object_get(h, "name");
+    const char *status = str(h, "status");
+    bool ok = status && strcmp(status, "ok") == 0;
+    struct nm_buf b;
+    double v;
+    nm_buf_init(&b, SIZE_MAX);
+
+    add_label_json(&b, "host", name);
+    add_label_json(&b, "status", json_object_get(h, "status"));
+    add_sample(p, F_UP, &b, ok ? 1 : 0);
+
+    if (number(json_object_get(h, "score"), &v)) {
+        add_label_json(&b, "host", name);
+        add_sample(p, F_SCORE, &b, v);
+    }
+    if (number(json_object_get(json_object_get(h, "scan"), "duration_ms"), &v)) {
+        add_label_json(&b, "host", name);
+        add_sample(p, F_DURATION, &b, v / 1000.0);
+    }
+
+    struct pair_count *pairs = NULL;
+    size_t n_pairs = 0, waived = 0, i;
+    const json_t *f;
+    json_array_foreach(json_object_get(h, "findings"), i, f) {
+        item_metrics(p, h, json_object_get(f, "subject"), json_object_get(f, "item"));
+        if (json_is_true(json_object_get(f, "waived")))
+            waived++;
+        else
+            count_pair(&pairs, &n_pairs, f);
+    }
+    for (i = 0; i < n_pairs; i++) {
+        add_label_json(&b, "host", name);
+        add_label(&b, "severity", pairs[i].sev, pairs[i].sev_len);
+        add_label(&b, "category", pairs[i].cat, pairs[i].cat_len);
+        add_sample(p, F_FINDINGS, &b, (double)pairs[i].n);
+    }
+    free(pairs);
+    if (waived) {
+        add_label_json(&b, "host", name);
+        add_sample(p, F_WAIVED, &b, (double)waived);
+    }
+    json_array_foreach(json_object_get(h, "certificates"), i, f)
+        item_metrics(p, h, json_object_get(f, "subject"), f);
+    json_array_foreach(json_object_get(h, "filesystems"), i, f)
+        item_metrics(p, h, json_object_get(f, "subject"), f);
+    nm_buf_finish(&b);
+}
+
+int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
+{
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    struct prom p = {0};
+    for (int i = 0; i < F_COUNT; i++) {
+        p.f[i].name = family_defs[i].name;
+        p.f[i].help = family_defs[i].help;
+    }
+    size_t i;
+    const json_t *h;
+    json_array_foreach(json_object_get(report, "hosts"), i, h)
+        host_metrics(&p, h);
+
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    struct pair_count *pairs = NULL;
+    size_t n_pairs = 0;
+    json_array_foreach(json_object_get(report, "fleet_findings"), i, h)
+        count_pair(&pairs, &n_pairs, h);
+    for (i = 0; i < n_pairs; i++) {
+        add_label(&b, "severity", pairs[i].sev, pairs[i].sev_len);
+        add_label(&b, "category", pairs[i].cat, pairs[i].cat_len);
+        add_sample(&p, F_FLEET_FINDINGS, &b, (double)pairs[i].n);
+    }
+    free(pairs);
+    double v;
+    if (number(json_object_get(json_object_get(report, "summary"), "fleet_score"), &v))
+        add_sample(&p, F_FLEET_SCORE, &b, v);
+    int64_t t;
+    if (nm_report_parse_utc(str(report, "finished_at"), &t) == 0 ||
+        nm_report_parse_utc(str(report, "started_at"), &t) == 0)
+        add_sample(&p, F_LAST_RUN, &b, (double)t);
+
+    struct nm_buf out;
+    nm_buf_init(&out, SIZE_MAX);
+    for (int k = 0; k < F_COUNT; k++) {
+        struct family *f = &p.f[k];
+        if (f->n == 0)
+            continue;
+        nm_buf_appendf(&out, "# HELP %s ", f->name);
+        help_escaped(&out, f->help);
+        nm_buf_appendf(&out, "\n# TYPE %s gauge\n", f->name);
+        qsort(f->s, f->n, sizeof *f->s, cmp_sample);
+        for (size_t j = 0; j < f->n; j++) {
+            if (j > 0 && strcmp(f->s[j].labels, f->s[j - 1].labels) == 0)
+                continue;
+            nm_buf_appendf(&out, "%s%s %s\n", f->name, f->s[j].labels, f->s[j].value);
+        }
+    }
+    for (int k = 0; k < F_COUNT; k++) {
+        for (size_t j = 0; j < p.f[k].n; j++) {
+            free(p.f[k].s[j].labels);
+            free(p.f[k].s[j].value);
+        }
+        free(p.f[k].s);
+    }
+    nm_buf_finish(&b);
+    size_t len = 0;
+    char *data = nm_buf_steal(&out, &len);
+    if (!data)
+        data = nm_xstrdup("");
+    *ret_data = data;
+    *ret_len = len;
+    return 0;
+}
+
+int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int r = nm_report_render_prom(report, &data, &len, d);
+    if (r < 0)
+        return r;
+    r = nm_write_atomic(path, data, len, 0644, d);
+    free(data);
+    return r;
+}
