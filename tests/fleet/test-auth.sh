@@ -26,9 +26,12 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 status_of() { jq -r '.hosts[] | select(.name == "ok-debian") | .status' "$1/latest.json"; }
+check_of() { # OUT HOST CHECK FIELD
+    jq -r --arg h "$2" --arg c "$3" '.hosts[] | select(.name == $h) | .checks[] | select(.id == $c) | .'"$4" "$1/latest.json"
+}
 error_of() { jq -r '.hosts[] | select(.name == "ok-debian") | .error' "$1/latest.json"; }
 
-"$FLEET" start "$DIR/fleet" ok-debian >"$DIR/fleet.log" 2>&1 || { sed 's/^/# /' "$DIR/fleet.log"; exit 1; }
+"$FLEET" start "$DIR/fleet" ok-debian nonroot-debian >"$DIR/fleet.log" 2>&1 || { sed 's/^/# /' "$DIR/fleet.log"; exit 1; }
 F=$DIR/fleet
 # The same host, reachable with the fleet's key material, but the inventory
 # names no identity: each case below supplies (or withholds) one its own way.
@@ -87,6 +90,27 @@ chmod 600 "$HOME/.ssh/id_ed25519"
 run "$DIR/o6"
 [[ $(status_of "$DIR/o6") == ok ]] && ok "~/.ssh/id_ed25519 used when there is no agent" ||
     not_ok "default key: $(status_of "$DIR/o6") / $(error_of "$DIR/o6")"
+
+# A login user without root and without sudo: the probes that need root are
+# not run and their checks say why; everything else is scanned as usual.
+run "$DIR/o7" --identity "$F/client_key"
+R7=$DIR/o7/latest.json
+[[ $(jq -r '.hosts[] | select(.name == "nonroot-debian") | "\(.status) \(.uid)"' "$R7") == "ok 65534" ]] &&
+    ok "non-root login: host scanned as uid 65534" ||
+    not_ok "non-root login: $(jq -c '.hosts[] | select(.name == "nonroot-debian") | {status, uid, error}' "$R7")"
+for c in smart cert-expiry; do
+    [[ $(check_of "$DIR/o7" nonroot-debian "$c" result) == error &&
+       $(check_of "$DIR/o7" nonroot-debian "$c" reason) == *"needs root"*"sudo -n"* ]] &&
+        ok "non-root login: $c (needs root) is error saying it needs root and sudo -n" ||
+        not_ok "non-root login: $c: $(check_of "$DIR/o7" nonroot-debian "$c" result) / $(check_of "$DIR/o7" nonroot-debian "$c" reason)"
+done
+[[ $(check_of "$DIR/o7" nonroot-debian smart remediation) == *"sudo"* ]] &&
+    ok "non-root login: the smart check says what to do (scan as root or grant sudo)" ||
+    not_ok "non-root login: smart remediation: $(check_of "$DIR/o7" nonroot-debian smart remediation)"
+[[ $(check_of "$DIR/o7" nonroot-debian disk-space result) == pass &&
+   $(check_of "$DIR/o7" ok-debian smart result) == pass ]] &&
+    ok "non-root login: checks without root still run (disk-space pass); as root smart passes" ||
+    not_ok "non-root login: disk-space $(check_of "$DIR/o7" nonroot-debian disk-space result), root smart $(check_of "$DIR/o7" ok-debian smart result)"
 
 echo "1..$n"
 echo "$((n - failed)) passed, $failed failed"
