@@ -10,7 +10,8 @@
 # clock, so a fixture expiring "in 3 days" would be wrong tomorrow. This test
 # makes a test CA and every certificate with the openssl CLI relative to the
 # time it runs, then:
-#   - builds the fake host cert-host in its temp dir: the committed
+#   - builds the fake host cert-host in its temp dir with make-cert-host.sh
+#     (beside this file; scripts/demo.sh uses it too): the committed
 #     definition (tests/fleet/hosts/cert-host: host.json, root/, bin/) plus
 #     the generated files under root/ (leaves expiring in 3, 10, 20 and 60
 #     days, expired, not yet valid, SHA-1, RSA 1024, EC P-256, self-signed
@@ -35,7 +36,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
 SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
-TEMPLATE=$HERE/hosts/cert-host
 
 [[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
 BIN=$(realpath -- "$1" 2>/dev/null) || BIN=$1
@@ -114,198 +114,20 @@ finding() {
         --arg c "$c" --arg s "$s" --arg sev "$sev" --arg re "$re" --argjson v "$v" --argjson t "$t"
 }
 
-# ------------------------------------------------------------------ PKI --
-# Dates are relative to NOW, with half a day of slack: a certificate that
-# ends NOW + 3 days + 12 hours has 3 days left for the next 12 hours.
-NOW=$(date -u +%s)
-DAY=86400 HALF=43200
+# ------------------------------------------------- PKI and fake host --
+# make-cert-host.sh makes the test PKI ($DIR/pki) relative to the real clock
+# and the host definition $DIR/hostdefs/cert-host; $DIR/vars.sh gives NOW
+# (the epoch second every date is relative to) and P (the PKI directory).
+DAY=86400
 at() { date -u -d "@$((NOW + $1))" +%Y%m%d%H%M%SZ; }
-P=$DIR/pki
-mkdir -p "$P/newcerts"
-: >"$P/index.txt"
-echo 'unique_subject = no' >"$P/index.txt.attr"
-echo 2000 >"$P/serial"
-cat >"$P/ca.cnf" <<'CNF'
-[ ca ]
-default_ca = nm
-[ nm ]
-dir = .
-database = ./index.txt
-new_certs_dir = ./newcerts
-serial = ./serial
-default_md = sha256
-policy = any
-email_in_dn = no
-preserve = yes
-unique_subject = no
-[ any ]
-organizationName = optional
-commonName = supplied
-[ ca_ext ]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[ inter_ext ]
-basicConstraints = critical, CA:TRUE, pathlen:0
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-CNF
-RSA2048='-algorithm RSA -pkeyopt rsa_keygen_bits:2048'
-RSA1024='-algorithm RSA -pkeyopt rsa_keygen_bits:1024'
-P256='-algorithm EC -pkeyopt ec_paramgen_curve:P-256'
-# key NAME KEYARGS...; csr NAME CN
-key() { local k=$1; shift; openssl genpkey "$@" -out "$k.key" 2>/dev/null; }
-csr() { openssl req -new -key "$1.key" -subj "/O=nearmiss cert-host test/CN=$2" -out "$1.csr"; }
-# leaf NAME ISSUER FROM TO SANS KEYARGS... [-- CA-ARGS...]: a server
-# certificate valid from NOW+FROM to NOW+TO seconds
-leaf() {
-    local name=$1 iss=$2 from=$3 to=$4 sans=$5 cn
-    shift 5
-    local -a kargs=() cargs=()
-    while (($#)) && [[ $1 != -- ]]; do kargs+=("$1"); shift; done
-    (($#)) && shift && cargs=("$@")
-    cn=${sans%%,*}
-    cn=${cn#DNS:}
-    key "$name" "${kargs[@]}"
-    csr "$name" "$cn"
-    printf '[ leaf ]\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\nsubjectAltName = %s\n%s\n' \
-        "$sans" "$([[ $iss == self ]] || echo 'authorityKeyIdentifier = keyid')" >"$name.ext"
-    if [[ $iss == self ]]; then
-        openssl ca -batch -notext -config ca.cnf -selfsign -keyfile "$name.key" -in "$name.csr" \
-            -out "$name.pem" -startdate "$(at "$from")" -enddate "$(at "$to")" \
-            -extfile "$name.ext" -extensions leaf "${cargs[@]}" 2>/dev/null
-    else
-        openssl ca -batch -notext -config ca.cnf -cert "$iss.pem" -keyfile "$iss.key" -in "$name.csr" \
-            -out "$name.pem" -startdate "$(at "$from")" -enddate "$(at "$to")" \
-            -extfile "$name.ext" -extensions leaf "${cargs[@]}" 2>/dev/null
-    fi
-}
-# ca NAME CN ISSUER|self EXTENSIONS KEYARGS...
-ca() {
-    local name=$1 cn=$2 iss=$3 ext=$4
-    shift 4
-    key "$name" "$@"
-    csr "$name" "$cn"
-    if [[ $iss == self ]]; then
-        openssl ca -batch -notext -config ca.cnf -selfsign -keyfile "$name.key" -in "$name.csr" \
-            -out "$name.pem" -startdate "$(at $((-365 * DAY)))" -enddate "$(at $((3650 * DAY)))" \
-            -extensions "$ext" 2>/dev/null
-    else
-        openssl ca -batch -notext -config ca.cnf -cert "$iss.pem" -keyfile "$iss.key" -in "$name.csr" \
-            -out "$name.pem" -startdate "$(at $((-365 * DAY)))" -enddate "$(at $((1825 * DAY)))" \
-            -extensions "$ext" 2>/dev/null
-    fi
-}
 T0=$EPOCHREALTIME
-# (a subshell, for its cd; errexit would not hold inside a condition, so
-# every file is checked afterwards)
-(
-    cd "$P"
-    # shellcheck disable=SC2086 # the key arguments are meant to split
-    {
-        ca root 'nearmiss cert-host Test Root CA' self ca_ext $RSA2048
-        ca inter 'nearmiss cert-host Test Intermediate CA' root inter_ext $P256
-        B=$((-30 * DAY))
-        # files on the host
-        leaf d3 inter $B $((3 * DAY + HALF)) 'DNS:d3.cert-host.test, DNS:www.d3.cert-host.test' $P256
-        leaf d10 inter $B $((10 * DAY + HALF)) 'DNS:d10.cert-host.test' $P256
-        leaf d20 inter $B $((20 * DAY + HALF)) 'DNS:d20.cert-host.test' $P256
-        leaf api inter $B $((60 * DAY + HALF)) 'DNS:api.cert-host.test' $P256
-        leaf expired inter $((-100 * DAY)) $((-4 * DAY - HALF)) 'DNS:expired.cert-host.test' $P256
-        leaf notyet inter $((30 * DAY)) $((400 * DAY)) 'DNS:future.cert-host.test' $P256
-        leaf sha1 root $B $((200 * DAY)) 'DNS:legacy.cert-host.test' $RSA2048 -- -md sha1
-        leaf rsa1024 inter $B $((200 * DAY)) 'DNS:small-key.cert-host.test' $RSA1024
-        leaf ec256 inter $B $((200 * DAY)) 'DNS:ec.cert-host.test' $P256
-        leaf selfsigned self $B $((200 * DAY)) 'DNS:internal.cert-host.test' $P256
-        ca k8s-ca kubernetes self ca_ext $P256
-        leaf world inter $B $((200 * DAY)) 'DNS:world.cert-host.test' $P256
-        leaf private inter $B $((200 * DAY)) 'DNS:admin.cert-host.test' $P256
-        key lonely $P256
-        leaf shop-new inter $((-1 * DAY)) $((89 * DAY + HALF)) 'DNS:shop.cert-host.test, DNS:www.shop.cert-host.test' $P256
-        # served by the TLS servers (IP SAN: the inventory reaches them by address)
-        leaf srv-valid inter $B $((200 * DAY)) 'DNS:valid.cert-host.test, IP:127.0.0.1' $P256
-        leaf srv-expired inter $((-100 * DAY)) $((-2 * DAY - HALF)) 'DNS:expired-srv.cert-host.test, IP:127.0.0.1' $P256
-        leaf srv-mismatch inter $B $((200 * DAY)) 'DNS:other.example.test' $P256
-        leaf srv-incomplete inter $B $((200 * DAY)) 'DNS:incomplete.cert-host.test, IP:127.0.0.1' $P256
-        leaf srv-shop-old inter $((-70 * DAY)) $((20 * DAY + HALF)) 'DNS:shop.cert-host.test, DNS:www.shop.cert-host.test, IP:127.0.0.1' $P256
-        leaf srv-tls11 inter $B $((200 * DAY)) 'DNS:tls11.cert-host.test, IP:127.0.0.1' $P256
-        leaf srv-weak inter $B $((200 * DAY)) 'DNS:weak.cert-host.test, IP:127.0.0.1' $RSA1024
-    } >"$DIR/pki.log" 2>&1
-) || :
-for c in root inter d3 d10 d20 api expired notyet sha1 rsa1024 ec256 selfsigned k8s-ca world private \
-    shop-new srv-valid srv-expired srv-mismatch srv-incomplete srv-shop-old srv-tls11 srv-weak; do
-    if ! openssl x509 -in "$P/$c.pem" -noout 2>/dev/null || [[ ! -s $P/$c.key ]]; then
-        bail "generate the test PKI with openssl (NOW $(at 0)): no $c.pem" "$DIR/pki.log"
-    fi
-done
-[[ -s $P/lonely.key ]] || bail "generate the test PKI with openssl: no lonely.key" "$DIR/pki.log"
+if ! "$HERE/make-cert-host.sh" "$DIR" >"$DIR/make-cert-host.log" 2>&1 || [[ ! -f $DIR/vars.sh ]]; then
+    bail "generate the test PKI and cert-host with make-cert-host.sh" "$DIR/make-cert-host.log"
+fi
+# shellcheck source=/dev/null # written by make-cert-host.sh: NOW, P
+. "$DIR/vars.sh"
+[[ -n ${NOW:-} && -d ${P:-} ]] || bail "make-cert-host.sh: NOW and P in $DIR/vars.sh" "$DIR/vars.sh"
 ok "test PKI generated with openssl in $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s (NOW $(at 0))"
-
-# ------------------------------------------------------ the fake host --
-# The committed definition plus the generated files; bin/ links to the
-# committed stubs (they find tests/fleet/lib from their real location).
-H=$DIR/hostdefs/cert-host
-mkdir -p "$H"
-cp "$TEMPLATE/host.json" "$H/"
-cp -R "$TEMPLATE/root" "$H/root"
-ln -s "$TEMPLATE/bin" "$H/bin"
-put() { # put MODE DEST FILE... : concatenation of FILEs at root/DEST
-    local mode=$1 dest=$H/root$2
-    shift 2
-    mkdir -p "$(dirname "$dest")"
-    (cd "$P" && cat "$@") >"$dest"
-    chmod "$mode" "$dest"
-}
-put 644 /etc/ssl/site/expires-3d.pem d3.pem
-put 644 /etc/ssl/site/expires-10d.pem d10.pem
-put 644 /etc/ssl/site/expires-20d.pem d20.pem
-put 644 /etc/ssl/site/expired.pem expired.pem
-put 644 /etc/ssl/site/not-yet-valid.pem notyet.pem
-put 644 /etc/pki/tls/certs/legacy-sha1.crt sha1.pem
-put 644 /etc/ssl/site/rsa1024.pem rsa1024.pem
-put 644 /etc/ssl/site/ec-p256.pem ec256.pem
-put 644 /etc/ssl/site/selfsigned.pem selfsigned.pem
-put 644 /etc/kubernetes/pki/ca.crt k8s-ca.pem
-put 644 /etc/ssl/site/combined-world.pem world.pem world.key
-put 644 /etc/ssl/site/key-only.pem lonely.key
-put 600 /etc/haproxy/certs/admin.pem private.pem private.key
-put 644 /etc/nginx/ssl/api-fullchain.pem api.pem inter.pem
-put 644 /etc/letsencrypt/live/shop.cert-host.test/cert.pem shop-new.pem
-put 644 /etc/letsencrypt/live/shop.cert-host.test/chain.pem inter.pem
-put 644 /etc/letsencrypt/live/shop.cert-host.test/fullchain.pem shop-new.pem inter.pem
-mkdir -p "$H/root/etc/nginx/sites-enabled" "$H/root/etc/haproxy"
-cat >"$H/root/etc/nginx/sites-enabled/cert-host" <<'EOF'
-server {
-    listen 443 ssl;
-    server_name shop.cert-host.test www.shop.cert-host.test;
-    ssl_certificate /etc/letsencrypt/live/shop.cert-host.test/fullchain.pem;
-    ssl_certificate_key /etc/letsencrypt/live/shop.cert-host.test/privkey.pem;
-}
-server {
-    listen 8443 ssl;
-    server_name api.cert-host.test;
-    ssl_certificate ssl/api-fullchain.pem;
-    ssl_certificate_key ssl/api.key;
-}
-server {
-    listen 9443 ssl;
-    server_name old-api.cert-host.test;
-    # left behind when old-api was retired: nginx -t fails on the next reload
-    ssl_certificate /etc/nginx/ssl/retired.pem;
-    ssl_certificate_key /etc/nginx/ssl/retired.key;
-}
-EOF
-cat >"$H/root/etc/haproxy/haproxy.cfg" <<'EOF'
-global
-    log /dev/log local0
-frontend admin
-    bind 127.0.0.1:8444 ssl crt /etc/haproxy/certs/admin.pem
-    default_backend admin
-backend admin
-    server admin1 127.0.0.1:8081
-EOF
-chmod 644 "$H/root/etc/nginx/sites-enabled/cert-host" "$H/root/etc/haproxy/haproxy.cfg"
 
 # ------------------------------------------------------- TLS servers --
 # server NAME ARGS...: a background server printing "ACCEPT 127.0.0.1:PORT";
