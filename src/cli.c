@@ -22,6 +22,7 @@
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
+#include "nearmiss/writers.h"
 
 #include "nm-config.h"
 
@@ -42,6 +43,7 @@ static const char main_usage[] =
     "  checks list     list the checks in the checks directory\n"
     "  checks show ID  show what a check runs, where, and with which thresholds\n"
     "  checks parsers  list the parsers checks can use\n"
+    "  report FILE     re-render a stored JSON report (HTML, JUnit, Prometheus)\n"
     "\n"
     "  nearmiss --help | --version | COMMAND --help\n"
     "\n"
@@ -73,7 +75,9 @@ static const char scan_usage[] =
     "                         known_hosts (never the default; a CHANGED key is never accepted)\n"
     "      --hosts GLOB[,GLOB] scan only hosts whose name matches\n"
     "      --role ROLE        scan only hosts with this role\n"
-    "      --format LIST      outputs besides JSON (json is always written): json\n"
+    "      --format LIST      outputs: json,html,junit,prom (default json,html; JSON is\n"
+    "                         always written): OUT/report.html, OUT/junit.xml,\n"
+    "                         OUT/nearmiss.prom\n"
     "      --fail-on SEVERITY exit 100 when a finding at or above it exists\n"
     "                         (info, low, medium, high, critical)\n"
     "      --drain HOST[,HOST] judge the roles as if these hosts were down: \"can I take\n"
@@ -89,9 +93,10 @@ static const char scan_usage[] =
     "  -q, --quiet            no progress and no summary on the terminal\n"
     "  -h, --help             this text\n"
     "\n"
-    "Writes OUT/latest.json and OUT/nearmiss-<start time>.json atomically.  Host keys are\n"
-    "verified against known_hosts: an unknown key gives status hostkey_unknown and a\n"
-    "changed one hostkey_mismatch, and that host is not scanned.\n";
+    "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
+    "atomically.  Host keys are verified against known_hosts: an unknown key gives\n"
+    "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
+    "scanned.\n";
 
 static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -218,6 +223,8 @@ static int cmd_scan(int argc, char **argv)
            O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS, O_DRAIN, O_UNHEALTHY_AT, O_TLS_CA,
            O_TLS_TIMEOUT };
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
+    /* The operator's page comes by default; machine formats on request. */
+    unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
     char *drain_list = NULL;
     struct nm_waivers waivers;
     nm_waivers_init(&waivers);
@@ -296,21 +303,9 @@ static int cmd_scan(int argc, char **argv)
         case O_IDENTITY: identity_opt = optarg; break;
         case O_USER: user = optarg; break;
         case O_FORMAT:
-            /* Only JSON exists in this version; refusing others beats
-             * silently writing less than was asked for. */
-            for (char *list = nm_xstrdup(optarg), *p = list, *e;; p = e + 1) {
-                e = strchr(p, ',');
-                if (e)
-                    *e = '\0';
-                if (*p && strcmp(p, "json") != 0) {
-                    say_error("--format: \"%s\" is not available in this version (json only)", p);
-                    free(list);
-                    goto out;
-                }
-                if (!e) {
-                    free(list);
-                    break;
-                }
+            if (nm_report_formats_parse(optarg, &formats, &d) < 0) {
+                say_error("--format: %s", d.msg);
+                goto out;
             }
             break;
         case O_FAIL_ON:
@@ -441,8 +436,19 @@ static int cmd_scan(int argc, char **argv)
         say_error("writing the report failed: %s", d.msg);
         goto out;
     }
-    if (!quiet)
+    if (nm_report_write_formats(report, out, formats, &d) < 0) {
+        say_error("writing the reports failed: %s", d.msg);
+        goto out;
+    }
+    if (!quiet) {
         print_summary(report, written);
+        if (formats & NM_FORMAT_HTML)
+            printf("html:   %s/%s\n", out, NM_REPORT_HTML_NAME);
+        if (formats & NM_FORMAT_JUNIT)
+            printf("junit:  %s/%s\n", out, NM_REPORT_JUNIT_NAME);
+        if (formats & NM_FORMAT_PROM)
+            printf("prom:   %s/%s\n", out, NM_REPORT_PROM_NAME);
+    }
     const json_t *summary = json_object_get(report, "summary");
     if (fail_on != NM_SEV_NONE && worst_finding(report) >= fail_on)
         rc = EXIT_FINDINGS;
@@ -623,6 +629,8 @@ int nm_cli_main(int argc, char **argv)
         return cmd_scan(argc - 1, argv + 1);
     if (strcmp(cmd, "checks") == 0)
         return cmd_checks(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return nm_cmd_report(argc - 1, argv + 1);
     say_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
     return EXIT_USAGE;
 }
