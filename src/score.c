@@ -44,10 +44,13 @@ double nm_score_urgency(const json_t *finding)
         /* A percentage past its threshold: how much of the remaining room
          * is gone (disk at 97 with threshold 95: 2 of the last 5 points). */
         past = (value - thr) / (100 - thr);
+    } else if (value < thr && value <= 0) {
+        /* A countdown that ran out (expired: days left <= 0). */
+        past = 1.0;
     } else if (value < thr && thr > 0) {
         /* A countdown under its threshold (days left): how much of the
-         * warning time is used up; expired counts as all of it. */
-        past = value <= 0 ? 1.0 : (thr - value) / thr;
+         * warning time is used up. */
+        past = (thr - value) / thr;
     } else {
         return 1.0;
     }

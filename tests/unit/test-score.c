@@ -49,6 +49,14 @@ int main(void)
     CHECK_INT(json_array_size(json_object_get(h, "score_breakdown")), 1);
     json_decref(h);
 
+    /* Example 3b: an expired certificate judged by a rule whose threshold is
+     * 0 ("expired") is as urgent as it gets: 40 x 1.5 = 60. */
+    h = json_pack("{s:s, s:[{s:s, s:i, s:i}]}", "status", "ok", "findings", "severity",
+                  "critical", "value", -5, "threshold", 0);
+    nm_score_host(h);
+    CHECK_INT(json_integer_value(json_object_get(h, "score")), 60);
+    json_decref(h);
+
     /* Example 4: a host that could not be scanned has unknown risk. */
     h = json_pack("{s:s, s:[{s:s}]}", "status", "timeout", "findings", "severity", "critical");
     nm_score_host(h);
