@@ -4,7 +4,7 @@
 # (so a second run is quick and needs no network), never starts the system's
 # sshd (the tests run their own), and works as root on a fresh machine
 # (with sudo otherwise).
-#   --browser   also chromium, for the browser test suite
+#   --browser   also chromium (and Node.js/npm if absent), for the browser suite
 set -euo pipefail
 
 PROG=deps.sh
@@ -17,7 +17,13 @@ pkgs=(
 )
 for arg in "$@"; do
     case $arg in
-    --browser) pkgs+=(chromium) ;;
+    --browser)
+        pkgs+=(chromium)
+        # Node may come from elsewhere (nodesource's nodejs bundles npm and
+        # conflicts with Debian's npm): ask apt only for what is missing.
+        command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+        command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+        ;;
     -h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "$PROG: unknown option $arg (try --help)" >&2; exit 1 ;;
     esac

@@ -76,6 +76,7 @@ static const char *const css_lines[] = {
     "border-bottom:1px dashed #e3e7eb}",
     ".stats li:last-child{border-bottom:0}",
     ".stats .n{font-weight:700;font-variant-numeric:tabular-nums}",
+    ".bystatus{max-width:26rem;margin-bottom:8px}",
     ".sev{display:inline-block;min-width:4.6em;text-align:center;padding:1px 7px;",
     "border-radius:10px;color:#fff;font-size:.75rem;font-weight:700;line-height:1.5;",
     "white-space:nowrap;background:var(--info)}",
@@ -135,8 +136,8 @@ static const char *const css_lines[] = {
     "button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible,",
     "a:focus-visible{outline:3px solid #1f6feb;outline-offset:1px}",
     ".hosttable{background:var(--card);border:1px solid var(--line);border-radius:8px}",
-    ".thead,.host>summary{display:grid;grid-template-columns:1.1rem minmax(11rem,2fr) 10.5rem ",
-    "6.5rem minmax(12rem,2.2fr) minmax(6rem,1fr) minmax(8rem,1.3fr);gap:0 12px;",
+    ".thead,.host>summary{display:grid;grid-template-columns:1.1rem minmax(9rem,2fr) 10.5rem ",
+    "6rem minmax(9rem,2.2fr) minmax(4rem,1fr) minmax(6rem,1.3fr);gap:0 12px;",
     "align-items:center;padding:8px 12px}",
     ".thead{font-weight:600;font-size:.85rem;background:#eef1f4;border-bottom:1px solid ",
     "var(--line);border-radius:8px 8px 0 0;position:sticky;top:0;z-index:2}",
@@ -208,7 +209,7 @@ static const char *const css_lines[] = {
     "#hostlist[data-fcat=smart] .finding:not([data-cat=smart]),",
     "#hostlist[data-fcat=spof] .finding:not([data-cat=spof]),",
     "#hostlist[data-fcat=health] .finding:not([data-cat=health]){display:none}",
-    "@media (max-width:760px){",
+    "@media (max-width:900px){",
     "main{padding:4px 12px 32px}header.top{padding:12px}",
     ".charts{grid-template-columns:1fr}",
     ".thead{display:none}",
@@ -244,7 +245,10 @@ static const char *const css_lines[] = {
     ".thead{position:static}",
     ".host[hidden]{display:block!important}",
     ".host{content-visibility:visible;break-inside:avoid-page}",
-    ".host>summary::before{display:none}",
+    /* Hidden, not removed: the chevron holds the first grid cell. A
+     * portrait page is narrower than 900 px, so rows print as cards. */
+    ".host>summary::before{visibility:hidden}",
+    ".meter{display:none}",
     "pre{max-height:none;overflow:visible}",
     ".card,.finding,.risks li,.list>li{break-inside:avoid}",
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}",
@@ -282,7 +286,10 @@ static const char *const js_lines[] = {
     "  r.nmText = (r.getAttribute(\"data-text\") || \"\").toLowerCase();",
     "  r.nmRoles = (r.getAttribute(\"data-roles\") || \"\").split(\"\\n\");",
     "  r.nmPairs = (r.getAttribute(\"data-sc\") || \"\").split(\"\\n\").filter(Boolean)",
-    "    .map(function (p) { var t = p.split(\"\\t\"); return {s: sevOf(t[0]), c: t[1] || \"\"}; });",
+    "    .map(function (p) {",
+    "      var t = p.split(\"\\t\");",
+    "      return {s: sevOf(t[0]), c: t[1] || \"\"};",
+    "    });",
     "});",
     "var q = d.getElementById(\"f-q\"), fsev = d.getElementById(\"f-sev\");",
     "var fcat = d.getElementById(\"f-cat\"), frole = d.getElementById(\"f-role\");",
@@ -323,7 +330,8 @@ static const char *const js_lines[] = {
     "  box.setAttribute(\"data-sort-state\", \"moving\");",
     "  function step() {",
     "    if (my !== gen) return;",
-    "    for (var end = Math.min(at + 20, sorted.length); at < end; at++) list.appendChild(sorted[at]);",
+    "    var end = Math.min(at + 20, sorted.length);",
+    "    for (; at < end; at++) list.appendChild(sorted[at]);",
     "    if (at < sorted.length) setTimeout(step, 0);",
     "    else box.setAttribute(\"data-sort-state\", \"done\");",
     "  }",
@@ -638,17 +646,24 @@ static void consider_risk(struct ctx *c, struct risk r)
         c->n_top++;
 }
 
-static const struct ctx *sort_ctx; /* qsort has no user pointer in C17 */
+/* Sort keys carry what the comparison needs: qsort has no context pointer
+ * in C17, and the writer keeps no global state. */
+struct order_key {
+    size_t index;
+    bool has_score;
+    long score;
+    const char *name;
+};
 
 static int cmp_order(const void *a, const void *b)
 {
-    const struct hinfo *x = &sort_ctx->hosts[*(const size_t *)a];
-    const struct hinfo *y = &sort_ctx->hosts[*(const size_t *)b];
+    const struct order_key *x = a, *y = b;
     if (x->has_score != y->has_score)
         return x->has_score ? -1 : 1;
     if (x->has_score && x->score != y->score)
         return x->score > y->score ? -1 : 1;
-    return strcmp(x->name, y->name);
+    int n = strcmp(x->name, y->name);
+    return n ? n : (x->index < y->index ? -1 : x->index > y->index);
 }
 
 static void ctx_init(struct ctx *c, const json_t *report)
@@ -699,7 +714,6 @@ static void ctx_init(struct ctx *c, const json_t *report)
             if (s >= NM_SEV_LOW || hi->points[j] > 0)
                 consider_risk(c, (struct risk){i, j, hi->points[j], s, hi->crit_rank});
         }
-        c->order[i] = i;
     }
     json_array_foreach(json_object_get(report, "fleet_findings"), i, f) {
         int s = sev_of(f);
@@ -709,9 +723,13 @@ static void ctx_init(struct ctx *c, const json_t *report)
             c->cats[ci].counts[s]++;
         }
     }
-    sort_ctx = c;
-    qsort(c->order, c->n_hosts, sizeof *c->order, cmp_order);
-    sort_ctx = NULL;
+    struct order_key *keys = nm_xcalloc(c->n_hosts + 1, sizeof *keys);
+    for (i = 0; i < c->n_hosts; i++)
+        keys[i] = (struct order_key){i, c->hosts[i].has_score, c->hosts[i].score, c->hosts[i].name};
+    qsort(keys, c->n_hosts, sizeof *keys, cmp_order);
+    for (i = 0; i < c->n_hosts; i++)
+        c->order[i] = keys[i].index;
+    free(keys);
 }
 
 static void ctx_finish(struct ctx *c)
@@ -926,7 +944,8 @@ static void build_head(xmlNodePtr html, const struct ctx *c)
     attr(m, "name", "generator");
     attr(m, "content", str(c->report, "tool") ? str(c->report, "tool") : "nearmiss");
     xmlNodePtr t = el(head, "title", NULL);
-    textf(t, "nearmiss report %s", str(c->report, "started_at") ? str(c->report, "started_at") : "");
+    textf(t, "nearmiss report %s",
+          str(c->report, "started_at") ? str(c->report, "started_at") : "");
     /* Style text is ours and constant: libxml2 writes it raw. */
     char *css = join_lines(css_lines, "\n");
     char *css2 = join_lines(css_print_details, "\n");
@@ -1331,12 +1350,42 @@ static void build_unscanned(xmlNodePtr main, const struct ctx *c)
             partial++;
     xmlNodePtr h2 = el(sec, "h2", NULL);
     textf(h2, "Hosts that could not be scanned (%zu)", failed);
-    if (failed == 0) {
+    if (c->n_hosts == 0) {
+        el_text(sec, "p", "note", "This report lists no hosts.");
+    } else if (failed == 0) {
         textf(el(sec, "p", "note"), "All %zu hosts were scanned.", c->n_hosts);
     } else {
         el_text(sec, "p", "note", "Their risk is unknown: they have no score and count as "
                                   "\"unknown\" in the chart above.");
-        xmlNodePtr tbl = stack_table(sec);
+        /* How many per status, then the list: open when short, one click
+         * away when a hundred hosts are down (print opens it). */
+        xmlNodePtr by = el(sec, "ul", "stats bystatus");
+        const char *seen[64];
+        size_t n_seen = 0;
+        for (size_t k = 0; k < c->n_hosts && n_seen < 64; k++) {
+            const char *st = str(c->hosts[c->order[k]].h, "status");
+            if (c->hosts[c->order[k]].ok || !st)
+                continue;
+            bool dup = false;
+            for (size_t q = 0; q < n_seen && !dup; q++)
+                dup = strcmp(seen[q], st) == 0;
+            if (dup)
+                continue;
+            seen[n_seen++] = st;
+            size_t n = 0;
+            for (size_t q = 0; q < c->n_hosts; q++) {
+                const char *s2 = str(c->hosts[q].h, "status");
+                n += !c->hosts[q].ok && s2 && strcmp(s2, st) == 0;
+            }
+            xmlNodePtr li = el(by, "li", NULL);
+            status_badge(li, st);
+            textf(el(li, "span", "n"), "%zu", n);
+        }
+        xmlNodePtr box = el(sec, "details", "more");
+        if (failed <= 20)
+            xmlNewProp(box, BAD_CAST "open", NULL);
+        textf(el(box, "summary", NULL), "The %zu hosts, and why", failed);
+        xmlNodePtr tbl = stack_table(box);
         xmlNodePtr tr = el(el(tbl, "thead", NULL), "tr", NULL);
         el_text(tr, "th", NULL, "Host");
         el_text(tr, "th", NULL, "Status");
@@ -1481,7 +1530,7 @@ static bool is_known_host_key(const char *k)
     static const char *const known[] = {
         "name", "address", "port", "roles", "labels", "criticality", "status", "error", "os",
         "score", "score_breakdown", "findings", "checks", "scan", "kernel", "arch", "hostname",
-        "uptime_seconds", "user", "tls", "uid",
+        "uptime_seconds", "user", "tls", "uid", "metrics", "score_capped_from",
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(k, known[i]) == 0)
@@ -1543,7 +1592,8 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
     }
     const json_t *scan = json_object_get(h, "scan");
     if (json_is_number(json_object_get(scan, "duration_ms"))) {
-        nm_buf_appendf(&b, "%.2f s", json_number_value(json_object_get(scan, "duration_ms")) / 1000);
+        nm_buf_appendf(&b, "%.2f s",
+                       json_number_value(json_object_get(scan, "duration_ms")) / 1000);
         if (json_is_number(json_object_get(scan, "bytes")))
             nm_buf_appendf(&b, ", %.0f bytes of output",
                            json_number_value(json_object_get(scan, "bytes")));
@@ -1726,6 +1776,42 @@ static void host_checks(xmlNodePtr body, const json_t *h)
                   json_integer_value(json_object_get(k, "items")),
                   json_integer_value(json_object_get(k, "findings")));
         }
+    }
+}
+
+/* What the checks measured, finding or not (metrics[CHECK][KEY]): one
+ * closed block per check, one line per thing, as text (cheap to lay out). */
+static void host_measurements(xmlNodePtr body, const json_t *h)
+{
+    const json_t *m = json_object_get(h, "metrics");
+    if (json_object_size(m) == 0)
+        return;
+    el_text(body, "h3", NULL, "Measurements");
+    const char *check, *key, *field;
+    const json_t *recs, *rec, *v;
+    json_object_foreach((json_t *)m, check, recs) {
+        xmlNodePtr box = el(body, "details", "more");
+        xmlNodePtr sum = el(box, "summary", NULL);
+        textf(sum, "%s: %zu recorded", check, json_is_object(recs) ? json_object_size(recs) : 0);
+        struct nm_buf b;
+        nm_buf_init(&b, SIZE_MAX);
+        json_object_foreach((json_t *)recs, key, rec) {
+            nm_buf_appendf(&b, "%s\n", key);
+            json_object_foreach((json_t *)rec, field, v) {
+                if (json_is_null(v))
+                    continue;
+                nm_buf_appendf(&b, "    %-16s ", field);
+                size_t start = b.len;
+                buf_value(&b, v, GENERIC_CAP);
+                for (size_t i = start; i < b.len; i++)
+                    if (b.data[i] == '\n')
+                        b.data[i] = ' ';
+                nm_buf_appends(&b, "\n");
+            }
+        }
+        if (b.len)
+            text_n(el(box, "pre", "kv"), b.data, b.len);
+        nm_buf_finish(&b);
     }
 }
 
@@ -1923,6 +2009,7 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
         free(idx);
     }
     host_checks(body, h);
+    host_measurements(body, h);
     host_breakdown(body, hi, i);
     nm_buf_finish(&b);
 }
@@ -2041,7 +2128,9 @@ static void build_hosts(xmlNodePtr main, const struct ctx *c)
     attr(rows, "id", "hostrows");
     for (size_t k = 0; k < c->n_hosts; k++)
         host_row(rows, c, c->order[k]);
-    xmlNodePtr empty = el_text(box, "p", "empty", "No host matches the filters.");
+    xmlNodePtr empty = el_text(box, "p", "empty",
+                               c->n_hosts ? "No host matches the filters."
+                                          : "This report lists no hosts.");
     attr(empty, "id", "f-empty");
     xmlNewProp(empty, BAD_CAST "hidden", NULL);
 }

@@ -42,6 +42,8 @@ enum {
     F_CERT,
     F_FS_USED,
     F_FS_INODES,
+    F_FS_SIZE,
+    F_FS_AVAIL,
     F_FLEET_FINDINGS,
     F_FLEET_SCORE,
     F_LAST_RUN,
@@ -69,6 +71,11 @@ static const struct {
     [F_FS_INODES] = {"nearmiss_filesystem_inodes_used_ratio",
                      "Share of the filesystem's inodes in use, 0 to 1, for filesystems the report "
                      "lists."},
+    [F_FS_SIZE] = {"nearmiss_filesystem_size_bytes",
+                   "Size of the filesystem, for filesystems the report lists."},
+    [F_FS_AVAIL] = {"nearmiss_filesystem_avail_bytes",
+                    "Space available to unprivileged users on the filesystem, for filesystems the "
+                    "report lists."},
     [F_FLEET_FINDINGS] = {"nearmiss_fleet_findings",
                           "Fleet-level findings (single points of failure), by severity and "
                           "category."},
@@ -176,31 +183,60 @@ static bool number(const json_t *v, double *ret)
     return isfinite(*ret);
 }
 
-/* Items that describe a certificate or a filesystem, wherever the report has
- * them: in findings today; in a host's "certificates"/"filesystems" lists
- * if a later version adds them. */
-static void item_metrics(struct prom *p, const json_t *host, const json_t *subject,
-                         const json_t *item)
+/*
+ * Records that describe a certificate or a filesystem, wherever the report
+ * has them: first the host's "metrics" (every certificate and filesystem a
+ * check examined, with or without a finding: metrics["cert-expiry"][SHA256],
+ * metrics["disk-space"][MOUNT]), then the items of findings (reports without
+ * metrics).  A record with not_after_unix is a certificate, labelled by its
+ * subject (the finding subject: path or endpoint); one with use_pct and a
+ * mount or fstype is a filesystem, labelled by its mount (or its key).
+ * Duplicates from both sources collapse: the first series wins.
+ */
+static void record_metrics(struct prom *p, const json_t *host, const json_t *subject,
+                           const char *key, const json_t *rec)
 {
     double v;
     struct nm_buf b;
+    const json_t *name = json_object_get(host, "name");
+    if (!json_is_object(rec))
+        return;
     nm_buf_init(&b, SIZE_MAX);
-    if (number(json_object_get(item, "not_after_unix"), &v)) {
-        const json_t *subj = json_is_string(subject) ? subject : json_object_get(item, "subject");
-        add_label_json(&b, "host", json_object_get(host, "name"));
-        add_label_json(&b, "subject", subj);
+    if (number(json_object_get(rec, "not_after_unix"), &v)) {
+        const json_t *subj = json_is_string(subject) ? subject : json_object_get(rec, "subject");
+        if (!json_is_string(subj))
+            subj = json_array_get(json_object_get(rec, "paths"), 0);
+        if (!json_is_string(subj))
+            subj = json_object_get(rec, "cn");
+        add_label_json(&b, "host", name);
+        if (json_is_string(subj))
+            add_label_json(&b, "subject", subj);
+        else
+            add_label(&b, "subject", key ? key : "", key ? strlen(key) : 0);
         add_sample(p, F_CERT, &b, v);
     }
-    const json_t *mount = json_object_get(item, "mount");
-    if (json_is_string(mount) && number(json_object_get(item, "use_pct"), &v)) {
-        add_label_json(&b, "host", json_object_get(host, "name"));
-        add_label_json(&b, "mount", mount);
-        add_sample(p, F_FS_USED, &b, v / 100.0);
-    }
-    if (json_is_string(mount) && number(json_object_get(item, "iuse_pct"), &v)) {
-        add_label_json(&b, "host", json_object_get(host, "name"));
-        add_label_json(&b, "mount", mount);
-        add_sample(p, F_FS_INODES, &b, v / 100.0);
+    const json_t *mount = json_object_get(rec, "mount");
+    bool is_fs = json_is_string(mount) ||
+                 (key && json_is_string(json_object_get(rec, "fstype")));
+    static const struct {
+        const char *field;
+        int fam;
+        double scale;
+    } fs[] = {
+        {"use_pct", F_FS_USED, 0.01},
+        {"iuse_pct", F_FS_INODES, 0.01},
+        {"size_kb", F_FS_SIZE, 1024},
+        {"avail_kb", F_FS_AVAIL, 1024},
+    };
+    for (size_t i = 0; is_fs && i < sizeof fs / sizeof fs[0]; i++) {
+        if (!number(json_object_get(rec, fs[i].field), &v))
+            continue;
+        add_label_json(&b, "host", name);
+        if (json_is_string(mount))
+            add_label_json(&b, "mount", mount);
+        else
+            add_label(&b, "mount", key, strlen(key));
+        add_sample(p, fs[i].fam, &b, v * fs[i].scale);
     }
     nm_buf_finish(&b);
 }
@@ -255,11 +291,17 @@ static void host_metrics(struct prom *p, const json_t *h)
         add_sample(p, F_DURATION, &b, v / 1000.0);
     }
 
+    const char *check, *key;
+    const json_t *recs, *rec;
+    json_object_foreach((json_t *)json_object_get(h, "metrics"), check, recs) {
+        json_object_foreach((json_t *)recs, key, rec)
+            record_metrics(p, h, NULL, key, rec);
+    }
     struct pair_count *pairs = NULL;
     size_t n_pairs = 0, waived = 0, i;
     const json_t *f;
     json_array_foreach(json_object_get(h, "findings"), i, f) {
-        item_metrics(p, h, json_object_get(f, "subject"), json_object_get(f, "item"));
+        record_metrics(p, h, json_object_get(f, "subject"), NULL, json_object_get(f, "item"));
         if (json_is_true(json_object_get(f, "waived")))
             waived++;
         else
@@ -276,10 +318,6 @@ static void host_metrics(struct prom *p, const json_t *h)
         add_label_json(&b, "host", name);
         add_sample(p, F_WAIVED, &b, (double)waived);
     }
-    json_array_foreach(json_object_get(h, "certificates"), i, f)
-        item_metrics(p, h, json_object_get(f, "subject"), f);
-    json_array_foreach(json_object_get(h, "filesystems"), i, f)
-        item_metrics(p, h, json_object_get(f, "subject"), f);
     nm_buf_finish(&b);
 }
 
