@@ -44,8 +44,14 @@ if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
              "npm ci --prefix $here" >&2
         exit 1
     fi
+    # Both browser tests may start at once: one installs, the other waits
+    # for it (flock), then finds the package there.
     echo "installing playwright-core (npm ci in $here)"
-    (cd "$here" && npm ci --no-audit --no-fund) || {
+    (
+        flock 9
+        [ -f "$here/node_modules/playwright-core/package.json" ] ||
+            (cd "$here" && npm ci --no-audit --no-fund)
+    ) 9>"$here/.npm-install.lock" || {
         echo "npm ci failed: cannot get playwright-core" >&2
         exit 1
     }
