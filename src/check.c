@@ -464,6 +464,7 @@ static void check_finish(struct nm_check *c)
     free_strings(c->os_version, c->n_os_version);
     free_strings(c->commands, c->n_commands);
     free_strings(c->roles, c->n_roles);
+    free_strings(c->criticality, c->n_criticality);
     for (size_t i = 0; i < c->n_labels; i++) {
         free(c->labels[i].key);
         free(c->labels[i].value);
@@ -491,7 +492,8 @@ static void check_finish(struct nm_check *c)
 
 static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
 {
-    static const char *const keys[] = {"os", "os_version", "commands", "roles", "labels", NULL};
+    static const char *const keys[] = {"os",     "os_version", "commands", "roles",
+                                       "labels", "criticality", NULL};
     int rc;
     if (!v)
         return 0;
@@ -502,8 +504,15 @@ static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
         (rc = get_string_array(l, v, "os_version", "applies", &c->os_version,
                                &c->n_os_version)) < 0 ||
         (rc = get_string_array(l, v, "commands", "applies", &c->commands, &c->n_commands)) < 0 ||
-        (rc = get_string_array(l, v, "roles", "applies", &c->roles, &c->n_roles)) < 0)
+        (rc = get_string_array(l, v, "roles", "applies", &c->roles, &c->n_roles)) < 0 ||
+        (rc = get_string_array(l, v, "criticality", "applies", &c->criticality,
+                               &c->n_criticality)) < 0)
         return rc;
+    for (size_t i = 0; i < c->n_criticality; i++) {
+        const char *k = c->criticality[i];
+        if (strcmp(k, "low") && strcmp(k, "medium") && strcmp(k, "high") && strcmp(k, "critical"))
+            return bad(l, "applies.criticality", "\"%s\" is not low, medium, high or critical", k);
+    }
     /* os and os_version globs are also written into the remote script as
      * sh case patterns (see scan.c), so only plain glob characters. */
     for (size_t i = 0; i < c->n_os + c->n_os_version; i++) {
@@ -830,6 +839,15 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
         ok = nm_host_has_role(h, c->roles[i]);
     if (!ok) {
         snprintf(why, why_len, "host has none of the roles the check is for");
+        return false;
+    }
+    ok = c->n_criticality == 0;
+    for (size_t i = 0; i < c->n_criticality && !ok; i++)
+        ok = strcmp(c->criticality[i], h->criticality ? h->criticality : "medium") == 0;
+    if (!ok) {
+        snprintf(why, why_len, "host criticality is %s; the check is for %s%s",
+                 h->criticality ? h->criticality : "medium", c->criticality[0],
+                 c->n_criticality > 1 ? " and up" : "");
         return false;
     }
     for (size_t i = 0; i < c->n_labels; i++) {

@@ -506,11 +506,10 @@ static void print_rule(const struct nm_rule *r)
     } else if (!r->field) {
         printf("every selected item: %s", nm_severity_name(r->severity));
     } else {
-        printf("%s %s", r->field, op_name(r->op));
         for (size_t i = 0; i < r->n_thresholds; i++) {
             char *tv = json_dumps(r->thresholds[i].value, JSON_ENCODE_ANY);
-            printf(" %s at %s%s", nm_severity_name(r->thresholds[i].severity), tv ? tv : "?",
-                   i + 1 < r->n_thresholds ? "," : "");
+            printf("%s%s %s %s -> %s", i ? "; " : "", r->field, op_name(r->op), tv ? tv : "?",
+                   nm_severity_name(r->thresholds[i].severity));
             free(tv);
         }
     }

@@ -93,6 +93,12 @@ static bool check_may_apply(const struct nm_check *c, const struct nm_host *h)
     bool ok = c->n_roles == 0;
     for (size_t i = 0; i < c->n_roles && !ok; i++)
         ok = nm_host_has_role(h, c->roles[i]);
+    if (ok && c->n_criticality) {
+        bool crit = false;
+        for (size_t i = 0; i < c->n_criticality && !crit; i++)
+            crit = strcmp(c->criticality[i], h->criticality ? h->criticality : "medium") == 0;
+        ok = crit;
+    }
     for (size_t i = 0; ok && i < c->n_labels; i++) {
         const char *v = nm_host_label(h, c->labels[i].key);
         ok = v && nm_glob_match(c->labels[i].value, v);
@@ -236,7 +242,7 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
             continue; /* judged once the host's TLS endpoints were probed */
         if (!check_may_apply(c, h)) {
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                          "host roles/labels do not match the check");
+                                          "host roles/labels/criticality do not match the check");
         } else if (!facts) {
             entry = nm_check_result_entry(c, NM_RESULT_ERROR,
                                           "host facts unavailable; cannot tell if the check applies");

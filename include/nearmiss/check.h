@@ -89,6 +89,8 @@ struct nm_check {
     size_t n_roles;
     struct nm_label *labels;     /* all must match (value is a glob) */
     size_t n_labels;
+    char **criticality;          /* any of these inventory criticalities */
+    size_t n_criticality;
 
     bool source_tls;             /* items come from the scanner's TLS probes of the
                                     host's inventory "tls" endpoints, not a probe */

@@ -24,7 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
 SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
-HOSTS=(raid-degraded net-fragile branch-a branch-b ok-debian)
+HOSTS=(raid-degraded net-fragile branch-a branch-b ok-debian net-single-nic)
 
 [[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
 BIN=$(realpath -- "$1" 2>/dev/null) || BIN=$1
@@ -242,6 +242,18 @@ hjq "ok-debian: no timedatectl, chronyc or ntpq: time-sync passes with one info 
        (.[0].message | test("could not be seen")))'
 hjq "ok-debian: no spof finding above medium" ok-debian "" \
     '[.findings[] | select(.category == "spof" and (.severity == "high" or .severity == "critical"))] | length == 0'
+
+# --- default route over one physical NIC, on critical hosts only
+hjq "net-single-nic (criticality high): low default-route-nic, subject \"default route via eth0\", names the NIC" \
+    net-single-nic default-route-nic \
+    "($(finding x default-route-nic "default route via eth0") | length == 1 and
+      (.[0] | .severity == \"low\" and .category == \"spof\" and (.message | test(\"single physical NIC eth0\")))) and
+     (.checks[] | select(.id == \"default-route-nic\") | .result == \"warn\" and .items == 1)"
+hjq "ok-debian (criticality high, no ip command on the fake host): default-route-nic notapplicable, says ip is missing" \
+    ok-debian default-route-nic \
+    '.checks[] | select(.id == "default-route-nic") | .result == "notapplicable" and (.reason | test("ip is not installed"))'
+hjq "branch-a (criticality medium): default-route-nic notapplicable by criticality" branch-a default-route-nic \
+    '.checks[] | select(.id == "default-route-nic") | .result == "notapplicable" and (.reason | test("criticality"))'
 
 # --- fleet rules fed by the recorded metrics
 fjq "role-shared-dns: role branch-office, medium, names branch-a and branch-b and the server 198.51.100.1" \
