@@ -59,6 +59,34 @@ jqt "--unhealthy-at medium: ubuntu-reboot (medium reboot finding) no longer coun
     '[.fleet_findings[] | select(.check == "role-redundancy" and (.message | test("ubuntu-reboot: 1 medium finding")))] | length == 1' \
     "$DIR/o5/latest.json"
 
+# --- waivers through the command line
+cat >"$DIR/w-ok.json" <<'W'
+{"waivers": [
+  {"check": "reboot-required-debian", "hosts": "ubuntu-*", "justification": "reboot in the Saturday window",
+   "approved_by": "alice", "expires": "2099-12-31"},
+  {"check": "disk-space", "hosts": "rocky-disk", "subject": "/srv", "justification": "scratch space",
+   "expires": "2001-01-01"}
+]}
+W
+scan "$DIR/o6" -w "$DIR/w-ok.json"
+jqt "-w: the reboot finding stays in the report, waived, with who and until when; its check reads waived" \
+    '.hosts[] | select(.name == "ubuntu-reboot") |
+     ([.findings[] | select(.check == "reboot-required-debian")] | length == 1 and .[0].waived == true and
+      .[0].waiver.approved_by == "alice" and .[0].waiver.expires == "2099-12-31") and
+     (.checks[] | select(.id == "reboot-required-debian") | .result == "waived") and
+     ([.score_breakdown[] | select(.check == "reboot-required-debian")] | length == 0)' "$DIR/o6/latest.json"
+jqt "-w: an expired waiver is ignored and the finding says it expired" \
+    '.hosts[] | select(.name == "rocky-disk") | .findings[] | select(.subject == "/srv") |
+     (.waived != true) and .waiver_expired.expires == "2001-01-01"' "$DIR/o6/latest.json"
+jqt "-w: the report lists the waivers with their status" \
+    '[.waivers[].status] == ["active", "expired"]' "$DIR/o6/latest.json"
+cp "$DIR/o6/latest.json" "$DIR/o6.before"
+printf '{"waivers": [{"check": "disk-space", "justification": "x y z"}]}\n' >"$DIR/w-bad.json"
+scan "$DIR/o6" -w "$DIR/w-bad.json"
+[[ $RC == 1 ]] && cmp -s "$DIR/o6/latest.json" "$DIR/o6.before" &&
+    ok "-w with a waiver lacking expires: exit 1 before scanning, previous report untouched" ||
+    not_ok "-w bad file: exit $RC"
+
 echo "1..$n"
 echo "$((n - failed)) passed, $failed failed"
 ((failed == 0))

@@ -72,6 +72,16 @@ static void test_loader_errors(void)
                  "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
                  "timeout");
     expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
+                 "\"message\": \"m\", \"applies\": {\"criticality\": [\"urgent\"]}, "
+                 "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
+                 "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
+                 "applies.criticality");
+    expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
+                 "\"message\": \"m\", \"applies\": {\"os\": [\"debian; rm\"]}, "
+                 "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
+                 "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
+                 "applies.os");
+    expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
                  "\"message\": \"m\", \"applies\": {\"commands\": [\"rm -rf\"]}, "
                  "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
                  "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
