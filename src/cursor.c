@@ -226,3 +226,13 @@ json_t *nm_evidence_json(const struct nm_buf *ev)
 {
     return nm_json_string_sanitized(ev->data ? ev->data : "", ev->len, NM_PARSER_MAX_EVIDENCE);
 }
+
+bool nm_push_item(json_t *items, json_t *item)
+{
+    if (json_array_size(items) >= NM_PARSER_MAX_ITEMS) {
+        json_decref(item);
+        return false;
+    }
+    json_array_append_new(items, item);
+    return true;
+}

@@ -132,4 +132,8 @@ void nm_span_quote(struct nm_span s, size_t max, char *out, size_t outsz);
 void nm_evidence_add(struct nm_buf *ev, struct nm_span line);
 json_t *nm_evidence_json(const struct nm_buf *ev);
 
+/* Appends item (stolen) to a parser's items unless NM_PARSER_MAX_ITEMS is
+ * reached; false (and item released) once it is. */
+bool nm_push_item(json_t *items, json_t *item);
+
 #endif

@@ -49,10 +49,11 @@ struct line {
     size_t no;
 };
 
+/* An empty section may come without a buffer (data NULL). */
 static void reader_init(struct reader *r, const char *data, size_t len, size_t max)
 {
-    r->p = data;
-    r->end = data + len;
+    r->p = data ? data : "";
+    r->end = data ? data + len : r->p;
     r->max = max;
     r->no = 0;
 }
@@ -588,7 +589,7 @@ int nm_parse_regex(const char *data, size_t len, const json_t *options, json_t *
     regmatch_t m[MAX_GROUPS + 1];
     struct reader rd;
     struct line l;
-    reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
+    reader_init(&rd, data, len, MAX_LINE);
     while (!items_full(items) && reader_next(&rd, &l)) {
         const char *s = line_cstr(buf, l.t);
         if (relist_any(&x.skip, s) || regexec(&x.re, s, x.n_groups + 1, m, 0) != 0)
@@ -796,7 +797,7 @@ int nm_parse_kv(const char *data, size_t len, const json_t *options, json_t **re
     nm_buf_init(&b.evidence, NM_PARSER_MAX_EVIDENCE);
     struct reader rd;
     struct line l;
-    reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
+    reader_init(&rd, data, len, MAX_LINE);
     while (reader_next(&rd, &l)) {
         struct nm_span key, val;
         if (nm_span_is_blank(l.t)) {
@@ -983,7 +984,7 @@ int nm_parse_table(const char *data, size_t len, const json_t *options, json_t *
     bool need_header = t.header;
     struct reader rd;
     struct line l;
-    reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
+    reader_init(&rd, data, len, MAX_LINE);
     while (!items_full(items) && reader_next(&rd, &l)) {
         if (l.no <= t.skip_lines || nm_span_is_blank(l.t) ||
             (t.skip.n && relist_any(&t.skip, line_cstr(buf, l.t))))
@@ -1035,7 +1036,7 @@ int nm_parse_lines(const char *data, size_t len, const json_t *options, json_t *
     char *buf = nm_xmalloc(MAX_LINE + 1);
     struct reader rd;
     struct line l;
-    reader_init(&rd, data ? data : "", data ? len : 0, MAX_LINE);
+    reader_init(&rd, data, len, MAX_LINE);
     while (!items_full(items) && reader_next(&rd, &l)) {
         if (nm_span_is_blank(l.t) || (skip.n && relist_any(&skip, line_cstr(buf, l.t))))
             continue;

@@ -56,15 +56,28 @@ static json_t *jfield(struct nm_span s)
     return nm_span_json(s, FIELD_MAX);
 }
 
-/* Appends item (stolen) unless the cap is reached; false once it is. */
-static bool push_item(json_t *items, json_t *item)
+/* The error for a listing with nothing in it but lines not understood:
+ * "WHAT and N unrecognised line(s), first: LINE". */
+static int unrecognised(nm_diag *d, const char *what, size_t unknown, struct nm_span first)
 {
-    if (json_array_size(items) >= NM_PARSER_MAX_ITEMS) {
+    char q[128];
+    nm_span_quote(first, QUOTE_MAX, q, sizeof q);
+    return nm_diag_set(d, NM_ERR_PARSE, "%s and %zu unrecognised line(s), first: %s", what,
+                       unknown, q);
+}
+
+/* Appends item (stolen) unless `seen` already holds the string under its
+ * `field`, which it then holds: one item per package (or advisory). */
+static void push_first(json_t *items, json_t *seen, json_t *item, const char *field)
+{
+    const char *k = json_string_value(json_object_get(item, field));
+    if (k && json_object_get(seen, k)) {
         json_decref(item);
-        return false;
+        return;
     }
-    json_array_append_new(items, item);
-    return true;
+    if (k)
+        json_object_set_new(seen, k, json_true());
+    nm_push_item(items, item);
 }
 
 /* Appends the sanitised string to arr unless `seen` already holds it (keys
@@ -245,7 +258,7 @@ int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, j
                 const char *k = json_string_value(key);
                 if (k && !json_object_get(seen, k)) {
                     json_object_set_new(seen, k, json_true());
-                    push_item(items, apt_kept_item(pkg, header, line, phasing));
+                    nm_push_item(items, apt_kept_item(pkg, header, line, phasing));
                 }
                 json_decref(key);
             }
@@ -260,14 +273,7 @@ int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, j
                 r = nm_diag_set(d, NM_ERR_PARSE, "apt_simulate: malformed Inst line: %s", q);
                 goto out;
             }
-            const char *k = json_string_value(json_object_get(item, "package"));
-            if (k && json_object_get(seen, k)) {
-                json_decref(item);
-                continue;
-            }
-            if (k)
-                json_object_set_new(seen, k, json_true());
-            push_item(items, item);
+            push_first(items, seen, item, "package");
         } else if (nm_span_eq(line, "The following packages have been kept back:") ||
                    nm_span_eq(line, "The following upgrades have been deferred due to phasing:")) {
             in_kept = true;
@@ -500,14 +506,7 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
             continue;
         }
         /* One item per advisory and package: identical lines are one. */
-        const char *k = json_string_value(json_object_get(item, "subject"));
-        if (k && json_object_get(seen, k)) {
-            json_decref(item);
-            continue;
-        }
-        if (k)
-            json_object_set_new(seen, k, json_true());
-        push_item(items, item);
+        push_first(items, seen, item, "subject");
     }
     if (json_array_size(items) == 0 && first_error.p) {
         nm_span_quote(first_error, QUOTE_MAX, q, sizeof q);
@@ -515,10 +514,7 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
         goto out;
     }
     if (json_array_size(items) == 0 && unknown > 0) {
-        nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
-        r = nm_diag_set(d, NM_ERR_PARSE,
-                        "dnf_updateinfo: no advisory line and %zu unrecognised line(s), first: %s",
-                        unknown, q);
+        r = unrecognised(d, "dnf_updateinfo: no advisory line", unknown, first_unknown);
         goto out;
     }
     *ret_items = items;
@@ -671,14 +667,7 @@ int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options,
                 first_unknown = line;
             continue;
         }
-        const char *k = json_string_value(json_object_get(item, "package"));
-        if (k && json_object_get(seen, k)) {
-            json_decref(item);
-            continue;
-        }
-        if (k)
-            json_object_set_new(seen, k, json_true());
-        push_item(items, item);
+        push_first(items, seen, item, "package");
     }
     if (json_array_size(items) == 0 && first_warning.p) {
         nm_span_quote(first_warning, QUOTE_MAX, q, sizeof q);
@@ -686,11 +675,7 @@ int nm_parse_apk_upgradable(const char *data, size_t len, const json_t *options,
         goto out;
     }
     if (json_array_size(items) == 0 && unknown > 0) {
-        nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
-        r = nm_diag_set(d, NM_ERR_PARSE,
-                        "apk_upgradable: no upgradable package line and %zu unrecognised "
-                        "line(s), first: %s",
-                        unknown, q);
+        r = unrecognised(d, "apk_upgradable: no upgradable package line", unknown, first_unknown);
         goto out;
     }
     *ret_items = items;
@@ -896,7 +881,7 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
                     !xml_attr_is(u, "status", "needed", true))
                     continue;
                 json_t *item = zypper_item(u, blocked);
-                if (item && !push_item(items, item))
+                if (item && !nm_push_item(items, item))
                     break;
             }
         }

@@ -149,10 +149,26 @@ static json_t *exit_bits(json_int_t status)
 static const struct {
     int id;
     const char *key;
+    /* A raw value above 0 is a reason of this severity, told as "N " and
+     * what (ATA 5, graded by its value, is told in ata_fields). */
+    enum sev sev;
+    const char *what;
 } ata_ids[] = {
-    {5, "ata_5_raw"},     {10, "ata_10_raw"},   {184, "ata_184_raw"},
-    {187, "ata_187_raw"}, {188, "ata_188_raw"}, {196, "ata_196_raw"},
-    {197, "ata_197_raw"}, {198, "ata_198_raw"}, {199, "ata_199_raw"},
+    {5, "ata_5_raw", SEV_OK, NULL},
+    {10, "ata_10_raw", SEV_OK, NULL},
+    {184, "ata_184_raw", SEV_OK, NULL},
+    {187, "ata_187_raw", SEV_CRITICAL,
+     "reads the drive could not correct by ECC (ATA 187 Reported_Uncorrect)"},
+    {188, "ata_188_raw", SEV_CRITICAL,
+     "commands timed out inside the drive (ATA 188 Command_Timeout)"},
+    {196, "ata_196_raw", SEV_OK, NULL},
+    {197, "ata_197_raw", SEV_CRITICAL,
+     "sectors unreadable and waiting to be remapped (ATA 197 Current_Pending_Sector)"},
+    {198, "ata_198_raw", SEV_CRITICAL,
+     "sectors found uncorrectable by the offline scan (ATA 198 Offline_Uncorrectable)"},
+    {199, "ata_199_raw", SEV_MEDIUM,
+     "CRC errors on the SATA link (ATA 199 UDMA_CRC_Error_Count): usually the cable or "
+     "backplane, not the media"},
 };
 #define N_ATA_IDS (sizeof ata_ids / sizeof ata_ids[0])
 
@@ -202,41 +218,15 @@ static void ata_fields(const json_t *doc, json_t *item, struct verdict *v)
         nm_buf_init(&why, 512);
         enum sev sev = SEV_OK;
         long long r = (long long)raw[k];
-        switch (ata_ids[k].id) {
-        case 5:
+        if (ata_ids[k].id == 5) {
             sev = r > 16 ? SEV_CRITICAL : SEV_MEDIUM;
             nm_buf_appendf(&why,
                            "%lld sectors reallocated (ATA 5 Reallocated_Sector_Ct); %s: the disk "
                            "is replacing failed sectors with spares",
                            r, r > 16 ? "more than 16" : "a few (1..16)");
-            break;
-        case 187:
-            sev = SEV_CRITICAL;
-            nm_buf_appendf(&why, "%lld reads the drive could not correct by ECC (ATA 187 "
-                                 "Reported_Uncorrect)", r);
-            break;
-        case 188:
-            sev = SEV_CRITICAL;
-            nm_buf_appendf(&why, "%lld commands timed out inside the drive (ATA 188 "
-                                 "Command_Timeout)", r);
-            break;
-        case 197:
-            sev = SEV_CRITICAL;
-            nm_buf_appendf(&why, "%lld sectors unreadable and waiting to be remapped (ATA 197 "
-                                 "Current_Pending_Sector)", r);
-            break;
-        case 198:
-            sev = SEV_CRITICAL;
-            nm_buf_appendf(&why, "%lld sectors found uncorrectable by the offline scan (ATA 198 "
-                                 "Offline_Uncorrectable)", r);
-            break;
-        case 199:
-            sev = SEV_MEDIUM;
-            nm_buf_appendf(&why, "%lld CRC errors on the SATA link (ATA 199 UDMA_CRC_Error_Count): "
-                                 "usually the cable or backplane, not the media", r);
-            break;
-        default:
-            break;
+        } else if (ata_ids[k].what) {
+            sev = ata_ids[k].sev;
+            nm_buf_appendf(&why, "%lld %s", r, ata_ids[k].what);
         }
         if (sev != SEV_OK) {
             add_reason(v, ata_ids[k].key, json_integer(raw[k]), sev, why.data);

@@ -122,6 +122,18 @@ static double dec_value(struct dec d, unsigned extra_scale)
     return (double)d.mant / pow10[k];
 }
 
+/* [*cur, *end): a section's bytes.  An empty section may come without a
+ * buffer. */
+static void section_bounds(const char *data, size_t len, const char **cur, const char **end)
+{
+    if (!data) {
+        data = "";
+        len = 0;
+    }
+    *cur = data;
+    *end = data + len;
+}
+
 /* ---- JSON helpers ------------------------------------------------------- */
 
 static json_t *jfield(struct nm_span s)
@@ -149,17 +161,6 @@ static json_t *jtri(int v)
 static void set(json_t *o, const char *key, json_t *v)
 {
     json_object_set_new(o, key, v ? v : json_null());
-}
-
-/* Appends item (stolen) unless the cap is reached; false once it is. */
-static bool push_item(json_t *items, json_t *item)
-{
-    if (json_array_size(items) >= NM_PARSER_MAX_ITEMS) {
-        json_decref(item);
-        return false;
-    }
-    json_array_append_new(items, item);
-    return true;
 }
 
 /* Appends a string to a capped array; returns false when it was dropped. */
@@ -498,12 +499,9 @@ static json_t *md_item(struct md *a)
 int nm_parse_mdstat(const char *data, size_t len, const json_t *options, json_t **ret_items,
                     nm_diag *d)
 {
-    if (!data) { /* an empty section may come without a buffer */
-        data = "";
-        len = 0;
-    }
     (void)options;
-    const char *cur = data, *end = data + len;
+    const char *cur, *end;
+    section_bounds(data, len, &cur, &end);
     json_t *items = json_array();
     struct md a;
     bool open = false, header = false, any = false, full = false;
@@ -521,7 +519,7 @@ int nm_parse_mdstat(const char *data, size_t len, const json_t *options, json_t 
             continue;
         }
         if (open) {
-            full = !push_item(items, md_item(&a));
+            full = !nm_push_item(items, md_item(&a));
             open = false;
         }
         if (nm_span_has_prefix(line, "Personalities :")) {
@@ -541,7 +539,7 @@ int nm_parse_mdstat(const char *data, size_t len, const json_t *options, json_t 
             json_decref(a.failed_names);
             nm_buf_finish(&a.ev);
         } else {
-            push_item(items, md_item(&a));
+            nm_push_item(items, md_item(&a));
         }
     }
     if (any && !header && json_array_size(items) == 0) {
@@ -769,12 +767,9 @@ static json_t *bond_item(struct bond *b)
 int nm_parse_bonding(const char *data, size_t len, const json_t *options, json_t **ret_items,
                      nm_diag *d)
 {
-    if (!data) { /* an empty section may come without a buffer */
-        data = "";
-        len = 0;
-    }
     (void)options;
-    const char *cur = data, *end = data + len;
+    const char *cur, *end;
+    section_bounds(data, len, &cur, &end);
     json_t *items = json_array();
     struct bond b;
     bool open = false, full = false;
@@ -787,7 +782,7 @@ int nm_parse_bonding(const char *data, size_t len, const json_t *options, json_t
             if (open) {
                 if (!b.has_mode)
                     goto no_mode;
-                full = !push_item(items, bond_item(&b));
+                full = !nm_push_item(items, bond_item(&b));
                 open = false;
             }
             if (!full) {
@@ -804,7 +799,7 @@ int nm_parse_bonding(const char *data, size_t len, const json_t *options, json_t
     if (open) {
         if (!b.has_mode)
             goto no_mode;
-        push_item(items, bond_item(&b));
+        nm_push_item(items, bond_item(&b));
     }
     if (json_array_size(items) == 0 && first_unknown.p) {
         nm_span_quote(first_unknown, QUOTE_MAX, q, sizeof q);
@@ -983,13 +978,10 @@ static void add_distinct(json_t *arr, struct nm_span s)
 int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, json_t **ret_items,
                          nm_diag *d)
 {
-    if (!data) { /* an empty section may come without a buffer */
-        data = "";
-        len = 0;
-    }
     (void)options;
     (void)d;
-    const char *cur = data, *end = data + len;
+    const char *cur, *end;
+    section_bounds(data, len, &cur, &end);
     enum { SEC_LOCAL, SEC_RESOLVECTL, SEC_RESOLVED, SEC_OTHER } sec = SEC_LOCAL;
     struct rconf local, resolved;
     json_t *rv = json_array(); /* servers named by resolvectl */
@@ -1312,12 +1304,9 @@ static void ts_ntpq_peer(struct ts *t, struct nm_span line)
 int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_t **ret_items,
                       nm_diag *d)
 {
-    if (!data) { /* an empty section may come without a buffer */
-        data = "";
-        len = 0;
-    }
     (void)options;
-    const char *cur = data, *end = data + len;
+    const char *cur, *end;
+    section_bounds(data, len, &cur, &end);
     struct ts t;
     enum ts_sec sec = TS_NONE;
     bool any_section = false;
@@ -1565,12 +1554,9 @@ static bool no_reading(const struct psu_row *r)
 int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_t **ret_items,
                       nm_diag *d)
 {
-    if (!data) { /* an empty section may come without a buffer */
-        data = "";
-        len = 0;
-    }
     (void)options;
-    const char *cur = data, *end = data + len;
+    const char *cur, *end;
+    section_bounds(data, len, &cur, &end);
     struct nm_span line, first_unknown = {0};
     json_t *names = json_object(); /* sensor name -> occurrences */
     size_t rows = 0;
@@ -1874,7 +1860,7 @@ static bool pool_close(struct pool *p, json_t *items, json_t *index)
     }
     if (k)
         json_object_set_new(index, k, json_integer((json_int_t)json_array_size(items)));
-    return push_item(items, pool_item(p));
+    return nm_push_item(items, pool_item(p));
 }
 
 /* A top-level "key: value" line of a status block ("  pool: x", "errors: y"). */
@@ -1893,12 +1879,9 @@ static bool zkey(struct nm_span line, struct nm_span *key, struct nm_span *val)
 int nm_parse_zpool(const char *data, size_t len, const json_t *options, json_t **ret_items,
                    nm_diag *d)
 {
-    if (!data) { /* an empty section may come without a buffer */
-        data = "";
-        len = 0;
-    }
     (void)options;
-    const char *cur = data, *end = data + len;
+    const char *cur, *end;
+    section_bounds(data, len, &cur, &end);
     json_t *items = json_array();
     json_t *index = json_object(); /* pool name -> position in items */
     struct pool p;
