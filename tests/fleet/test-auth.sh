@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2015
+# shellcheck disable=SC2015,SC2088 # SC2088: "~/.ssh" in a description
 # test-auth.sh BINARY — how the scanner authenticates, against one real sshd
 # of the fake fleet (ok-debian): an encrypted key without a passphrase is a
 # clear auth_failed (never a hang or a prompt); with --passphrase-file it
@@ -9,22 +9,19 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1")
-[[ -x /usr/sbin/sshd ]] || { echo "SKIP: no /usr/sbin/sshd"; exit 77; }
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
+nm_args_plain "$@"
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-auth-test.XXXXXX")
 AGENT_PID=
 cleanup() {
     [[ -n $AGENT_PID ]] && kill "$AGENT_PID" 2>/dev/null
-    "$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :
+    nm_fleet_stop
     rm -rf "$DIR"
 }
 trap cleanup EXIT
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 status_of() { jq -r '.hosts[] | select(.name == "ok-debian") | .status' "$1/latest.json"; }
 check_of() { # OUT HOST CHECK FIELD
     jq -r --arg h "$2" --arg c "$3" '.hosts[] | select(.name == $h) | .checks[] | select(.id == $c) | .'"$4" "$1/latest.json"
@@ -112,6 +109,4 @@ done
     ok "non-root login: checks without root still run (disk-space pass); as root smart passes" ||
     not_ok "non-root login: disk-space $(check_of "$DIR/o7" nonroot-debian disk-space result), root smart $(check_of "$DIR/o7" ok-debian smart result)"
 
-echo "1..$n"
-echo "$((n - failed)) passed, $failed failed"
-((failed == 0))
+nm_finish_counts

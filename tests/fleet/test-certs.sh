@@ -35,24 +35,17 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
 
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1" 2>/dev/null) || BIN=$1
-if [[ ! -x $SSHD ]]; then
-    echo "SKIP: $SSHD not installed (apt-get install openssh-server, or scripts/deps.sh)"
-    exit 77
-fi
-[[ -x $BIN ]] || { echo "FAIL: scanner binary $1 not found or not executable"; exit 1; }
-for tool in jq openssl perl timeout; do
-    command -v "$tool" >/dev/null || { echo "FAIL: $tool not found (scripts/deps.sh)"; exit 1; }
-done
+nm_args "$@"
+nm_need_tools jq openssl perl timeout
 CHECKS=$(cd "$HERE/../../checks" && pwd -P)
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-certs-test.XXXXXX")
 FLEET_USED=$FLEET
 SERVER_PIDS=()
-n=0 failed=0 done=0
+done=0
 cleanup() {
     local rc=$?
     if ((!done)); then
@@ -65,16 +58,11 @@ cleanup() {
     local p
     for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null || :; done
     for p in "${SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null || :; done
-    if ((failed)) && [[ -z ${NM_KEEP:-} ]]; then
-        echo "# (set NM_KEEP=1 to keep $DIR for a look)"
-    fi
-    [[ -n ${NM_KEEP:-} ]] || rm -rf "$DIR"
+    nm_keep_or_remove
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 bail() {
     done=1
     not_ok "$1"
@@ -84,23 +72,11 @@ bail() {
     exit 1
 }
 # show_host NAME FILE [CHECK-REGEX]: that host's entries, for the log
+# (hjq DESCRIPTION HOST CHECK-REGEX FILTER [jq args], testlib.sh, logs this
+# on failure)
 show_host() {
-    jq -c --arg h "$1" --arg c "${3:-.}" '.hosts[] | select(.name == $h) |
-        {status, error, checks: [.checks[] | select(.id | test($c))],
-         findings: [.findings[] | select(.check | test($c)) | del(.item, .evidence, .remediation, .fingerprint)]}' \
-        "$2" 2>/dev/null | cut -c1-4000 | sed 's/^/# /'
-}
-# hjq DESCRIPTION HOST CHECK-REGEX FILTER [jq args]: FILTER runs on that
-# host's object of report $R; on failure the host's entries are logged
-hjq() {
-    local d=$1 h=$2 c=$3 f=$4
-    shift 4
-    if jq -e --arg h "$h" "$@" ".hosts[] | select(.name == \$h) | $f" "$R" >/dev/null 2>&1; then
-        ok "$d"
-    else
-        not_ok "$d"
-        show_host "$h" "$R" "$c"
-    fi
+    nm_dump_host "$1" "$2" "${3:-.}" 4000 '{status, error, checks: [.checks[] | select(.id | test($c))],
+         findings: [.findings[] | select(.check | test($c)) | del(.item, .evidence, .remediation, .fingerprint)]}'
 }
 # finding DESCRIPTION CHECK SUBJECT SEVERITY MESSAGE-REGEX [VALUE [THRESHOLD]]:
 # cert-host has exactly one finding of CHECK for SUBJECT, with that severity
@@ -187,7 +163,6 @@ if ! "$FLEET_USED" start "$DIR/fleet" cert-host ok-debian >"$DIR/fleet-start.log
 fi
 ok "fleet.sh start cert-host ok-debian (cert-host generated, via $how)"
 F=$DIR/fleet
-S() { ssh -F "$F/ssh_config" -o BatchMode=yes "$@"; }
 
 d="cert-host sees the generated files at their real paths, with their modes"
 out=$(S cert-host 'ls -ln /etc/ssl/site/combined-world.pem /etc/haproxy/certs/admin.pem /etc/letsencrypt/live/shop.cert-host.test/cert.pem' 2>&1) || :
@@ -203,11 +178,8 @@ jq --argjson tls "$(for k in valid expired mismatch incomplete stale tls11 weak 
 # ------------------------------------------------------------- scan --
 TLS_TIMEOUT=3
 scan() {
-    local out=$1 t0=$EPOCHREALTIME
-    RC=0
-    timeout 120 "$BIN" scan -i "$INV" -c "$CHECKS" -o "$out" --timeout 30 --jobs 8 \
-        --tls-ca "$P/root.pem" --tls-timeout "$TLS_TIMEOUT" >"$out.log" 2>&1 || RC=$?
-    SECS=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+    nm_run_scan 120 "$1.log" -i "$INV" -c "$CHECKS" -o "$1" --timeout 30 --jobs 8 \
+        --tls-ca "$P/root.pem" --tls-timeout "$TLS_TIMEOUT"
     echo "# nearmiss scan -> exit $RC in $SECS s"
 }
 scan "$DIR/out"
@@ -368,9 +340,4 @@ a=$(fps "$R") b=$(fps "$DIR/out2/latest.json")
 [[ -n $a && $a != "[]" && $a == "$b" ]] && ok "$d" || not_ok "$d"
 
 done=1
-echo "1..$n"
-if ((failed)); then
-    echo "FAIL: $failed of $n checks failed"
-    exit 1
-fi
-echo "PASS: $n checks"
+nm_finish

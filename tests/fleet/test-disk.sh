@@ -20,82 +20,34 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
 HOSTS=(rocky-disk smart-failing nvme-worn no-smartctl smart-denied ro-mount)
 
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1" 2>/dev/null) || BIN=$1
-if [[ ! -x $SSHD ]]; then
-    echo "SKIP: $SSHD not installed (apt-get install openssh-server, or scripts/deps.sh)"
-    exit 77
-fi
-[[ -x $BIN ]] || { echo "FAIL: scanner binary $1 not found or not executable"; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found (scripts/deps.sh)"; exit 1; }
+nm_args "$@"
+nm_need_tools jq
 CHECKS=$(cd "$HERE/../../checks" && pwd -P)
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-disk-test.XXXXXX")
-n=0 failed=0
-cleanup() {
-    "$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :
-    if ((failed)) && [[ -z ${NM_KEEP:-} ]]; then
-        echo "# (set NM_KEEP=1 to keep $DIR for a look)"
-    fi
-    [[ -n ${NM_KEEP:-} ]] || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nm_tempdir nm-disk-test
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 # show_host NAME FILE [CHECK]: that host's findings and check entries, for the log
+# (hjq DESCRIPTION HOST CHECK FILTER, testlib.sh, logs this on failure)
 show_host() {
-    jq -c --arg h "$1" --arg c "${3:-}" '.hosts[] | select(.name == $h) |
-        {status, error, checks: [.checks[] | select($c == "" or .id == $c)],
-         findings: [.findings[] | select($c == "" or .check == $c) | del(.item, .evidence)]}' \
-        "$2" 2>/dev/null | cut -c1-3000 | sed 's/^/# /'
-}
-# hjq DESCRIPTION HOST CHECK FILTER: FILTER runs on that host's object; on
-# failure the host's entries for CHECK are logged
-hjq() {
-    local d=$1 h=$2 c=$3 f=$4
-    if jq -e --arg h "$h" ".hosts[] | select(.name == \$h) | $f" "$R" >/dev/null 2>&1; then
-        ok "$d"
-    else
-        not_ok "$d"
-        show_host "$h" "$R" "$c"
-    fi
+    nm_dump_host "$1" "$2" "${3:-}" 3000 '{status, error, checks: [.checks[] | select($c == "" or .id == $c)],
+         findings: [.findings[] | select($c == "" or .check == $c) | del(.item, .evidence)]}'
 }
 
-if ! "$FLEET" start "$DIR/fleet" "${HOSTS[@]}" >"$DIR/fleet-start.log" 2>&1; then
-    sed 's/^/# /' "$DIR/fleet-start.log"
-    echo "not ok 1 - fleet.sh start ${HOSTS[*]}"
-    echo "1..1"
-    exit 1
-fi
+nm_fleet_start "${HOSTS[@]}"
 ok "fleet.sh start ${HOSTS[*]}"
-F=$DIR/fleet
-INV=$F/inventory.json KH=$F/known_hosts KEY=$F/client_key
-S() { ssh -F "$F/ssh_config" -o BatchMode=yes "$@"; }
 
-scan() {
-    local out=$1
-    RC=0
-    timeout 120 "$BIN" scan -i "$INV" --known-hosts "$KH" --identity "$KEY" -c "$CHECKS" \
-        -o "$out" --timeout 30 --jobs 8 >"$out.log" 2>&1 || RC=$?
-    echo "# nearmiss scan -> exit $RC"
-}
+scan() { nm_scan_checks "$1"; }
 
 # --- the scan
 scan "$DIR/out"
 R=$DIR/out/latest.json
 d="scan: exit 0 (every host scanned, no --fail-on)"
 [[ $RC == 0 ]] && ok "$d" || { not_ok "$d (got $RC)"; sed -n '1,15s/^/#   /p' "$DIR/out.log"; }
-if ! jq -e '.schema == "nearmiss.report/1"' "$R" >/dev/null 2>&1; then
-    not_ok "scan: a nearmiss.report/1 report"
-    echo "1..$n"
-    echo "FAIL: no usable report; $failed of $n checks failed"
-    exit 1
-fi
+nm_need_report "scan: a nearmiss.report/1 report"
 for h in "${HOSTS[@]}"; do
     hjq "$h: status ok" "$h" "" '.status == "ok"'
 done
@@ -206,9 +158,4 @@ d="no-smartctl: smartctl is absent inside the host"
 rc=0 S no-smartctl 'command -v smartctl' >/dev/null 2>&1 || rc=$?
 [[ $rc != 0 ]] && ok "$d" || not_ok "$d"
 
-echo "1..$n"
-if ((failed)); then
-    echo "FAIL: $failed of $n checks failed"
-    exit 1
-fi
-echo "PASS: $n checks"
+nm_finish

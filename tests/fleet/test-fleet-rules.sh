@@ -9,15 +9,12 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1")
-[[ -x /usr/sbin/sshd ]] || { echo "SKIP: no /usr/sbin/sshd"; exit 77; }
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
+nm_args_plain "$@"
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-fleet-rules.XXXXXX")
-trap '"$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -rf "$DIR"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-jqt() { if jq -e "$2" "$3" >/dev/null 2>&1; then ok "$1"; else not_ok "$1"; jq -c '.fleet_findings' "$3" | cut -c1-1500 | sed 's/^/# /'; fi; }
+trap 'nm_fleet_stop; rm -rf "$DIR"' EXIT
+jqt() { if ! jcheck "$1" "$2" "$3"; then jq -c '.fleet_findings' "$3" | cut -c1-1500 | sed 's/^/# /'; fi; }
 
 "$FLEET" start "$DIR/fleet" ok-debian ubuntu-reboot rocky-disk >"$DIR/fleet.log" 2>&1 ||
     { sed 's/^/# /' "$DIR/fleet.log"; exit 1; }
@@ -87,6 +84,4 @@ scan "$DIR/o6" -w "$DIR/w-bad.json"
     ok "-w with a waiver lacking expires: exit 1 before scanning, previous report untouched" ||
     not_ok "-w bad file: exit $RC"
 
-echo "1..$n"
-echo "$((n - failed)) passed, $failed failed"
-((failed == 0))
+nm_finish_counts

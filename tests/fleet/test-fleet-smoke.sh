@@ -9,15 +9,11 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
 
-if [[ ! -x $SSHD ]]; then
-    echo "SKIP: $SSHD not installed (apt-get install openssh-server, or scripts/deps.sh)"
-    exit 77
-fi
-for tool in ssh jq timeout; do
-    command -v "$tool" >/dev/null || { echo "FAIL: $tool not found (scripts/deps.sh)"; exit 1; }
-done
+nm_need_sshd
+nm_need_tools ssh jq timeout
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-fleet-smoke.XXXXXX")
 cleanup() {
@@ -27,9 +23,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 check() {   # check DESCRIPTION COMMAND... (the command's output is not shown)
     local d=$1
     shift
@@ -156,9 +149,4 @@ check "stop: again is fine (idempotent)" "$FLEET" stop "$DIR"
 d="status after stop reports stopped hosts"
 ! "$FLEET" status "$DIR" >/dev/null 2>&1 && ok "$d" || not_ok "$d"
 
-echo "1..$n"
-if ((failed)); then
-    echo "FAIL: $failed of $n checks failed"
-    exit 1
-fi
-echo "PASS: $n checks"
+nm_finish

@@ -16,47 +16,28 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
 REPO=$(cd "$HERE/../.." && pwd -P)
-SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
 HOSTS=(debian-patches ubuntu-patched rocky-patches rocky-nodnf alpine-patches suse-patches debian-noapt)
 
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1" 2>/dev/null) || BIN=$1
-if [[ ! -x $SSHD ]]; then
-    echo "SKIP: $SSHD not installed (apt-get install openssh-server, or scripts/deps.sh)"
-    exit 77
-fi
-[[ -x $BIN ]] || { echo "FAIL: scanner binary $1 not found or not executable"; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found (scripts/deps.sh)"; exit 1; }
+nm_args "$@"
+nm_need_tools jq
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-patch-test.XXXXXX")
-n=0 failed=0
-cleanup() {
-    "$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :
-    if ((failed)) && [[ -z ${NM_KEEP:-} ]]; then
-        echo "# (set NM_KEEP=1 to keep $DIR for a look)"
-    fi
-    [[ -n ${NM_KEEP:-} ]] || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nm_tempdir nm-patch-test
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 # jqt DESCRIPTION FILTER [jq args]: pass when FILTER yields true on the report
 # ($R); on failure show what the filter saw for the host named in $H.
 jqt() {
     local d=$1 f=$2
     shift 2
-    if jq -e "$@" "$f" "$R" >/dev/null 2>&1; then ok "$d"; else
-        not_ok "$d"
+    if ! jcheck "$d" "$@" "$f" "$R"; then
         [[ -z ${H:-} ]] || show_host "$H"
     fi
 }
 show_host() {
-    jq -c --arg h "$1" '.hosts[] | select(.name == $h) |
-        {status, error, checks, findings: [(.findings // [])[] | {check, severity, subject, message}]}' \
-        "$R" 2>/dev/null | cut -c1-3000 | sed 's/^/# /'
+    nm_dump_host "$1" "$R" "" 3000 \
+        '{status, error, checks, findings: [(.findings // [])[] | {check, severity, subject, message}]}'
 }
 # Helpers for the filters: HOST's object, a check's entry, a check's findings.
 JQLIB='def host($h): .hosts[] | select(.name == $h);
@@ -64,21 +45,14 @@ def check($h; $c): host($h) | .checks[] | select(.id == $c);
 def found($h; $c): [host($h) | (.findings // [])[] | select(.check == $c)];
 def pairs($h; $c): [found($h; $c)[] | [.subject, .severity]] | sort;'
 
-if ! "$FLEET" start "$DIR/fleet" "${HOSTS[@]}" >"$DIR/fleet-start.log" 2>&1; then
-    sed 's/^/# /' "$DIR/fleet-start.log"
-    echo "not ok 1 - fleet.sh start ${HOSTS[*]}"
-    echo "1..1"
-    exit 1
-fi
-F=$DIR/fleet
+nm_fleet_start "${HOSTS[@]}"
 mkdir -p "$DIR/scripts"
 
 scan() { # OUTDIR LOG [args]: sets RC
     local out=$1 log=$2
     shift 2
-    RC=0
-    timeout 120 "$BIN" scan -i "$F/inventory.json" --known-hosts "$F/known_hosts" \
-        --identity "$F/client_key" -o "$out" --timeout 60 --jobs 8 "$@" >"$log" 2>&1 || RC=$?
+    nm_run_scan 120 "$log" -i "$F/inventory.json" --known-hosts "$F/known_hosts" \
+        --identity "$F/client_key" -o "$out" --timeout 60 --jobs 8 "$@"
     echo "# nearmiss scan -o $out $* -> exit $RC"
     [[ $RC == 0 ]] || sed -n '1,15s/^/#   /p' "$log"
 }
@@ -277,9 +251,4 @@ a=$(jq -r '[.hosts[].findings[].fingerprint] | sort | join(",")' "$R")
 b=$(jq -r '[.hosts[].findings[].fingerprint] | sort | join(",")' "$DIR/out2/latest.json" 2>/dev/null) || b=""
 [[ -n $a && $a == "$b" ]] && ok "$d" || not_ok "$d"
 
-echo "1..$n"
-if ((failed)); then
-    echo "FAIL: $failed of $n checks failed"
-    exit 1
-fi
-echo "PASS: $n checks"
+nm_finish

@@ -11,56 +11,31 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
 
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1" 2>/dev/null) || BIN=$1
-if [[ ! -x $SSHD ]]; then
-    echo "SKIP: $SSHD not installed (apt-get install openssh-server, or scripts/deps.sh)"
-    exit 77
-fi
-[[ -x $BIN ]] || { echo "FAIL: scanner binary $1 not found or not executable"; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found (scripts/deps.sh)"; exit 1; }
+nm_args "$@"
+nm_need_tools jq
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-scan-test.XXXXXX")
-cleanup() {
-    "$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :
-    if ((failed)) && [[ -z ${NM_KEEP:-} ]]; then
-        echo "# (set NM_KEEP=1 to keep $DIR for a look)"
-    fi
-    [[ -n ${NM_KEEP:-} ]] || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nm_tempdir nm-scan-test
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 # jqt DESCRIPTION FILTER FILE [jq args]: pass when FILTER yields true
 jqt() {
     local d=$1 f=$2 file=$3
     shift 3
-    if jq -e "$@" "$f" "$file" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi
+    jcheck "$d" "$@" "$f" "$file" || :
 }
 # host NAME FILE: that host's JSON, for the log when something fails
-show_host() { jq -c --arg h "$1" '.hosts[] | select(.name == $h)' "$2" 2>/dev/null | cut -c1-2000 | sed 's/^/# /'; }
+show_host() { nm_dump_host "$1" "$2" "" 2000 .; }
 
-if ! "$FLEET" start "$DIR/fleet" --set test >"$DIR/fleet-start.log" 2>&1; then
-    sed 's/^/# /' "$DIR/fleet-start.log"
-    echo "not ok 1 - fleet.sh start --set test"
-    exit 1
-fi
-F=$DIR/fleet
-INV=$F/inventory.json KH=$F/known_hosts KEY=$F/client_key
+NM_NO_PLAN=1 nm_fleet_start --set test
 OUT=$DIR/out
 
 # scan LOG ARGS...: run the scanner, set RC and SECS (wall clock)
 scan() {
-    local log=$1 t0=$EPOCHREALTIME
+    local log=$1
     shift
-    RC=0
-    timeout 120 "$BIN" scan "$@" >"$log" 2>&1 || RC=$?
-    SECS=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+    nm_run_scan 120 "$log" "$@"
     echo "# nearmiss scan $* -> exit $RC in $SECS s"
     if [[ $RC != 0 && $RC != 2 && $RC != 100 ]]; then sed -n '1,15s/^/#   /p' "$log"; fi
 }
@@ -162,9 +137,4 @@ d="run 4: the known_hosts copy gained a line"
 d="run 4: the original known_hosts is untouched"
 [[ $(wc -l <"$KH") == "$before" ]] && ok "$d" || not_ok "$d"
 
-echo "1..$n"
-if ((failed)); then
-    echo "FAIL: $failed of $n checks failed"
-    exit 1
-fi
-echo "PASS: $n checks"
+nm_finish

@@ -23,98 +23,50 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-SSHD=${NM_FLEET_SSHD:-/usr/sbin/sshd}
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
 HOSTS=(raid-degraded net-fragile branch-a branch-b ok-debian net-single-nic)
 
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1" 2>/dev/null) || BIN=$1
-if [[ ! -x $SSHD ]]; then
-    echo "SKIP: $SSHD not installed (apt-get install openssh-server, or scripts/deps.sh)"
-    exit 77
-fi
-[[ -x $BIN ]] || { echo "FAIL: scanner binary $1 not found or not executable"; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq not found (scripts/deps.sh)"; exit 1; }
+nm_args "$@"
+nm_need_tools jq
 CHECKS=$(cd "$HERE/../../checks" && pwd -P)
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-spof-test.XXXXXX")
-n=0 failed=0 todo=0
-cleanup() {
-    "$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :
-    if ((failed)) && [[ -z ${NM_KEEP:-} ]]; then
-        echo "# (set NM_KEEP=1 to keep $DIR for a look)"
-    fi
-    [[ -n ${NM_KEEP:-} ]] || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nm_tempdir nm-spof-test
+todo=0
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $*"; }
 # show_host NAME FILE [CHECK]: that host's entries for CHECK, for the log
+# (hjq DESCRIPTION HOST CHECK FILTER, testlib.sh, logs this on failure)
 show_host() {
-    jq -c --arg h "$1" --arg c "${3:-}" '.hosts[] | select(.name == $h) |
-        {status, error, checks: [.checks[] | select($c == "" or .id == $c)],
+    nm_dump_host "$1" "$2" "${3:-}" 3000 '{status, error, checks: [.checks[] | select($c == "" or .id == $c)],
          findings: [.findings[] | select($c == "" or .check == $c) | del(.item, .evidence, .remediation)],
-         metrics: (if $c == "" then null else .metrics[$c] end)}' \
-        "$2" 2>/dev/null | cut -c1-3000 | sed 's/^/# /'
-}
-# hjq DESCRIPTION HOST CHECK FILTER: FILTER runs on that host's object
-hjq() {
-    local d=$1 h=$2 c=$3 f=$4
-    if jq -e --arg h "$h" ".hosts[] | select(.name == \$h) | $f" "$R" >/dev/null 2>&1; then
-        ok "$d"
-    else
-        not_ok "$d"
-        show_host "$h" "$R" "$c"
-    fi
+         metrics: (if $c == "" then null else .metrics[$c] end)}'
 }
 # fjq DESCRIPTION FILTER: FILTER runs on the whole report
 fjq() {
-    if jq -e "$2" "$R" >/dev/null 2>&1; then ok "$1"; else
-        not_ok "$1"
+    if ! jcheck "$1" "$2" "$R"; then
         jq -c '.fleet_findings' "$R" 2>/dev/null | cut -c1-2000 | sed 's/^/# /'
     fi
 }
 # finding HOST CHECK SUBJECT: the jq expression selecting that finding
 finding() { printf '[.findings[] | select(.check == "%s" and .subject == "%s")]' "$2" "$3"; }
 
-if ! "$FLEET" start "$DIR/fleet" "${HOSTS[@]}" >"$DIR/fleet-start.log" 2>&1; then
-    sed 's/^/# /' "$DIR/fleet-start.log"
-    echo "not ok 1 - fleet.sh start ${HOSTS[*]}"
-    echo "1..1"
-    exit 1
-fi
+nm_fleet_start "${HOSTS[@]}"
 ok "fleet.sh start ${HOSTS[*]}"
-F=$DIR/fleet
-INV=$F/inventory.json KH=$F/known_hosts KEY=$F/client_key
-S() { ssh -F "$F/ssh_config" -o BatchMode=yes "$@"; }
 
-scan() {
-    local out=$1
-    RC=0
-    timeout 120 "$BIN" scan -i "$INV" --known-hosts "$KH" --identity "$KEY" -c "$CHECKS" \
-        -o "$out" --timeout 30 --jobs 8 >"$out.log" 2>&1 || RC=$?
-    echo "# nearmiss scan -> exit $RC"
-}
+scan() { nm_scan_checks "$1"; }
 
 scan "$DIR/out"
 R=$DIR/out/latest.json
 d="scan: exit 0 (every host scanned, no --fail-on)"
 [[ $RC == 0 ]] && ok "$d" || { not_ok "$d (got $RC)"; sed -n '1,15s/^/#   /p' "$DIR/out.log"; }
-if ! jq -e '.schema == "nearmiss.report/1"' "$R" >/dev/null 2>&1; then
-    not_ok "scan: a nearmiss.report/1 report"
-    echo "1..$n"
-    echo "FAIL: no usable report; $failed of $n checks failed"
-    exit 1
-fi
+nm_need_report "scan: a nearmiss.report/1 report"
 for h in "${HOSTS[@]}"; do
     hjq "$h: status ok" "$h" "" '.status == "ok"'
 done
 SPOF='^(raid-md|zfs-pools|bonding|dns-resolvers|time-sync|power-supplies)$'
 jqt_all() {
     local d=$1 f=$2
-    if jq -e --arg re "$SPOF" "$f" "$R" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi
+    jcheck "$d" --arg re "$SPOF" "$f" "$R" || :
 }
 # (evidence may be empty only where nothing answered: time-sync's info finding)
 jqt_all "every finding of the six checks has category spof, a 64-hex fingerprint, evidence and a remediation" \
@@ -289,13 +241,4 @@ d="ok-debian: ipmitool, zpool, mdadm, timedatectl are absent inside the host"
 rc=0 S ok-debian 'command -v ipmitool || command -v zpool || command -v mdadm || command -v timedatectl' >/dev/null 2>&1 || rc=$?
 [[ $rc != 0 ]] && ok "$d" || not_ok "$d"
 
-echo "1..$n"
-if ((failed)); then
-    echo "FAIL: $failed of $n checks failed"
-    exit 1
-fi
-if ((todo)); then
-    echo "PASS: $((n - todo)) checks, $todo TODO (known gaps, see the TODO lines)"
-else
-    echo "PASS: $n checks"
-fi
+nm_finish

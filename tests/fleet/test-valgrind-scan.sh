@@ -7,14 +7,14 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
-[[ $# -eq 1 ]] || { echo "usage: $0 path/to/nearmiss" >&2; exit 1; }
-BIN=$(realpath -- "$1")
-[[ -x /usr/sbin/sshd ]] || { echo "SKIP: no /usr/sbin/sshd"; exit 77; }
+# shellcheck source-path=SCRIPTDIR source=testlib.sh
+. "$HERE/testlib.sh"
+nm_args_plain "$@"
 command -v valgrind >/dev/null || { echo "SKIP: no valgrind"; exit 77; }
 # A sanitizer build brings its own shadow memory; valgrind cannot run it.
 if grep -q __asan_init "$BIN" 2>/dev/null; then echo "SKIP: $BIN is an ASan build"; exit 77; fi
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-vg.XXXXXX")
-trap '"$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -rf "$DIR"' EXIT
+trap 'nm_fleet_stop; rm -rf "$DIR"' EXIT
 "$FLEET" start "$DIR/fleet" ok-debian rocky-disk flood hang wrong-key no-auth down >"$DIR/fleet.log" 2>&1 ||
     { sed 's/^/# /' "$DIR/fleet.log"; exit 1; }
 rc=0
