@@ -810,6 +810,10 @@ int nm_parse_zypper_patches(const char *data, size_t len, const json_t *options,
     bool have_list = false;
     int r = 0;
 
+    if (!data) { /* a direct caller may pass (NULL, 0); the engine passes "" */
+        data = "";
+        len = 0;
+    }
     if (len > ZYPPER_XML_MAX || len > INT_MAX)
         return nm_diag_set(d, NM_ERR_TOOBIG, "zypper XML: %zu bytes, more than the %u allowed", len,
                            ZYPPER_XML_MAX);
