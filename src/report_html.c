@@ -33,6 +33,7 @@
 #include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
+#include "report_write.h"
 
 #define N_SEV 5              /* info..critical, indexed by enum nm_severity */
 #define TOP_RISKS 10
@@ -2173,27 +2174,10 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
     htmlDocDumpMemoryFormat(doc, &mem, &size, 1);
     xmlFreeDoc(doc);
     ctx_finish(&c);
-    if (!mem || size <= 0) {
-        xmlFree(mem);
-        return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the HTML report");
-    }
-    char *out = nm_xmalloc((size_t)size + 1);
-    memcpy(out, mem, (size_t)size);
-    out[size] = '\0';
-    xmlFree(mem);
-    *ret_data = out;
-    *ret_len = (size_t)size;
-    return 0;
+    return nm_report_take_xml(mem, size, "HTML report", ret_data, ret_len, d);
 }
 
 int nm_report_write_html(const json_t *report, const char *path, nm_diag *d)
 {
-    char *data = NULL;
-    size_t len = 0;
-    int r = nm_report_render_html(report, &data, &len, d);
-    if (r < 0)
-        return r;
-    r = nm_write_atomic(path, data, len, 0644, d);
-    free(data);
-    return r;
+    return nm_report_write_rendered(nm_report_render_html, report, path, d);
 }

@@ -390,12 +390,5 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
 
 int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d)
 {
-    char *data = NULL;
-    size_t len = 0;
-    int r = nm_report_render_prom(report, &data, &len, d);
-    if (r < 0)
-        return r;
-    r = nm_write_atomic(path, data, len, 0644, d);
-    free(data);
-    return r;
+    return nm_report_write_rendered(nm_report_render_prom, report, path, d);
 }

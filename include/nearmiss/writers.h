@@ -45,6 +45,13 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
 int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
 int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
 
+/* A renderer, as the three above; nm_report_write_rendered() renders with
+ * it and writes the result to path atomically (mode 0644). */
+typedef int (*nm_report_renderer)(const json_t *report, char **ret_data, size_t *ret_len,
+                                  nm_diag *d);
+int nm_report_write_rendered(nm_report_renderer render, const json_t *report, const char *path,
+                             nm_diag *d);
+
 /* Renders and writes one file atomically (mode 0644). */
 int nm_report_write_html(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d);
