@@ -834,7 +834,20 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
                  ver ? ver : "unknown");
         return false;
     }
-    ok = c->n_roles == 0;
+    if (!nm_check_applies_to_host(c, h, why, why_len))
+        return false;
+    const char *missing = nm_check_missing_command(c, facts);
+    if (missing) {
+        snprintf(why, why_len, "%s is not installed", missing);
+        return false;
+    }
+    return true;
+}
+
+bool nm_check_applies_to_host(const struct nm_check *c, const struct nm_host *h, char *why,
+                              size_t why_len)
+{
+    bool ok = c->n_roles == 0;
     for (size_t i = 0; i < c->n_roles && !ok; i++)
         ok = nm_host_has_role(h, c->roles[i]);
     if (!ok) {
@@ -855,13 +868,6 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
         if (!v || !nm_glob_match(c->labels[i].value, v)) {
             snprintf(why, why_len, "label %s is %s, the check wants %s", c->labels[i].key,
                      v ? v : "unset", c->labels[i].value);
-            return false;
-        }
-    }
-    const json_t *cmds = json_object_get(facts, "commands");
-    for (size_t i = 0; i < c->n_commands; i++) {
-        if (!json_is_true(json_object_get(cmds, c->commands[i]))) {
-            snprintf(why, why_len, "%s is not installed", c->commands[i]);
             return false;
         }
     }

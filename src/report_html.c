@@ -2015,6 +2015,20 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
     nm_buf_finish(&b);
 }
 
+/* An <option> whose value is `value` in the filter-token form the page's
+ * script compares against the rows' data-* attributes. */
+static void token_option(xmlNodePtr sel, const char *label, const char *value)
+{
+    xmlNodePtr o = el_text(sel, "option", NULL, label);
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    json_t *v = json_string(value);
+    buf_token(&b, v);
+    json_decref(v);
+    attr_n(o, "value", b.data ? b.data : "", b.len);
+    nm_buf_finish(&b);
+}
+
 static void build_hosts(xmlNodePtr main, const struct ctx *c)
 {
     xmlNodePtr sec = el(main, "section", NULL);
@@ -2053,32 +2067,16 @@ static void build_hosts(xmlNodePtr main, const struct ctx *c)
     sel = el(lab, "select", NULL);
     attr(sel, "id", "f-cat");
     attr(el_text(sel, "option", NULL, "any"), "value", "");
-    for (size_t i = 0; i < c->n_cats; i++) {
-        xmlNodePtr o = el_text(sel, "option", NULL, cat_title(c->cats[i].name));
-        struct nm_buf b;
-        nm_buf_init(&b, SIZE_MAX);
-        json_t *cv = json_string(c->cats[i].name);
-        buf_token(&b, cv);
-        json_decref(cv);
-        attr_n(o, "value", b.data ? b.data : "", b.len);
-        nm_buf_finish(&b);
-    }
+    for (size_t i = 0; i < c->n_cats; i++)
+        token_option(sel, cat_title(c->cats[i].name), c->cats[i].name);
 
     lab = el(fl, "label", NULL);
     text(lab, "Role");
     sel = el(lab, "select", NULL);
     attr(sel, "id", "f-role");
     attr(el_text(sel, "option", NULL, "any"), "value", "");
-    for (size_t i = 0; i < c->n_roles; i++) {
-        xmlNodePtr o = el_text(sel, "option", NULL, c->roles[i]);
-        struct nm_buf b;
-        nm_buf_init(&b, SIZE_MAX);
-        json_t *rv = json_string(c->roles[i]);
-        buf_token(&b, rv);
-        json_decref(rv);
-        attr_n(o, "value", b.data ? b.data : "", b.len);
-        nm_buf_finish(&b);
-    }
+    for (size_t i = 0; i < c->n_roles; i++)
+        token_option(sel, c->roles[i], c->roles[i]);
 
     lab = el(fl, "label", NULL);
     text(lab, "Sort");

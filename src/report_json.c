@@ -14,7 +14,10 @@ int nm_report_write_json(const json_t *report, const char *out_dir, char **ret_p
     char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text)
         return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the report");
+    /* One trailing newline, as text files have; jansson allocates with malloc. */
     size_t len = strlen(text);
+    text = nm_xrealloc(text, len + 2);
+    text[len++] = '\n';
     text[len] = '\0';
 
     /* nearmiss-20261124T020000Z.json: sortable, one per run. */
@@ -29,14 +32,9 @@ int nm_report_write_json(const json_t *report, const char *out_dir, char **ret_p
     }
     char *stamped = nm_xasprintf("%s/nearmiss-%s.json", out_dir, stamp);
     char *latest = nm_xasprintf("%s/latest.json", out_dir);
-    struct nm_buf b;
-    nm_buf_init(&b, SIZE_MAX);
-    nm_buf_append(&b, text, len);
-    nm_buf_append(&b, "\n", 1);
-    r = nm_write_atomic(stamped, b.data, b.len, 0644, d);
+    r = nm_write_atomic(stamped, text, len, 0644, d);
     if (r == 0)
-        r = nm_write_atomic(latest, b.data, b.len, 0644, d);
-    nm_buf_finish(&b);
+        r = nm_write_atomic(latest, text, len, 0644, d);
     free(text);
     free(latest);
     if (r == 0 && ret_path)

@@ -86,26 +86,6 @@ static int load_known_hosts(struct scan *s, nm_diag *d)
     return 0;
 }
 
-/* Checks that cannot apply whatever the host's OS (role or label filters)
- * do not get their probe into this host's script. */
-static bool check_may_apply(const struct nm_check *c, const struct nm_host *h)
-{
-    bool ok = c->n_roles == 0;
-    for (size_t i = 0; i < c->n_roles && !ok; i++)
-        ok = nm_host_has_role(h, c->roles[i]);
-    if (ok && c->n_criticality) {
-        bool crit = false;
-        for (size_t i = 0; i < c->n_criticality && !crit; i++)
-            crit = strcmp(c->criticality[i], h->criticality ? h->criticality : "medium") == 0;
-        ok = crit;
-    }
-    for (size_t i = 0; ok && i < c->n_labels; i++) {
-        const char *v = nm_host_label(h, c->labels[i].key);
-        ok = v && nm_glob_match(c->labels[i].value, v);
-    }
-    return ok;
-}
-
 /*
  * A guard in front of a probe so the host skips it at once when none of the
  * checks using it can apply: wrong OS (from os-release, as the facts probe
@@ -123,7 +103,7 @@ static char *probe_guard(const struct scan *s, const struct nm_host *h,
     *needed = false;
     for (size_t i = 0; i < s->cs->n_checks; i++) {
         const struct nm_check *c = &s->cs->checks[i];
-        if (c->probe != pd || !check_may_apply(c, h))
+        if (c->probe != pd || !nm_check_applies_to_host(c, h, NULL, 0))
             continue;
         *needed = true;
         if (c->n_os == 0)
@@ -199,17 +179,11 @@ static json_t *host_skeleton(const struct nm_host *h, int port)
     json_t *labels = json_object();
     for (size_t i = 0; i < h->n_labels; i++)
         json_object_set_new(labels, h->labels[i].key, json_string(h->labels[i].value));
-    return json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s, s:n, s:n, s:n, s:[], s:[]}", "name",
+    return json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s, s:n, s:n, s:n, s:[], s:[], s:{}}", "name",
                      h->name, "address", h->address, "port", port, "roles",
                      string_array(h->roles, h->n_roles), "labels", labels, "criticality",
                      h->criticality ? h->criticality : "medium", "status", "error", "error",
-                     "os", "score", "findings", "checks");
-}
-
-static void drop_empty_metrics(json_t *hj)
-{
-    if (json_object_size(json_object_get(hj, "metrics")) == 0)
-        json_object_del(hj, "metrics");
+                     "os", "score", "findings", "checks", "metrics");
 }
 
 static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
@@ -218,7 +192,6 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
     json_t *findings = json_object_get(hj, "findings");
     json_t *checks = json_object_get(hj, "checks");
     json_t *facts = NULL;
-    json_object_set_new(hj, "metrics", json_object());
     nm_diag d = {{0}};
     const struct nm_section *fs = nm_splitter_find(sp, NM_FACTS_PROBE_ID);
     if (fs && fs->state == NM_SECTION_DONE &&
@@ -240,7 +213,7 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
         json_t *entry;
         if (c->source_tls)
             continue; /* judged once the host's TLS endpoints were probed */
-        if (!check_may_apply(c, h)) {
+        if (!nm_check_applies_to_host(c, h, NULL, 0)) {
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
                                           "host roles/labels/criticality do not match the check");
         } else if (!facts) {
@@ -256,7 +229,6 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
         }
         json_array_append_new(checks, entry);
     }
-    drop_empty_metrics(hj);
     json_decref(facts);
 }
 
@@ -483,15 +455,12 @@ static void judge_tls(struct scan *s, size_t host)
     if (json_array_size(items))
         json_object_set(hj, "tls", items);
     json_t *metrics = json_object_get(hj, "metrics");
-    bool own_metrics = !metrics;
-    if (own_metrics)
-        metrics = json_object();
     for (size_t i = 0; i < s->cs->n_checks; i++) {
         const struct nm_check *c = &s->cs->checks[i];
         if (!c->source_tls)
             continue;
         json_t *entry;
-        if (!check_may_apply(c, h))
+        if (!nm_check_applies_to_host(c, h, NULL, 0))
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
                                           "host roles/labels do not match the check");
         else if (json_array_size(items) == 0)
@@ -502,11 +471,6 @@ static void judge_tls(struct scan *s, size_t host)
         json_array_append_new(json_object_get(hj, "checks"), entry);
     }
     compare_served_with_disk(h, hj, items);
-    if (own_metrics) {
-        if (json_object_size(metrics))
-            json_object_set(hj, "metrics", metrics);
-        json_decref(metrics);
-    }
     json_decref(items);
 }
 
@@ -592,6 +556,9 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
         pthread_join(threads[i], NULL);
     for (size_t i = 0; i < inv->n_hosts; i++) {
         judge_tls(&s, i);
+        /* Every check has recorded what it wanted by now. */
+        if (json_object_size(json_object_get(s.hosts[i], "metrics")) == 0)
+            json_object_del(s.hosts[i], "metrics");
         nm_waivers_apply(o->waivers, s.hosts[i], (int64_t)time(NULL));
         nm_score_host(s.hosts[i]);
     }

@@ -157,6 +157,14 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
 json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h,
                              const json_t *items, json_t *findings, json_t *metrics);
 
+/*
+ * The part of nm_check_applies that the inventory alone decides (roles,
+ * criticality, labels): known before any probe runs, so the scan leaves the
+ * probes of such checks out of the host's script.  why may be NULL.
+ */
+bool nm_check_applies_to_host(const struct nm_check *c, const struct nm_host *h, char *why,
+                              size_t why_len);
+
 /* The first command the check requires that the host lacks, or NULL. */
 const char *nm_check_missing_command(const struct nm_check *c, const json_t *facts);
 

@@ -171,6 +171,22 @@ nm_scan_checks() {
         -o "$1" --timeout 30 --jobs 8
     echo "# nearmiss scan -> exit $RC"
 }
+# nm_scan_all_ok: the opening of the check suites (disk, spof): scan every
+# host into $DIR/out with nm_scan_checks, set R, then assert exit 0, a usable
+# report, and status ok for each host in the array HOSTS.
+nm_scan_all_ok() {
+    nm_scan_checks "$DIR/out"
+    R=$DIR/out/latest.json
+    local d="scan: exit 0 (every host scanned, no --fail-on)" h
+    if [[ $RC == 0 ]]; then ok "$d"; else
+        not_ok "$d (got $RC)"
+        sed -n '1,15s/^/#   /p' "$DIR/out.log"
+    fi
+    nm_need_report "scan: a nearmiss.report/1 report"
+    for h in "${HOSTS[@]}"; do
+        hjq "$h: status ok" "$h" "" '.status == "ok"'
+    done
+}
 nm_need_report() {
     if ! jq -e '.schema == "nearmiss.report/1"' "$R" >/dev/null 2>&1; then
         not_ok "$1"
