@@ -56,6 +56,21 @@ jqt "--unhealthy-at medium: ubuntu-reboot (medium reboot finding) no longer coun
     '[.fleet_findings[] | select(.check == "role-redundancy" and (.message | test("ubuntu-reboot: 1 medium finding")))] | length == 1' \
     "$DIR/o5/latest.json"
 
+# --- --save-scripts, and the guards that keep probes off hosts they cannot apply to
+mkdir -p "$DIR/scripts"
+scan "$DIR/o7" --save-scripts "$DIR/scripts"
+rs=$DIR/scripts/rocky-disk.sh
+if [[ -s $DIR/scripts/ok-debian.sh && -s $rs ]] &&
+    grep -q "nm_probe 'reboot-debian'" "$rs" && grep -q '\*" debian "\*|\*" ubuntu "\*' "$rs" &&
+    grep -q 'command -v df >/dev/null 2>&1 || exit 0' "$rs"; then
+    ok "--save-scripts: one script per host; the Debian-only probe carries its os-release guard, df its command guard"
+else
+    not_ok "--save-scripts: scripts or guards missing in $DIR/scripts"
+fi
+jqt "the Debian-only check on the Rocky host is notapplicable, from the facts, while its probe skipped itself" \
+    '.hosts[] | select(.name == "rocky-disk") | .checks[] | select(.id == "reboot-required-debian") |
+     .result == "notapplicable" and (.reason | test("os is rocky"))' "$DIR/o7/latest.json"
+
 # --- waivers through the command line
 cat >"$DIR/w-ok.json" <<'W'
 {"waivers": [
