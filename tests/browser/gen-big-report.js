@@ -3,7 +3,7 @@
 //   node gen-big-report.js OUT.json [HOSTS=2000] [FINDINGS=20000]
 // Deterministic (fixed seed), shaped like real scans: 5 % of hosts not
 // scanned, findings from every category with evidence and remediation, the
-// score and breakdown computed as src/score.c does, a few fleet findings.
+// score and breakdown computed as src/rules/score.c does, a few fleet findings.
 'use strict';
 const fs = require('fs');
 

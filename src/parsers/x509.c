@@ -43,11 +43,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "cursor.h"
+#include "parsers/cursor.h"
 #include "nearmiss/tls.h"
 #include "nearmiss/util.h"
-#include "parsers-builtin.h"
-#include "x509.h"
+#include "parsers/builtin.h"
+#include "parsers/x509.h"
 
 #define X509_MAX_CERTS 10000        /* certificate blocks decoded per input */
 #define X509_MAX_FRAMES 10000       /* file frames per input (the probe sends <= 500) */

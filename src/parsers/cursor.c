@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "parsers/cursor.h"
 
 struct nm_span nm_span_range(const char *s, const char *e)
 {

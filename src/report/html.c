@@ -33,7 +33,7 @@
 #include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
-#include "report_write.h"
+#include "report/write.h"
 
 #define N_SEV 5              /* info..critical, indexed by enum nm_severity */
 #define TOP_RISKS 10

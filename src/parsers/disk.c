@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "parsers/cursor.h"
 #include "nearmiss/util.h"
-#include "parsers-builtin.h"
+#include "parsers/builtin.h"
 
 /* df's percentages are ceil(used * 100 / (used + avail)) over u64 values;
  * 128-bit arithmetic keeps them exact for any size a host may print. */

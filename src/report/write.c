@@ -6,7 +6,7 @@
 
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
-#include "report_write.h"
+#include "report/write.h"
 
 int nm_report_take_xml(xmlChar *mem, int size, const char *what, char **ret_data,
                        size_t *ret_len, nm_diag *d)

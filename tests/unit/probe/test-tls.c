@@ -37,7 +37,7 @@
 #include "nearmiss/tls.h"
 #include "nearmiss/util.h"
 #include "test.h"
-#include "x509.h"
+#include "parsers/x509.h"
 
 #define PKI "tls/pki/"
 #define NOW_ISO "2026-11-24T00:00:00Z"

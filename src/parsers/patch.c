@@ -22,9 +22,9 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
-#include "cursor.h"
+#include "parsers/cursor.h"
 #include "nearmiss/util.h"
-#include "parsers-builtin.h"
+#include "parsers/builtin.h"
 
 #define FIELD_MAX 256    /* package names, versions, advisory ids */
 #define SUMMARY_MAX 1024 /* zypper patch summaries */

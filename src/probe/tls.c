@@ -43,7 +43,7 @@
 #include "nearmiss/parsers.h"
 #include "nearmiss/tls.h"
 #include "nearmiss/util.h"
-#include "x509.h"
+#include "parsers/x509.h"
 
 #define TLS_SPEC_MAX 600            /* longer inventory specs are not specs */
 #define TLS_LINE_MAX 1024           /* one STARTTLS reply line (RFC 5321: 512) */

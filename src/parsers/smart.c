@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "parsers/cursor.h"
 #include "nearmiss/util.h"
-#include "parsers-builtin.h"
+#include "parsers/builtin.h"
 
 #define SMART_JSON_MAX (8u << 20) /* smartctl -x JSON is ~100 KiB for an ATA disk */
 #define MAX_NAME_BYTES 256

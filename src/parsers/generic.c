@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "parsers/cursor.h"
 #include "nearmiss/util.h"
-#include "parsers-builtin.h"
+#include "parsers/builtin.h"
 
 #define MAX_LINE (64u * 1024)   /* bytes of one line (and of one value) kept */
 #define MAX_NAME 128            /* field names: keys, headers, captures */

@@ -23,9 +23,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "parsers/cursor.h"
 #include "nearmiss/util.h"
-#include "parsers-builtin.h"
+#include "parsers/builtin.h"
 
 #define FIELD_MAX 256   /* names, states, addresses */
 #define TEXT_MAX 1024   /* status/scan/error sentences */

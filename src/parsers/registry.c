@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "nearmiss/util.h"
-#include "parsers-builtin.h"
+#include "parsers/builtin.h"
 
 /* The registry: check files name parsers by these strings. */
 static const struct nm_parser_def parsers[] = {

@@ -33,7 +33,7 @@
 #include "nearmiss/model.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
-#include "report_write.h"
+#include "report/write.h"
 
 /* ---- shared text cleaning ---------------------------------------------- */
 
