@@ -23,41 +23,49 @@
 #include "nearmiss/script.h"
 
 enum nm_op {
-    NM_OP_LT, NM_OP_LE, NM_OP_GT, NM_OP_GE, NM_OP_EQ, NM_OP_NE,
-    NM_OP_MATCH,     /* POSIX extended regex on the string form */
+    NM_OP_LT,
+    NM_OP_LE,
+    NM_OP_GT,
+    NM_OP_GE,
+    NM_OP_EQ,
+    NM_OP_NE,
+    NM_OP_MATCH, /* POSIX extended regex on the string form */
     NM_OP_NMATCH,
-    NM_OP_VLT, NM_OP_VLE, NM_OP_VGT, NM_OP_VGE, /* version comparison */
-    NM_OP_IN,        /* value is an array; field equals one element */
-    NM_OP_EXISTS,    /* field present and not null (value true) / absent (false) */
+    NM_OP_VLT,
+    NM_OP_VLE,
+    NM_OP_VGT,
+    NM_OP_VGE,    /* version comparison */
+    NM_OP_IN,     /* value is an array; field equals one element */
+    NM_OP_EXISTS, /* field present and not null (value true) / absent (false) */
 };
 
 struct nm_cond {
     char *field;
     enum nm_op op;
-    json_t *value;       /* own reference */
+    json_t *value; /* own reference */
     regex_t re;
     bool has_re;
 };
 
 struct nm_threshold {
     enum nm_severity severity;
-    json_t *value;       /* own reference */
+    json_t *value; /* own reference */
     regex_t re;
     bool has_re;
 };
 
 struct nm_rule {
-    struct nm_cond *when;        /* all must hold for the rule to apply */
+    struct nm_cond *when; /* all must hold for the rule to apply */
     size_t n_when;
-    bool override;               /* when it applies, non-override rules are ignored */
-    char *field;                 /* the metric; NULL for a constant-severity rule */
+    bool override; /* when it applies, non-override rules are ignored */
+    char *field;   /* the metric; NULL for a constant-severity rule */
     enum nm_op op;
     struct nm_threshold *thresholds; /* most severe first */
     size_t n_thresholds;
-    char *severity_from;         /* take severity from this item field ... */
-    json_t *severity_map;        /* ... through this map (value -> severity name) */
-    enum nm_severity severity;   /* constant severity (no field/thresholds) */
-    char *message;               /* template; NULL = the check's */
+    char *severity_from;       /* take severity from this item field ... */
+    json_t *severity_map;      /* ... through this map (value -> severity name) */
+    enum nm_severity severity; /* constant severity (no field/thresholds) */
+    char *message;             /* template; NULL = the check's */
 };
 
 struct nm_probe_def {
@@ -66,7 +74,7 @@ struct nm_probe_def {
     bool needs_root;
     unsigned timeout_s;
     size_t max_output;
-    char *origin;                /* file that defined it first */
+    char *origin; /* file that defined it first */
 };
 
 struct nm_check {
@@ -75,44 +83,44 @@ struct nm_check {
     char *title;
     char *category;
     char *description;
-    json_t *references;          /* array of strings, own reference */
-    char *origin;                /* the check's file */
+    json_t *references; /* array of strings, own reference */
+    char *origin;       /* the check's file */
 
     /* applicability */
-    char **os;                   /* globs against os id and id_like words */
+    char **os; /* globs against os id and id_like words */
     size_t n_os;
-    char **os_version;           /* globs against version_id */
+    char **os_version; /* globs against version_id */
     size_t n_os_version;
-    char **commands;             /* all must exist on the host */
+    char **commands; /* all must exist on the host */
     size_t n_commands;
-    char **roles;                /* any */
+    char **roles; /* any */
     size_t n_roles;
-    struct nm_label *labels;     /* all must match (value is a glob) */
+    struct nm_label *labels; /* all must match (value is a glob) */
     size_t n_labels;
-    char **criticality;          /* any of these inventory criticalities */
+    char **criticality; /* any of these inventory criticalities */
     size_t n_criticality;
 
-    bool source_tls;             /* items come from the scanner's TLS probes of the
-                                    host's inventory "tls" endpoints, not a probe */
-    struct nm_probe_def *probe;  /* borrowed from the check set; NULL for source_tls */
+    bool source_tls;            /* items come from the scanner's TLS probes of the
+                                   host's inventory "tls" endpoints, not a probe */
+    struct nm_probe_def *probe; /* borrowed from the check set; NULL for source_tls */
     int *ok_exit;
     size_t n_ok_exit;
     const struct nm_parser_def *parser;
-    json_t *parser_options;      /* own reference or NULL */
+    json_t *parser_options; /* own reference or NULL */
     struct nm_cond *select;
     size_t n_select;
     struct nm_rule *rules;
     size_t n_rules;
-    char *subject;               /* template */
-    char *message;               /* template */
+    char *subject; /* template */
+    char *message; /* template */
     char *remediation;
-    char *missing_remediation;   /* shown when a required command is missing */
-    char *error_remediation;     /* shown when the check could not run (e.g. no sudo) */
-    char *ticket_summary;        /* template */
-    char *record_key;            /* item field naming each recorded item (e.g. "mount") */
-    char **record_fields;        /* item fields kept in the host's "metrics" */
+    char *missing_remediation; /* shown when a required command is missing */
+    char *error_remediation;   /* shown when the check could not run (e.g. no sudo) */
+    char *ticket_summary;      /* template */
+    char *record_key;          /* item field naming each recorded item (e.g. "mount") */
+    char **record_fields;      /* item fields kept in the host's "metrics" */
     size_t n_record_fields;
-    json_t *definition;          /* the file as loaded, for `checks show` */
+    json_t *definition; /* the file as loaded, for `checks show` */
 };
 
 struct nm_checkset {
@@ -128,8 +136,8 @@ void nm_checkset_finish(struct nm_checkset *cs);
 /* Loads every *.json in dir (sorted by name).  Any error fails the whole load
  * with "FILE: key: problem" in d. */
 int nm_checkset_load_dir(struct nm_checkset *cs, const char *dir, nm_diag *d);
-int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data,
-                            size_t len, nm_diag *d);
+int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
+                            nm_diag *d);
 const struct nm_check *nm_checkset_find(const struct nm_checkset *cs, const char *id);
 
 /*
@@ -154,8 +162,8 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
  * Judges items that did not come from a probe section (TLS endpoints): the
  * same select/rules/record path as nm_check_evaluate.  items is borrowed.
  */
-json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h,
-                             const json_t *items, json_t *findings, json_t *metrics);
+json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h, const json_t *items,
+                             json_t *findings, json_t *metrics);
 
 /*
  * The part of nm_check_applies that the inventory alone decides (roles,
@@ -169,12 +177,10 @@ bool nm_check_applies_to_host(const struct nm_check *c, const struct nm_host *h,
 const char *nm_check_missing_command(const struct nm_check *c, const json_t *facts);
 
 /* A check entry for a check that could not be judged. */
-json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r,
-                              const char *reason);
+json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r, const char *reason);
 
 /* Hex SHA-256 of check id, host and subject: stable across runs. */
-void nm_finding_fingerprint(const char *check, const char *host, const char *subject,
-                            char out[65]);
+void nm_finding_fingerprint(const char *check, const char *host, const char *subject, char out[65]);
 
 /* Expands "{field}" from item (plus extra, may be NULL) into a malloc'd string. */
 char *nm_template_expand(const char *tpl, const json_t *item, const json_t *extra);

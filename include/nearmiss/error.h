@@ -12,18 +12,18 @@
 enum nm_err {
     NM_OK = 0,
     NM_ERR_NOMEM = -1,
-    NM_ERR_INVAL = -2,       /* bad argument or value */
-    NM_ERR_IO = -3,          /* read/write/open failed (errno in diag) */
-    NM_ERR_PARSE = -4,       /* malformed input */
-    NM_ERR_TOOBIG = -5,      /* a size cap was reached */
-    NM_ERR_TIMEOUT = -6,     /* a deadline passed */
-    NM_ERR_CONNECT = -7,     /* TCP connect failed */
-    NM_ERR_AUTH = -8,        /* authentication refused */
+    NM_ERR_INVAL = -2,   /* bad argument or value */
+    NM_ERR_IO = -3,      /* read/write/open failed (errno in diag) */
+    NM_ERR_PARSE = -4,   /* malformed input */
+    NM_ERR_TOOBIG = -5,  /* a size cap was reached */
+    NM_ERR_TIMEOUT = -6, /* a deadline passed */
+    NM_ERR_CONNECT = -7, /* TCP connect failed */
+    NM_ERR_AUTH = -8,    /* authentication refused */
     NM_ERR_HOSTKEY_UNKNOWN = -9,
     NM_ERR_HOSTKEY_MISMATCH = -10,
-    NM_ERR_SSH = -11,        /* SSH protocol or session failure */
+    NM_ERR_SSH = -11, /* SSH protocol or session failure */
     NM_ERR_NOTFOUND = -12,
-    NM_ERR_CONFIG = -13,     /* configuration is inconsistent */
+    NM_ERR_CONFIG = -13, /* configuration is inconsistent */
     NM_ERR_EXISTS = -14,
 };
 
@@ -35,7 +35,6 @@ typedef struct nm_diag {
 } nm_diag;
 
 /* printf-style; d may be NULL.  Returns code so callers can `return nm_diag_set(...)`. */
-int nm_diag_set(nm_diag *d, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int nm_diag_set(nm_diag *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -24,8 +24,8 @@
 #include "nearmiss/model.h"
 
 struct nm_fleet_options {
-    enum nm_severity unhealthy_at;  /* findings at or above this make a host unhealthy */
-    char **drain;                   /* host names treated as down */
+    enum nm_severity unhealthy_at; /* findings at or above this make a host unhealthy */
+    char **drain;                  /* host names treated as down */
     size_t n_drain;
 };
 

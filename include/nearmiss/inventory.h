@@ -20,20 +20,20 @@ struct nm_label {
 };
 
 struct nm_host {
-    char *name;         /* required, unique across all files */
-    char *address;      /* defaults to name */
-    int port;           /* 0 = not set here (use default, finally 22) */
-    char *user;         /* NULL = not set (CLI --user, then $USER) */
-    char *identity;     /* private key path, "~/" expanded; NULL = not set */
-    char *known_hosts;  /* NULL = not set */
+    char *name;        /* required, unique across all files */
+    char *address;     /* defaults to name */
+    int port;          /* 0 = not set here (use default, finally 22) */
+    char *user;        /* NULL = not set (CLI --user, then $USER) */
+    char *identity;    /* private key path, "~/" expanded; NULL = not set */
+    char *known_hosts; /* NULL = not set */
     char **roles;
     size_t n_roles;
     struct nm_label *labels;
     size_t n_labels;
-    char *criticality;  /* "low" | "medium" | "high" | "critical"; NULL = "medium" */
-    char **tls;         /* TLS endpoint specs as written */
+    char *criticality; /* "low" | "medium" | "high" | "critical"; NULL = "medium" */
+    char **tls;        /* TLS endpoint specs as written */
     size_t n_tls;
-    char *origin;       /* "FILE" (native) or "FILE (ansible)", for messages */
+    char *origin;           /* "FILE" (native) or "FILE (ansible)", for messages */
     unsigned from_defaults; /* NM_HOST_DEFAULT_* bits: filled from the file's "defaults" */
 };
 
@@ -47,10 +47,10 @@ enum {
 
 struct nm_role {
     char *name;
-    int min_healthy;    /* 0 = not set */
-    char **spread;      /* label keys whose values must differ among healthy hosts */
+    int min_healthy; /* 0 = not set */
+    char **spread;   /* label keys whose values must differ among healthy hosts */
     size_t n_spread;
-    char *origin;       /* file that defined it, for messages */
+    char *origin; /* file that defined it, for messages */
 };
 
 struct nm_inventory {

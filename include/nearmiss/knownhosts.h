@@ -19,10 +19,10 @@
 struct nm_known_hosts;
 
 enum nm_hostkey_verdict {
-    NM_HOSTKEY_MATCH = 0,    /* a line for this host holds exactly this key */
-    NM_HOSTKEY_UNKNOWN,      /* no line names this host */
-    NM_HOSTKEY_MISMATCH,     /* lines name this host, none holds this key */
-    NM_HOSTKEY_REVOKED,      /* the key is marked @revoked */
+    NM_HOSTKEY_MATCH = 0, /* a line for this host holds exactly this key */
+    NM_HOSTKEY_UNKNOWN,   /* no line names this host */
+    NM_HOSTKEY_MISMATCH,  /* lines name this host, none holds this key */
+    NM_HOSTKEY_REVOKED,   /* the key is marked @revoked */
 };
 
 /* A missing file gives an empty set (every host unknown), not an error. */

@@ -27,11 +27,11 @@
 
 #include "nearmiss/error.h"
 
-#define NM_PARSER_MAX_ITEMS 100000
+#define NM_PARSER_MAX_ITEMS    100000
 #define NM_PARSER_MAX_EVIDENCE 1024
 
-typedef int (*nm_parser_fn)(const char *data, size_t len, const json_t *options,
-                            json_t **ret_items, nm_diag *d);
+typedef int (*nm_parser_fn)(const char *data, size_t len, const json_t *options, json_t **ret_items,
+                            nm_diag *d);
 
 struct nm_parser_def {
     const char *name;

@@ -18,23 +18,23 @@
 #include "nearmiss/inventory.h"
 #include "nearmiss/waiver.h"
 
-#define NM_DEFAULT_JOBS 32
+#define NM_DEFAULT_JOBS      32
 #define NM_DEFAULT_TIMEOUT_S 90
-#define NM_DEFAULT_HOST_CAP (8u << 20)
+#define NM_DEFAULT_HOST_CAP  (8u << 20)
 
 struct nm_scan_options {
     int jobs;
     int timeout_s;
-    uint64_t host_cap;           /* bytes accepted from one host */
-    const char *known_hosts;     /* for hosts whose inventory names none */
-    const char *identity;        /* likewise */
-    const char *user;            /* likewise; NULL = $USER */
+    uint64_t host_cap;       /* bytes accepted from one host */
+    const char *known_hosts; /* for hosts whose inventory names none */
+    const char *identity;    /* likewise */
+    const char *user;        /* likewise; NULL = $USER */
     const char *passphrase;
     bool accept_new;
     const char *save_scripts;
-    const struct nm_waivers *waivers; /* may be NULL */
-    const char *tls_ca;          /* PEM trust anchors for TLS endpoints; NULL = system */
-    int tls_timeout_s;           /* per endpoint */    /* directory: write each host's script there */
+    const struct nm_waivers *waivers;     /* may be NULL */
+    const char *tls_ca;                   /* PEM trust anchors for TLS endpoints; NULL = system */
+    int tls_timeout_s; /* per endpoint */ /* directory: write each host's script there */
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
     void *progress_ctx;

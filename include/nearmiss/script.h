@@ -30,15 +30,15 @@
 #include "nearmiss/error.h"
 #include "nearmiss/util.h"
 
-#define NM_MARKER_LEN 32
+#define NM_MARKER_LEN   32
 #define NM_PROBE_ID_MAX 64
 
 struct nm_probe_spec {
-    const char *id;         /* [A-Za-z0-9._-]{1,64}; unique within the script */
-    const char *script;     /* POSIX sh snippet, run by `sh -c` */
-    bool needs_root;        /* run through `sudo -n` when not root */
-    unsigned timeout_s;     /* 0 = no per-probe limit (host deadline applies) */
-    size_t cap;             /* max stored bytes of stdout (and of stderr) */
+    const char *id;     /* [A-Za-z0-9._-]{1,64}; unique within the script */
+    const char *script; /* POSIX sh snippet, run by `sh -c` */
+    bool needs_root;    /* run through `sudo -n` when not root */
+    unsigned timeout_s; /* 0 = no per-probe limit (host deadline applies) */
+    size_t cap;         /* max stored bytes of stdout (and of stderr) */
 };
 
 /* Fills marker with NM_MARKER_LEN hex digits + NUL from OpenSSL's RAND_bytes. */
@@ -63,10 +63,10 @@ enum nm_section_state {
 struct nm_section {
     char id[NM_PROBE_ID_MAX + 1];
     enum nm_section_state state;
-    int exit_code;            /* valid for DONE (and TIMEOUT: 124) */
-    struct nm_buf out;        /* stdout, capped at the probe's cap */
-    struct nm_buf err;        /* stderr, capped at the probe's cap */
-    uint64_t out_total;       /* bytes the probe really wrote to stdout */
+    int exit_code;      /* valid for DONE (and TIMEOUT: 124) */
+    struct nm_buf out;  /* stdout, capped at the probe's cap */
+    struct nm_buf err;  /* stderr, capped at the probe's cap */
+    uint64_t out_total; /* bytes the probe really wrote to stdout */
     uint64_t err_total;
     bool out_truncated;
     bool err_truncated;

@@ -22,27 +22,27 @@
 #include "nearmiss/script.h"
 
 struct nm_ssh_target {
-    const char *name;            /* inventory name, for messages */
-    const char *address;         /* what we connect to and look up in known_hosts */
+    const char *name;    /* inventory name, for messages */
+    const char *address; /* what we connect to and look up in known_hosts */
     int port;
     const char *user;
-    const char *identity;        /* NULL: ssh-agent, then ~/.ssh/id_{ed25519,ecdsa,rsa} */
-    const char *passphrase;      /* for an encrypted identity; NULL = none */
+    const char *identity;   /* NULL: ssh-agent, then ~/.ssh/id_{ed25519,ecdsa,rsa} */
+    const char *passphrase; /* for an encrypted identity; NULL = none */
     struct nm_known_hosts *known_hosts;
     const char *known_hosts_path;
-    bool accept_new;             /* trust on first use: append unknown keys */
+    bool accept_new; /* trust on first use: append unknown keys */
 };
 
 struct nm_ssh_result {
     enum nm_host_status status;
-    char error[768];             /* what happened and what to do; "" when ok */
+    char error[768]; /* what happened and what to do; "" when ok */
     char hostkey_type[48];
     char hostkey_fingerprint[80];
-    bool hostkey_added;          /* --accept-new wrote it */
-    int exit_status;             /* of the remote sh; -1 unknown */
-    bool output_capped;          /* the per-host cap cut the output */
+    bool hostkey_added; /* --accept-new wrote it */
+    int exit_status;    /* of the remote sh; -1 unknown */
+    bool output_capped; /* the per-host cap cut the output */
     uint64_t bytes_received;
-    int64_t connect_ms;          /* TCP + SSH handshake + auth */
+    int64_t connect_ms; /* TCP + SSH handshake + auth */
     int64_t total_ms;
 };
 

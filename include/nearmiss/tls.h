@@ -27,10 +27,10 @@
 #define NM_TLS_HOST_MAX 255
 
 enum nm_starttls {
-    NM_STARTTLS_NONE = 0,   /* TLS from the first byte */
-    NM_STARTTLS_SMTP,       /* 220 greeting, EHLO, STARTTLS, 220 */
-    NM_STARTTLS_IMAP,       /* * OK greeting, a001 STARTTLS, a001 OK */
-    NM_STARTTLS_POP3,       /* +OK greeting, STLS, +OK */
+    NM_STARTTLS_NONE = 0, /* TLS from the first byte */
+    NM_STARTTLS_SMTP,     /* 220 greeting, EHLO, STARTTLS, 220 */
+    NM_STARTTLS_IMAP,     /* * OK greeting, a001 STARTTLS, a001 OK */
+    NM_STARTTLS_POP3,     /* +OK greeting, STLS, +OK */
 };
 
 /* "none", "smtp", "imap", "pop3". */
@@ -48,9 +48,9 @@ struct nm_tls_target {
      * address (the default when host is an IP literal). */
     char sni[NM_TLS_HOST_MAX + 1];
     enum nm_starttls starttls;
-    const char *ca_file;            /* borrowed; PEM trust anchors; NULL = system store */
-    int64_t now;                    /* unix seconds for validity and verification;
-                                       0 = the real clock */
+    const char *ca_file; /* borrowed; PEM trust anchors; NULL = system store */
+    int64_t now;         /* unix seconds for validity and verification;
+                            0 = the real clock */
 };
 
 /*
@@ -79,8 +79,7 @@ int nm_tls_spec_parse(const char *spec, const char *default_host, struct nm_tls_
  * an unusable target and NM_ERR_NOMEM/NM_ERR_IO when the local TLS library
  * could not be set up (e.g. unreadable ca_file); *ret_item is then untouched.
  */
-int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **ret_item,
-                 nm_diag *d);
+int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **ret_item, nm_diag *d);
 
 /*
  * The remote probe for the "x509_files" parser: a POSIX sh snippet (needs

@@ -26,7 +26,7 @@ struct nm_buf {
     char *data;
     size_t len;
     size_t alloc;
-    size_t cap;       /* maximum len; appends beyond it fail with NM_ERR_TOOBIG */
+    size_t cap; /* maximum len; appends beyond it fail with NM_ERR_TOOBIG */
 };
 void nm_buf_init(struct nm_buf *b, size_t cap);
 void nm_buf_finish(struct nm_buf *b);

@@ -17,13 +17,13 @@
 
 struct nm_waiver {
     char *check;
-    char *hosts;          /* glob on the inventory host name */
-    char *subject;        /* glob on the finding subject; NULL = any */
+    char *hosts;   /* glob on the inventory host name */
+    char *subject; /* glob on the finding subject; NULL = any */
     char *justification;
-    char *approved_by;    /* may be NULL */
-    char *expires;        /* "YYYY-MM-DD" or "never", as written */
-    int64_t expires_at;   /* unix seconds: end of that day UTC; INT64_MAX for never */
-    char *origin;         /* FILE:#N for messages */
+    char *approved_by;  /* may be NULL */
+    char *expires;      /* "YYYY-MM-DD" or "never", as written */
+    int64_t expires_at; /* unix seconds: end of that day UTC; INT64_MAX for never */
+    char *origin;       /* FILE:#N for messages */
 };
 
 struct nm_waivers {

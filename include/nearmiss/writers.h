@@ -32,9 +32,9 @@ enum nm_report_format {
 };
 
 /* File names used inside a report directory. */
-#define NM_REPORT_HTML_NAME "report.html"
+#define NM_REPORT_HTML_NAME  "report.html"
 #define NM_REPORT_JUNIT_NAME "junit.xml"
-#define NM_REPORT_PROM_NAME "nearmiss.prom"
+#define NM_REPORT_PROM_NAME  "nearmiss.prom"
 
 /* "json,html,junit,prom" (any subset, any order, repeats allowed; empty items
  * ignored) to a bit set.  NM_ERR_INVAL names the unknown item in d. */

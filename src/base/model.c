@@ -5,13 +5,20 @@
 const char *nm_host_status_name(enum nm_host_status s)
 {
     switch (s) {
-    case NM_HOST_OK: return "ok";
-    case NM_HOST_UNREACHABLE: return "unreachable";
-    case NM_HOST_TIMEOUT: return "timeout";
-    case NM_HOST_AUTH_FAILED: return "auth_failed";
-    case NM_HOST_HOSTKEY_UNKNOWN: return "hostkey_unknown";
-    case NM_HOST_HOSTKEY_MISMATCH: return "hostkey_mismatch";
-    case NM_HOST_ERROR: return "error";
+    case NM_HOST_OK:
+        return "ok";
+    case NM_HOST_UNREACHABLE:
+        return "unreachable";
+    case NM_HOST_TIMEOUT:
+        return "timeout";
+    case NM_HOST_AUTH_FAILED:
+        return "auth_failed";
+    case NM_HOST_HOSTKEY_UNKNOWN:
+        return "hostkey_unknown";
+    case NM_HOST_HOSTKEY_MISMATCH:
+        return "hostkey_mismatch";
+    case NM_HOST_ERROR:
+        return "error";
     }
     return "error";
 }
@@ -36,19 +43,26 @@ enum nm_severity nm_severity_from_name(const char *name)
 const char *nm_check_result_name(enum nm_check_result r)
 {
     switch (r) {
-    case NM_RESULT_PASS: return "pass";
-    case NM_RESULT_WARN: return "warn";
-    case NM_RESULT_FAIL: return "fail";
-    case NM_RESULT_ERROR: return "error";
-    case NM_RESULT_NOTAPPLICABLE: return "notapplicable";
-    case NM_RESULT_WAIVED: return "waived";
+    case NM_RESULT_PASS:
+        return "pass";
+    case NM_RESULT_WARN:
+        return "warn";
+    case NM_RESULT_FAIL:
+        return "fail";
+    case NM_RESULT_ERROR:
+        return "error";
+    case NM_RESULT_NOTAPPLICABLE:
+        return "notapplicable";
+    case NM_RESULT_WAIVED:
+        return "waived";
     }
     return "error";
 }
 
 int nm_category_valid(const char *name)
 {
-    static const char *const cats[] = {"patch", "reboot", "cert", "disk", "smart", "spof", "health"};
+    static const char *const cats[] = {"patch", "reboot", "cert",  "disk",
+                                       "smart", "spof",   "health"};
     for (size_t i = 0; i < sizeof cats / sizeof cats[0]; i++)
         if (name && strcmp(name, cats[i]) == 0)
             return 1;

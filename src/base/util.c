@@ -266,7 +266,8 @@ int nm_write_atomic(const char *path, const void *data, size_t len, int mode, nm
     int fd = mkstemp(tmp);
     int r = 0;
     if (fd < 0) {
-        r = nm_diag_set(d, NM_ERR_IO, "%s: cannot create temporary file: %s", path, strerror(errno));
+        r = nm_diag_set(d, NM_ERR_IO, "%s: cannot create temporary file: %s", path,
+                        strerror(errno));
         goto out;
     }
     const char *p = data;
@@ -315,7 +316,8 @@ int nm_mkdir_p(const char *path, int mode, nm_diag *d)
             char c = *s;
             *s = '\0';
             if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
-                r = nm_diag_set(d, NM_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
+                r = nm_diag_set(d, NM_ERR_IO, "%s: cannot create directory: %s", p,
+                                strerror(errno));
                 break;
             }
             *s = c;

@@ -26,10 +26,10 @@
 
 #include "nm-config.h"
 
-#define EXIT_SCAN_OK 0
-#define EXIT_USAGE 1
+#define EXIT_SCAN_OK     0
+#define EXIT_USAGE       1
 #define EXIT_SOME_FAILED 2
-#define EXIT_FINDINGS 100
+#define EXIT_FINDINGS    100
 
 static const char main_usage[] =
     "Usage: nearmiss COMMAND [OPTIONS]\n"
@@ -178,15 +178,15 @@ static int worst_finding(const json_t *report)
     int worst = NM_SEV_NONE;
     size_t i, j;
     json_t *h, *f;
-    json_array_foreach(json_object_get(report, "hosts"), i, h) {
-        json_array_foreach(json_object_get(h, "findings"), j, f) {
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
             if (json_is_true(json_object_get(f, "waived")))
                 continue;
             int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
             worst = s > worst ? s : worst;
         }
     }
-    json_array_foreach(json_object_get(report, "fleet_findings"), i, f) {
+    json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
         int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
         worst = s > worst ? s : worst;
     }
@@ -208,7 +208,7 @@ static void print_summary(const json_t *report, const char *path)
            json_integer_value(json_object_get(fc, "low")));
     size_t i;
     json_t *h;
-    json_array_foreach(json_object_get(report, "hosts"), i, h) {
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
         const char *st = json_string_value(json_object_get(h, "status"));
         if (strcmp(st, "ok") != 0)
             printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")), st,
@@ -219,9 +219,24 @@ static void print_summary(const json_t *report, const char *path)
 
 static int cmd_scan(int argc, char **argv)
 {
-    enum { O_TIMEOUT = 256, O_KNOWN_HOSTS, O_IDENTITY, O_USER, O_FORMAT, O_FAIL_ON, O_HOSTS,
-           O_ROLE, O_ACCEPT_NEW, O_PASSFILE, O_MAXOUT, O_SAVE_SCRIPTS, O_DRAIN, O_UNHEALTHY_AT, O_TLS_CA,
-           O_TLS_TIMEOUT };
+    enum {
+        O_TIMEOUT = 256,
+        O_KNOWN_HOSTS,
+        O_IDENTITY,
+        O_USER,
+        O_FORMAT,
+        O_FAIL_ON,
+        O_HOSTS,
+        O_ROLE,
+        O_ACCEPT_NEW,
+        O_PASSFILE,
+        O_MAXOUT,
+        O_SAVE_SCRIPTS,
+        O_DRAIN,
+        O_UNHEALTHY_AT,
+        O_TLS_CA,
+        O_TLS_TIMEOUT
+    };
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
     unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
@@ -279,8 +294,12 @@ static int cmd_scan(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "i:c:w:o:j:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'i': inventories[n_inv++] = optarg; break;
-        case 'c': checks_opt = optarg; break;
+        case 'i':
+            inventories[n_inv++] = optarg;
+            break;
+        case 'c':
+            checks_opt = optarg;
+            break;
         case 'w':
             /* Loaded now: a malformed waiver file stops the run before any scan. */
             if (nm_waivers_load_file(&waivers, optarg, &d) < 0) {
@@ -288,7 +307,9 @@ static int cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'o': out = optarg; break;
+        case 'o':
+            out = optarg;
+            break;
         case 'j':
             if (parse_int_opt("--jobs", optarg, 1, 4096, &v) < 0)
                 goto out;
@@ -299,9 +320,15 @@ static int cmd_scan(int argc, char **argv)
                 goto out;
             so.timeout_s = (int)v;
             break;
-        case O_KNOWN_HOSTS: known_hosts_opt = optarg; break;
-        case O_IDENTITY: identity_opt = optarg; break;
-        case O_USER: user = optarg; break;
+        case O_KNOWN_HOSTS:
+            known_hosts_opt = optarg;
+            break;
+        case O_IDENTITY:
+            identity_opt = optarg;
+            break;
+        case O_USER:
+            user = optarg;
+            break;
         case O_FORMAT:
             if (nm_report_formats_parse(optarg, &formats, &d) < 0) {
                 say_error("--format: %s", d.msg);
@@ -316,17 +343,29 @@ static int cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
-        case O_HOSTS: host_glob = optarg; break;
-        case O_ROLE: role = optarg; break;
-        case O_ACCEPT_NEW: so.accept_new = true; break;
-        case O_PASSFILE: passfile = optarg; break;
+        case O_HOSTS:
+            host_glob = optarg;
+            break;
+        case O_ROLE:
+            role = optarg;
+            break;
+        case O_ACCEPT_NEW:
+            so.accept_new = true;
+            break;
+        case O_PASSFILE:
+            passfile = optarg;
+            break;
         case O_MAXOUT:
             if (parse_int_opt("--max-output", optarg, 4096, 1L << 30, &v) < 0)
                 goto out;
             so.host_cap = (uint64_t)v;
             break;
-        case O_SAVE_SCRIPTS: so.save_scripts = optarg; break;
-        case O_TLS_CA: so.tls_ca = optarg; break;
+        case O_SAVE_SCRIPTS:
+            so.save_scripts = optarg;
+            break;
+        case O_TLS_CA:
+            so.tls_ca = optarg;
+            break;
         case O_TLS_TIMEOUT:
             if (parse_int_opt("--tls-timeout", optarg, 1, 600, &v) < 0)
                 goto out;
@@ -343,7 +382,9 @@ static int cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'q': quiet = true; break;
+        case 'q':
+            quiet = true;
+            break;
         case 'h':
             fputs(scan_usage, stdout);
             rc = EXIT_SCAN_OK;
@@ -478,9 +519,10 @@ out:
 
 static const char *op_name(enum nm_op op)
 {
-    static const char *const names[] = {"<", "<=", ">", ">=", "==", "!=", "matches",
-                                        "does not match", "version <", "version <=",
-                                        "version >", "version >=", "in", "exists"};
+    static const char *const names[] = {"<",         "<=",         ">",         ">=",
+                                        "==",        "!=",         "matches",   "does not match",
+                                        "version <", "version <=", "version >", "version >=",
+                                        "in",        "exists"};
     return (size_t)op < sizeof names / sizeof names[0] ? names[op] : "?";
 }
 

@@ -263,11 +263,21 @@ int nm_cmd_report(int argc, char **argv)
 #endif
     while ((c = getopt_long(argc, argv, "f:o:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'f': format_list = optarg; break;
-        case 'o': out = optarg; break;
-        case 'q': quiet = true; break;
-        case 'h': fputs(report_usage, stdout); return 0;
-        default: fputs("Try 'nearmiss report --help'.\n", stderr); return 1;
+        case 'f':
+            format_list = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            fputs(report_usage, stdout);
+            return 0;
+        default:
+            fputs("Try 'nearmiss report --help'.\n", stderr);
+            return 1;
         }
     }
     if (optind >= argc) {

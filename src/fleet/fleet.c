@@ -11,16 +11,16 @@
 
 struct member {
     const char *name;
-    const json_t *host;   /* the host's report object, borrowed */
+    const json_t *host; /* the host's report object, borrowed */
     bool healthy;
-    char why[256];        /* why it is not healthy */
+    char why[256]; /* why it is not healthy */
 };
 
 static const json_t *report_host(const json_t *report, const char *name)
 {
     size_t i;
     json_t *h;
-    json_array_foreach(json_object_get(report, "hosts"), i, h) {
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
         const char *n = json_string_value(json_object_get(h, "name"));
         if (n && strcmp(n, name) == 0)
             return h;
@@ -56,10 +56,11 @@ static void judge_member(const struct nm_fleet_options *o, struct member *m)
     json_t *f;
     const char *first = NULL;
     enum nm_severity worst = NM_SEV_NONE;
-    json_array_foreach(json_object_get(m->host, "findings"), i, f) {
+    json_array_foreach (json_object_get(m->host, "findings"), i, f) {
         if (json_is_true(json_object_get(f, "waived")))
             continue;
-        enum nm_severity s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        enum nm_severity s =
+            nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
         if (s < o->unhealthy_at)
             continue;
         if (!first || s > worst)
@@ -92,17 +93,15 @@ static json_t *all_names(const struct member *ms, size_t n)
     return a;
 }
 
-static void add_finding(json_t *report, const char *check, enum nm_severity sev,
-                        const char *role, json_t *hosts, char *message, const char *remediation,
-                        json_t *details)
+static void add_finding(json_t *report, const char *check, enum nm_severity sev, const char *role,
+                        json_t *hosts, char *message, const char *remediation, json_t *details)
 {
     char subject[300], fp[65];
     snprintf(subject, sizeof subject, "role %s", role);
     nm_finding_fingerprint(check, "fleet", subject, fp);
     json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "check", check, "category",
                           "spof", "severity", nm_severity_name(sev), "subject", subject, "hosts",
-                          hosts, "message", message, "fingerprint", fp, "remediation",
-                          remediation);
+                          hosts, "message", message, "fingerprint", fp, "remediation", remediation);
     if (details)
         json_object_set_new(f, "details", details);
     json_array_append_new(json_object_get(report, "fleet_findings"), f);
@@ -125,12 +124,12 @@ static void check_redundancy(json_t *report, const struct nm_role *role, struct 
                               json_pack("{s:s, s:s}", "host", ms[i].name, "why", ms[i].why));
     }
     enum nm_severity sev = healthy == 0 ? NM_SEV_CRITICAL : NM_SEV_HIGH;
-    char *msg = nm_xasprintf("role %s has %zu healthy host%s of the %d it needs%s (%s)",
-                             role->name, healthy, healthy == 1 ? "" : "s", role->min_healthy,
-                             drain_note, why.len ? why.data : "no hosts have this role");
-    json_t *details = json_pack("{s:i, s:I, s:o, s:o}", "min_healthy", role->min_healthy,
-                                "healthy", (json_int_t)healthy, "healthy_hosts",
-                                names_of(ms, n, true), "unhealthy", unhealthy);
+    char *msg = nm_xasprintf("role %s has %zu healthy host%s of the %d it needs%s (%s)", role->name,
+                             healthy, healthy == 1 ? "" : "s", role->min_healthy, drain_note,
+                             why.len ? why.data : "no hosts have this role");
+    json_t *details = json_pack("{s:i, s:I, s:o, s:o}", "min_healthy", role->min_healthy, "healthy",
+                                (json_int_t)healthy, "healthy_hosts", names_of(ms, n, true),
+                                "unhealthy", unhealthy);
     add_finding(report, "role-redundancy", sev, role->name, all_names(ms, n), msg,
                 "Bring the unhealthy hosts back (fix their critical findings first) or add "
                 "hosts to the role before any planned change takes another one out.",
@@ -194,7 +193,7 @@ static const char *single_upstream(const json_t *host, const char *check, const 
     const json_t *per_check = json_object_get(json_object_get(host, "metrics"), check);
     const char *key;
     const json_t *rec;
-    json_object_foreach((json_t *)per_check, key, rec) {
+    json_object_foreach ((json_t *)per_check, key, rec) {
         if (!json_is_true(json_object_get(rec, single_field)))
             return NULL;
         const json_t *server = json_object_get(rec, server_field);

@@ -245,25 +245,37 @@ static bool string_equals(const char *p, const char *end, const char *s)
             char e = p[1];
             p += 2;
             switch (e) {
-            case 'b': buf[0] = '\b'; break;
-            case 'f': buf[0] = '\f'; break;
-            case 'n': buf[0] = '\n'; break;
-            case 'r': buf[0] = '\r'; break;
-            case 't': buf[0] = '\t'; break;
+            case 'b':
+                buf[0] = '\b';
+                break;
+            case 'f':
+                buf[0] = '\f';
+                break;
+            case 'n':
+                buf[0] = '\n';
+                break;
+            case 'r':
+                buf[0] = '\r';
+                break;
+            case 't':
+                buf[0] = '\t';
+                break;
             case 'u': {
                 unsigned cp, lo;
                 if (hex4(p, end, &cp) < 0)
                     return false;
                 p += 4;
-                if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' &&
-                    p[1] == 'u' && hex4(p + 2, end, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
+                if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
+                    hex4(p + 2, end, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                     p += 6;
                 }
                 n = utf8_encode(cp, buf);
                 break;
             }
-            default: buf[0] = e; break;
+            default:
+                buf[0] = e;
+                break;
             }
         }
         if (strncmp(s, buf, n) != 0)
@@ -433,14 +445,21 @@ static void pop(struct loader *l)
 static const char *type_desc(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a fractional number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a fractional number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "something else";
 }
@@ -548,8 +567,7 @@ static int get_int_range(struct loader *l, const json_t *v, bool numeric_string,
     } else if (numeric_string && json_is_string(v)) {
         int64_t s;
         if (nm_str_to_i64(json_string_value(v), &s) < 0)
-            return fail(l, NM_ERR_INVAL, "expected %s, found %s", what,
-                        q(l, json_string_value(v)));
+            return fail(l, NM_ERR_INVAL, "expected %s, found %s", what, q(l, json_string_value(v)));
         n = s;
     } else {
         return wrong_type(l, v, numeric_string ? "an integer or a numeric string" : "an integer");
@@ -581,12 +599,13 @@ static int set_strv(struct loader *l, const json_t *v, enum text_kind kind, bool
                     char ***ret, size_t *ret_n)
 {
     if (!json_is_array(v))
-        return wrong_type(l, v, allow_int ? "an array of strings or integers" : "an array of strings");
+        return wrong_type(l, v,
+                          allow_int ? "an array of strings or integers" : "an array of strings");
     char **out = NULL;
     size_t n = 0, i;
     json_t *e;
     int r = 0;
-    json_array_foreach(v, i, e) {
+    json_array_foreach (v, i, e) {
         char num[32];
         const char *s = NULL;
         push_index(l, i);
@@ -618,7 +637,7 @@ static int set_labels(struct loader *l, const json_t *v, bool allow_int, struct 
     const char *key;
     json_t *val;
     int r = 0;
-    json_object_foreach((json_t *)v, key, val) {
+    json_object_foreach ((json_t *)v, key, val) {
         char num[32];
         const char *s = NULL;
         push_key(l, key);
@@ -699,10 +718,10 @@ static int add_role(struct loader *l, struct nm_role *role)
         nm_buf_init(&spread, 256);
         for (size_t i = 0; i < old->n_spread; i++)
             nm_buf_appendf(&spread, "%s%s", i ? ", " : "", old->spread[i]);
-        int r = fail(l, NM_ERR_CONFIG,
-                     "role %s is already defined differently in %s (min_healthy %d, spread [%s])",
-                     q(l, role->name), old->origin, old->min_healthy,
-                     spread.data ? spread.data : "");
+        int r =
+            fail(l, NM_ERR_CONFIG,
+                 "role %s is already defined differently in %s (min_healthy %d, spread [%s])",
+                 q(l, role->name), old->origin, old->min_healthy, spread.data ? spread.data : "");
         nm_buf_finish(&spread);
         role_finish(role);
         return r;
@@ -717,10 +736,10 @@ static int add_role(struct loader *l, struct nm_role *role)
 /* ---- native format ---- */
 
 static const char *const top_keys[] = {"defaults", "hosts", "roles", NULL};
-static const char *const host_keys[] = {"name", "address", "port", "user", "identity",
-                                        "known_hosts", "roles", "labels", "criticality", "tls",
-                                        NULL};
-static const char *const default_keys[] = {"user", "port", "identity", "known_hosts",
+static const char *const host_keys[] = {"name",        "address",     "port",  "user",
+                                        "identity",    "known_hosts", "roles", "labels",
+                                        "criticality", "tls",         NULL};
+static const char *const default_keys[] = {"user",        "port",   "identity", "known_hosts",
                                            "criticality", "labels", NULL};
 static const char *const role_keys[] = {"min_healthy", "spread", "description", NULL};
 
@@ -756,7 +775,7 @@ static int native_defaults(struct loader *l, const json_t *v, struct nm_host *de
         return wrong_type(l, v, "an object");
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)v, key, val) {
+    json_object_foreach ((json_t *)v, key, val) {
         push_key(l, key);
         int r = in_list(default_keys, key) ? native_field(l, key, val, def)
                                            : unknown_key(l, default_keys);
@@ -802,7 +821,7 @@ static int native_host(struct loader *l, const json_t *v, const struct nm_host *
 
     if (!json_is_object(v))
         return wrong_type(l, v, "an object (a host)");
-    json_object_foreach((json_t *)v, key, val) {
+    json_object_foreach ((json_t *)v, key, val) {
         push_key(l, key);
         r = in_list(host_keys, key) ? native_field(l, key, val, &h) : unknown_key(l, host_keys);
         if (r < 0)
@@ -839,7 +858,7 @@ static int native_role(struct loader *l, const char *name, const json_t *v)
     if (!json_is_object(v))
         return wrong_type(l, v, "an object (a role)");
     role.name = nm_xstrdup(name);
-    json_object_foreach((json_t *)v, key, val) {
+    json_object_foreach ((json_t *)v, key, val) {
         push_key(l, key);
         if (strcmp(key, "min_healthy") == 0) {
             r = get_int_range(l, val, false, 0, INT_MAX, "an integer >= 0", &role.min_healthy);
@@ -869,7 +888,7 @@ static int load_native(struct loader *l, const json_t *root)
     int r = 0;
 
     /* Unknown keys are reported in document order before anything else. */
-    json_object_foreach((json_t *)root, key, val) {
+    json_object_foreach ((json_t *)root, key, val) {
         if (!in_list(top_keys, key)) {
             push_key(l, key);
             return unknown_key(l, top_keys);
@@ -893,7 +912,7 @@ static int load_native(struct loader *l, const json_t *root)
         }
         size_t i;
         json_t *h;
-        json_array_foreach(val, i, h) {
+        json_array_foreach (val, i, h) {
             push_index(l, i);
             r = native_host(l, h, &def);
             if (r < 0)
@@ -910,7 +929,7 @@ static int load_native(struct loader *l, const json_t *root)
             goto out;
         }
         json_t *rv;
-        json_object_foreach(val, key, rv) {
+        json_object_foreach (val, key, rv) {
             push_key(l, key);
             r = native_role(l, key, rv);
             if (r < 0)
@@ -934,10 +953,10 @@ struct agroup {
 
 struct ahost {
     const char *name;
-    json_t *vars;     /* _meta.hostvars entry, borrowed; may be NULL */
-    size_t *groups;   /* every group holding it, directly or through children */
+    json_t *vars;   /* _meta.hostvars entry, borrowed; may be NULL */
+    size_t *groups; /* every group holding it, directly or through children */
     size_t n_groups;
-    size_t mark;      /* last group (+1) that added itself, to skip repeats */
+    size_t mark;             /* last group (+1) that added itself, to skip repeats */
     const char *first_group; /* NULL: first seen in _meta.hostvars */
     size_t first_index;
 };
@@ -966,7 +985,7 @@ static bool looks_like_group(const json_t *v)
     json_t *val;
     if (!json_is_object(v))
         return false;
-    json_object_foreach((json_t *)v, key, val)
+    json_object_foreach ((json_t *)v, key, val)
         if (!in_list(group_keys, key))
             return false;
     return true;
@@ -982,7 +1001,7 @@ static bool looks_like_ansible(const json_t *root)
         return true;
     if (json_object_size(root) == 0)
         return false;
-    json_object_foreach((json_t *)root, key, val)
+    json_object_foreach ((json_t *)root, key, val)
         if (!looks_like_group(val))
             return false;
     return true;
@@ -1012,8 +1031,8 @@ static int ansible_see_host(struct loader *l, struct ansible *a, const char *nam
     if (r < 0)
         return r;
     a->hosts = nm_xreallocarray(a->hosts, a->n_hosts + 1, sizeof *a->hosts);
-    a->hosts[a->n_hosts] = (struct ahost){
-        .name = name, .vars = vars, .first_group = group, .first_index = index};
+    a->hosts[a->n_hosts] =
+        (struct ahost){.name = name, .vars = vars, .first_group = group, .first_index = index};
     json_object_set_new(a->host_index, name, json_integer((json_int_t)a->n_hosts));
     a->n_hosts++;
     return 0;
@@ -1024,12 +1043,13 @@ static int ansible_structure(struct loader *l, const json_t *root, struct ansibl
     const char *key, *k2;
     json_t *val, *v2;
 
-    json_object_foreach((json_t *)root, key, val) {
+    json_object_foreach ((json_t *)root, key, val) {
         push_key(l, key);
         if (!json_is_object(val))
-            return wrong_type(l, val, strcmp(key, "_meta") == 0 ? "an object" : "an object (a group)");
+            return wrong_type(l, val,
+                              strcmp(key, "_meta") == 0 ? "an object" : "an object (a group)");
         if (strcmp(key, "_meta") == 0) {
-            json_object_foreach(val, k2, v2) {
+            json_object_foreach (val, k2, v2) {
                 push_key(l, k2);
                 if (!in_list(meta_keys, k2))
                     return unknown_key(l, meta_keys);
@@ -1037,7 +1057,7 @@ static int ansible_structure(struct loader *l, const json_t *root, struct ansibl
                     return wrong_type(l, v2, "an object of host names to variables");
                 const char *hn;
                 json_t *hv;
-                json_object_foreach(v2, hn, hv) {
+                json_object_foreach (v2, hn, hv) {
                     push_key(l, hn);
                     if (!json_is_object(hv))
                         return wrong_type(l, hv, "an object (host variables)");
@@ -1055,14 +1075,14 @@ static int ansible_structure(struct loader *l, const json_t *root, struct ansibl
         if (r < 0)
             return r;
         struct agroup g = {.name = key};
-        json_object_foreach(val, k2, v2) {
+        json_object_foreach (val, k2, v2) {
             push_key(l, k2);
             if (strcmp(k2, "hosts") == 0 || strcmp(k2, "children") == 0) {
                 if (!json_is_array(v2))
                     return wrong_type(l, v2, "an array of strings");
                 size_t i;
                 json_t *e;
-                json_array_foreach(v2, i, e) {
+                json_array_foreach (v2, i, e) {
                     push_index(l, i);
                     if (!json_is_string(e))
                         return wrong_type(l, e, "a string");
@@ -1095,7 +1115,7 @@ static int ansible_structure(struct loader *l, const json_t *root, struct ansibl
         struct agroup *g = &a->groups[gi];
         size_t i;
         json_t *e;
-        json_array_foreach(g->hosts, i, e) {
+        json_array_foreach (g->hosts, i, e) {
             push_key(l, g->name);
             push_key(l, "hosts");
             push_index(l, i);
@@ -1128,7 +1148,7 @@ static void ansible_depths(struct ansible *a)
         for (size_t i = 0; i < a->n_groups; i++) {
             size_t j;
             json_t *c;
-            json_array_foreach(a->groups[i].children, j, c) {
+            json_array_foreach (a->groups[i].children, j, c) {
                 struct agroup *child = child_group(a, c);
                 size_t d = a->groups[i].depth + 1;
                 if (child && strcmp(child->name, "all") != 0 && child->depth < d &&
@@ -1152,7 +1172,7 @@ static void ansible_members(struct ansible *a, size_t gi, bool *visited, size_t 
         const struct agroup *g = &a->groups[stack[--top]];
         size_t i;
         json_t *e;
-        json_array_foreach(g->hosts, i, e) {
+        json_array_foreach (g->hosts, i, e) {
             struct ahost *h =
                 &a->hosts[json_integer_value(json_object_get(a->host_index, json_string_value(e)))];
             if (h->mark == gi + 1)
@@ -1161,7 +1181,7 @@ static void ansible_members(struct ansible *a, size_t gi, bool *visited, size_t 
             h->groups = nm_xreallocarray(h->groups, h->n_groups + 1, sizeof *h->groups);
             h->groups[h->n_groups++] = gi;
         }
-        json_array_foreach(g->children, i, e) {
+        json_array_foreach (g->children, i, e) {
             struct agroup *c = child_group(a, e);
             if (c && !visited[c - a->groups]) {
                 visited[c - a->groups] = true;
@@ -1551,7 +1571,8 @@ int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const c
     size_t w = 0;
     for (size_t i = 0; i < inv->n_hosts; i++) {
         struct nm_host *h = &inv->hosts[i];
-        if ((!globs || matches_any(globs, n_globs, h->name)) && (!role || nm_host_has_role(h, role)))
+        if ((!globs || matches_any(globs, n_globs, h->name)) &&
+            (!role || nm_host_has_role(h, role)))
             inv->hosts[w++] = *h;
         else
             host_finish(h);

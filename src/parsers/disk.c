@@ -23,12 +23,12 @@
  * 128-bit arithmetic keeps them exact for any size a host may print. */
 __extension__ typedef unsigned __int128 nm_u128;
 
-#define MAX_PATH_BYTES 4096 /* mount points and devices kept per item */
-#define MAX_NAME_BYTES 256  /* fstypes, options, kernel device names */
-#define MAX_OPTIONS 256     /* mount options kept per mount */
-#define DF_MAX_TOKENS 64    /* the df columns must start within these */
-#define KMSG_SCAN_BYTES 2048 /* printk lines are < 1 KiB; look no further */
-#define EVIDENCE_RAW (NM_PARSER_MAX_EVIDENCE * 2) /* raw bytes joined for one item */
+#define MAX_PATH_BYTES  4096                         /* mount points and devices kept per item */
+#define MAX_NAME_BYTES  256                          /* fstypes, options, kernel device names */
+#define MAX_OPTIONS     256                          /* mount options kept per mount */
+#define DF_MAX_TOKENS   64                           /* the df columns must start within these */
+#define KMSG_SCAN_BYTES 2048                         /* printk lines are < 1 KiB; look no further */
+#define EVIDENCE_RAW    (NM_PARSER_MAX_EVIDENCE * 2) /* raw bytes joined for one item */
 
 /* Splits on blanks into at most max tokens.  Unlike nm_span_split the count
  * never exceeds max: callers walk t[0..n-1] and the EDAC match reads
@@ -58,17 +58,38 @@ static bool span_in(struct nm_span t, const char *const *list)
 }
 
 static const char *const network_exact[] = {
-    "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.sshfs", "fuse.glusterfs",
-    "fuse.ceph-fuse", NULL,
+    "cifs",       "smb3",           "smbfs",          "ceph", "glusterfs",
+    "fuse.sshfs", "fuse.glusterfs", "fuse.ceph-fuse", NULL,
 };
 
 static const char *const pseudo_exact[] = {
-    "tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "cifs", "smb3", "ramfs",
+    "tmpfs",
+    "devtmpfs",
+    "overlay",
+    "squashfs",
+    "proc",
+    "sysfs",
+    "cifs",
+    "smb3",
+    "ramfs",
     "efivarfs",
     /* The kernel's other in-memory filesystems, which df -a and
      * /proc/mounts list too. */
-    "devpts", "autofs", "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "bpf",
-    "configfs", "fusectl", "hugetlbfs", "binfmt_misc", "rpc_pipefs", "nsfs", "selinuxfs",
+    "devpts",
+    "autofs",
+    "mqueue",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "configfs",
+    "fusectl",
+    "hugetlbfs",
+    "binfmt_misc",
+    "rpc_pipefs",
+    "nsfs",
+    "selinuxfs",
     NULL,
 };
 
@@ -87,8 +108,8 @@ static bool fstype_is_pseudo(struct nm_span t)
  * is there: these are the names pseudo filesystems are mounted from, and
  * "host:/path" or "//host/share" are network mounts. */
 static const char *const pseudo_devices[] = {
-    "tmpfs", "devtmpfs", "udev", "shm", "overlay", "none", "proc", "sysfs", "cgroup",
-    "cgroup2", "ramfs", "efivarfs", "run", NULL,
+    "tmpfs", "devtmpfs", "udev",    "shm",   "overlay",  "none", "proc",
+    "sysfs", "cgroup",   "cgroup2", "ramfs", "efivarfs", "run",  NULL,
 };
 
 static bool device_looks_network(struct nm_span dev)
@@ -265,8 +286,7 @@ static json_t *df_item(const struct df_fs *fs)
     return it;
 }
 
-int nm_parse_df(const char *data, size_t len, const json_t *options, json_t **ret_items,
-                nm_diag *d)
+int nm_parse_df(const char *data, size_t len, const json_t *options, json_t **ret_items, nm_diag *d)
 {
     const char *p = data ? data : "", *end = p + (data ? len : 0);
     struct df_fs *fs = NULL;
@@ -384,8 +404,8 @@ static void unescape_octal(struct nm_span t, struct nm_buf *b)
 {
     const char *p = t.p, *e = nm_span_end(t);
     while (p < e) {
-        if (*p == '\\' && e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
-            p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+        if (*p == '\\' && e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
             char c = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
             nm_buf_append(b, &c, 1);
             p += 4;

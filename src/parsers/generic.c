@@ -24,14 +24,14 @@
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
 
-#define MAX_LINE (64u * 1024)   /* bytes of one line (and of one value) kept */
-#define MAX_NAME 128            /* field names: keys, headers, captures */
-#define MAX_COLUMNS 256         /* table columns */
-#define MAX_GROUPS 64           /* capture groups of a regex pattern */
-#define MAX_LIST 64             /* skip regexes, comment prefixes */
-#define MAX_NUMBER 64           /* longer digit strings stay strings */
-#define MAX_KEY_PATH 512        /* flattened JSON keys "a.b.c" */
-#define MAX_POINTER 1024        /* bytes of a JSON pointer */
+#define MAX_LINE       (64u * 1024) /* bytes of one line (and of one value) kept */
+#define MAX_NAME       128          /* field names: keys, headers, captures */
+#define MAX_COLUMNS    256          /* table columns */
+#define MAX_GROUPS     64           /* capture groups of a regex pattern */
+#define MAX_LIST       64           /* skip regexes, comment prefixes */
+#define MAX_NUMBER     64           /* longer digit strings stay strings */
+#define MAX_KEY_PATH   512          /* flattened JSON keys "a.b.c" */
+#define MAX_POINTER    1024         /* bytes of a JSON pointer */
 #define JSON_MAX_BYTES (8u << 20)
 
 /* ------------------------------------------------------------------ */
@@ -39,8 +39,8 @@
 
 struct reader {
     const char *p, *end;
-    size_t max;   /* bytes of a line kept */
-    size_t no;    /* number of the last line read, from 1 */
+    size_t max; /* bytes of a line kept */
+    size_t no;  /* number of the last line read, from 1 */
 };
 
 struct line {
@@ -101,8 +101,8 @@ static bool name_reserved(const char *name)
 }
 
 struct values {
-    bool numbers;   /* "-?[0-9]+" -> integer, "-?[0-9]+.[0-9]+" -> real */
-    bool percent;   /* ... also with one trailing '%' */
+    bool numbers; /* "-?[0-9]+" -> integer, "-?[0-9]+.[0-9]+" -> real */
+    bool percent; /* ... also with one trailing '%' */
 };
 
 /* The number a whole span spells exactly ("-?[0-9]+" or "-?[0-9]+.[0-9]+"),
@@ -208,7 +208,7 @@ static int opt_known(const json_t *o, const char *const *known, nm_diag *d)
         return 0;
     if (!json_is_object(o))
         return nm_diag_set(d, NM_ERR_INVAL, "parser options must be an object");
-    json_object_foreach((json_t *)o, key, v) {
+    json_object_foreach ((json_t *)o, key, v) {
         bool ok = false;
         for (size_t i = 0; known[i] && !ok; i++)
             ok = strcmp(key, known[i]) == 0;
@@ -279,8 +279,7 @@ static bool name_ok(const char *s)
 }
 
 /* An option naming an item field (NULL when absent and def is NULL). */
-static int opt_name(const json_t *o, const char *key, const char *def, const char **ret,
-                    nm_diag *d)
+static int opt_name(const json_t *o, const char *key, const char *def, const char **ret, nm_diag *d)
 {
     int r = opt_string(o, key, def, ret, d);
     if (r < 0)
@@ -512,7 +511,7 @@ static int rx_rewrite(struct rx *x, const char *pat, struct nm_buf *out, nm_diag
 
 static int rx_options(const json_t *o, struct rx *x, nm_diag *d)
 {
-    static const char *const known[] = {"pattern", "names", "skip", "first_match_only",
+    static const char *const known[] = {"pattern", "names",   "skip",    "first_match_only",
                                         "subject", "numbers", "percent", NULL};
     const char *pattern = NULL, *subject = NULL;
     int r;
@@ -634,9 +633,9 @@ struct kvo {
 
 static int kv_options(const json_t *o, struct kvo *k, nm_diag *d)
 {
-    static const char *const known[] = {"separator", "trim", "comments", "strip_quotes",
-                                        "multi", "lowercase_keys", "records", "subject",
-                                        "numbers", "percent", NULL};
+    static const char *const known[] = {"separator", "trim",           "comments", "strip_quotes",
+                                        "multi",     "lowercase_keys", "records",  "subject",
+                                        "numbers",   "percent",        NULL};
     const char *sep = "=", *multi = "last", *records = "single";
     int r;
     if ((r = opt_known(o, known, d)) < 0 || (r = opt_string(o, "separator", "=", &sep, d)) < 0 ||
@@ -665,15 +664,15 @@ static int kv_options(const json_t *o, struct kvo *k, nm_diag *d)
     else if (strcmp(multi, "array") == 0)
         k->multi = KV_ARRAY;
     else
-        return nm_diag_set(d, NM_ERR_INVAL, "option multi: must be \"first\", \"last\" or "
-                                            "\"array\"");
+        return nm_diag_set(d, NM_ERR_INVAL,
+                           "option multi: must be \"first\", \"last\" or "
+                           "\"array\"");
     if (strcmp(records, "single") == 0)
         k->records = false;
     else if (strcmp(records, "blank_line") == 0)
         k->records = true;
     else
-        return nm_diag_set(d, NM_ERR_INVAL,
-                           "option records: must be \"single\" or \"blank_line\"");
+        return nm_diag_set(d, NM_ERR_INVAL, "option records: must be \"single\" or \"blank_line\"");
     if (!opt_get(o, "comments")) {
         k->comments[0] = "#";
         k->n_comments = 1;
@@ -784,8 +783,7 @@ static void kv_block_flush(const struct kvo *k, struct kv_block *b, json_t *item
     b->truncated = false;
 }
 
-int nm_parse_kv(const char *data, size_t len, const json_t *options, json_t **ret_items,
-                nm_diag *d)
+int nm_parse_kv(const char *data, size_t len, const json_t *options, json_t **ret_items, nm_diag *d)
 {
     struct kvo k;
     memset(&k, 0, sizeof k);
@@ -862,10 +860,10 @@ static bool column_taken(const struct tbo *t, const char *name)
 
 static int tb_options(const json_t *o, struct tbo *t, nm_diag *d)
 {
-    static const char *const known[] = {"header", "columns", "separator", "skip_lines",
-                                        "skip", "last_column_rest", "lowercase_headers",
-                                        "min_columns", "trim", "subject", "numbers",
-                                        "percent", NULL};
+    static const char *const known[] = {
+        "header",           "columns",           "separator",   "skip_lines", "skip",
+        "last_column_rest", "lowercase_headers", "min_columns", "trim",       "subject",
+        "numbers",          "percent",           NULL};
     const char *sep = "whitespace";
     int r;
     if ((r = opt_known(o, known, d)) < 0 || (r = opt_bool(o, "header", true, &t->header, d)) < 0 ||
@@ -889,8 +887,8 @@ static int tb_options(const json_t *o, struct tbo *t, nm_diag *d)
     if (cols) {
         if (!json_is_array(cols) || json_array_size(cols) == 0 ||
             json_array_size(cols) > MAX_COLUMNS)
-            return nm_diag_set(d, NM_ERR_INVAL,
-                               "option columns: must be an array of 1 to %d names", MAX_COLUMNS);
+            return nm_diag_set(d, NM_ERR_INVAL, "option columns: must be an array of 1 to %d names",
+                               MAX_COLUMNS);
         for (size_t i = 0; i < json_array_size(cols); i++) {
             const json_t *e = json_array_get(cols, i);
             if (!json_is_string(e) || !name_ok(json_string_value(e)) ||
@@ -1115,8 +1113,8 @@ static int jso_pointer(struct jso *j, const char *ptr, nm_diag *d)
 
 static int jso_options(const json_t *o, struct jso *j, nm_diag *d)
 {
-    static const char *const known[] = {"pointer", "each", "each_member", "flatten", "lines",
-                                        "max_bytes", "subject", NULL};
+    static const char *const known[] = {"pointer", "each",      "each_member", "flatten",
+                                        "lines",   "max_bytes", "subject",     NULL};
     const char *ptr = "";
     int r;
     if ((r = opt_known(o, known, d)) < 0 || (r = opt_string(o, "pointer", "", &ptr, d)) < 0 ||
@@ -1171,7 +1169,7 @@ static json_t *clean_copy(const json_t *v, bool *truncated)
     }
     if (json_is_object(v)) {
         json_t *o = json_object();
-        json_object_foreach((json_t *)v, key, m) {
+        json_object_foreach ((json_t *)v, key, m) {
             json_t *k = nm_json_string_sanitized(key, strlen(key), MAX_KEY_PATH);
             json_object_set_new(o, json_string_value(k), clean_copy(m, truncated));
             json_decref(k);
@@ -1180,7 +1178,7 @@ static json_t *clean_copy(const json_t *v, bool *truncated)
     }
     if (json_is_array(v)) {
         json_t *a = json_array();
-        json_array_foreach(v, i, m)
+        json_array_foreach (v, i, m)
             json_array_append_new(a, clean_copy(m, truncated));
         return a;
     }
@@ -1203,7 +1201,7 @@ static void flatten(json_t *item, const json_t *obj, struct nm_buf *path, bool *
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach ((json_t *)obj, key, v) {
         size_t mark = path->len;
         if (mark)
             nm_buf_append(path, ".", 1);
@@ -1239,7 +1237,7 @@ static void json_add_item(const struct jso *j, json_t *items, const json_t *v, c
     } else if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m)
+        json_object_foreach ((json_t *)v, k, m)
             put_field(item, k, strlen(k), clean_copy(m, &truncated));
     } else {
         json_object_set_new(item, "value", clean_copy(v, &truncated));
@@ -1263,10 +1261,10 @@ static void json_emit(const struct jso *j, json_t *items, const json_t *doc)
     if (!v)
         return; /* nothing there: no items */
     if (json_is_array(v) && j->each) {
-        json_array_foreach(v, i, e)
+        json_array_foreach (v, i, e)
             json_add_item(j, items, e, NULL);
     } else if (json_is_object(v) && j->each_member) {
-        json_object_foreach((json_t *)v, key, e)
+        json_object_foreach ((json_t *)v, key, e)
             json_add_item(j, items, e, key);
     } else {
         json_add_item(j, items, v, NULL);
@@ -1281,8 +1279,8 @@ static int json_error(nm_diag *d, size_t line, const json_error_t *err)
     return nm_diag_set(d, NM_ERR_PARSE, "json: line %zu: %s", line, text);
 }
 
-static int json_parse_one(const struct jso *j, json_t *items, const char *s, size_t n,
-                          size_t line, nm_diag *d)
+static int json_parse_one(const struct jso *j, json_t *items, const char *s, size_t n, size_t line,
+                          nm_diag *d)
 {
     json_error_t err;
     /* JSON_DECODE_ANY: a pointer may well name a scalar document.  Without
@@ -1324,8 +1322,8 @@ int nm_parse_json(const char *data, size_t len, const json_t *options, json_t **
                 r = json_parse_one(&j, items, l.t.p, l.t.n, l.no, d);
         }
     } else if (len > j.max_bytes) {
-        r = nm_diag_set(d, NM_ERR_TOOBIG, "json: the document is %zu bytes, max_bytes is %zu",
-                        len, j.max_bytes);
+        r = nm_diag_set(d, NM_ERR_TOOBIG, "json: the document is %zu bytes, max_bytes is %zu", len,
+                        j.max_bytes);
     } else if (nm_span_trim_crlf((struct nm_span){data, len}).n > 0) {
         r = json_parse_one(&j, items, data, len, 1, d);
     }

@@ -26,11 +26,11 @@
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
 
-#define FIELD_MAX 256    /* package names, versions, advisory ids */
-#define SUMMARY_MAX 1024 /* zypper patch summaries */
-#define LIST_MAX 4096    /* entries in one array field (origins, packages, reasons) */
+#define FIELD_MAX      256  /* package names, versions, advisory ids */
+#define SUMMARY_MAX    1024 /* zypper patch summaries */
+#define LIST_MAX       4096 /* entries in one array field (origins, packages, reasons) */
 #define ZYPPER_XML_MAX (64u << 20)
-#define QUOTE_MAX 80     /* bytes of host text quoted in a diagnostic */
+#define QUOTE_MAX      80 /* bytes of host text quoted in a diagnostic */
 
 /* ---- spans: cursor.h; what only these formats need ---------------------- */
 
@@ -62,8 +62,8 @@ static int unrecognised(nm_diag *d, const char *what, size_t unknown, struct nm_
 {
     char q[128];
     nm_span_quote(first, QUOTE_MAX, q, sizeof q);
-    return nm_diag_set(d, NM_ERR_PARSE, "%s and %zu unrecognised line(s), first: %s", what,
-                       unknown, q);
+    return nm_diag_set(d, NM_ERR_PARSE, "%s and %zu unrecognised line(s), first: %s", what, unknown,
+                       q);
 }
 
 /* Appends item (stolen) unless `seen` already holds the string under its

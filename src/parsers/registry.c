@@ -5,20 +5,29 @@
 
 /* The registry: check files name parsers by these strings. */
 static const struct nm_parser_def parsers[] = {
-    {"apt_simulate", nm_parse_apt_simulate, "apt-get -s upgrade: one item per package to be upgraded, with origin and security flag"},
-    {"dnf_updateinfo", nm_parse_dnf_updateinfo, "dnf/yum updateinfo list (dnf4 and dnf5): one item per advisory and package"},
-    {"apk_upgradable", nm_parse_apk_upgradable, "apk version -l \"<\" / apk list -u: one item per upgradable package"},
-    {"zypper_patches", nm_parse_zypper_patches, "zypper --xmlout list-patches: one item per needed patch"},
+    {"apt_simulate", nm_parse_apt_simulate,
+     "apt-get -s upgrade: one item per package to be upgraded, with origin and security flag"},
+    {"dnf_updateinfo", nm_parse_dnf_updateinfo,
+     "dnf/yum updateinfo list (dnf4 and dnf5): one item per advisory and package"},
+    {"apk_upgradable", nm_parse_apk_upgradable,
+     "apk version -l \"<\" / apk list -u: one item per upgradable package"},
+    {"zypper_patches", nm_parse_zypper_patches,
+     "zypper --xmlout list-patches: one item per needed patch"},
     {"reboot_debian", nm_parse_reboot_debian, "Debian/Ubuntu reboot-required flag and .pkgs"},
-    {"reboot_rpm", nm_parse_reboot_rpm, "RPM newest installed kernel vs running kernel, needs-restarting -r"},
+    {"reboot_rpm", nm_parse_reboot_rpm,
+     "RPM newest installed kernel vs running kernel, needs-restarting -r"},
     {"df", nm_parse_df, "df -PTk and df -PTi: one item per filesystem with space and inode use"},
     {"mounts", nm_parse_mounts, "/proc/mounts and /etc/fstab: one item per mount with options"},
-    {"kernel_errors", nm_parse_kernel_errors, "kernel log lines: filesystem and I/O errors counted per device"},
-    {"smartctl_json", nm_parse_smartctl_json, "smartctl --json -x for each device: one item per device"},
-    {"x509_files", nm_parse_x509_files, "certificate files fetched from the host: one item per certificate"},
+    {"kernel_errors", nm_parse_kernel_errors,
+     "kernel log lines: filesystem and I/O errors counted per device"},
+    {"smartctl_json", nm_parse_smartctl_json,
+     "smartctl --json -x for each device: one item per device"},
+    {"x509_files", nm_parse_x509_files,
+     "certificate files fetched from the host: one item per certificate"},
     {"mdstat", nm_parse_mdstat, "/proc/mdstat: one item per md array"},
     {"bonding", nm_parse_bonding, "/proc/net/bonding/*: one item per bond"},
-    {"resolv_conf", nm_parse_resolv_conf, "/etc/resolv.conf (+ resolvectl): one item for name resolution"},
+    {"resolv_conf", nm_parse_resolv_conf,
+     "/etc/resolv.conf (+ resolvectl): one item for name resolution"},
     {"timesync", nm_parse_timesync, "timedatectl show / chronyc / ntpq: one item for clock sync"},
     {"ipmi_psu", nm_parse_ipmi_psu, "ipmitool sdr type Power Supply: one item per PSU"},
     {"zpool", nm_parse_zpool, "zpool status -x / kstat state: one item per pool"},
@@ -67,9 +76,16 @@ json_t *nm_json_string_sanitized(const char *s, size_t len, size_t max)
             p++;
             continue;
         }
-        if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
+        if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            cp = c & 0x07;
+        }
         bool ok = n > 0 && (size_t)(end - p) > n;
         for (size_t i = 1; ok && i <= n; i++) {
             if ((p[i] & 0xc0) != 0x80)

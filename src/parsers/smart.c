@@ -29,8 +29,8 @@
 
 #define SMART_JSON_MAX (8u << 20) /* smartctl -x JSON is ~100 KiB for an ATA disk */
 #define MAX_NAME_BYTES 256
-#define MAX_LIST 64 /* failing attributes, messages kept per device */
-#define MAX_SCAN 4096
+#define MAX_LIST       64 /* failing attributes, messages kept per device */
+#define MAX_SCAN       4096
 
 enum sev { SEV_OK, SEV_MEDIUM, SEV_CRITICAL };
 static const char *const sev_names[] = {"ok", "medium", "critical"};
@@ -129,8 +129,14 @@ static void verdict_finish(struct verdict *v, json_t *item, bool graded)
 /* Per-protocol fields                                                 */
 
 static const char *const exit_bit_names[8] = {
-    "cmdline", "open_failed", "command_failed", "disk_failing",
-    "prefail_below_threshold", "attr_below_threshold_past", "error_log", "selftest_errors",
+    "cmdline",
+    "open_failed",
+    "command_failed",
+    "disk_failing",
+    "prefail_below_threshold",
+    "attr_below_threshold_past",
+    "error_log",
+    "selftest_errors",
 };
 
 static json_t *exit_bits(json_int_t status)
@@ -182,7 +188,7 @@ static void ata_fields(const json_t *doc, json_t *item, struct verdict *v)
     size_t i;
     const json_t *row;
 
-    json_array_foreach(table, i, row) {
+    json_array_foreach (table, i, row) {
         json_int_t id;
         if (i >= 256)
             break; /* attribute ids are one byte */
@@ -193,9 +199,8 @@ static void ata_fields(const json_t *doc, json_t *item, struct verdict *v)
         json_t *list = strcmp(w, "now") == 0 ? now : strcmp(w, "past") == 0 ? past : NULL;
         if (list && json_array_size(list) < MAX_LIST) {
             const json_t *name = json_object_get(row, "name");
-            json_array_append_new(list, json_is_string(name)
-                                            ? jstr_or_null(name, MAX_NAME_BYTES)
-                                            : json_integer(id));
+            json_array_append_new(list, json_is_string(name) ? jstr_or_null(name, MAX_NAME_BYTES)
+                                                             : json_integer(id));
         }
         for (size_t k = 0; k < N_ATA_IDS; k++) {
             if (ata_ids[k].id == id && !rows[k]) {
@@ -243,16 +248,16 @@ static void ata_fields(const json_t *doc, json_t *item, struct verdict *v)
 /* NVMe Base Specification, SMART / Health Information log page (02h),
  * byte 0 "Critical Warning". */
 static const char *const cw_bit_names[8] = {
-    "spare_below", "temperature", "reliability_degraded", "read_only",
-    "volatile_backup_failed", "pmr_read_only", "reserved_bit6", "reserved_bit7",
+    "spare_below",   "temperature",   "reliability_degraded", "read_only", "volatile_backup_failed",
+    "pmr_read_only", "reserved_bit6", "reserved_bit7",
 };
 
 static void nvme_fields(const json_t *doc, json_t *item, struct verdict *v)
 {
     const json_t *log = json_object_get(doc, "nvme_smart_health_information_log");
-    static const char *const keys[] = {"critical_warning", "media_errors", "available_spare",
-                                       "available_spare_threshold", "percentage_used",
-                                       "unsafe_shutdowns", "num_err_log_entries"};
+    static const char *const keys[] = {
+        "critical_warning", "media_errors",     "available_spare",    "available_spare_threshold",
+        "percentage_used",  "unsafe_shutdowns", "num_err_log_entries"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         json_object_set_new(item, keys[i], jint_or_null(json_object_get(log, keys[i])));
 
@@ -283,8 +288,10 @@ static void nvme_fields(const json_t *doc, json_t *item, struct verdict *v)
     }
     if (jint(json_object_get(log, "media_errors"), &media) && media > 0) {
         nm_buf_reset(&why);
-        nm_buf_appendf(&why, "%lld unrecovered data integrity errors on the media (NVMe Media "
-                             "and Data Integrity Errors)", (long long)media);
+        nm_buf_appendf(&why,
+                       "%lld unrecovered data integrity errors on the media (NVMe Media "
+                       "and Data Integrity Errors)",
+                       (long long)media);
         add_reason(v, "media_errors", json_integer(media), SEV_CRITICAL, why.data);
         evidence_json(v, "nvme_smart_health_information_log.media_errors",
                       json_object_get(log, "media_errors"));
@@ -379,9 +386,14 @@ static const char *protocol_of(const json_t *doc)
 
 static bool has_device_data(const json_t *doc)
 {
-    static const char *const keys[] = {"model_name", "serial_number", "smart_status", "product",
-                                       "ata_smart_attributes", "nvme_smart_health_information_log",
-                                       "scsi_grown_defect_list", "scsi_error_counter_log"};
+    static const char *const keys[] = {"model_name",
+                                       "serial_number",
+                                       "smart_status",
+                                       "product",
+                                       "ata_smart_attributes",
+                                       "nvme_smart_health_information_log",
+                                       "scsi_grown_defect_list",
+                                       "scsi_error_counter_log"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (json_object_get(doc, keys[i]))
             return true;
@@ -452,7 +464,7 @@ static json_t *device_item(const json_t *doc, const struct devref *ref)
     const char *first_error = NULL, *first_any = NULL;
     const json_t *m;
     size_t i;
-    json_array_foreach(json_object_get(sc, "messages"), i, m) {
+    json_array_foreach (json_object_get(sc, "messages"), i, m) {
         const json_t *s = json_object_get(m, "string");
         const json_t *sv = json_object_get(m, "severity");
         if (!json_is_string(s))
@@ -468,14 +480,14 @@ static json_t *device_item(const json_t *doc, const struct devref *ref)
     /* Exit bits 0 (command line) and 1 (open/identify failed) mean there is
      * no device data to grade. */
     if ((has_status && status >= 0 && (status & 3)) || !has_device_data(doc)) {
-        const char *msg = first_error   ? first_error
-                          : first_any   ? first_any
-                          : has_status  ? "smartctl failed without a message"
-                                        : "smartctl printed no device data";
+        const char *msg = first_error  ? first_error
+                          : first_any  ? first_any
+                          : has_status ? "smartctl failed without a message"
+                                       : "smartctl printed no device data";
         char *dump = json_dumps(json_object_get(sc, "messages"), JSON_COMPACT);
         char *extra = dump ? nm_xasprintf("smartctl.messages: %s", dump) : NULL;
-        json_t *it = error_item(dev, type, proto ? json_string(proto) : NULL, msg, ref->sep_line,
-                                extra);
+        json_t *it =
+            error_item(dev, type, proto ? json_string(proto) : NULL, msg, ref->sep_line, extra);
         json_object_set_new(it, "exit_status", has_status ? json_integer(status) : json_null());
         json_object_set_new(it, "exit_status_bits", exit_bits(has_status ? status : -1));
         json_object_set_new(it, "messages", messages);
@@ -525,8 +537,8 @@ static json_t *device_item(const json_t *doc, const struct devref *ref)
     json_object_set_new(it, "firmware", jstr_or_null(fw, MAX_NAME_BYTES));
 
     const json_t *passed = jget2(doc, "smart_status", "passed");
-    json_object_set_new(it, "passed", json_is_boolean(passed) ? json_boolean(json_is_true(passed))
-                                                              : json_null());
+    json_object_set_new(it, "passed",
+                        json_is_boolean(passed) ? json_boolean(json_is_true(passed)) : json_null());
     json_object_set_new(it, "exit_status", has_status ? json_integer(status) : json_null());
     json_object_set_new(it, "exit_status_bits", exit_bits(has_status ? status : -1));
 

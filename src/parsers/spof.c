@@ -27,12 +27,12 @@
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
 
-#define FIELD_MAX 256   /* names, states, addresses */
-#define TEXT_MAX 1024   /* status/scan/error sentences */
-#define LIST_MAX 256    /* entries kept in one array field (counts go on) */
+#define FIELD_MAX  256  /* names, states, addresses */
+#define TEXT_MAX   1024 /* status/scan/error sentences */
+#define LIST_MAX   256  /* entries kept in one array field (counts go on) */
 #define MD_DEV_MAX 1024 /* md devices listed per array (above what md allows) */
-#define FLAGS_MAX 8     /* flags kept per md device */
-#define QUOTE_MAX 120   /* bytes of host text quoted in a diagnostic */
+#define FLAGS_MAX  8    /* flags kept per md device */
+#define QUOTE_MAX  120  /* bytes of host text quoted in a diagnostic */
 
 /* ---- spans: cursor.h; what only these formats need ---------------------- */
 
@@ -182,8 +182,8 @@ static bool push_str(json_t *arr, struct nm_span s)
  *   Personalities : [raid1] [raid6] [raid5] [raid4]
  *   md0 : active raid1 sdb1[1](F) sda1[0]
  *         976630464 blocks super 1.2 [2/1] [U_]
- *         [=>...................]  recovery =  8.9% (87416832/976630464) finish=76.8min speed=192932K/sec
- *         bitmap: 1/8 pages [4KB], 65536KB chunk
+ *         [=>...................]  recovery =  8.9% (87416832/976630464) finish=76.8min
+ * speed=192932K/sec bitmap: 1/8 pages [4KB], 65536KB chunk
  *
  *   md127 : inactive sdc[1](S) sdd[0](S)
  *         5288 blocks super external:imsm
@@ -221,10 +221,14 @@ struct md {
 static const char *md_state_name(enum md_state s)
 {
     switch (s) {
-    case MD_ACTIVE: return "active";
-    case MD_INACTIVE: return "inactive";
-    case MD_RO: return "read-only";
-    case MD_AUTORO: return "auto-read-only";
+    case MD_ACTIVE:
+        return "active";
+    case MD_INACTIVE:
+        return "inactive";
+    case MD_RO:
+        return "read-only";
+    case MD_AUTORO:
+        return "auto-read-only";
     }
     return "active";
 }
@@ -249,12 +253,25 @@ static bool md_device(struct md *a, struct nm_span tok)
     for (; p < end; p += 3) {
         const char *w = NULL;
         switch (p[1]) {
-        case 'F': w = "faulty"; faulty = true; break;
-        case 'S': w = "spare"; spare = true; break;
-        case 'W': w = "write-mostly"; break;
-        case 'J': w = "journal"; break;
-        case 'R': w = "replacement"; break;
-        default: break;
+        case 'F':
+            w = "faulty";
+            faulty = true;
+            break;
+        case 'S':
+            w = "spare";
+            spare = true;
+            break;
+        case 'W':
+            w = "write-mostly";
+            break;
+        case 'J':
+            w = "journal";
+            break;
+        case 'R':
+            w = "replacement";
+            break;
+        default:
+            break;
         }
         if (json_array_size(flags) < FLAGS_MAX)
             json_array_append_new(flags, w ? json_string(w) : jfield((struct nm_span){p + 1, 1}));
@@ -572,9 +589,9 @@ struct bond {
     bool has_mode;
     int64_t miimon, arp_interval; /* -1 unknown */
     json_t *slaves;
-    json_t *down;                   /* names of slaves not up, for messages */
+    json_t *down; /* names of slaves not up, for messages */
     uint64_t total, up, failures;
-    json_t *slave;                  /* the slave being read, owned */
+    json_t *slave; /* the slave being read, owned */
     struct nm_span slave_mii;
     bool agg_known;
     uint64_t agg_ports;
@@ -744,9 +761,9 @@ static json_t *bond_item(struct bond *b)
     set(it, "hash_policy", jfield_or_null(b->hash));
     set(it, "miimon_ms", b->miimon >= 0 ? json_integer(b->miimon) : json_null());
     set(it, "arp_interval_ms", b->arp_interval >= 0 ? json_integer(b->arp_interval) : json_null());
-    set(it, "monitoring", b->miimon < 0 && b->arp_interval < 0
-                              ? json_null()
-                              : json_boolean(b->miimon > 0 || b->arp_interval > 0));
+    set(it, "monitoring",
+        b->miimon < 0 && b->arp_interval < 0 ? json_null()
+                                             : json_boolean(b->miimon > 0 || b->arp_interval > 0));
     set(it, "slaves", b->slaves);
     b->slaves = NULL;
     set(it, "slaves_total", jint(b->total));
@@ -754,9 +771,10 @@ static json_t *bond_item(struct bond *b)
     set(it, "slaves_down", b->down);
     b->down = NULL;
     set(it, "link_failures", jint(b->failures));
-    set(it, "aggregator_ports", lacp && b->no_agg ? jint(0)
-                                : lacp && b->agg_known ? jint(b->agg_ports)
-                                                       : json_null());
+    set(it, "aggregator_ports",
+        lacp && b->no_agg      ? jint(0)
+        : lacp && b->agg_known ? jint(b->agg_ports)
+                               : json_null());
     set(it, "degraded", json_boolean(degraded));
     set(it, "single_slave", json_boolean(b->total == 1));
     set(it, "evidence", nm_evidence_json(&b->ev));
@@ -838,13 +856,13 @@ no_mode:
  *   --- resolved ---       /run/systemd/resolve/resolv.conf
  */
 
-#define GLIBC_MAXNS 3
+#define GLIBC_MAXNS   3
 #define RV_TOKENS_MAX 4096
 
 struct rconf {
-    json_t *ns;        /* valid nameserver addresses, in order (capped) */
-    uint64_t count;    /* all valid nameserver lines */
-    uint64_t invalid;  /* nameserver lines glibc would skip */
+    json_t *ns;       /* valid nameserver addresses, in order (capped) */
+    uint64_t count;   /* all valid nameserver lines */
+    uint64_t invalid; /* nameserver lines glibc would skip */
     json_t *search;
     json_t *options;
     uint64_t unknown;
@@ -958,7 +976,7 @@ static bool json_array_has(const json_t *arr, const json_t *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v)
+    json_array_foreach (arr, i, v)
         if (json_equal(v, s))
             return true;
     return false;
@@ -1057,7 +1075,7 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
     if (resolved_stub && (rv_seen || resolved_seen)) {
         size_t i;
         json_t *v;
-        json_array_foreach(rv, i, v)
+        json_array_foreach (rv, i, v)
             add_distinct(upstream,
                          (struct nm_span){json_string_value(v), strlen(json_string_value(v))});
         size_t rn = json_array_size(resolved.ns);
@@ -1086,9 +1104,10 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
     set(it, "used_count", jint(used));
     set(it, "invalid_nameservers", jint(local.invalid));
     set(it, "local_stub", json_boolean(used > 0 && n_local == used));
-    set(it, "local_resolver", resolved_stub ? json_string("systemd-resolved")
-                              : n_local     ? json_string("other")
-                                            : json_null());
+    set(it, "local_resolver",
+        resolved_stub ? json_string("systemd-resolved")
+        : n_local     ? json_string("other")
+                      : json_null());
     set(it, "upstream", upstream);
     set(it, "upstream_count", jint(up_n));
     set(it, "upstream_known", json_boolean(known || used == 0));
@@ -1129,10 +1148,10 @@ int nm_parse_resolv_conf(const char *data, size_t len, const json_t *options, js
 enum ts_sec { TS_NONE, TS_TDC, TS_TRACK, TS_SOURCES, TS_NTPQ, TS_OTHER };
 
 struct ts {
-    int ntp, ntp_sync;          /* timedatectl, -1 unknown */
+    int ntp, ntp_sync; /* timedatectl, -1 unknown */
     bool track_seen;
-    int leap_sync;              /* from Leap status, -1 unknown */
-    int ref_sync;               /* from Reference ID, -1 unknown */
+    int leap_sync; /* from Leap status, -1 unknown */
+    int ref_sync;  /* from Reference ID, -1 unknown */
     struct nm_span leap, reference;
     bool has_off;
     double off;
@@ -1338,14 +1357,21 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
             ts_tdc(&t, line);
             sec_ok[sec] = sec_ok[sec] || memchr(line.p, '=', line.n);
             break;
-        case TS_TRACK: ts_tracking(&t, line); break;
-        case TS_SOURCES: ts_chrony_source(&t, line); break;
-        case TS_NTPQ: ts_ntpq_peer(&t, line); break;
+        case TS_TRACK:
+            ts_tracking(&t, line);
+            break;
+        case TS_SOURCES:
+            ts_chrony_source(&t, line);
+            break;
+        case TS_NTPQ:
+            ts_ntpq_peer(&t, line);
+            break;
         case TS_NONE:
             if (!nm_span_is_blank(line) && !first_unknown.p)
                 first_unknown = line;
             break;
-        case TS_OTHER: break;
+        case TS_OTHER:
+            break;
         }
     }
     if (!any_section && first_unknown.p) {
@@ -1376,7 +1402,7 @@ int nm_parse_timesync(const char *data, size_t len, const json_t *options, json_
     struct nm_span reference = {0};
     if (t.track_seen || t.src_seen) {
         daemon = "chrony";
-        sync = t.leap_sync >= 0 ? t.leap_sync
+        sync = t.leap_sync >= 0  ? t.leap_sync
                : t.ref_sync >= 0 ? t.ref_sync
                : t.src_seen      ? t.src_selected > 0
                                  : -1;
@@ -1577,8 +1603,7 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
             const char *ks = json_string_value(k);
             if (ks) {
                 json_t *c = json_object_get(names, ks);
-                json_object_set_new(names, ks,
-                                    json_integer(c ? json_integer_value(c) + 1 : 1));
+                json_object_set_new(names, ks, json_integer(c ? json_integer_value(c) + 1 : 1));
             }
             json_decref(k);
             rows++;
@@ -1633,9 +1658,10 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
             set(it, "subject", json_incref(k));
         }
         set(it, "sensor", k);
-        set(it, "kind", json_string(kind == PSU_STATUS       ? "psu"
-                                    : kind == PSU_REDUNDANCY ? "redundancy"
-                                                             : "reading"));
+        set(it, "kind",
+            json_string(kind == PSU_STATUS       ? "psu"
+                        : kind == PSU_REDUNDANCY ? "redundancy"
+                                                 : "reading"));
         set(it, "status", jfield(r.status));
         set(it, "entity", jfield_or_null(r.entity));
         set(it, "conditions", conds);
@@ -1717,7 +1743,7 @@ int nm_parse_ipmi_psu(const char *data, size_t len, const json_t *options, json_
  */
 
 struct pool {
-    json_t *name;    /* sanitised, owned */
+    json_t *name; /* sanitised, owned */
     struct nm_span state;
     struct nm_buf status, action; /* joined with their continuation lines */
     struct nm_span errors, scan;

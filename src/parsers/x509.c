@@ -49,13 +49,13 @@
 #include "parsers/builtin.h"
 #include "parsers/x509.h"
 
-#define X509_MAX_CERTS 10000        /* certificate blocks decoded per input */
-#define X509_MAX_FRAMES 10000       /* file frames per input (the probe sends <= 500) */
-#define X509_MAX_FILE (16u << 20)   /* the probe sends <= 1 MiB; other feeders get slack */
-#define X509_MAX_PATHS 64           /* paths listed per certificate */
-#define X509_MAX_PATH 4096          /* bytes of a decoded path */
-#define X509_MAX_HEADER (64u << 10) /* a header line longer than this is not one */
-#define X509_MAX_LABEL 80           /* PEM label ("CERTIFICATE", "EC PRIVATE KEY") */
+#define X509_MAX_CERTS     10000       /* certificate blocks decoded per input */
+#define X509_MAX_FRAMES    10000       /* file frames per input (the probe sends <= 500) */
+#define X509_MAX_FILE      (16u << 20) /* the probe sends <= 1 MiB; other feeders get slack */
+#define X509_MAX_PATHS     64          /* paths listed per certificate */
+#define X509_MAX_PATH      4096        /* bytes of a decoded path */
+#define X509_MAX_HEADER    (64u << 10) /* a header line longer than this is not one */
+#define X509_MAX_LABEL     80          /* PEM label ("CERTIFICATE", "EC PRIVATE KEY") */
 #define X509_PROBE_SUBJECT "x509_files probe output"
 
 /* ------------------------------------------------------------------ */
@@ -99,8 +99,8 @@ int nm_x509_parse_iso8601(const char *s, size_t len, int64_t *ret)
     static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     unsigned y, mo, d, h, mi, se;
     /* 2026-11-24T00:00:00Z */
-    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':' || s[19] != 'Z')
+    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        s[19] != 'Z')
         return NM_ERR_PARSE;
     if (parse_fixed_digits(s, 4, &y) < 0 || parse_fixed_digits(s + 5, 2, &mo) < 0 ||
         parse_fixed_digits(s + 8, 2, &d) < 0 || parse_fixed_digits(s + 11, 2, &h) < 0 ||
@@ -125,8 +125,7 @@ int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d)
         now = json_integer_value(v);
     } else if (json_is_string(v)) {
         if (nm_x509_parse_iso8601(json_string_value(v), json_string_length(v), &now) < 0)
-            return nm_diag_set(d, NM_ERR_INVAL,
-                               "option now: \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
+            return nm_diag_set(d, NM_ERR_INVAL, "option now: \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
                                json_string_value(v));
     } else {
         return nm_diag_set(d, NM_ERR_INVAL, "option now: expected a string or an integer");
@@ -142,7 +141,8 @@ static int asn1_time_unix(const ASN1_TIME *t, int64_t *ret)
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
         return NM_ERR_PARSE;
     *ret = nm_x509_days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-                                   (unsigned)tm.tm_mday) * 86400 +
+                                   (unsigned)tm.tm_mday) *
+               86400 +
            tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
     return 0;
 }
@@ -207,8 +207,9 @@ static json_t *cert_sans(X509 *x, bool *ret_truncated)
         } else if (type == GEN_IPADD) {
             const ASN1_STRING *s = v;
             char buf[INET6_ADDRSTRLEN];
-            int af = ASN1_STRING_length(s) == 4 ? AF_INET
-                     : ASN1_STRING_length(s) == 16 ? AF_INET6 : 0;
+            int af = ASN1_STRING_length(s) == 4    ? AF_INET
+                     : ASN1_STRING_length(s) == 16 ? AF_INET6
+                                                   : 0;
             if (af && inet_ntop(af, ASN1_STRING_get0_data(s), buf, sizeof buf))
                 name = json_string(buf);
         }
@@ -238,15 +239,23 @@ static bool weak_digest(int mdnid)
 static const char *key_type_name(const EVP_PKEY *pk)
 {
     switch (EVP_PKEY_get_base_id(pk)) {
-    case EVP_PKEY_RSA: return "RSA";
-    case EVP_PKEY_RSA_PSS: return "RSA-PSS";
-    case EVP_PKEY_EC: return "EC";
-    case EVP_PKEY_ED25519: return "Ed25519";
-    case EVP_PKEY_ED448: return "Ed448";
-    case EVP_PKEY_DSA: return "DSA";
+    case EVP_PKEY_RSA:
+        return "RSA";
+    case EVP_PKEY_RSA_PSS:
+        return "RSA-PSS";
+    case EVP_PKEY_EC:
+        return "EC";
+    case EVP_PKEY_ED25519:
+        return "Ed25519";
+    case EVP_PKEY_ED448:
+        return "Ed448";
+    case EVP_PKEY_DSA:
+        return "DSA";
     case EVP_PKEY_DH:
-    case EVP_PKEY_DHX: return "DH";
-    case EVP_PKEY_SM2: return "SM2";
+    case EVP_PKEY_DHX:
+        return "DH";
+    case EVP_PKEY_SM2:
+        return "SM2";
     }
     const char *n = EVP_PKEY_get0_type_name(pk);
     return n ? n : "unknown";
@@ -346,8 +355,8 @@ json_t *nm_x509_describe(X509 *x, int64_t now)
     int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
     char curve[64] = "";
     if (pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC &&
-        EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
-                                       NULL) != 1)
+        EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve, NULL) !=
+            1)
         curve[0] = '\0';
     bool weak_key = false;
     if (pk) {
@@ -413,14 +422,14 @@ static void *grow(void *p, size_t n, size_t *cap, size_t size)
 
 struct htab_ent {
     uint64_t hash;
-    char *key;          /* owned copy; NULL = empty slot */
+    char *key; /* owned copy; NULL = empty slot */
     size_t klen;
     size_t val;
 };
 
 struct htab {
     struct htab_ent *e;
-    size_t cap;         /* power of two */
+    size_t cap; /* power of two */
     size_t n;
 };
 
@@ -493,10 +502,10 @@ static void htab_put(struct htab *t, const void *key, size_t len, size_t val)
 /* Parse state */
 
 struct file_meta {
-    const char *path;       /* sanitized, as found */
-    const char *realpath;   /* sanitized */
-    char mode[16];          /* "-rw-r--r--" or "" when the probe did not say */
-    int64_t uid;            /* -1 when unknown */
+    const char *path;     /* sanitized, as found */
+    const char *realpath; /* sanitized */
+    char mode[16];        /* "-rw-r--r--" or "" when the probe did not say */
+    int64_t uid;          /* -1 when unknown */
 };
 
 /* Items a file produced, so a second frame for the same realpath only adds
@@ -504,22 +513,22 @@ struct file_meta {
 struct file_rec {
     struct file_ent {
         size_t item;
-        size_t position;    /* SIZE_MAX: not a certificate (an error item) */
-    } *e;
+        size_t position; /* SIZE_MAX: not a certificate (an error item) */
+    } * e;
     size_t n, cap;
     bool has_key;
 };
 
 struct xstate {
     int64_t now;
-    EVP_MD *sha256;             /* fetched once per parse */
+    EVP_MD *sha256; /* fetched once per parse */
     json_t *items;
-    struct htab by_sha;         /* sha256 -> index in items */
-    struct htab decoded;        /* sha256 of every certificate decoded so far */
-    struct htab by_realpath;    /* realpath -> index in files */
+    struct htab by_sha;      /* sha256 -> index in items */
+    struct htab decoded;     /* sha256 of every certificate decoded so far */
+    struct htab by_realpath; /* realpath -> index in files */
     struct file_rec *files;
     size_t nfiles, files_cap;
-    size_t ncerts;              /* certificate blocks decoded (the cap) */
+    size_t ncerts; /* certificate blocks decoded (the cap) */
     size_t nframes;
     bool capped;
 };
@@ -543,7 +552,7 @@ static void item_add_path(json_t *item, const char *path)
     json_t *paths = json_object_get(item, "paths");
     size_t i;
     json_t *v;
-    json_array_foreach(paths, i, v) {
+    json_array_foreach (paths, i, v) {
         if (strcmp(json_string_value(v), path) == 0)
             return;
     }
@@ -641,7 +650,7 @@ static void add_cert(struct xstate *s, size_t file, X509 *x, const unsigned char
         return;
     }
     if (!x)
-        return;     /* cannot happen: a NULL x always has a table entry */
+        return; /* cannot happen: a NULL x always has a table entry */
     subject = occurrence_subject(m->path, position);
     json_t *o = nm_x509_describe(x, s->now);
     json_object_set_new(o, "subject", json_string(subject));
@@ -727,21 +736,21 @@ static enum blk_kind classify_label(const char *l, size_t n)
 /* What one file holds: its certificates in order, and what went wrong. */
 struct found {
     struct found_cert {
-        X509 *x;                /* NULL: these bytes were decoded before */
+        X509 *x; /* NULL: these bytes were decoded before */
         unsigned char md[NM_X509_SHA256_LEN];
-        size_t pos;             /* position among the file's certificate blocks */
-    } *certs;
+        size_t pos; /* position among the file's certificate blocks */
+    } * certs;
     size_t n, certs_cap;
-    size_t positions;           /* certificate positions used (good and bad) */
+    size_t positions; /* certificate positions used (good and bad) */
     bool has_key;
     bool any_pem;
-    char labels[128];           /* PEM labels seen, for the evidence of an empty result */
+    char labels[128]; /* PEM labels seen, for the evidence of an empty result */
     /* problems, reported as error items after the certificates */
     struct problem {
-        size_t position;        /* SIZE_MAX: about the file, not a block */
+        size_t position; /* SIZE_MAX: about the file, not a block */
         char msg[96];
         char ev[96];
-    } *problems;
+    } * problems;
     size_t nproblems, problems_cap;
 };
 
@@ -828,8 +837,8 @@ static void take_der_cert(struct xstate *s, struct found *f, const unsigned char
     }
     const unsigned char *q = der;
     X509 *x = derlen > LONG_MAX ? NULL
-              : trusted ? d2i_X509_AUX(NULL, &q, (long)derlen)
-                        : d2i_X509(NULL, &q, (long)derlen);
+              : trusted         ? d2i_X509_AUX(NULL, &q, (long)derlen)
+                                : d2i_X509(NULL, &q, (long)derlen);
     if (x && (hashed || nm_x509_sha256(x, md) == 0)) {
         htab_put(&s->decoded, md, sizeof md, 0);
         found_cert(f, x, md);
@@ -856,8 +865,8 @@ static void take_pkcs7(struct xstate *s, struct found *f, PKCS7 *p7)
     }
 }
 
-static void decode_block(struct xstate *s, struct found *f, enum blk_kind kind,
-                         const char *body, size_t len, const char *begin, size_t beginlen)
+static void decode_block(struct xstate *s, struct found *f, enum blk_kind kind, const char *body,
+                         size_t len, const char *begin, size_t beginlen)
 {
     unsigned char *der = NULL;
     size_t derlen = 0;
@@ -925,7 +934,7 @@ static void scan_pem(struct xstate *s, struct found *f, const char *data, size_t
         /* Only between the label and its dashes: a search to the end of the
          * data for every BEGIN would make newline-free input quadratic. */
         if (!lend || lend - label > X509_MAX_LABEL || memchr(label, '\n', (size_t)(lend - label))) {
-            p = label;          /* not a BEGIN line after all */
+            p = label; /* not a BEGIN line after all */
             continue;
         }
         size_t llen = (size_t)(lend - label);
@@ -1015,8 +1024,7 @@ static void parse_file(struct xstate *s, size_t file, const char *data, size_t l
         else
             snprintf(ev, sizeof ev, "%zu bytes; %s", len,
                      len == 0 ? "empty" : "neither PEM nor a DER certificate");
-        error_item(s, file, m->path, m->path, "no certificate found", ev, strlen(ev), m,
-                   f.has_key);
+        error_item(s, file, m->path, m->path, "no certificate found", ev, strlen(ev), m, f.has_key);
     }
     found_finish(&f);
 }
@@ -1132,8 +1140,8 @@ static void file_frame(struct xstate *s, struct nm_span line, struct nm_span inn
     }
     json_t *rp = decode_field(fld[1]);
     json_t *path = decode_field(fld[2]);
-    struct file_meta m = {.path = json_string_value(path), .realpath = json_string_value(rp),
-                          .uid = -1};
+    struct file_meta m = {
+        .path = json_string_value(path), .realpath = json_string_value(rp), .uid = -1};
     for (size_t i = 3; i < n; i++) {
         uint64_t u;
         if (fld[i].n > 5 && nm_span_has_prefix(fld[i], "mode=") && fld[i].n - 5 < sizeof m.mode) {
@@ -1216,7 +1224,7 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
         bool is_file = nm_span_has_prefix(hdr, FILE_HDR);
         bool is_err = nm_span_has_prefix(hdr, ERR_HDR);
         if (!is_file && !is_err) {
-            p = next;   /* stray output (motd, shell noise): not ours */
+            p = next; /* stray output (motd, shell noise): not ours */
             continue;
         }
         if (s.capped)
@@ -1240,8 +1248,7 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     }
     if (s.capped) {
         char msg[128];
-        snprintf(msg, sizeof msg,
-                 "more than %d certificates; the rest of the output is not parsed",
+        snprintf(msg, sizeof msg, "more than %d certificates; the rest of the output is not parsed",
                  X509_MAX_CERTS);
         error_item(&s, SIZE_MAX, X509_PROBE_SUBJECT, NULL, msg, NULL, 0, NULL, false);
     }

@@ -19,8 +19,8 @@
 #include "nearmiss/error.h"
 
 #define NM_X509_SHA256_LEN 32
-#define NM_X509_MAX_SANS 1000        /* more names are cut (sans_truncated: true) */
-#define NM_X509_MAX_DN 1024          /* bytes of a one-line distinguished name */
+#define NM_X509_MAX_SANS   1000 /* more names are cut (sans_truncated: true) */
+#define NM_X509_MAX_DN     1024 /* bytes of a one-line distinguished name */
 
 /*
  * An object with cn, sans, issuer, subject_dn, serial, not_before, not_after,

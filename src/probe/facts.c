@@ -12,16 +12,15 @@ char *nm_facts_script(const struct nm_checkset *cs)
     nm_buf_init(&b, 1u << 20);
     /* Key=value lines; os-release keys get an "os." prefix.  printf, never
      * echo, so a value starting with "-n" or holding backslashes survives. */
-    nm_buf_appends(&b,
-                   "f=/etc/os-release; [ -r \"$f\" ] || f=/usr/lib/os-release\n"
-                   "if [ -r \"$f\" ]; then while IFS= read -r l || [ -n \"$l\" ]; do "
-                   "printf 'os.%s\\n' \"$l\"; done < \"$f\"; fi\n"
-                   "printf 'kernel=%s\\n' \"$(uname -r 2>/dev/null)\"\n"
-                   "printf 'arch=%s\\n' \"$(uname -m 2>/dev/null)\"\n"
-                   "printf 'hostname=%s\\n' \"$(cat /proc/sys/kernel/hostname 2>/dev/null || "
-                   "hostname 2>/dev/null)\"\n"
-                   "read -r up _ < /proc/uptime 2>/dev/null && printf 'uptime=%s\\n' \"$up\"\n"
-                   "printf 'uid=%s\\n' \"$(id -u 2>/dev/null)\"\n");
+    nm_buf_appends(&b, "f=/etc/os-release; [ -r \"$f\" ] || f=/usr/lib/os-release\n"
+                       "if [ -r \"$f\" ]; then while IFS= read -r l || [ -n \"$l\" ]; do "
+                       "printf 'os.%s\\n' \"$l\"; done < \"$f\"; fi\n"
+                       "printf 'kernel=%s\\n' \"$(uname -r 2>/dev/null)\"\n"
+                       "printf 'arch=%s\\n' \"$(uname -m 2>/dev/null)\"\n"
+                       "printf 'hostname=%s\\n' \"$(cat /proc/sys/kernel/hostname 2>/dev/null || "
+                       "hostname 2>/dev/null)\"\n"
+                       "read -r up _ < /proc/uptime 2>/dev/null && printf 'uptime=%s\\n' \"$up\"\n"
+                       "printf 'uid=%s\\n' \"$(id -u 2>/dev/null)\"\n");
     /* Union of required commands, deduplicated, in check order. */
     char **seen = NULL;
     size_t n_seen = 0;
@@ -73,9 +72,12 @@ static void set_os(json_t *os, const char *key, size_t klen, const char *v, size
 {
     static const struct {
         const char *from, *to;
-    } keys[] = {{"ID", "id"},           {"VERSION_ID", "version_id"},
-                {"NAME", "name"},       {"PRETTY_NAME", "pretty_name"},
-                {"VERSION_CODENAME", "codename"}, {"ID_LIKE", "id_like"}};
+    } keys[] = {{"ID", "id"},
+                {"VERSION_ID", "version_id"},
+                {"NAME", "name"},
+                {"PRETTY_NAME", "pretty_name"},
+                {"VERSION_CODENAME", "codename"},
+                {"ID_LIKE", "id_like"}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (strlen(keys[i].from) != klen || memcmp(keys[i].from, key, klen) != 0)
             continue;

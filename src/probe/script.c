@@ -24,8 +24,8 @@
  * longer cannot be a frame line, so the carry never grows beyond this.
  */
 #define LINE_REST_MAX 128
-#define REASON_MAX (sizeof(((struct nm_section *)0)->skip_reason) - 1)
-#define NO_SECTION SIZE_MAX
+#define REASON_MAX    (sizeof(((struct nm_section *)0)->skip_reason) - 1)
+#define NO_SECTION    SIZE_MAX
 
 /* ---- validation shared by the builder and the splitter ---- */
 
@@ -37,8 +37,8 @@ static bool is_hex(char c)
 
 static bool is_id_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 static bool marker_valid(const char *m)
@@ -162,10 +162,9 @@ static const char script_timeout_probe[] =
     "nm_to=$(command -v timeout 2>/dev/null)\n"
     "if [ -n \"$nm_to\" ] && ! \"$nm_to\" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi\n";
 
-static const char script_tail[] =
-    "}\n"
-    "nm_main </dev/null\n"
-    "exit 0\n";
+static const char script_tail[] = "}\n"
+                                  "nm_main </dev/null\n"
+                                  "exit 0\n";
 
 int nm_script_build(const struct nm_probe_spec *probes, size_t n, const char *marker,
                     struct nm_buf *out, nm_diag *d)
@@ -177,8 +176,7 @@ int nm_script_build(const struct nm_probe_spec *probes, size_t n, const char *ma
     if (!out)
         return nm_diag_set(d, NM_ERR_INVAL, "no output buffer");
     if (!marker_valid(marker))
-        return nm_diag_set(d, NM_ERR_INVAL, "marker must be exactly %d hex digits",
-                           NM_MARKER_LEN);
+        return nm_diag_set(d, NM_ERR_INVAL, "marker must be exactly %d hex digits", NM_MARKER_LEN);
     r = probes_validate(probes, n, d);
     if (r < 0)
         return r;
@@ -226,9 +224,9 @@ struct sp_section {
 };
 
 struct sp_stream {
-    size_t cur;  /* open section, or NO_SECTION */
-    size_t next; /* sections begin in script order: lowest index still allowed */
-    size_t k;    /* bytes of the frame prefix matched so far (the carry) */
+    size_t cur;               /* open section, or NO_SECTION */
+    size_t next;              /* sections begin in script order: lowest index still allowed */
+    size_t k;                 /* bytes of the frame prefix matched so far (the carry) */
     char rest[LINE_REST_MAX]; /* candidate frame line after the prefix */
     size_t rest_len;
 };
@@ -341,8 +339,8 @@ struct frame_line {
     char type; /* 'B', 'E' or 'S' */
     const char *id;
     size_t id_len;
-    int rc;                /* E on stdout */
-    const char *reason;    /* S */
+    int rc;             /* E on stdout */
+    const char *reason; /* S */
     size_t reason_len;
 };
 
@@ -435,8 +433,8 @@ static void frame_line_apply(struct nm_splitter *sp, int s, const struct frame_l
         if (s == 0) {
             struct nm_section *sec = &sp->sec[idx].pub;
             sec->exit_code = fl->rc;
-            sec->state = fl->rc == 124 && sp->sec[idx].timeout_s > 0 ? NM_SECTION_TIMEOUT
-                                                                      : NM_SECTION_DONE;
+            sec->state =
+                fl->rc == 124 && sp->sec[idx].timeout_s > 0 ? NM_SECTION_TIMEOUT : NM_SECTION_DONE;
         }
         return;
     case 'S':
@@ -574,8 +572,7 @@ void nm_splitter_finish(struct nm_splitter *sp)
         struct sp_section *s = &sp->sec[i];
         /* The stdout end line makes a section DONE; stderr cut short is
          * still worth knowing, and "truncated" is the honest word for it. */
-        if ((s->pub.state == NM_SECTION_DONE || s->pub.state == NM_SECTION_TIMEOUT) &&
-            !s->ended[1])
+        if ((s->pub.state == NM_SECTION_DONE || s->pub.state == NM_SECTION_TIMEOUT) && !s->ended[1])
             s->pub.err_truncated = true;
     }
     sp->finished = true;

@@ -45,18 +45,22 @@
 #include "nearmiss/util.h"
 #include "parsers/x509.h"
 
-#define TLS_SPEC_MAX 600            /* longer inventory specs are not specs */
-#define TLS_LINE_MAX 1024           /* one STARTTLS reply line (RFC 5321: 512) */
-#define TLS_DIALOGUE_MAX (64 << 10) /* all STARTTLS bytes read from the server */
-#define TLS_REPLY_LINES_MAX 200     /* lines of one multi-line reply */
+#define TLS_SPEC_MAX        600        /* longer inventory specs are not specs */
+#define TLS_LINE_MAX        1024       /* one STARTTLS reply line (RFC 5321: 512) */
+#define TLS_DIALOGUE_MAX    (64 << 10) /* all STARTTLS bytes read from the server */
+#define TLS_REPLY_LINES_MAX 200        /* lines of one multi-line reply */
 
 const char *nm_starttls_name(enum nm_starttls s)
 {
     switch (s) {
-    case NM_STARTTLS_NONE: return "none";
-    case NM_STARTTLS_SMTP: return "smtp";
-    case NM_STARTTLS_IMAP: return "imap";
-    case NM_STARTTLS_POP3: return "pop3";
+    case NM_STARTTLS_NONE:
+        return "none";
+    case NM_STARTTLS_SMTP:
+        return "smtp";
+    case NM_STARTTLS_IMAP:
+        return "imap";
+    case NM_STARTTLS_POP3:
+        return "pop3";
     }
     return "none";
 }
@@ -93,8 +97,7 @@ static bool is_dns_name(const char *s)
     return true;
 }
 
-static int set_host(struct nm_tls_target *t, const char *h, size_t n, const char *spec,
-                    nm_diag *d)
+static int set_host(struct nm_tls_target *t, const char *h, size_t n, const char *spec, nm_diag *d)
 {
     if (n == 0)
         return nm_diag_set(d, NM_ERR_INVAL, "tls \"%s\": empty host", spec);
@@ -111,8 +114,7 @@ static int set_host(struct nm_tls_target *t, const char *h, size_t n, const char
                            "tls \"%s\": \"%s\" is not an address (IPv6 needs [brackets])", spec,
                            t->host);
     if (!is_dns_name(t->host))
-        return nm_diag_set(d, NM_ERR_INVAL, "tls \"%s\": \"%s\" is not a host name", spec,
-                           t->host);
+        return nm_diag_set(d, NM_ERR_INVAL, "tls \"%s\": \"%s\" is not a host name", spec, t->host);
     memcpy(t->sni, t->host, n + 1);
     return 0;
 }
@@ -170,7 +172,7 @@ int nm_tls_spec_parse(const char *spec, const char *default_host, struct nm_tls_
     if (len == 0 || len > TLS_SPEC_MAX)
         return nm_diag_set(d, NM_ERR_INVAL, "tls spec: empty or too long");
     const char *end = spec + len;
-    const char *slash = memchr(spec, '/', len);  /* hosts and ports never hold '/' */
+    const char *slash = memchr(spec, '/', len); /* hosts and ports never hold '/' */
     const char *hp_end = slash ? slash : end;
     const char *port_start;
 
@@ -181,15 +183,14 @@ int nm_tls_spec_parse(const char *spec, const char *default_host, struct nm_tls_
         if ((r = set_host(&t, spec + 1, (size_t)(close - spec - 1), spec, d)) < 0)
             return r;
         if (!is_ip_literal(t.host))
-            return nm_diag_set(d, NM_ERR_INVAL, "tls \"%s\": [%s] is not an IPv6 address",
-                               spec, t.host);
+            return nm_diag_set(d, NM_ERR_INVAL, "tls \"%s\": [%s] is not an IPv6 address", spec,
+                               t.host);
         port_start = close + 2;
     } else {
         const char *colon = memrchr(spec, ':', (size_t)(hp_end - spec));
         if (colon && memchr(spec, ':', (size_t)(colon - spec)))
             return nm_diag_set(d, NM_ERR_INVAL,
-                               "tls \"%s\": an IPv6 address needs brackets: [ADDRESS]:PORT",
-                               spec);
+                               "tls \"%s\": an IPv6 address needs brackets: [ADDRESS]:PORT", spec);
         if (colon) {
             if ((r = set_host(&t, spec, (size_t)(colon - spec), spec, d)) < 0)
                 return r;
@@ -210,8 +211,8 @@ int nm_tls_spec_parse(const char *spec, const char *default_host, struct nm_tls_
     }
     if (parse_port(port_start, hp_end, &t.port) < 0)
         return nm_diag_set(d, NM_ERR_INVAL, "tls \"%s\": port must be a number 1-65535", spec);
-    if (slash && (r = parse_proto(slash + 1, (size_t)(end - slash - 1), t.port, &t.starttls,
-                                  spec, d)) < 0)
+    if (slash &&
+        (r = parse_proto(slash + 1, (size_t)(end - slash - 1), t.port, &t.starttls, spec, d)) < 0)
         return r;
     *ret = t;
     return 0;
@@ -223,7 +224,7 @@ int nm_tls_spec_parse(const char *spec, const char *default_host, struct nm_tls_
 struct conn {
     int fd;
     int64_t deadline;
-    int sock_errno;     /* last hard socket error seen by the BIO */
+    int sock_errno; /* last hard socket error seen by the BIO */
     bool eof;
     /* STARTTLS line buffer */
     char buf[TLS_LINE_MAX + 1];
@@ -250,7 +251,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 static void fmt_endpoint(const struct sockaddr *sa, socklen_t salen, char *out, size_t cap)
 {
-    char host[80], serv[8];     /* numeric: an IPv6 address with a zone fits */
+    char host[80], serv[8]; /* numeric: an IPv6 address with a zone fits */
     if (getnameinfo(sa, salen, host, sizeof host, serv, sizeof serv,
                     NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
         snprintf(out, cap, "?");
@@ -264,8 +265,8 @@ static void fmt_endpoint(const struct sockaddr *sa, socklen_t salen, char *out, 
 
 /* Probe outcome while it is being built. */
 struct outcome {
-    const char *kind;       /* NULL = fine so far, else resolve, connect, timeout,
-                               starttls or handshake */
+    const char *kind; /* NULL = fine so far, else resolve, connect, timeout,
+                         starttls or handshake */
     char msg[256];
     char endpoint[100];
 };
@@ -299,8 +300,8 @@ static int connect_any(const struct nm_tls_target *t, struct conn *c, struct out
         return -1;
     }
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             last_errno = errno;
             continue;
@@ -417,8 +418,8 @@ static int smtp_reply(struct conn *c, char *line, struct outcome *o)
     for (int i = 0; i < TLS_REPLY_LINES_MAX; i++) {
         if (read_line(c, line, o) < 0)
             return -1;
-        if (strlen(line) < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' ||
-            line[1] > '9' || line[2] < '0' || line[2] > '9' ||
+        if (strlen(line) < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+            line[2] < '0' || line[2] > '9' ||
             (line[3] != '\0' && line[3] != ' ' && line[3] != '-')) {
             char p[96];
             printable(line, p, sizeof p);
@@ -692,12 +693,12 @@ static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t no
                            vr == X509_V_OK ? NULL : X509_verify_cert_error_string(vr));
         json_object_set_new(item, "hostname_ok", json_boolean(name_matches(leaf, t)));
     }
-    json_object_set_new(item, "days_left", have_days && leaf ? json_integer(leaf_days)
-                                                              : json_null());
-    json_object_set_new(item, "leaf_days_left", have_days && leaf ? json_integer(leaf_days)
-                                                                   : json_null());
-    json_object_set_new(item, "min_chain_days_left", have_days ? json_integer(min_days)
-                                                                : json_null());
+    json_object_set_new(item, "days_left",
+                        have_days && leaf ? json_integer(leaf_days) : json_null());
+    json_object_set_new(item, "leaf_days_left",
+                        have_days && leaf ? json_integer(leaf_days) : json_null());
+    json_object_set_new(item, "min_chain_days_left",
+                        have_days ? json_integer(min_days) : json_null());
     json_object_set_new(item, "weak_sig", json_boolean(weak_sig));
     json_object_set_new(item, "weak_key", json_boolean(weak_key));
 }
@@ -755,13 +756,12 @@ static void set_evidence(json_t *item, const struct outcome *o)
                                                                           : "does not match",
                        dn ? dn : "none", na ? na : "?");
     }
-    json_object_set_new(item, "evidence", nm_json_string_sanitized(b.data ? b.data : "", b.len,
-                                                                   b.cap));
+    json_object_set_new(item, "evidence",
+                        nm_json_string_sanitized(b.data ? b.data : "", b.len, b.cap));
     nm_buf_finish(&b);
 }
 
-int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **ret_item,
-                 nm_diag *d)
+int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **ret_item, nm_diag *d)
 {
     struct conn c = {.fd = -1, .deadline = deadline_ms};
     struct outcome o = {0};
@@ -799,7 +799,7 @@ int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **re
         goto done;
     }
     BIO_set_data(bio, &c);
-    SSL_set_bio(ssl, bio, bio);     /* ssl owns bio from here */
+    SSL_set_bio(ssl, bio, bio); /* ssl owns bio from here */
     if (t->sni[0] && !is_ip_literal(t->sni))
         SSL_set_tlsext_host_name(ssl, t->sni);
     SSL_set_connect_state(ssl);

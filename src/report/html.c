@@ -35,10 +35,10 @@
 #include "nearmiss/writers.h"
 #include "report/write.h"
 
-#define N_SEV 5              /* info..critical, indexed by enum nm_severity */
-#define TOP_RISKS 10
+#define N_SEV        5 /* info..critical, indexed by enum nm_severity */
+#define TOP_RISKS    10
 #define EVIDENCE_CAP (32 * 1024) /* bytes of evidence shown per finding */
-#define GENERIC_CAP 2000         /* bytes of an unknown field shown */
+#define GENERIC_CAP  2000        /* bytes of an unknown field shown */
 
 /* ---- constant style and script ------------------------------------------- */
 
@@ -439,18 +439,18 @@ static char *join_lines(const char *const *lines, const char *sep)
 
 struct hinfo {
     const json_t *h;
-    char *name;          /* cleaned */
-    bool ok;             /* status "ok" */
+    char *name; /* cleaned */
+    bool ok;    /* status "ok" */
     bool has_score;
     long score;
-    int crit_rank;       /* 0 low, 1 medium (default), 2 high, 3 critical */
-    int counts[N_SEV];   /* findings not waived, per severity */
+    int crit_rank;     /* 0 low, 1 medium (default), 2 high, 3 critical */
+    int counts[N_SEV]; /* findings not waived, per severity */
     size_t n_findings, n_waived;
-    double *points;      /* per finding, from score_breakdown */
+    double *points; /* per finding, from score_breakdown */
 };
 
 struct catinfo {
-    char *name;          /* cleaned */
+    char *name; /* cleaned */
     int counts[N_SEV];
 };
 
@@ -464,7 +464,7 @@ struct ctx {
     const json_t *report;
     struct hinfo *hosts;
     size_t n_hosts;
-    size_t *order;       /* host indices: score descending, unknown last, then name */
+    size_t *order; /* host indices: score descending, unknown last, then name */
     struct catinfo *cats;
     size_t n_cats;
     char **roles;
@@ -475,8 +475,8 @@ struct ctx {
     size_t n_waived, n_scanned;
 };
 
-static const char *const known_cats[] = {"patch", "reboot", "cert", "disk", "smart", "spof",
-                                         "health"};
+static const char *const known_cats[] = {"patch", "reboot", "cert",  "disk",
+                                         "smart", "spof",   "health"};
 #define N_KNOWN_CATS (sizeof known_cats / sizeof known_cats[0])
 
 static const char *str(const json_t *o, const char *key)
@@ -497,9 +497,9 @@ static const char *sev_title(int s)
 
 static const char *cat_title(const char *c)
 {
-    static const char *const t[N_KNOWN_CATS] = {"Patches", "Pending reboot", "Certificates",
-                                                "Filesystems", "Drives (SMART)",
-                                                "Single points of failure", "Health"};
+    static const char *const t[N_KNOWN_CATS] = {
+        "Patches",        "Pending reboot",           "Certificates", "Filesystems",
+        "Drives (SMART)", "Single points of failure", "Health"};
     for (size_t i = 0; c && i < N_KNOWN_CATS; i++)
         if (strcmp(c, known_cats[i]) == 0)
             return t[i];
@@ -599,14 +599,14 @@ static void host_points(struct hinfo *hi)
     size_t n = 0, i;
     const json_t *e;
     struct bd *bd = nm_xcalloc(json_array_size(bdj) + 1, sizeof *bd);
-    json_array_foreach(bdj, i, e) {
+    json_array_foreach (bdj, i, e) {
         const char *fp = str(e, "fingerprint");
         if (fp && json_is_number(json_object_get(e, "points")))
             bd[n++] = (struct bd){fp, json_number_value(json_object_get(e, "points"))};
     }
     qsort(bd, n, sizeof *bd, cmp_bd);
     hi->points = nm_xcalloc(hi->n_findings + 1, sizeof *hi->points);
-    json_array_foreach(json_object_get(hi->h, "findings"), i, e) {
+    json_array_foreach (json_object_get(hi->h, "findings"), i, e) {
         const char *fp = str(e, "fingerprint");
         if (!fp || n == 0)
             continue;
@@ -682,7 +682,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
     c->order = nm_xcalloc(c->n_hosts + 1, sizeof *c->order);
     size_t i, j;
     const json_t *h, *f;
-    json_array_foreach(hosts, i, h) {
+    json_array_foreach (hosts, i, h) {
         struct hinfo *hi = &c->hosts[i];
         hi->h = h;
         hi->name = nm_report_clean_json(json_object_get(h, "name"));
@@ -697,9 +697,9 @@ static void ctx_init(struct ctx *c, const json_t *report)
         hi->crit_rank = crit_rank(str(h, "criticality"));
         hi->n_findings = json_array_size(json_object_get(h, "findings"));
         host_points(hi);
-        json_array_foreach(json_object_get(h, "roles"), j, f)
+        json_array_foreach (json_object_get(h, "roles"), j, f)
             add_role(c, f);
-        json_array_foreach(json_object_get(h, "findings"), j, f) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
             int s = sev_of(f);
             if (json_is_true(json_object_get(f, "waived"))) {
                 hi->n_waived++;
@@ -716,7 +716,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
                 consider_risk(c, (struct risk){i, j, hi->points[j], s, hi->crit_rank});
         }
     }
-    json_array_foreach(json_object_get(report, "fleet_findings"), i, f) {
+    json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
         int s = sev_of(f);
         size_t ci = cat_index(c, json_object_get(f, "category"));
         if (s >= 0) {
@@ -1062,8 +1062,7 @@ static xmlNodePtr svg_rect(xmlNodePtr parent, double x, double y, double w, doub
     return r;
 }
 
-static xmlNodePtr svg_text(xmlNodePtr parent, double x, double y, const char *anchor,
-                           const char *s)
+static xmlNodePtr svg_text(xmlNodePtr parent, double x, double y, const char *anchor, const char *s)
 {
     xmlNodePtr t = svg_el(parent, "text");
     attrf(t, "x", "%.1f", x);
@@ -1109,8 +1108,9 @@ static void chart_categories(xmlNodePtr parent, const struct ctx *c)
     attr(svg, "xmlns", "http://www.w3.org/2000/svg");
     attrf(svg, "viewBox", "0 0 %.0f %.0f", width, height);
     attr(svg, "role", "img");
-    attr(svg, "aria-label", "Stacked bar chart of findings per category, split by severity; "
-                            "the same numbers are in the table below.");
+    attr(svg, "aria-label",
+         "Stacked bar chart of findings per category, split by severity; "
+         "the same numbers are in the table below.");
     for (size_t i = 0; i < c->n_cats; i++) {
         double y = top + row_h * (double)i;
         svg_text(svg, 0, y + 13, NULL, cat_title(c->cats[i].name));
@@ -1189,8 +1189,9 @@ static void chart_scores(xmlNodePtr parent, const struct ctx *c)
     attr(svg, "xmlns", "http://www.w3.org/2000/svg");
     attrf(svg, "viewBox", "0 0 %.0f %.0f", width, height);
     attr(svg, "role", "img");
-    attr(svg, "aria-label", "Histogram of host risk scores in bands of ten, with hosts that "
-                            "could not be scanned as unknown; the numbers are in the table below.");
+    attr(svg, "aria-label",
+         "Histogram of host risk scores in bands of ten, with hosts that "
+         "could not be scanned as unknown; the numbers are in the table below.");
     xmlNodePtr defs = svg_el(svg, "defs");
     xmlNodePtr pat = svg_el(defs, "pattern");
     attr(pat, "id", "hatch");
@@ -1211,7 +1212,9 @@ static void chart_scores(xmlNodePtr parent, const struct ctx *c)
         if (i == 10)
             snprintf(label, sizeof label, "unknown");
         else if (i == 9)
-            snprintf(label, sizeof label, "90\xe2\x80\x93" "100");
+            snprintf(label, sizeof label,
+                     "90\xe2\x80\x93"
+                     "100");
         else
             snprintf(label, sizeof label, "%d\xe2\x80\x93%d", i * 10, i * 10 + 9);
         snprintf(n, sizeof n, "%zu", bands[i]);
@@ -1250,7 +1253,8 @@ static void chart_scores(xmlNodePtr parent, const struct ctx *c)
         if (i == 10)
             el_text(tr, "td", NULL, "unknown (not scanned)");
         else if (i == 9)
-            textf(el(tr, "td", NULL), "90\xe2\x80\x93" "100");
+            textf(el(tr, "td", NULL), "90\xe2\x80\x93"
+                                      "100");
         else
             textf(el(tr, "td", NULL), "%d\xe2\x80\x93%d", i * 10, i * 10 + 9);
         textf(el(tr, "td", "num"), "%zu", bands[i]);
@@ -1304,14 +1308,15 @@ static void build_fleet(xmlNodePtr main, const struct ctx *c)
     attr(sec, "id", "fleet");
     el_text(sec, "h2", NULL, "Fleet-wide findings (single points of failure)");
     if (json_array_size(ff) == 0) {
-        el_text(sec, "p", "note", "None: no role below its minimum of healthy hosts or confined "
-                                  "to one failure domain.");
+        el_text(sec, "p", "note",
+                "None: no role below its minimum of healthy hosts or confined "
+                "to one failure domain.");
         return;
     }
     xmlNodePtr ul = el(sec, "ul", "list");
     size_t i;
     const json_t *f;
-    json_array_foreach(ff, i, f) {
+    json_array_foreach (ff, i, f) {
         xmlNodePtr li = el(ul, "li", "fleet-finding");
         attr(li, "data-sev", str(f, "severity") ? str(f, "severity") : "");
         xmlNodePtr head = el(li, "div", "fhead");
@@ -1324,7 +1329,7 @@ static void build_fleet(xmlNodePtr main, const struct ctx *c)
         el_text(hp, "strong", NULL, "Hosts: ");
         size_t k;
         const json_t *hn;
-        json_array_foreach(json_object_get(f, "hosts"), k, hn) {
+        json_array_foreach (json_object_get(f, "hosts"), k, hn) {
             if (k)
                 text(hp, ", ");
             long hi = find_host(c, hn);
@@ -1356,8 +1361,9 @@ static void build_unscanned(xmlNodePtr main, const struct ctx *c)
     } else if (failed == 0) {
         textf(el(sec, "p", "note"), "All %zu hosts were scanned.", c->n_hosts);
     } else {
-        el_text(sec, "p", "note", "Their risk is unknown: they have no score and count as "
-                                  "\"unknown\" in the chart above.");
+        el_text(sec, "p", "note",
+                "Their risk is unknown: they have no score and count as "
+                "\"unknown\" in the chart above.");
         /* How many per status, then the list: open when short, one click
          * away when a hundred hosts are down (print opens it). */
         xmlNodePtr by = el(sec, "ul", "stats bystatus");
@@ -1445,7 +1451,7 @@ static void build_waivers(xmlNodePtr main, const struct ctx *c)
     xmlNodePtr tb = el(tbl, "tbody", NULL);
     size_t i;
     const json_t *w;
-    json_array_foreach(ws, i, w) {
+    json_array_foreach (ws, i, w) {
         tr = el(tb, "tr", NULL);
         for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
             const json_t *v = json_object_get(w, cols[k][0]);
@@ -1478,16 +1484,16 @@ static void search_text(struct nm_buf *b, const json_t *h)
     size_t i;
     const char *key;
     const json_t *v;
-    json_array_foreach(json_object_get(h, "roles"), i, v) {
+    json_array_foreach (json_object_get(h, "roles"), i, v) {
         buf_value(b, v, 256);
         nm_buf_appends(b, " ");
     }
-    json_object_foreach((json_t *)json_object_get(h, "labels"), key, v) {
+    json_object_foreach ((json_t *)json_object_get(h, "labels"), key, v) {
         nm_buf_appendf(b, "%s=", key);
         buf_value(b, v, 256);
         nm_buf_appends(b, " ");
     }
-    json_array_foreach(json_object_get(h, "findings"), i, v) {
+    json_array_foreach (json_object_get(h, "findings"), i, v) {
         buf_value(b, json_object_get(v, "check"), 128);
         nm_buf_appends(b, " ");
         buf_value(b, json_object_get(v, "subject"), 256);
@@ -1529,9 +1535,29 @@ static void dl_row_buf(xmlNodePtr dl, const char *term, const struct nm_buf *b)
 static bool is_known_host_key(const char *k)
 {
     static const char *const known[] = {
-        "name", "address", "port", "roles", "labels", "criticality", "status", "error", "os",
-        "score", "score_breakdown", "findings", "checks", "scan", "kernel", "arch", "hostname",
-        "uptime_seconds", "user", "tls", "uid", "metrics", "score_capped_from",
+        "name",
+        "address",
+        "port",
+        "roles",
+        "labels",
+        "criticality",
+        "status",
+        "error",
+        "os",
+        "score",
+        "score_breakdown",
+        "findings",
+        "checks",
+        "scan",
+        "kernel",
+        "arch",
+        "hostname",
+        "uptime_seconds",
+        "user",
+        "tls",
+        "uid",
+        "metrics",
+        "score_capped_from",
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(k, known[i]) == 0)
@@ -1556,7 +1582,7 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
     size_t i;
     const char *key;
     const json_t *v;
-    json_array_foreach(json_object_get(h, "roles"), i, v) {
+    json_array_foreach (json_object_get(h, "roles"), i, v) {
         if (i)
             nm_buf_appends(&b, ", ");
         buf_value(&b, v, 256);
@@ -1564,7 +1590,7 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
     if (b.len)
         dl_row_buf(dl, "Roles", &b);
     nm_buf_reset(&b);
-    json_object_foreach((json_t *)json_object_get(h, "labels"), key, v) {
+    json_object_foreach ((json_t *)json_object_get(h, "labels"), key, v) {
         if (b.len)
             nm_buf_appends(&b, ", ");
         nm_buf_appendf(&b, "%s=", key);
@@ -1575,8 +1601,9 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
     nm_buf_reset(&b);
     const json_t *os = json_object_get(h, "os");
     if (json_is_object(os))
-        dl_row(dl, "OS", json_object_get(os, "pretty_name") ? json_object_get(os, "pretty_name")
-                                                             : json_object_get(os, "id"));
+        dl_row(dl, "OS",
+               json_object_get(os, "pretty_name") ? json_object_get(os, "pretty_name")
+                                                  : json_object_get(os, "id"));
     dl_row(dl, "Kernel", json_object_get(h, "kernel"));
     dl_row(dl, "Architecture", json_object_get(h, "arch"));
     const json_t *up = json_object_get(h, "uptime_seconds");
@@ -1614,7 +1641,7 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
     if (json_is_string(json_object_get(scan, "truncated")))
         dl_row(dl, "Output", json_object_get(scan, "truncated"));
     /* Fields added by later versions or other stages, shown as they are. */
-    json_object_foreach((json_t *)h, key, v) {
+    json_object_foreach ((json_t *)h, key, v) {
         if (is_known_host_key(key) || json_is_null(v))
             continue;
         dl_row(dl, key, v);
@@ -1656,9 +1683,9 @@ static void kv_line(struct nm_buf *b, const char *key, const json_t *v)
 static bool is_known_finding_key(const char *k)
 {
     static const char *const known[] = {
-        "check", "category", "severity", "subject", "message", "value", "threshold",
-        "fingerprint", "evidence", "remediation", "ticket_summary", "item", "waived", "waiver",
-        "waiver_expired",
+        "check",          "category",  "severity",    "subject",  "message",
+        "value",          "threshold", "fingerprint", "evidence", "remediation",
+        "ticket_summary", "item",      "waived",      "waiver",   "waiver_expired",
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(k, known[i]) == 0)
@@ -1730,12 +1757,12 @@ static void finding_el(xmlNodePtr ol, const struct hinfo *hi, size_t host, size_
     kv_line(&kv, "fingerprint", json_object_get(f, "fingerprint"));
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)json_object_get(f, "item"), key, v) {
+    json_object_foreach ((json_t *)json_object_get(f, "item"), key, v) {
         char *term = nm_xasprintf("item.%s", key);
         kv_line(&kv, term, v);
         free(term);
     }
-    json_object_foreach((json_t *)f, key, v) {
+    json_object_foreach ((json_t *)f, key, v) {
         if (!is_known_finding_key(key))
             kv_line(&kv, key, v);
     }
@@ -1758,22 +1785,22 @@ static void host_checks(xmlNodePtr body, const json_t *h)
     xmlNodePtr tb = el(tbl, "tbody", NULL);
     size_t i;
     const json_t *k;
-    json_array_foreach(checks, i, k) {
+    json_array_foreach (checks, i, k) {
         tr = el(tb, "tr", NULL);
         text_value(el(tr, "td", "mono"), json_object_get(k, "id"), 256);
         const char *res = str(k, "result");
         xmlNodePtr td = el(tr, "td", NULL);
         el_text(td, "span",
                 res && (strcmp(res, "fail") == 0 || strcmp(res, "error") == 0) ? "st st-bad"
-                : res && strcmp(res, "pass") == 0                                ? "st st-ok"
-                                                                                  : "badge",
+                : res && strcmp(res, "pass") == 0                              ? "st st-ok"
+                                                                               : "badge",
                 res ? res : "unknown");
         td = el(tr, "td", NULL);
         if (json_is_string(json_object_get(k, "reason"))) {
             text_value(td, json_object_get(k, "reason"), GENERIC_CAP);
         } else if (json_is_integer(json_object_get(k, "items"))) {
-            textf(td, "%" JSON_INTEGER_FORMAT " item(s) looked at, %" JSON_INTEGER_FORMAT
-                      " finding(s)",
+            textf(td,
+                  "%" JSON_INTEGER_FORMAT " item(s) looked at, %" JSON_INTEGER_FORMAT " finding(s)",
                   json_integer_value(json_object_get(k, "items")),
                   json_integer_value(json_object_get(k, "findings")));
         }
@@ -1790,15 +1817,15 @@ static void host_measurements(xmlNodePtr body, const json_t *h)
     el_text(body, "h3", NULL, "Measurements");
     const char *check, *key, *field;
     const json_t *recs, *rec, *v;
-    json_object_foreach((json_t *)m, check, recs) {
+    json_object_foreach ((json_t *)m, check, recs) {
         xmlNodePtr box = el(body, "details", "more");
         xmlNodePtr sum = el(box, "summary", NULL);
         textf(sum, "%s: %zu recorded", check, json_is_object(recs) ? json_object_size(recs) : 0);
         struct nm_buf b;
         nm_buf_init(&b, SIZE_MAX);
-        json_object_foreach((json_t *)recs, key, rec) {
+        json_object_foreach ((json_t *)recs, key, rec) {
             nm_buf_appendf(&b, "%s\n", key);
-            json_object_foreach((json_t *)rec, field, v) {
+            json_object_foreach ((json_t *)rec, field, v) {
                 if (json_is_null(v))
                     continue;
                 nm_buf_appendf(&b, "    %-16s ", field);
@@ -1840,7 +1867,7 @@ static void host_breakdown(xmlNodePtr body, const struct hinfo *hi, size_t host)
     double sum = 0;
     size_t j;
     const json_t *f;
-    json_array_foreach(findings, j, f) {
+    json_array_foreach (findings, j, f) {
         if (hi->points[j] <= 0)
             continue;
         tr = el(tb, "tr", NULL);
@@ -1884,14 +1911,14 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
     nm_buf_init(&b, SIZE_MAX);
     size_t j;
     const json_t *v;
-    json_array_foreach(json_object_get(h, "roles"), j, v) {
+    json_array_foreach (json_object_get(h, "roles"), j, v) {
         if (j)
             nm_buf_appends(&b, "\n");
         buf_token(&b, v);
     }
     attr_n(det, "data-roles", b.data ? b.data : "", b.len);
     nm_buf_reset(&b);
-    json_array_foreach(json_object_get(h, "findings"), j, v) {
+    json_array_foreach (json_object_get(h, "findings"), j, v) {
         if (json_is_true(json_object_get(v, "waived")))
             continue;
         if (b.len)
@@ -1956,7 +1983,7 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
 
     xmlNodePtr cr = el(sum, "span", "c-roles");
     el_text(cr, "span", "lbl", "roles");
-    json_array_foreach(json_object_get(h, "roles"), j, v) {
+    json_array_foreach (json_object_get(h, "roles"), j, v) {
         if (j)
             text(cr, ", ");
         text_value(cr, v, 256);
@@ -1997,7 +2024,7 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
         size_t m = 0;
         for (int s = NM_SEV_CRITICAL; s >= NM_SEV_NONE; s--) {
             for (int w = 0; w < 2; w++) {
-                json_array_foreach(findings, j, v) {
+                json_array_foreach (findings, j, v) {
                     bool waived = json_is_true(json_object_get(v, "waived"));
                     if (sev_of(v) == s && waived == (w == 1))
                         idx[m++] = j;
@@ -2085,7 +2112,8 @@ static void build_hosts(xmlNodePtr main, const struct ctx *c)
     static const char *const sorts[][2] = {{"score:desc", "riskiest first"},
                                            {"score:asc", "safest first"},
                                            {"name:asc", "name A\xe2\x80\x93Z"},
-                                           {"name:desc", "name Z\xe2\x80\x93" "A"},
+                                           {"name:desc", "name Z\xe2\x80\x93"
+                                                         "A"},
                                            {"status:asc", "not scanned first"}};
     for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
         attr(el_text(sel, "option", NULL, sorts[i][1]), "value", sorts[i][0]);
@@ -2127,9 +2155,9 @@ static void build_hosts(xmlNodePtr main, const struct ctx *c)
     attr(rows, "id", "hostrows");
     for (size_t k = 0; k < c->n_hosts; k++)
         host_row(rows, c, c->order[k]);
-    xmlNodePtr empty = el_text(box, "p", "empty",
-                               c->n_hosts ? "No host matches the filters."
-                                          : "This report lists no hosts.");
+    xmlNodePtr empty =
+        el_text(box, "p", "empty",
+                c->n_hosts ? "No host matches the filters." : "This report lists no hosts.");
     attr(empty, "id", "f-empty");
     xmlNewProp(empty, BAD_CAST "hidden", NULL);
 }

@@ -243,7 +243,7 @@ static void add_property(xmlNodePtr props, const char *name, const json_t *v)
         nm_buf_reset(&b);
         size_t i;
         const json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach (v, i, e) {
             if (i)
                 nm_buf_appends(&b, ", ");
             buf_json(&b, e);
@@ -298,7 +298,7 @@ static void checks_findings(const json_t *host, const char *check, struct nm_buf
     size_t i, active = 0;
     const json_t *f, *first = NULL;
     int worst = NM_SEV_NONE;
-    json_array_foreach(json_object_get(host, "findings"), i, f) {
+    json_array_foreach (json_object_get(host, "findings"), i, f) {
         const char *c = str(f, "check");
         if (!c || strcmp(c, check) != 0)
             continue;
@@ -387,7 +387,7 @@ static void add_check(xmlNodePtr suite, const char *classname, const json_t *hos
         /* Name the justification of the first waived finding. */
         size_t i;
         const json_t *f;
-        json_array_foreach(json_object_get(host, "findings"), i, f) {
+        json_array_foreach (json_object_get(host, "findings"), i, f) {
             const char *c = str(f, "check");
             if (!id || !c || strcmp(c, id) != 0 || !json_is_true(json_object_get(f, "waived")))
                 continue;
@@ -501,7 +501,7 @@ static void add_host(xmlNodePtr root, const json_t *host, const char *timestamp,
         }
         size_t i;
         const json_t *chk;
-        json_array_foreach(json_object_get(host, "checks"), i, chk)
+        json_array_foreach (json_object_get(host, "checks"), i, chk)
             add_check(suite, classname, host, chk, &n);
     }
     set_counts(suite, &n, true);
@@ -553,7 +553,7 @@ static void add_fleet(xmlNodePtr root, const json_t *report, const char *timesta
             nm_buf_appends(&b, "    hosts: ");
             size_t k;
             const json_t *h;
-            json_array_foreach(json_object_get(g, "hosts"), k, h) {
+            json_array_foreach (json_object_get(g, "hosts"), k, h) {
                 if (k)
                     nm_buf_appends(&b, ", ");
                 buf_json(&b, h);
@@ -608,7 +608,7 @@ int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_le
     size_t i;
     const json_t *h;
     double ms = 0;
-    json_array_foreach(json_object_get(report, "hosts"), i, h) {
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
         add_host(root, h, ts, i, &total);
         const json_t *dur = json_object_get(json_object_get(h, "scan"), "duration_ms");
         if (json_is_number(dur) && json_number_value(dur) > 0)

@@ -23,7 +23,7 @@
 struct sample {
     char *labels; /* "{a=\"x\",b=\"y\"}" or "" */
     char *value;
-    size_t seq;   /* insertion order: first of duplicates wins */
+    size_t seq; /* insertion order: first of duplicates wins */
 };
 
 struct family {
@@ -145,8 +145,8 @@ static void add_sample(struct prom *p, int fam, struct nm_buf *labels, double v)
         nm_buf_appends(labels, "}");
     size_t len;
     char *l = nm_buf_steal(labels, &len);
-    f->s[f->n++] = (struct sample){.labels = l ? l : nm_xstrdup(""), .value = format_value(v),
-                                   .seq = p->seq++};
+    f->s[f->n++] = (struct sample){
+        .labels = l ? l : nm_xstrdup(""), .value = format_value(v), .seq = p->seq++};
 }
 
 static int cmp_sample(const void *a, const void *b)
@@ -216,8 +216,7 @@ static void record_metrics(struct prom *p, const json_t *host, const json_t *sub
         add_sample(p, F_CERT, &b, v);
     }
     const json_t *mount = json_object_get(rec, "mount");
-    bool is_fs = json_is_string(mount) ||
-                 (key && json_is_string(json_object_get(rec, "fstype")));
+    bool is_fs = json_is_string(mount) || (key && json_is_string(json_object_get(rec, "fstype")));
     static const struct {
         const char *field;
         int fam;
@@ -293,14 +292,14 @@ static void host_metrics(struct prom *p, const json_t *h)
 
     const char *check, *key;
     const json_t *recs, *rec;
-    json_object_foreach((json_t *)json_object_get(h, "metrics"), check, recs) {
-        json_object_foreach((json_t *)recs, key, rec)
+    json_object_foreach ((json_t *)json_object_get(h, "metrics"), check, recs) {
+        json_object_foreach ((json_t *)recs, key, rec)
             record_metrics(p, h, NULL, key, rec);
     }
     struct pair_count *pairs = NULL;
     size_t n_pairs = 0, waived = 0, i;
     const json_t *f;
-    json_array_foreach(json_object_get(h, "findings"), i, f) {
+    json_array_foreach (json_object_get(h, "findings"), i, f) {
         record_metrics(p, h, json_object_get(f, "subject"), NULL, json_object_get(f, "item"));
         if (json_is_true(json_object_get(f, "waived")))
             waived++;
@@ -332,14 +331,14 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
     }
     size_t i;
     const json_t *h;
-    json_array_foreach(json_object_get(report, "hosts"), i, h)
+    json_array_foreach (json_object_get(report, "hosts"), i, h)
         host_metrics(&p, h);
 
     struct nm_buf b;
     nm_buf_init(&b, SIZE_MAX);
     struct pair_count *pairs = NULL;
     size_t n_pairs = 0;
-    json_array_foreach(json_object_get(report, "fleet_findings"), i, h)
+    json_array_foreach (json_object_get(report, "fleet_findings"), i, h)
         count_pair(&pairs, &n_pairs, h);
     for (i = 0; i < n_pairs; i++) {
         add_label(&b, "severity", pairs[i].sev, pairs[i].sev_len);

@@ -8,8 +8,8 @@
 #include "nearmiss/writers.h"
 #include "report/write.h"
 
-int nm_report_take_xml(xmlChar *mem, int size, const char *what, char **ret_data,
-                       size_t *ret_len, nm_diag *d)
+int nm_report_take_xml(xmlChar *mem, int size, const char *what, char **ret_data, size_t *ret_len,
+                       nm_diag *d)
 {
     if (!mem || size <= 0) {
         xmlFree(mem);

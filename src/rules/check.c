@@ -10,10 +10,10 @@
 #include "nearmiss/check.h"
 #include "nearmiss/util.h"
 
-#define CHECK_FILE_MAX (1u << 20)
+#define CHECK_FILE_MAX        (1u << 20)
 #define DEFAULT_PROBE_TIMEOUT 60
-#define DEFAULT_PROBE_OUTPUT (1u << 20)
-#define MAX_PROBE_OUTPUT (8u << 20)
+#define DEFAULT_PROBE_OUTPUT  (1u << 20)
+#define MAX_PROBE_OUTPUT      (8u << 20)
 
 /* ---- small loader helpers ------------------------------------------------ */
 
@@ -41,7 +41,7 @@ static int only_keys(struct loader *l, const json_t *obj, const char *path,
 {
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach ((json_t *)obj, key, v) {
         bool ok = false;
         for (size_t i = 0; allowed[i]; i++)
             ok = ok || strcmp(key, allowed[i]) == 0;
@@ -70,8 +70,8 @@ static int get_string(struct loader *l, const json_t *obj, const char *key, bool
     return 0;
 }
 
-static int get_string_array(struct loader *l, const json_t *obj, const char *key,
-                            const char *path, char ***ret, size_t *ret_n)
+static int get_string_array(struct loader *l, const json_t *obj, const char *key, const char *path,
+                            char ***ret, size_t *ret_n)
 {
     const json_t *v = json_object_get(obj, key);
     char p[256];
@@ -116,11 +116,11 @@ static const struct {
     const char *name;
     enum nm_op op;
 } op_names[] = {
-    {"lt", NM_OP_LT},       {"le", NM_OP_LE},         {"gt", NM_OP_GT},
-    {"ge", NM_OP_GE},       {"eq", NM_OP_EQ},         {"ne", NM_OP_NE},
-    {"match", NM_OP_MATCH}, {"nmatch", NM_OP_NMATCH}, {"version_lt", NM_OP_VLT},
+    {"lt", NM_OP_LT},          {"le", NM_OP_LE},          {"gt", NM_OP_GT},
+    {"ge", NM_OP_GE},          {"eq", NM_OP_EQ},          {"ne", NM_OP_NE},
+    {"match", NM_OP_MATCH},    {"nmatch", NM_OP_NMATCH},  {"version_lt", NM_OP_VLT},
     {"version_le", NM_OP_VLE}, {"version_gt", NM_OP_VGT}, {"version_ge", NM_OP_VGE},
-    {"in", NM_OP_IN},       {"exists", NM_OP_EXISTS},
+    {"in", NM_OP_IN},          {"exists", NM_OP_EXISTS},
 };
 
 static int parse_op(struct loader *l, const char *path, const json_t *v, enum nm_op *ret)
@@ -252,9 +252,9 @@ static void rule_finish(struct nm_rule *r)
 
 static int parse_rule(struct loader *l, const char *path, const json_t *v, struct nm_rule *r)
 {
-    static const char *const keys[] = {"when", "override", "field", "op", "thresholds",
-                                       "value", "severity", "severity_from", "severity_map",
-                                       "message", "comment", NULL};
+    static const char *const keys[] = {"when",         "override", "field",    "op",
+                                       "thresholds",   "value",    "severity", "severity_from",
+                                       "severity_map", "message",  "comment",  NULL};
     char p[300];
     int rc;
     memset(r, 0, sizeof *r);
@@ -279,11 +279,11 @@ static int parse_rule(struct loader *l, const char *path, const json_t *v, struc
     if (sfrom) {
         const json_t *map = json_object_get(v, "severity_map");
         if (!json_is_string(sfrom) || !json_is_object(map))
-            return bad(l, path,
-                       "severity_from needs a field name and severity_map an object%s", "");
+            return bad(l, path, "severity_from needs a field name and severity_map an object%s",
+                       "");
         const char *k;
         const json_t *mv;
-        json_object_foreach((json_t *)map, k, mv) {
+        json_object_foreach ((json_t *)map, k, mv) {
             if (!json_is_string(mv) || nm_severity_from_name(json_string_value(mv)) == NM_SEV_NONE)
                 return bad(l, path, "severity_map values must be severities, not at \"%s\"", k);
         }
@@ -328,14 +328,16 @@ static int parse_rule(struct loader *l, const char *path, const json_t *v, struc
             }
         }
         if (r->n_thresholds != json_object_size(th))
-            return bad(l, path, "thresholds keys must be severities (info low medium high "
-                                "critical)%s", "");
+            return bad(l, path,
+                       "thresholds keys must be severities (info low medium high "
+                       "critical)%s",
+                       "");
         return 0;
     }
     /* field + op + value + severity: a single threshold. */
     const json_t *val = json_object_get(v, "value");
-    enum nm_severity s = json_is_string(sev) ? nm_severity_from_name(json_string_value(sev))
-                                             : NM_SEV_NONE;
+    enum nm_severity s =
+        json_is_string(sev) ? nm_severity_from_name(json_string_value(sev)) : NM_SEV_NONE;
     if ((!val && r->op != NM_OP_EXISTS) || s == NM_SEV_NONE)
         return bad(l, path, "needs \"thresholds\", or \"value\" with \"severity\"%s", "");
     r->thresholds = nm_xcalloc(1, sizeof *r->thresholds);
@@ -376,8 +378,8 @@ static bool probe_id_ok(const char *id)
 static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v,
                        struct nm_probe_def **ret)
 {
-    static const char *const keys[] = {"id", "script", "needs_root", "timeout", "max_output",
-                                       "comment", NULL};
+    static const char *const keys[] = {"id",         "script",  "needs_root", "timeout",
+                                       "max_output", "comment", NULL};
     int rc;
     if (!json_is_object(v))
         return bad(l, "probe", "must be an object {id, script, ...}%s", "");
@@ -410,8 +412,8 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
         return bad(l, "probe.script", "must be a non-empty string or array of lines%s", "");
     }
     if ((root && !json_is_boolean(root)) ||
-        (to && (!json_is_integer(to) || json_integer_value(to) < 1 ||
-                json_integer_value(to) > 3600)) ||
+        (to &&
+         (!json_is_integer(to) || json_integer_value(to) < 1 || json_integer_value(to) > 3600)) ||
         (cap && (!json_is_integer(cap) || json_integer_value(cap) < 1 ||
                  json_integer_value(cap) > (json_int_t)MAX_PROBE_OUTPUT))) {
         nm_buf_finish(&sb);
@@ -492,7 +494,7 @@ static void check_finish(struct nm_check *c)
 
 static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
 {
-    static const char *const keys[] = {"os",     "os_version", "commands", "roles",
+    static const char *const keys[] = {"os",     "os_version",  "commands", "roles",
                                        "labels", "criticality", NULL};
     int rc;
     if (!v)
@@ -501,8 +503,8 @@ static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
         return bad(l, "applies", "must be an object%s", "");
     if ((rc = only_keys(l, v, "applies", keys)) < 0 ||
         (rc = get_string_array(l, v, "os", "applies", &c->os, &c->n_os)) < 0 ||
-        (rc = get_string_array(l, v, "os_version", "applies", &c->os_version,
-                               &c->n_os_version)) < 0 ||
+        (rc = get_string_array(l, v, "os_version", "applies", &c->os_version, &c->n_os_version)) <
+            0 ||
         (rc = get_string_array(l, v, "commands", "applies", &c->commands, &c->n_commands)) < 0 ||
         (rc = get_string_array(l, v, "roles", "applies", &c->roles, &c->n_roles)) < 0 ||
         (rc = get_string_array(l, v, "criticality", "applies", &c->criticality,
@@ -539,7 +541,7 @@ static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
         c->labels = nm_xcalloc(json_object_size(labels) + 1, sizeof *c->labels);
         const char *k;
         const json_t *lv;
-        json_object_foreach((json_t *)labels, k, lv) {
+        json_object_foreach ((json_t *)labels, k, lv) {
             if (!json_is_string(lv))
                 return bad(l, "applies.labels", "value of \"%s\" must be a string", k);
             c->labels[c->n_labels].key = nm_xstrdup(k);
@@ -552,10 +554,28 @@ static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
 
 static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, struct nm_check *c)
 {
-    static const char *const keys[] = {
-        "id", "version", "title", "category", "description", "references", "applies", "probe",
-        "ok_exit", "parser", "select", "rules", "subject", "message", "remediation", "ticket",
-        "record", "source", "missing_remediation", "error_remediation", "comment", NULL};
+    static const char *const keys[] = {"id",
+                                       "version",
+                                       "title",
+                                       "category",
+                                       "description",
+                                       "references",
+                                       "applies",
+                                       "probe",
+                                       "ok_exit",
+                                       "parser",
+                                       "select",
+                                       "rules",
+                                       "subject",
+                                       "message",
+                                       "remediation",
+                                       "ticket",
+                                       "record",
+                                       "source",
+                                       "missing_remediation",
+                                       "error_remediation",
+                                       "comment",
+                                       NULL};
     int rc;
     if (!json_is_object(root))
         return bad(l, "(top)", "a check file holds one JSON object%s", "");
@@ -576,8 +596,8 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     if (!probe_id_ok(c->id))
         return bad(l, "id", "must be 1-64 characters of [A-Za-z0-9._-]%s", "");
     if (!nm_category_valid(c->category))
-        return bad(l, "category",
-                   "\"%s\" is not one of patch reboot cert disk smart spof health", c->category);
+        return bad(l, "category", "\"%s\" is not one of patch reboot cert disk smart spof health",
+                   c->category);
     const json_t *ver = json_object_get(root, "version");
     if (ver && !json_is_integer(ver))
         return bad(l, "version", "must be an integer%s", "");
@@ -621,8 +641,10 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     const json_t *source = json_object_get(root, "source");
     if (source) {
         if (!json_is_string(source) || strcmp(json_string_value(source), "tls") != 0)
-            return bad(l, "source", "the only other item source is \"tls\" (the inventory's "
-                                    "TLS endpoints, probed by the scanner)%s", "");
+            return bad(l, "source",
+                       "the only other item source is \"tls\" (the inventory's "
+                       "TLS endpoints, probed by the scanner)%s",
+                       "");
         static const char *const excl[] = {"probe", "parser", "ok_exit"};
         for (size_t i = 0; i < sizeof excl / sizeof excl[0]; i++)
             if (json_object_get(root, excl[i]))
@@ -663,8 +685,10 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
             c->parser_options = opt ? json_incref((json_t *)opt) : NULL;
         }
         if (!pname)
-            return bad(l, "parser", "must name a parser (\"df\" or {\"name\": ..., \"options\": "
-                                    "{...}})%s", "");
+            return bad(l, "parser",
+                       "must name a parser (\"df\" or {\"name\": ..., \"options\": "
+                       "{...}})%s",
+                       "");
         c->parser = nm_parser_find(pname);
         if (!c->parser)
             return bad(l, "parser", "unknown parser \"%s\" (see `nearmiss checks parsers`)", pname);
@@ -679,8 +703,8 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
             return bad(l, "parser.options", "%s", pd.msg);
     }
 
-    if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select,
-                          &c->n_select)) < 0)
+    if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select, &c->n_select)) <
+        0)
         return rc;
     const json_t *rules = json_object_get(root, "rules");
     if (!json_is_array(rules) || json_array_size(rules) == 0)
@@ -715,8 +739,8 @@ void nm_checkset_finish(struct nm_checkset *cs)
     memset(cs, 0, sizeof *cs);
 }
 
-int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data,
-                            size_t len, nm_diag *d)
+int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
+                            nm_diag *d)
 {
     struct loader l = {.file = name, .d = d};
     json_error_t jerr;
@@ -830,8 +854,7 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
     for (size_t i = 0; i < c->n_os_version && !ok; i++)
         ok = ver && nm_glob_match(c->os_version[i], ver);
     if (!ok) {
-        snprintf(why, why_len, "os version %s is not one the check is for",
-                 ver ? ver : "unknown");
+        snprintf(why, why_len, "os version %s is not one the check is for", ver ? ver : "unknown");
         return false;
     }
     if (!nm_check_applies_to_host(c, h, why, why_len))
@@ -964,7 +987,10 @@ static bool compare(enum nm_op op, const json_t *have, const json_t *want, const
     if (!have || json_is_null(have))
         return op == NM_OP_NE || op == NM_OP_NMATCH; /* absent is "not equal" */
     switch (op) {
-    case NM_OP_LT: case NM_OP_LE: case NM_OP_GT: case NM_OP_GE: {
+    case NM_OP_LT:
+    case NM_OP_LE:
+    case NM_OP_GT:
+    case NM_OP_GE: {
         if (!json_is_number(have) || !json_is_number(want))
             return false;
         double a = json_number_value(have), b = json_number_value(want);
@@ -986,12 +1012,18 @@ static bool compare(enum nm_op op, const json_t *have, const json_t *want, const
         free(s);
         return op == NM_OP_MATCH ? m : !m;
     }
-    case NM_OP_VLT: case NM_OP_VLE: case NM_OP_VGT: case NM_OP_VGE: {
+    case NM_OP_VLT:
+    case NM_OP_VLE:
+    case NM_OP_VGT:
+    case NM_OP_VGE: {
         char *a = scalar_text(have), *b = scalar_text(want);
         int c = nm_version_compare(a, b);
         free(a);
         free(b);
-        return op == NM_OP_VLT ? c < 0 : op == NM_OP_VLE ? c <= 0 : op == NM_OP_VGT ? c > 0 : c >= 0;
+        return op == NM_OP_VLT   ? c < 0
+               : op == NM_OP_VLE ? c <= 0
+               : op == NM_OP_VGT ? c > 0
+                                 : c >= 0;
     }
     case NM_OP_IN:
         for (size_t i = 0; i < json_array_size(want); i++)
@@ -1016,8 +1048,8 @@ static bool conds_hold(const struct nm_cond *c, size_t n, const json_t *item)
 struct verdict {
     enum nm_severity severity;
     const struct nm_rule *rule;
-    const json_t *value;      /* borrowed from item */
-    const json_t *threshold;  /* borrowed from the rule */
+    const json_t *value;     /* borrowed from item */
+    const json_t *threshold; /* borrowed from the rule */
 };
 
 static struct verdict rule_judge(const struct nm_rule *r, const json_t *item)
@@ -1100,8 +1132,7 @@ char *nm_template_expand(const char *tpl, const json_t *item, const json_t *extr
     return nm_buf_steal(&b, NULL);
 }
 
-void nm_finding_fingerprint(const char *check, const char *host, const char *subject,
-                            char out[65])
+void nm_finding_fingerprint(const char *check, const char *host, const char *subject, char out[65])
 {
     unsigned char md[32];
     unsigned int len = 0;
@@ -1126,8 +1157,7 @@ const char *nm_check_missing_command(const struct nm_check *c, const json_t *fac
     return NULL;
 }
 
-json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r,
-                              const char *reason)
+json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r, const char *reason)
 {
     json_t *e = json_pack("{s:s, s:s}", "id", c->id, "result", nm_check_result_name(r));
     if (reason && *reason)
@@ -1167,7 +1197,8 @@ static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, c
     json_object_set_new(f, "severity", json_string(nm_severity_name(v->severity)));
     json_object_set_new(f, "subject", nm_json_string_sanitized(subject, strlen(subject), 4096));
     json_object_set_new(f, "message", nm_json_string_sanitized(message, strlen(message), 4096));
-    json_object_set(f, "value", v->value && !json_is_object(v->value) ? (json_t *)v->value : json_null());
+    json_object_set(f, "value",
+                    v->value && !json_is_object(v->value) ? (json_t *)v->value : json_null());
     json_object_set(f, "threshold", v->threshold ? (json_t *)v->threshold : json_null());
     json_object_set_new(f, "fingerprint", json_string(fp));
     const json_t *ev = json_object_get(item, "evidence");
@@ -1268,8 +1299,8 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
     return e;
 }
 
-json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h,
-                             const json_t *items, json_t *findings, json_t *metrics)
+json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h, const json_t *items,
+                             json_t *findings, json_t *metrics)
 {
     enum nm_severity worst = NM_SEV_NONE;
     size_t n_items = 0, n_findings = 0;
@@ -1288,9 +1319,9 @@ json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h,
         if (v.severity > worst)
             worst = v.severity;
     }
-    enum nm_check_result r = worst >= NM_SEV_HIGH     ? NM_RESULT_FAIL
-                             : worst >= NM_SEV_LOW    ? NM_RESULT_WARN
-                                                      : NM_RESULT_PASS;
+    enum nm_check_result r = worst >= NM_SEV_HIGH  ? NM_RESULT_FAIL
+                             : worst >= NM_SEV_LOW ? NM_RESULT_WARN
+                                                   : NM_RESULT_PASS;
     json_t *e = nm_check_result_entry(c, r, NULL);
     json_object_set_new(e, "items", json_integer((json_int_t)n_items));
     json_object_set_new(e, "findings", json_integer((json_int_t)n_findings));

@@ -10,12 +10,17 @@ int nm_score_severity_weight(enum nm_severity s)
     /* One critical finding alone puts a host in the upper half; it takes
      * many low findings to rival one high. */
     switch (s) {
-    case NM_SEV_CRITICAL: return 40;
-    case NM_SEV_HIGH: return 15;
-    case NM_SEV_MEDIUM: return 5;
-    case NM_SEV_LOW: return 1;
+    case NM_SEV_CRITICAL:
+        return 40;
+    case NM_SEV_HIGH:
+        return 15;
+    case NM_SEV_MEDIUM:
+        return 5;
+    case NM_SEV_LOW:
+        return 1;
     case NM_SEV_INFO:
-    case NM_SEV_NONE: return 0;
+    case NM_SEV_NONE:
+        return 0;
     }
     return 0;
 }
@@ -80,10 +85,11 @@ void nm_score_host(json_t *host)
     json_t *parts = json_array();
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(host, "findings"), i, f) {
+    json_array_foreach (json_object_get(host, "findings"), i, f) {
         if (json_is_true(json_object_get(f, "waived")))
             continue;
-        enum nm_severity s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        enum nm_severity s =
+            nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
         int weight = nm_score_severity_weight(s);
         if (weight <= 0)
             continue;
@@ -112,7 +118,7 @@ json_t *nm_score_fleet(const json_t *report)
     double sum = 0, max = 0;
     size_t n = 0, i;
     json_t *h;
-    json_array_foreach(json_object_get(report, "hosts"), i, h) {
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
         json_t *s = json_object_get(h, "score");
         if (!json_is_integer(s))
             continue;
@@ -122,7 +128,7 @@ json_t *nm_score_fleet(const json_t *report)
         n++;
     }
     double fleet = 0;
-    json_array_foreach(json_object_get(report, "fleet_findings"), i, h)
+    json_array_foreach (json_object_get(report, "fleet_findings"), i, h)
         fleet += nm_score_severity_weight(
             nm_severity_from_name(json_string_value(json_object_get(h, "severity"))));
     if (n == 0 && fleet == 0)

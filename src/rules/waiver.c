@@ -50,8 +50,12 @@ static int parse_date(const char *s, int64_t *ret)
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (m == 2 && d == 29 && !leap)
         return NM_ERR_PARSE;
-    struct tm tm = {.tm_year = (int)y - 1900, .tm_mon = (int)m - 1, .tm_mday = (int)d,
-                    .tm_hour = 23, .tm_min = 59, .tm_sec = 59};
+    struct tm tm = {.tm_year = (int)y - 1900,
+                    .tm_mon = (int)m - 1,
+                    .tm_mday = (int)d,
+                    .tm_hour = 23,
+                    .tm_min = 59,
+                    .tm_sec = 59};
     *ret = (int64_t)timegm(&tm);
     return 0;
 }
@@ -61,24 +65,25 @@ static int entry_error(nm_diag *d, const char *name, size_t i, const char *what)
     return nm_diag_set(d, NM_ERR_CONFIG, "%s: waivers[%zu]: %s", name, i, what);
 }
 
-static int load_entry(const char *name, size_t i, const json_t *e, struct nm_waiver *w,
-                      nm_diag *d)
+static int load_entry(const char *name, size_t i, const json_t *e, struct nm_waiver *w, nm_diag *d)
 {
-    static const char *const keys[] = {"check", "hosts", "subject", "justification",
+    static const char *const keys[] = {"check",       "hosts",   "subject", "justification",
                                        "approved_by", "expires", "comment", NULL};
     const char *k;
     const json_t *v;
     memset(w, 0, sizeof *w);
     if (!json_is_object(e))
         return entry_error(d, name, i, "must be an object");
-    json_object_foreach((json_t *)e, k, v) {
+    json_object_foreach ((json_t *)e, k, v) {
         bool known = false;
         for (size_t j = 0; keys[j]; j++)
             known = known || strcmp(k, keys[j]) == 0;
         if (!known) {
             char msg[200];
-            snprintf(msg, sizeof msg, "%.64s: unknown key (check hosts subject justification "
-                     "approved_by expires comment)", k);
+            snprintf(msg, sizeof msg,
+                     "%.64s: unknown key (check hosts subject justification "
+                     "approved_by expires comment)",
+                     k);
             return entry_error(d, name, i, msg);
         }
         if (!json_is_string(v)) {
@@ -125,8 +130,7 @@ int nm_waivers_load_buffer(struct nm_waivers *ws, const char *name, const char *
                            jerr.text);
     int r = 0;
     const json_t *list = json_object_get(root, "waivers");
-    if (!json_is_object(root) || !json_is_array(list) ||
-        json_object_size(root) != 1) {
+    if (!json_is_object(root) || !json_is_array(list) || json_object_size(root) != 1) {
         r = nm_diag_set(d, NM_ERR_CONFIG,
                         "%s: a waiver file is {\"waivers\": [...]} and nothing else", name);
         goto out;
@@ -176,7 +180,8 @@ static json_t *waiver_json(const struct nm_waiver *w)
 {
     json_t *j = json_pack("{s:s, s:s, s:s}", "justification", w->justification, "expires",
                           w->expires, "source", w->origin);
-    json_object_set_new(j, "approved_by", w->approved_by ? json_string(w->approved_by) : json_null());
+    json_object_set_new(j, "approved_by",
+                        w->approved_by ? json_string(w->approved_by) : json_null());
     return j;
 }
 
@@ -188,7 +193,7 @@ void nm_waivers_apply(const struct nm_waivers *ws, json_t *host, int64_t now)
     json_t *f;
     if (!ws || ws->n == 0 || !name)
         return;
-    json_array_foreach(findings, i, f) {
+    json_array_foreach (findings, i, f) {
         const char *check = json_string_value(json_object_get(f, "check"));
         const char *subject = json_string_value(json_object_get(f, "subject"));
         const struct nm_waiver *active = NULL, *expired = NULL;
@@ -209,14 +214,14 @@ void nm_waivers_apply(const struct nm_waivers *ws, json_t *host, int64_t now)
         }
     }
     /* A check whose every finding is waived reads "waived", not "fail". */
-    json_array_foreach(json_object_get(host, "checks"), i, f) {
+    json_array_foreach (json_object_get(host, "checks"), i, f) {
         const char *id = json_string_value(json_object_get(f, "id"));
         const char *res = json_string_value(json_object_get(f, "result"));
         if (!id || !res || (strcmp(res, "fail") != 0 && strcmp(res, "warn") != 0))
             continue;
         size_t total = 0, waived = 0, j;
         json_t *g;
-        json_array_foreach(findings, j, g) {
+        json_array_foreach (findings, j, g) {
             const char *c = json_string_value(json_object_get(g, "check"));
             if (!c || strcmp(c, id) != 0)
                 continue;
@@ -236,7 +241,8 @@ json_t *nm_waivers_report(const struct nm_waivers *ws, int64_t now)
         json_t *j = waiver_json(&ws->w[i]);
         json_object_set_new(j, "check", json_string(ws->w[i].check));
         json_object_set_new(j, "hosts", json_string(ws->w[i].hosts));
-        json_object_set_new(j, "subject", ws->w[i].subject ? json_string(ws->w[i].subject) : json_null());
+        json_object_set_new(j, "subject",
+                            ws->w[i].subject ? json_string(ws->w[i].subject) : json_null());
         json_object_set_new(j, "status",
                             json_string(ws->w[i].expires_at >= now ? "active" : "expired"));
         json_array_append_new(arr, j);

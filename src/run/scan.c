@@ -19,8 +19,8 @@
 #include "nm-config.h"
 
 #define FACTS_TIMEOUT_S 20
-#define FACTS_CAP (64u << 10)
-#define WORKER_STACK (512u << 10)
+#define FACTS_CAP       (64u << 10)
+#define WORKER_STACK    (512u << 10)
 
 struct kh_entry {
     char *path;
@@ -29,12 +29,12 @@ struct kh_entry {
 
 /* One inventory "tls" endpoint, probed from the scanner by a worker. */
 struct tls_job {
-    size_t host;                 /* index in the inventory */
-    const char *spec;            /* as written in the inventory */
+    size_t host;      /* index in the inventory */
+    const char *spec; /* as written in the inventory */
     struct nm_tls_target target;
     bool valid;
     char error[1400];
-    json_t *item;                /* result, set by the worker */
+    json_t *item; /* result, set by the worker */
 };
 
 struct scan {
@@ -44,7 +44,7 @@ struct scan {
     char *facts_script;
     struct kh_entry *kh;
     size_t n_kh;
-    json_t **hosts;              /* one slot per inventory host, filled by workers */
+    json_t **hosts; /* one slot per inventory host, filled by workers */
     struct tls_job *tls;
     size_t n_tls;
     atomic_size_t next;
@@ -114,8 +114,7 @@ static char *probe_guard(const struct scan *s, const struct nm_host *h,
             all_cmds = false;
         else if (cmds.len == 0)
             for (size_t k = 0; k < c->n_commands; k++)
-                nm_buf_appendf(&cmds, "command -v %s >/dev/null 2>&1 || exit 0\n",
-                               c->commands[k]);
+                nm_buf_appendf(&cmds, "command -v %s >/dev/null 2>&1 || exit 0\n", c->commands[k]);
     }
     char *guard = NULL;
     if (*needed && ((all_os && os_pat.len) || (all_cmds && cmds.len))) {
@@ -182,8 +181,8 @@ static json_t *host_skeleton(const struct nm_host *h, int port)
     return json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s, s:n, s:n, s:n, s:[], s:[], s:{}}", "name",
                      h->name, "address", h->address, "port", port, "roles",
                      string_array(h->roles, h->n_roles), "labels", labels, "criticality",
-                     h->criticality ? h->criticality : "medium", "status", "error", "error",
-                     "os", "score", "findings", "checks", "metrics");
+                     h->criticality ? h->criticality : "medium", "status", "error", "error", "os",
+                     "score", "findings", "checks", "metrics");
 }
 
 static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
@@ -217,8 +216,8 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
                                           "host roles/labels/criticality do not match the check");
         } else if (!facts) {
-            entry = nm_check_result_entry(c, NM_RESULT_ERROR,
-                                          "host facts unavailable; cannot tell if the check applies");
+            entry = nm_check_result_entry(
+                c, NM_RESULT_ERROR, "host facts unavailable; cannot tell if the check applies");
         } else if (!nm_check_applies(c, h, facts, why, sizeof why)) {
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE, why);
             if (c->missing_remediation && nm_check_missing_command(c, facts))
@@ -267,7 +266,10 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         .name = h->name,
         .address = h->address,
         .port = port,
-        .user = h->user ? h->user : o->user ? o->user : user_env ? user_env : "root",
+        .user = h->user    ? h->user
+                : o->user  ? o->user
+                : user_env ? user_env
+                           : "root",
         .identity = h->identity ? h->identity : o->identity,
         .passphrase = o->passphrase,
         .known_hosts = kh_for(s, kh_path),
@@ -280,10 +282,10 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
 
     json_object_set_new(hj, "status", json_string(nm_host_status_name(res.status)));
     json_object_set_new(hj, "error", res.error[0] ? json_string(res.error) : json_null());
-    json_t *scan = json_pack("{s:I, s:I, s:I, s:I, s:I}", "duration_ms", (json_int_t)res.total_ms,
-                             "connect_ms", (json_int_t)res.connect_ms, "bytes",
-                             (json_int_t)res.bytes_received, "probes", (json_int_t)n,
-                             "exit_status", (json_int_t)res.exit_status);
+    json_t *scan =
+        json_pack("{s:I, s:I, s:I, s:I, s:I}", "duration_ms", (json_int_t)res.total_ms,
+                  "connect_ms", (json_int_t)res.connect_ms, "bytes", (json_int_t)res.bytes_received,
+                  "probes", (json_int_t)n, "exit_status", (json_int_t)res.exit_status);
     if (res.hostkey_type[0])
         json_object_set_new(scan, "hostkey",
                             json_pack("{s:s, s:s, s:b}", "type", res.hostkey_type, "fingerprint",
@@ -296,8 +298,8 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
                                          o->host_cap));
     json_object_set_new(hj, "scan", scan);
     if (res.output_capped && res.status == NM_HOST_OK)
-        json_object_set_new(hj, "error", json_sprintf("output truncated at %" PRIu64 " bytes",
-                                                      o->host_cap));
+        json_object_set_new(hj, "error",
+                            json_sprintf("output truncated at %" PRIu64 " bytes", o->host_cap));
 
     /* Whatever arrived is judged, even when the host timed out half way:
      * checks whose probe did not finish say so themselves. */
@@ -350,7 +352,7 @@ static void plan_tls_jobs(struct scan *s)
 }
 
 /* On-disk certificates as the cert-expiry check records them (by SHA-256). */
-#define CERT_DISK_CHECK "cert-expiry"
+#define CERT_DISK_CHECK   "cert-expiry"
 #define CERT_SERVED_CHECK "cert-served-stale"
 
 static bool is_ip_literal(const char *s)
@@ -375,10 +377,12 @@ static bool names_overlap(const json_t *a, const json_t *b)
     /* IP SANs are skipped: every service on a host may carry the host's
      * address, so sharing one says nothing about being the same service. */
     for (size_t i = 0; i < json_array_size(as) && na < 65; i++)
-        if (json_is_string(json_array_get(as, i)) && !is_ip_literal(json_string_value(json_array_get(as, i))))
+        if (json_is_string(json_array_get(as, i)) &&
+            !is_ip_literal(json_string_value(json_array_get(as, i))))
             an[na++] = json_string_value(json_array_get(as, i));
     for (size_t i = 0; i < json_array_size(bs) && nb < 65; i++)
-        if (json_is_string(json_array_get(bs, i)) && !is_ip_literal(json_string_value(json_array_get(bs, i))))
+        if (json_is_string(json_array_get(bs, i)) &&
+            !is_ip_literal(json_string_value(json_array_get(bs, i))))
             bn[nb++] = json_string_value(json_array_get(bs, i));
     for (size_t i = 0; i < na; i++)
         for (size_t j = 0; j < nb; j++)
@@ -406,7 +410,7 @@ static void compare_served_with_disk(const struct nm_host *h, json_t *hj, const 
             continue;
         const char *sha;
         const json_t *rec;
-        json_object_foreach((json_t *)disk, sha, rec) {
+        json_object_foreach ((json_t *)disk, sha, rec) {
             const json_t *na = json_object_get(rec, "not_after_unix");
             if (strcmp(sha, served_fp) == 0 || !json_is_integer(na) ||
                 json_integer_value(na) <= json_integer_value(served_na) ||
@@ -430,12 +434,13 @@ static void compare_served_with_disk(const struct nm_host *h, json_t *hj, const 
                 "{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
                 "category", "cert", "severity", "medium", "subject", endpoint ? endpoint : "?",
                 "message", msg, "value",
-                json_object_get(leaf, "days_left") ? json_object_get(leaf, "days_left") : json_null(),
-                "threshold", json_null(), "fingerprint", fp,
-                "evidence", "served certificate sha256 differs from the newer on-disk one",
-                "remediation", "Reload or restart the service that terminates TLS here so it "
-                               "picks up the renewed certificate, and add a reload hook to the "
-                               "renewal (e.g. certbot --deploy-hook).");
+                json_object_get(leaf, "days_left") ? json_object_get(leaf, "days_left")
+                                                   : json_null(),
+                "threshold", json_null(), "fingerprint", fp, "evidence",
+                "served certificate sha256 differs from the newer on-disk one", "remediation",
+                "Reload or restart the service that terminates TLS here so it "
+                "picks up the renewed certificate, and add a reload hook to the "
+                "renewal (e.g. certbot --deploy-hook).");
             free(msg);
             json_array_append_new(json_object_get(hj, "findings"), f);
             break;
@@ -484,8 +489,8 @@ static void run_tls_job(const struct scan *s, struct tls_job *j)
     }
     int64_t deadline = nm_now_ms() + (int64_t)s->o->tls_timeout_s * 1000;
     if (nm_tls_probe(&j->target, deadline, &j->item, &d) < 0)
-        j->item = json_pack("{s:s, s:s, s:s}", "subject", j->spec, "endpoint", j->spec, "error",
-                            d.msg);
+        j->item =
+            json_pack("{s:s, s:s, s:s}", "subject", j->spec, "endpoint", j->spec, "error", d.msg);
     json_object_set_new(j->item, "spec", json_string(j->spec));
 }
 
@@ -566,10 +571,10 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
         o->progress(o->progress_ctx, inv->n_hosts, inv->n_hosts, atomic_load(&s.failed));
 
     nm_utc_iso8601((int64_t)time(NULL), finished);
-    json_t *report = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:[], s:[]}", "schema",
-                               "nearmiss.report/1", "tool", "nearmiss " NM_VERSION, "started_at",
-                               started, "finished_at", finished, "summary", "hosts",
-                               "fleet_findings");
+    json_t *report =
+        json_pack("{s:s, s:s, s:s, s:s, s:{}, s:[], s:[]}", "schema", "nearmiss.report/1", "tool",
+                  "nearmiss " NM_VERSION, "started_at", started, "finished_at", finished, "summary",
+                  "hosts", "fleet_findings");
     if (o->waivers && o->waivers->n)
         json_object_set_new(report, "waivers", nm_waivers_report(o->waivers, (int64_t)time(NULL)));
     json_t *hosts = json_object_get(report, "hosts");
@@ -600,14 +605,14 @@ void nm_report_summarize(json_t *report)
     json_t *hosts = json_object_get(report, "hosts");
     size_t i;
     json_t *h;
-    json_array_foreach(hosts, i, h) {
+    json_array_foreach (hosts, i, h) {
         if (strcmp(json_string_value(json_object_get(h, "status")), "ok") == 0)
             scanned++;
         else
             failed++;
         size_t j;
         json_t *f;
-        json_array_foreach(json_object_get(h, "findings"), j, f) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
             if (json_is_true(json_object_get(f, "waived")))
                 continue;
             const char *s = json_string_value(json_object_get(f, "severity"));
@@ -616,7 +621,7 @@ void nm_report_summarize(json_t *report)
                     counts[k]++;
         }
     }
-    json_array_foreach(json_object_get(report, "fleet_findings"), i, h) {
+    json_array_foreach (json_object_get(report, "fleet_findings"), i, h) {
         const char *s = json_string_value(json_object_get(h, "severity"));
         for (size_t k = 0; k < 5; k++)
             if (s && strcmp(s, sev[k]) == 0)

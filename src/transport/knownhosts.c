@@ -37,10 +37,10 @@
 
 #define KH_FILE_MAX (16u * 1024 * 1024)
 /* The longest real line is a certificate or a 16384-bit RSA key, a few KiB. */
-#define KH_LINE_MAX (64u * 1024)
-#define KH_TYPE_MAX 128   /* key type names, as OpenSSH's ktype[128] */
-#define KH_HOST_MAX 1024  /* longer names are not host names */
-#define KH_SHA1_LEN 20
+#define KH_LINE_MAX   (64u * 1024)
+#define KH_TYPE_MAX   128  /* key type names, as OpenSSH's ktype[128] */
+#define KH_HOST_MAX   1024 /* longer names are not host names */
+#define KH_SHA1_LEN   20
 #define KH_HASH_MAGIC "|1|"
 
 enum kh_marker {
@@ -50,13 +50,13 @@ enum kh_marker {
 };
 
 struct kh_entry {
-    size_t line;                /* 1-based */
+    size_t line; /* 1-based */
     enum kh_marker marker;
     bool hashed;
-    char *patterns;             /* plain: the comma list as written */
+    char *patterns;                    /* plain: the comma list as written */
     unsigned char salt[KH_SHA1_LEN];   /* hashed: HMAC key ... */
     unsigned char digest[KH_SHA1_LEN]; /* ... and HMAC-SHA1(salt, name) */
-    char type[KH_TYPE_MAX];     /* key type field == type inside the blob */
+    char type[KH_TYPE_MAX];            /* key type field == type inside the blob */
     unsigned char *blob;
     size_t bloblen;
 };
@@ -72,7 +72,7 @@ struct nm_known_hosts {
     size_t n_entries;
     size_t alloc;
     size_t bad_lines;
-    size_t lines;               /* lines seen, to number appended entries */
+    size_t lines; /* lines seen, to number appended entries */
 };
 
 static pthread_rwlock_t *kh_lock(const struct nm_known_hosts *kh)
@@ -94,8 +94,8 @@ static bool is_blank(char c)
 
 static bool b64_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 /*
@@ -444,8 +444,7 @@ int nm_known_hosts_parse(const char *name, const char *data, size_t len,
     int r = pthread_rwlock_init(&kh->lock, NULL);
     if (r != 0) {
         free(kh);
-        return nm_diag_set(d, NM_ERR_NOMEM, "known_hosts: cannot create lock: %s",
-                           strerror(r));
+        return nm_diag_set(d, NM_ERR_NOMEM, "known_hosts: cannot create lock: %s", strerror(r));
     }
     const char *p = data, *end = data + len;
     while (p < end) {

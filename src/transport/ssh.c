@@ -17,7 +17,7 @@
 
 /* How long teardown may take after the deadline: disconnect is a courtesy. */
 #define NM_SSH_TEARDOWN_MS 500
-#define NM_SSH_CHUNK 32768
+#define NM_SSH_CHUNK       32768
 
 struct conn {
     const struct nm_ssh_target *t;
@@ -85,15 +85,15 @@ static int wait_socket(struct conn *c, int64_t deadline)
 }
 
 /* Repeats a non-blocking libssh2 call until it stops saying EAGAIN. */
-#define SSH_RETRY(c, rc, call)                                                   \
-    do {                                                                       \
-        while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {                      \
-            int w_ = wait_socket((c), (c)->deadline);                          \
-            if (w_ < 0) {                                                      \
-                (rc) = w_ == NM_ERR_TIMEOUT ? LIBSSH2_ERROR_TIMEOUT : LIBSSH2_ERROR_SOCKET_RECV; \
-                break;                                                         \
-            }                                                                  \
-        }                                                                      \
+#define SSH_RETRY(c, rc, call)                                                                     \
+    do {                                                                                           \
+        while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {                                          \
+            int w_ = wait_socket((c), (c)->deadline);                                              \
+            if (w_ < 0) {                                                                          \
+                (rc) = w_ == NM_ERR_TIMEOUT ? LIBSSH2_ERROR_TIMEOUT : LIBSSH2_ERROR_SOCKET_RECV;   \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 static int timeout_fail(struct conn *c, const char *stage)
@@ -113,12 +113,13 @@ static int connect_tcp(struct conn *c)
      * attempts) bounds it.  Numeric addresses never touch the resolver. */
     int gr = getaddrinfo(c->t->address, port, &hints, &res);
     if (gr != 0)
-        return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot resolve %s: %s",
-                     c->t->address, gai_strerror(gr));
+        return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot resolve %s: %s", c->t->address,
+                    gai_strerror(gr));
     int last_errno = 0;
     bool timed_out = false;
     for (struct addrinfo *ai = res; ai && c->fd < 0; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             last_errno = errno;
             continue;
@@ -204,16 +205,15 @@ static int verify_hostkey(struct conn *c)
     case NM_HOSTKEY_REVOKED:
         return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
                     "host key %s %s of %s is marked @revoked in %s; not scanned",
-                    c->res->hostkey_type, c->res->hostkey_fingerprint, who,
-                    c->t->known_hosts_path);
+                    c->res->hostkey_type, c->res->hostkey_fingerprint, who, c->t->known_hosts_path);
     case NM_HOSTKEY_MISMATCH:
         return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
                     "HOST KEY CHANGED: %s offered %s %s but %s:%zu holds another key for it; "
                     "not scanned. If the change is expected (reinstall, key rotation), verify "
                     "the new fingerprint out of band, then run: ssh-keygen -R '%s' -f %s "
                     "and add the new key",
-                    who, c->res->hostkey_type, c->res->hostkey_fingerprint,
-                    c->t->known_hosts_path, line, who, c->t->known_hosts_path);
+                    who, c->res->hostkey_type, c->res->hostkey_fingerprint, c->t->known_hosts_path,
+                    line, who, c->t->known_hosts_path);
     case NM_HOSTKEY_UNKNOWN:
         break;
     }
@@ -268,8 +268,8 @@ static int auth_with_file(struct conn *c, const char *path, bool *tried)
     *tried = true;
     const char *user = c->t->user;
     SSH_RETRY(c, rc,
-              libssh2_userauth_publickey_fromfile_ex(c->session, user, (unsigned)strlen(user),
-                                                     NULL, path, c->t->passphrase));
+              libssh2_userauth_publickey_fromfile_ex(c->session, user, (unsigned)strlen(user), NULL,
+                                                     path, c->t->passphrase));
     return rc;
 }
 
@@ -515,7 +515,8 @@ static void set_hostkey_preference(struct conn *c)
     char known[512];
     const char **supported = NULL;
     if (nm_known_hosts_algorithms(c->t->known_hosts, c->t->address, c->t->port, known,
-                                  sizeof known) < 0 || !known[0])
+                                  sizeof known) < 0 ||
+        !known[0])
         return;
     int n = libssh2_session_supported_algs(c->session, LIBSSH2_METHOD_HOSTKEY, &supported);
     if (n <= 0)

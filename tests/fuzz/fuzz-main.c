@@ -52,11 +52,19 @@ static void mutate_and_run(const unsigned char *orig, size_t len, unsigned itera
         for (unsigned e = 0; e < edits && n > 0; e++) {
             size_t at = (size_t)(next_rand() % n);
             switch (next_rand() % 6) {
-            case 0: b[at] ^= (unsigned char)(1u << (next_rand() % 8)); break;
-            case 1: n = at; break;                               /* truncate */
-            case 2: b[at] = 0; break;                            /* NUL */
-            case 3: b[at] = (unsigned char)"\n{}[]\"\\:=|%-"[next_rand() % 13]; break;
-            case 4: {                                            /* duplicate a span */
+            case 0:
+                b[at] ^= (unsigned char)(1u << (next_rand() % 8));
+                break;
+            case 1:
+                n = at;
+                break; /* truncate */
+            case 2:
+                b[at] = 0;
+                break; /* NUL */
+            case 3:
+                b[at] = (unsigned char)"\n{}[]\"\\:=|%-"[next_rand() % 13];
+                break;
+            case 4: { /* duplicate a span */
                 size_t span = (size_t)(next_rand() % 64);
                 if (span > n - at)
                     span = n - at;
@@ -66,7 +74,9 @@ static void mutate_and_run(const unsigned char *orig, size_t len, unsigned itera
                 }
                 break;
             }
-            default: b[at] = (unsigned char)(0x80 | next_rand()); break; /* bad UTF-8 */
+            default:
+                b[at] = (unsigned char)(0x80 | next_rand());
+                break; /* bad UTF-8 */
             }
         }
         run_all_targets(b, n);

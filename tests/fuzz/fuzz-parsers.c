@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         struct nm_known_hosts *kh = NULL;
         if (nm_known_hosts_parse("fuzz", in, len, &kh, NULL) == 0) {
-            unsigned char blob[64] = {0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2', '5', '5', '1', '9'};
+            unsigned char blob[64] = {0,   0,   0,   11,  's', 's', 'h', '-',
+                                      'e', 'd', '2', '5', '5', '1', '9'};
             size_t line = 0;
             nm_known_hosts_check(kh, "host", 22, blob, sizeof blob, &line);
             nm_known_hosts_check(kh, "127.0.0.1", 2222, blob, sizeof blob, &line);

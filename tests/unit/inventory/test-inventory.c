@@ -263,7 +263,7 @@ static void test_ansible(void)
     json_t *hostvars = json_object_get(json_object_get(list, "_meta"), "hostvars");
     const char *name;
     json_t *vars;
-    json_object_foreach(hostvars, name, vars) {
+    json_object_foreach (hostvars, name, vars) {
         const struct nm_host *h = nm_inventory_find_host(&inv, name);
         CHECK(h != NULL);
         if (!h)
@@ -300,11 +300,12 @@ static void test_ansible_minimal(void)
     struct nm_inventory inv;
     nm_diag d = {""};
     /* Without _meta (older inventory scripts), cycles in children, hosts only in groups. */
-    static const char doc[] = "{\n"
-                              "  \"a\": {\"children\": [\"b\"], \"hosts\": [\"h1\"]},\n"
-                              "  \"b\": {\"children\": [\"a\", \"missing\"], \"hosts\": [\"h2\"],\n"
-                              "        \"vars\": {\"nearmiss_min_healthy\": \"1\", \"ansible_port\": \"2022\"}}\n"
-                              "}\n";
+    static const char doc[] =
+        "{\n"
+        "  \"a\": {\"children\": [\"b\"], \"hosts\": [\"h1\"]},\n"
+        "  \"b\": {\"children\": [\"a\", \"missing\"], \"hosts\": [\"h2\"],\n"
+        "        \"vars\": {\"nearmiss_min_healthy\": \"1\", \"ansible_port\": \"2022\"}}\n"
+        "}\n";
     nm_inventory_init(&inv);
     CHECK_INT(nm_inventory_load_buffer(&inv, "cyc", doc, strlen(doc), &d), 0);
     CHECK_STR(d.msg, "");
@@ -369,8 +370,9 @@ static void test_merge(void)
 
     /* A host name in two files names both; c1 before it is not kept either. */
     CHECK_INT(load(&inv, "dup-of-merge-a.json", &d), NM_ERR_EXISTS);
-    CHECK_STR(d.msg, DATA "dup-of-merge-a.json:4: hosts[1].name: host \"a2\" is already defined in "
-                          DATA "merge-a.json");
+    CHECK_STR(d.msg,
+              DATA "dup-of-merge-a.json:4: hosts[1].name: host \"a2\" is already defined in " DATA
+                   "merge-a.json");
     CHECK_INT(inv.n_hosts, 9);
     CHECK(nm_inventory_find_host(&inv, "c1") == NULL);
 

@@ -69,7 +69,8 @@ static void run_case(const struct nm_parser_def *p, const char *dir, const char 
     const json_t *want_items = json_object_get(exp, "items");
     const json_t *want_error = json_object_get(exp, "error");
     if (!json_is_string(json_object_get(exp, "source"))) {
-        fprintf(stderr, "%s: every case must say where its input comes from (\"source\")\n", exp_path);
+        fprintf(stderr, "%s: every case must say where its input comes from (\"source\")\n",
+                exp_path);
         test_failures++;
     }
     int r = p->fn(in, in_len, options, &got, &d);

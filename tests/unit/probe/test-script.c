@@ -68,7 +68,7 @@ static const char *state_name(enum nm_section_state s)
 struct expect {
     const char *id;
     enum nm_section_state state;
-    int rc;          /* checked for DONE and TIMEOUT */
+    int rc; /* checked for DONE and TIMEOUT */
     struct bytes out;
     struct bytes err;
     const char *skip_reason; /* checked for SKIPPED */
@@ -378,7 +378,7 @@ static void test_build_rejects(void)
     CHECK(strstr(d.msg, "duplicate") != NULL);
     CHECK(nm_splitter_create(good_marker, dup, 3, 1000) == NULL);
 
-    const char *bad_markers[] = {"0123456789abcdef0123456789abcde", /* 31 */
+    const char *bad_markers[] = {"0123456789abcdef0123456789abcde",   /* 31 */
                                  "0123456789abcdef0123456789abcdef0", /* 33 */
                                  "0123456789abcdef0123456789abcdeg",
                                  "0123456789abcdef 123456789abcdef", ""};
@@ -482,8 +482,12 @@ static void real_case_init(struct real_case *c, const char *marker, bool root_ru
         {"exit3", NM_SECTION_DONE, 3, B("x\n"), B(""), NULL},
         {"no-newline", NM_SECTION_DONE, 0, B("no newline"), B(""), NULL},
         {"two-newlines", NM_SECTION_DONE, 0, B("two\n\n"), B(""), NULL},
-        {"fake", NM_SECTION_DONE, 0, {c->fake_out.data, c->fake_out.len},
-         {c->fake_err.data, c->fake_err.len}, NULL},
+        {"fake",
+         NM_SECTION_DONE,
+         0,
+         {c->fake_out.data, c->fake_out.len},
+         {c->fake_err.data, c->fake_err.len},
+         NULL},
         {"stdin", NM_SECTION_DONE, 0, B("eof"), B(""), NULL},
         root_runs ? (struct expect){"root", NM_SECTION_DONE, 0, B("0\n"), B(""), NULL}
                   : (struct expect){"root", NM_SECTION_SKIPPED, 0, B(""), B(""), "noroot"},
@@ -806,8 +810,7 @@ static void test_damage(const char *marker)
     hand_done(&h);
 
     /* Unknown id: its whole section is stray. */
-    hand_run(&h, marker, B("@ B zz\nstuff\n@ E zz 0\n@ B a\nok\n@ E a 0\n"),
-             B("@ B a\n\n@ E a\n"));
+    hand_run(&h, marker, B("@ B zz\nstuff\n@ E zz 0\n@ B a\nok\n@ E a 0\n"), B("@ B a\n\n@ E a\n"));
     expect_section(h.sp, &(struct expect){"a", NM_SECTION_DONE, 0, B("ok"), B(""), NULL},
                    "unknown");
     CHECK_INT(nm_splitter_stray_bytes(h.sp), 2 * NM_MARKER_LEN + 6 + 6 + 8);
@@ -943,8 +946,9 @@ static void test_skip_lines(const char *marker)
 
     /* S inside an open section closes it; S on stderr, for an unknown id or
      * with an overlong reason is not a skip. */
-    hand_run(&h, marker, B("@ B a\nx\n@ S b other-reason\n@ S zz noroot\n"
-                           "@ S c 0123456789012345678901234567890123\n"),
+    hand_run(&h, marker,
+             B("@ B a\nx\n@ S b other-reason\n@ S zz noroot\n"
+               "@ S c 0123456789012345678901234567890123\n"),
              B("@ S c noroot\n"));
     expect_section(h.sp, &(struct expect){"a", NM_SECTION_PARTIAL, 0, B("x"), B(""), NULL}, "S2");
     expect_section(h.sp, &(struct expect){"b", NM_SECTION_SKIPPED, 0, B(""), B(""), "other-reason"},

@@ -39,7 +39,7 @@
 #include "test.h"
 #include "parsers/x509.h"
 
-#define PKI "tls/pki/"
+#define PKI     "tls/pki/"
 #define NOW_ISO "2026-11-24T00:00:00Z"
 
 static int64_t NOW;
@@ -60,13 +60,13 @@ static int64_t days_to(int y, unsigned m, unsigned d)
 /* Test servers */
 
 enum srv_mode {
-    SRV_TLS,            /* TLS from the first byte */
-    SRV_SMTP,           /* 220 / EHLO 250 STARTTLS / STARTTLS 220, then TLS */
+    SRV_TLS,  /* TLS from the first byte */
+    SRV_SMTP, /* 220 / EHLO 250 STARTTLS / STARTTLS 220, then TLS */
     SRV_IMAP,
     SRV_POP3,
-    SRV_SMTP_REFUSE,    /* answers STARTTLS with 454 */
-    SRV_SMTP_INJECT,    /* sends bytes after its 220 to STARTTLS */
-    SRV_SILENT,         /* accepts, never says anything */
+    SRV_SMTP_REFUSE, /* answers STARTTLS with 454 */
+    SRV_SMTP_INJECT, /* sends bytes after its 220 to STARTTLS */
+    SRV_SILENT,      /* accepts, never says anything */
 };
 
 struct server {
@@ -208,9 +208,8 @@ static struct server *server_start(enum srv_mode mode, const char *chain, const 
     if (chain && !(s->ctx = server_ctx(chain, key, max_version)))
         goto fail;
     s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(s->lfd, 64) < 0 || getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0 ||
-        pipe(s->stop) < 0)
+    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(s->lfd, 64) < 0 ||
+        getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0 || pipe(s->stop) < 0)
         goto fail;
     s->port = ntohs(a.sin_port);
     if (pthread_create(&s->thr, NULL, server_main, s) != 0)
@@ -256,8 +255,8 @@ static json_t *probe(const char *spec, const char *ca, int64_t timeout_ms)
     return item;
 }
 
-#define J_STR(o, k) json_string_value(json_object_get((o), (k)))
-#define J_INT(o, k) json_integer_value(json_object_get((o), (k)))
+#define J_STR(o, k)  json_string_value(json_object_get((o), (k)))
+#define J_INT(o, k)  json_integer_value(json_object_get((o), (k)))
 #define J_TRUE(o, k) json_is_true(json_object_get((o), (k)))
 #define J_NULL(o, k) json_is_null(json_object_get((o), (k)))
 
@@ -357,8 +356,8 @@ static void test_valid_chain(void)
     t.now = 0;
     it = NULL;
     CHECK(nm_tls_probe(&t, nm_now_ms() + 5000, &it, &d) == 0);
-    int64_t real_days = nm_x509_days_between((int64_t)time(NULL),
-                                             nm_x509_days_from_civil(2028, 6, 1) * 86400);
+    int64_t real_days =
+        nm_x509_days_between((int64_t)time(NULL), nm_x509_days_from_civil(2028, 6, 1) * 86400);
     CHECK(it && (J_INT(it, "leaf_days_left") == real_days ||
                  J_INT(it, "leaf_days_left") == real_days + 1));
     json_decref(it);
@@ -411,18 +410,17 @@ static void test_starttls(void)
     static const struct {
         enum srv_mode mode;
         const char *proto;
-        const char *want_kind;      /* NULL = handshake expected */
+        const char *want_kind; /* NULL = handshake expected */
     } cases[] = {
         {SRV_SMTP, "smtp", NULL},
         {SRV_IMAP, "imap", NULL},
         {SRV_POP3, "pop3", NULL},
         {SRV_SMTP_REFUSE, "smtp", "starttls"},
         {SRV_SMTP_INJECT, "smtp", "starttls"},
-        {SRV_TLS, "smtp", "timeout"},   /* a TLS server says nothing first */
+        {SRV_TLS, "smtp", "timeout"}, /* a TLS server says nothing first */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct server *s =
-            server_start(cases[i].mode, PKI "server-chain.pem", PKI "server.key", 0);
+        struct server *s = server_start(cases[i].mode, PKI "server-chain.pem", PKI "server.key", 0);
         char spec[64];
         int f0 = test_failures;
         snprintf(spec, sizeof spec, "localhost:%u/%s", s->port, cases[i].proto);
@@ -598,10 +596,24 @@ static void test_specs(void)
     CHECK_STR(t.host, "2001:db8::5");
 
     static const char *const bad[] = {
-        "", "0", "65536", "99999999999999999999", "443x", "host:", ":443", "host:443/ftp",
-        "host:8025/starttls", "2001:db8::1:443", "[2001:db8::1]", "[2001:db8::1]443",
-        "[not-an-address]:443", "bad host:443", "-lead.example:443", "host:-1",
-        "host:443/", "a/b:443",
+        "",
+        "0",
+        "65536",
+        "99999999999999999999",
+        "443x",
+        "host:",
+        ":443",
+        "host:443/ftp",
+        "host:8025/starttls",
+        "2001:db8::1:443",
+        "[2001:db8::1]",
+        "[2001:db8::1]443",
+        "[not-an-address]:443",
+        "bad host:443",
+        "-lead.example:443",
+        "host:-1",
+        "host:443/",
+        "a/b:443",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         d.msg[0] = '\0';
@@ -640,7 +652,7 @@ static int run_in(const char *const argv[], const char *root, const char *path_e
             if (in < 0 || nul < 0)
                 _exit(126);
             dup2(in, 0);
-            dup2(nul, 2);   /* the framed stderr sections: not looked at here */
+            dup2(nul, 2); /* the framed stderr sections: not looked at here */
         }
         if (root)
             setenv("NM_X509_ROOT", root, 1);
@@ -679,7 +691,7 @@ static json_t *find_subject(json_t *items, const char *root, const char *suffix)
     char *want = nm_xasprintf("%s%s", root, suffix);
     size_t i;
     json_t *v, *found = NULL;
-    json_array_foreach(items, i, v) {
+    json_array_foreach (items, i, v) {
         if (strcmp(J_STR(v, "subject"), want) == 0)
             found = v;
     }
@@ -689,8 +701,7 @@ static json_t *find_subject(json_t *items, const char *root, const char *suffix)
     return found;
 }
 
-static void check_probe_output(const char *shell, const char *root, const char *out,
-                               size_t len)
+static void check_probe_output(const char *shell, const char *root, const char *out, size_t len)
 {
     const struct nm_parser_def *p = nm_parser_find("x509_files");
     json_t *opts = json_pack("{s:s}", "now", NOW_ISO), *items = NULL;
@@ -757,7 +768,7 @@ static void check_probe_output(const char *shell, const char *root, const char *
     CHECK(v && J_TRUE(v, "weak_sig") && J_TRUE(v, "has_private_key"));
     /* Nothing from CA stores, private/, bundles or below -maxdepth. */
     size_t i;
-    json_array_foreach(items, i, v) {
+    json_array_foreach (items, i, v) {
         const char *s = J_STR(v, "subject");
         CHECK(!strstr(s, "/etc/ssl/certs/") && !strstr(s, "/etc/ssl/private/") &&
               !strstr(s, "bundle") && !strstr(s, "ca-certificates") && !strstr(s, "too-deep") &&
@@ -797,9 +808,9 @@ static void test_probe_script(void)
                                                            : NULL;
     if (bb) {
         char *bindir = nm_xasprintf("%s/.bb", root);
-        static const char *const tools[] = {"sh", "find", "grep", "sed", "sort", "head", "ls",
-                                            "dd", "readlink", "wc", "tr", "cat", "printf",
-                                            "awk", "od"};
+        static const char *const tools[] = {"sh",   "find", "grep",   "sed",      "sort",
+                                            "head", "ls",   "dd",     "readlink", "wc",
+                                            "tr",   "cat",  "printf", "awk",      "od"};
         mkdir(bindir, 0755);
         for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
             char *l = nm_xasprintf("%s/%s", bindir, tools[i]);
@@ -824,8 +835,8 @@ static void test_probe_script(void)
     /* The whole path of a scan: the probe inside the host script (built by
      * nm_script_build, fed to sh -s as over SSH), split back by markers,
      * then parsed.  The parser must see the same bytes as above. */
-    struct nm_probe_spec spec = {.id = "x509-files", .script = nm_x509_files_probe,
-                                 .timeout_s = 120, .cap = 8u << 20};
+    struct nm_probe_spec spec = {
+        .id = "x509-files", .script = nm_x509_files_probe, .timeout_s = 120, .cap = 8u << 20};
     char marker[NM_MARKER_LEN + 1];
     struct nm_buf script;
     nm_diag d = {{0}};
@@ -874,7 +885,7 @@ static size_t check_carries_the_probe(const char *path)
         nm_buf_init(&b, 1u << 20);
         if (json_is_string(script))
             nm_buf_appends(&b, json_string_value(script));
-        json_array_foreach(script, i, line) {
+        json_array_foreach (script, i, line) {
             nm_buf_appends(&b, json_string_value(line) ? json_string_value(line) : "");
             nm_buf_appends(&b, "\n");
         }
@@ -961,7 +972,7 @@ static void test_bulk(void)
     BIO *mem = BIO_new(BIO_s_mem());
     struct nm_buf one, b;
     struct timespec t0;
-    size_t *off = nm_xcalloc(10002, sizeof *off);   /* off[i]: where PEM i starts */
+    size_t *off = nm_xcalloc(10002, sizeof *off); /* off[i]: where PEM i starts */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 0; i < 10001; i++) {
         X509 *x = make_cert(key, 100000 + i);
@@ -1158,8 +1169,8 @@ int main(int argc, char **argv)
      * timed large inputs, which cover the same code paths at sizes valgrind
      * makes take minutes. */
     const char *wrapper = getenv("NM_WRAPPER");
-    bool quick = (argc > 1 && strcmp(argv[1], "--quick") == 0) ||
-                 (wrapper && strstr(wrapper, "valgrind"));
+    bool quick =
+        (argc > 1 && strcmp(argv[1], "--quick") == 0) || (wrapper && strstr(wrapper, "valgrind"));
 
     test_time_helpers();
     test_specs();

@@ -180,8 +180,8 @@ static bool has_host_row(xmlDocPtr doc, const char *name)
             /* and the visible name, as text */
             xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
             ctx->node = n;
-            xmlXPathObjectPtr t = xmlXPathEvalExpression(
-                BAD_CAST "string(.//span[@class='host-name'])", ctx);
+            xmlXPathObjectPtr t =
+                xmlXPathEvalExpression(BAD_CAST "string(.//span[@class='host-name'])", ctx);
             found = t && t->stringval && strcmp((const char *)t->stringval, name) == 0;
             xmlXPathFreeObject(t);
             xmlXPathFreeContext(ctx);
@@ -265,7 +265,7 @@ static void check_html(const json_t *report, const char *label)
     const json_t *h;
     CHECK_INT(xcount(doc, "//div[@id='hostrows']/details[contains(@class,'host')]"),
               json_array_size(hosts));
-    json_array_foreach(hosts, i, h) {
+    json_array_foreach (hosts, i, h) {
         char *name = clean_name(h);
         if (name && !has_host_row(doc, name)) {
             fprintf(stderr, "  host %zu (%s) missing\n", i, name);
@@ -417,15 +417,15 @@ static json_t *invalid_utf8_report(void)
             json_decref(f);
         json_object_set_new(h, "findings", fs);
         json_t *checks = json_array();
-        json_array_append_new(checks, json_pack("{s:o, s:s}", "id",
-                                                json_stringn_nocheck(bad, 8), "result", "fail"));
-        json_array_append_new(checks, json_pack("{s:s, s:s, s:o}", "id", "e", "result", "error",
-                                                "reason",
-                                                json_stringn_nocheck(bad, sizeof bad - 1)));
+        json_array_append_new(
+            checks, json_pack("{s:o, s:s}", "id", json_stringn_nocheck(bad, 8), "result", "fail"));
+        json_array_append_new(checks,
+                              json_pack("{s:s, s:s, s:o}", "id", "e", "result", "error", "reason",
+                                        json_stringn_nocheck(bad, sizeof bad - 1)));
         json_object_set_new(h, "checks", checks);
-        json_object_set_new(h, "score_breakdown",
-                            json_pack("[{s:s, s:s, s:f}]", "fingerprint", "fp", "check", "x",
-                                      "points", 40.0));
+        json_object_set_new(
+            h, "score_breakdown",
+            json_pack("[{s:s, s:s, s:f}]", "fingerprint", "fp", "check", "x", "points", 40.0));
         json_array_append_new(hosts, h);
     }
     json_object_set_new(r, "hosts", hosts);
@@ -744,11 +744,11 @@ static int prom_parse(const char *text, size_t len, struct pfile *out)
     for (const char *p = text, *end = text + len; p < end;) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         lineno++;
-#define FAIL(...)                                                   \
-    do {                                                            \
-        int o_ = snprintf(out->err, sizeof out->err, "line %zu: ", lineno); \
-        snprintf(out->err + o_, sizeof out->err - (size_t)o_, __VA_ARGS__); \
-        goto out;                                                   \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        int o_ = snprintf(out->err, sizeof out->err, "line %zu: ", lineno);                        \
+        snprintf(out->err + o_, sizeof out->err - (size_t)o_, __VA_ARGS__);                        \
+        goto out;                                                                                  \
     } while (0)
         if (eol == p)
             FAIL("empty line");
@@ -972,22 +972,22 @@ static char *render_prom(const json_t *r, struct pfile *pf, const char *label)
 static void test_prom_parser_rejects(void)
 {
     static const char *const bad[] = {
-        "x 1\n",                                               /* no HELP/TYPE */
-        "# HELP x h\n# TYPE x gauge\nx 1",                     /* no final newline */
+        "x 1\n",                                                    /* no HELP/TYPE */
+        "# HELP x h\n# TYPE x gauge\nx 1",                          /* no final newline */
         "# HELP x h\n# TYPE x gauge\nx{a=\"1\"} 1\nx{a=\"1\"} 2\n", /* duplicate */
         "# HELP x h\n# TYPE x gauge\nx{a=\"1\",b=\"2\"} 1\nx{b=\"2\",a=\"1\"} 2\n",
-        "# HELP x h\n# TYPE x gauge\nx{a=\"\\t\"} 1\n",       /* bad escape */
-        "# HELP x h\n# TYPE x gauge\nx{a=\"q\"\"} 1\n",       /* raw quote */
-        "# HELP x h\n# TYPE x gauge\nx 1 1700000000\n",       /* timestamp */
-        "# HELP x h\n# TYPE x gauge\nx{1a=\"v\"} 1\n",        /* label name */
-        "# HELP x h\n# TYPE x gauge\nx{__a=\"v\"} 1\n",       /* reserved */
-        "# HELP x h\n# TYPE x gauge\nx 0x10\n",               /* hex */
+        "# HELP x h\n# TYPE x gauge\nx{a=\"\\t\"} 1\n", /* bad escape */
+        "# HELP x h\n# TYPE x gauge\nx{a=\"q\"\"} 1\n", /* raw quote */
+        "# HELP x h\n# TYPE x gauge\nx 1 1700000000\n", /* timestamp */
+        "# HELP x h\n# TYPE x gauge\nx{1a=\"v\"} 1\n",  /* label name */
+        "# HELP x h\n# TYPE x gauge\nx{__a=\"v\"} 1\n", /* reserved */
+        "# HELP x h\n# TYPE x gauge\nx 0x10\n",         /* hex */
         "# HELP x h\n# TYPE x gauge\nx 1\n# HELP y h\n# TYPE y gauge\ny 1\nx{a=\"b\"} 1\n",
-        "# HELP x h\n# TYPE x gauge\nx{a=\"\xff\"} 1\n",      /* not UTF-8 */
-        "# HELP x h\n# TYPE x gauge\n\nx 1\n",                /* empty line */
+        "# HELP x h\n# TYPE x gauge\nx{a=\"\xff\"} 1\n", /* not UTF-8 */
+        "# HELP x h\n# TYPE x gauge\n\nx 1\n",           /* empty line */
         "# HELP 1x h\n# TYPE 1x gauge\n1x 1\n",
         "# HELP x h\n# TYPE x histogramm\nx 1\n",
-        "# HELP x h\n# TYPE x gauge\nx{a=\"v\",} 1\n",        /* trailing comma */
+        "# HELP x h\n# TYPE x gauge\nx{a=\"v\",} 1\n", /* trailing comma */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct pfile pf;
@@ -1294,8 +1294,8 @@ static int run_promtool(void)
     }
     char dir[] = "/tmp/nm-test-promtool-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    static const char *const names[] = {"hostile.json", "hostile-sanitised.json",
-                                        "fleet-test.json", "fleet-full.json", "empty.json"};
+    static const char *const names[] = {"hostile.json", "hostile-sanitised.json", "fleet-test.json",
+                                        "fleet-full.json", "empty.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         json_t *r = load(names[i], JSON_ALLOW_NUL);
         char *file = nm_xasprintf("%s/%zu.prom", dir, i);

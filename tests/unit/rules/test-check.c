@@ -10,11 +10,11 @@
 #include "nearmiss/util.h"
 #include "test.h"
 
-#define GOOD                                                                            \
-    "{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"{mount}\", " \
-    "\"message\": \"{mount} {value}%\", "                                               \
-    "\"probe\": {\"id\": \"p\", \"script\": \"df -P\"}, \"parser\": \"lines\", "        \
-    "\"rules\": [{\"field\": \"use\", \"op\": \"ge\", \"thresholds\": "                 \
+#define GOOD                                                                                       \
+    "{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"{mount}\", "         \
+    "\"message\": \"{mount} {value}%\", "                                                          \
+    "\"probe\": {\"id\": \"p\", \"script\": \"df -P\"}, \"parser\": \"lines\", "                   \
+    "\"rules\": [{\"field\": \"use\", \"op\": \"ge\", \"thresholds\": "                            \
     "{\"critical\": 95, \"high\": 90, \"medium\": 85}}]"
 
 static void expect_error(const char *json, const char *needle)
@@ -67,10 +67,11 @@ static void test_loader_errors(void)
                  "\"message\": \"m\", \"probe\": {\"id\": \"bad id!\", \"script\": \"x\"}, "
                  "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
                  "probe.id");
-    expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
-                 "\"message\": \"m\", \"probe\": {\"id\": \"p\", \"script\": \"x\", \"timeout\": 0}, "
-                 "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
-                 "timeout");
+    expect_error(
+        "{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
+        "\"message\": \"m\", \"probe\": {\"id\": \"p\", \"script\": \"x\", \"timeout\": 0}, "
+        "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
+        "timeout");
     expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
                  "\"message\": \"m\", \"applies\": {\"criticality\": [\"urgent\"]}, "
                  "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
@@ -170,8 +171,7 @@ static void test_versions(void)
     CHECK(nm_version_compare("5.14.0-362.18.1.el9_3", "5.14.0-362.8.1.el9_3") > 0);
 }
 
-static struct nm_section section(enum nm_section_state st, int rc, const char *out,
-                                 const char *err)
+static struct nm_section section(enum nm_section_state st, int rc, const char *out, const char *err)
 {
     struct nm_section sec;
     memset(&sec, 0, sizeof sec);
@@ -242,8 +242,9 @@ static void test_evaluate(void)
     CHECK_INT(json_integer_value(json_object_get(var, "threshold")), 95);
     CHECK_STR(json_string_value(json_object_get(var, "remediation")), "clean /var");
     CHECK_STR(json_string_value(json_object_get(var, "evidence")), "/var 97 xfs");
-    CHECK_INT(json_integer_value(json_object_get(json_object_get(json_object_get(metrics, "fs"),
-                                                                 "/backup"), "use")), 98);
+    CHECK_INT(json_integer_value(json_object_get(
+                  json_object_get(json_object_get(metrics, "fs"), "/backup"), "use")),
+              98);
     json_decref(e);
     nm_buf_finish(&sec.out);
     nm_buf_finish(&sec.err);

@@ -6,8 +6,8 @@
 
 static double points_of(const json_t *host, size_t i)
 {
-    return json_real_value(json_object_get(json_array_get(json_object_get(host, "score_breakdown"), i),
-                                           "points"));
+    return json_real_value(
+        json_object_get(json_array_get(json_object_get(host, "score_breakdown"), i), "points"));
 }
 
 int main(void)
@@ -51,8 +51,8 @@ int main(void)
 
     /* Example 3b: an expired certificate judged by a rule whose threshold is
      * 0 ("expired") is as urgent as it gets: 40 x 1.5 = 60. */
-    h = json_pack("{s:s, s:[{s:s, s:i, s:i}]}", "status", "ok", "findings", "severity",
-                  "critical", "value", -5, "threshold", 0);
+    h = json_pack("{s:s, s:[{s:s, s:i, s:i}]}", "status", "ok", "findings", "severity", "critical",
+                  "value", -5, "threshold", 0);
     nm_score_host(h);
     CHECK_INT(json_integer_value(json_object_get(h, "score")), 60);
     json_decref(h);

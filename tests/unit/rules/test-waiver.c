@@ -43,13 +43,13 @@ static void test_errors(void)
 
 static json_t *host(void)
 {
-    return json_pack(
-        "{s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}], "
-        "s:[{s:s, s:s}, {s:s, s:s}]}",
-        "name", "db1", "findings", "check", "disk-space", "subject", "/backup", "severity",
-        "critical", "check", "disk-space", "subject", "/var", "severity", "high", "check",
-        "reboot-required-debian", "subject", "reboot", "severity", "medium", "checks", "id",
-        "disk-space", "result", "fail", "id", "reboot-required-debian", "result", "warn");
+    return json_pack("{s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}], "
+                     "s:[{s:s, s:s}, {s:s, s:s}]}",
+                     "name", "db1", "findings", "check", "disk-space", "subject", "/backup",
+                     "severity", "critical", "check", "disk-space", "subject", "/var", "severity",
+                     "high", "check", "reboot-required-debian", "subject", "reboot", "severity",
+                     "medium", "checks", "id", "disk-space", "result", "fail", "id",
+                     "reboot-required-debian", "result", "warn");
 }
 
 static void test_apply(void)
@@ -73,8 +73,8 @@ static void test_apply(void)
     nm_waivers_apply(&ws, h, 1795478400);
     json_t *f = json_object_get(h, "findings");
     CHECK(json_is_true(json_object_get(json_array_get(f, 0), "waived")));
-    CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(f, 0), "waiver"),
-                                                "approved_by")),
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(json_array_get(f, 0), "waiver"), "approved_by")),
               "alice");
     CHECK(!json_object_get(json_array_get(f, 1), "waived")); /* /var: subject does not match */
     CHECK(!json_object_get(json_array_get(f, 2), "waived"));

@@ -145,8 +145,9 @@ static void test_plain(void)
               NM_HOSTKEY_MISMATCH);
     CHECK_INT(line, 10);
     /* Another ecdsa key (a made-up blob): the ecdsa line, not the first. */
-    static const unsigned char fake_ec[] = {0, 0, 0, 19, 'e', 'c', 'd', 's', 'a', '-', 's', 'h', 'a',
-                                            '2', '-', 'n', 'i', 's', 't', 'p', '2', '5', '6', 0};
+    static const unsigned char fake_ec[] = {0,   0,   0,   19,  'e', 'c', 'd', 's',
+                                            'a', '-', 's', 'h', 'a', '2', '-', 'n',
+                                            'i', 's', 't', 'p', '2', '5', '6', 0};
     CHECK_INT(nm_known_hosts_check(kh, "alpha.example.com", 22, fake_ec, sizeof fake_ec, &line),
               NM_HOSTKEY_MISMATCH);
     CHECK_INT(line, 4);
@@ -210,8 +211,7 @@ static void test_plain(void)
     CHECK_INT(nm_known_hosts_check(kh, NULL, 22, ed.blob, ed.len, NULL), NM_HOSTKEY_UNKNOWN);
     CHECK_INT(nm_known_hosts_check(NULL, "alpha.example.com", 22, ed.blob, ed.len, NULL),
               NM_HOSTKEY_UNKNOWN);
-    CHECK_INT(nm_known_hosts_check(kh, "alpha.example.com", 22, NULL, 0, NULL),
-              NM_HOSTKEY_UNKNOWN);
+    CHECK_INT(nm_known_hosts_check(kh, "alpha.example.com", 22, NULL, 0, NULL), NM_HOSTKEY_UNKNOWN);
 
     nm_known_hosts_destroy(kh);
 }
@@ -279,18 +279,17 @@ static void test_algorithms(void)
     CHECK_INT(nm_known_hosts_algorithms(kh, "alpha.example.com", 22, buf, need), 0);
     CHECK_STR(buf, all);
     memcpy(buf, "untouched", 10);
-    CHECK_INT(nm_known_hosts_algorithms(kh, "alpha.example.com", 22, buf, need - 1),
-              NM_ERR_TOOBIG);
+    CHECK_INT(nm_known_hosts_algorithms(kh, "alpha.example.com", 22, buf, need - 1), NM_ERR_TOOBIG);
     CHECK_STR(buf, "untouched");
     CHECK_INT(nm_known_hosts_algorithms(kh, "alpha.example.com", 22, buf, 0), NM_ERR_TOOBIG);
     nm_known_hosts_destroy(kh);
 
     /* Duplicates collapse, order is file order, unknown types are skipped. */
     static const char text[] =
-        "h ssh-rsa AAAAB3NzaC1yc2E=\n"             /* blob: just "ssh-rsa" */
-        "h ssh-foo AAAAB3NzaC1mb28=\n"             /* an unknown type */
+        "h ssh-rsa AAAAB3NzaC1yc2E=\n" /* blob: just "ssh-rsa" */
+        "h ssh-foo AAAAB3NzaC1mb28=\n" /* an unknown type */
         "h ssh-dss AAAAB3NzaC1kc3M=\n"
-        "h ssh-rsa AAAAB3NzaC1yc2EAAAABAQ==\n"     /* a second rsa key */
+        "h ssh-rsa AAAAB3NzaC1yc2EAAAABAQ==\n" /* a second rsa key */
         "h ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ=\n"
         "h ecdsa-sha2-nistp521 AAAAE2VjZHNhLXNoYTItbmlzdHA1MjE=\n"
         "h sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t\n";
@@ -403,8 +402,7 @@ static void test_parse_edges(void)
     nm_known_hosts_destroy(kh);
     kh = NULL;
     /* The length alone is refused, before any byte is read. */
-    CHECK_INT(nm_known_hosts_parse("mem", "", (size_t)17 * 1024 * 1024, &kh, NULL),
-              NM_ERR_TOOBIG);
+    CHECK_INT(nm_known_hosts_parse("mem", "", (size_t)17 * 1024 * 1024, &kh, NULL), NM_ERR_TOOBIG);
     CHECK(kh == NULL);
     nm_known_hosts_destroy(NULL);
     CHECK_INT(nm_known_hosts_bad_lines(NULL), 0);
@@ -503,8 +501,8 @@ static void test_append(void)
     CHECK_INT(line, 2);
 
     /* Names that would not read back as one host are refused. */
-    static const char *refused[] = {"", "a b", "a,b", "*.x", "!x", "[x]:2", "|1|x", "@revoked",
-                                    "#x", "a\nb", "tab\tx"};
+    static const char *refused[] = {"",     "a b",      "a,b", "*.x",  "!x",    "[x]:2",
+                                    "|1|x", "@revoked", "#x",  "a\nb", "tab\tx"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         CHECK_INT(nm_known_hosts_append(kh, path, refused[i], 22, ed.blob, ed.len, NULL),
                   NM_ERR_INVAL);
@@ -548,7 +546,7 @@ static void test_append(void)
 
 /* ---- concurrency: checkers run while one thread appends ---- */
 
-#define N_APPEND 40
+#define N_APPEND   40
 #define N_CHECKERS 4
 
 struct conc {
