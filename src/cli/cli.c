@@ -18,6 +18,7 @@
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/report.h"
+#include "nearmiss/run.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
@@ -283,14 +284,18 @@ static int cmd_scan(int argc, char **argv)
     long v;
     int c, rc = EXIT_USAGE;
     char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
-    char *written = NULL;
     struct nm_inventory inv;
+    struct nm_run run;
     struct nm_checkset cs;
-    json_t *report = NULL;
+    const json_t *report = NULL;
     nm_diag d = {{0}};
 
     nm_inventory_init(&inv);
     nm_checkset_init(&cs);
+    if (nm_run_init(&run, &d) < 0) {
+        say_error("%s", d.msg);
+        return EXIT_USAGE;
+    }
     optind = 1;
     while ((c = getopt_long(argc, argv, "i:c:w:o:j:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -461,28 +466,28 @@ static int cmd_scan(int argc, char **argv)
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
     }
+    run.inv = &inv;
+    run.cs = &cs;
+    run.scan = so;
+    run.fleet = fo;
+    run.out_dir = out;
+    run.formats = formats;
     if (nm_ssh_global_init() < 0) {
         say_error("cannot initialise libssh2");
         goto out;
     }
-    int r = nm_scan_run(&inv, &cs, &so, &report, &d);
+    int r = nm_run_execute(&run, &d);
     nm_ssh_global_finish();
     if (r < 0) {
-        say_error("%s", d.msg);
+        if (run.failed_step && strcmp(run.failed_step, "write") == 0)
+            say_error("writing the reports failed: %s", d.msg);
+        else
+            say_error("%s", d.msg);
         goto out;
     }
-    nm_fleet_evaluate(&inv, &fo, report);
-    nm_report_summarize(report);
-    if (nm_report_write_json(report, out, &written, &d) < 0) {
-        say_error("writing the report failed: %s", d.msg);
-        goto out;
-    }
-    if (nm_report_write_formats(report, out, formats, &d) < 0) {
-        say_error("writing the reports failed: %s", d.msg);
-        goto out;
-    }
+    report = run.report;
     if (!quiet) {
-        print_summary(report, written);
+        print_summary(report, run.json_path);
         if (formats & NM_FORMAT_HTML)
             printf("html:   %s/%s\n", out, NM_REPORT_HTML_NAME);
         if (formats & NM_FORMAT_JUNIT)
@@ -498,13 +503,12 @@ static int cmd_scan(int argc, char **argv)
     else
         rc = EXIT_SCAN_OK;
 out:
-    json_decref(report);
+    nm_run_finish(&run);
     nm_waivers_finish(&waivers);
     free(fo.drain);
     free(drain_list);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
-    free(written);
     free(checks_dir);
     free(known_hosts);
     free(identity);

@@ -1,0 +1,57 @@
+/*
+ * One run of `nearmiss scan`, as an ordered list of steps.  The command
+ * layer fills the inputs and calls nm_run_execute(); the order of the
+ * pipeline lives here and nowhere else:
+ *
+ *   scan -> fleet -> summary -> write
+ *
+ * A later capability (history, tickets, merge) is one more step in the table
+ * of src/run/run.c, reading and annotating run->report.
+ *
+ * The run has one clock: run->now is taken once (NEARMISS_NOW overrides it,
+ * see nm_run_clock) and every use of "now" in the run reads it from here.
+ *
+ * jansson ownership: run->report is owned by the run (nm_run_finish frees it).
+ */
+#ifndef NEARMISS_RUN_H
+#define NEARMISS_RUN_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "nearmiss/check.h"
+#include "nearmiss/error.h"
+#include "nearmiss/fleet.h"
+#include "nearmiss/inventory.h"
+#include "nearmiss/scan.h"
+
+struct nm_run {
+    /* Inputs, borrowed from the caller. */
+    const struct nm_inventory *inv;
+    const struct nm_checkset *cs;
+    struct nm_scan_options scan;
+    struct nm_fleet_options fleet;
+    const char *out_dir;
+    unsigned formats; /* enum nm_report_format bits; JSON is always written */
+    int64_t now;      /* unix seconds: the run's one clock */
+
+    /* Results, owned by the run. */
+    json_t *report;
+    char *json_path;         /* the timestamped JSON report, once written */
+    const char *failed_step; /* name of the step that failed, for the message */
+};
+
+/* Zeroes the run and takes its clock (nm_run_clock); NM_ERR_INVAL in d when
+ * NEARMISS_NOW is set but malformed. */
+int nm_run_init(struct nm_run *run, nm_diag *d);
+void nm_run_finish(struct nm_run *run);
+
+/* The run's "now": NEARMISS_NOW ("YYYY-MM-DDTHH:MM:SSZ") when set and not
+ * empty, else the real clock. */
+int nm_run_clock(int64_t *ret_now, nm_diag *d);
+
+/* Runs every step in order; stops at the first that fails: its name in
+ * run->failed_step, the reason in d. */
+int nm_run_execute(struct nm_run *run, nm_diag *d);
+
+#endif

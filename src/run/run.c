@@ -1,0 +1,93 @@
+/*
+ * The order of a run.  Each step reads what the steps before it left in the
+ * run and adds its part; none of them prints (the command layer does).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nearmiss/report.h"
+#include "nearmiss/run.h"
+#include "nearmiss/util.h"
+#include "nearmiss/writers.h"
+
+typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
+
+static int step_scan(struct nm_run *run, nm_diag *d)
+{
+    return nm_scan_run(run->inv, run->cs, &run->scan, &run->report, d);
+}
+
+static int step_fleet(struct nm_run *run, nm_diag *d)
+{
+    nm_fleet_evaluate(run->inv, &run->fleet, run->report);
+    return 0;
+}
+
+static int step_summary(struct nm_run *run, nm_diag *d)
+{
+    nm_report_summarize(run->report);
+    return 0;
+}
+
+static int step_write(struct nm_run *run, nm_diag *d)
+{
+    int r = nm_report_write_json(run->report, run->out_dir, &run->json_path, d);
+    if (r < 0)
+        return r;
+    return nm_report_write_formats(run->report, run->out_dir, run->formats, d);
+}
+
+static const struct {
+    const char *name;
+    step_fn fn;
+} steps[] = {
+    {"scan", step_scan},
+    {"fleet", step_fleet},
+    {"summary", step_summary},
+    {"write", step_write},
+};
+
+int nm_run_clock(int64_t *ret_now, nm_diag *d)
+{
+    const char *env = getenv("NEARMISS_NOW");
+    if (env && *env) {
+        int64_t t;
+        if (nm_report_parse_utc(env, &t) < 0)
+            return nm_diag_set(d, NM_ERR_INVAL,
+                               "NEARMISS_NOW=\"%.40s\" is not a time like 2026-12-01T02:00:00Z",
+                               env);
+        *ret_now = t;
+        return 0;
+    }
+    *ret_now = (int64_t)time(NULL);
+    return 0;
+}
+
+int nm_run_init(struct nm_run *run, nm_diag *d)
+{
+    memset(run, 0, sizeof *run);
+    return nm_run_clock(&run->now, d);
+}
+
+void nm_run_finish(struct nm_run *run)
+{
+    if (!run)
+        return;
+    json_decref(run->report);
+    free(run->json_path);
+    run->report = NULL;
+    run->json_path = NULL;
+}
+
+int nm_run_execute(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        int r = steps[i].fn(run, d);
+        if (r < 0) {
+            run->failed_step = steps[i].name;
+            return r;
+        }
+    }
+    return 0;
+}
