@@ -28,6 +28,7 @@
 #include <libxml/xmlschemas.h>
 #include <libxml/xpath.h>
 
+#include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "test.h"
@@ -250,6 +251,17 @@ static void check_html(const json_t *report, const char *label)
     CHECK_INT(xcount(doc, "//@style[contains(., 'url(') or contains(., 'expression')]"), 0);
     /* Sections. */
     CHECK_INT(xcount(doc, "//*[@id='fleet-score']"), 1);
+    {
+        /* The fleet score as the report has it; none (nothing scanned):
+         * "unknown", never a number. */
+        const json_t *fs = json_object_get(json_object_get(report, "summary"), "fleet_score");
+        char *big = xstring(doc, "normalize-space(//*[@id='fleet-score']/div[@class='big'])");
+        char *want = json_is_number(fs) ? nm_xasprintf("%.1f / 100", json_number_value(fs))
+                                        : nm_xstrdup("unknown");
+        CHECK_STR(big, want);
+        free(big);
+        free(want);
+    }
     CHECK_INT(xcount(doc, "//*[@id='severity-counts']//li"), 5);
     CHECK_INT(xcount(doc, "//*[@id='chart-categories']//svg"), 1);
     CHECK_INT(xcount(doc, "//*[@id='chart-scores']//svg"), 1);
@@ -1027,7 +1039,7 @@ static void test_prom(void)
         CHECK_INT(pcount(&pf, "nearmiss_host_risk_score"), 3);
         CHECK(pfind(&pf, "nearmiss_host_risk_score", "host", H2, NULL, NULL) == NULL);
         s = pfind(&pf, "nearmiss_host_risk_score", "host", H1, NULL, NULL);
-        CHECK(s && s->value == 100);
+        CHECK(s && s->value > 37.799 && s->value < 37.801);
         /* Label values escaped exactly; the raw text proves the escapes. */
         CHECK(strstr(text, "nearmiss_filesystem_used_ratio{host=\"<script>alert(1)</script>\","
                            "mount=\"a\\\"b\\\\c\\nd\"} 0.91\n") != NULL);
@@ -1069,7 +1081,7 @@ static void test_prom(void)
         s = pfind(&pf, "nearmiss_fleet_findings", "severity", "high", "category", "spof");
         CHECK(s && s->value == 1);
         s = pfind(&pf, "nearmiss_fleet_risk_score", NULL, NULL, NULL, NULL);
-        CHECK(s && s->value == 77);
+        CHECK(s && s->value > 40.299 && s->value < 40.301);
         s = pfind(&pf, "nearmiss_last_run_timestamp_seconds", NULL, NULL, NULL, NULL);
         CHECK(s && s->value == 1795485665);
         /* Only the allowed label names appear. */
@@ -1140,6 +1152,31 @@ static void test_prom(void)
     free(text);
     pfile_finish(&pf);
     json_decref(r);
+
+    /* Nothing scanned but fleet findings (every role unhealthy): the score
+     * is null, and even a stored report that still holds a number for it
+     * gives no sample. */
+    for (int stale = 0; stale < 2; stale++) {
+        r = json_pack("{s:s, s:s, s:{s:i, s:i, s:o}, s:[{s:s, s:s, s:n}], s:[{s:s, s:s, s:s}]}",
+                      "schema", "nearmiss.report/1", "finished_at", "2026-11-24T02:00:00Z",
+                      "summary", "hosts", 1, "scanned", 0, "fleet_score",
+                      stale ? json_integer(40) : json_null(), "hosts", "name", "down", "status",
+                      "timeout", "score", "fleet_findings", "check", "role-redundancy", "category",
+                      "spof", "severity", "critical");
+        CHECK(r != NULL);
+        if (!stale && r) {
+            json_t *fs = nm_score_fleet(r);
+            CHECK(json_is_null(fs));
+            json_decref(fs);
+        }
+        text = r ? render_prom(r, &pf, "nothing scanned") : NULL;
+        CHECK(text != NULL);
+        CHECK_INT(pcount(&pf, "nearmiss_fleet_risk_score"), 0);
+        CHECK_INT(pcount(&pf, "nearmiss_fleet_findings"), 1);
+        free(text);
+        pfile_finish(&pf);
+        json_decref(r);
+    }
 
     r = invalid_utf8_report();
     text = render_prom(r, &pf, "invalid UTF-8");
