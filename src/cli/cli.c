@@ -472,6 +472,7 @@ static int cmd_scan(int argc, char **argv)
     run.fleet = fo;
     run.out_dir = out;
     run.formats = formats;
+    run.fail_on = fail_on;
     if (nm_ssh_global_init() < 0) {
         say_error("cannot initialise libssh2");
         goto out;

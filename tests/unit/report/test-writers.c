@@ -655,6 +655,34 @@ static void test_junit(void)
     r = invalid_utf8_report();
     xmlFreeDoc(check_junit(schema, r, "invalid UTF-8"));
     json_decref(r);
+
+    /* --fail-on (the report's "fail_on"): a warn at or above it fails, as
+     * the exit status does; below it, it passes with the findings in
+     * system-out; a fail stays a failure. */
+    static const char *const thresholds[] = {"medium", "low", "high", "critical"};
+    r = load("fleet-test.json", 0);
+    for (size_t i = 0; r && i < sizeof thresholds / sizeof thresholds[0]; i++) {
+        json_object_set_new(r, "fail_on", json_string(thresholds[i]));
+        doc = check_junit(schema, r, thresholds[i]);
+        if (!doc)
+            continue;
+        bool fails = i < 2;
+        CHECK_INT(xcount(doc, "//testsuite[@name='ubuntu-reboot']/testcase"
+                              "[@name='reboot-required-debian']/failure[@type='medium']"),
+                  fails);
+        CHECK_INT(xcount(doc, "//testsuite[@name='ubuntu-reboot']/testcase"
+                              "[@name='reboot-required-debian']/system-out"),
+                  !fails);
+        char *msg = xstring(doc, "//testsuite[@name='ubuntu-reboot']/testcase"
+                                 "[@name='reboot-required-debian']");
+        CHECK(strstr(msg, "reboot") != NULL);
+        free(msg);
+        CHECK_INT(xcount(doc, "//testsuite[@name='rocky-disk']/testcase"
+                              "[@name='disk-space']/failure[@type='critical']"),
+                  1);
+        xmlFreeDoc(doc);
+    }
+    json_decref(r);
     xmlSchemaFree(schema);
 }
 
@@ -1269,6 +1297,28 @@ static void test_cmd_report(void)
     CHECK(exists(dir, "run.html"));
     CHECK(exists(dir, "run.junit.xml"));
     CHECK(exists(dir, "run.prom"));
+    {
+        /* A stored run of `scan --fail-on medium` renders its warnings as
+         * failures again. */
+        char *jpath = nm_xasprintf("%s/run.junit.xml", dir);
+        CHECK(nm_read_file(jpath, 1 << 24, &data, &len, NULL) == 0);
+        CHECK(data && strstr(data, "type=\"medium\"") == NULL);
+        free(data);
+        json_t *fr = load("fleet-test.json", 0);
+        json_object_set_new(fr, "fail_on", json_string("medium"));
+        CHECK(json_dump_file(fr, copy, JSON_INDENT(1)) == 0);
+        json_decref(fr);
+        CHECK_INT(run_report("-q", copy, "--format=junit", NULL, NULL, NULL, NULL), 0);
+        data = NULL;
+        CHECK(nm_read_file(jpath, 1 << 24, &data, &len, NULL) == 0);
+        CHECK(data && strstr(data, "type=\"medium\"") != NULL);
+        free(data);
+        free(jpath);
+        CHECK(nm_write_atomic(copy, "", 0, 0644, NULL) == 0);
+        CHECK(nm_read_file(DATA "fleet-test.json", 1 << 24, &data, &len, NULL) == 0);
+        CHECK(nm_write_atomic(copy, data, len, 0644, NULL) == 0);
+        free(data);
+    }
     /* One format to a file name, creating its directory. */
     CHECK_INT(run_report("-q", "-f", "prom", "-o", one, copy, NULL), 0);
     {
