@@ -3,7 +3,8 @@
  *
  *   test-writers            everything below
  *   test-writers promtool   only `promtool check metrics` on the rendered
- *                           files; exit 77 (skipped) when promtool is absent
+ *                           files; promtool is a test dependency
+ *                           (scripts/deps.sh), so absent is a failure
  *
  * The HTML is read back with libxml2's HTML parser: every host present, one
  * script (ours), no element or attribute a hostile string could have
@@ -1376,8 +1377,9 @@ static int run_promtool(void)
         }
     }
     if (!found) {
-        printf("promtool not installed (Debian: apt-get install prometheus): skipped\n");
-        return 77;
+        fprintf(stderr, "promtool not installed (Debian: apt-get install prometheus, or "
+                        "bash scripts/deps.sh)\n");
+        return 1;
     }
     char dir[] = "/tmp/nm-test-promtool-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
