@@ -1295,6 +1295,22 @@ static void test_cmd_report(void)
     CHECK(nm_write_atomic(copy, data, len, 0644, NULL) == 0);
     free(data);
     CHECK_INT(run_report("-q", copy, "--format=html,junit,prom", NULL, NULL, NULL, NULL), 0);
+    {
+        /* Beside a scan's latest.json: the names scan writes, one name for
+         * the current report whichever command wrote it. */
+        char *latest = nm_xasprintf("%s/latest.json", dir);
+        CHECK(nm_read_file(copy, 1 << 24, &data, &len, NULL) == 0);
+        CHECK(nm_write_atomic(latest, data, len, 0644, NULL) == 0);
+        free(data);
+        CHECK_INT(run_report("-q", latest, "--format=html,junit,prom", NULL, NULL, NULL, NULL), 0);
+        CHECK(exists(dir, NM_REPORT_HTML_NAME));
+        CHECK(exists(dir, NM_REPORT_JUNIT_NAME));
+        CHECK(exists(dir, NM_REPORT_PROM_NAME));
+        CHECK(!exists(dir, "latest.html"));
+        CHECK(!exists(dir, "latest.prom"));
+        CHECK_STR(NM_REPORT_HTML_NAME, "report.html");
+        free(latest);
+    }
     CHECK(exists(dir, "run.html"));
     CHECK(exists(dir, "run.junit.xml"));
     CHECK(exists(dir, "run.prom"));
