@@ -199,6 +199,58 @@ static void test_failed_units_without_systemd(void)
     nm_buf_finish(&out);
 }
 
+/* Pending updates where the repositories carry no updateinfo: every one is
+ * an "other update" (low), kernels say a reboot follows; mirror errors on
+ * stderr change nothing. */
+static void test_dnf_other_updates(void)
+{
+    static const char mirror_err[] =
+        "http://mirror.centos.org/centos/7/updates/x86_64/repodata/repomd.xml: [Errno 12] "
+        "Timeout on http://mirror.centos.org/centos/7/updates/x86_64/repodata/repomd.xml: (28, "
+        "'Operation timed out after 30001 milliseconds with 0 out of 0 bytes received')\n"
+        "Trying other mirror.\n";
+    json_t *fs;
+    json_t *e = judge_file("patch-dnf", "data/parsers/dnf_updateinfo/centos79-yum-check-update.in",
+                           0, mirror_err, &fs);
+    CHECK_STR(result(e), "warn");
+    CHECK_INT(json_array_size(fs), 16);
+    expect(fs, "other update glibc", "low",
+           "other update: glibc 2.17-326.el7_9.3 (updates) is available, no advisory covers it");
+    expect(fs, "other update kernel", "low", "a new kernel runs only after a reboot");
+    expect(fs, "other update texlive-collection-fontsrecommended", "low", "2:20130427.svn28201");
+    expect(fs, "other update grub2", "low", "grub2 1:2.02-0.87.0.2.el7.centos.14 (updates)");
+    size_t i;
+    const json_t *f;
+    json_array_foreach (fs, i, f)
+        CHECK_STR(json_string_value(json_object_get(f, "category")), "patch");
+    json_decref(e);
+    json_decref(fs);
+
+    e = judge_file("patch-dnf", "data/parsers/dnf_updateinfo/rocky89-dnf-check-update.in", 0, "",
+                   &fs);
+    CHECK_STR(result(e), "warn");
+    CHECK_INT(json_array_size(fs), 16);
+    expect(fs, "other update kernel-core", "low", "reboot");
+    expect(fs, "other update glibc", "low", "no advisory covers it");
+    expect(fs, "other update xorg-x11-drv-fbdev-compat-something", "low", "0.5.0-2.el8");
+    json_decref(e);
+    json_decref(fs);
+
+    /* Where advisories exist, they keep their own severity; what they
+     * cover is not reported twice; a bugfix advisory is an other update. */
+    e = judge_file("patch-dnf",
+                   "data/parsers/dnf_updateinfo/rocky89-advisories-and-check-update.in", 0, "",
+                   &fs);
+    CHECK_INT(json_array_size(fs), 16);
+    expect(fs, "RLSA-2024:1130 curl", "medium", "fixes curl");
+    expect(fs, "RLSA-2024:1130 libcurl", "medium", "fixes libcurl");
+    expect(fs, "other update curl", NULL, NULL);
+    expect(fs, "other update tzdata", NULL, NULL);
+    expect(fs, "RLBA-2024:1122 tzdata", "low", "other update: RLBA-2024:1122 (bugfix)");
+    json_decref(e);
+    json_decref(fs);
+}
+
 int main(void)
 {
     nm_diag d = {{0}};
@@ -209,6 +261,7 @@ int main(void)
     }
     test_raid_resync();
     test_failed_units_without_systemd();
+    test_dnf_other_updates();
     nm_checkset_finish(&cs);
     return test_result();
 }
