@@ -29,6 +29,7 @@
 #include <libxml/xmlschemas.h>
 #include <libxml/xpath.h>
 
+#include "nearmiss/cli.h"
 #include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
