@@ -93,6 +93,10 @@ struct nm_check {
     json_t *references; /* array of strings, own reference */
     char *origin;       /* the check's file */
 
+    /* SHA-256 of the definition as canonical JSON (sorted keys, compact): the
+     * same check wherever its file lives. */
+    unsigned char digest[32];
+
     /* applicability */
     char **os; /* globs against os id and id_like words */
     size_t n_os;
@@ -145,6 +149,9 @@ void nm_checkset_finish(struct nm_checkset *cs);
 int nm_checkset_load_dir(struct nm_checkset *cs, const char *dir, nm_diag *d);
 int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
                             nm_diag *d);
+/* One digest for the whole set: SHA-256 over the checks' ids and digests in id
+ * order.  Shard reports carry it so that merge refuses mixed check sets. */
+void nm_checkset_digest(const struct nm_checkset *cs, char out[65]);
 const struct nm_check *nm_checkset_find(const struct nm_checkset *cs, const char *id);
 
 /*

@@ -83,6 +83,10 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
 int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const char *role,
                         nm_diag *d);
 
+/* Keeps the hosts for which keep() is true, in order; may leave none. */
+void nm_inventory_keep_if(struct nm_inventory *inv, bool (*keep)(const struct nm_host *, void *),
+                          void *ctx);
+
 /*
  * Applies command-line connection options with the precedence host > option >
  * file defaults > built-in: a field the host set itself is kept, one that is

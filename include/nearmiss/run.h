@@ -3,10 +3,20 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
- *   scan -> fleet -> summary -> write
+ *   scan -> fleet -> summary -> write                 (a whole run)
+ *   scan -> summary -> shard -> write                 (scan --shard K/N)
+ *   merge -> fleet -> summary -> write                (nearmiss merge)
  *
- * A later capability (history, tickets, merge) is one more step in the table
- * of src/run/run.c, reading and annotating run->report.
+ * Every step says which kinds of run it belongs to.  A shard run judges its
+ * own hosts only: fleet rules need every host, so they run at merge, and
+ * so does everything that must happen once per fleet run (history, tickets:
+ * steps marked for whole and merge runs, never for shards).  A merge run
+ * replaces the scanning steps by "merge", which builds the same first draft
+ * of the report from the shard reports; every step after it is shared with
+ * a whole run, so the merged report is the single run's.
+ *
+ * A later capability (history, tickets) is one more step in the table of
+ * src/run/run.c, reading and annotating run->report.
  *
  * The run has one clock: run->now is taken once (NEARMISS_NOW overrides it,
  * see nm_run_clock) and every use of "now" in the run reads it from here.
@@ -23,10 +33,21 @@
 #include "nearmiss/error.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/merge.h"
 #include "nearmiss/scan.h"
+#include "nearmiss/shard.h"
+
+enum nm_run_kind {
+    NM_RUN_WHOLE = 1u << 0, /* scan of the whole selection */
+    NM_RUN_SHARD = 1u << 1, /* scan --shard K/N */
+    NM_RUN_MERGE = 1u << 2, /* nearmiss merge */
+};
 
 struct nm_run {
     /* Inputs, borrowed from the caller. */
+    enum nm_run_kind kind;                /* NM_RUN_WHOLE after nm_run_init */
+    const struct nm_shard_record *shard;  /* NM_RUN_SHARD: what the report records */
+    const struct nm_shard_set *shard_set; /* NM_RUN_MERGE: the loaded shard reports */
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
     struct nm_scan_options scan;

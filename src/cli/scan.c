@@ -18,6 +18,7 @@
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/scan.h"
+#include "nearmiss/shard.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
@@ -47,6 +48,8 @@ static const char scan_usage[] =
     "                         known_hosts (never the default; a CHANGED key is never accepted)\n"
     "      --hosts GLOB[,GLOB] scan only hosts whose name matches\n"
     "      --role ROLE        scan only hosts with this role\n"
+    "      --shard K/N        scan only shard K of N of the selected hosts (by a hash of\n"
+    "                         the name); `nearmiss merge` joins the N shard reports\n"
     "      --format LIST      outputs: json,html,junit,prom (default json,html; JSON is\n"
     "                         always written): OUT/report.html, OUT/junit.xml,\n"
     "                         OUT/nearmiss.prom\n"
@@ -142,7 +145,8 @@ int nm_cmd_scan(int argc, char **argv)
         O_DRAIN,
         O_UNHEALTHY_AT,
         O_TLS_CA,
-        O_TLS_TIMEOUT
+        O_TLS_TIMEOUT,
+        O_SHARD
     };
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
@@ -172,6 +176,7 @@ int nm_cmd_scan(int argc, char **argv)
         {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
+        {"shard", required_argument, NULL, O_SHARD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -193,6 +198,8 @@ int nm_cmd_scan(int argc, char **argv)
     struct nm_inventory inv;
     struct nm_run run;
     struct nm_checkset cs;
+    struct nm_shard shard = {0, 0};
+    struct nm_shard_record shard_rec;
     const json_t *report = NULL;
     nm_diag d = {{0}};
 
@@ -293,6 +300,12 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_SHARD:
+            if (nm_shard_parse(optarg, &shard, &d) < 0) {
+                nm_cli_error("--shard: %s", d.msg);
+                goto out;
+            }
+            break;
         case 'q':
             quiet = true;
             break;
@@ -339,6 +352,13 @@ int nm_cmd_scan(int argc, char **argv)
             fo.drain = nm_xreallocarray(fo.drain, fo.n_drain + 1, sizeof *fo.drain);
             fo.drain[fo.n_drain++] = p;
         }
+    }
+    /* The cut comes after the selection and the --drain names (a drained
+     * host may sit in another shard); the shard records the whole selection. */
+    if (shard.n) {
+        nm_inventory_shard(&inv, &shard, host_glob, role, &shard_rec);
+        run.kind = NM_RUN_SHARD;
+        run.shard = &shard_rec;
     }
     checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)

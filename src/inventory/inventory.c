@@ -1635,3 +1635,17 @@ bool nm_host_has_role(const struct nm_host *h, const char *role)
 {
     return strv_contains(h->roles, h->n_roles, role);
 }
+
+void nm_inventory_keep_if(struct nm_inventory *inv, bool (*keep)(const struct nm_host *, void *),
+                          void *ctx)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < inv->n_hosts; i++) {
+        struct nm_host *h = &inv->hosts[i];
+        if (keep(h, ctx))
+            inv->hosts[w++] = *h;
+        else
+            host_finish(h);
+    }
+    inv->n_hosts = w;
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nearmiss/merge.h"
 #include "nearmiss/model.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
@@ -17,6 +18,21 @@ typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
     return nm_scan_run(run->inv, run->cs, &run->scan, &run->report, d);
+}
+
+static int step_merge(struct nm_run *run, nm_diag *d)
+{
+    return nm_merge_build(run->shard_set, run->inv, run->cs, &run->report, d);
+}
+
+/* A shard records what it is, so that merge can tell whether the shards it
+ * is given make one whole run.  Its fleet findings are left to the merge. */
+static int step_shard(struct nm_run *run, nm_diag *d)
+{
+    json_object_set_new(run->report, "shard",
+                        nm_shard_record_json(run->shard, run->cs, &run->fleet));
+    json_object_set_new(run->report, "fleet_findings", json_array());
+    return 0;
 }
 
 static int step_fleet(struct nm_run *run, nm_diag *d)
@@ -45,14 +61,22 @@ static int step_write(struct nm_run *run, nm_diag *d)
     return nm_report_write_formats(run->report, run->out_dir, run->formats, d);
 }
 
+enum { ALL = NM_RUN_WHOLE | NM_RUN_SHARD | NM_RUN_MERGE, SCANS = NM_RUN_WHOLE | NM_RUN_SHARD };
+
+/* The run, in order; each step runs in the kinds of run it names.  Steps
+ * that must happen once per fleet run (fleet rules; history and tickets when
+ * they come) are NM_RUN_WHOLE | NM_RUN_MERGE. */
 static const struct {
     const char *name;
     step_fn fn;
+    unsigned kinds;
 } steps[] = {
-    {"scan", step_scan},
-    {"fleet", step_fleet},
-    {"summary", step_summary},
-    {"write", step_write},
+    {"scan", step_scan, SCANS},
+    {"merge", step_merge, NM_RUN_MERGE}, /* the scan's draft, rebuilt from the shards */
+    {"shard", step_shard, NM_RUN_SHARD},
+    {"fleet", step_fleet, NM_RUN_WHOLE | NM_RUN_MERGE},
+    {"summary", step_summary, ALL},
+    {"write", step_write, ALL},
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
@@ -75,6 +99,7 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
     run->fail_on = NM_SEV_NONE;
+    run->kind = NM_RUN_WHOLE;
     return nm_run_clock(&run->now, d);
 }
 
@@ -91,6 +116,8 @@ void nm_run_finish(struct nm_run *run)
 int nm_run_execute(struct nm_run *run, nm_diag *d)
 {
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (!(steps[i].kinds & run->kind))
+            continue;
         int r = steps[i].fn(run, d);
         if (r < 0) {
             run->failed_step = steps[i].name;

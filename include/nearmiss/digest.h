@@ -1,0 +1,18 @@
+/*
+ * SHA-256 for identities that must agree across machines: shard membership
+ * of a host name, and the digests that tie shard reports to one inventory
+ * and one check set.
+ */
+#ifndef NEARMISS_DIGEST_H
+#define NEARMISS_DIGEST_H
+
+#include <stddef.h>
+
+#define NM_SHA256_LEN     32
+#define NM_SHA256_HEX_LEN 65 /* 64 lowercase hex digits and a NUL */
+
+void nm_sha256(const void *data, size_t len, unsigned char out[NM_SHA256_LEN]);
+void nm_sha256_hex(const void *data, size_t len, char out[NM_SHA256_HEX_LEN]);
+void nm_hex(const unsigned char *md, size_t len, char *out /* 2 * len + 1 */);
+
+#endif

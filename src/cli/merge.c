@@ -1,0 +1,199 @@
+/*
+ * `nearmiss merge`: shard reports into one report, written as scan writes
+ * it.  The shard reports say how they were cut and selected; this file
+ * checks the command line, fills a merge run (nearmiss/run.h) and prints.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/common.h"
+#include "nearmiss/check.h"
+#include "nearmiss/cli.h"
+#include "nearmiss/inventory.h"
+#include "nearmiss/merge.h"
+#include "nearmiss/run.h"
+#include "nearmiss/util.h"
+#include "nearmiss/writers.h"
+
+static const char merge_usage[] =
+    "Usage: nearmiss merge -i INVENTORY [-i INVENTORY2 ...] [OPTIONS] REPORT.json...\n"
+    "\n"
+    "Joins the reports of `scan --shard K/N` (one per shard, K = 1..N) into the\n"
+    "report one scan of the whole inventory would have written: the hosts in\n"
+    "inventory order, the fleet rules run over all of them, scores and summary.\n"
+    "\n"
+    "  -i, --inventory FILE   the inventory the shards scanned (the same files; the\n"
+    "                         shards' --hosts/--role are applied again): the fleet\n"
+    "                         rules need every host's roles and the roles' policies\n"
+    "  -c, --checks DIR       the check set the shards used (default as for scan)\n"
+    "  -o, --out DIR          report directory (default: reports/)\n"
+    "      --format LIST      outputs: json,html,junit,prom (default json,html)\n"
+    "  -q, --quiet            no summary on the terminal\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Refuses (exit 1, nothing written) shard reports of different inventories,\n"
+    "check sets, cuts or options, a shard given twice and a missing shard.  Exit\n"
+    "status otherwise as for scan: 0, 2 when a host could not be scanned, 100 when\n"
+    "a finding is at or above the shards' --fail-on.\n";
+
+static int worst_active(const json_t *report)
+{
+    int worst = NM_SEV_NONE;
+    size_t i, j;
+    json_t *h, *f;
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
+            if (json_is_true(json_object_get(f, "waived")))
+                continue;
+            int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+            worst = s > worst ? s : worst;
+        }
+    }
+    json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
+        int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        worst = s > worst ? s : worst;
+    }
+    return worst;
+}
+
+int nm_cmd_merge(int argc, char **argv)
+{
+    enum { O_FORMAT = 256 };
+    static const struct option opts[] = {
+        {"inventory", required_argument, NULL, 'i'},
+        {"checks", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char **inventories = nm_xcalloc((size_t)argc + 1, sizeof *inventories);
+    size_t n_inv = 0;
+    const char *checks_opt = NULL, *out = "reports";
+    unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
+    bool quiet = false;
+    int c, rc = NM_EXIT_USAGE;
+    char *checks_dir = NULL;
+    struct nm_inventory inv;
+    struct nm_checkset cs;
+    struct nm_shard_set set;
+    struct nm_run run;
+    nm_diag d = {{0}};
+
+    nm_inventory_init(&inv);
+    nm_checkset_init(&cs);
+    nm_shard_set_init(&set);
+    if (nm_run_init(&run, &d) < 0) {
+        nm_cli_error("%s", d.msg);
+        free(inventories);
+        return NM_EXIT_USAGE;
+    }
+    nm_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "i:c:o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            inventories[n_inv++] = optarg;
+            break;
+        case 'c':
+            checks_opt = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case O_FORMAT:
+            if (nm_report_formats_parse(optarg, &formats, &d) < 0) {
+                nm_cli_error("--format: %s", d.msg);
+                goto out;
+            }
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            fputs(merge_usage, stdout);
+            rc = NM_EXIT_OK;
+            goto out;
+        default:
+            fputs("Try 'nearmiss merge --help'.\n", stderr);
+            goto out;
+        }
+    }
+    if (n_inv == 0) {
+        nm_cli_error("merge: no inventory given (-i FILE): the fleet rules need it. Try "
+                     "'nearmiss merge --help'.");
+        goto out;
+    }
+    if (optind >= argc) {
+        nm_cli_error("merge: no shard report given. Try 'nearmiss merge --help'.");
+        goto out;
+    }
+    if (nm_shard_set_load(&set, (const char *const *)argv + optind, (size_t)(argc - optind), &d) <
+        0) {
+        nm_cli_error("merge: %s", d.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < n_inv; i++) {
+        if (nm_inventory_load_file(&inv, inventories[i], &d) < 0) {
+            nm_cli_error("%s", d.msg);
+            goto out;
+        }
+    }
+    if ((set.hosts || set.role) && nm_inventory_select(&inv, set.hosts, set.role, &d) < 0) {
+        nm_cli_error("merge: the shards' selection: %s", d.msg);
+        goto out;
+    }
+    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
+    if (nm_cli_load_checks(checks_dir, &cs) < 0)
+        goto out;
+    if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
+        nm_cli_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
+        goto out;
+    }
+    const char *fail_on = json_string_value(json_object_get(set.reports[0], "fail_on"));
+    run.kind = NM_RUN_MERGE;
+    run.shard_set = &set;
+    run.inv = &inv;
+    run.cs = &cs;
+    run.fleet.unhealthy_at = set.unhealthy_at;
+    run.fleet.drain = set.drain;
+    run.fleet.n_drain = set.n_drain;
+    run.fail_on = fail_on ? nm_severity_from_name(fail_on) : NM_SEV_NONE;
+    run.out_dir = out;
+    run.formats = formats;
+    /* The merged run happened when its shards did: history and forecasts
+     * date it by the earliest shard's start, not by the merge. */
+    run.now = set.started_at;
+    if (nm_run_execute(&run, &d) < 0) {
+        if (run.failed_step && strcmp(run.failed_step, "write") == 0)
+            nm_cli_error("writing the reports failed: %s", d.msg);
+        else
+            nm_cli_error("merge: %s", d.msg);
+        goto out;
+    }
+    const json_t *s = json_object_get(run.report, "summary");
+    if (!quiet) {
+        printf("merged %u shards: %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+               " hosts scanned, %zu fleet findings\nreport: %s\n",
+               set.n, json_integer_value(json_object_get(s, "scanned")),
+               json_integer_value(json_object_get(s, "hosts")),
+               json_array_size(json_object_get(run.report, "fleet_findings")), run.json_path);
+    }
+    if (run.fail_on != NM_SEV_NONE && worst_active(run.report) >= run.fail_on)
+        rc = NM_EXIT_FINDINGS;
+    else if (json_integer_value(json_object_get(s, "failed")) > 0)
+        rc = NM_EXIT_SOME_FAILED;
+    else
+        rc = NM_EXIT_OK;
+out:
+    nm_run_finish(&run);
+    nm_shard_set_finish(&set);
+    nm_checkset_finish(&cs);
+    nm_inventory_finish(&inv);
+    free(checks_dir);
+    free(inventories);
+    return rc;
+}
