@@ -5,6 +5,8 @@
 # sshd (the tests run their own), and works as root on a fresh machine
 # (with sudo otherwise).
 #   --browser   also chromium (and Node.js/npm if absent), for the browser suite
+#   --slurm     also slurm-wlm and munge, for the slurm suite (a one-machine
+#               cluster the test starts and stops itself; no service is enabled)
 set -euo pipefail
 
 PROG=deps.sh
@@ -15,6 +17,7 @@ pkgs=(
     jq util-linux iproute2 procps openssl time                  # test scripts
     valgrind                                                    # valgrind setup
     prometheus                 # promtool: checks the textfile and contrib/ rules
+    python3 python3-yaml       # contrib/kubernetes manifests parsed and checked
 )
 for arg in "$@"; do
     case $arg in
@@ -25,7 +28,8 @@ for arg in "$@"; do
         command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
         command -v npm >/dev/null 2>&1 || pkgs+=(npm)
         ;;
-    -h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --slurm) pkgs+=(slurm-wlm munge) ;;
+    -h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "$PROG: unknown option $arg (try --help)" >&2; exit 1 ;;
     esac
 done
