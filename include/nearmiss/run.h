@@ -3,10 +3,19 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
- *   scan -> fleet -> summary -> write
+ *   scan     every host over SSH, and the TLS endpoints, in one worker pool;
+ *            leaves the report's first draft (hosts[i] = inventory host i)
+ *   tls      judge each host's TLS endpoints (checks with "source": "tls",
+ *            and the served-versus-on-disk certificate comparison)
+ *   waivers  mark accepted risks; list the waivers in the report
+ *   score    each host's score
+ *   fleet    role redundancy, spread and shared dependencies
+ *   summary  finished_at, the counts and the fleet score (computed once)
+ *   write    OUT/nearmiss-<time>.json, OUT/latest.json, then --format's files
  *
- * A later capability (history, tickets, merge) is one more step in the table
- * of src/run/run.c, reading and annotating run->report.
+ * A later capability (history, tickets, merge) is one more row in the table
+ * of src/run/run.c, reading and annotating run->report; each step sees
+ * everything the steps above it left.
  *
  * The run has one clock: run->now is taken once (NEARMISS_NOW overrides it,
  * see nm_run_clock) and every use of "now" in the run reads it from here.
@@ -24,16 +33,19 @@
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/scan.h"
+#include "nearmiss/waiver.h"
 
 struct nm_run {
     /* Inputs, borrowed from the caller. */
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
     struct nm_scan_options scan;
+    const struct nm_waivers *waivers; /* may be NULL */
     struct nm_fleet_options fleet;
     const char *out_dir;
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
     int64_t now;      /* unix seconds: the run's one clock */
+    int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
 
     /* Results, owned by the run. */
     json_t *report;

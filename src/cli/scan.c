@@ -364,7 +364,6 @@ int nm_cmd_scan(int argc, char **argv)
     so.known_hosts = known_hosts;
     so.identity = identity;
     so.user = user;
-    so.waivers = &waivers;
     /* Fail on an unusable output directory now, not after an hour of scanning. */
     if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
         nm_cli_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
@@ -376,6 +375,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.inv = &inv;
     run.cs = &cs;
     run.scan = so;
+    run.waivers = &waivers;
     run.fleet = fo;
     run.out_dir = out;
     run.formats = formats;

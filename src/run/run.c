@@ -1,21 +1,60 @@
 /*
- * The order of a run.  Each step reads what the steps before it left in the
- * run and adds its part; none of them prints (the command layer does).
+ * The order of a run (see nearmiss/run.h for what each step does).  Each
+ * step reads what the steps before it left in the run and adds its part;
+ * none of them prints (the command layer does).  To add a step: write
+ * `static int step_NAME(struct nm_run *, nm_diag *)` and put it in steps[]
+ * where it belongs.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "nearmiss/endpoints.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
 typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
 
+static json_t *host_at(const struct nm_run *run, size_t i)
+{
+    return json_array_get(json_object_get(run->report, "hosts"), i);
+}
+
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
-    return nm_scan_run(run->inv, run->cs, &run->scan, &run->report, d);
+    return nm_scan_run(run->inv, run->cs, &run->scan, run->now, &run->report, d);
+}
+
+static int step_tls(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++) {
+        json_t *h = host_at(run, i);
+        nm_endpoints_judge(run->cs, &run->inv->hosts[i], h);
+        /* The last step that runs checks: every check has recorded what it
+         * wanted by now, so an empty "metrics" goes. */
+        if (json_object_size(json_object_get(h, "metrics")) == 0)
+            json_object_del(h, "metrics");
+    }
+    return 0;
+}
+
+static int step_waivers(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++)
+        nm_waivers_apply(run->waivers, host_at(run, i), run->now);
+    if (run->waivers && run->waivers->n)
+        json_object_set_new(run->report, "waivers", nm_waivers_report(run->waivers, run->now));
+    return 0;
+}
+
+static int step_score(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++)
+        nm_score_host(host_at(run, i));
+    return 0;
 }
 
 static int step_fleet(struct nm_run *run, nm_diag *d)
@@ -26,6 +65,9 @@ static int step_fleet(struct nm_run *run, nm_diag *d)
 
 static int step_summary(struct nm_run *run, nm_diag *d)
 {
+    char finished[32];
+    nm_utc_iso8601(run->now + (nm_now_ms() - run->t0_ms) / 1000, finished);
+    json_object_set_new(run->report, "finished_at", json_string(finished));
     nm_report_summarize(run->report);
     return 0;
 }
@@ -38,14 +80,18 @@ static int step_write(struct nm_run *run, nm_diag *d)
     return nm_report_write_formats(run->report, run->out_dir, run->formats, d);
 }
 
+/* The run, in order.  Names appear in run->failed_step. */
 static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
-    {"scan", step_scan},
-    {"fleet", step_fleet},
-    {"summary", step_summary},
-    {"write", step_write},
+    {"scan", step_scan},       /* hosts and TLS endpoints, one worker pool */
+    {"tls", step_tls},         /* endpoints judged; needs the hosts' cert metrics */
+    {"waivers", step_waivers}, /* before score and fleet: waived findings do not count */
+    {"score", step_score},     /* per host */
+    {"fleet", step_fleet},     /* reads host status, waivers and metrics */
+    {"summary", step_summary}, /* after every finding exists */
+    {"write", step_write},     /* last: nothing changes the report after it */
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
@@ -67,6 +113,7 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
 int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
+    run->t0_ms = nm_now_ms();
     return nm_run_clock(&run->now, d);
 }
 

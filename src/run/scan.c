@@ -1,4 +1,3 @@
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,8 +8,8 @@
 #include <unistd.h>
 
 #include "nearmiss/facts.h"
+#include "nearmiss/report.h"
 #include "nearmiss/scan.h"
-#include "nearmiss/score.h"
 #include "nearmiss/script.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/tls.h"
@@ -351,131 +350,16 @@ static void plan_tls_jobs(struct scan *s)
     }
 }
 
-/* On-disk certificates as the cert-expiry check records them (by SHA-256). */
-#define CERT_DISK_CHECK   "cert-expiry"
-#define CERT_SERVED_CHECK "cert-served-stale"
-
-static bool is_ip_literal(const char *s)
+/* The host's endpoint results, in inventory order, as its report's "tls"
+ * (absent when it has none); the tls step judges them. */
+static void attach_tls(struct scan *s, size_t host)
 {
-    struct in6_addr a6;
-    struct in_addr a4;
-    return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
-}
-
-static bool names_overlap(const json_t *a, const json_t *b)
-{
-    /* Each side: its cn and its sans; a shared DNS name is the same service. */
-    const char *acn = json_string_value(json_object_get(a, "cn"));
-    const char *bcn = json_string_value(json_object_get(b, "cn"));
-    const json_t *as = json_object_get(a, "sans"), *bs = json_object_get(b, "sans");
-    const char *an[65], *bn[65];
-    size_t na = 0, nb = 0;
-    if (acn)
-        an[na++] = acn;
-    if (bcn)
-        bn[nb++] = bcn;
-    /* IP SANs are skipped: every service on a host may carry the host's
-     * address, so sharing one says nothing about being the same service. */
-    for (size_t i = 0; i < json_array_size(as) && na < 65; i++)
-        if (json_is_string(json_array_get(as, i)) &&
-            !is_ip_literal(json_string_value(json_array_get(as, i))))
-            an[na++] = json_string_value(json_array_get(as, i));
-    for (size_t i = 0; i < json_array_size(bs) && nb < 65; i++)
-        if (json_is_string(json_array_get(bs, i)) &&
-            !is_ip_literal(json_string_value(json_array_get(bs, i))))
-            bn[nb++] = json_string_value(json_array_get(bs, i));
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            if (strcasecmp(an[i], bn[j]) == 0)
-                return true;
-    return false;
-}
-
-/*
- * A renewed certificate that the service never reloaded: the endpoint still
- * serves the old one while a newer one for the same name sits on disk.  The
- * outage comes when the old one expires although "we renewed it".
- */
-static void compare_served_with_disk(const struct nm_host *h, json_t *hj, const json_t *items)
-{
-    const json_t *disk = json_object_get(json_object_get(hj, "metrics"), CERT_DISK_CHECK);
-    if (!disk)
-        return;
-    for (size_t i = 0; i < json_array_size(items); i++) {
-        const json_t *ep = json_array_get(items, i);
-        const json_t *leaf = json_array_get(json_object_get(ep, "chain"), 0);
-        const char *served_fp = json_string_value(json_object_get(leaf, "sha256"));
-        const json_t *served_na = json_object_get(leaf, "not_after_unix");
-        if (!served_fp || !json_is_integer(served_na))
-            continue;
-        const char *sha;
-        const json_t *rec;
-        json_object_foreach ((json_t *)disk, sha, rec) {
-            const json_t *na = json_object_get(rec, "not_after_unix");
-            if (strcmp(sha, served_fp) == 0 || !json_is_integer(na) ||
-                json_integer_value(na) <= json_integer_value(served_na) ||
-                !names_overlap(leaf, rec))
-                continue;
-            const char *endpoint = json_string_value(json_object_get(ep, "subject"));
-            const char *path = json_string_value(json_array_get(json_object_get(rec, "paths"), 0));
-            if (!path)
-                path = json_string_value(json_object_get(rec, "subject"));
-            const char *served_date = json_string_value(json_object_get(leaf, "not_after"));
-            const char *disk_date = json_string_value(json_object_get(rec, "not_after"));
-            char *msg = nm_xasprintf("%s serves a certificate that expires %s, but a renewed one "
-                                     "for the same name is on disk (%s, expires %s): the service "
-                                     "was not reloaded",
-                                     endpoint ? endpoint : "the endpoint",
-                                     served_date ? served_date : "sooner", path ? path : "?",
-                                     disk_date ? disk_date : "later");
-            char fp[65];
-            nm_finding_fingerprint(CERT_SERVED_CHECK, h->name, endpoint ? endpoint : "?", fp);
-            json_t *f = json_pack(
-                "{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
-                "category", "cert", "severity", "medium", "subject", endpoint ? endpoint : "?",
-                "message", msg, "value",
-                json_object_get(leaf, "days_left") ? json_object_get(leaf, "days_left")
-                                                   : json_null(),
-                "threshold", json_null(), "fingerprint", fp, "evidence",
-                "served certificate sha256 differs from the newer on-disk one", "remediation",
-                "Reload or restart the service that terminates TLS here so it "
-                "picks up the renewed certificate, and add a reload hook to the "
-                "renewal (e.g. certbot --deploy-hook).");
-            free(msg);
-            json_array_append_new(json_object_get(hj, "findings"), f);
-            break;
-        }
-    }
-}
-
-/* Judges the host's endpoints with the checks whose items come from TLS. */
-static void judge_tls(struct scan *s, size_t host)
-{
-    const struct nm_host *h = &s->inv->hosts[host];
-    json_t *hj = s->hosts[host];
     json_t *items = json_array();
     for (size_t i = 0; i < s->n_tls; i++)
         if (s->tls[i].host == host && s->tls[i].item)
             json_array_append(items, s->tls[i].item);
     if (json_array_size(items))
-        json_object_set(hj, "tls", items);
-    json_t *metrics = json_object_get(hj, "metrics");
-    for (size_t i = 0; i < s->cs->n_checks; i++) {
-        const struct nm_check *c = &s->cs->checks[i];
-        if (!c->source_tls)
-            continue;
-        json_t *entry;
-        if (!nm_check_applies_to_host(c, h, NULL, 0))
-            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                          "host roles/labels do not match the check");
-        else if (json_array_size(items) == 0)
-            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                          "the inventory lists no tls endpoints for this host");
-        else
-            entry = nm_check_judge_items(c, h, items, json_object_get(hj, "findings"), metrics);
-        json_array_append_new(json_object_get(hj, "checks"), entry);
-    }
-    compare_served_with_disk(h, hj, items);
+        json_object_set(s->hosts[host], "tls", items);
     json_decref(items);
 }
 
@@ -515,18 +399,18 @@ static void *worker(void *arg)
 }
 
 int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
-                const struct nm_scan_options *o, json_t **ret_report, nm_diag *d)
+                const struct nm_scan_options *o, int64_t now, json_t **ret_report, nm_diag *d)
 {
     struct scan s = {.inv = inv, .cs = cs, .o = o};
     int r = 0;
-    char started[32], finished[32];
+    char started[32];
     pthread_t *threads = NULL;
     size_t n_threads = 0;
 
     atomic_init(&s.next, 0);
     atomic_init(&s.done, 0);
     atomic_init(&s.failed, 0);
-    nm_utc_iso8601((int64_t)time(NULL), started);
+    nm_utc_iso8601(now, started);
     r = load_known_hosts(&s, d);
     if (r < 0)
         goto out;
@@ -559,28 +443,19 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
     }
     for (size_t i = 0; i < n_threads; i++)
         pthread_join(threads[i], NULL);
-    for (size_t i = 0; i < inv->n_hosts; i++) {
-        judge_tls(&s, i);
-        /* Every check has recorded what it wanted by now. */
-        if (json_object_size(json_object_get(s.hosts[i], "metrics")) == 0)
-            json_object_del(s.hosts[i], "metrics");
-        nm_waivers_apply(o->waivers, s.hosts[i], (int64_t)time(NULL));
-        nm_score_host(s.hosts[i]);
-    }
+    for (size_t i = 0; i < inv->n_hosts; i++)
+        attach_tls(&s, i);
     if (o->progress)
         o->progress(o->progress_ctx, inv->n_hosts, inv->n_hosts, atomic_load(&s.failed));
 
-    nm_utc_iso8601((int64_t)time(NULL), finished);
-    json_t *report =
-        json_pack("{s:s, s:s, s:s, s:s, s:{}, s:[], s:[]}", "schema", "nearmiss.report/1", "tool",
-                  "nearmiss " NM_VERSION, "started_at", started, "finished_at", finished, "summary",
-                  "hosts", "fleet_findings");
-    if (o->waivers && o->waivers->n)
-        json_object_set_new(report, "waivers", nm_waivers_report(o->waivers, (int64_t)time(NULL)));
+    /* The report's skeleton, in its key order; finished_at and summary are
+     * filled by the run's summary step. */
+    json_t *report = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:[], s:[]}", "schema", NM_REPORT_SCHEMA,
+                               "tool", "nearmiss " NM_VERSION, "started_at", started, "finished_at",
+                               started, "summary", "hosts", "fleet_findings");
     json_t *hosts = json_object_get(report, "hosts");
     for (size_t i = 0; i < inv->n_hosts; i++)
         json_array_append_new(hosts, s.hosts[i]);
-    nm_report_summarize(report);
     *ret_report = report;
 out:
     free(threads);
@@ -595,43 +470,4 @@ out:
     }
     free(s.kh);
     return r;
-}
-
-void nm_report_summarize(json_t *report)
-{
-    static const char *const sev[] = {"critical", "high", "medium", "low", "info"};
-    json_int_t counts[5] = {0};
-    json_int_t scanned = 0, failed = 0;
-    json_t *hosts = json_object_get(report, "hosts");
-    size_t i;
-    json_t *h;
-    json_array_foreach (hosts, i, h) {
-        if (strcmp(json_string_value(json_object_get(h, "status")), "ok") == 0)
-            scanned++;
-        else
-            failed++;
-        size_t j;
-        json_t *f;
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            if (json_is_true(json_object_get(f, "waived")))
-                continue;
-            const char *s = json_string_value(json_object_get(f, "severity"));
-            for (size_t k = 0; k < 5; k++)
-                if (s && strcmp(s, sev[k]) == 0)
-                    counts[k]++;
-        }
-    }
-    json_array_foreach (json_object_get(report, "fleet_findings"), i, h) {
-        const char *s = json_string_value(json_object_get(h, "severity"));
-        for (size_t k = 0; k < 5; k++)
-            if (s && strcmp(s, sev[k]) == 0)
-                counts[k]++;
-    }
-    json_t *fc = json_object();
-    for (size_t k = 0; k < 5; k++)
-        json_object_set_new(fc, sev[k], json_integer(counts[k]));
-    json_t *summary = json_pack("{s:I, s:I, s:I, s:o}", "hosts", (json_int_t)json_array_size(hosts),
-                                "scanned", scanned, "failed", failed, "findings", fc);
-    json_object_set_new(summary, "fleet_score", nm_score_fleet(report));
-    json_object_set_new(report, "summary", summary);
 }
