@@ -153,10 +153,13 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
  * "fingerprint"...) to `findings`, stores the fields named by the check's
  * "record" under metrics[check id][item key] (metrics may be NULL), and
  * returns the check's entry for the report's "checks" array as a NEW
- * reference.
+ * reference.  `now` (unix seconds, the run's clock) reaches parsers that
+ * read the time (nm_parser_reads_clock) as their "now" option, unless the
+ * check file sets one.
  */
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
-                          const struct nm_section *sec, json_t *findings, json_t *metrics);
+                          const struct nm_section *sec, int64_t now, json_t *findings,
+                          json_t *metrics);
 
 /*
  * Judges items that did not come from a probe section (TLS endpoints): the

@@ -1251,7 +1251,8 @@ static void record_item(const struct nm_check *c, const json_t *item, json_t *me
 }
 
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
-                          const struct nm_section *sec, json_t *findings, json_t *metrics)
+                          const struct nm_section *sec, int64_t now, json_t *findings,
+                          json_t *metrics)
 {
     char why[1400];
     if (!sec || sec->state == NM_SECTION_MISSING)
@@ -1285,8 +1286,17 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
     }
     json_t *items = NULL;
     nm_diag d = {{0}};
-    if (c->parser->fn(sec->out.data ? sec->out.data : "", sec->out.len, c->parser_options, &items,
-                      &d) < 0) {
+    /* The run's clock, unless the check file pins its own "now". */
+    json_t *opts = json_incref(c->parser_options);
+    if (nm_parser_reads_clock(c->parser) && !json_object_get(opts, "now")) {
+        json_t *o = opts ? json_copy(opts) : json_object();
+        json_object_set_new(o, "now", json_integer((json_int_t)now));
+        json_decref(opts);
+        opts = o;
+    }
+    int pr = c->parser->fn(sec->out.data ? sec->out.data : "", sec->out.len, opts, &items, &d);
+    json_decref(opts);
+    if (pr < 0) {
         snprintf(why, sizeof why, "parser %s: %s", c->parser->name, d.msg);
         return nm_check_result_entry(c, NM_RESULT_ERROR, why);
     }

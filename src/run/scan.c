@@ -40,6 +40,7 @@ struct scan {
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
     const struct nm_scan_options *o;
+    int64_t now; /* the run's clock */
     char *facts_script;
     struct kh_entry *kh;
     size_t n_kh;
@@ -222,7 +223,7 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
             if (c->missing_remediation && nm_check_missing_command(c, facts))
                 json_object_set_new(entry, "remediation", json_string(c->missing_remediation));
         } else {
-            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), findings,
+            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), s->now, findings,
                                       json_object_get(hj, "metrics"));
         }
         json_array_append_new(checks, entry);
@@ -345,6 +346,9 @@ static void plan_tls_jobs(struct scan *s)
                 strlen(h->name) < sizeof j->target.sni)
                 snprintf(j->target.sni, sizeof j->target.sni, "%s", h->name);
             j->target.ca_file = s->o->tls_ca;
+            /* Days left and chain validation at the run's time, not the
+             * handshake's. */
+            j->target.now = s->now;
             j->valid = true;
         }
     }
@@ -401,7 +405,7 @@ static void *worker(void *arg)
 int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
                 const struct nm_scan_options *o, int64_t now, json_t **ret_report, nm_diag *d)
 {
-    struct scan s = {.inv = inv, .cs = cs, .o = o};
+    struct scan s = {.inv = inv, .cs = cs, .o = o, .now = now};
     int r = 0;
     char started[32];
     pthread_t *threads = NULL;

@@ -223,7 +223,7 @@ static void test_evaluate(void)
                                     "/ 50 ext4\n/var 97 xfs\n/srv 91 xfs\n/home 86 ext4\n"
                                     "/run 99 tmpfs\n/backup 98 ext4\n/mnt 10 nfs\n",
                                     "");
-    json_t *e = nm_check_evaluate(c, &h, &sec, findings, metrics);
+    json_t *e = nm_check_evaluate(c, &h, &sec, 0, findings, metrics);
     CHECK_STR(result_of(e), "fail");
     CHECK_INT(json_integer_value(json_object_get(e, "items")), 6); /* tmpfs not selected */
     CHECK_INT(json_array_size(findings), 4); /* /var /srv /home /mnt; /backup under 99 */
@@ -252,7 +252,7 @@ static void test_evaluate(void)
     /* Nothing over a threshold: pass, no finding. */
     json_t *none = json_array();
     sec = section(NM_SECTION_DONE, 0, "/ 10 ext4\n", "");
-    e = nm_check_evaluate(c, &h, &sec, none, NULL);
+    e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
     CHECK_STR(result_of(e), "pass");
     CHECK_INT(json_array_size(none), 0);
     json_decref(e);
@@ -274,7 +274,7 @@ static void test_evaluate(void)
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         sec = section(bad_cases[i].st, bad_cases[i].rc, "/ 99 ext4\n", bad_cases[i].err);
         snprintf(sec.skip_reason, sizeof sec.skip_reason, "noroot");
-        e = nm_check_evaluate(c, &h, &sec, none, NULL);
+        e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
         CHECK_STR(result_of(e), "error");
         const char *reason = json_string_value(json_object_get(e, "reason"));
         if (!reason || !strstr(reason, bad_cases[i].needle)) {
