@@ -3,6 +3,8 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
+ *   reach    how to connect to each host (nearmiss/reach.h), resolved once
+ *   outdir   the report directory exists and is writable
  *   scan     every host over SSH, and the TLS endpoints, in one worker pool;
  *            leaves the report's first draft (hosts[i] = inventory host i)
  *   tls      judge each host's TLS endpoints (checks with "source": "tls",
@@ -39,6 +41,7 @@ struct nm_run {
     /* Inputs, borrowed from the caller. */
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
+    struct nm_reach_options reach_opts;
     struct nm_scan_options scan;
     const struct nm_waivers *waivers; /* may be NULL */
     struct nm_fleet_options fleet;
@@ -48,6 +51,7 @@ struct nm_run {
     int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
 
     /* Results, owned by the run. */
+    struct nm_reach_set reach;
     json_t *report;
     char *json_path;         /* the timestamped JSON report, once written */
     const char *failed_step; /* name of the step that failed, for the message */

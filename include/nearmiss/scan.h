@@ -22,6 +22,7 @@
 
 #include "nearmiss/check.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/reach.h"
 
 #define NM_DEFAULT_JOBS      32
 #define NM_DEFAULT_TIMEOUT_S 90
@@ -30,11 +31,7 @@
 struct nm_scan_options {
     int jobs;
     int timeout_s;
-    uint64_t host_cap;       /* bytes accepted from one host */
-    const char *known_hosts; /* for hosts whose inventory names none */
-    const char *identity;    /* likewise */
-    const char *user;        /* likewise; NULL = $USER */
-    const char *passphrase;
+    uint64_t host_cap; /* bytes accepted from one host */
     bool accept_new;
     const char *save_scripts; /* directory: write each host's script there */
     const char *tls_ca;       /* PEM trust anchors for TLS endpoints; NULL = system */
@@ -44,8 +41,10 @@ struct nm_scan_options {
     void *progress_ctx;
 };
 
-/* `now` (the run's clock) is the report's started_at. */
-int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
-                const struct nm_scan_options *o, int64_t now, json_t **ret_report, nm_diag *d);
+/* reach->hosts[i] says how to connect to inv->hosts[i]; `now` (the run's
+ * clock) is the report's started_at. */
+int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach,
+                const struct nm_checkset *cs, const struct nm_scan_options *o, int64_t now,
+                json_t **ret_report, nm_diag *d);
 
 #endif

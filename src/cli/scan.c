@@ -189,7 +189,7 @@ int nm_cmd_scan(int argc, char **argv)
                                  .tls_timeout_s = 10};
     long v;
     int c, rc = NM_EXIT_USAGE;
-    char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
+    char *checks_dir = NULL;
     struct nm_inventory inv;
     struct nm_run run;
     struct nm_checkset cs;
@@ -343,32 +343,10 @@ int nm_cmd_scan(int argc, char **argv)
     checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
-    if (passfile) {
-        size_t len = 0;
-        if (nm_read_file(passfile, 4096, &passphrase, &len, &d) < 0) {
-            nm_cli_error("--passphrase-file: %s", d.msg);
-            goto out;
-        }
-        passphrase[strcspn(passphrase, "\r\n")] = '\0';
-        so.passphrase = passphrase;
-    }
-    /* Precedence: a value set on the host > the command line > the inventory
-     * file's defaults > built-in defaults (docs/inventory.md). */
-    {
-        char *kh_cli = known_hosts_opt ? nm_expand_home(known_hosts_opt) : NULL;
-        identity = identity_opt ? nm_expand_home(identity_opt) : NULL;
-        nm_inventory_apply_cli(&inv, user, 0, identity, kh_cli);
-        free(kh_cli);
-    }
-    known_hosts = nm_expand_home("~/.ssh/known_hosts");
-    so.known_hosts = known_hosts;
-    so.identity = identity;
-    so.user = user;
-    /* Fail on an unusable output directory now, not after an hour of scanning. */
-    if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
-        nm_cli_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
-        goto out;
-    }
+    run.reach_opts = (struct nm_reach_options){.user = user,
+                                               .identity = identity_opt,
+                                               .known_hosts = known_hosts_opt,
+                                               .passphrase_file = passfile};
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
     }
@@ -417,13 +395,6 @@ out:
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(checks_dir);
-    free(known_hosts);
-    free(identity);
-    if (passphrase) {
-        /* Do not leave the secret in freed heap memory. */
-        memset(passphrase, 0, strlen(passphrase));
-        free(passphrase);
-    }
     free(inventories);
     return rc;
 }

@@ -1583,30 +1583,6 @@ out:
     return r;
 }
 
-void nm_inventory_apply_cli(struct nm_inventory *inv, const char *user, int port,
-                            const char *identity, const char *known_hosts)
-{
-    for (size_t i = 0; i < inv->n_hosts; i++) {
-        struct nm_host *h = &inv->hosts[i];
-        if (user && (!h->user || (h->from_defaults & NM_HOST_DEFAULT_USER))) {
-            replace_str(&h->user, nm_xstrdup(user));
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_USER;
-        }
-        if (port > 0 && (!h->port || (h->from_defaults & NM_HOST_DEFAULT_PORT))) {
-            h->port = port;
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_PORT;
-        }
-        if (identity && (!h->identity || (h->from_defaults & NM_HOST_DEFAULT_IDENTITY))) {
-            replace_str(&h->identity, nm_expand_home(identity));
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_IDENTITY;
-        }
-        if (known_hosts && (!h->known_hosts || (h->from_defaults & NM_HOST_DEFAULT_KNOWN_HOSTS))) {
-            replace_str(&h->known_hosts, nm_expand_home(known_hosts));
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_KNOWN_HOSTS;
-        }
-    }
-}
-
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name)
 {
     for (size_t i = 0; i < inv->n_hosts; i++)

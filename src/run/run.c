@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nearmiss/endpoints.h"
 #include "nearmiss/report.h"
@@ -23,9 +24,24 @@ static json_t *host_at(const struct nm_run *run, size_t i)
     return json_array_get(json_object_get(run->report, "hosts"), i);
 }
 
+static int step_reach(struct nm_run *run, nm_diag *d)
+{
+    return nm_reach_resolve(run->inv, &run->reach_opts, &run->reach, d);
+}
+
+static int step_outdir(struct nm_run *run, nm_diag *d)
+{
+    int r = nm_mkdir_p(run->out_dir, 0755, d);
+    if (r < 0)
+        return r;
+    if (access(run->out_dir, W_OK) != 0)
+        return nm_diag_set(d, NM_ERR_IO, "output directory is not writable");
+    return 0;
+}
+
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
-    return nm_scan_run(run->inv, run->cs, &run->scan, run->now, &run->report, d);
+    return nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
 }
 
 static int step_tls(struct nm_run *run, nm_diag *d)
@@ -85,6 +101,8 @@ static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
+    {"reach", step_reach},     /* before any connection: a bad passphrase file stops here */
+    {"outdir", step_outdir},   /* an unusable report directory fails now, not after the scan */
     {"scan", step_scan},       /* hosts and TLS endpoints, one worker pool */
     {"tls", step_tls},         /* endpoints judged; needs the hosts' cert metrics */
     {"waivers", step_waivers}, /* before score and fleet: waived findings do not count */
@@ -121,6 +139,7 @@ void nm_run_finish(struct nm_run *run)
 {
     if (!run)
         return;
+    nm_reach_set_finish(&run->reach);
     json_decref(run->report);
     free(run->json_path);
     run->report = NULL;

@@ -39,6 +39,7 @@ struct tls_job {
 struct scan {
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
+    const struct nm_reach_set *reach; /* reach->hosts[i] for inv->hosts[i] */
     const struct nm_scan_options *o;
     int64_t now; /* the run's clock */
     char *facts_script;
@@ -52,13 +53,6 @@ struct scan {
     atomic_size_t failed;
 };
 
-static const char *host_known_hosts(const struct scan *s, const struct nm_host *h)
-{
-    if (h->known_hosts)
-        return h->known_hosts;
-    return s->o->known_hosts;
-}
-
 static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
 {
     for (size_t i = 0; i < s->n_kh; i++)
@@ -71,7 +65,7 @@ static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
 static int load_known_hosts(struct scan *s, nm_diag *d)
 {
     for (size_t i = 0; i < s->inv->n_hosts; i++) {
-        const char *path = host_known_hosts(s, &s->inv->hosts[i]);
+        const char *path = s->reach->hosts[i].known_hosts;
         if (kh_for(s, path))
             continue;
         struct nm_known_hosts *kh = NULL;
@@ -234,8 +228,7 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
 static json_t *scan_host(struct scan *s, const struct nm_host *h)
 {
     const struct nm_scan_options *o = s->o;
-    int port = h->port ? h->port : 22;
-    json_t *hj = host_skeleton(h, port);
+    json_t *hj = host_skeleton(h, s->reach->hosts[h - s->inv->hosts].port);
     int64_t deadline = nm_now_ms() + (int64_t)o->timeout_s * 1000;
 
     size_t max = s->cs->n_probes + 1;
@@ -260,20 +253,16 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         free(path);
     }
 
-    char *user_env = getenv("USER");
-    const char *kh_path = host_known_hosts(s, h);
+    const struct nm_reach *to = &s->reach->hosts[h - s->inv->hosts];
     struct nm_ssh_target t = {
         .name = h->name,
-        .address = h->address,
-        .port = port,
-        .user = h->user    ? h->user
-                : o->user  ? o->user
-                : user_env ? user_env
-                           : "root",
-        .identity = h->identity ? h->identity : o->identity,
-        .passphrase = o->passphrase,
-        .known_hosts = kh_for(s, kh_path),
-        .known_hosts_path = kh_path,
+        .address = to->address,
+        .port = to->port,
+        .user = to->user,
+        .identity = to->identity,
+        .passphrase = s->reach->passphrase,
+        .known_hosts = kh_for(s, to->known_hosts),
+        .known_hosts_path = to->known_hosts,
         .accept_new = o->accept_new,
     };
     struct nm_ssh_result res;
@@ -402,10 +391,11 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
-                const struct nm_scan_options *o, int64_t now, json_t **ret_report, nm_diag *d)
+int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach,
+                const struct nm_checkset *cs, const struct nm_scan_options *o, int64_t now,
+                json_t **ret_report, nm_diag *d)
 {
-    struct scan s = {.inv = inv, .cs = cs, .o = o, .now = now};
+    struct scan s = {.inv = inv, .reach = reach, .cs = cs, .o = o, .now = now};
     int r = 0;
     char started[32];
     pthread_t *threads = NULL;
