@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "nearmiss/report_view.h"
 #include "nearmiss/check.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
@@ -80,26 +81,6 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed)
     fflush(stderr);
 }
 
-static int worst_finding(const json_t *report)
-{
-    int worst = NM_SEV_NONE;
-    size_t i, j;
-    json_t *h, *f;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            if (json_is_true(json_object_get(f, "waived")))
-                continue;
-            int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-            worst = s > worst ? s : worst;
-        }
-    }
-    json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
-        int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-        worst = s > worst ? s : worst;
-    }
-    return worst;
-}
-
 static void print_summary(const json_t *report, const char *path)
 {
     const json_t *s = json_object_get(report, "summary");
@@ -116,9 +97,9 @@ static void print_summary(const json_t *report, const char *path)
     size_t i;
     json_t *h;
     json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        const char *st = json_string_value(json_object_get(h, "status"));
-        if (strcmp(st, "ok") != 0)
-            printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")), st,
+        if (!nm_view_host_ok(h))
+            printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")),
+                   json_string_value(json_object_get(h, "status")),
                    json_string_value(json_object_get(h, "error")));
     }
     printf("report: %s\n", path);
@@ -381,7 +362,7 @@ int nm_cmd_scan(int argc, char **argv)
             printf("prom:   %s/%s\n", out, NM_REPORT_PROM_NAME);
     }
     const json_t *summary = json_object_get(report, "summary");
-    if (fail_on != NM_SEV_NONE && worst_finding(report) >= fail_on)
+    if (fail_on != NM_SEV_NONE && nm_view_worst_active(report) >= fail_on)
         rc = NM_EXIT_FINDINGS;
     else if (json_integer_value(json_object_get(summary, "failed")) > 0)
         rc = NM_EXIT_SOME_FAILED;

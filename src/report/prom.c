@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -271,8 +272,7 @@ static void count_pair(struct pair_count **arr, size_t *n, const json_t *f)
 static void host_metrics(struct prom *p, const json_t *h)
 {
     const json_t *name = json_object_get(h, "name");
-    const char *status = str(h, "status");
-    bool ok = status && strcmp(status, "ok") == 0;
+    bool ok = nm_view_host_ok(h);
     struct nm_buf b;
     double v;
     nm_buf_init(&b, SIZE_MAX);
@@ -301,7 +301,7 @@ static void host_metrics(struct prom *p, const json_t *h)
     const json_t *f;
     json_array_foreach (json_object_get(h, "findings"), i, f) {
         record_metrics(p, h, json_object_get(f, "subject"), NULL, json_object_get(f, "item"));
-        if (json_is_true(json_object_get(f, "waived")))
+        if (!nm_view_active(f))
             waived++;
         else
             count_pair(&pairs, &n_pairs, f);

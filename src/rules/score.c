@@ -1,6 +1,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/score.h"
 
 /* docs/scoring.md explains every number here with worked examples. */
@@ -73,8 +74,7 @@ static double round2(double x)
 
 void nm_score_host(json_t *host)
 {
-    const char *status = json_string_value(json_object_get(host, "status"));
-    if (!status || strcmp(status, "ok") != 0) {
+    if (!nm_view_host_ok(host)) {
         json_object_set_new(host, "score", json_null());
         json_object_set_new(host, "score_breakdown", json_array());
         return;
@@ -86,10 +86,9 @@ void nm_score_host(json_t *host)
     size_t i;
     json_t *f;
     json_array_foreach (json_object_get(host, "findings"), i, f) {
-        if (json_is_true(json_object_get(f, "waived")))
+        if (!nm_view_active(f))
             continue;
-        enum nm_severity s =
-            nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        enum nm_severity s = nm_view_severity(f);
         int weight = nm_score_severity_weight(s);
         if (weight <= 0)
             continue;
@@ -129,8 +128,7 @@ json_t *nm_score_fleet(const json_t *report)
     }
     double fleet = 0;
     json_array_foreach (json_object_get(report, "fleet_findings"), i, h)
-        fleet += nm_score_severity_weight(
-            nm_severity_from_name(json_string_value(json_object_get(h, "severity"))));
+        fleet += nm_score_severity_weight(nm_view_severity(h));
     if (n == 0 && fleet == 0)
         return json_null();
     /* Half the worst host, half the average: one burning host shows, and so

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/facts.h"
 #include "nearmiss/report.h"
 #include "nearmiss/scan.h"
@@ -383,7 +384,7 @@ static void *worker(void *arg)
             continue;
         }
         json_t *hj = scan_host(s, &s->inv->hosts[i]);
-        if (strcmp(json_string_value(json_object_get(hj, "status")), "ok") != 0)
+        if (!nm_view_host_ok(hj))
             atomic_fetch_add(&s->failed, 1);
         s->hosts[i] = hj;
         atomic_fetch_add(&s->done, 1);
