@@ -120,6 +120,16 @@ struct nm_check {
     char *record_key;          /* item field naming each recorded item (e.g. "mount") */
     char **record_fields;      /* item fields kept in the host's "metrics" */
     size_t n_record_fields;
+    /* "fleet": what a fleet rule reads from the recorded fields; NULL = none.
+     * Rule "shared-server": every scanned host of a role depending on the
+     * same single server is the fleet finding `finding` (medium). */
+    struct nm_check_fleet {
+        char *rule;    /* "shared-server" */
+        char *finding; /* fleet check id of the finding, e.g. "role-shared-dns" */
+        char *single;  /* recorded boolean field: the host has one server */
+        char *server;  /* recorded field naming it (a string, or the first of a list) */
+        char *what;    /* what a server is, in the message: "DNS resolver" */
+    } * fleet;
     json_t *definition; /* the file as loaded, for `checks show` */
 };
 

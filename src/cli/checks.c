@@ -136,6 +136,10 @@ int nm_cmd_checks(int argc, char **argv)
         printf("  finding: subject \"%s\", message \"%s\"\n", k->subject, k->message);
         if (k->remediation)
             printf("  remediation: %s\n", k->remediation);
+        if (k->fleet)
+            printf("  fleet: %s (medium) when every scanned host of a role has a single %s "
+                   "(recorded %s), the same one (recorded %s)\n",
+                   k->fleet->finding, k->fleet->what, k->fleet->single, k->fleet->server);
         rc = 0;
     } else {
         nm_cli_error("checks: unknown subcommand \"%s\" (list, show ID, parsers)", sub);

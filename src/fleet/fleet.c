@@ -6,10 +6,6 @@
 #include "nearmiss/fleet.h"
 #include "nearmiss/util.h"
 
-/* Checks whose recorded metrics reveal a shared single dependency. */
-#define DNS_CHECK "dns-resolvers"
-#define NTP_CHECK "time-sync"
-
 struct member {
     const char *name;
     const json_t *host; /* the host's report object, borrowed */
@@ -217,8 +213,8 @@ static void check_shared(json_t *report, const struct nm_role *role, struct memb
                 json_pack("{s:s}", "server", shared));
 }
 
-void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_options *o,
-                       json_t *report)
+void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset *cs,
+                       const struct nm_fleet_options *o, json_t *report)
 {
     char drain_note[256] = "";
     if (o->n_drain) {
@@ -275,12 +271,14 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_opt
             continue;
         check_redundancy(report, role, ms, n, healthy, drain_note);
         check_spread(report, inv, role, ms, n, healthy, drain_note);
-        /* dns-resolvers records "single" and the effective "upstream" list;
-         * time-sync records "single_source" and the selected "reference". */
-        check_shared(report, role, ms, n, DNS_CHECK, "single", "upstream", "role-shared-dns",
-                     "DNS resolver");
-        check_shared(report, role, ms, n, NTP_CHECK, "single_source", "reference",
-                     "role-shared-ntp", "time source");
+        /* Checks that say, with "fleet", which of their recorded fields
+         * tell a single server (dns-resolvers, time-sync). */
+        for (size_t k = 0; k < cs->n_checks; k++) {
+            const struct nm_check_fleet *f = cs->checks[k].fleet;
+            if (f && strcmp(f->rule, "shared-server") == 0)
+                check_shared(report, role, ms, n, cs->checks[k].id, f->single, f->server,
+                             f->finding, f->what);
+        }
     }
     nm_report_index_finish(&idx);
     free(ms);

@@ -75,7 +75,7 @@ static int step_score(struct nm_run *run, nm_diag *d)
 
 static int step_fleet(struct nm_run *run, nm_diag *d)
 {
-    nm_fleet_evaluate(run->inv, &run->fleet, run->report);
+    nm_fleet_evaluate(run->inv, run->cs, &run->fleet, run->report);
     return 0;
 }
 

@@ -89,6 +89,45 @@ static void test_loader_errors(void)
                  "plain command name");
 }
 
+/* "fleet": a fleet rule reads recorded fields, so it names them. */
+static void test_fleet_attribute(void)
+{
+#define REC ", \"record\": {\"key\": \"mount\", \"fields\": [\"one\", \"server\"]}"
+    expect_error(GOOD REC ", \"fleet\": \"shared\"}", "fleet: must be an object");
+    expect_error(GOOD ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                      "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "needs \"record\"");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"spread\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "fleet.rule: \"spread\" is not a fleet rule");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"single\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "fleet.single: \"single\" is not one of record.fields");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"srv\", \"what\": \"w\"}}",
+                 "fleet.server: \"srv\" is not one of record.fields");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\", "
+                          "\"extra\": 1}}",
+                 "extra");
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    nm_checkset_init(&cs);
+    static const char ok[] =
+        GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"role-one\", "
+                 "\"single\": \"one\", \"server\": \"server\", \"what\": \"thing\"}}";
+    CHECK_INT(nm_checkset_load_buffer(&cs, "checks/ok.json", ok, strlen(ok), &d), 0);
+    CHECK(cs.n_checks == 1 && cs.checks[0].fleet != NULL);
+    if (cs.n_checks == 1 && cs.checks[0].fleet) {
+        CHECK_STR(cs.checks[0].fleet->finding, "role-one");
+        CHECK_STR(cs.checks[0].fleet->single, "one");
+        CHECK_STR(cs.checks[0].fleet->server, "server");
+        CHECK_STR(cs.checks[0].fleet->what, "thing");
+    }
+    nm_checkset_finish(&cs);
+#undef REC
+}
+
 static void test_shared_probe(void)
 {
     struct nm_checkset cs;
@@ -297,6 +336,7 @@ int main(void)
 {
     test_evaluate();
     test_loader_errors();
+    test_fleet_attribute();
     test_shared_probe();
     test_rules();
     test_versions();
