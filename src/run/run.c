@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "nearmiss/endpoints.h"
+#include "nearmiss/model.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/score.h"
@@ -85,6 +86,12 @@ static int step_summary(struct nm_run *run, nm_diag *d)
     nm_utc_iso8601(run->now + (nm_now_ms() - run->t0_ms) / 1000, finished);
     json_object_set_new(run->report, "finished_at", json_string(finished));
     nm_report_summarize(run->report);
+    /* The writers read the threshold from the report, so that `nearmiss
+     * report` renders a stored run exactly as its scan did. */
+    json_object_set_new(run->report, "fail_on",
+                        run->fail_on == NM_SEV_NONE
+                            ? json_null()
+                            : json_string(nm_severity_name((enum nm_severity)run->fail_on)));
     return 0;
 }
 
@@ -132,6 +139,7 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
     run->t0_ms = nm_now_ms();
+    run->fail_on = NM_SEV_NONE;
     return nm_run_clock(&run->now, d);
 }
 
