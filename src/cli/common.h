@@ -25,9 +25,6 @@ void nm_cli_getopt_reset(void);
 
 bool nm_cli_is_dir(const char *path);
 
-/* The checks directory when -c is not given (malloc'd). */
-char *nm_cli_default_checks_dir(void);
-
 /* Loads dir into cs (initialised here); prints the error and returns -1. */
 int nm_cli_load_checks(const char *dir, struct nm_checkset *cs);
 

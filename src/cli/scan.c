@@ -13,6 +13,7 @@
 #include "cli/common.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/check.h"
+#include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
@@ -30,7 +31,8 @@ static const char scan_usage[] =
     "  -i, --inventory FILE   native JSON inventory, or `ansible-inventory --list` JSON;\n"
     "                         several are merged\n"
     "  -c, --checks DIR       check definitions (default: $NEARMISS_CHECKS_DIR, else the\n"
-    "                         checks/ beside the binary's source tree, else the installed ones)\n"
+    "                         source tree's checks/ for the binary of its build directory,\n"
+    "                         else the installed ones: PREFIX/share/nearmiss/checks)\n"
     "  -w, --waivers FILE     accepted risks (JSON, docs/waivers.md); repeatable. Waived\n"
     "                         findings stay in the report but do not count\n"
     "  -o, --out DIR          report directory (default: reports/)\n"
@@ -321,7 +323,7 @@ int nm_cmd_scan(int argc, char **argv)
             fo.drain[fo.n_drain++] = p;
         }
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
+    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
     run.reach_opts = (struct nm_reach_options){.user = user,
