@@ -185,7 +185,8 @@ static json_t *host_skeleton(const struct nm_host *h, int port)
                      "score", "findings", "checks", "metrics");
 }
 
-static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
+/* Judges what arrived; returns whether the host's facts did. */
+static bool evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
                           const struct nm_splitter *sp, bool reached_end)
 {
     json_t *findings = json_object_get(hj, "findings");
@@ -228,7 +229,9 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
         }
         json_array_append_new(checks, entry);
     }
+    bool got_facts = facts != NULL;
     json_decref(facts);
+    return got_facts;
 }
 
 static json_t *scan_host(struct scan *s, const struct nm_host *h)
@@ -275,6 +278,7 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         .known_hosts = kh_for(s, kh_path),
         .known_hosts_path = kh_path,
         .accept_new = o->accept_new,
+        .output_cap = o->host_cap,
     };
     struct nm_ssh_result res;
     int r = nm_ssh_run(&t, script.data, script.len, deadline, sp, &res);
@@ -301,10 +305,33 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         json_object_set_new(hj, "error",
                             json_sprintf("output truncated at %" PRIu64 " bytes", o->host_cap));
 
-    /* Whatever arrived is judged, even when the host timed out half way:
-     * checks whose probe did not finish say so themselves. */
-    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped)
-        evaluate_host(s, h, hj, sp, r == 0);
+    /* Whatever arrived is judged, even when the host timed out or dropped
+     * the connection half way: checks whose probe did not finish say so
+     * themselves. */
+    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped || res.connection_lost) {
+        bool got_facts = evaluate_host(s, h, hj, sp, r == 0);
+        if (!got_facts && res.status == NM_HOST_OK) {
+            /* A login that runs nothing (a ForceCommand, a restricted or
+             * missing shell) is not a scan: nothing was looked at. */
+            json_object_set_new(hj, "status", json_string(nm_host_status_name(NM_HOST_ERROR)));
+            if (res.output_capped)
+                json_object_set_new(
+                    hj, "error",
+                    json_sprintf("output truncated at %" PRIu64 " bytes before the host facts "
+                                 "arrived: the host printed something else instead of running "
+                                 "the probes; nothing could be judged",
+                                 o->host_cap));
+            else
+                json_object_set_new(
+                    hj, "error",
+                    json_sprintf(
+                        "logged in, but the probe script did not run: the host facts never "
+                        "arrived (remote exit status %d, %" PRIu64
+                        " bytes of output); a ForceCommand, a restricted shell or a missing "
+                        "/bin/sh on the host does this",
+                        res.exit_status, res.bytes_received));
+        }
+    }
 out:
     nm_splitter_destroy(sp);
     nm_buf_finish(&script);
