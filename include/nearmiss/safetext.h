@@ -14,6 +14,7 @@
 #ifndef NEARMISS_SAFETEXT_H
 #define NEARMISS_SAFETEXT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -31,11 +32,17 @@ void nm_utf8_fix(char *s);
 
 /* A new string (free() it) safe to print on a terminal: C0 controls, DEL,
  * C1 controls, bidirectional overrides and invalid bytes are written as
- * \xNN or \u{NNNN}; a backslash becomes "\\"; valid printable UTF-8 stays.
- * NULL gives "(none)".  Never returns NULL. */
+ * \xNN or \u{NNNN}; valid printable UTF-8 stays.  Backslashes are left
+ * alone so that the function is idempotent: text escaped where it was
+ * received (a peer's first line in an error) is not escaped twice when
+ * printed.  NULL gives "(none)".  Never returns NULL. */
 char *nm_term_safe(const char *s);
 
 /* Same for a byte range that may hold NUL. */
 char *nm_term_safe_bytes(const char *s, size_t len);
+
+/* vsnprintf into a new string, then nm_term_safe(): for messages whose
+ * arguments may carry host text.  free() the result. */
+char *nm_term_vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif

@@ -1,5 +1,6 @@
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nearmiss/safetext.h"
@@ -118,9 +119,6 @@ char *nm_term_safe_bytes(const char *s, size_t len)
         if (n == 0) {
             nm_buf_appendf(&b, "\\x%02x", u[i]);
             i++;
-        } else if (cp == '\\') {
-            nm_buf_append(&b, "\\\\", 2);
-            i++;
         } else if (cp == '\t' || !term_unsafe(cp)) {
             nm_buf_append(&b, s + i, n);
             i += n;
@@ -140,4 +138,19 @@ char *nm_term_safe(const char *s)
     if (!s)
         return nm_xstrdup("(none)");
     return nm_term_safe_bytes(s, strlen(s));
+}
+
+char *nm_term_vformat(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return nm_xstrdup("(unprintable message)");
+    char *raw = nm_xmalloc((size_t)n + 1);
+    vsnprintf(raw, (size_t)n + 1, fmt, ap);
+    char *safe = nm_term_safe_bytes(raw, (size_t)n);
+    free(raw);
+    return safe;
 }

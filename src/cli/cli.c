@@ -19,6 +19,7 @@
 #include "nearmiss/inventory.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
@@ -104,11 +105,11 @@ static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 static void say_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("nearmiss: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    char *msg = nm_term_vformat(fmt, ap); /* messages quote host and file text */
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "nearmiss: %s\n", msg);
+    free(msg);
 }
 
 static bool is_dir(const char *p)
@@ -211,9 +212,16 @@ static void print_summary(const json_t *report, const char *path)
     json_t *h;
     json_array_foreach (json_object_get(report, "hosts"), i, h) {
         const char *st = json_string_value(json_object_get(h, "status"));
-        if (strcmp(st, "ok") != 0)
-            printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")), st,
-                   json_string_value(json_object_get(h, "error")));
+        if (st && strcmp(st, "ok") == 0)
+            continue;
+        /* Names, statuses and errors carry host text: escaped, never NULL. */
+        char *name = nm_term_safe(json_string_value(json_object_get(h, "name")));
+        char *status = nm_term_safe(st);
+        char *error = nm_term_safe(json_string_value(json_object_get(h, "error")));
+        printf("  %-20s %-16s %s\n", name, status, error);
+        free(name);
+        free(status);
+        free(error);
     }
     printf("report: %s\n", path);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nearmiss/report.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
@@ -122,11 +123,11 @@ static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 static void say_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("nearmiss: report: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    char *msg = nm_term_vformat(fmt, ap); /* messages quote host and file text */
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "nearmiss: report: %s\n", msg);
+    free(msg);
 }
 
 static int read_stdin(char **ret, size_t *ret_len)
