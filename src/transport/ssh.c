@@ -50,6 +50,7 @@ struct conn {
     uint64_t received;
     uint64_t recv_cap;
     enum stop_reason stop;
+    bool dead; /* teardown out of time: the socket counts as gone */
     bool banner_seen; /* a line starting "SSH-" began */
     bool banner_done; /* ...and ended */
     bool line_may_be_banner;
@@ -104,6 +105,8 @@ static void note_banner_byte(struct conn *c, char ch)
 static LIBSSH2_RECV_FUNC(guarded_recv)
 {
     struct conn *c = *abstract;
+    if (c->dead)
+        return -ECONNRESET;
     if (nm_now_ms() >= c->deadline) {
         c->stop = STOP_DEADLINE;
         return -EAGAIN;
@@ -133,6 +136,8 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
 static LIBSSH2_SEND_FUNC(guarded_send)
 {
     struct conn *c = *abstract;
+    if (c->dead)
+        return -ECONNRESET;
     if (nm_now_ms() >= c->deadline) {
         c->stop = STOP_DEADLINE;
         return -EAGAIN;
@@ -612,6 +617,13 @@ static void teardown(struct conn *c)
         SSH_RETRY(c, rc, libssh2_session_disconnect(c->session, "nearmiss scan done"));
         c->deadline = grace + NM_SSH_TEARDOWN_MS;
         SSH_RETRY(c, rc, libssh2_session_free(c->session));
+        if (rc != 0) {
+            /* Out of time: past the deadline the socket callbacks only say
+             * EAGAIN, and libssh2 would keep the session for a goodbye that
+             * never comes.  A dead socket makes it free everything now. */
+            c->dead = true;
+            libssh2_session_free(c->session);
+        }
         c->session = NULL;
     }
     if (c->fd >= 0)
