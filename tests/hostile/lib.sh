@@ -41,9 +41,9 @@ inventory_with() {
         {name: .[0], address: "127.0.0.1", port: (.[1] | tonumber)}]' "$INV" >"$1"
 }
 kh_alias() {
-    local port n p
+    local port p
     port=$(awk -v h="$2" '$1 == h { print $2 }' "$F/ports")
-    while read -r n p; do
+    while read -r _ p; do
         sed -n "s/^\[127\.0\.0\.1\]:$port /[127.0.0.1]:$p /p" "$KH"
     done <"$1"
 }

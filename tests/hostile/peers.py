@@ -19,7 +19,8 @@ Kinds (what a port that is not a healthy SSH server can do to a client):
   backlog        listens with a full accept queue and never accepts: the
                  client's SYN is dropped and connect() hangs
   proxy:PORT[:DIR:OFFSET[:LOG]]
-                 forwards to 127.0.0.1:PORT; with DIR (s2c or c2s) and
+                 forwards to 127.0.0.1:PORT; with DIR (s2c or c2s; none never
+                 stalls) and
                  OFFSET it forwards exactly OFFSET bytes in that direction,
                  then stalls the whole connection (a host that hangs at that
                  point of the protocol); with LOG it appends the cumulative

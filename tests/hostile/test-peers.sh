@@ -40,7 +40,7 @@ d="baseline: the good hosts alone scan cleanly (exit 0)"
 [[ $RC == 0 ]] && ok "$d" || { not_ok "$d (got $RC)"; sed 's/^/# /' "$DIR/base.log"; }
 
 # --- where a session's bytes go: one scan through a recording proxy
-peers_start measure meas=proxy:"$SSHD_PORT":none:0:"$DIR/flow"
+peers_start measure "meas=proxy:$SSHD_PORT:none:0:$DIR/flow"
 kh_alias "$DIR/measure.ports" ok-debian >"$DIR/kh-measure"
 cat "$KH" >>"$DIR/kh-measure"
 jq -n --rawfile r "$DIR/measure.ports" --slurpfile inv "$INV" --arg kh "$DIR/kh-measure" \
