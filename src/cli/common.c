@@ -8,16 +8,17 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/util.h"
 
 void nm_cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("nearmiss: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    char *msg = nm_term_vformat(fmt, ap); /* messages quote host and file text */
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "nearmiss: %s\n", msg);
+    free(msg);
 }
 
 int nm_cli_parse_long(const char *name, const char *v, long min, long max, long *ret)

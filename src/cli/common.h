@@ -12,7 +12,7 @@
 #define NM_EXIT_SOME_FAILED 2
 #define NM_EXIT_FINDINGS    100
 
-/* "nearmiss: MESSAGE\n" on stderr. */
+/* "nearmiss: MESSAGE\n" on stderr, control characters escaped (nm_term_safe). */
 void nm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A whole number option within [min, max]; prints the error itself. */

@@ -19,6 +19,7 @@
 #include "nearmiss/inventory.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
@@ -99,10 +100,16 @@ static void print_summary(const json_t *report, const char *path)
     size_t i;
     json_t *h;
     json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        if (!nm_view_host_ok(h))
-            printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")),
-                   json_string_value(json_object_get(h, "status")),
-                   json_string_value(json_object_get(h, "error")));
+        if (nm_view_host_ok(h))
+            continue;
+        /* Names, statuses and errors carry host text: escaped, never NULL. */
+        char *name = nm_term_safe(json_string_value(json_object_get(h, "name")));
+        char *status = nm_term_safe(json_string_value(json_object_get(h, "status")));
+        char *error = nm_term_safe(json_string_value(json_object_get(h, "error")));
+        printf("  %-20s %-16s %s\n", name, status, error);
+        free(name);
+        free(status);
+        free(error);
     }
     printf("report: %s\n", path);
 }

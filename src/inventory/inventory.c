@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "nearmiss/inventory.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/util.h"
 
 /* Far above any real fleet; only there so a wrong -i (a disk image) fails fast. */
@@ -414,6 +415,7 @@ static int fail(struct loader *l, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    nm_utf8_fix(what);
 
     struct nm_buf path;
     nm_buf_init(&path, 512);

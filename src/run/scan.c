@@ -19,8 +19,13 @@
 #include "nm-config.h"
 
 #define FACTS_TIMEOUT_S 20
-#define FACTS_CAP       (64u << 10)
-#define WORKER_STACK    (512u << 10)
+/* Findings one check may list for one host; the rest become one summary
+ * finding.  A real host rarely has more than a few dozen per check; a host
+ * that reports thousands (a flood, a broken tool) would otherwise make the
+ * report, the HTML and the metrics grow with whatever it prints. */
+#define MAX_FINDINGS_PER_CHECK 200
+#define FACTS_CAP              (64u << 10)
+#define WORKER_STACK           (512u << 10)
 
 struct kh_entry {
     char *path;
@@ -116,9 +121,16 @@ static char *probe_guard(const struct scan *s, const struct nm_host *h,
         struct nm_buf g;
         nm_buf_init(&g, 32768);
         if (all_os && os_pat.len)
+            /* os-release is read as data, never sourced: a malformed file
+             * must not break the probe, nor a hostile one run code in it. */
             nm_buf_appendf(&g,
                            "f=/etc/os-release; [ -r \"$f\" ] || f=/usr/lib/os-release\n"
-                           "ID=; ID_LIKE=; [ -r \"$f\" ] && . \"$f\" 2>/dev/null\n"
+                           "ID=; ID_LIKE=\n"
+                           "if [ -r \"$f\" ]; then while IFS= read -r l || [ -n \"$l\" ]; do "
+                           "case $l in ID=*) ID=${l#ID=} ;; ID_LIKE=*) ID_LIKE=${l#ID_LIKE=} ;; "
+                           "esac; done < \"$f\"; fi\n"
+                           "ID=${ID#[\\\"\\']}; ID=${ID%%[\\\"\\']}\n"
+                           "ID_LIKE=${ID_LIKE#[\\\"\\']}; ID_LIKE=${ID_LIKE%%[\\\"\\']}\n"
                            "case \" $ID $ID_LIKE \" in %s) ;; *) exit 0 ;; esac\n",
                            os_pat.data);
         if (all_cmds && cmds.len)
@@ -180,7 +192,99 @@ static json_t *host_skeleton(const struct nm_host *h, int port)
                      "score", "findings", "checks", "metrics");
 }
 
-static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
+struct ranked {
+    int sev;
+    size_t idx;
+};
+
+/* Worst first; the host's own order among equals, so the cut is stable. */
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->sev != y->sev)
+        return x->sev > y->sev ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * Keeps the MAX_FINDINGS_PER_CHECK worst findings that check c added to
+ * findings (from index first on, in their order) and replaces the others
+ * with one finding that counts them.  Its fingerprint holds no count, so it
+ * stays the same from night to night while the flood lasts.
+ */
+static void cap_findings(const struct nm_check *c, const struct nm_host *h, json_t *findings,
+                         size_t first, json_t *entry)
+{
+    size_t n = json_array_size(findings) - first;
+    if (n <= MAX_FINDINGS_PER_CHECK)
+        return;
+    struct ranked *r = nm_xcalloc(n, sizeof *r);
+    bool *keep = nm_xcalloc(n, sizeof *keep);
+    for (size_t i = 0; i < n; i++) {
+        json_t *f = json_array_get(findings, first + i);
+        r[i] = (struct ranked){
+            nm_severity_from_name(json_string_value(json_object_get(f, "severity"))), i};
+    }
+    qsort(r, n, sizeof *r, cmp_ranked);
+    for (size_t i = 0; i < MAX_FINDINGS_PER_CHECK; i++)
+        keep[r[i].idx] = true;
+
+    size_t dropped = n - MAX_FINDINGS_PER_CHECK, by_sev[NM_SEV_CRITICAL + 1] = {0};
+    int worst = NM_SEV_INFO;
+    struct nm_buf examples;
+    nm_buf_init(&examples, 1024);
+    json_t *kept = json_array();
+    for (size_t i = 0, shown = 0; i < n; i++) {
+        json_t *f = json_array_get(findings, first + i);
+        if (keep[i]) {
+            json_array_append(kept, f);
+            continue;
+        }
+        int sev = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        if (sev >= NM_SEV_INFO && sev <= NM_SEV_CRITICAL)
+            by_sev[sev]++;
+        worst = sev > worst ? sev : worst;
+        const char *subj = json_string_value(json_object_get(f, "subject"));
+        if (subj && shown++ < 5)
+            nm_buf_appendf(&examples, "%s%s", examples.len ? ", " : "", subj);
+    }
+    while (json_array_size(findings) > first)
+        json_array_remove(findings, json_array_size(findings) - 1);
+    json_array_extend(findings, kept);
+    json_decref(kept);
+
+    char fp[65];
+    const char *subject = "findings beyond the per-check limit";
+    nm_finding_fingerprint(c->id, h->name, subject, fp);
+    json_t *agg = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "check", c->id, "category",
+        c->category ? c->category : "health", "severity", nm_severity_name((enum nm_severity)worst),
+        "subject", subject, "message", "", "value", (json_int_t)dropped, "threshold",
+        (json_int_t)MAX_FINDINGS_PER_CHECK, "fingerprint", fp, "evidence", "", "remediation",
+        "The host reported far more problems for this check than a host normally has: look at "
+        "it directly, starting with the findings listed; a broken tool or a runaway process "
+        "can cause this as well.",
+        "ticket_summary", "");
+    json_object_set_new(
+        agg, "message",
+        json_sprintf("%zu more findings of %s were left out of the report (at most %d per check "
+                     "and host are listed, the worst first): %zu critical, %zu high, %zu medium, "
+                     "%zu low, %zu info",
+                     dropped, c->id, MAX_FINDINGS_PER_CHECK, by_sev[NM_SEV_CRITICAL],
+                     by_sev[NM_SEV_HIGH], by_sev[NM_SEV_MEDIUM], by_sev[NM_SEV_LOW],
+                     by_sev[NM_SEV_INFO]));
+    json_object_set_new(agg, "evidence", json_sprintf("left out, for example: %s", examples.data));
+    json_object_set_new(agg, "ticket_summary",
+                        json_sprintf("%s: %zu more %s findings", h->name, dropped, c->id));
+    json_array_append_new(findings, agg);
+    json_object_set_new(entry, "findings_dropped", json_integer((json_int_t)dropped));
+    nm_buf_finish(&examples);
+    free(keep);
+    free(r);
+}
+
+/* Judges what arrived; returns whether the host's facts did. */
+static bool evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
                           const struct nm_splitter *sp, bool reached_end)
 {
     json_t *findings = json_object_get(hj, "findings");
@@ -218,12 +322,16 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
             if (c->missing_remediation && nm_check_missing_command(c, facts))
                 json_object_set_new(entry, "remediation", json_string(c->missing_remediation));
         } else {
+            size_t first = json_array_size(findings);
             entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), s->now, findings,
                                       json_object_get(hj, "metrics"));
+            cap_findings(c, h, findings, first, entry);
         }
         json_array_append_new(checks, entry);
     }
+    bool got_facts = facts != NULL;
     json_decref(facts);
+    return got_facts;
 }
 
 static json_t *scan_host(struct scan *s, const struct nm_host *h)
@@ -265,6 +373,7 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         .known_hosts = kh_for(s, to->known_hosts),
         .known_hosts_path = to->known_hosts,
         .accept_new = o->accept_new,
+        .output_cap = o->host_cap,
     };
     struct nm_ssh_result res;
     int r = nm_ssh_run(&t, script.data, script.len, deadline, sp, &res);
@@ -291,10 +400,33 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         json_object_set_new(hj, "error",
                             json_sprintf("output truncated at %" PRIu64 " bytes", o->host_cap));
 
-    /* Whatever arrived is judged, even when the host timed out half way:
-     * checks whose probe did not finish say so themselves. */
-    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped)
-        evaluate_host(s, h, hj, sp, r == 0);
+    /* Whatever arrived is judged, even when the host timed out or dropped
+     * the connection half way: checks whose probe did not finish say so
+     * themselves. */
+    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped || res.connection_lost) {
+        bool got_facts = evaluate_host(s, h, hj, sp, r == 0);
+        if (!got_facts && res.status == NM_HOST_OK) {
+            /* A login that runs nothing (a ForceCommand, a restricted or
+             * missing shell) is not a scan: nothing was looked at. */
+            json_object_set_new(hj, "status", json_string(nm_host_status_name(NM_HOST_ERROR)));
+            if (res.output_capped)
+                json_object_set_new(
+                    hj, "error",
+                    json_sprintf("output truncated at %" PRIu64 " bytes before the host facts "
+                                 "arrived: the host printed something else instead of running "
+                                 "the probes; nothing could be judged",
+                                 o->host_cap));
+            else
+                json_object_set_new(
+                    hj, "error",
+                    json_sprintf(
+                        "logged in, but the probe script did not run: the host facts never "
+                        "arrived (remote exit status %d, %" PRIu64
+                        " bytes of output); a ForceCommand, a restricted shell or a missing "
+                        "/bin/sh on the host does this",
+                        res.exit_status, res.bytes_received));
+        }
+    }
 out:
     nm_splitter_destroy(sp);
     nm_buf_finish(&script);
