@@ -65,6 +65,14 @@ int nm_mkdir_p(const char *path, int mode, nm_diag *d);
 /* Reads a whole file, refusing files larger than cap. */
 int nm_read_file(const char *path, size_t cap, char **ret_data, size_t *ret_len, nm_diag *d);
 
+/* The keys a file loader accepts at one place of its file: prefix + key is
+ * the documented dotted name ("applies." "os").  Tables of these end with
+ * {NULL, NULL}; the loaders reject unknown keys with the same lists. */
+struct nm_keyset {
+    const char *prefix;
+    const char *const *keys; /* NULL-terminated */
+};
+
 /* fnmatch-style glob on plain strings (no path semantics). */
 bool nm_glob_match(const char *pattern, const char *s);
 

@@ -881,7 +881,7 @@ static size_t check_carries_the_probe(const char *path)
         struct nm_buf b;
         size_t i;
         json_t *line;
-        /* Joined as check.c joins script lines. */
+        /* Joined as check_load.c joins script lines. */
         nm_buf_init(&b, 1u << 20);
         if (json_is_string(script))
             nm_buf_appends(&b, json_string_value(script));

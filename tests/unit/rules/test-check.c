@@ -87,6 +87,21 @@ static void test_loader_errors(void)
                  "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
                  "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
                  "plain command name");
+    /* A condition that fails after taking its value must give it back (run
+     * under valgrind: `meson test --setup valgrind --suite unit`): "in" with
+     * a scalar, alone, in a list after a good condition, and in a rule's when. */
+    expect_error(GOOD ", \"select\": {\"field\": \"a\", \"op\": \"in\", \"value\": 1}}",
+                 "\"in\" needs an array value");
+    expect_error(GOOD ", \"select\": [{\"field\": \"a\", \"op\": \"eq\", \"value\": 1}, "
+                      "{\"field\": \"b\", \"op\": \"in\", \"value\": {\"x\": [1]}}]}",
+                 "select[1]");
+    expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
+                 "\"message\": \"m\", \"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
+                 "\"parser\": \"lines\", \"rules\": [{\"when\": {\"field\": \"a\", \"op\": "
+                 "\"in\", \"value\": \"one\"}, \"severity\": \"low\"}]}",
+                 "rules[0].when");
+    expect_error(GOOD ", \"select\": {\"field\": \"a\", \"op\": \"match\", \"value\": \"(\"}}",
+                 "select.value: bad regular expression");
 }
 
 static void test_shared_probe(void)
