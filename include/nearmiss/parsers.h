@@ -43,8 +43,4 @@ const struct nm_parser_def *nm_parser_find(const char *name);
 size_t nm_parser_count(void);
 const struct nm_parser_def *nm_parser_at(size_t i);
 
-/* Shared helper: a JSON string from host bytes, with invalid UTF-8 and
- * control characters (except \t and \n) replaced, truncated to max bytes. */
-json_t *nm_json_string_sanitized(const char *s, size_t len, size_t max);
-
 #endif

@@ -63,21 +63,6 @@ int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned formats,
                             nm_diag *d);
 
-/*
- * Shared by the writers: a copy of len bytes of s that is valid UTF-8 with no
- * NUL, no C0/C1 control character but TAB and LF, and no noncharacter
- * U+FFFE/U+FFFF; each invalid byte or removed character becomes U+FFFD, CR LF
- * becomes LF.  Safe for XML 1.0 text and attributes and for HTML.  Returns
- * malloc'd memory.
- */
-char *nm_report_clean_text(const char *s, size_t len);
-/* The same for a JSON string (embedded NULs included); NULL when v is not a
- * string. */
-char *nm_report_clean_json(const json_t *v);
-
-/* "YYYY-MM-DDTHH:MM:SSZ" (the report's timestamps) to unix seconds. */
-int nm_report_parse_utc(const char *iso, int64_t *ret);
-
 /* `nearmiss report REPORT.json [-o OUT] [--format LIST]`: the command layer
  * (prints errors, returns the exit status). */
 int nm_cmd_report(int argc, char **argv);

@@ -45,6 +45,7 @@
 
 #include "parsers/cursor.h"
 #include "nearmiss/tls.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
 #include "parsers/x509.h"
@@ -61,60 +62,6 @@
 /* ------------------------------------------------------------------ */
 /* Time */
 
-int64_t nm_x509_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    /* Howard Hinnant's days_from_civil: exact for every proleptic Gregorian
-     * date, no time zone, no time_t range limits. */
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-int64_t nm_x509_days_between(int64_t now, int64_t t)
-{
-    int64_t diff = t - now;
-    int64_t q = diff / 86400;
-    if (diff % 86400 != 0 && diff < 0)
-        q--;
-    return q;
-}
-
-static int parse_fixed_digits(const char *s, size_t n, unsigned *ret)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return NM_ERR_PARSE;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *ret = v;
-    return 0;
-}
-
-int nm_x509_parse_iso8601(const char *s, size_t len, int64_t *ret)
-{
-    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    unsigned y, mo, d, h, mi, se;
-    /* 2026-11-24T00:00:00Z */
-    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-        s[19] != 'Z')
-        return NM_ERR_PARSE;
-    if (parse_fixed_digits(s, 4, &y) < 0 || parse_fixed_digits(s + 5, 2, &mo) < 0 ||
-        parse_fixed_digits(s + 8, 2, &d) < 0 || parse_fixed_digits(s + 11, 2, &h) < 0 ||
-        parse_fixed_digits(s + 14, 2, &mi) < 0 || parse_fixed_digits(s + 17, 2, &se) < 0)
-        return NM_ERR_PARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
-        return NM_ERR_PARSE;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return NM_ERR_PARSE;
-    *ret = nm_x509_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    return 0;
-}
-
 int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d)
 {
     const json_t *v = options ? json_object_get(options, "now") : NULL;
@@ -124,7 +71,7 @@ int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d)
     } else if (json_is_integer(v)) {
         now = json_integer_value(v);
     } else if (json_is_string(v)) {
-        if (nm_x509_parse_iso8601(json_string_value(v), json_string_length(v), &now) < 0)
+        if (nm_utc_parsen(json_string_value(v), json_string_length(v), &now) < 0)
             return nm_diag_set(d, NM_ERR_INVAL, "option now: \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
                                json_string_value(v));
     } else {
@@ -140,8 +87,8 @@ static int asn1_time_unix(const ASN1_TIME *t, int64_t *ret)
     /* ASN1_TIME_to_tm(NULL) would mean "now"; a missing time is an error. */
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
         return NM_ERR_PARSE;
-    *ret = nm_x509_days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-                                   (unsigned)tm.tm_mday) *
+    *ret = nm_days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+                              (unsigned)tm.tm_mday) *
                86400 +
            tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
     return 0;
@@ -320,7 +267,7 @@ json_t *nm_x509_describe(X509 *x, int64_t now)
     set_time_fields(o, "not_before", NULL, X509_get0_notBefore(x), &nb, &times_ok);
     set_time_fields(o, "not_after", "not_after_unix", X509_get0_notAfter(x), &na, &times_ok);
     if (times_ok) {
-        json_object_set_new(o, "days_left", json_integer(nm_x509_days_between(now, na)));
+        json_object_set_new(o, "days_left", json_integer(nm_days_between(now, na)));
         json_object_set_new(o, "not_yet_valid", json_boolean(now < nb));
         json_object_set_new(o, "expired", json_boolean(now > na));
     } else {

@@ -34,19 +34,10 @@ json_t *nm_x509_describe(X509 *x, int64_t now);
 /* SHA-256 of the DER certificate; 0 or NM_ERR_PARSE. */
 int nm_x509_sha256(const X509 *x, unsigned char md[NM_X509_SHA256_LEN]);
 
-/* "YYYY-MM-DDTHH:MM:SSZ" (UTC only, nothing around it) to unix seconds. */
-int nm_x509_parse_iso8601(const char *s, size_t len, int64_t *ret);
-
 /*
  * The "now" option of certificate parsers: absent or null = the real clock;
  * a string in the form above, or an integer of unix seconds.
  */
 int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d);
-
-/* floor((t - now) / 86400), also for negative differences. */
-int64_t nm_x509_days_between(int64_t now, int64_t t);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (no time zone maths). */
-int64_t nm_x509_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 #endif

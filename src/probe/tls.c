@@ -42,6 +42,7 @@
 
 #include "nearmiss/parsers.h"
 #include "nearmiss/tls.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "parsers/x509.h"
 

@@ -31,6 +31,7 @@
 
 #include "nearmiss/model.h"
 #include "nearmiss/score.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "report/write.h"
@@ -553,7 +554,7 @@ static const char *band_title(bool known, long score)
 
 static size_t cat_index(struct ctx *c, const json_t *v)
 {
-    char *name = nm_report_clean_json(v);
+    char *name = nm_utf8_clean_json(v);
     if (!name)
         name = nm_xstrdup("(none)");
     for (size_t i = 0; i < c->n_cats; i++) {
@@ -569,7 +570,7 @@ static size_t cat_index(struct ctx *c, const json_t *v)
 
 static void add_role(struct ctx *c, const json_t *v)
 {
-    char *name = nm_report_clean_json(v);
+    char *name = nm_utf8_clean_json(v);
     if (!name)
         return;
     for (size_t i = 0; i < c->n_roles; i++) {
@@ -685,7 +686,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
     json_array_foreach (hosts, i, h) {
         struct hinfo *hi = &c->hosts[i];
         hi->h = h;
-        hi->name = nm_report_clean_json(json_object_get(h, "name"));
+        hi->name = nm_utf8_clean_json(json_object_get(h, "name"));
         if (!hi->name)
             hi->name = nm_xasprintf("(host %zu)", i + 1);
         const char *st = str(h, "status");
@@ -761,7 +762,7 @@ static xmlNodePtr el(xmlNodePtr parent, const char *tag, const char *cls)
 
 static void text_n(xmlNodePtr n, const char *s, size_t len)
 {
-    char *c = nm_report_clean_text(s, len);
+    char *c = nm_utf8_clean(s, len);
     xmlAddChild(n, xmlNewText(BAD_CAST c));
     free(c);
 }
@@ -804,14 +805,14 @@ static xmlNodePtr el_text(xmlNodePtr parent, const char *tag, const char *cls, c
 
 static void attr(xmlNodePtr n, const char *name, const char *value)
 {
-    char *c = nm_report_clean_text(value ? value : "", value ? strlen(value) : 0);
+    char *c = nm_utf8_clean(value ? value : "", value ? strlen(value) : 0);
     xmlSetProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
 
 static void attr_n(xmlNodePtr n, const char *name, const char *value, size_t len)
 {
-    char *c = nm_report_clean_text(value, len);
+    char *c = nm_utf8_clean(value, len);
     xmlSetProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
@@ -968,10 +969,10 @@ static void build_header(xmlNodePtr body, const struct ctx *c)
     char when[64];
     int64_t t0, t1;
     /* "2026-11-24T02:00:00Z" reads better as "2026-11-24 02:00:00 UTC". */
-    if (nm_report_parse_utc(s, &t0) == 0) {
+    if (nm_utc_parse(s, &t0) == 0) {
         snprintf(when, sizeof when, "%.10s %.8s UTC", s, s + 11);
         textf(p, "Scan of %s", when);
-        if (nm_report_parse_utc(f, &t1) == 0 && t1 >= t0)
+        if (nm_utc_parse(f, &t1) == 0 && t1 >= t0)
             textf(p, ", took %lld min %02lld s", (long long)((t1 - t0) / 60),
                   (long long)((t1 - t0) % 60));
     } else {

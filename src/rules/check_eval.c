@@ -11,6 +11,7 @@
 
 #include "nearmiss/check.h"
 #include "nearmiss/finding.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 
 /* ---- applicability ------------------------------------------------------- */
