@@ -7,20 +7,18 @@
  * jansson ownership: functions returning json_t * return a NEW reference the
  * caller must json_decref(); json_t arguments are borrowed.
  */
-#ifndef NM_X509_H
-#define NM_X509_H
+#ifndef NEARMISS_CERTDESC_H
+#define NEARMISS_CERTDESC_H
 
 #include <jansson.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 #include <openssl/x509.h>
 
-#include "nearmiss/error.h"
-
-#define NM_X509_SHA256_LEN 32
-#define NM_X509_MAX_SANS   1000 /* more names are cut (sans_truncated: true) */
-#define NM_X509_MAX_DN     1024 /* bytes of a one-line distinguished name */
+#define NM_CERT_SHA256_LEN   32
+#define NM_CERT_MAX_SANS     1000 /* more names are cut (sans_truncated: true) */
+#define NM_CERT_MAX_DN       1024 /* bytes of a one-line distinguished name */
+#define NM_CERT_MAX_EVIDENCE 1024 /* as every parser's evidence (NM_PARSER_MAX_EVIDENCE) */
 
 /*
  * An object with cn, sans, issuer, subject_dn, serial, not_before, not_after,
@@ -29,15 +27,9 @@
  * evidence.  `now` is unix seconds; days_left is floor((not_after-now)/86400).
  * x is not modified in a visible way (OpenSSL caches extension data in it).
  */
-json_t *nm_x509_describe(X509 *x, int64_t now);
+json_t *nm_cert_describe(X509 *x, int64_t now);
 
 /* SHA-256 of the DER certificate; 0 or NM_ERR_PARSE. */
-int nm_x509_sha256(const X509 *x, unsigned char md[NM_X509_SHA256_LEN]);
-
-/*
- * The "now" option of certificate parsers: absent or null = the real clock;
- * a string in the form above, or an integer of unix seconds.
- */
-int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d);
+int nm_cert_sha256(const X509 *x, unsigned char md[NM_CERT_SHA256_LEN]);
 
 #endif
