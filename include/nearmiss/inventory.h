@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/util.h"
 
 struct nm_label {
     char *key;
@@ -94,6 +95,9 @@ void nm_inventory_apply_cli(struct nm_inventory *inv, const char *user, int port
 
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name);
 const struct nm_role *nm_inventory_find_role(const struct nm_inventory *inv, const char *name);
+/* Every key an inventory file may hold (see struct nm_keyset). */
+extern const struct nm_keyset nm_inventory_keysets[];
+
 const char *nm_host_label(const struct nm_host *h, const char *key);
 bool nm_host_has_role(const struct nm_host *h, const char *role);
 

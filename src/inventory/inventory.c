@@ -973,6 +973,19 @@ struct ansible {
 static const char *const group_keys[] = {"hosts", "children", "vars", NULL};
 static const char *const meta_keys[] = {"hostvars", NULL};
 
+/* Every key of both formats, as docs/inventory.md lists them (a unit test
+ * compares the two); the loaders reject other keys with these same lists.
+ * ROLE and GROUP stand for names the file chooses. */
+const struct nm_keyset nm_inventory_keysets[] = {
+    {"", top_keys},
+    {"defaults.", default_keys},
+    {"hosts[].", host_keys},
+    {"roles.ROLE.", role_keys},
+    {"GROUP.", group_keys},
+    {"_meta.", meta_keys},
+    {NULL, NULL},
+};
+
 static bool is_pseudo_group(const char *name)
 {
     return strcmp(name, "all") == 0 || strcmp(name, "ungrouped") == 0;
