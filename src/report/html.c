@@ -371,6 +371,10 @@ static const char *const js_lines[] = {
     "  var host = el.closest(\"details.host\");",
     "  if (host && host.hidden) reset();",
     "  for (var p = el; p; p = p.parentElement) if (p.tagName === \"DETAILS\") p.open = true;",
+    /* A host far off screen is skipped (content-visibility:auto): its
+     * content has no layout, so the browser's scroll to a fragment and
+     * scrollIntoView both see the target at 0,0 and stay where they are. */
+    "  if (host) host.style.contentVisibility = \"visible\";",
     "  return el;",
     "}",
     "var pending = 0;",
@@ -403,7 +407,15 @@ static const char *const js_lines[] = {
     "    return;",
     "  }",
     "  var l = t.closest(\"a[href]\");",
-    "  if (l) { var h = l.getAttribute(\"href\"); if (h.charAt(0) === \"#\") reveal(h.slice(1)); }",
+    "  var h = l ? l.getAttribute(\"href\") : \"\";",
+    "  var el = h.charAt(0) === \"#\" ? reveal(h.slice(1)) : null;",
+    /* Scroll here, after reveal() made the target's host laid out, rather
+     * than leave it to the browser's fragment scroll. */
+    "  if (el) {",
+    "    e.preventDefault();",
+    "    if (location.hash !== h) history.pushState(null, \"\", h);",
+    "    el.scrollIntoView();",
+    "  }",
     "});",
     "var reopened = [];",
     "window.addEventListener(\"beforeprint\", function () {",
