@@ -136,7 +136,7 @@ void nm_checkset_init(struct nm_checkset *cs);
 void nm_checkset_finish(struct nm_checkset *cs);
 
 /* Loads every *.json in dir (sorted by name).  Any error fails the whole load
- * with "FILE: key: problem" in d. */
+ * with "FILE:LINE: key: problem" in d (LINE where that key is written). */
 int nm_checkset_load_dir(struct nm_checkset *cs, const char *dir, nm_diag *d);
 int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
                             nm_diag *d);

@@ -1,17 +1,19 @@
 /*
  * Loading checks: one JSON file per check (docs/checks.md) into struct
  * nm_check, validated as a whole.  Every problem is reported as
- * "FILE: key.path: what is wrong", and a file that fails leaves nothing
+ * "FILE:LINE: key.path: what is wrong", and a file that fails leaves nothing
  * behind in the check set (not even a probe it introduced).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nearmiss/check.h"
+#include "nearmiss/jsonpos.h"
 #include "nearmiss/util.h"
 
 #define CHECK_FILE_MAX        (1u << 20)
@@ -70,8 +72,44 @@ const struct nm_keyset nm_check_keysets[] = {
 
 struct loader {
     const char *file;
+    const char *text; /* the file's bytes, to find the line of a key */
+    size_t len;
     nm_diag *d;
 };
+
+/* The line of a key path as the messages print it ("rules[0].when[1].op",
+ * "applies.os"); the loader's keys have no dots or brackets of their own. */
+static size_t path_line(const struct loader *l, const char *path)
+{
+    struct nm_json_seg segs[16];
+    char keys[320]; /* the keys of path, each NUL-terminated */
+    size_t depth = 0, used = 0;
+    if (!l->text || strcmp(path, "(top)") == 0)
+        return 1;
+    const char *p = path, *end = path + strlen(path);
+    while (p < end && depth < sizeof segs / sizeof segs[0]) {
+        if (*p == '.') {
+            p++;
+        } else if (*p == '[') {
+            uint64_t i;
+            p++;
+            if (nm_parse_u64(&p, end, &i) < 0 || p >= end || *p != ']')
+                break;
+            p++;
+            segs[depth++] = (struct nm_json_seg){.index = (size_t)i};
+        } else {
+            size_t n = strcspn(p, ".[");
+            if (used + n + 1 > sizeof keys)
+                break;
+            memcpy(keys + used, p, n);
+            keys[used + n] = '\0';
+            segs[depth++] = (struct nm_json_seg){.key = keys + used};
+            used += n + 1;
+            p += n;
+        }
+    }
+    return nm_json_line_of(l->text, l->len, segs, depth);
+}
 
 static int bad(struct loader *l, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -83,7 +121,8 @@ static int bad(struct loader *l, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return nm_diag_set(l->d, NM_ERR_CONFIG, "%s: %s: %s", l->file, path, what);
+    return nm_diag_set(l->d, NM_ERR_CONFIG, "%s:%zu: %s: %s", l->file, path_line(l, path), path,
+                       what);
 }
 
 /* Rejects keys not in allowed (NULL-terminated), naming the first stranger. */
@@ -766,7 +805,7 @@ void nm_checkset_finish(struct nm_checkset *cs)
 int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
                             nm_diag *d)
 {
-    struct loader l = {.file = name, .d = d};
+    struct loader l = {.file = name, .text = data, .len = len, .d = d};
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -778,8 +817,8 @@ int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char
     int rc = parse_check(&l, cs, root, &c);
     json_decref(root);
     if (rc == 0 && nm_checkset_find(cs, c.id))
-        rc = nm_diag_set(d, NM_ERR_CONFIG, "%s: id: check \"%s\" is defined twice (also in %s)",
-                         name, c.id, nm_checkset_find(cs, c.id)->origin);
+        rc = bad(&l, "id", "check \"%s\" is defined twice (also in %s)", c.id,
+                 nm_checkset_find(cs, c.id)->origin);
     if (rc < 0) {
         check_finish(&c);
         /* Drop probes this file introduced: nothing of a failed file stays. */

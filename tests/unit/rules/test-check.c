@@ -104,6 +104,43 @@ static void test_loader_errors(void)
                  "select.value: bad regular expression");
 }
 
+/* Errors say where: the line of the key, as the inventory's errors do. */
+static void test_loader_lines(void)
+{
+    static const char head[] = "{\n"
+                               "  \"id\": \"t\",\n"
+                               "  \"title\": \"T\",\n"
+                               "  \"category\": \"disk\",\n"
+                               "  \"subject\": \"s\",\n"
+                               "  \"message\": \"m\",\n"
+                               "  \"probe\": {\"id\": \"p\", \"script\": \"x\"},\n"
+                               "  \"parser\": \"lines\",\n";
+    expect_error("{\n\n  \"titel\": 1\n}", "checks/x.json:3: titel: unknown key");
+    expect_error(GOOD ",\n\"applies\": {\n  \"os\": \"debian\",\n  \"roles\": 7}}",
+                 "checks/x.json:4: applies.roles: must be a string or an array");
+    char *j = nm_xasprintf("%s"
+                           "  \"rules\": [\n"
+                           "    {\"severity\": \"low\"},\n"
+                           "    {\"field\": \"a\",\n"
+                           "     \"op\": \"bigger\", \"value\": 1, \"severity\": \"low\"}\n"
+                           "  ]\n"
+                           "}\n",
+                           head);
+    expect_error(j, "checks/x.json:12: rules[1].op: unknown operator \"bigger\"");
+    free(j);
+    j = nm_xasprintf("%s"
+                     "  \"rules\": [{\"severity\": \"low\"}],\n"
+                     "  \"select\": [\n"
+                     "    {\"field\": \"a\", \"op\": \"eq\", \"value\": 1},\n"
+                     "    {\"field\": \"b\", \"op\": \"match\",\n"
+                     "     \"value\": \"(\"}\n"
+                     "  ]\n"
+                     "}\n",
+                     head);
+    expect_error(j, "checks/x.json:13: select[1].value: bad regular expression");
+    free(j);
+}
+
 static void test_shared_probe(void)
 {
     struct nm_checkset cs;
@@ -312,6 +349,7 @@ int main(void)
 {
     test_evaluate();
     test_loader_errors();
+    test_loader_lines();
     test_shared_probe();
     test_rules();
     test_versions();
