@@ -17,10 +17,12 @@
 #include <stddef.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/finding.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/model.h"
 #include "nearmiss/parsers.h"
 #include "nearmiss/script.h"
+#include "nearmiss/util.h"
 
 /* A probe that exits with this status says the host has nothing for its
  * checks to look at (systemctl on a host not booted with systemd): the
@@ -151,10 +153,13 @@ void nm_checkset_init(struct nm_checkset *cs);
 void nm_checkset_finish(struct nm_checkset *cs);
 
 /* Loads every *.json in dir (sorted by name).  Any error fails the whole load
- * with "FILE: key: problem" in d. */
+ * with "FILE:LINE: key: problem" in d (LINE where that key is written). */
 int nm_checkset_load_dir(struct nm_checkset *cs, const char *dir, nm_diag *d);
 int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
                             nm_diag *d);
+/* Every key a check file may hold (see struct nm_keyset). */
+extern const struct nm_keyset nm_check_keysets[];
+
 const struct nm_check *nm_checkset_find(const struct nm_checkset *cs, const char *id);
 
 /*
@@ -198,12 +203,6 @@ const char *nm_check_missing_command(const struct nm_check *c, const json_t *fac
 
 /* A check entry for a check that could not be judged. */
 json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r, const char *reason);
-
-/* Hex SHA-256 of check id, host and subject: stable across runs. */
-void nm_finding_fingerprint(const char *check, const char *host, const char *subject, char out[65]);
-
-/* Expands "{field}" from item (plus extra, may be NULL) into a malloc'd string. */
-char *nm_template_expand(const char *tpl, const json_t *item, const json_t *extra);
 
 /* Compares two version strings segment by segment (digits numerically,
  * letters lexically, '~' sorts first, as dpkg and rpm agree on). */

@@ -32,6 +32,7 @@
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/score.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "report/write.h"
@@ -371,6 +372,10 @@ static const char *const js_lines[] = {
     "  var host = el.closest(\"details.host\");",
     "  if (host && host.hidden) reset();",
     "  for (var p = el; p; p = p.parentElement) if (p.tagName === \"DETAILS\") p.open = true;",
+    /* A host far off screen is skipped (content-visibility:auto): its
+     * content has no layout, so the browser's scroll to a fragment and
+     * scrollIntoView both see the target at 0,0 and stay where they are. */
+    "  if (host) host.style.contentVisibility = \"visible\";",
     "  return el;",
     "}",
     "var pending = 0;",
@@ -403,7 +408,15 @@ static const char *const js_lines[] = {
     "    return;",
     "  }",
     "  var l = t.closest(\"a[href]\");",
-    "  if (l) { var h = l.getAttribute(\"href\"); if (h.charAt(0) === \"#\") reveal(h.slice(1)); }",
+    "  var h = l ? l.getAttribute(\"href\") : \"\";",
+    "  var el = h.charAt(0) === \"#\" ? reveal(h.slice(1)) : null;",
+    /* Scroll here, after reveal() made the target's host laid out, rather
+     * than leave it to the browser's fragment scroll. */
+    "  if (el) {",
+    "    e.preventDefault();",
+    "    if (location.hash !== h) history.pushState(null, \"\", h);",
+    "    el.scrollIntoView();",
+    "  }",
     "});",
     "var reopened = [];",
     "window.addEventListener(\"beforeprint\", function () {",
@@ -551,7 +564,7 @@ static const char *band_title(bool known, double score)
 
 static size_t cat_index(struct ctx *c, const json_t *v)
 {
-    char *name = nm_report_clean_json(v);
+    char *name = nm_utf8_clean_json(v);
     if (!name)
         name = nm_xstrdup("(none)");
     for (size_t i = 0; i < c->n_cats; i++) {
@@ -567,7 +580,7 @@ static size_t cat_index(struct ctx *c, const json_t *v)
 
 static void add_role(struct ctx *c, const json_t *v)
 {
-    char *name = nm_report_clean_json(v);
+    char *name = nm_utf8_clean_json(v);
     if (!name)
         return;
     for (size_t i = 0; i < c->n_roles; i++) {
@@ -688,7 +701,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
     json_array_foreach (hosts, i, h) {
         struct hinfo *hi = &c->hosts[i];
         hi->h = h;
-        hi->name = nm_report_clean_json(json_object_get(h, "name"));
+        hi->name = nm_utf8_clean_json(json_object_get(h, "name"));
         if (!hi->name)
             hi->name = nm_xasprintf("(host %zu)", i + 1);
         hi->ok = nm_view_host_ok(h);
@@ -763,7 +776,7 @@ static xmlNodePtr el(xmlNodePtr parent, const char *tag, const char *cls)
 
 static void text_n(xmlNodePtr n, const char *s, size_t len)
 {
-    char *c = nm_report_clean_text(s, len);
+    char *c = nm_utf8_clean(s, len);
     xmlAddChild(n, xmlNewText(BAD_CAST c));
     free(c);
 }
@@ -806,14 +819,14 @@ static xmlNodePtr el_text(xmlNodePtr parent, const char *tag, const char *cls, c
 
 static void attr(xmlNodePtr n, const char *name, const char *value)
 {
-    char *c = nm_report_clean_text(value ? value : "", value ? strlen(value) : 0);
+    char *c = nm_utf8_clean(value ? value : "", value ? strlen(value) : 0);
     xmlSetProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
 
 static void attr_n(xmlNodePtr n, const char *name, const char *value, size_t len)
 {
-    char *c = nm_report_clean_text(value, len);
+    char *c = nm_utf8_clean(value, len);
     xmlSetProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
@@ -970,10 +983,10 @@ static void build_header(xmlNodePtr body, const struct ctx *c)
     char when[64];
     int64_t t0, t1;
     /* "2026-11-24T02:00:00Z" reads better as "2026-11-24 02:00:00 UTC". */
-    if (nm_report_parse_utc(s, &t0) == 0) {
+    if (nm_utc_parse(s, &t0) == 0) {
         snprintf(when, sizeof when, "%.10s %.8s UTC", s, s + 11);
         textf(p, "Scan of %s", when);
-        if (nm_report_parse_utc(f, &t1) == 0 && t1 >= t0)
+        if (nm_utc_parse(f, &t1) == 0 && t1 >= t0)
             textf(p, ", took %lld min %02lld s", (long long)((t1 - t0) / 60),
                   (long long)((t1 - t0) % 60));
     } else {

@@ -18,6 +18,7 @@
 
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
@@ -120,7 +121,7 @@ static bool host_series_room(struct prom *p)
  * cleaned to valid UTF-8 first (the format requires UTF-8). */
 static void add_label(struct nm_buf *b, const char *name, const char *value, size_t len)
 {
-    char *c = nm_report_clean_text(value ? value : "", value ? len : 0);
+    char *c = nm_utf8_clean(value ? value : "", value ? len : 0);
     nm_buf_appends(b, b->len ? "," : "{");
     nm_buf_appends(b, name);
     nm_buf_appends(b, "=\"");
@@ -386,8 +387,8 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
         !(json_is_integer(scanned) && json_integer_value(scanned) == 0))
         add_sample(&p, F_FLEET_SCORE, &b, v);
     int64_t t;
-    if (nm_report_parse_utc(str(report, "finished_at"), &t) == 0 ||
-        nm_report_parse_utc(str(report, "started_at"), &t) == 0)
+    if (nm_utc_parse(str(report, "finished_at"), &t) == 0 ||
+        nm_utc_parse(str(report, "started_at"), &t) == 0)
         add_sample(&p, F_LAST_RUN, &b, (double)t);
 
     struct nm_buf out;

@@ -124,7 +124,7 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
     const char *env = getenv("NEARMISS_NOW");
     if (env && *env) {
         int64_t t;
-        if (nm_report_parse_utc(env, &t) < 0)
+        if (nm_utc_parse(env, &t) < 0)
             return nm_diag_set(d, NM_ERR_INVAL,
                                "NEARMISS_NOW=\"%.40s\" is not a time like 2026-12-01T02:00:00Z",
                                env);
