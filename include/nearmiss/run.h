@@ -3,7 +3,8 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
- *   scan -> fleet -> summary -> write
+ *   history-open -> scan -> history-load -> fleet -> summary -> history-diff
+ *     -> write -> history-commit
  *
  * A later capability (history, tickets, merge) is one more step in the table
  * of src/run/run.c, reading and annotating run->report.
@@ -22,6 +23,7 @@
 #include "nearmiss/check.h"
 #include "nearmiss/error.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/scan.h"
 
@@ -34,11 +36,15 @@ struct nm_run {
     const char *out_dir;
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
     int64_t now;      /* unix seconds: the run's one clock */
+    bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
+    struct nm_retention keep;
 
     /* Results, owned by the run. */
     json_t *report;
     char *json_path;         /* the timestamped JSON report, once written */
     const char *failed_step; /* name of the step that failed, for the message */
+    struct nm_history *history;   /* open from history-open to history-commit */
+    json_t *pruned_reports;       /* base names of reports of pruned runs (deleted) */
 };
 
 /* Zeroes the run and takes its clock (nm_run_clock); NM_ERR_INVAL in d when

@@ -16,6 +16,7 @@
 #include "nearmiss/check.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
@@ -45,6 +46,7 @@ static const char main_usage[] =
     "  checks show ID  show what a check runs, where, and with which thresholds\n"
     "  checks parsers  list the parsers checks can use\n"
     "  report FILE     re-render a stored JSON report (HTML, JUnit, Prometheus)\n"
+    "  ledger -o DIR   near misses and misses from the history of a report directory\n"
     "\n"
     "  nearmiss --help | --version | COMMAND --help\n"
     "\n"
@@ -91,11 +93,15 @@ static const char scan_usage[] =
     "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
+    "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
+    "      --keep-days D      keep the runs of the last D days; finding episodes, which\n"
+    "                         the ledger and tickets read, are always kept\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
-    "atomically.  Host keys are verified against known_hosts: an unknown key gives\n"
+    "atomically, and records the run in OUT/history.sqlite (docs/history.md): every\n"
+    "finding is marked new or persisting, and what is gone is listed as resolved.  Host keys are verified against known_hosts: an unknown key gives\n"
     "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
     "scanned.\n";
 
@@ -194,6 +200,58 @@ static int worst_finding(const json_t *report)
     return worst;
 }
 
+/* Terminal-safe: control characters from a host never reach the tty. */
+static void print_clean(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+        putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
+}
+
+/* What changed since the previous run, and the new criticals by name. */
+static void print_changes(const json_t *report)
+{
+    const json_t *ch = json_object_get(json_object_get(report, "summary"), "changes");
+    const json_t *prev = json_object_get(json_object_get(report, "history"), "previous_run");
+    if (!ch)
+        return;
+    if (!json_is_string(prev)) {
+        printf("history: first run in this directory; %" JSON_INTEGER_FORMAT
+               " findings recorded\n",
+               json_integer_value(json_object_get(ch, "new")));
+        return;
+    }
+    printf("since %s: %" JSON_INTEGER_FORMAT " new, %" JSON_INTEGER_FORMAT
+           " resolved, %" JSON_INTEGER_FORMAT " persisting\n",
+           json_string_value(prev), json_integer_value(json_object_get(ch, "new")),
+           json_integer_value(json_object_get(ch, "resolved")),
+           json_integer_value(json_object_get(ch, "persisting")));
+    size_t i, j;
+    json_t *h, *f;
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
+            const char *sev = json_string_value(json_object_get(f, "severity"));
+            const char *change = json_string_value(json_object_get(f, "change"));
+            if (!sev || !change || strcmp(sev, "critical") != 0 || strcmp(change, "new") != 0 ||
+                json_is_true(json_object_get(f, "waived")))
+                continue;
+            printf("  new critical: ");
+            print_clean(json_string_value(json_object_get(h, "name")));
+            printf(": ");
+            print_clean(json_string_value(json_object_get(f, "message")));
+            putchar('\n');
+        }
+    }
+    json_array_foreach (json_object_get(report, "fleet_findings"), j, f) {
+        const char *sev = json_string_value(json_object_get(f, "severity"));
+        const char *change = json_string_value(json_object_get(f, "change"));
+        if (sev && change && strcmp(sev, "critical") == 0 && strcmp(change, "new") == 0) {
+            printf("  new critical: fleet: ");
+            print_clean(json_string_value(json_object_get(f, "message")));
+            putchar('\n');
+        }
+    }
+}
+
 static void print_summary(const json_t *report, const char *path)
 {
     const json_t *s = json_object_get(report, "summary");
@@ -215,6 +273,7 @@ static void print_summary(const json_t *report, const char *path)
             printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")), st,
                    json_string_value(json_object_get(h, "error")));
     }
+    print_changes(report);
     printf("report: %s\n", path);
 }
 
@@ -236,8 +295,11 @@ static int cmd_scan(int argc, char **argv)
         O_DRAIN,
         O_UNHEALTHY_AT,
         O_TLS_CA,
-        O_TLS_TIMEOUT
+        O_TLS_TIMEOUT,
+        O_KEEP_RUNS,
+        O_KEEP_DAYS
     };
+    struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
     unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
@@ -266,6 +328,8 @@ static int cmd_scan(int argc, char **argv)
         {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
+        {"keep-runs", required_argument, NULL, O_KEEP_RUNS},
+        {"keep-days", required_argument, NULL, O_KEEP_DAYS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -387,6 +451,16 @@ static int cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_KEEP_RUNS:
+            if (parse_int_opt("--keep-runs", optarg, 1, 1000000, &v) < 0)
+                goto out;
+            keep.keep_runs = v;
+            break;
+        case O_KEEP_DAYS:
+            if (parse_int_opt("--keep-days", optarg, 1, 100000, &v) < 0)
+                goto out;
+            keep.keep_days = v;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -472,6 +546,7 @@ static int cmd_scan(int argc, char **argv)
     run.fleet = fo;
     run.out_dir = out;
     run.formats = formats;
+    run.keep = keep;
     if (nm_ssh_global_init() < 0) {
         say_error("cannot initialise libssh2");
         goto out;
@@ -598,7 +673,9 @@ static int cmd_checks(int argc, char **argv)
         for (size_t i = 0; i < cs.n_checks; i++) {
             const struct nm_check *k = &cs.checks[i];
             printf("%-24s %-8s %-16s %-5s %s\n", k->id, k->category,
-                   k->probe ? k->probe->id : "(tls endpoints)",
+                   k->probe ? k->probe->id
+                   : k->source_history ? "(history)"
+                                       : "(tls endpoints)",
                    k->probe && k->probe->needs_root ? "yes" : "no", k->title);
         }
         rc = 0;
@@ -619,7 +696,9 @@ static int cmd_checks(int argc, char **argv)
             printf("%s%s", i ? ", " : "; needs commands ", k->commands[i]);
         for (size_t i = 0; i < k->n_roles; i++)
             printf("%s%s", i ? ", " : "; roles ", k->roles[i]);
-        if (k->source_tls) {
+        if (k->source_history) {
+            printf("\n  items: computed from the history database of the report directory\n");
+        } else if (k->source_tls) {
             printf("\n  items: the host's inventory \"tls\" endpoints, probed from the scanner\n");
         } else {
             printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,
@@ -676,6 +755,8 @@ int nm_cli_main(int argc, char **argv)
         return cmd_checks(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return nm_cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "ledger") == 0)
+        return nm_cmd_ledger(argc - 1, argv + 1);
     say_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
     return EXIT_USAGE;
 }

@@ -2,9 +2,11 @@
  * The order of a run.  Each step reads what the steps before it left in the
  * run and adds its part; none of them prints (the command layer does).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
@@ -16,6 +18,65 @@ typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
     return nm_scan_run(run->inv, run->cs, &run->scan, &run->report, d);
+}
+
+/* First, before anything is scanned: a history that cannot be used stops
+ * the run with nothing scanned and nothing overwritten. */
+static int step_history_open(struct nm_run *run, nm_diag *d)
+{
+    if (run->no_history)
+        return 0;
+    return nm_history_open(run->out_dir, run->now, &run->history, d);
+}
+
+static struct nm_history_ctx history_ctx(const struct nm_run *run)
+{
+    return (struct nm_history_ctx){
+        .cs = run->cs, .inv = run->inv, .waivers = run->scan.waivers, .now = run->now};
+}
+
+static int step_history_load(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    struct nm_history_ctx ctx = history_ctx(run);
+    return nm_history_enrich(run->history, &ctx, run->report, d);
+}
+
+static int step_history_diff(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    struct nm_history_ctx ctx = history_ctx(run);
+    return nm_history_diff(run->history, &ctx, run->report, d);
+}
+
+/* After the reports are written: a run killed before this point leaves the
+ * database as the previous run left it. */
+static int step_history_commit(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    int r = nm_history_set_report(run->history, run->json_path, d);
+    if (r == 0)
+        r = nm_history_prune(run->history, &run->keep, &run->pruned_reports, d);
+    if (r == 0)
+        r = nm_history_commit(run->history, d);
+    if (r < 0)
+        return r;
+    /* The pruned runs' report files, now that the database no longer
+     * names them; a file already gone is fine. */
+    size_t i;
+    json_t *f;
+    json_array_foreach (run->pruned_reports, i, f) {
+        const char *base = json_string_value(f);
+        if (!base || strchr(base, '/') || !nm_str_has_prefix(base, "nearmiss-"))
+            continue;
+        char *path = nm_xasprintf("%s/%s", run->out_dir, base);
+        unlink(path);
+        free(path);
+    }
+    return 0;
 }
 
 static int step_fleet(struct nm_run *run, nm_diag *d)
@@ -42,10 +103,14 @@ static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
+    {"history-open", step_history_open},
     {"scan", step_scan},
+    {"history-load", step_history_load},
     {"fleet", step_fleet},
     {"summary", step_summary},
+    {"history-diff", step_history_diff},
     {"write", step_write},
+    {"history-commit", step_history_commit},
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
@@ -76,8 +141,12 @@ void nm_run_finish(struct nm_run *run)
         return;
     json_decref(run->report);
     free(run->json_path);
+    nm_history_close(run->history);
+    json_decref(run->pruned_reports);
     run->report = NULL;
     run->json_path = NULL;
+    run->history = NULL;
+    run->pruned_reports = NULL;
 }
 
 int nm_run_execute(struct nm_run *run, nm_diag *d)
