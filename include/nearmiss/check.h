@@ -82,9 +82,9 @@ struct nm_ledger_def {
     char **fields; /* margin = lowest over these fields of ... */
     size_t n_fields;
     bool has_from;
-    double from;  /* ... (from - field) when set, else the field itself ... */
-    char *minus;  /* ... minus this item field when set */
-    char *item;   /* fleet findings: the object holding the fields ("details") */
+    double from; /* ... (from - field) when set, else the field itself ... */
+    char *minus; /* ... minus this item field when set */
+    char *item;  /* fleet findings: the object holding the fields ("details") */
 };
 
 /* Growth worth telling between two scans of the same item: a field that
@@ -146,10 +146,10 @@ struct nm_check {
     char *record_key;          /* item field naming each recorded item (e.g. "mount") */
     char **record_fields;      /* item fields kept in the host's "metrics" */
     size_t n_record_fields;
-    bool source_history;              /* items come from the history database (forecasts) */
-    json_t *history;                  /* "history": how (kind, parameters); own reference */
-    struct nm_ledger_def ledger;      /* "ledger" */
-    struct nm_trend_field *trend;     /* "trend.raise" */
+    bool source_history;          /* items come from the history database (forecasts) */
+    json_t *history;              /* "history": how (kind, parameters); own reference */
+    struct nm_ledger_def ledger;  /* "ledger" */
+    struct nm_trend_field *trend; /* "trend.raise" */
     size_t n_trend;
     json_t *definition; /* the file as loaded, for `checks show` */
 };
@@ -215,8 +215,7 @@ bool nm_conds_hold(const struct nm_cond *c, size_t n, const json_t *item);
 
 /* Parses a "ledger" object (docs/checks.md) for checks defined outside
  * checks/ (fleet checks); origin names it in errors. */
-int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret,
-                        nm_diag *d);
+int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret, nm_diag *d);
 void nm_ledger_def_finish(struct nm_ledger_def *def);
 
 /* Hex SHA-256 of check id, host and subject: stable across runs. */

@@ -101,9 +101,9 @@ static const char scan_usage[] =
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
     "atomically, and records the run in OUT/history.sqlite (docs/history.md): every\n"
-    "finding is marked new or persisting, and what is gone is listed as resolved.  Host keys are verified against known_hosts: an unknown key gives\n"
-    "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
-    "scanned.\n";
+    "finding is marked new or persisting, and what is gone is listed as resolved.\n"
+    "Host keys are verified against known_hosts: an unknown key gives status\n"
+    "hostkey_unknown and a changed one hostkey_mismatch, and that host is not scanned.\n";
 
 static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -215,8 +215,7 @@ static void print_changes(const json_t *report)
     if (!ch)
         return;
     if (!json_is_string(prev)) {
-        printf("history: first run in this directory; %" JSON_INTEGER_FORMAT
-               " findings recorded\n",
+        printf("history: first run in this directory; %" JSON_INTEGER_FORMAT " findings recorded\n",
                json_integer_value(json_object_get(ch, "new")));
         return;
     }
@@ -673,7 +672,7 @@ static int cmd_checks(int argc, char **argv)
         for (size_t i = 0; i < cs.n_checks; i++) {
             const struct nm_check *k = &cs.checks[i];
             printf("%-24s %-8s %-16s %-5s %s\n", k->id, k->category,
-                   k->probe ? k->probe->id
+                   k->probe            ? k->probe->id
                    : k->source_history ? "(history)"
                                        : "(tls endpoints)",
                    k->probe && k->probe->needs_root ? "yes" : "no", k->title);

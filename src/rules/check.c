@@ -486,8 +486,8 @@ static int parse_ledger(struct loader *l, const json_t *v, struct nm_ledger_def 
     const json_t *fail = json_object_get(v, "failure");
     if (json_is_string(fail)) {
         if (strcmp(json_string_value(fail), "always") != 0)
-            return bad(l, "ledger.failure",
-                       "is a condition, an array of them, or \"always\"%s", "");
+            return bad(l, "ledger.failure", "is a condition, an array of them, or \"always\"%s",
+                       "");
         def->failure_always = true;
     } else if (!fail) {
         return bad(l, "ledger.failure", "is required: what counts as the failure itself%s", "");
@@ -526,8 +526,7 @@ static int parse_ledger(struct loader *l, const json_t *v, struct nm_ledger_def 
     return 0;
 }
 
-int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret,
-                        nm_diag *d)
+int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret, nm_diag *d)
 {
     struct loader l = {.file = origin, .d = d};
     struct nm_ledger_def def;
@@ -776,14 +775,13 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
         static const char *const excl[] = {"probe", "parser", "ok_exit"};
         for (size_t i = 0; i < sizeof excl / sizeof excl[0]; i++)
             if (json_object_get(root, excl[i]))
-                return bad(l, excl[i], "a check with \"source\": \"%s\" has no %s", sv,
-                           excl[i]);
+                return bad(l, excl[i], "a check with \"source\": \"%s\" has no %s", sv, excl[i]);
         c->source_tls = strcmp(sv, "tls") == 0;
         c->source_history = !c->source_tls;
         const json_t *hist = json_object_get(root, "history");
         const char *kind = json_string_value(json_object_get(hist, "kind"));
-        if (c->source_history && (!json_is_object(hist) || !kind ||
-                                  strcmp(kind, "linear-forecast") != 0))
+        if (c->source_history &&
+            (!json_is_object(hist) || !kind || strcmp(kind, "linear-forecast") != 0))
             return bad(l, "history",
                        "a check with \"source\": \"history\" declares how its items are made: "
                        "{\"kind\": \"linear-forecast\", ...} (docs/checks.md)%s",
