@@ -118,6 +118,7 @@ struct forecast {
     size_t points;
     double span_hours;
     double r2;
+    bool enough_history; /* before any clean-up: the filesystem is judged */
 };
 
 /* One resource (space or inodes) of one filesystem: the line through the
@@ -148,6 +149,10 @@ static int forecast_one(struct nm_history *h, const json_t *opts, const char *ho
         if (p.v[i] - p.v[i - 1] > reset)
             start = i;
     size_t n = p.n - start;
+    /* Enough history makes the filesystem judged (a pass after a clean-up
+     * resolves its forecast); enough points since the clean-up make a line. */
+    ret->enough_history = p.n >= (size_t)opt_num(opts, "min_points", 3) &&
+                          (p.t[p.n - 1] - p.t[0]) / 3600.0 >= opt_num(opts, "min_span_hours", 12);
     ret->points = n;
     ret->span_hours = n ? (p.t[p.n - 1] - p.t[start]) / 3600.0 : 0;
     if (n < (size_t)opt_num(opts, "min_points", 3) ||
@@ -216,9 +221,7 @@ static int forecast_items(struct nm_history *h, const struct nm_check *c, const 
             int r = forecast_one(h, opts, name, of, key, rec, spec, &fc, d);
             if (r < 0)
                 return r;
-            if (fc.points >= (size_t)opt_num(opts, "min_points", 3) &&
-                fc.span_hours >= opt_num(opts, "min_span_hours", 12))
-                considered = true;
+            considered = considered || fc.enough_history;
             if (fc.growing && (!best.growing || fc.days_to_full < best.days_to_full)) {
                 best = fc;
                 best_res = jstr(spec, "resource");
