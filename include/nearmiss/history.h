@@ -125,7 +125,4 @@ int nm_ledger_render(const json_t *ledger, enum nm_ledger_format f, char **ret_t
  * median margins of the window before (new reference). */
 int nm_ledger_window(sqlite3 *db, int64_t now, int days, json_t **ret, nm_diag *d);
 
-/* `nearmiss ledger`: the command layer. */
-int nm_cmd_ledger(int argc, char **argv);
-
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/common.h"
+#include "nearmiss/cli.h"
 #include "nearmiss/history.h"
 #include "nearmiss/model.h"
 #include "nearmiss/run.h"
@@ -34,7 +36,7 @@ static const char ledger_usage[] =
 
 static void say(const char *msg)
 {
-    fprintf(stderr, "nearmiss: ledger: %s\n", msg);
+    nm_cli_error("ledger: %s", msg);
 }
 
 int nm_cmd_ledger(int argc, char **argv)
@@ -53,8 +55,8 @@ int nm_cmd_ledger(int argc, char **argv)
     json_t *ledger = NULL;
     char *text = NULL, msg[1200];
     nm_diag d = {{0}};
-    int c, rc = 1;
-    optind = 1;
+    int c, rc = NM_EXIT_USAGE;
+    nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -69,20 +71,20 @@ int nm_cmd_ledger(int argc, char **argv)
                 fmt = NM_LEDGER_MD;
             else {
                 say("--format: one of json, csv, md");
-                return 1;
+                return NM_EXIT_USAGE;
             }
             break;
         case O_SINCE:
             if (nm_report_parse_utc(optarg, &q.since) < 0) {
                 say("--since: not a time like 2026-12-01T02:00:00Z");
-                return 1;
+                return NM_EXIT_USAGE;
             }
             break;
         case O_FROM:
             q.from = nm_severity_from_name(optarg);
             if (q.from == NM_SEV_NONE) {
                 say("--from: not a severity (info low medium high critical)");
-                return 1;
+                return NM_EXIT_USAGE;
             }
             break;
         case 'h':
@@ -90,12 +92,12 @@ int nm_cmd_ledger(int argc, char **argv)
             return 0;
         default:
             fputs("Try 'nearmiss ledger --help'.\n", stderr);
-            return 1;
+            return NM_EXIT_USAGE;
         }
     }
     if (optind < argc) {
         say("unexpected argument (Try 'nearmiss ledger --help'.)");
-        return 1;
+        return NM_EXIT_USAGE;
     }
     if (nm_run_clock(&q.now, &d) < 0 || nm_history_open_readonly(out, &h, &d) < 0 ||
         nm_ledger_build(nm_history_db(h), &q, &ledger, &d) < 0 ||
