@@ -47,6 +47,7 @@ enum {
     F_FLEET_FINDINGS,
     F_FLEET_SCORE,
     F_LAST_RUN,
+    F_CHANGES,
     F_COUNT
 };
 
@@ -83,6 +84,9 @@ static const struct {
                        "Risk score of the whole fleet, 0 to 100. Absent when nothing was scanned."},
     [F_LAST_RUN] = {"nearmiss_last_run_timestamp_seconds",
                     "When the scan this file was rendered from finished, as unix seconds."},
+    [F_CHANGES] = {"nearmiss_findings_changes",
+                   "Findings by change since the previous run in the report directory's history: "
+                   "new, persisting, and resolved (gone from a successful scan)."},
 };
 
 struct prom {
@@ -349,6 +353,15 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
     double v;
     if (number(json_object_get(json_object_get(report, "summary"), "fleet_score"), &v))
         add_sample(&p, F_FLEET_SCORE, &b, v);
+    /* Counts by change (the history's summary.changes), when the run had one. */
+    static const char *const changes[] = {"new", "persisting", "resolved"};
+    const json_t *ch = json_object_get(json_object_get(report, "summary"), "changes");
+    for (size_t c = 0; json_is_object(ch) && c < 3; c++) {
+        if (!number(json_object_get(ch, changes[c]), &v))
+            continue;
+        add_label(&b, "change", changes[c], strlen(changes[c]));
+        add_sample(&p, F_CHANGES, &b, v);
+    }
     int64_t t;
     if (nm_report_parse_utc(str(report, "finished_at"), &t) == 0 ||
         nm_report_parse_utc(str(report, "started_at"), &t) == 0)
