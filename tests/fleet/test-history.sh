@@ -143,7 +143,7 @@ scan() {
     local day=$1
     shift
     NEARMISS_NOW=$(iso $((BASE + day * DAY))) nm_run_scan 120 "$DIR/scan-$day.log" \
-        -i "$1" -c "$CHECKS" -o "$OUT" --timeout 30 "${@:2}"
+        -i "$1" -c "$CHECKS" -o "$OUT" --timeout 30 --format json,html,prom "${@:2}"
     R=$OUT/latest.json
     echo "# day $day: nearmiss scan -> exit $RC"
     sed 's/^/#   /' "$DIR/scan-$day.log" | head -12
@@ -242,6 +242,11 @@ for day in 0 1 2 3 4 5 6 7; do
              and .[0].resolved_at == $now and .[0].severity == "critical"' "$R"
         jcheck "day 7: lapse.pem still there (expired)" \
             '[.hosts[].findings[] | select(.subject == "/etc/ssl/site/lapse.pem" and .check == "cert-expiry")] | length == 1' "$R"
+        grep -q 'What changed since 2026-12-07T02:00:00Z' "$OUT/report.html" &&
+            grep -q 'id="changes-resolved"' "$OUT/report.html" && grep -q 'id="ledger-entries"' "$OUT/report.html" &&
+            ok "day 7: report.html shows what changed and the ledger" || not_ok "day 7: report.html history sections"
+        grep -qx 'nearmiss_findings_changes{change="resolved"} 1' "$OUT/nearmiss.prom" &&
+            ok "day 7: nearmiss.prom counts by change" || not_ok "day 7: nearmiss.prom counts by change"
         jcheck "day 7: the report's 30-day ledger lists the near miss with its margin" \
             '.history.ledger.entries | any(.subject == "/etc/ssl/site/renew.pem" and .outcome == "near_miss" and .margin.value == 4 and .margin.unit == "days")' "$R"
         ;;
