@@ -309,7 +309,7 @@ static int record_metrics(struct diff *df, const char *host, const json_t *metri
                     return r;
                 sqlite3_stmt *st = nm_history_stmt(
                     df->h, NM_HSTMT_SAMPLE_ADD,
-                    "INSERT OR REPLACE INTO samples(series_id, run_id, value) VALUES (?1,?2,?3)");
+                    "INSERT OR REPLACE INTO samples(run_id, series_id, value) VALUES (?2,?1,?3)");
                 if (!st)
                     return sql_fail(df, "recording a sample");
                 sqlite3_bind_int64(st, 1, sid);

@@ -91,9 +91,10 @@ static int load_points(struct nm_history *h, const char *host, const char *check
 {
     sqlite3_stmt *st = nm_history_stmt(
         h, NM_HSTMT_SERIES_POINTS,
-        "SELECT r.started_at, v.value FROM series s JOIN samples v ON v.series_id = s.id "
-        "JOIN runs r ON r.id = v.run_id WHERE s.host = ?1 AND s.check_id = ?2 AND s.item = ?3 "
-        "AND s.field = ?4 AND r.started_at >= ?5 AND r.started_at < ?6 ORDER BY r.started_at");
+        "SELECT r.started_at, v.value FROM runs r JOIN samples v ON v.run_id = r.id "
+        "WHERE v.series_id = (SELECT id FROM series WHERE host = ?1 AND check_id = ?2 "
+        "AND item = ?3 AND field = ?4) AND r.started_at >= ?5 AND r.started_at < ?6 "
+        "ORDER BY r.started_at");
     if (!st)
         return nm_diag_set(d, NM_ERR_IO, "%s: %s", h->path, sqlite3_errmsg(h->db));
     sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
@@ -274,9 +275,10 @@ static int last_sample(struct nm_history *h, const char *host, const char *check
 {
     sqlite3_stmt *st = nm_history_stmt(
         h, NM_HSTMT_LAST_SAMPLE,
-        "SELECT v.value, r.started_at FROM series s JOIN samples v ON v.series_id = s.id "
-        "JOIN runs r ON r.id = v.run_id WHERE s.host = ?1 AND s.check_id = ?2 AND s.item = ?3 "
-        "AND s.field = ?4 AND r.started_at < ?5 ORDER BY r.started_at DESC LIMIT 1");
+        "SELECT v.value, r.started_at FROM runs r JOIN samples v ON v.run_id = r.id "
+        "WHERE v.series_id = (SELECT id FROM series WHERE host = ?1 AND check_id = ?2 "
+        "AND item = ?3 AND field = ?4) AND r.started_at < ?5 "
+        "ORDER BY r.started_at DESC LIMIT 1");
     if (!st)
         return nm_diag_set(d, NM_ERR_IO, "%s: %s", h->path, sqlite3_errmsg(h->db));
     sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);

@@ -72,12 +72,14 @@ static const char *const migrations[] = {
     "  item TEXT NOT NULL,"
     "  field TEXT NOT NULL,"
     "  UNIQUE (host, check_id, item, field));"
+    /* Clustered by run: a run appends its samples at the end of the table
+     * instead of touching a page of every series (a year of nightly runs
+     * would rewrite the whole table each night). */
     "CREATE TABLE samples ("
-    "  series_id INTEGER NOT NULL,"
     "  run_id INTEGER NOT NULL,"
+    "  series_id INTEGER NOT NULL,"
     "  value REAL NOT NULL,"
-    "  PRIMARY KEY (series_id, run_id)) WITHOUT ROWID;"
-    "CREATE INDEX samples_run ON samples(run_id);"
+    "  PRIMARY KEY (run_id, series_id)) WITHOUT ROWID;"
     "CREATE VIEW metrics AS"
     "  SELECT r.started_at AS at, strftime('%Y-%m-%dT%H:%M:%SZ', r.started_at, 'unixepoch')"
     "         AS time, s.host, s.check_id, s.item, s.field, v.value"
@@ -376,33 +378,55 @@ int nm_history_prune(struct nm_history *h, const struct nm_retention *keep, json
         cutoff = h->now - keep->keep_days * 86400;
     if (cutoff == INT64_MIN)
         goto done;
-    /* Runs strictly older than the cutoff go; the current run never does. */
+    /* Runs strictly older than the cutoff go; the current run never does.
+     * Their host outcomes and samples are ranges of the run id. */
     sqlite3_prepare_v2(h->db,
-                       "DELETE FROM runs WHERE started_at < ?1 AND id != ?2 RETURNING report", -1,
-                       &st, NULL);
+                       "DELETE FROM runs WHERE started_at < ?1 AND id != ?2 RETURNING id, report",
+                       -1, &st, NULL);
     sqlite3_bind_int64(st, 1, cutoff);
     sqlite3_bind_int64(st, 2, h->run_id);
+    json_t *ids = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *rep = (const char *)sqlite3_column_text(st, 0);
+        json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
+        const char *rep = (const char *)sqlite3_column_text(st, 1);
         if (rep)
             json_array_append_new(files, json_string(rep));
     }
     sqlite3_finalize(st);
+    st = NULL;
     if (rc != SQLITE_DONE) {
+        json_decref(ids);
         r = db_fail(h, d, "pruning runs");
         goto out;
     }
-    if ((r = nm_history_exec(h,
-                             "DELETE FROM host_scans WHERE run_id NOT IN (SELECT id FROM runs);"
-                             "DELETE FROM samples WHERE run_id NOT IN (SELECT id FROM runs);"
-                             "DELETE FROM series WHERE id NOT IN "
-                             "  (SELECT DISTINCT series_id FROM samples);"
-                             "DELETE FROM severity_changes WHERE at < (SELECT min(started_at) "
-                             "  FROM runs) AND finding_id IN (SELECT id FROM findings WHERE "
-                             "  resolved_at IS NOT NULL);"
-                             "PRAGMA incremental_vacuum;",
-                             d)) < 0)
+    sqlite3_stmt *del_hs = NULL, *del_s = NULL;
+    sqlite3_prepare_v2(h->db, "DELETE FROM host_scans WHERE run_id = ?1", -1, &del_hs, NULL);
+    sqlite3_prepare_v2(h->db, "DELETE FROM samples WHERE run_id = ?1", -1, &del_s, NULL);
+    size_t i;
+    json_t *id;
+    json_array_foreach (ids, i, id) {
+        sqlite3_bind_int64(del_hs, 1, json_integer_value(id));
+        sqlite3_bind_int64(del_s, 1, json_integer_value(id));
+        if (sqlite3_step(del_hs) != SQLITE_DONE || sqlite3_step(del_s) != SQLITE_DONE)
+            r = db_fail(h, d, "pruning samples");
+        sqlite3_reset(del_hs);
+        sqlite3_reset(del_s);
+        if (r < 0)
+            break;
+    }
+    sqlite3_finalize(del_hs);
+    sqlite3_finalize(del_s);
+    bool pruned = json_array_size(ids) > 0;
+    json_decref(ids);
+    if (r < 0)
+        goto out;
+    if (pruned && (r = nm_history_exec(h,
+                                       "DELETE FROM severity_changes WHERE at < (SELECT "
+                                       "min(started_at) FROM runs) AND finding_id IN (SELECT id "
+                                       "FROM findings WHERE resolved_at IS NOT NULL);"
+                                       "PRAGMA incremental_vacuum;",
+                                       d)) < 0)
         goto out;
 done:
     *ret_files = files;
