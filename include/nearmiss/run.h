@@ -35,6 +35,7 @@ struct nm_run {
     struct nm_fleet_options fleet;
     const char *out_dir;
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
+    int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
     bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
     struct nm_retention keep;
@@ -47,7 +48,7 @@ struct nm_run {
     json_t *pruned_reports;     /* base names of reports of pruned runs (deleted) */
 };
 
-/* Zeroes the run and takes its clock (nm_run_clock); NM_ERR_INVAL in d when
+/* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when
  * NEARMISS_NOW is set but malformed. */
 int nm_run_init(struct nm_run *run, nm_diag *d);
 void nm_run_finish(struct nm_run *run);
