@@ -15,6 +15,11 @@
  *   summary  finished_at, the counts and the fleet score (computed once)
  *   write    OUT/nearmiss-<time>.json, OUT/latest.json, then --format's files
  *
+ * with the history steps between them (nearmiss/history.h): history-open
+ * after outdir (an unusable history stops the run before any scan),
+ * history-load after waivers (forecasts, grown SMART counters), history-diff
+ * after summary (change marks, resolved), history-commit after write.
+ *
  * A later capability (history, tickets, merge) is one more row in the table
  * of src/run/run.c, reading and annotating run->report; each step sees
  * everything the steps above it left.
@@ -33,6 +38,7 @@
 #include "nearmiss/check.h"
 #include "nearmiss/error.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/waiver.h"
@@ -50,12 +56,16 @@ struct nm_run {
     int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
     int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
+    bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
+    struct nm_retention keep;
 
     /* Results, owned by the run. */
     struct nm_reach_set reach;
     json_t *report;
-    char *json_path;         /* the timestamped JSON report, once written */
-    const char *failed_step; /* name of the step that failed, for the message */
+    char *json_path;            /* the timestamped JSON report, once written */
+    const char *failed_step;    /* name of the step that failed, for the message */
+    struct nm_history *history; /* open from history-open to history-commit */
+    json_t *pruned_reports;     /* base names of reports of pruned runs (deleted) */
 };
 
 /* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when

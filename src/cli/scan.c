@@ -16,6 +16,7 @@
 #include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
@@ -66,13 +67,17 @@ static const char scan_usage[] =
     "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
+    "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
+    "      --keep-days D      keep the runs of the last D days; finding episodes, which\n"
+    "                         the ledger and tickets read, are always kept\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
-    "atomically.  Host keys are verified against known_hosts: an unknown key gives\n"
-    "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
-    "scanned.\n";
+    "atomically, and records the run in OUT/history.sqlite (docs/history.md): every\n"
+    "finding is marked new or persisting, and what is gone is listed as resolved.\n"
+    "Host keys are verified against known_hosts: an unknown key gives status\n"
+    "hostkey_unknown and a changed one hostkey_mismatch, and that host is not scanned.\n";
 
 static void progress(void *ctx, size_t done, size_t total, size_t failed)
 {
@@ -82,6 +87,58 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed)
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
+}
+
+/* Host text (names, messages) escaped for the terminal, never NULL. */
+static void print_clean(const char *s)
+{
+    char *t = nm_term_safe(s);
+    fputs(t, stdout);
+    free(t);
+}
+
+/* What changed since the previous run, and the new criticals by name. */
+static void print_changes(const json_t *report)
+{
+    const json_t *ch = json_object_get(json_object_get(report, "summary"), "changes");
+    const json_t *prev = json_object_get(json_object_get(report, "history"), "previous_run");
+    if (!ch)
+        return;
+    if (!json_is_string(prev)) {
+        printf("history: first run in this directory; %" JSON_INTEGER_FORMAT " findings recorded\n",
+               json_integer_value(json_object_get(ch, "new")));
+        return;
+    }
+    printf("since %s: %" JSON_INTEGER_FORMAT " new, %" JSON_INTEGER_FORMAT
+           " resolved, %" JSON_INTEGER_FORMAT " persisting\n",
+           json_string_value(prev), json_integer_value(json_object_get(ch, "new")),
+           json_integer_value(json_object_get(ch, "resolved")),
+           json_integer_value(json_object_get(ch, "persisting")));
+    size_t i, j;
+    json_t *h, *f;
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
+            const char *sev = json_string_value(json_object_get(f, "severity"));
+            const char *change = json_string_value(json_object_get(f, "change"));
+            if (!sev || !change || strcmp(sev, "critical") != 0 || strcmp(change, "new") != 0 ||
+                json_is_true(json_object_get(f, "waived")))
+                continue;
+            printf("  new critical: ");
+            print_clean(json_string_value(json_object_get(h, "name")));
+            printf(": ");
+            print_clean(json_string_value(json_object_get(f, "message")));
+            putchar('\n');
+        }
+    }
+    json_array_foreach (json_object_get(report, "fleet_findings"), j, f) {
+        const char *sev = json_string_value(json_object_get(f, "severity"));
+        const char *change = json_string_value(json_object_get(f, "change"));
+        if (sev && change && strcmp(sev, "critical") == 0 && strcmp(change, "new") == 0) {
+            printf("  new critical: fleet: ");
+            print_clean(json_string_value(json_object_get(f, "message")));
+            putchar('\n');
+        }
+    }
 }
 
 static void print_summary(const json_t *report, const char *path)
@@ -111,6 +168,7 @@ static void print_summary(const json_t *report, const char *path)
         free(status);
         free(error);
     }
+    print_changes(report);
     printf("report: %s\n", path);
 }
 
@@ -132,8 +190,11 @@ int nm_cmd_scan(int argc, char **argv)
         O_DRAIN,
         O_UNHEALTHY_AT,
         O_TLS_CA,
-        O_TLS_TIMEOUT
+        O_TLS_TIMEOUT,
+        O_KEEP_RUNS,
+        O_KEEP_DAYS
     };
+    struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
     unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
@@ -162,6 +223,8 @@ int nm_cmd_scan(int argc, char **argv)
         {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
+        {"keep-runs", required_argument, NULL, O_KEEP_RUNS},
+        {"keep-days", required_argument, NULL, O_KEEP_DAYS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -283,6 +346,16 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_KEEP_RUNS:
+            if (nm_cli_parse_long("--keep-runs", optarg, 1, 1000000, &v) < 0)
+                goto out;
+            keep.keep_runs = v;
+            break;
+        case O_KEEP_DAYS:
+            if (nm_cli_parse_long("--keep-days", optarg, 1, 100000, &v) < 0)
+                goto out;
+            keep.keep_days = v;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -347,6 +420,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.fleet = fo;
     run.out_dir = out;
     run.formats = formats;
+    run.keep = keep;
     run.fail_on = fail_on;
     if (nm_ssh_global_init() < 0) {
         nm_cli_error("cannot initialise libssh2");
