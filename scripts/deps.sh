@@ -11,8 +11,9 @@ PROG=deps.sh
 pkgs=(
     gcc libc6-dev pkg-config meson ninja-build                  # build
     libssh2-1-dev libssl-dev libxml2-dev libjansson-dev         # libraries
+    libsqlite3-dev libcurl4-openssl-dev                         # history, tickets
     openssh-server openssh-client                               # the fake fleet
-    jq util-linux iproute2 procps openssl time                  # test scripts
+    jq util-linux iproute2 procps openssl time python3          # test scripts
     valgrind                                                    # valgrind setup
 )
 for arg in "$@"; do
