@@ -24,6 +24,7 @@
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/scan.h"
+#include "nearmiss/tickets.h"
 
 struct nm_run {
     /* Inputs, borrowed from the caller. */
@@ -32,13 +33,15 @@ struct nm_run {
     struct nm_scan_options scan;
     struct nm_fleet_options fleet;
     const char *out_dir;
-    unsigned formats; /* enum nm_report_format bits; JSON is always written */
-    int64_t now;      /* unix seconds: the run's one clock */
+    unsigned formats;                 /* enum nm_report_format bits; JSON is always written */
+    int64_t now;                      /* unix seconds: the run's one clock */
+    struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 
     /* Results, owned by the run. */
     json_t *report;
-    char *json_path;         /* the timestamped JSON report, once written */
-    const char *failed_step; /* name of the step that failed, for the message */
+    char *json_path;                       /* the timestamped JSON report, once written */
+    const char *failed_step;               /* name of the step that failed, for the message */
+    struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
 };
 
 /* Zeroes the run and takes its clock (nm_run_clock); NM_ERR_INVAL in d when

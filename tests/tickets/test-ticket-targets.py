@@ -11,7 +11,7 @@ against the APIs' documented shapes; the exact event sequence per target
 no duplicates); the GitHub create that got a 500 retried on the next run and
 delivered once, in order; no secret in the database or the output.
 
-    test-ticket-targets.py TICKETS_DRIVE
+    test-ticket-targets.py TICKETS_DRIVE NEARMISS
 """
 import base64
 import json
@@ -23,6 +23,7 @@ import tempfile
 import time
 
 DRIVE = os.path.abspath(sys.argv[1])
+NEARMISS = os.path.abspath(sys.argv[2])
 HERE = os.path.dirname(os.path.abspath(__file__))
 failures = 0
 checks = 0
@@ -147,6 +148,23 @@ def main_sequence(tmp):
     eq(c["failed"], 2, "day 1: the GitHub 500 and the failing command")
     eq(c["delivered"], 12 - 2, "day 1 delivered")
     check("HTTP 500" in c["first_error"] or "status 3" in c["first_error"], "first error said")
+    # `nearmiss tickets` shows them: 2 tickets open per target, 2 events waiting.
+    p = subprocess.run([NEARMISS, "tickets", "-o", tmp, "--format", "json"], capture_output=True,
+                       text=True, timeout=60)
+    eq(p.returncode, 0, f"nearmiss tickets ({p.stderr.strip()})")
+    listing = json.loads(p.stdout)
+    eq(len(listing["open"]), 12, "tickets: open")
+    eq(sorted((q["target"], q["action"], SHORT[q["fingerprint"]], q["attempts"])
+              for q in listing["queue"]),
+       sorted([("github:acme/infra", "open", "A", 1),
+               (args[9], "open", "A", 1)]), "tickets: the queue")
+    check(any("HTTP 500" in (q["last_error"] or "") for q in listing["queue"]),
+          "tickets: the last error is shown")
+    text = subprocess.run([NEARMISS, "tickets", "-o", tmp], capture_output=True, text=True,
+                          timeout=60).stdout
+    check("12 open ticket(s), 2 event(s) waiting" in text, "tickets: text summary")
+    for secret in (GH_TOKEN, JIRA_TOKEN, PD_KEY):
+        check(secret not in p.stdout + text, "a secret in `nearmiss tickets`")
     # Day 2: A worse, B reaches high.
     c = drive(db, day(2), report([finding("A", "critical"), finding("B", "high")],
                                  [finding("C", "critical")]), tmp, *args)
