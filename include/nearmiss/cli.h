@@ -11,5 +11,6 @@
 int nm_cmd_scan(int argc, char **argv);
 int nm_cmd_checks(int argc, char **argv);
 int nm_cmd_report(int argc, char **argv);
+int nm_cmd_tickets(int argc, char **argv);
 
 #endif

@@ -62,6 +62,18 @@ static const char scan_usage[] =
     "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
+    "  -q, --quiet            no progress and no summary on the terminal\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
+    "atomically.  Host keys are verified against known_hosts: an unknown key gives\n"
+    "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
+    "scanned.\n";
+
+/* Its own section (and string: C limits one literal's length). */
+static const char scan_usage_tickets[] =
+    "\n"
+    "Tickets (docs/tickets.md):\n"
     "      --ticket TARGET    open, update and resolve one ticket per finding at or above\n"
     "                         --ticket-min (repeatable; docs/tickets.md): exec:COMMAND,\n"
     "                         dir:PATH, pagerduty:ROUTING_KEY, github:OWNER/REPO\n"
@@ -72,14 +84,7 @@ static const char scan_usage[] =
     "      --pagerduty-url URL  Events API base (default: https://events.pagerduty.com)\n"
     "      --github-url URL   GitHub REST base (default: https://api.github.com)\n"
     "      --jira-url URL     Jira base, e.g. https://example.atlassian.net (needed for jira:)\n"
-    "      --jira-issue-type NAME  issue type of new Jira issues (default: Task)\n"
-    "  -q, --quiet            no progress and no summary on the terminal\n"
-    "  -h, --help             this text\n"
-    "\n"
-    "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
-    "atomically.  Host keys are verified against known_hosts: an unknown key gives\n"
-    "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
-    "scanned.\n";
+    "      --jira-issue-type NAME  issue type of new Jira issues (default: Task)\n";
 
 static void progress(void *ctx, size_t done, size_t total, size_t failed)
 {
@@ -369,6 +374,7 @@ int nm_cmd_scan(int argc, char **argv)
             break;
         case 'h':
             fputs(scan_usage, stdout);
+            fputs(scan_usage_tickets, stdout);
             rc = NM_EXIT_OK;
             goto out;
         default:
