@@ -79,6 +79,22 @@ static const char scan_usage[] =
     "Host keys are verified against known_hosts: an unknown key gives status\n"
     "hostkey_unknown and a changed one hostkey_mismatch, and that host is not scanned.\n";
 
+/* Its own section (and string: C limits one literal's length). */
+static const char scan_usage_tickets[] =
+    "\n"
+    "Tickets (docs/tickets.md):\n"
+    "      --ticket TARGET    open, update and resolve one ticket per finding at or above\n"
+    "                         --ticket-min (repeatable; docs/tickets.md): exec:COMMAND,\n"
+    "                         dir:PATH, pagerduty:ROUTING_KEY, github:OWNER/REPO\n"
+    "                         ($GITHUB_TOKEN), jira:PROJECT ($JIRA_USER, $JIRA_TOKEN)\n"
+    "      --ticket-min SEVERITY  the severity that opens a ticket (default: high)\n"
+    "      --ticket-timeout SEC  deadline of one delivery: an HTTP request or an\n"
+    "                         exec: command (default: 30)\n"
+    "      --pagerduty-url URL  Events API base (default: https://events.pagerduty.com)\n"
+    "      --github-url URL   GitHub REST base (default: https://api.github.com)\n"
+    "      --jira-url URL     Jira base, e.g. https://example.atlassian.net (needed for jira:)\n"
+    "      --jira-issue-type NAME  issue type of new Jira issues (default: Task)\n";
+
 static void progress(void *ctx, size_t done, size_t total, size_t failed)
 {
     (void)ctx;
@@ -87,6 +103,19 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed)
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
+}
+
+static void print_tickets(const struct nm_ticket_counts *c)
+{
+    printf("tickets: %zu opened, %zu updated, %zu resolved; %zu delivered", c->opened, c->updated,
+           c->resolved, c->delivered);
+    if (c->waiting)
+        printf(", %zu kept for the next run", c->waiting);
+    printf("\n");
+    /* The message names a target and a URL or command, never a credential. */
+    if (c->failed)
+        nm_cli_error("%zu ticket event(s) could not be delivered; first: %s", c->failed,
+                     c->first_error);
 }
 
 /* Host text (names, messages) escaped for the terminal, never NULL. */
@@ -192,7 +221,14 @@ int nm_cmd_scan(int argc, char **argv)
         O_TLS_CA,
         O_TLS_TIMEOUT,
         O_KEEP_RUNS,
-        O_KEEP_DAYS
+        O_KEEP_DAYS,
+        O_TICKET,
+        O_TICKET_MIN,
+        O_TICKET_TIMEOUT,
+        O_PAGERDUTY_URL,
+        O_GITHUB_URL,
+        O_JIRA_URL,
+        O_JIRA_ISSUE_TYPE
     };
     struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
@@ -225,6 +261,13 @@ int nm_cmd_scan(int argc, char **argv)
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"keep-runs", required_argument, NULL, O_KEEP_RUNS},
         {"keep-days", required_argument, NULL, O_KEEP_DAYS},
+        {"ticket", required_argument, NULL, O_TICKET},
+        {"ticket-min", required_argument, NULL, O_TICKET_MIN},
+        {"ticket-timeout", required_argument, NULL, O_TICKET_TIMEOUT},
+        {"pagerduty-url", required_argument, NULL, O_PAGERDUTY_URL},
+        {"github-url", required_argument, NULL, O_GITHUB_URL},
+        {"jira-url", required_argument, NULL, O_JIRA_URL},
+        {"jira-issue-type", required_argument, NULL, O_JIRA_ISSUE_TYPE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -249,6 +292,8 @@ int nm_cmd_scan(int argc, char **argv)
     const json_t *report = NULL;
     nm_diag d = {{0}};
 
+    struct nm_ticket_options tk;
+    nm_ticket_options_init(&tk);
     nm_inventory_init(&inv);
     nm_checkset_init(&cs);
     if (nm_run_init(&run, &d) < 0) {
@@ -356,11 +401,43 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             keep.keep_days = v;
             break;
+        case O_TICKET:
+            if (nm_ticket_options_add_target(&tk, optarg, &d) < 0) {
+                nm_cli_error("%s", d.msg);
+                goto out;
+            }
+            break;
+        case O_TICKET_MIN:
+            tk.min_severity = nm_severity_from_name(optarg);
+            if (tk.min_severity == NM_SEV_NONE) {
+                nm_cli_error("--ticket-min: \"%s\" is not a severity", optarg);
+                goto out;
+            }
+            break;
+        case O_TICKET_TIMEOUT:
+            if (nm_cli_parse_long("--ticket-timeout", optarg, 1, 3600, &v) < 0)
+                goto out;
+            tk.timeout_s = (int)v;
+            tk.connect_timeout_s = tk.timeout_s < 10 ? tk.timeout_s : 10;
+            break;
+        case O_PAGERDUTY_URL:
+            tk.pagerduty_url = optarg;
+            break;
+        case O_GITHUB_URL:
+            tk.github_url = optarg;
+            break;
+        case O_JIRA_URL:
+            tk.jira_url = optarg;
+            break;
+        case O_JIRA_ISSUE_TYPE:
+            tk.jira_issue_type = optarg;
+            break;
         case 'q':
             quiet = true;
             break;
         case 'h':
             fputs(scan_usage, stdout);
+            fputs(scan_usage_tickets, stdout);
             rc = NM_EXIT_OK;
             goto out;
         default:
@@ -403,6 +480,11 @@ int nm_cmd_scan(int argc, char **argv)
             fo.drain[fo.n_drain++] = p;
         }
     }
+    /* A missing token or URL is known now, not after the scan. */
+    if (nm_ticket_options_check(&tk, &d) < 0) {
+        nm_cli_error("%s", d.msg);
+        goto out;
+    }
     checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
@@ -422,6 +504,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.formats = formats;
     run.keep = keep;
     run.fail_on = fail_on;
+    run.tickets = tk;
     if (nm_ssh_global_init() < 0) {
         nm_cli_error("cannot initialise libssh2");
         goto out;
@@ -444,6 +527,8 @@ int nm_cmd_scan(int argc, char **argv)
             printf("junit:  %s/%s\n", out, NM_REPORT_JUNIT_NAME);
         if (formats & NM_FORMAT_PROM)
             printf("prom:   %s/%s\n", out, NM_REPORT_PROM_NAME);
+        if (tk.n_targets)
+            print_tickets(&run.ticket_counts);
     }
     const json_t *summary = json_object_get(report, "summary");
     if (fail_on != NM_SEV_NONE && nm_view_worst_active(report) >= fail_on)
@@ -454,6 +539,7 @@ int nm_cmd_scan(int argc, char **argv)
         rc = NM_EXIT_OK;
 out:
     nm_run_finish(&run);
+    nm_ticket_options_finish(&tk);
     nm_waivers_finish(&waivers);
     free(fo.drain);
     free(drain_list);

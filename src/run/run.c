@@ -15,6 +15,7 @@
 #include "nearmiss/model.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/tickets.h"
 #include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -106,6 +107,27 @@ static int step_history_diff(struct nm_run *run, nm_diag *d)
     return nm_history_diff(run->history, &ctx, run->report, d);
 }
 
+/* Inside the run's one transaction: a ticket event is planned together with
+ * the history it rests on, or not at all. */
+static int step_tickets_plan(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history || !run->tickets.n_targets)
+        return 0;
+    return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, run->now,
+                           &run->ticket_counts, d);
+}
+
+/* After the commit, so that what is sent was planned for good.  An event
+ * that cannot be delivered stays queued and is counted; it does not fail
+ * the run. */
+static int step_tickets_deliver(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history || !run->tickets.n_targets)
+        return 0;
+    return nm_tickets_deliver(nm_history_db(run->history), &run->tickets, run->now,
+                              &run->ticket_counts, d);
+}
+
 /* After the reports are written: a run killed before this point leaves the
  * database as the previous run left it. */
 static int step_history_commit(struct nm_run *run, nm_diag *d)
@@ -179,8 +201,10 @@ static const struct {
     {"fleet", step_fleet},               /* reads host status, waivers and metrics */
     {"summary", step_summary},           /* after every finding exists */
     {"history-diff", step_history_diff}, /* change marks, resolved, summary.changes */
+    {"tickets-plan", step_tickets_plan}, /* events queued in the same transaction */
     {"write", step_write},               /* nothing changes the report after it */
     {"history-commit", step_history_commit}, /* after the reports: a killed run leaves it as it was */
+    {"tickets-deliver", step_tickets_deliver}, /* only what was committed is sent */
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
