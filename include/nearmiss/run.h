@@ -3,20 +3,46 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
- *   scan -> fleet -> summary -> write                 (a whole run)
- *   scan -> summary -> shard -> write                 (scan --shard K/N)
- *   merge -> fleet -> summary -> write                (nearmiss merge)
+ *   reach    how to connect to each host (nearmiss/reach.h), resolved once
+ *   outdir   the report directory exists and is writable
+ *   scan     every host over SSH, and the TLS endpoints, in one worker pool;
+ *            leaves the report's first draft (hosts[i] = inventory host i)
+ *   merge    (nearmiss merge) the same first draft rebuilt from the shard
+ *            reports: hosts judged, waived and scored as their shards left them
+ *   tls      judge each host's TLS endpoints (checks with "source": "tls",
+ *            and the served-versus-on-disk certificate comparison)
+ *   waivers  mark accepted risks; list the waivers in the report
+ *   score    each host's score
+ *   shard    (scan --shard K/N) what the shard is, for merge to check
+ *   fleet    role redundancy, spread and shared dependencies
+ *   summary  finished_at, the counts and the fleet score (computed once)
+ *   write    OUT/nearmiss-<time>.json, OUT/latest.json, then --format's files
  *
- * Every step says which kinds of run it belongs to.  A shard run judges its
- * own hosts only: fleet rules need every host, so they run at merge, and
- * so does everything that must happen once per fleet run (history, tickets:
- * steps marked for whole and merge runs, never for shards).  A merge run
- * replaces the scanning steps by "merge", which builds the same first draft
- * of the report from the shard reports; every step after it is shared with
- * a whole run, so the merged report is the single run's.
+ * with the history steps between them (nearmiss/history.h): history-open
+ * after outdir (an unusable history stops the run before any scan),
+ * history-load after waivers (forecasts, grown SMART counters), history-diff
+ * after summary (change marks, resolved), history-commit after write; and the
+ * ticket steps (nearmiss/tickets.h): tickets-plan after history-diff, in the
+ * same transaction, tickets-deliver after history-commit.
  *
- * A later capability (history, tickets) is one more step in the table of
- * src/run/run.c, reading and annotating run->report.
+ * Every step says which kinds of run it belongs to (enum nm_run_kind):
+ *
+ *   whole  reach outdir history-open scan tls waivers history-load score
+ *          fleet summary history-diff tickets-plan write history-commit
+ *          tickets-deliver
+ *   shard  reach outdir scan tls waivers score shard summary write
+ *   merge  outdir history-open merge history-load fleet summary
+ *          history-diff tickets-plan write history-commit tickets-deliver
+ *
+ * A shard judges its own hosts only.  Fleet rules need every host, and
+ * history and tickets must happen once per fleet run, so those steps belong
+ * to whole and merge runs and never to a shard.  A merge run replaces the
+ * scanning steps by "merge"; every step after it is shared with a whole run,
+ * so the merged report is the single run's.
+ *
+ * A later capability is one more row in the table of src/run/run.c, reading
+ * and annotating run->report; each step sees everything the steps above it
+ * left, and names the kinds of run it belongs to.
  *
  * The run has one clock: run->now is taken once (NEARMISS_NOW overrides it,
  * see nm_run_clock) and every use of "now" in the run reads it from here.
@@ -32,10 +58,13 @@
 #include "nearmiss/check.h"
 #include "nearmiss/error.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/merge.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/shard.h"
+#include "nearmiss/waiver.h"
+#include "nearmiss/tickets.h"
 
 enum nm_run_kind {
     NM_RUN_WHOLE = 1u << 0, /* scan of the whole selection */
@@ -50,17 +79,27 @@ struct nm_run {
     const struct nm_shard_set *shard_set; /* NM_RUN_MERGE: the loaded shard reports */
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
+    struct nm_reach_options reach_opts;
     struct nm_scan_options scan;
+    const struct nm_waivers *waivers; /* may be NULL */
     struct nm_fleet_options fleet;
     const char *out_dir;
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
     int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
+    int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
+    bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
+    struct nm_retention keep;
+    struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 
     /* Results, owned by the run. */
+    struct nm_reach_set reach;
     json_t *report;
-    char *json_path;         /* the timestamped JSON report, once written */
-    const char *failed_step; /* name of the step that failed, for the message */
+    char *json_path;                       /* the timestamped JSON report, once written */
+    const char *failed_step;               /* name of the step that failed, for the message */
+    struct nm_history *history;            /* open from history-open to history-commit */
+    json_t *pruned_reports;                /* base names of reports of pruned runs (deleted) */
+    struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
 };
 
 /* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when

@@ -38,6 +38,12 @@ int nm_waivers_load_file(struct nm_waivers *ws, const char *path, nm_diag *d);
 int nm_waivers_load_buffer(struct nm_waivers *ws, const char *name, const char *data, size_t len,
                            nm_diag *d);
 
+/* Appends the waivers a report lists (nm_waivers_report's form, borrowed):
+ * what a merge of shard reports waives with.  Each keeps its "source" as
+ * origin, so the findings it marks read as those the file's waiver marked.
+ * NULL or null is none; name is the report, for messages. */
+int nm_waivers_from_report(struct nm_waivers *ws, const json_t *list, const char *name, nm_diag *d);
+
 /* Marks the host's matching findings and checks; `now` in unix seconds. */
 void nm_waivers_apply(const struct nm_waivers *ws, json_t *host, int64_t now);
 /* The waivers as the report lists them, each with "status" active|expired. */

@@ -4,7 +4,11 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "nearmiss/check.h"
+#include "nearmiss/history.h"
+#include "nearmiss/tickets.h"
 
 /* Exit statuses (README, "Exit status"). */
 #define NM_EXIT_OK          0
@@ -12,7 +16,7 @@
 #define NM_EXIT_SOME_FAILED 2
 #define NM_EXIT_FINDINGS    100
 
-/* "nearmiss: MESSAGE\n" on stderr. */
+/* "nearmiss: MESSAGE\n" on stderr, control characters escaped (nm_term_safe). */
 void nm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A whole number option within [min, max]; prints the error itself. */
@@ -25,10 +29,47 @@ void nm_cli_getopt_reset(void);
 
 bool nm_cli_is_dir(const char *path);
 
-/* The checks directory when -c is not given (malloc'd). */
-char *nm_cli_default_checks_dir(void);
-
 /* Loads dir into cs (initialised here); prints the error and returns -1. */
 int nm_cli_load_checks(const char *dir, struct nm_checkset *cs);
+
+/*
+ * Options of the steps that run once per fleet run (src/cli/once.c): history
+ * retention and tickets, taken by scan and by merge.  NM_CLI_ONCE_OPTIONS
+ * goes into a command's struct option table; nm_cli_once_option() returns 1
+ * when opt was one of them, 0 when not, -1 after printing the error.  The
+ * targets' arguments are borrowed from argv.
+ */
+enum {
+    NM_CLI_O_KEEP_RUNS = 0x1000,
+    NM_CLI_O_KEEP_DAYS,
+    NM_CLI_O_TICKET,
+    NM_CLI_O_TICKET_MIN,
+    NM_CLI_O_TICKET_TIMEOUT,
+    NM_CLI_O_PAGERDUTY_URL,
+    NM_CLI_O_GITHUB_URL,
+    NM_CLI_O_JIRA_URL,
+    NM_CLI_O_JIRA_ISSUE_TYPE,
+};
+/* clang-format off */
+#define NM_CLI_ONCE_OPTIONS                                             \
+    {"keep-runs", required_argument, NULL, NM_CLI_O_KEEP_RUNS},         \
+    {"keep-days", required_argument, NULL, NM_CLI_O_KEEP_DAYS},         \
+    {"ticket", required_argument, NULL, NM_CLI_O_TICKET},               \
+    {"ticket-min", required_argument, NULL, NM_CLI_O_TICKET_MIN},       \
+    {"ticket-timeout", required_argument, NULL, NM_CLI_O_TICKET_TIMEOUT}, \
+    {"pagerduty-url", required_argument, NULL, NM_CLI_O_PAGERDUTY_URL}, \
+    {"github-url", required_argument, NULL, NM_CLI_O_GITHUB_URL},       \
+    {"jira-url", required_argument, NULL, NM_CLI_O_JIRA_URL},           \
+    {"jira-issue-type", required_argument, NULL, NM_CLI_O_JIRA_ISSUE_TYPE}
+/* clang-format on */
+int nm_cli_once_option(int opt, const char *arg, struct nm_retention *keep,
+                       struct nm_ticket_options *tk);
+/* The tickets section of --help. */
+extern const char nm_cli_tickets_usage[];
+
+/* What changed since the previous run (report borrowed), and the ticket
+ * counts of the run; host text escaped. */
+void nm_cli_print_changes(const json_t *report);
+void nm_cli_print_tickets(const struct nm_ticket_counts *c);
 
 #endif

@@ -23,6 +23,8 @@ static const char main_usage[] =
     "  checks parsers  list the parsers checks can use\n"
     "  report FILE     re-render a stored JSON report (HTML, JUnit, Prometheus)\n"
     "  merge REPORT... join the reports of scan --shard K/N into one whole report\n"
+    "  ledger -o DIR   near misses and misses from the history of a report directory\n"
+    "  tickets         list the open tickets and the events waiting for delivery\n"
     "\n"
     "  nearmiss --help | --version | COMMAND --help\n"
     "\n"
@@ -55,6 +57,10 @@ int main(int argc, char **argv)
         return nm_cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0)
         return nm_cmd_merge(argc - 1, argv + 1);
+    if (strcmp(cmd, "ledger") == 0)
+        return nm_cmd_ledger(argc - 1, argv + 1);
+    if (strcmp(cmd, "tickets") == 0)
+        return nm_cmd_tickets(argc - 1, argv + 1);
     nm_cli_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
     return NM_EXIT_USAGE;
 }

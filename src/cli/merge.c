@@ -12,10 +12,13 @@
 #include "cli/common.h"
 #include "nearmiss/check.h"
 #include "nearmiss/cli.h"
+#include "nearmiss/install.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/merge.h"
+#include "nearmiss/report_view.h"
 #include "nearmiss/run.h"
 #include "nearmiss/util.h"
+#include "nearmiss/waiver.h"
 #include "nearmiss/writers.h"
 
 static const char merge_usage[] =
@@ -31,33 +34,19 @@ static const char merge_usage[] =
     "  -c, --checks DIR       the check set the shards used (default as for scan)\n"
     "  -o, --out DIR          report directory (default: reports/)\n"
     "      --format LIST      outputs: json,html,junit,prom (default json,html)\n"
+    "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
+    "      --keep-days D      keep the runs of the last D days\n"
     "  -q, --quiet            no summary on the terminal\n"
     "  -h, --help             this text\n"
+    "\n"
+    "The merged report is the fleet's run: it is recorded in OUT/history.sqlite\n"
+    "(change marks, resolved findings, forecasts; the shards record none) and the\n"
+    "tickets below are opened from it, dated by the earliest shard's start.\n"
     "\n"
     "Refuses (exit 1, nothing written) shard reports of different inventories,\n"
     "check sets, cuts or options, a shard given twice and a missing shard.  Exit\n"
     "status otherwise as for scan: 0, 2 when a host could not be scanned, 100 when\n"
     "a finding is at or above the shards' --fail-on.\n";
-
-static int worst_active(const json_t *report)
-{
-    int worst = NM_SEV_NONE;
-    size_t i, j;
-    json_t *h, *f;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            if (json_is_true(json_object_get(f, "waived")))
-                continue;
-            int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-            worst = s > worst ? s : worst;
-        }
-    }
-    json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
-        int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-        worst = s > worst ? s : worst;
-    }
-    return worst;
-}
 
 int nm_cmd_merge(int argc, char **argv)
 {
@@ -67,6 +56,7 @@ int nm_cmd_merge(int argc, char **argv)
         {"checks", required_argument, NULL, 'c'},
         {"out", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, O_FORMAT},
+        NM_CLI_ONCE_OPTIONS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -82,18 +72,29 @@ int nm_cmd_merge(int argc, char **argv)
     struct nm_checkset cs;
     struct nm_shard_set set;
     struct nm_run run;
+    struct nm_waivers waivers;
+    struct nm_retention keep = {0};
+    struct nm_ticket_options tk;
     nm_diag d = {{0}};
 
     nm_inventory_init(&inv);
     nm_checkset_init(&cs);
     nm_shard_set_init(&set);
+    nm_waivers_init(&waivers);
+    nm_ticket_options_init(&tk);
     if (nm_run_init(&run, &d) < 0) {
         nm_cli_error("%s", d.msg);
         free(inventories);
+        nm_ticket_options_finish(&tk);
         return NM_EXIT_USAGE;
     }
     nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "i:c:o:qh", opts, NULL)) != -1) {
+        int once = nm_cli_once_option(c, optarg, &keep, &tk);
+        if (once < 0)
+            goto out;
+        if (once > 0)
+            continue;
         switch (c) {
         case 'i':
             inventories[n_inv++] = optarg;
@@ -115,6 +116,7 @@ int nm_cmd_merge(int argc, char **argv)
             break;
         case 'h':
             fputs(merge_usage, stdout);
+            fputs(nm_cli_tickets_usage, stdout);
             rc = NM_EXIT_OK;
             goto out;
         default:
@@ -129,6 +131,11 @@ int nm_cmd_merge(int argc, char **argv)
     }
     if (optind >= argc) {
         nm_cli_error("merge: no shard report given. Try 'nearmiss merge --help'.");
+        goto out;
+    }
+    /* A missing token or URL is known now, not after the merge. */
+    if (nm_ticket_options_check(&tk, &d) < 0) {
+        nm_cli_error("%s", d.msg);
         goto out;
     }
     if (nm_shard_set_load(&set, (const char *const *)argv + optind, (size_t)(argc - optind), &d) <
@@ -146,11 +153,14 @@ int nm_cmd_merge(int argc, char **argv)
         nm_cli_error("merge: the shards' selection: %s", d.msg);
         goto out;
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
+    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
-    if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
-        nm_cli_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
+    /* Forecasts and raised drive findings that history adds at merge are
+     * waived as the shards waived theirs (the shards agreed on the list). */
+    if (nm_waivers_from_report(&waivers, json_object_get(set.reports[0], "waivers"), set.paths[0],
+                               &d) < 0) {
+        nm_cli_error("merge: %s", d.msg);
         goto out;
     }
     const char *fail_on = json_string_value(json_object_get(set.reports[0], "fail_on"));
@@ -162,8 +172,11 @@ int nm_cmd_merge(int argc, char **argv)
     run.fleet.drain = set.drain;
     run.fleet.n_drain = set.n_drain;
     run.fail_on = fail_on ? nm_severity_from_name(fail_on) : NM_SEV_NONE;
+    run.waivers = &waivers;
     run.out_dir = out;
     run.formats = formats;
+    run.keep = keep;
+    run.tickets = tk;
     /* The merged run happened when its shards did: history and forecasts
      * date it by the earliest shard's start, not by the merge. */
     run.now = set.started_at;
@@ -181,8 +194,11 @@ int nm_cmd_merge(int argc, char **argv)
                set.n, json_integer_value(json_object_get(s, "scanned")),
                json_integer_value(json_object_get(s, "hosts")),
                json_array_size(json_object_get(run.report, "fleet_findings")), run.json_path);
+        nm_cli_print_changes(run.report);
+        if (tk.n_targets)
+            nm_cli_print_tickets(&run.ticket_counts);
     }
-    if (run.fail_on != NM_SEV_NONE && worst_active(run.report) >= run.fail_on)
+    if (run.fail_on != NM_SEV_NONE && nm_view_worst_active(run.report) >= run.fail_on)
         rc = NM_EXIT_FINDINGS;
     else if (json_integer_value(json_object_get(s, "failed")) > 0)
         rc = NM_EXIT_SOME_FAILED;
@@ -191,6 +207,8 @@ int nm_cmd_merge(int argc, char **argv)
 out:
     nm_run_finish(&run);
     nm_shard_set_finish(&set);
+    nm_ticket_options_finish(&tk);
+    nm_waivers_finish(&waivers);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(checks_dir);

@@ -11,12 +11,16 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "nearmiss/report_view.h"
 #include "nearmiss/check.h"
+#include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/shard.h"
 #include "nearmiss/ssh.h"
@@ -30,7 +34,8 @@ static const char scan_usage[] =
     "  -i, --inventory FILE   native JSON inventory, or `ansible-inventory --list` JSON;\n"
     "                         several are merged\n"
     "  -c, --checks DIR       check definitions (default: $NEARMISS_CHECKS_DIR, else the\n"
-    "                         checks/ beside the binary's source tree, else the installed ones)\n"
+    "                         source tree's checks/ for the binary of its build directory,\n"
+    "                         else the installed ones: PREFIX/share/nearmiss/checks)\n"
     "  -w, --waivers FILE     accepted risks (JSON, docs/waivers.md); repeatable. Waived\n"
     "                         findings stay in the report but do not count\n"
     "  -o, --out DIR          report directory (default: reports/)\n"
@@ -65,13 +70,17 @@ static const char scan_usage[] =
     "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
+    "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
+    "      --keep-days D      keep the runs of the last D days; finding episodes, which\n"
+    "                         the ledger and tickets read, are always kept\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
-    "atomically.  Host keys are verified against known_hosts: an unknown key gives\n"
-    "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
-    "scanned.\n";
+    "atomically, and records the run in OUT/history.sqlite (docs/history.md): every\n"
+    "finding is marked new or persisting, and what is gone is listed as resolved.\n"
+    "Host keys are verified against known_hosts: an unknown key gives status\n"
+    "hostkey_unknown and a changed one hostkey_mismatch, and that host is not scanned.\n";
 
 static void progress(void *ctx, size_t done, size_t total, size_t failed)
 {
@@ -81,26 +90,6 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed)
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
-}
-
-static int worst_finding(const json_t *report)
-{
-    int worst = NM_SEV_NONE;
-    size_t i, j;
-    json_t *h, *f;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            if (json_is_true(json_object_get(f, "waived")))
-                continue;
-            int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-            worst = s > worst ? s : worst;
-        }
-    }
-    json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
-        int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-        worst = s > worst ? s : worst;
-    }
-    return worst;
 }
 
 static void print_summary(const json_t *report, const char *path)
@@ -119,11 +108,18 @@ static void print_summary(const json_t *report, const char *path)
     size_t i;
     json_t *h;
     json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        const char *st = json_string_value(json_object_get(h, "status"));
-        if (strcmp(st, "ok") != 0)
-            printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")), st,
-                   json_string_value(json_object_get(h, "error")));
+        if (nm_view_host_ok(h))
+            continue;
+        /* Names, statuses and errors carry host text: escaped, never NULL. */
+        char *name = nm_term_safe(json_string_value(json_object_get(h, "name")));
+        char *status = nm_term_safe(json_string_value(json_object_get(h, "status")));
+        char *error = nm_term_safe(json_string_value(json_object_get(h, "error")));
+        printf("  %-20s %-16s %s\n", name, status, error);
+        free(name);
+        free(status);
+        free(error);
     }
+    nm_cli_print_changes(report);
     printf("report: %s\n", path);
 }
 
@@ -148,6 +144,7 @@ int nm_cmd_scan(int argc, char **argv)
         O_TLS_TIMEOUT,
         O_SHARD
     };
+    struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
     unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
@@ -177,6 +174,7 @@ int nm_cmd_scan(int argc, char **argv)
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"shard", required_argument, NULL, O_SHARD},
+        NM_CLI_ONCE_OPTIONS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -194,7 +192,7 @@ int nm_cmd_scan(int argc, char **argv)
                                  .tls_timeout_s = 10};
     long v;
     int c, rc = NM_EXIT_USAGE;
-    char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
+    char *checks_dir = NULL;
     struct nm_inventory inv;
     struct nm_run run;
     struct nm_checkset cs;
@@ -203,6 +201,8 @@ int nm_cmd_scan(int argc, char **argv)
     const json_t *report = NULL;
     nm_diag d = {{0}};
 
+    struct nm_ticket_options tk;
+    nm_ticket_options_init(&tk);
     nm_inventory_init(&inv);
     nm_checkset_init(&cs);
     if (nm_run_init(&run, &d) < 0) {
@@ -211,6 +211,11 @@ int nm_cmd_scan(int argc, char **argv)
     }
     nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "i:c:w:o:j:qh", opts, NULL)) != -1) {
+        int once = nm_cli_once_option(c, optarg, &keep, &tk);
+        if (once < 0)
+            goto out;
+        if (once > 0)
+            continue;
         switch (c) {
         case 'i':
             inventories[n_inv++] = optarg;
@@ -311,6 +316,7 @@ int nm_cmd_scan(int argc, char **argv)
             break;
         case 'h':
             fputs(scan_usage, stdout);
+            fputs(nm_cli_tickets_usage, stdout);
             rc = NM_EXIT_OK;
             goto out;
         default:
@@ -353,53 +359,45 @@ int nm_cmd_scan(int argc, char **argv)
             fo.drain[fo.n_drain++] = p;
         }
     }
+    /* A missing token or URL is known now, not after the scan. */
+    if (nm_ticket_options_check(&tk, &d) < 0) {
+        nm_cli_error("%s", d.msg);
+        goto out;
+    }
     /* The cut comes after the selection and the --drain names (a drained
      * host may sit in another shard); the shard records the whole selection. */
     if (shard.n) {
+        /* History and tickets happen once, on the merged report. */
+        if (tk.n_targets || keep.keep_runs || keep.keep_days) {
+            nm_cli_error("--shard: --ticket, --keep-runs and --keep-days belong to `nearmiss "
+                         "merge`, which records the history and opens the tickets once for "
+                         "all shards");
+            goto out;
+        }
         nm_inventory_shard(&inv, &shard, host_glob, role, &shard_rec);
         run.kind = NM_RUN_SHARD;
         run.shard = &shard_rec;
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
+    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
-    if (passfile) {
-        size_t len = 0;
-        if (nm_read_file(passfile, 4096, &passphrase, &len, &d) < 0) {
-            nm_cli_error("--passphrase-file: %s", d.msg);
-            goto out;
-        }
-        passphrase[strcspn(passphrase, "\r\n")] = '\0';
-        so.passphrase = passphrase;
-    }
-    /* Precedence: a value set on the host > the command line > the inventory
-     * file's defaults > built-in defaults (docs/inventory.md). */
-    {
-        char *kh_cli = known_hosts_opt ? nm_expand_home(known_hosts_opt) : NULL;
-        identity = identity_opt ? nm_expand_home(identity_opt) : NULL;
-        nm_inventory_apply_cli(&inv, user, 0, identity, kh_cli);
-        free(kh_cli);
-    }
-    known_hosts = nm_expand_home("~/.ssh/known_hosts");
-    so.known_hosts = known_hosts;
-    so.identity = identity;
-    so.user = user;
-    so.waivers = &waivers;
-    /* Fail on an unusable output directory now, not after an hour of scanning. */
-    if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
-        nm_cli_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
-        goto out;
-    }
+    run.reach_opts = (struct nm_reach_options){.user = user,
+                                               .identity = identity_opt,
+                                               .known_hosts = known_hosts_opt,
+                                               .passphrase_file = passfile};
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
     }
     run.inv = &inv;
     run.cs = &cs;
     run.scan = so;
+    run.waivers = &waivers;
     run.fleet = fo;
     run.out_dir = out;
     run.formats = formats;
+    run.keep = keep;
     run.fail_on = fail_on;
+    run.tickets = tk;
     if (nm_ssh_global_init() < 0) {
         nm_cli_error("cannot initialise libssh2");
         goto out;
@@ -422,9 +420,11 @@ int nm_cmd_scan(int argc, char **argv)
             printf("junit:  %s/%s\n", out, NM_REPORT_JUNIT_NAME);
         if (formats & NM_FORMAT_PROM)
             printf("prom:   %s/%s\n", out, NM_REPORT_PROM_NAME);
+        if (tk.n_targets)
+            nm_cli_print_tickets(&run.ticket_counts);
     }
     const json_t *summary = json_object_get(report, "summary");
-    if (fail_on != NM_SEV_NONE && worst_finding(report) >= fail_on)
+    if (fail_on != NM_SEV_NONE && nm_view_worst_active(report) >= fail_on)
         rc = NM_EXIT_FINDINGS;
     else if (json_integer_value(json_object_get(summary, "failed")) > 0)
         rc = NM_EXIT_SOME_FAILED;
@@ -432,19 +432,13 @@ int nm_cmd_scan(int argc, char **argv)
         rc = NM_EXIT_OK;
 out:
     nm_run_finish(&run);
+    nm_ticket_options_finish(&tk);
     nm_waivers_finish(&waivers);
     free(fo.drain);
     free(drain_list);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(checks_dir);
-    free(known_hosts);
-    free(identity);
-    if (passphrase) {
-        /* Do not leave the secret in freed heap memory. */
-        memset(passphrase, 0, strlen(passphrase));
-        free(passphrase);
-    }
     free(inventories);
     return rc;
 }

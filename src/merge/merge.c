@@ -8,6 +8,7 @@
 
 #include "nearmiss/merge.h"
 #include "nearmiss/report.h"
+#include "nearmiss/time.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
@@ -259,7 +260,7 @@ int nm_shard_set_load(struct nm_shard_set *set, const char *const *paths, size_t
     for (unsigned k = 0; k < count; k++) {
         int64_t t;
         const char *iso = json_string_value(json_object_get(byk[k], "started_at"));
-        if (nm_report_parse_utc(iso, &t) < 0) {
+        if (nm_utc_parse(iso, &t) < 0) {
             r = nm_diag_set(d, NM_ERR_PARSE, "%s: started_at \"%.40s\" is not a UTC time", pathk[k],
                             iso);
             goto out;

@@ -169,6 +169,51 @@ int nm_waivers_load_file(struct nm_waivers *ws, const char *path, nm_diag *d)
     return r;
 }
 
+int nm_waivers_from_report(struct nm_waivers *ws, const json_t *list, const char *name, nm_diag *d)
+{
+    if (!list || json_is_null(list))
+        return 0;
+    if (!json_is_array(list))
+        return nm_diag_set(d, NM_ERR_PARSE, "%s: waivers is not an array", name);
+    size_t n = json_array_size(list);
+    struct nm_waiver *add = nm_xcalloc(n ? n : 1, sizeof *add);
+    size_t ok = 0;
+    int r = 0;
+    for (; ok < n; ok++) {
+        const json_t *e = json_array_get(list, ok);
+        const char *source = json_string_value(json_object_get(e, "source"));
+        /* The report's form, back into the file's: the keys a file holds. */
+        json_t *file_form = json_object();
+        static const char *const keys[] = {"check",   "hosts",       "subject",
+                                           "expires", "approved_by", "justification"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            json_t *v = json_object_get(e, keys[k]);
+            if (v && !json_is_null(v))
+                json_object_set(file_form, keys[k], v);
+        }
+        r = json_is_object(e) && source
+                ? load_entry(name, ok, file_form, &add[ok], d)
+                : entry_error(d, name, ok, "not a waiver as a report lists it (no source)");
+        json_decref(file_form);
+        if (r < 0)
+            break;
+        /* Where the waiver was written, as the findings it marks say. */
+        free(add[ok].origin);
+        add[ok].origin = nm_xstrdup(source);
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < ok; i++)
+            waiver_finish(&add[i]);
+        free(add);
+        return r;
+    }
+    ws->w = nm_xreallocarray(ws->w, ws->n + n, sizeof *ws->w);
+    memcpy(ws->w + ws->n, add, n * sizeof *add);
+    ws->n += n;
+    free(add);
+    return 0;
+}
+
 static bool matches(const struct nm_waiver *w, const char *host, const char *check,
                     const char *subject)
 {

@@ -8,15 +8,32 @@
 # shard), and every host must sit in the shard the documented hash names.
 # Then what merge must refuse (exit 1, nothing written): a missing shard, a
 # shard given twice, another inventory, another check set, a plain report,
-# shards of different cuts; and --shard values that are not K/N.
+# shards of different cuts; and --shard values that are not K/N.  A shard
+# that the cut leaves empty is a valid shard and merges.
+# History and tickets run once, on the merged report: a shard writes no
+# history.sqlite and refuses --ticket/--keep-runs; merging again into the same
+# directory, after rocky-disk's /var was cleaned and /home filled up and its
+# shard scanned again a day later, marks findings new, persisting and
+# resolved on the merged report, and merge opens tickets from it.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$HERE/fleet.sh
 # shellcheck source-path=SCRIPTDIR source=testlib.sh
 . "$HERE/testlib.sh"
 nm_args "$@"
-nm_need_tools jq python3
+nm_need_tools jq python3 sqlite3
 nm_tempdir nm-shards
+# rocky-disk from a copy whose df rows change between the two merges.
+HD=$DIR/hostdefs
+mkdir -p "$HD/rocky-disk/bin"
+cp -r "$HERE/hosts/rocky-disk/root" "$HERE/hosts/rocky-disk/data" "$HERE/hosts/rocky-disk/host.json" \
+    "$HD/rocky-disk/"
+for s in "$HERE"/hosts/rocky-disk/bin/*; do
+    # The committed stubs find lib/ relative to hosts/; the copy is elsewhere.
+    sed "s#\"\$d/../../lib/#\"$HERE/lib/#" "$s" >"$HD/rocky-disk/bin/${s##*/}"
+    chmod 755 "$HD/rocky-disk/bin/${s##*/}"
+done
+export NM_FLEET_HOSTS_DIR=$HD
 nm_fleet_start ok-debian ubuntu-reboot rocky-disk alpine-ok unknown-key down rocky-patches \
     smart-failing raid-degraded branch-a branch-b net-fragile
 # One clock for every run: certificate days and waiver states cannot drift.
@@ -113,6 +130,71 @@ jq '.shard.checks_digest = ("0" * 64)' "$S2" >"$DIR/s2-other.json"
 refuse "shards judged by different check sets" "different check sets" -i "$INV" "$S1" "$DIR/s2-other.json" "$S3"
 jq '.hosts += [.hosts[0]]' "$S1" >"$DIR/s1-dup.json"
 refuse "a host twice in one shard" "appears twice" -i "$INV" "$DIR/s1-dup.json" "$S2" "$S3"
+# --- an empty shard is a valid shard: one host cut in two
+scan -o "$DIR/one-whole" --hosts ok-debian >/dev/null 2>&1 || :
+for k in 1 2; do scan -o "$DIR/one$k" --hosts ok-debian --shard "$k/2" >/dev/null 2>&1 || :; done
+jcheck "one host cut in two: one shard report is empty, the other holds the host" \
+    -s '([.[].hosts | length] | sort) == [0, 1] and all(.[]; .shard.hosts_total == 1)' \
+    "$DIR"/one{1,2}/latest.json || :
+RC=0; "$BIN" merge -q -i "$INV" -o "$DIR/one-merged" "$DIR"/one{1,2}/latest.json >"$DIR/one.log" 2>&1 || RC=$?
+if [[ $RC == 0 ]] && "$HERE/same-report.sh" "$DIR/one-whole/latest.json" "$DIR/one-merged/latest.json" >"$DIR/one.diff"; then
+    ok "an empty shard merges: the merged report equals the whole scan of that host"
+else
+    not_ok "empty shard merge: exit $RC"; sed 's/^/# /' "$DIR/one.log" "$DIR/one.diff"
+fi
+
+# --- history and tickets: once, on the merged report
+[[ ! -e $DIR/s1/history.sqlite && ! -e $DIR/s2/history.sqlite && ! -e $DIR/s3/history.sqlite ]] &&
+    ok "shards write no history" || not_ok "a shard wrote history: $(ls "$DIR"/s*/history.sqlite 2>&1)"
+jcheck "shard reports carry no change marks" \
+    -s 'all(.[]; ([.hosts[].findings[] | select(has("change"))] | length) == 0 and (has("resolved") | not))' \
+    "$DIR"/s{1,2,3}/latest.json || :
+for opt in "--ticket dir:$DIR/t" "--keep-runs 3" "--keep-days 3"; do
+    RC=0; read -ra o <<<"$opt"
+    scan -o "$DIR/s-once" --shard 1/3 "${o[@]}" >"$DIR/once.log" 2>&1 || RC=$?
+    [[ $RC == 1 && ! -e $DIR/s-once/latest.json ]] && grep -q "belong to .nearmiss merge" "$DIR/once.log" &&
+        ok "scan --shard $opt: refused (history and tickets are the merge's)" ||
+        { not_ok "scan --shard $opt: exit $RC"; sed 's/^/# /' "$DIR/once.log"; }
+done
+jcheck "first merge: every finding new, nothing resolved, no previous run" \
+    '([.hosts[].findings[], .fleet_findings[] | .change] | unique) == ["new"]
+     and .summary.changes.resolved == 0 and .history.previous_run == null' "$M" || :
+RK=$(python3 -c 'import hashlib,sys; print(int.from_bytes(hashlib.sha256(sys.argv[1].encode()).digest()[:8], "big") % 3 + 1)' rocky-disk)
+# /var cleaned to 50 %, /home filled to 97 %.
+sed -i -e 's#^\(/dev/mapper/rl-var .*xfs \+20961280\) \+20248916 \+647740#\1 10480640 10480640#' \
+    -e 's#^\(/dev/mapper/rl-home .*xfs \+10475520\) \+1253388 \+9222132#\1 10161254 314266#' \
+    "$HD/rocky-disk/data/df"
+grep -q ' 10480640 10480640 ' "$HD/rocky-disk/data/df" && grep -q ' 10161254 314266 ' "$HD/rocky-disk/data/df" &&
+    ok "rocky-disk's df rows changed" || not_ok "df rows not changed: $(cat "$HD/rocky-disk/data/df")"
+RC=0; NEARMISS_NOW=2026-12-02T02:00:00Z scan -o "$DIR/r$RK" --shard "$RK/3" >"$DIR/r.log" 2>&1 || RC=$?
+[[ $RC == 0 || $RC == 2 ]] && ok "rocky-disk's shard $RK/3 scanned again a day later" ||
+    { not_ok "rescan: exit $RC"; sed 's/^/# /' "$DIR/r.log"; }
+again=()
+for k in 1 2 3; do
+    if [[ $k == "$RK" ]]; then again+=("$DIR/r$k/latest.json"); else again+=("$DIR/s$k/latest.json"); fi
+done
+RC=0; "$BIN" merge -i "$INV" -o "$DIR/merged" --ticket "dir:$DIR/tickets" --ticket-min high \
+    "${again[@]}" >"$DIR/merge2.log" 2>&1 || RC=$?
+[[ $RC == 0 || $RC == 2 ]] && ok "second merge into the same directory: exit $RC" ||
+    { not_ok "second merge: exit $RC"; sed 's/^/# /' "$DIR/merge2.log"; }
+jcheck "second merge: the previous run is the first merge's" \
+    '.history.previous_run == "2026-12-01T02:00:00Z"' "$M" || :
+jcheck "second merge: rocky-disk's /home is new, its / persists" \
+    '[.hosts[] | select(.name == "rocky-disk") | .findings[] | select(.check == "disk-space")
+      | {(.subject): .change}] | add | .["/home"] == "new" and .["/"] == "persisting"' "$M" || :
+jcheck "second merge: rocky-disk's /var is resolved" \
+    '[.resolved[] | select(.host == "rocky-disk" and .check == "disk-space" and .subject == "/var")] | length == 1' "$M" || :
+jcheck "second merge: another shard's findings persist" \
+    '[.hosts[] | select(.name == "smart-failing") | .findings[].change] | length > 0 and all(. == "persisting")' "$M" || :
+jcheck "second merge: summary.changes counts them" \
+    '.summary.changes.new >= 1 and .summary.changes.resolved >= 1 and .summary.changes.persisting >= 1' "$M" || :
+[[ $(sqlite3 "$DIR/merged/history.sqlite" 'SELECT count(*) FROM runs') == 2 ]] &&
+    ok "the merged directory's history holds the two merged runs" ||
+    not_ok "runs in history: $(sqlite3 "$DIR/merged/history.sqlite" 'SELECT * FROM runs' 2>&1)"
+grep -q '^tickets: [1-9][0-9]* opened' "$DIR/merge2.log" && [[ -n $(ls -A "$DIR/tickets" 2>/dev/null) ]] &&
+    ok "merge opened tickets from the merged report (dir: target)" ||
+    { not_ok "no tickets from merge"; sed 's/^/# /' "$DIR/merge2.log"; }
+
 for bad in 0/3 4/3 3 1/0 a/b 1/3x; do
     RC=0; scan -o "$DIR/bad" --shard "$bad" >/dev/null 2>&1 || RC=$?
     [[ $RC == 1 && ! -e $DIR/bad/latest.json ]] && ok "--shard $bad: usage error" || not_ok "--shard $bad: exit $RC"
