@@ -20,11 +20,20 @@
 #define NM_CERT_MAX_DN       1024 /* bytes of a one-line distinguished name */
 #define NM_CERT_MAX_EVIDENCE 1024 /* as every parser's evidence (NM_PARSER_MAX_EVIDENCE) */
 
+/* Renewal habits (docs/certificates.md): a certificate living at most this
+ * many days is expected renewed at 2/3 of its life (ACME clients); a longer
+ * one NM_CERT_RENEW_BEFORE_DAYS before it expires. */
+#define NM_CERT_ACME_MAX_LIFETIME_DAYS 100
+#define NM_CERT_RENEW_BEFORE_DAYS      30
+
 /*
  * An object with cn, sans, issuer, subject_dn, serial, not_before, not_after,
- * not_after_unix, days_left, not_yet_valid, expired, sig_alg, weak_sig,
+ * not_after_unix, days_left, not_yet_valid, expired, lifetime_days,
+ * renewal_habit, renewal_expected_by, days_past_renewal, renewal_overdue,
+ * sig_alg, weak_sig,
  * key_type, key_bits, key_curve, weak_key, self_signed, is_ca, sha256 and
- * evidence.  `now` is unix seconds; days_left is floor((not_after-now)/86400).
+ * evidence.  `now` is unix seconds; days_left is floor((not_after-now)/86400),
+ * days_past_renewal floor((now-renewal point)/86400).
  * x is not modified in a visible way (OpenSSL caches extension data in it).
  */
 json_t *nm_cert_describe(X509 *x, int64_t now);

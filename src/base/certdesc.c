@@ -186,12 +186,56 @@ static void set_time_fields(json_t *o, const char *iso_key, const char *unix_key
     *ret = u;
 }
 
+/* The renewal point as the evidence line tells it. */
+struct nm_cert_renewal {
+    bool valid, acme;
+    int64_t lifetime_days;
+    char at_iso[32];
+};
+
+/*
+ * When the certificate's renewal should have happened, from the habit of its
+ * kind: certificates of an ACME-length life (<= NM_CERT_ACME_MAX_LIFETIME_DAYS)
+ * at two thirds of it, as certbot's 30 days left of 90 and Let's Encrypt's
+ * "renew every sixty days" advice; longer-lived ones 30 days before expiry,
+ * when CAs start their reminders.  RFC 5280 counts both ends of the validity
+ * as valid, hence the second added to the lifetime.
+ */
+static void set_renewal_fields(json_t *o, int64_t nb, int64_t na, int64_t now, bool times_ok,
+                               struct nm_cert_renewal *ret)
+{
+    if (!times_ok || na < nb) {
+        json_object_set_new(o, "lifetime_days", json_null());
+        json_object_set_new(o, "renewal_habit", json_null());
+        json_object_set_new(o, "renewal_expected_by", json_null());
+        json_object_set_new(o, "days_past_renewal", json_null());
+        json_object_set_new(o, "renewal_overdue", json_null());
+        return;
+    }
+    int64_t life = na - nb + 1;
+    int64_t days = life / 86400;
+    bool acme = days <= NM_CERT_ACME_MAX_LIFETIME_DAYS;
+    int64_t at = acme ? nb + life * 2 / 3 : na - (int64_t)NM_CERT_RENEW_BEFORE_DAYS * 86400;
+    char iso[32];
+    nm_utc_iso8601(at, iso);
+    json_object_set_new(o, "lifetime_days", json_integer(days));
+    json_object_set_new(o, "renewal_habit", json_string(acme ? "two-thirds" : "30-days-left"));
+    json_object_set_new(o, "renewal_expected_by", json_string(iso));
+    json_object_set_new(o, "days_past_renewal", json_integer(nm_days_between(at, now)));
+    json_object_set_new(o, "renewal_overdue", json_boolean(now >= at));
+    ret->valid = true;
+    ret->acme = acme;
+    ret->lifetime_days = days;
+    memcpy(ret->at_iso, iso, sizeof ret->at_iso);
+}
+
 json_t *nm_cert_describe(X509 *x, int64_t now)
 {
     json_t *o = json_object();
     const X509_NAME *subj = X509_get_subject_name(x), *iss = X509_get_issuer_name(x);
     int64_t nb = 0, na = 0;
     bool times_ok = true, sans_cut = false;
+    struct nm_cert_renewal renewal = {0};
 
     /* Decoding helpers below leave errors on OpenSSL's per-thread queue;
      * they are ours, not the caller's, so drop them on the way out. */
@@ -218,6 +262,7 @@ json_t *nm_cert_describe(X509 *x, int64_t now)
         json_object_set_new(o, "expired", json_null());
         json_object_set_new(o, "error", json_string("invalid validity dates"));
     }
+    set_renewal_fields(o, nb, na, now, times_ok, &renewal);
 
     char sig[128] = "unknown";
     int signid = X509_get_signature_nid(x);
@@ -282,8 +327,14 @@ json_t *nm_cert_describe(X509 *x, int64_t now)
     const char *nbs = json_string_value(json_object_get(o, "not_before"));
     const char *nas = json_string_value(json_object_get(o, "not_after"));
     nm_buf_init(&ev, NM_CERT_MAX_EVIDENCE);
-    nm_buf_appendf(&ev, "subject %s; issuer %s; valid %s .. %s; %s", sdn ? sdn : "?",
-                   idn ? idn : "?", nbs ? nbs : "?", nas ? nas : "?", ktype);
+    nm_buf_appendf(&ev, "subject %s; issuer %s; valid %s .. %s; ", sdn ? sdn : "?", idn ? idn : "?",
+                   nbs ? nbs : "?", nas ? nas : "?");
+    if (renewal.valid && renewal.acme)
+        nm_buf_appendf(&ev, "renewal expected by %s (2/3 of %lld days); ", renewal.at_iso,
+                       (long long)renewal.lifetime_days);
+    else if (renewal.valid)
+        nm_buf_appendf(&ev, "renewal expected by %s (30 days before expiry); ", renewal.at_iso);
+    nm_buf_appends(&ev, ktype);
     if (bits > 0)
         nm_buf_appendf(&ev, " %d", bits);
     nm_buf_appendf(&ev, "; %s", sig);

@@ -644,6 +644,13 @@ static void set_string_or_null(json_t *o, const char *key, const char *v)
     json_object_set_new(o, key, v ? json_string(v) : json_null());
 }
 
+/* The leaf's renewal point, copied to the endpoint item like its expiry so
+ * that one rule reads file and endpoint items alike. */
+static const char *const leaf_renewal_keys[] = {
+    "not_before",          "lifetime_days",     "renewal_habit",
+    "renewal_expected_by", "days_past_renewal", "renewal_overdue",
+};
+
 /* Fills the handshake results into item. */
 static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t now, json_t *item)
 {
@@ -680,6 +687,9 @@ static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t no
             json_object_set(item, "not_after", json_object_get(c, "not_after"));
             json_object_set(item, "expired", json_object_get(c, "expired"));
             json_object_set(item, "not_yet_valid", json_object_get(c, "not_yet_valid"));
+            for (size_t k = 0; k < sizeof leaf_renewal_keys / sizeof *leaf_renewal_keys; k++)
+                json_object_set(item, leaf_renewal_keys[k],
+                                json_object_get(c, leaf_renewal_keys[k]));
         }
         json_array_append_new(arr, c);
     }
@@ -729,6 +739,8 @@ static json_t *new_item(const struct nm_tls_target *t)
     json_object_set_new(o, "not_after", json_null());
     json_object_set_new(o, "expired", json_null());
     json_object_set_new(o, "not_yet_valid", json_null());
+    for (size_t k = 0; k < sizeof leaf_renewal_keys / sizeof *leaf_renewal_keys; k++)
+        json_object_set_new(o, leaf_renewal_keys[k], json_null());
     json_object_set_new(o, "days_left", json_null());
     json_object_set_new(o, "leaf_days_left", json_null());
     json_object_set_new(o, "min_chain_days_left", json_null());
@@ -752,11 +764,14 @@ static void set_evidence(json_t *item, const struct outcome *o)
         json_t *leaf = json_array_get(json_object_get(item, "chain"), 0);
         const char *dn = json_string_value(json_object_get(leaf, "subject_dn"));
         const char *na = json_string_value(json_object_get(leaf, "not_after"));
+        const char *ren = json_string_value(json_object_get(leaf, "renewal_expected_by"));
         nm_buf_appendf(&b, "%s %s; verify: %s; hostname %s; leaf %s, not after %s",
                        proto ? proto : "?", cipher ? cipher : "?", verr ? verr : "ok",
                        json_is_true(json_object_get(item, "hostname_ok")) ? "matches"
                                                                           : "does not match",
                        dn ? dn : "none", na ? na : "?");
+        if (ren)
+            nm_buf_appendf(&b, ", renewal expected by %s", ren);
     }
     json_object_set_new(item, "evidence",
                         nm_json_string_sanitized(b.data ? b.data : "", b.len, b.cap));

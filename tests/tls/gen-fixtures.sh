@@ -13,7 +13,8 @@
 # the expected sha256/serial values in x509_files/*.json afterwards (the
 # parser test prints expected and actual items side by side).
 #
-# Usage: tests/tls/gen-fixtures.sh      (from anywhere)
+# Usage: tests/tls/gen-fixtures.sh          (from anywhere)
+#        tests/tls/gen-fixtures.sh renewal  (only x509_files/renewal.in)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 pki=$top/tests/tls/pki
@@ -84,6 +85,59 @@ leaf() { # NAME CN ISSUER START END KEYARGS...
 RSA2048='-algorithm RSA -pkeyopt rsa_keygen_bits:2048'
 P256='-algorithm EC -pkeyopt ec_paramgen_curve:P-256'
 
+# --- renewal habits (x509_files/renewal.in) ---------------------------------
+# Its own CA, standing in for an ACME CA, and serials from 2000, so that
+# `gen-fixtures.sh renewal` remakes this case alone and leaves every other
+# fixture (and its fingerprints) as it is.  Leaves of 90 days (an ACME
+# life, renewal expected at 2/3: day 60), 100 and 101 days (either side of
+# the ACME bound) and 398 days (the CA/Browser Forum maximum; renewal
+# expected 30 days before expiry), placed around NOW.
+gen_renewal() {
+    echo 2000 >serial
+    key acme-ca $P256
+    csr acme-ca 'nearmiss Test ACME CA'
+    openssl ca -batch -notext -config ca.cnf -selfsign -keyfile acme-ca.key -in acme-ca.csr \
+        -out acme-ca.pem -startdate 20260101000000Z -enddate 20310101000000Z -extensions root 2>/dev/null
+    # 90 days: 36 days left, renewal expected 2026-11-30 (in 6 days)
+    leaf acme-fresh acme-fresh.example.test acme-ca 20261001000000Z 20261230000000Z $P256
+    # 90 days: 28 days left, renewal expected 2026-11-22 (2 days ago): overdue
+    leaf acme-overdue acme-overdue.example.test acme-ca 20260923000000Z 20261222000000Z $P256
+    # 90 days: 15 days left, renewal expected 2026-11-09: the 28-day tier's
+    leaf acme-late acme-late.example.test acme-ca 20260910000000Z 20261209000000Z $P256
+    # 90 days less a second, as Let's Encrypt issues them: renewal expected
+    # 2026-11-24T10:00:00Z, ten hours after NOW (not overdue yet)
+    leaf acme-le acme-le.example.test acme-ca 20260925100000Z 20261224095959Z $P256
+    # 100 days (still 2/3: 2026-12-06T16:00:00Z) and 101 days (30 days left:
+    # 2026-12-11T00:00:00Z)
+    leaf life100 life100.example.test acme-ca 20261001000000Z 20270109000000Z $P256
+    leaf life101 life101.example.test acme-ca 20261001000000Z 20270110000000Z $P256
+    # 398 days: 49 days left, renewal expected 2026-12-13
+    leaf long-fresh long-fresh.example.test acme-ca 20251210000000Z 20270112000000Z $RSA2048
+    # 398 days: 30 days left, renewal expected exactly at NOW: overdue
+    leaf long-overdue long-overdue.example.test acme-ca 20251121000000Z 20261224000000Z $RSA2048
+    {
+        frame /etc/letsencrypt/archive/acme-fresh/cert3.pem /etc/letsencrypt/live/acme-fresh/cert.pem acme-fresh.pem
+        frame /etc/letsencrypt/archive/acme-overdue/cert2.pem /etc/letsencrypt/live/acme-overdue/cert.pem acme-overdue.pem
+        frame /etc/letsencrypt/archive/acme-late/cert5.pem /etc/letsencrypt/live/acme-late/cert.pem acme-late.pem
+        frame /etc/letsencrypt/archive/acme-le/cert1.pem /etc/letsencrypt/live/acme-le/cert.pem acme-le.pem
+        frame /etc/ssl/life100.crt /etc/ssl/life100.crt life100.pem
+        frame /etc/ssl/life101.crt /etc/ssl/life101.crt life101.pem
+        frame /etc/ssl/long-fresh.crt /etc/ssl/long-fresh.crt long-fresh.pem
+        frame /etc/ssl/long-overdue.crt /etc/ssl/long-overdue.crt long-overdue.pem
+    } >"$cases/renewal.in"
+}
+# frame REALPATH PATH FILE [MODE]: one "--- nm-file" frame as the probe writes it
+frame() {
+    printf -- '--- nm-file %s %s %s mode=%s uid=0 ---\n' "$(wc -c <"$3" | tr -d ' ')" "$1" "$2" "${4:--rw-r--r--}"
+    cat "$3"
+    printf '\n'
+}
+if [ "${1:-}" = renewal ]; then
+    gen_renewal
+    echo "renewal fixtures written to $cases/renewal.in"
+    exit 0
+fi
+
 # --- CAs --------------------------------------------------------------------
 key root $RSA2048
 openssl req -new -key root.key -subj '/O=nearmiss tests/CN=nearmiss Test Root CA' -out root.csr
@@ -149,12 +203,6 @@ openssl x509 -in exp60.pem -outform DER -out "$pki/exp60.der"
 openssl pkey -in combo.key -outform DER -out "$pki/combo-key.der"
 
 # --- probe outputs ------------------------------------------------------------
-# frame REALPATH PATH FILE [MODE]: one "--- nm-file" frame as the probe writes it
-frame() {
-    printf -- '--- nm-file %s %s %s mode=%s uid=0 ---\n' "$(wc -c <"$3" | tr -d ' ')" "$1" "$2" "${4:--rw-r--r--}"
-    cat "$3"
-    printf '\n'
-}
 redact() { # what the probe's nm_redact sends for a PEM file
     NM_KEEP='(X509 |X[.]509 |TRUSTED )?CERTIFICATE|PKCS7|CMS|PKCS #7 SIGNED DATA'
     awk -v c="^-----BEGIN ($NM_KEEP)-----" '
@@ -262,4 +310,5 @@ head -c 64 /dev/zero >nul-only.pem
 
 : >"$cases/empty.in"
 printf 'just a shell that printed nothing useful\n' >"$cases/bad-now.in"
+gen_renewal
 echo "fixtures written to $pki and $cases"

@@ -237,7 +237,7 @@ static void server_stop(struct server *s)
 /* ------------------------------------------------------------------ */
 /* Endpoint probes */
 
-static json_t *probe(const char *spec, const char *ca, int64_t timeout_ms)
+static json_t *probe_at(const char *spec, const char *ca, int64_t timeout_ms, int64_t now)
 {
     struct nm_tls_target t;
     nm_diag d = {{0}};
@@ -247,12 +247,17 @@ static json_t *probe(const char *spec, const char *ca, int64_t timeout_ms)
         return NULL;
     }
     t.ca_file = ca;
-    t.now = NOW;
+    t.now = now;
     if (nm_tls_probe(&t, nm_now_ms() + timeout_ms, &item, &d) < 0) {
         fprintf(stderr, "%s: probe failed: %s\n", spec, d.msg);
         return NULL;
     }
     return item;
+}
+
+static json_t *probe(const char *spec, const char *ca, int64_t timeout_ms)
+{
+    return probe_at(spec, ca, timeout_ms, NOW);
 }
 
 #define J_STR(o, k)  json_string_value(json_object_get((o), (k)))
@@ -403,6 +408,91 @@ static void test_expired_and_incomplete(void)
     dump_on_failure(it, f0);
     json_decref(it);
     server_stop(s);
+}
+
+static int64_t at(const char *iso)
+{
+    int64_t t = 0;
+    CHECK(nm_utc_parsen(iso, strlen(iso), &t) == 0);
+    return t;
+}
+
+/* tls-expiry judges one endpoint item at `now`: its finding, or NULL. */
+static json_t *judge_endpoint(const struct nm_check *c, json_t *item)
+{
+    char name[] = "host1";
+    struct nm_host h = {.name = name};
+    json_t *items = json_pack("[O]", item), *findings = json_array();
+    json_decref(nm_check_judge_items(c, &h, items, findings, NULL));
+    json_t *f = json_incref(json_array_get(findings, 0));
+    CHECK(json_array_size(findings) <= 1);
+    json_decref(findings);
+    json_decref(items);
+    return f;
+}
+
+/* The served leaf (2026-06-01 .. 2028-06-01, 731 days: a long life) is
+ * expected renewed 30 days before it expires, 2028-05-02; past that and
+ * before the 28-day tier, tls-expiry says "overdue for renewal" (medium). */
+static void test_renewal_overdue(void)
+{
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    nm_checkset_init(&cs);
+    CHECK_INT(nm_checkset_load_dir(&cs, "../checks", &d), 0);
+    const struct nm_check *c = nm_checkset_find(&cs, "tls-expiry");
+    CHECK(c != NULL);
+    struct server *s = server_start(SRV_TLS, PKI "server-chain.pem", PKI "server.key", 0);
+    char spec[64];
+    snprintf(spec, sizeof spec, "localhost:%u", s->port);
+    static const struct {
+        const char *now, *severity, *message;
+        int days_past;
+    } cases[] = {
+        {"2026-11-24T00:00:00Z", NULL, NULL, -525},
+        {"2028-05-01T23:59:59Z", NULL, NULL, -1},
+        {"2028-05-02T00:00:00Z", "medium",
+         "that is overdue for renewal: renewal expected by 2028-05-02T00:00:00Z, expires in 30 "
+         "days",
+         0},
+        {"2028-05-03T12:00:00Z", "medium",
+         "that is overdue for renewal: renewal expected by 2028-05-02T00:00:00Z, expires in 28 "
+         "days",
+         1},
+        {"2028-05-05T00:00:00Z", "medium", "that expires in 27 days, on 2028-06-01T00:00:00Z", 3},
+        {"2028-05-20T00:00:00Z", "high", "that expires in 12 days", 18},
+    };
+    for (size_t i = 0; c && i < sizeof cases / sizeof *cases; i++) {
+        int f0 = test_failures;
+        json_t *it = probe_at(spec, PKI "root.pem", 5000, at(cases[i].now));
+        CHECK(it && J_NULL(it, "error") && J_TRUE(it, "verified"));
+        CHECK_STR(J_STR(it, "renewal_expected_by"), "2028-05-02T00:00:00Z");
+        CHECK_STR(J_STR(it, "renewal_habit"), "30-days-left");
+        CHECK_STR(J_STR(it, "not_before"), "2026-06-01T00:00:00Z");
+        CHECK_INT(J_INT(it, "lifetime_days"), 731);
+        CHECK_INT(J_INT(it, "days_past_renewal"), cases[i].days_past);
+        CHECK(json_is_boolean(json_object_get(it, "renewal_overdue")) &&
+              J_TRUE(it, "renewal_overdue") == (cases[i].days_past >= 0));
+        CHECK(J_STR(it, "evidence") &&
+              strstr(J_STR(it, "evidence"), "renewal expected by 2028-05-02T00:00:00Z"));
+        json_t *f = it ? judge_endpoint(c, it) : NULL;
+        if (!cases[i].severity) {
+            CHECK(f == NULL);
+        } else {
+            CHECK_STR(J_STR(f, "severity"), cases[i].severity);
+            CHECK(J_STR(f, "message") && strstr(J_STR(f, "message"), cases[i].message));
+            CHECK(J_STR(f, "evidence") &&
+                  strstr(J_STR(f, "evidence"), "renewal expected by 2028-05-02T00:00:00Z"));
+        }
+        if (test_failures != f0)
+            fprintf(stderr, "renewal at %s:\n", cases[i].now);
+        dump_on_failure(f, f0);
+        dump_on_failure(it, f0);
+        json_decref(f);
+        json_decref(it);
+    }
+    server_stop(s);
+    nm_checkset_finish(&cs);
 }
 
 static void test_starttls(void)
@@ -1175,6 +1265,7 @@ int main(int argc, char **argv)
     test_specs();
     test_valid_chain();
     test_expired_and_incomplete();
+    test_renewal_overdue();
     test_starttls();
     test_timeout_and_refused();
     test_old_protocol();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "nearmiss/check.h"
+#include "nearmiss/time.h"
 #include "nearmiss/util.h"
 #include "test.h"
 
@@ -32,8 +33,8 @@ static struct nm_section section(int rc, const char *out, size_t out_len, const 
 
 /* Judges a probe output with check `id`; returns the check entry, findings
  * in *ret_findings (both new references). */
-static json_t *judge(const char *id, int rc, const char *out, size_t out_len, const char *err,
-                     json_t **ret_findings)
+static json_t *judge_at(const char *id, int64_t now, int rc, const char *out, size_t out_len,
+                        const char *err, json_t **ret_findings)
 {
     const struct nm_check *c = nm_checkset_find(&cs, id);
     CHECK(c != NULL);
@@ -41,11 +42,27 @@ static json_t *judge(const char *id, int rc, const char *out, size_t out_len, co
     struct nm_host h = {.name = name};
     json_t *findings = json_array();
     struct nm_section sec = section(rc, out, out_len, err);
-    json_t *e = c ? nm_check_evaluate(c, &h, &sec, 0, findings, NULL) : json_object();
+    json_t *e = c ? nm_check_evaluate(c, &h, &sec, now, findings, NULL) : json_object();
     nm_buf_finish(&sec.out);
     nm_buf_finish(&sec.err);
     *ret_findings = findings;
     return e;
+}
+
+static json_t *judge_file_at(const char *id, int64_t now, const char *path, json_t **ret_findings)
+{
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(nm_read_file(path, 1 << 24, &data, &len, NULL) == 0);
+    json_t *e = judge_at(id, now, 0, data ? data : "", len, "", ret_findings);
+    free(data);
+    return e;
+}
+
+static json_t *judge(const char *id, int rc, const char *out, size_t out_len, const char *err,
+                     json_t **ret_findings)
+{
+    return judge_at(id, 0, rc, out, out_len, err, ret_findings);
 }
 
 static json_t *judge_file(const char *id, const char *path, int rc, const char *err,
@@ -251,6 +268,101 @@ static void test_dnf_other_updates(void)
     json_decref(fs);
 }
 
+/*
+ * cert-expiry on the renewal case (x509_files/renewal.in) at several "now":
+ * past the expected renewal (2/3 of a life of <= 100 days, else 30 days
+ * before expiry) and 28 days or more left is "overdue for renewal", medium,
+ * value days_past_renewal / threshold 0; under 28 days the tiers decide.
+ */
+static void test_cert_renewal_overdue(void)
+{
+    static const char *const subj[] = {
+        "/etc/letsencrypt/live/acme-fresh/cert.pem",   /* 10-01 .. 12-30, renew 11-30 */
+        "/etc/letsencrypt/live/acme-overdue/cert.pem", /* 09-23 .. 12-22, renew 11-22 */
+        "/etc/letsencrypt/live/acme-late/cert.pem",    /* 09-10 .. 12-09, renew 11-09 */
+        "/etc/letsencrypt/live/acme-le/cert.pem",      /* renew 11-24T10:00:00Z */
+        "/etc/ssl/life100.crt",                        /* 100 days, renew 12-06T16:00:00Z */
+        "/etc/ssl/life101.crt",                        /* 101 days, renew 12-11 */
+        "/etc/ssl/long-fresh.crt",                     /* 398 days, renew 12-13 */
+        "/etc/ssl/long-overdue.crt"                    /* 398 days, renew 11-24T00:00:00Z */
+    };
+    enum { FRESH, OVERDUE, LATE, LE, L100, L101, LFRESH, LOVERDUE, N };
+    static const struct {
+        const char *now;
+        struct {
+            const char *severity, *message;
+            int value;
+        } want[N];
+    } cases[] = {
+        {"2026-11-23T23:59:59Z",
+         {[OVERDUE] = {"medium",
+                       "is overdue for renewal: renewal expected by "
+                       "2026-11-22T00:00:00Z, expires in 28 days, on 2026-12-22",
+                       1},
+          [LATE] = {"medium", "expires in 15 days, on 2026-12-09T00:00:00Z", 15}}},
+        {"2026-11-24T00:00:00Z",
+         {[OVERDUE] = {"medium", "renewal expected by 2026-11-22T00:00:00Z, expires in 28 days", 2},
+          [LATE] = {"medium", "expires in 15 days", 15},
+          [LOVERDUE] = {"medium",
+                        "certificate for long-overdue.example.test (SANs: "
+                        "long-overdue.example.test) is overdue for renewal: renewal expected by "
+                        "2026-11-24T00:00:00Z, expires in 30 days, on 2026-12-24T00:00:00Z: "
+                        "/etc/ssl/long-overdue.crt",
+                        0}}},
+        {"2026-11-24T10:00:00Z",
+         {[OVERDUE] = {"medium", "expires in 27 days, on 2026-12-22T00:00:00Z", 27},
+          [LATE] = {"medium", "expires in 14 days", 14},
+          [LE] = {"medium", "renewal expected by 2026-11-24T10:00:00Z, expires in 29 days", 0},
+          [LOVERDUE] = {"medium", "renewal expected by 2026-11-24T00:00:00Z, expires in 29 days",
+                        0}}},
+        {"2026-11-30T00:00:00Z",
+         {[FRESH] = {"medium", "renewal expected by 2026-11-30T00:00:00Z, expires in 30 days", 0},
+          [OVERDUE] = {"medium", "expires in 22 days", 22},
+          [LATE] = {"high", "expires in 9 days", 9},
+          [LE] = {"medium", "expires in 24 days", 24},
+          [LOVERDUE] = {"medium", "expires in 24 days", 24}}},
+        {"2026-12-06T16:00:00Z",
+         {[FRESH] = {"medium", "expires in 23 days", 23},
+          [OVERDUE] = {"medium", "expires in 15 days", 15},
+          [LATE] = {"critical", "expires in 2 days", 2},
+          [LE] = {"medium", "expires in 17 days", 17},
+          [L100] = {"medium", "renewal expected by 2026-12-06T16:00:00Z, expires in 33 days", 0},
+          [LOVERDUE] = {"medium", "expires in 17 days", 17}}},
+        {"2026-12-11T00:00:00Z",
+         {[FRESH] = {"medium", "expires in 19 days", 19},
+          [OVERDUE] = {"high", "expires in 11 days", 11},
+          [LATE] = {"critical", "expired on 2026-12-09T00:00:00Z (-2 days left)", -2},
+          [LE] = {"high", "expires in 13 days", 13},
+          [L100] = {"medium", "renewal expected by 2026-12-06T16:00:00Z, expires in 29 days", 4},
+          [L101] = {"medium", "renewal expected by 2026-12-11T00:00:00Z, expires in 30 days", 0},
+          [LOVERDUE] = {"high", "expires in 13 days", 13}}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t now = 0;
+        CHECK(nm_utc_parsen(cases[i].now, strlen(cases[i].now), &now) == 0);
+        json_t *fs;
+        json_t *e = judge_file_at("cert-expiry", now, "data/parsers/x509_files/renewal.in", &fs);
+        int f0 = test_failures;
+        CHECK_INT(json_integer_value(json_object_get(e, "items")), N);
+        for (int k = 0; k < N; k++) {
+            expect(fs, subj[k], cases[i].want[k].severity, cases[i].want[k].message);
+            const json_t *f = finding(fs, subj[k]);
+            if (f && cases[i].want[k].severity)
+                CHECK_INT(json_integer_value(json_object_get(f, "value")), cases[i].want[k].value);
+            if (f && strstr(json_string_value(json_object_get(f, "message")),
+                            "is overdue for renewal")) {
+                CHECK_INT(json_integer_value(json_object_get(f, "threshold")), 0);
+                CHECK(strstr(json_string_value(json_object_get(f, "evidence")),
+                             "renewal expected by ") != NULL);
+            }
+        }
+        if (test_failures != f0)
+            fprintf(stderr, "  cert-expiry on renewal.in at %s\n", cases[i].now);
+        json_decref(e);
+        json_decref(fs);
+    }
+}
+
 int main(void)
 {
     nm_diag d = {{0}};
@@ -262,6 +374,7 @@ int main(void)
     test_raid_resync();
     test_failed_units_without_systemd();
     test_dnf_other_updates();
+    test_cert_renewal_overdue();
     nm_checkset_finish(&cs);
     return test_result();
 }
