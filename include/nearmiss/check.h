@@ -18,6 +18,7 @@
 
 #include "nearmiss/error.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/lifecycle.h"
 #include "nearmiss/model.h"
 #include "nearmiss/parsers.h"
 #include "nearmiss/script.h"
@@ -107,6 +108,10 @@ struct nm_check {
     size_t n_ok_exit;
     const struct nm_parser_def *parser;
     json_t *parser_options; /* own reference or NULL */
+    /* "lifecycle": a release lifecycle file (path relative to the check
+     * file) whose dates annotate the parser's items before the rules run;
+     * owned, NULL for other checks. */
+    struct nm_lifecycle *lifecycle;
     struct nm_cond *select;
     size_t n_select;
     struct nm_rule *rules;
@@ -157,6 +162,12 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
  */
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
                           const struct nm_section *sec, json_t *findings, json_t *metrics);
+/* The same, at the run's clock `now` (unix seconds) for the checks whose
+ * items depend on the date (lifecycle); nm_check_evaluate uses the real
+ * clock. */
+json_t *nm_check_evaluate_at(const struct nm_check *c, const struct nm_host *h,
+                             const struct nm_section *sec, int64_t now, json_t *findings,
+                             json_t *metrics);
 
 /*
  * Judges items that did not come from a probe section (TLS endpoints): the

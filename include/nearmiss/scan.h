@@ -35,6 +35,7 @@ struct nm_scan_options {
     const struct nm_waivers *waivers;     /* may be NULL */
     const char *tls_ca;                   /* PEM trust anchors for TLS endpoints; NULL = system */
     int tls_timeout_s; /* per endpoint */ /* directory: write each host's script there */
+    int64_t now; /* the run's clock (unix seconds) for date-bound verdicts; 0 = real */
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
     void *progress_ctx;

@@ -31,6 +31,8 @@ static const struct nm_parser_def parsers[] = {
     {"timesync", nm_parse_timesync, "timedatectl show / chronyc / ntpq: one item for clock sync"},
     {"ipmi_psu", nm_parse_ipmi_psu, "ipmitool sdr type Power Supply: one item per PSU"},
     {"zpool", nm_parse_zpool, "zpool status -x / kstat state: one item per pool"},
+    {"os_lifecycle", nm_parse_os_lifecycle,
+     "os-release lines and extended-support markers: one item for the host's release"},
     {"regex", nm_parse_regex, "regular expression with named captures, one item per matching line"},
     {"kv", nm_parse_kv, "key=value lines into one item"},
     {"table", nm_parse_table, "whitespace/column table with header: one item per row"},

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nearmiss/check.h"
 #include "nearmiss/util.h"
@@ -456,6 +457,7 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
 
 static void check_finish(struct nm_check *c)
 {
+    nm_lifecycle_destroy(c->lifecycle);
     free(c->id);
     free(c->title);
     free(c->category);
@@ -552,6 +554,32 @@ static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
     return 0;
 }
 
+/* "lifecycle": "data/lifecycle.json", beside the check file (so the data
+ * travels with the checks directory), loaded and validated now: a bad date
+ * stops the run before anything is scanned. */
+static int parse_lifecycle(struct loader *l, const json_t *v, struct nm_check *c)
+{
+    if (!v)
+        return 0;
+    const char *rel = json_string_value(v);
+    if (!rel || !*rel || rel[0] == '/' || strstr(rel, ".."))
+        return bad(l, "lifecycle",
+                   "must be a path inside the checks directory, such as "
+                   "\"data/lifecycle.json\"%s",
+                   "");
+    if (c->source_tls)
+        return bad(l, "lifecycle", "a check with \"source\": \"tls\" has no lifecycle%s", "");
+    const char *slash = strrchr(l->file, '/');
+    char *path =
+        slash ? nm_xasprintf("%.*s/%s", (int)(slash - l->file), l->file, rel) : nm_xstrdup(rel);
+    nm_diag ld = {{0}};
+    int rc = nm_lifecycle_load(path, &c->lifecycle, &ld);
+    free(path);
+    if (rc < 0)
+        return bad(l, "lifecycle", "%s", ld.msg);
+    return 0;
+}
+
 static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, struct nm_check *c)
 {
     static const char *const keys[] = {"id",
@@ -575,6 +603,7 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
                                        "missing_remediation",
                                        "error_remediation",
                                        "comment",
+                                       "lifecycle",
                                        NULL};
     int rc;
     if (!json_is_object(root))
@@ -703,6 +732,8 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
             return bad(l, "parser.options", "%s", pd.msg);
     }
 
+    if ((rc = parse_lifecycle(l, json_object_get(root, "lifecycle"), c)) < 0)
+        return rc;
     if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select, &c->n_select)) <
         0)
         return rc;
@@ -1253,6 +1284,13 @@ static void record_item(const struct nm_check *c, const json_t *item, json_t *me
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
                           const struct nm_section *sec, json_t *findings, json_t *metrics)
 {
+    return nm_check_evaluate_at(c, h, sec, (int64_t)time(NULL), findings, metrics);
+}
+
+json_t *nm_check_evaluate_at(const struct nm_check *c, const struct nm_host *h,
+                             const struct nm_section *sec, int64_t now, json_t *findings,
+                             json_t *metrics)
+{
     char why[1400];
     if (!sec || sec->state == NM_SECTION_MISSING)
         return nm_check_result_entry(c, NM_RESULT_ERROR,
@@ -1290,6 +1328,7 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
         snprintf(why, sizeof why, "parser %s: %s", c->parser->name, d.msg);
         return nm_check_result_entry(c, NM_RESULT_ERROR, why);
     }
+    nm_lifecycle_annotate(c->lifecycle, items, now);
     json_t *e = nm_check_judge_items(c, h, items, findings, metrics);
     json_decref(items);
     if (sec->out_truncated)

@@ -15,6 +15,7 @@ typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
 
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
+    run->scan.now = run->now;
     return nm_scan_run(run->inv, run->cs, &run->scan, &run->report, d);
 }
 

@@ -223,8 +223,9 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
             if (c->missing_remediation && nm_check_missing_command(c, facts))
                 json_object_set_new(entry, "remediation", json_string(c->missing_remediation));
         } else {
-            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), findings,
-                                      json_object_get(hj, "metrics"));
+            entry = nm_check_evaluate_at(c, h, nm_splitter_find(sp, c->probe->id),
+                                         s->o->now ? s->o->now : (int64_t)time(NULL), findings,
+                                         json_object_get(hj, "metrics"));
         }
         json_array_append_new(checks, entry);
     }
