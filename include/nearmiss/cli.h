@@ -1,7 +1,15 @@
-/* The command line: parses arguments, runs a command, returns the exit status. */
+/*
+ * The command layer: one function per command, each parsing its own options,
+ * printing, and returning the process exit status.  main() (src/cli/main.c)
+ * only dispatches on the first argument; the commands live in the library so
+ * the tests can run them in-process.
+ */
 #ifndef NEARMISS_CLI_H
 #define NEARMISS_CLI_H
 
-int nm_cli_main(int argc, char **argv);
+/* argv[0] is the command's own name ("scan", "checks", "report"). */
+int nm_cmd_scan(int argc, char **argv);
+int nm_cmd_checks(int argc, char **argv);
+int nm_cmd_report(int argc, char **argv);
 
 #endif

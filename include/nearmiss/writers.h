@@ -57,6 +57,20 @@ int nm_report_write_html(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d);
 
+/* One rendered format: its --format name, its bit, its file name inside a
+ * report directory, the suffix `nearmiss report` appends to a stored report's
+ * stem (latest.json -> latest.html), and its renderer. */
+struct nm_report_format_info {
+    const char *name;
+    unsigned bit;
+    const char *file;
+    const char *suffix;
+    nm_report_renderer render;
+};
+/* The formats other than JSON, in the order they are written. */
+extern const struct nm_report_format_info nm_report_formats[];
+extern const size_t nm_report_n_formats;
+
 /* Writes the formats other than JSON into out_dir (created if missing) under
  * the NM_REPORT_*_NAME names; what `scan --format` calls after the JSON.
  * Stops at the first failure, naming the file in d. */
@@ -77,9 +91,5 @@ char *nm_report_clean_json(const json_t *v);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" (the report's timestamps) to unix seconds. */
 int nm_report_parse_utc(const char *iso, int64_t *ret);
-
-/* `nearmiss report REPORT.json [-o OUT] [--format LIST]`: the command layer
- * (prints errors, returns the exit status). */
-int nm_cmd_report(int argc, char **argv);
 
 #endif

@@ -1,6 +1,57 @@
+/* The binary: dispatches on the command name; each command is in its own file. */
+#include <jansson.h>
+#include <libssh2.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/common.h"
 #include "nearmiss/cli.h"
+
+#include "nm-config.h"
+
+static const char main_usage[] =
+    "Usage: nearmiss COMMAND [OPTIONS]\n"
+    "\n"
+    "Finds the warnings that precede outages (expiring certificates, full disks,\n"
+    "failing drives, pending security patches, single points of failure) on every\n"
+    "host of a fleet, over SSH, without installing anything on the hosts.\n"
+    "\n"
+    "Commands:\n"
+    "  scan            scan the hosts of an inventory and write the reports\n"
+    "  checks list     list the checks in the checks directory\n"
+    "  checks show ID  show what a check runs, where, and with which thresholds\n"
+    "  checks parsers  list the parsers checks can use\n"
+    "  report FILE     re-render a stored JSON report (HTML, JUnit, Prometheus)\n"
+    "\n"
+    "  nearmiss --help | --version | COMMAND --help\n"
+    "\n"
+    "Exit status of scan: 0 done; 1 usage or configuration error (nothing scanned,\n"
+    "nothing overwritten); 2 done, but some hosts could not be scanned; 100 a finding\n"
+    "at or above --fail-on exists (takes precedence over 2).\n";
 
 int main(int argc, char **argv)
 {
-    return nm_cli_main(argc, argv);
+    /* One hash seed before any thread creates JSON objects. */
+    json_object_seed(0);
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return NM_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("nearmiss %s (%s, jansson %s)\n", NM_VERSION, libssh2_version(0), JANSSON_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "scan") == 0)
+        return nm_cmd_scan(argc - 1, argv + 1);
+    if (strcmp(cmd, "checks") == 0)
+        return nm_cmd_checks(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return nm_cmd_report(argc - 1, argv + 1);
+    nm_cli_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
+    return NM_EXIT_USAGE;
 }

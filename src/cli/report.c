@@ -1,95 +1,24 @@
 /*
  * `nearmiss report`: renders a stored JSON report again (HTML, JUnit XML,
  * Prometheus textfile) without scanning anything, so any past run can be
- * looked at with the current renderer.  Also the format list shared with
- * `nearmiss scan --format` and the writer that puts each format under its
- * standard name in a report directory.
- *
- * Only nm_cmd_report() prints; the rest returns codes and diagnostics.
+ * looked at with the current renderer.  The formats themselves are the
+ * report stage's (src/report/formats.c).
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/common.h"
+#include "nearmiss/cli.h"
 #include "nearmiss/report.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
 #define REPORT_INPUT_CAP ((size_t)2 << 30) /* a 2 000-host report is ~30 MiB */
-
-static const struct {
-    const char *name;
-    unsigned bit;
-    const char *file;   /* name inside a report directory */
-    const char *suffix; /* appended to the input's stem by default */
-    int (*write)(const json_t *, const char *, nm_diag *);
-    int (*render)(const json_t *, char **, size_t *, nm_diag *);
-} formats[] = {
-    {"html", NM_FORMAT_HTML, NM_REPORT_HTML_NAME, ".html", nm_report_write_html,
-     nm_report_render_html},
-    {"junit", NM_FORMAT_JUNIT, NM_REPORT_JUNIT_NAME, ".junit.xml", nm_report_write_junit,
-     nm_report_render_junit},
-    {"prom", NM_FORMAT_PROM, NM_REPORT_PROM_NAME, ".prom", nm_report_write_prom,
-     nm_report_render_prom},
-};
-#define N_FORMATS (sizeof formats / sizeof formats[0])
-
-int nm_report_formats_parse(const char *list, unsigned *ret_formats, nm_diag *d)
-{
-    unsigned set = 0;
-    const char *p = list ? list : "";
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        bool found = len == 0;
-        if (len == 4 && memcmp(p, "json", 4) == 0) {
-            set |= NM_FORMAT_JSON;
-            found = true;
-        }
-        for (size_t i = 0; !found && i < N_FORMATS; i++) {
-            if (strlen(formats[i].name) == len && memcmp(p, formats[i].name, len) == 0) {
-                set |= formats[i].bit;
-                found = true;
-            }
-        }
-        if (!found)
-            return nm_diag_set(d, NM_ERR_INVAL,
-                               "\"%.*s\" is not a format (json, html, junit, prom)",
-                               (int)(len > 64 ? 64 : len), p);
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    *ret_formats = set;
-    return 0;
-}
-
-int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned fmts, nm_diag *d)
-{
-    if (!(fmts & (NM_FORMAT_HTML | NM_FORMAT_JUNIT | NM_FORMAT_PROM)))
-        return 0;
-    int r = nm_mkdir_p(out_dir, 0755, d);
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < N_FORMATS; i++) {
-        if (!(fmts & formats[i].bit))
-            continue;
-        char *path = nm_xasprintf("%s/%s", out_dir, formats[i].file);
-        r = formats[i].write(report, path, d);
-        free(path);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-/* ---- the command ------------------------------------------------------------ */
 
 static const char report_usage[] =
     "Usage: nearmiss report REPORT.json [-o OUT] [-f LIST]\n"
@@ -117,17 +46,8 @@ static const char report_usage[] =
     "Exit status: 0 written; 1 usage error, unreadable or invalid report, or a write\n"
     "failed (files already written stay).\n";
 
-static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("nearmiss: report: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+/* Every message of this command starts "nearmiss: report: ". */
+#define say_error(...) nm_cli_error("report: " __VA_ARGS__)
 
 static int read_stdin(char **ret, size_t *ret_len)
 {
@@ -197,12 +117,6 @@ bad:
     return NULL;
 }
 
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* "dir/latest.json" -> "dir/latest"; "-" has no stem. */
 static char *input_stem(const char *path)
 {
@@ -217,7 +131,7 @@ static int write_stdout(const json_t *report, size_t fi)
     char *data = NULL;
     size_t len = 0;
     nm_diag d = {{0}};
-    if (formats[fi].render(report, &data, &len, &d) < 0) {
+    if (nm_report_formats[fi].render(report, &data, &len, &d) < 0) {
         say_error("%s", d.msg);
         return -1;
     }
@@ -254,13 +168,7 @@ int nm_cmd_report(int argc, char **argv)
     char *stem = NULL;
     nm_diag d = {{0}};
 
-    /* glibc resets getopt's hidden state only for optind 0: the command may
-     * run after another getopt loop in the same process (the tests do). */
-#ifdef __GLIBC__
-    optind = 0;
-#else
-    optind = 1;
-#endif
+    nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "f:o:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
@@ -302,8 +210,8 @@ int nm_cmd_report(int argc, char **argv)
         return 1;
     }
     size_t n_fmts = 0, only = 0;
-    for (size_t i = 0; i < N_FORMATS; i++)
-        if (fmts & formats[i].bit)
+    for (size_t i = 0; i < nm_report_n_formats; i++)
+        if (fmts & nm_report_formats[i].bit)
             n_fmts++, only = i;
     if (!out && strcmp(input, "-") == 0) {
         say_error("reading standard input: say where to write with -o");
@@ -325,23 +233,25 @@ int nm_cmd_report(int argc, char **argv)
         goto out;
     }
     size_t outlen = out ? strlen(out) : 0;
-    bool dir_mode = out && (is_dir(out) || out[outlen - 1] == '/' || n_fmts > 1);
+    bool dir_mode = out && (nm_cli_is_dir(out) || out[outlen - 1] == '/' || n_fmts > 1);
     if (dir_mode) {
         if (nm_report_write_formats(report, out, fmts, &d) < 0) {
             say_error("%s", d.msg);
             goto out;
         }
-        for (size_t i = 0; !quiet && i < N_FORMATS; i++)
-            if (fmts & formats[i].bit)
-                printf("%s%s%s\n", out, out[outlen - 1] == '/' ? "" : "/", formats[i].file);
+        for (size_t i = 0; !quiet && i < nm_report_n_formats; i++)
+            if (fmts & nm_report_formats[i].bit)
+                printf("%s%s%s\n", out, out[outlen - 1] == '/' ? "" : "/",
+                       nm_report_formats[i].file);
         rc = 0;
         goto out;
     }
     stem = input_stem(input);
-    for (size_t i = 0; i < N_FORMATS; i++) {
-        if (!(fmts & formats[i].bit))
+    for (size_t i = 0; i < nm_report_n_formats; i++) {
+        if (!(fmts & nm_report_formats[i].bit))
             continue;
-        char *path = out ? nm_xstrdup(out) : nm_xasprintf("%s%s", stem, formats[i].suffix);
+        char *path =
+            out ? nm_xstrdup(out) : nm_xasprintf("%s%s", stem, nm_report_formats[i].suffix);
         char *slash = strrchr(path, '/');
         if (slash && slash != path) {
             *slash = '\0';
@@ -353,7 +263,7 @@ int nm_cmd_report(int argc, char **argv)
                 goto out;
             }
         }
-        if (formats[i].write(report, path, &d) < 0) {
+        if (nm_report_write_rendered(nm_report_formats[i].render, report, path, &d) < 0) {
             say_error("%s", d.msg);
             free(path);
             goto out;

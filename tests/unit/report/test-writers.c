@@ -28,6 +28,7 @@
 #include <libxml/xmlschemas.h>
 #include <libxml/xpath.h>
 
+#include "nearmiss/cli.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "test.h"

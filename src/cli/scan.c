@@ -1,18 +1,16 @@
 /*
- * The command layer: the only place that prints to the user or decides the
- * exit status.  Everything below it returns error codes and diagnostics.
+ * `nearmiss scan`: turns the options into a run (src/run/run.c), runs it and
+ * prints the summary.  The order of the pipeline is the run's, not this
+ * file's.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <libssh2.h>
-#include <stdarg.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/common.h"
 #include "nearmiss/check.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
@@ -24,33 +22,6 @@
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
 #include "nearmiss/writers.h"
-
-#include "nm-config.h"
-
-#define EXIT_SCAN_OK     0
-#define EXIT_USAGE       1
-#define EXIT_SOME_FAILED 2
-#define EXIT_FINDINGS    100
-
-static const char main_usage[] =
-    "Usage: nearmiss COMMAND [OPTIONS]\n"
-    "\n"
-    "Finds the warnings that precede outages (expiring certificates, full disks,\n"
-    "failing drives, pending security patches, single points of failure) on every\n"
-    "host of a fleet, over SSH, without installing anything on the hosts.\n"
-    "\n"
-    "Commands:\n"
-    "  scan            scan the hosts of an inventory and write the reports\n"
-    "  checks list     list the checks in the checks directory\n"
-    "  checks show ID  show what a check runs, where, and with which thresholds\n"
-    "  checks parsers  list the parsers checks can use\n"
-    "  report FILE     re-render a stored JSON report (HTML, JUnit, Prometheus)\n"
-    "\n"
-    "  nearmiss --help | --version | COMMAND --help\n"
-    "\n"
-    "Exit status of scan: 0 done; 1 usage or configuration error (nothing scanned,\n"
-    "nothing overwritten); 2 done, but some hosts could not be scanned; 100 a finding\n"
-    "at or above --fail-on exists (takes precedence over 2).\n";
 
 static const char scan_usage[] =
     "Usage: nearmiss scan -i INVENTORY [-i INVENTORY2 ...] [OPTIONS]\n"
@@ -99,59 +70,6 @@ static const char scan_usage[] =
     "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
     "scanned.\n";
 
-static void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("nearmiss: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The checks shipped with this copy of nearmiss, wherever it runs from. */
-static char *default_checks_dir(void)
-{
-    const char *env = getenv("NEARMISS_CHECKS_DIR");
-    if (env && *env)
-        return nm_xstrdup(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            char *cand = nm_xasprintf("%s/../checks", exe);
-            if (is_dir(cand))
-                return cand;
-            free(cand);
-        }
-    }
-    if (is_dir(NM_SOURCE_CHECKS_DIR))
-        return nm_xstrdup(NM_SOURCE_CHECKS_DIR);
-    return nm_xstrdup(NM_INSTALL_CHECKS_DIR);
-}
-
-static int parse_int_opt(const char *name, const char *v, long min, long max, long *ret)
-{
-    int64_t x;
-    if (nm_str_to_i64(v, &x) < 0 || x < min || x > max) {
-        say_error("%s: \"%s\" is not a whole number from %ld to %ld", name, v, min, max);
-        return -1;
-    }
-    *ret = (long)x;
-    return 0;
-}
-
 static void progress(void *ctx, size_t done, size_t total, size_t failed)
 {
     (void)ctx;
@@ -160,18 +78,6 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed)
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
-}
-
-static int load_checks(const char *dir, struct nm_checkset *cs)
-{
-    nm_diag d = {{0}};
-    nm_checkset_init(cs);
-    if (nm_checkset_load_dir(cs, dir, &d) < 0) {
-        say_error("%s", d.msg);
-        nm_checkset_finish(cs);
-        return -1;
-    }
-    return 0;
 }
 
 static int worst_finding(const json_t *report)
@@ -218,7 +124,7 @@ static void print_summary(const json_t *report, const char *path)
     printf("report: %s\n", path);
 }
 
-static int cmd_scan(int argc, char **argv)
+int nm_cmd_scan(int argc, char **argv)
 {
     enum {
         O_TIMEOUT = 256,
@@ -282,7 +188,7 @@ static int cmd_scan(int argc, char **argv)
                                  .host_cap = NM_DEFAULT_HOST_CAP,
                                  .tls_timeout_s = 10};
     long v;
-    int c, rc = EXIT_USAGE;
+    int c, rc = NM_EXIT_USAGE;
     char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
     struct nm_inventory inv;
     struct nm_run run;
@@ -293,10 +199,10 @@ static int cmd_scan(int argc, char **argv)
     nm_inventory_init(&inv);
     nm_checkset_init(&cs);
     if (nm_run_init(&run, &d) < 0) {
-        say_error("%s", d.msg);
-        return EXIT_USAGE;
+        nm_cli_error("%s", d.msg);
+        return NM_EXIT_USAGE;
     }
-    optind = 1;
+    nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "i:c:w:o:j:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
@@ -308,7 +214,7 @@ static int cmd_scan(int argc, char **argv)
         case 'w':
             /* Loaded now: a malformed waiver file stops the run before any scan. */
             if (nm_waivers_load_file(&waivers, optarg, &d) < 0) {
-                say_error("%s", d.msg);
+                nm_cli_error("%s", d.msg);
                 goto out;
             }
             break;
@@ -316,12 +222,12 @@ static int cmd_scan(int argc, char **argv)
             out = optarg;
             break;
         case 'j':
-            if (parse_int_opt("--jobs", optarg, 1, 4096, &v) < 0)
+            if (nm_cli_parse_long("--jobs", optarg, 1, 4096, &v) < 0)
                 goto out;
             so.jobs = (int)v;
             break;
         case O_TIMEOUT:
-            if (parse_int_opt("--timeout", optarg, 1, 86400, &v) < 0)
+            if (nm_cli_parse_long("--timeout", optarg, 1, 86400, &v) < 0)
                 goto out;
             so.timeout_s = (int)v;
             break;
@@ -336,15 +242,15 @@ static int cmd_scan(int argc, char **argv)
             break;
         case O_FORMAT:
             if (nm_report_formats_parse(optarg, &formats, &d) < 0) {
-                say_error("--format: %s", d.msg);
+                nm_cli_error("--format: %s", d.msg);
                 goto out;
             }
             break;
         case O_FAIL_ON:
             fail_on = nm_severity_from_name(optarg);
             if (fail_on == NM_SEV_NONE) {
-                say_error("--fail-on: \"%s\" is not a severity (info low medium high critical)",
-                          optarg);
+                nm_cli_error("--fail-on: \"%s\" is not a severity (info low medium high critical)",
+                             optarg);
                 goto out;
             }
             break;
@@ -361,7 +267,7 @@ static int cmd_scan(int argc, char **argv)
             passfile = optarg;
             break;
         case O_MAXOUT:
-            if (parse_int_opt("--max-output", optarg, 4096, 1L << 30, &v) < 0)
+            if (nm_cli_parse_long("--max-output", optarg, 4096, 1L << 30, &v) < 0)
                 goto out;
             so.host_cap = (uint64_t)v;
             break;
@@ -372,7 +278,7 @@ static int cmd_scan(int argc, char **argv)
             so.tls_ca = optarg;
             break;
         case O_TLS_TIMEOUT:
-            if (parse_int_opt("--tls-timeout", optarg, 1, 600, &v) < 0)
+            if (nm_cli_parse_long("--tls-timeout", optarg, 1, 600, &v) < 0)
                 goto out;
             so.tls_timeout_s = (int)v;
             break;
@@ -383,7 +289,7 @@ static int cmd_scan(int argc, char **argv)
         case O_UNHEALTHY_AT:
             fo.unhealthy_at = nm_severity_from_name(optarg);
             if (fo.unhealthy_at == NM_SEV_NONE) {
-                say_error("--unhealthy-at: \"%s\" is not a severity", optarg);
+                nm_cli_error("--unhealthy-at: \"%s\" is not a severity", optarg);
                 goto out;
             }
             break;
@@ -392,7 +298,7 @@ static int cmd_scan(int argc, char **argv)
             break;
         case 'h':
             fputs(scan_usage, stdout);
-            rc = EXIT_SCAN_OK;
+            rc = NM_EXIT_OK;
             goto out;
         default:
             fputs("Try 'nearmiss scan --help'.\n", stderr);
@@ -400,21 +306,22 @@ static int cmd_scan(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        say_error("scan: unexpected argument \"%s\" (Try 'nearmiss scan --help'.)", argv[optind]);
+        nm_cli_error("scan: unexpected argument \"%s\" (Try 'nearmiss scan --help'.)",
+                     argv[optind]);
         goto out;
     }
     if (n_inv == 0) {
-        say_error("scan: no inventory given (-i FILE). Try 'nearmiss scan --help'.");
+        nm_cli_error("scan: no inventory given (-i FILE). Try 'nearmiss scan --help'.");
         goto out;
     }
     for (size_t i = 0; i < n_inv; i++) {
         if (nm_inventory_load_file(&inv, inventories[i], &d) < 0) {
-            say_error("%s", d.msg);
+            nm_cli_error("%s", d.msg);
             goto out;
         }
     }
     if ((host_glob || role) && nm_inventory_select(&inv, host_glob, role, &d) < 0) {
-        say_error("%s", d.msg);
+        nm_cli_error("%s", d.msg);
         goto out;
     }
     if (drain_list) {
@@ -426,20 +333,20 @@ static int cmd_scan(int argc, char **argv)
             if (!*p)
                 continue;
             if (!nm_inventory_find_host(&inv, p)) {
-                say_error("--drain: no host \"%s\" among the selected hosts", p);
+                nm_cli_error("--drain: no host \"%s\" among the selected hosts", p);
                 goto out;
             }
             fo.drain = nm_xreallocarray(fo.drain, fo.n_drain + 1, sizeof *fo.drain);
             fo.drain[fo.n_drain++] = p;
         }
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : default_checks_dir();
-    if (load_checks(checks_dir, &cs) < 0)
+    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
+    if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
     if (passfile) {
         size_t len = 0;
         if (nm_read_file(passfile, 4096, &passphrase, &len, &d) < 0) {
-            say_error("--passphrase-file: %s", d.msg);
+            nm_cli_error("--passphrase-file: %s", d.msg);
             goto out;
         }
         passphrase[strcspn(passphrase, "\r\n")] = '\0';
@@ -460,7 +367,7 @@ static int cmd_scan(int argc, char **argv)
     so.waivers = &waivers;
     /* Fail on an unusable output directory now, not after an hour of scanning. */
     if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
-        say_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
+        nm_cli_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
         goto out;
     }
     if (!quiet && isatty(STDERR_FILENO)) {
@@ -473,16 +380,16 @@ static int cmd_scan(int argc, char **argv)
     run.out_dir = out;
     run.formats = formats;
     if (nm_ssh_global_init() < 0) {
-        say_error("cannot initialise libssh2");
+        nm_cli_error("cannot initialise libssh2");
         goto out;
     }
     int r = nm_run_execute(&run, &d);
     nm_ssh_global_finish();
     if (r < 0) {
         if (run.failed_step && strcmp(run.failed_step, "write") == 0)
-            say_error("writing the reports failed: %s", d.msg);
+            nm_cli_error("writing the reports failed: %s", d.msg);
         else
-            say_error("%s", d.msg);
+            nm_cli_error("%s", d.msg);
         goto out;
     }
     report = run.report;
@@ -497,11 +404,11 @@ static int cmd_scan(int argc, char **argv)
     }
     const json_t *summary = json_object_get(report, "summary");
     if (fail_on != NM_SEV_NONE && worst_finding(report) >= fail_on)
-        rc = EXIT_FINDINGS;
+        rc = NM_EXIT_FINDINGS;
     else if (json_integer_value(json_object_get(summary, "failed")) > 0)
-        rc = EXIT_SOME_FAILED;
+        rc = NM_EXIT_SOME_FAILED;
     else
-        rc = EXIT_SCAN_OK;
+        rc = NM_EXIT_OK;
 out:
     nm_run_finish(&run);
     nm_waivers_finish(&waivers);
@@ -519,163 +426,4 @@ out:
     }
     free(inventories);
     return rc;
-}
-
-static const char *op_name(enum nm_op op)
-{
-    static const char *const names[] = {"<",         "<=",         ">",         ">=",
-                                        "==",        "!=",         "matches",   "does not match",
-                                        "version <", "version <=", "version >", "version >=",
-                                        "in",        "exists"};
-    return (size_t)op < sizeof names / sizeof names[0] ? names[op] : "?";
-}
-
-static void print_conds(const char *lead, const struct nm_cond *c, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *v = c[i].value ? json_dumps(c[i].value, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-        printf("%s%s %s %s", i ? " and " : lead, c[i].field, op_name(c[i].op), v ? v : "");
-        free(v);
-    }
-}
-
-static void print_rule(const struct nm_rule *r)
-{
-    printf("    - ");
-    print_conds("when ", r->when, r->n_when);
-    if (r->n_when)
-        printf(": ");
-    if (r->severity_from) {
-        char *m = json_dumps(r->severity_map, JSON_COMPACT);
-        printf("severity from field \"%s\" via %s", r->severity_from, m ? m : "{}");
-        free(m);
-    } else if (!r->field) {
-        printf("every selected item: %s", nm_severity_name(r->severity));
-    } else {
-        for (size_t i = 0; i < r->n_thresholds; i++) {
-            char *tv = json_dumps(r->thresholds[i].value, JSON_ENCODE_ANY);
-            printf("%s%s %s %s -> %s", i ? "; " : "", r->field, op_name(r->op), tv ? tv : "?",
-                   nm_severity_name(r->thresholds[i].severity));
-            free(tv);
-        }
-    }
-    printf("%s\n", r->override ? " (override)" : "");
-}
-
-static int cmd_checks(int argc, char **argv)
-{
-    static const struct option opts[] = {{"checks", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *dir_opt = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        if (c == 'c') {
-            dir_opt = optarg;
-        } else if (c == 'h') {
-            fputs("Usage: nearmiss checks list|show ID|parsers [-c DIR]\n", stdout);
-            return 0;
-        } else {
-            return EXIT_USAGE;
-        }
-    }
-    const char *sub = optind < argc ? argv[optind] : "list";
-    if (strcmp(sub, "parsers") == 0) {
-        for (size_t i = 0; i < nm_parser_count(); i++)
-            printf("%-16s %s\n", nm_parser_at(i)->name, nm_parser_at(i)->summary);
-        return 0;
-    }
-    char *dir = dir_opt ? nm_xstrdup(dir_opt) : default_checks_dir();
-    struct nm_checkset cs;
-    int rc = EXIT_USAGE;
-    if (load_checks(dir, &cs) < 0) {
-        free(dir);
-        return EXIT_USAGE;
-    }
-    if (strcmp(sub, "list") == 0) {
-        printf("%-24s %-8s %-16s %-5s %s\n", "ID", "CATEGORY", "PROBE", "ROOT", "TITLE");
-        for (size_t i = 0; i < cs.n_checks; i++) {
-            const struct nm_check *k = &cs.checks[i];
-            printf("%-24s %-8s %-16s %-5s %s\n", k->id, k->category,
-                   k->probe ? k->probe->id : "(tls endpoints)",
-                   k->probe && k->probe->needs_root ? "yes" : "no", k->title);
-        }
-        rc = 0;
-    } else if (strcmp(sub, "show") == 0 && optind + 1 < argc) {
-        const struct nm_check *k = nm_checkset_find(&cs, argv[optind + 1]);
-        if (!k) {
-            say_error("no check \"%s\" in %s (see `nearmiss checks list`)", argv[optind + 1], dir);
-            goto out;
-        }
-        printf("%s (version %ld): %s\n  category: %s\n  file: %s\n", k->id, k->version, k->title,
-               k->category, k->origin);
-        if (k->description)
-            printf("  description: %s\n", k->description);
-        printf("  applies to: os %s", k->n_os ? "" : "any");
-        for (size_t i = 0; i < k->n_os; i++)
-            printf("%s%s", i ? ", " : "", k->os[i]);
-        for (size_t i = 0; i < k->n_commands; i++)
-            printf("%s%s", i ? ", " : "; needs commands ", k->commands[i]);
-        for (size_t i = 0; i < k->n_roles; i++)
-            printf("%s%s", i ? ", " : "; roles ", k->roles[i]);
-        if (k->source_tls) {
-            printf("\n  items: the host's inventory \"tls\" endpoints, probed from the scanner\n");
-        } else {
-            printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,
-                   k->probe->needs_root ? "as root via sudo -n" : "as the login user",
-                   k->probe->timeout_s, k->probe->max_output);
-            for (const char *p = k->probe->script; *p;) {
-                const char *nl = strchr(p, '\n');
-                int len = nl ? (int)(nl - p) : (int)strlen(p);
-                printf("    | %.*s\n", len, p);
-                p += len + (nl ? 1 : 0);
-            }
-            printf("  parser: %s\n", k->parser->name);
-        }
-        if (k->n_select) {
-            print_conds("  items judged: those where ", k->select, k->n_select);
-            printf("\n");
-        }
-        printf("  rules (worst severity that holds wins, one finding per item):\n");
-        for (size_t i = 0; i < k->n_rules; i++)
-            print_rule(&k->rules[i]);
-        printf("  finding: subject \"%s\", message \"%s\"\n", k->subject, k->message);
-        if (k->remediation)
-            printf("  remediation: %s\n", k->remediation);
-        rc = 0;
-    } else {
-        say_error("checks: unknown subcommand \"%s\" (list, show ID, parsers)", sub);
-    }
-out:
-    nm_checkset_finish(&cs);
-    free(dir);
-    return rc;
-}
-
-int nm_cli_main(int argc, char **argv)
-{
-    /* One hash seed before any thread creates JSON objects. */
-    json_object_seed(0);
-    if (argc < 2) {
-        fputs(main_usage, stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(main_usage, stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("nearmiss %s (%s, jansson %s)\n", NM_VERSION, libssh2_version(0), JANSSON_VERSION);
-        return 0;
-    }
-    if (strcmp(cmd, "scan") == 0)
-        return cmd_scan(argc - 1, argv + 1);
-    if (strcmp(cmd, "checks") == 0)
-        return cmd_checks(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return nm_cmd_report(argc - 1, argv + 1);
-    say_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
-    return EXIT_USAGE;
 }

@@ -1,0 +1,86 @@
+/* What the commands share: error lines, option parsing, the checks directory. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/common.h"
+#include "nearmiss/util.h"
+
+#include "nm-config.h"
+
+void nm_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("nearmiss: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int nm_cli_parse_long(const char *name, const char *v, long min, long max, long *ret)
+{
+    int64_t x;
+    if (nm_str_to_i64(v, &x) < 0 || x < min || x > max) {
+        nm_cli_error("%s: \"%s\" is not a whole number from %ld to %ld", name, v, min, max);
+        return -1;
+    }
+    *ret = (long)x;
+    return 0;
+}
+
+void nm_cli_getopt_reset(void)
+{
+#ifdef __GLIBC__
+    optind = 0;
+#else
+    optind = 1;
+#endif
+}
+
+bool nm_cli_is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The checks shipped with this copy of nearmiss, wherever it runs from. */
+char *nm_cli_default_checks_dir(void)
+{
+    const char *env = getenv("NEARMISS_CHECKS_DIR");
+    if (env && *env)
+        return nm_xstrdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            char *cand = nm_xasprintf("%s/../checks", exe);
+            if (nm_cli_is_dir(cand))
+                return cand;
+            free(cand);
+        }
+    }
+    if (nm_cli_is_dir(NM_SOURCE_CHECKS_DIR))
+        return nm_xstrdup(NM_SOURCE_CHECKS_DIR);
+    return nm_xstrdup(NM_INSTALL_CHECKS_DIR);
+}
+
+int nm_cli_load_checks(const char *dir, struct nm_checkset *cs)
+{
+    nm_diag d = {{0}};
+    nm_checkset_init(cs);
+    if (nm_checkset_load_dir(cs, dir, &d) < 0) {
+        nm_cli_error("%s", d.msg);
+        nm_checkset_finish(cs);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * The output formats by name (what `--format` accepts) and the writer that
+ * puts each under its standard name in a report directory.  Shared by
+ * `nearmiss scan` (the run's write step) and `nearmiss report`.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nearmiss/util.h"
+#include "nearmiss/writers.h"
+
+const struct nm_report_format_info nm_report_formats[] = {
+    {"html", NM_FORMAT_HTML, NM_REPORT_HTML_NAME, ".html", nm_report_render_html},
+    {"junit", NM_FORMAT_JUNIT, NM_REPORT_JUNIT_NAME, ".junit.xml", nm_report_render_junit},
+    {"prom", NM_FORMAT_PROM, NM_REPORT_PROM_NAME, ".prom", nm_report_render_prom},
+};
+const size_t nm_report_n_formats = sizeof nm_report_formats / sizeof nm_report_formats[0];
+
+int nm_report_formats_parse(const char *list, unsigned *ret_formats, nm_diag *d)
+{
+    unsigned set = 0;
+    const char *p = list ? list : "";
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        bool found = len == 0;
+        if (len == 4 && memcmp(p, "json", 4) == 0) {
+            set |= NM_FORMAT_JSON;
+            found = true;
+        }
+        for (size_t i = 0; !found && i < nm_report_n_formats; i++) {
+            const struct nm_report_format_info *f = &nm_report_formats[i];
+            if (strlen(f->name) == len && memcmp(p, f->name, len) == 0) {
+                set |= f->bit;
+                found = true;
+            }
+        }
+        if (!found)
+            return nm_diag_set(d, NM_ERR_INVAL,
+                               "\"%.*s\" is not a format (json, html, junit, prom)",
+                               (int)(len > 64 ? 64 : len), p);
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    *ret_formats = set;
+    return 0;
+}
+
+int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned fmts, nm_diag *d)
+{
+    if (!(fmts & (NM_FORMAT_HTML | NM_FORMAT_JUNIT | NM_FORMAT_PROM)))
+        return 0;
+    int r = nm_mkdir_p(out_dir, 0755, d);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < nm_report_n_formats; i++) {
+        const struct nm_report_format_info *f = &nm_report_formats[i];
+        if (!(fmts & f->bit))
+            continue;
+        char *path = nm_xasprintf("%s/%s", out_dir, f->file);
+        r = nm_report_write_rendered(f->render, report, path, d);
+        free(path);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
