@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "nearmiss/check.h"
+#include "nearmiss/discover.h"
+#include "nearmiss/discover.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/waiver.h"
 
@@ -36,6 +38,7 @@ struct nm_scan_options {
     const char *tls_ca;                   /* PEM trust anchors for TLS endpoints; NULL = system */
     int tls_timeout_s; /* per endpoint */ /* directory: write each host's script there */
     int64_t now; /* the run's clock (unix seconds) for date-bound verdicts; 0 = real */
+    enum nm_tls_discovery tls_discovery; /* TLS endpoints found on the hosts (0 = off) */
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
     void *progress_ctx;

@@ -60,6 +60,11 @@ static const char scan_usage[] =
     "      --tls-ca FILE      PEM trust anchors for the inventory's TLS endpoints\n"
     "                         (default: the system trust store)\n"
     "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
+    "      --tls-discovery off|local|remote  find the TLS services each host listens\n"
+    "                         on and judge them like inventory endpoints: remote\n"
+    "                         (default) probes them from here at the host's inventory\n"
+    "                         address, loopback-only ones from the host itself\n"
+    "                         (openssl s_client); local probes all from the host\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
@@ -142,7 +147,8 @@ int nm_cmd_scan(int argc, char **argv)
         O_DRAIN,
         O_UNHEALTHY_AT,
         O_TLS_CA,
-        O_TLS_TIMEOUT
+        O_TLS_TIMEOUT,
+        O_TLS_DISCOVERY
     };
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
@@ -171,6 +177,7 @@ int nm_cmd_scan(int argc, char **argv)
         {"drain", required_argument, NULL, O_DRAIN},
         {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
+        {"tls-discovery", required_argument, NULL, O_TLS_DISCOVERY},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -186,7 +193,8 @@ int nm_cmd_scan(int argc, char **argv)
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
                                  .timeout_s = NM_DEFAULT_TIMEOUT_S,
                                  .host_cap = NM_DEFAULT_HOST_CAP,
-                                 .tls_timeout_s = 10};
+                                 .tls_timeout_s = 10,
+                                 .tls_discovery = NM_TLS_DISCOVERY_REMOTE};
     long v;
     int c, rc = NM_EXIT_USAGE;
     char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
@@ -281,6 +289,12 @@ int nm_cmd_scan(int argc, char **argv)
             if (nm_cli_parse_long("--tls-timeout", optarg, 1, 600, &v) < 0)
                 goto out;
             so.tls_timeout_s = (int)v;
+            break;
+        case O_TLS_DISCOVERY:
+            if (nm_tls_discovery_parse(optarg, &so.tls_discovery) < 0) {
+                nm_cli_error("--tls-discovery: \"%s\" is not off, local or remote", optarg);
+                goto out;
+            }
             break;
         case O_DRAIN:
             free(drain_list);

@@ -33,6 +33,8 @@ static const struct nm_parser_def parsers[] = {
     {"zpool", nm_parse_zpool, "zpool status -x / kstat state: one item per pool"},
     {"os_lifecycle", nm_parse_os_lifecycle,
      "os-release lines and extended-support markers: one item for the host's release"},
+    {"listeners", nm_parse_listeners,
+     "ss -ltnpH, or /proc/net/tcp and tcp6: one item per listening TCP socket"},
     {"regex", nm_parse_regex, "regular expression with named captures, one item per matching line"},
     {"kv", nm_parse_kv, "key=value lines into one item"},
     {"table", nm_parse_table, "whitespace/column table with header: one item per row"},

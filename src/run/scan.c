@@ -47,10 +47,18 @@ struct scan {
     json_t **hosts; /* one slot per inventory host, filled by workers */
     struct tls_job *tls;
     size_t n_tls;
+    json_t **discovered; /* per host: TLS items of discovered endpoints (worker-filled) */
     atomic_size_t next;
     atomic_size_t done;
     atomic_size_t failed;
 };
+
+static bool is_ip_literal(const char *s)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
+}
 
 static const char *host_known_hosts(const struct scan *s, const struct nm_host *h)
 {
@@ -135,7 +143,17 @@ static char *probe_guard(const struct scan *s, const struct nm_host *h,
     return guard;
 }
 
-/* The probe list for one host: facts first, then each needed probe once. */
+/* The name a host's TLS services should answer to: its inventory name
+ * when that is a DNS name (as for a bare-port inventory endpoint). */
+static const char *host_sni(const struct nm_host *h)
+{
+    return strchr(h->name, '.') && !is_ip_literal(h->name) && strlen(h->name) <= NM_TLS_HOST_MAX
+               ? h->name
+               : NULL;
+}
+
+/* The probe list for one host: facts first, then each needed probe once,
+ * then TLS discovery when asked for. */
 static size_t host_probes(const struct scan *s, const struct nm_host *h,
                           struct nm_probe_spec *specs, char **guarded)
 {
@@ -144,6 +162,14 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
                                         .script = s->facts_script,
                                         .timeout_s = FACTS_TIMEOUT_S,
                                         .cap = FACTS_CAP};
+    if (s->o->tls_discovery != NM_TLS_DISCOVERY_OFF) {
+        guarded[n] = nm_discover_script(s->o->tls_discovery, host_sni(h));
+        specs[n] = (struct nm_probe_spec){.id = NM_DISCOVER_PROBE_ID,
+                                          .script = guarded[n],
+                                          .timeout_s = NM_DISCOVER_TIMEOUT_S,
+                                          .cap = NM_DISCOVER_CAP};
+        n++;
+    }
     for (size_t p = 0; p < s->cs->n_probes; p++) {
         const struct nm_probe_def *pd = s->cs->probes[p];
         bool needed;
@@ -232,6 +258,88 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
     json_decref(facts);
 }
 
+/* An endpoint the inventory already lists is judged there, once. */
+static bool in_inventory(const struct scan *s, const struct nm_host *h, const json_t *ep)
+{
+    const json_t *tg = json_object_get(ep, "target");
+    const char *host = json_string_value(json_object_get(tg, "host"));
+    json_int_t port = json_integer_value(json_object_get(tg, "port"));
+    for (size_t i = 0; host && i < s->n_tls; i++)
+        if (&s->inv->hosts[s->tls[i].host] == h && s->tls[i].valid &&
+            s->tls[i].target.port == port && strcmp(s->tls[i].target.host, host) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The host's TLS services found from its listening sockets: handshakes made
+ * on the host are read from its output; the others are probed from here, at
+ * the host's inventory address only, each within --tls-timeout.  The items
+ * that completed a handshake are judged with the inventory's endpoints.
+ */
+static void discover_host(struct scan *s, const struct nm_host *h, json_t *hj,
+                          const struct nm_splitter *sp)
+{
+    const struct nm_scan_options *o = s->o;
+    if (o->tls_discovery == NM_TLS_DISCOVERY_OFF)
+        return;
+    int64_t t0 = nm_now_ms();
+    const struct nm_section *sec = nm_splitter_find(sp, NM_DISCOVER_PROBE_ID);
+    if (!sec || sec->state != NM_SECTION_DONE) {
+        json_object_set_new(hj, "tls_discovery",
+                            json_pack("{s:s, s:s}", "mode", nm_tls_discovery_name(o->tls_discovery),
+                                      "error", "the discovery probe did not complete"));
+        return;
+    }
+    struct nm_tls_target base;
+    memset(&base, 0, sizeof base);
+    base.ca_file = o->tls_ca;
+    base.now = o->now;
+    json_t *rec = NULL;
+    nm_diag d = {{0}};
+    if (nm_discover_read(sec->out.data, sec->out.len, o->tls_discovery, h->address, host_sni(h),
+                         &base, &rec, &d) < 0) {
+        json_object_set_new(hj, "tls_discovery",
+                            json_pack("{s:s, s:s}", "mode", nm_tls_discovery_name(o->tls_discovery),
+                                      "error", d.msg));
+        return;
+    }
+    json_t *found = json_array();
+    size_t i;
+    json_t *ep;
+    json_array_foreach (json_object_get(rec, "endpoints"), i, ep) {
+        const char *result = json_string_value(json_object_get(ep, "result"));
+        if (strcmp(result, "pending") == 0) {
+            struct nm_tls_target t;
+            json_t *item = NULL;
+            if (in_inventory(s, h, ep)) {
+                json_object_del(ep, "target");
+                json_object_set_new(ep, "result", json_string("skipped"));
+                json_object_set_new(ep, "reason",
+                                    json_string("listed in the inventory: judged there"));
+                continue;
+            }
+            if (nm_discover_target(ep, &base, &t) < 0 ||
+                nm_tls_probe(&t, nm_now_ms() + (int64_t)o->tls_timeout_s * 1000, &item, &d) < 0) {
+                json_object_del(ep, "target");
+                json_object_set_new(ep, "result", json_string("skipped"));
+                json_object_set_new(ep, "reason", json_string(d.msg[0] ? d.msg : "bad target"));
+                continue;
+            }
+            nm_discover_record_remote(ep, item);
+        }
+        /* The item goes to the host's "tls" list once; the record keeps
+         * what was found and how. */
+        json_t *item = json_object_get(ep, "item");
+        if (item && !json_is_string(json_object_get(item, "error")))
+            json_array_append(found, item);
+        json_object_del(ep, "item");
+    }
+    json_object_set_new(rec, "remote_ms", json_integer((json_int_t)(nm_now_ms() - t0)));
+    json_object_set_new(hj, "tls_discovery", rec);
+    s->discovered[h - s->inv->hosts] = found;
+}
+
 static json_t *scan_host(struct scan *s, const struct nm_host *h)
 {
     const struct nm_scan_options *o = s->o;
@@ -239,7 +347,7 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
     json_t *hj = host_skeleton(h, port);
     int64_t deadline = nm_now_ms() + (int64_t)o->timeout_s * 1000;
 
-    size_t max = s->cs->n_probes + 1;
+    size_t max = s->cs->n_probes + 2;
     struct nm_probe_spec *specs = nm_xcalloc(max, sizeof *specs);
     char **guarded = nm_xcalloc(max, sizeof *guarded);
     size_t n = host_probes(s, h, specs, guarded);
@@ -304,8 +412,10 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
 
     /* Whatever arrived is judged, even when the host timed out half way:
      * checks whose probe did not finish say so themselves. */
-    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped)
+    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped) {
         evaluate_host(s, h, hj, sp, r == 0);
+        discover_host(s, h, hj, sp);
+    }
 out:
     nm_splitter_destroy(sp);
     nm_buf_finish(&script);
@@ -355,13 +465,6 @@ static void plan_tls_jobs(struct scan *s)
 /* On-disk certificates as the cert-expiry check records them (by SHA-256). */
 #define CERT_DISK_CHECK   "cert-expiry"
 #define CERT_SERVED_CHECK "cert-served-stale"
-
-static bool is_ip_literal(const char *s)
-{
-    struct in6_addr a6;
-    struct in_addr a4;
-    return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
-}
 
 static bool names_overlap(const json_t *a, const json_t *b)
 {
@@ -431,17 +534,36 @@ static void compare_served_with_disk(const struct nm_host *h, json_t *hj, const 
                                      disk_date ? disk_date : "later");
             char fp[65];
             nm_finding_fingerprint(CERT_SERVED_CHECK, h->name, endpoint ? endpoint : "?", fp);
+            /* The outage comes when the served one expires: within a week it
+             * is as urgent as an expiring certificate. */
+            const json_t *dl = json_object_get(leaf, "days_left");
+            bool urgent = json_is_integer(dl) && json_integer_value(dl) < 7;
+            const char *prog =
+                json_string_value(json_array_get(json_object_get(ep, "programs"), 0));
+            const char *reload = nm_discover_reload_command(prog);
+            char *rem;
+            if (prog && reload)
+                rem = nm_xasprintf("Reload %s so it picks up the renewed certificate: `%s` (it "
+                                   "still serves the old one from memory), then add the reload "
+                                   "to the renewal (e.g. certbot --deploy-hook '%s').",
+                                   prog, reload, reload);
+            else if (prog)
+                rem = nm_xasprintf("Reload or restart %s so it picks up the renewed certificate, "
+                                   "and add that to the renewal (e.g. certbot --deploy-hook).",
+                                   prog);
+            else
+                rem = nm_xstrdup("Reload or restart the service that terminates TLS here so it "
+                                 "picks up the renewed certificate, and add a reload hook to the "
+                                 "renewal (e.g. certbot --deploy-hook).");
             json_t *f = json_pack(
-                "{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
-                "category", "cert", "severity", "medium", "subject", endpoint ? endpoint : "?",
-                "message", msg, "value",
-                json_object_get(leaf, "days_left") ? json_object_get(leaf, "days_left")
-                                                   : json_null(),
-                "threshold", json_null(), "fingerprint", fp, "evidence",
-                "served certificate sha256 differs from the newer on-disk one", "remediation",
-                "Reload or restart the service that terminates TLS here so it "
-                "picks up the renewed certificate, and add a reload hook to the "
-                "renewal (e.g. certbot --deploy-hook).");
+                "{s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
+                "category", "cert", "severity", urgent ? "critical" : "high", "subject",
+                endpoint ? endpoint : "?", "message", msg, "value", dl ? dl : json_null(),
+                "threshold", 7, "fingerprint", fp, "evidence",
+                "served certificate sha256 differs from the newer on-disk one", "remediation", rem);
+            free(rem);
+            if (prog)
+                json_object_set_new(f, "process", json_string(prog));
             free(msg);
             json_array_append_new(json_object_get(hj, "findings"), f);
             break;
@@ -458,6 +580,8 @@ static void judge_tls(struct scan *s, size_t host)
     for (size_t i = 0; i < s->n_tls; i++)
         if (s->tls[i].host == host && s->tls[i].item)
             json_array_append(items, s->tls[i].item);
+    if (s->discovered[host])
+        json_array_extend(items, s->discovered[host]);
     if (json_array_size(items))
         json_object_set(hj, "tls", items);
     json_t *metrics = json_object_get(hj, "metrics");
@@ -471,7 +595,7 @@ static void judge_tls(struct scan *s, size_t host)
                                           "host roles/labels do not match the check");
         else if (json_array_size(items) == 0)
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                          "the inventory lists no tls endpoints for this host");
+                                          "no tls endpoint listed in the inventory or discovered");
         else
             entry = nm_check_judge_items(c, h, items, json_object_get(hj, "findings"), metrics);
         json_array_append_new(json_object_get(hj, "checks"), entry);
@@ -534,6 +658,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
     s.facts_script = nm_facts_script(cs);
     plan_tls_jobs(&s);
     s.hosts = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.hosts);
+    s.discovered = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.discovered);
 
     size_t want = (size_t)(o->jobs > 0 ? o->jobs : NM_DEFAULT_JOBS);
     if (want > inv->n_hosts + s.n_tls)
@@ -586,6 +711,9 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
 out:
     free(threads);
     free(s.hosts);
+    for (size_t i = 0; s.discovered && i < inv->n_hosts; i++)
+        json_decref(s.discovered[i]);
+    free(s.discovered);
     free(s.facts_script);
     for (size_t i = 0; i < s.n_tls; i++)
         json_decref(s.tls[i].item);
