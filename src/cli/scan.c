@@ -393,6 +393,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.fleet = fo;
     run.out_dir = out;
     run.formats = formats;
+    run.fail_on = fail_on;
     if (nm_ssh_global_init() < 0) {
         nm_cli_error("cannot initialise libssh2");
         goto out;
