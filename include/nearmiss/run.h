@@ -3,10 +3,28 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
- *   scan -> fleet -> summary -> write
+ *   reach    how to connect to each host (nearmiss/reach.h), resolved once
+ *   outdir   the report directory exists and is writable
+ *   scan     every host over SSH, and the TLS endpoints, in one worker pool;
+ *            leaves the report's first draft (hosts[i] = inventory host i)
+ *   tls      judge each host's TLS endpoints (checks with "source": "tls",
+ *            and the served-versus-on-disk certificate comparison)
+ *   waivers  mark accepted risks; list the waivers in the report
+ *   score    each host's score
+ *   fleet    role redundancy, spread and shared dependencies
+ *   summary  finished_at, the counts and the fleet score (computed once)
+ *   write    OUT/nearmiss-<time>.json, OUT/latest.json, then --format's files
  *
- * A later capability (history, tickets, merge) is one more step in the table
- * of src/run/run.c, reading and annotating run->report.
+ * with the history steps between them (nearmiss/history.h): history-open
+ * after outdir (an unusable history stops the run before any scan),
+ * history-load after waivers (forecasts, grown SMART counters), history-diff
+ * after summary (change marks, resolved), history-commit after write; and the
+ * ticket steps (nearmiss/tickets.h): tickets-plan after history-diff, in the
+ * same transaction, tickets-deliver after history-commit.
+ *
+ * A later capability (history, tickets, merge) is one more row in the table
+ * of src/run/run.c, reading and annotating run->report; each step sees
+ * everything the steps above it left.
  *
  * The run has one clock: run->now is taken once (NEARMISS_NOW overrides it,
  * see nm_run_clock) and every use of "now" in the run reads it from here.
@@ -22,24 +40,37 @@
 #include "nearmiss/check.h"
 #include "nearmiss/error.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/scan.h"
+#include "nearmiss/waiver.h"
+#include "nearmiss/tickets.h"
 
 struct nm_run {
     /* Inputs, borrowed from the caller. */
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
+    struct nm_reach_options reach_opts;
     struct nm_scan_options scan;
+    const struct nm_waivers *waivers; /* may be NULL */
     struct nm_fleet_options fleet;
     const char *out_dir;
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
     int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
+    int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
+    bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
+    struct nm_retention keep;
+    struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 
     /* Results, owned by the run. */
+    struct nm_reach_set reach;
     json_t *report;
-    char *json_path;         /* the timestamped JSON report, once written */
-    const char *failed_step; /* name of the step that failed, for the message */
+    char *json_path;            /* the timestamped JSON report, once written */
+    const char *failed_step;    /* name of the step that failed, for the message */
+    struct nm_history *history; /* open from history-open to history-commit */
+    json_t *pruned_reports;     /* base names of reports of pruned runs (deleted) */
+    struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
 };
 
 /* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when

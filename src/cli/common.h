@@ -12,7 +12,7 @@
 #define NM_EXIT_SOME_FAILED 2
 #define NM_EXIT_FINDINGS    100
 
-/* "nearmiss: MESSAGE\n" on stderr. */
+/* "nearmiss: MESSAGE\n" on stderr, control characters escaped (nm_term_safe). */
 void nm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A whole number option within [min, max]; prints the error itself. */
@@ -24,9 +24,6 @@ int nm_cli_parse_long(const char *name, const char *v, long min, long max, long 
 void nm_cli_getopt_reset(void);
 
 bool nm_cli_is_dir(const char *path);
-
-/* The checks directory when -c is not given (malloc'd). */
-char *nm_cli_default_checks_dir(void);
 
 /* Loads dir into cs (initialised here); prints the error and returns -1. */
 int nm_cli_load_checks(const char *dir, struct nm_checkset *cs);

@@ -50,6 +50,11 @@ const struct nm_parser_def *nm_parser_find(const char *name)
     return NULL;
 }
 
+bool nm_parser_reads_clock(const struct nm_parser_def *p)
+{
+    return p && p->fn == nm_parse_x509_files;
+}
+
 size_t nm_parser_count(void)
 {
     return sizeof parsers / sizeof parsers[0];
@@ -58,58 +63,4 @@ size_t nm_parser_count(void)
 const struct nm_parser_def *nm_parser_at(size_t i)
 {
     return i < nm_parser_count() ? &parsers[i] : NULL;
-}
-
-json_t *nm_json_string_sanitized(const char *s, size_t len, size_t max)
-{
-    /* Host bytes may be any binary; JSON strings must be valid UTF-8. Invalid
-     * sequences and control characters become U+FFFD so nothing downstream
-     * (report, HTML, tickets) ever sees raw control bytes. */
-    struct nm_buf b;
-    nm_buf_init(&b, max + 4);
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end && b.len < max) {
-        unsigned c = *p;
-        size_t n = 0;
-        unsigned cp = 0;
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-                nm_buf_append(&b, "\xef\xbf\xbd", 3);
-            else
-                nm_buf_append(&b, p, 1);
-            p++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3;
-            cp = c & 0x07;
-        }
-        bool ok = n > 0 && (size_t)(end - p) > n;
-        for (size_t i = 1; ok && i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        /* Reject overlong forms, surrogates and values past U+10FFFF. */
-        if (ok && ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-                   (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff))
-            ok = false;
-        if (ok) {
-            nm_buf_append(&b, p, n + 1);
-            p += n + 1;
-        } else {
-            nm_buf_append(&b, "\xef\xbf\xbd", 3);
-            p++;
-        }
-    }
-    json_t *j = json_stringn(b.data ? b.data : "", b.len);
-    nm_buf_finish(&b);
-    return j;
 }

@@ -41,11 +41,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "nearmiss/parsers.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/tls.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
+#include "nearmiss/certdesc.h"
 #include "parsers/cursor.h"
-#include "parsers/x509.h"
 
 #define TLS_SPEC_MAX        600        /* longer inventory specs are not specs */
 #define TLS_LINE_MAX        1024       /* one STARTTLS reply line (RFC 5321: 512) */
@@ -283,6 +284,7 @@ static void fail(struct outcome *o, const char *kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(o->msg, sizeof o->msg, fmt, ap);
     va_end(ap);
+    nm_utf8_fix(o->msg); /* peer text and cuts must stay valid UTF-8 for JSON */
 }
 
 static int connect_any(const struct nm_tls_target *t, struct conn *c, struct outcome *o)
@@ -656,7 +658,7 @@ static void describe_chain(STACK_OF(X509) * chain, const struct nm_tls_target *t
     X509 *leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
 
     for (int i = 0; chain && i < sk_X509_num(chain) && i < 100; i++) {
-        json_t *c = nm_x509_describe(sk_X509_value(chain, i), now);
+        json_t *c = nm_cert_describe(sk_X509_value(chain, i), now);
         json_object_set_new(c, "position", json_integer(i));
         json_int_t dl = json_integer_value(json_object_get(c, "days_left"));
         if (json_is_integer(json_object_get(c, "days_left"))) {

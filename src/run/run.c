@@ -1,33 +1,172 @@
 /*
- * The order of a run.  Each step reads what the steps before it left in the
- * run and adds its part; none of them prints (the command layer does).
+ * The order of a run (see nearmiss/run.h for what each step does).  Each
+ * step reads what the steps before it left in the run and adds its part;
+ * none of them prints (the command layer does).  To add a step: write
+ * `static int step_NAME(struct nm_run *, nm_diag *)` and put it in steps[]
+ * where it belongs.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "nearmiss/endpoints.h"
 #include "nearmiss/model.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/tickets.h"
+#include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
 typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
 
+static json_t *host_at(const struct nm_run *run, size_t i)
+{
+    return json_array_get(json_object_get(run->report, "hosts"), i);
+}
+
+static int step_reach(struct nm_run *run, nm_diag *d)
+{
+    return nm_reach_resolve(run->inv, &run->reach_opts, &run->reach, d);
+}
+
+static int step_outdir(struct nm_run *run, nm_diag *d)
+{
+    int r = nm_mkdir_p(run->out_dir, 0755, d);
+    if (r < 0)
+        return r;
+    if (access(run->out_dir, W_OK) != 0)
+        return nm_diag_set(d, NM_ERR_IO, "output directory is not writable");
+    return 0;
+}
+
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
-    run->scan.now = run->now;
-    return nm_scan_run(run->inv, run->cs, &run->scan, &run->report, d);
+    return nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
+}
+
+static int step_tls(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++) {
+        json_t *h = host_at(run, i);
+        nm_endpoints_judge(run->cs, &run->inv->hosts[i], h);
+        /* The last step that runs checks: every check has recorded what it
+         * wanted by now, so an empty "metrics" goes. */
+        if (json_object_size(json_object_get(h, "metrics")) == 0)
+            json_object_del(h, "metrics");
+    }
+    return 0;
+}
+
+static int step_waivers(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++)
+        nm_waivers_apply(run->waivers, host_at(run, i), run->now);
+    if (run->waivers && run->waivers->n)
+        json_object_set_new(run->report, "waivers", nm_waivers_report(run->waivers, run->now));
+    return 0;
+}
+
+static int step_score(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++)
+        nm_score_host(host_at(run, i));
+    return 0;
+}
+
+/* First, before anything is scanned: a history that cannot be used stops
+ * the run with nothing scanned and nothing overwritten. */
+static int step_history_open(struct nm_run *run, nm_diag *d)
+{
+    if (run->no_history)
+        return 0;
+    return nm_history_open(run->out_dir, run->now, &run->history, d);
+}
+
+static struct nm_history_ctx history_ctx(const struct nm_run *run)
+{
+    return (struct nm_history_ctx){
+        .cs = run->cs, .inv = run->inv, .waivers = run->waivers, .now = run->now};
+}
+
+static int step_history_load(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    struct nm_history_ctx ctx = history_ctx(run);
+    return nm_history_enrich(run->history, &ctx, run->report, d);
+}
+
+static int step_history_diff(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    struct nm_history_ctx ctx = history_ctx(run);
+    return nm_history_diff(run->history, &ctx, run->report, d);
+}
+
+/* Inside the run's one transaction: a ticket event is planned together with
+ * the history it rests on, or not at all. */
+static int step_tickets_plan(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history || !run->tickets.n_targets)
+        return 0;
+    return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, run->now,
+                           &run->ticket_counts, d);
+}
+
+/* After the commit, so that what is sent was planned for good.  An event
+ * that cannot be delivered stays queued and is counted; it does not fail
+ * the run. */
+static int step_tickets_deliver(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history || !run->tickets.n_targets)
+        return 0;
+    return nm_tickets_deliver(nm_history_db(run->history), &run->tickets, run->now,
+                              &run->ticket_counts, d);
+}
+
+/* After the reports are written: a run killed before this point leaves the
+ * database as the previous run left it. */
+static int step_history_commit(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    int r = nm_history_set_report(run->history, run->json_path, d);
+    if (r == 0)
+        r = nm_history_prune(run->history, &run->keep, &run->pruned_reports, d);
+    if (r == 0)
+        r = nm_history_commit(run->history, d);
+    if (r < 0)
+        return r;
+    /* The pruned runs' report files, now that the database no longer
+     * names them; a file already gone is fine. */
+    size_t i;
+    json_t *f;
+    json_array_foreach (run->pruned_reports, i, f) {
+        const char *base = json_string_value(f);
+        if (!base || strchr(base, '/') || !nm_str_has_prefix(base, "nearmiss-"))
+            continue;
+        char *path = nm_xasprintf("%s/%s", run->out_dir, base);
+        unlink(path);
+        free(path);
+    }
+    return 0;
 }
 
 static int step_fleet(struct nm_run *run, nm_diag *d)
 {
-    nm_fleet_evaluate(run->inv, &run->fleet, run->report);
+    nm_fleet_evaluate(run->inv, run->cs, &run->fleet, run->report);
     return 0;
 }
 
 static int step_summary(struct nm_run *run, nm_diag *d)
 {
+    char finished[32];
+    nm_utc_iso8601(run->now + (nm_now_ms() - run->t0_ms) / 1000, finished);
+    json_object_set_new(run->report, "finished_at", json_string(finished));
     nm_report_summarize(run->report);
     /* The writers read the threshold from the report, so that `nearmiss
      * report` renders a stored run exactly as its scan did. */
@@ -46,14 +185,26 @@ static int step_write(struct nm_run *run, nm_diag *d)
     return nm_report_write_formats(run->report, run->out_dir, run->formats, d);
 }
 
+/* The run, in order.  Names appear in run->failed_step. */
 static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
-    {"scan", step_scan},
-    {"fleet", step_fleet},
-    {"summary", step_summary},
-    {"write", step_write},
+    {"reach", step_reach},               /* before any connection: a bad passphrase file stops here */
+    {"outdir", step_outdir},             /* an unusable report directory fails now, not after the scan */
+    {"history-open", step_history_open}, /* an unusable history stops the run before any scan */
+    {"scan", step_scan},                 /* hosts, TLS discovery and TLS endpoints, one pool */
+    {"tls", step_tls},                   /* inventory and discovered endpoints; needs cert metrics */
+    {"waivers", step_waivers},           /* before score and fleet: waived findings do not count */
+    {"history-load", step_history_load}, /* forecasts and grown SMART counters, before scoring */
+    {"score", step_score},               /* per host */
+    {"fleet", step_fleet},               /* reads host status, waivers and metrics */
+    {"summary", step_summary},           /* after every finding exists */
+    {"history-diff", step_history_diff}, /* change marks, resolved, summary.changes */
+    {"tickets-plan", step_tickets_plan}, /* events queued in the same transaction */
+    {"write", step_write},               /* nothing changes the report after it */
+    {"history-commit", step_history_commit}, /* after the reports: a killed run leaves it as it was */
+    {"tickets-deliver", step_tickets_deliver}, /* only what was committed is sent */
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
@@ -61,7 +212,7 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
     const char *env = getenv("NEARMISS_NOW");
     if (env && *env) {
         int64_t t;
-        if (nm_report_parse_utc(env, &t) < 0)
+        if (nm_utc_parse(env, &t) < 0)
             return nm_diag_set(d, NM_ERR_INVAL,
                                "NEARMISS_NOW=\"%.40s\" is not a time like 2026-12-01T02:00:00Z",
                                env);
@@ -75,6 +226,7 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
 int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
+    run->t0_ms = nm_now_ms();
     run->fail_on = NM_SEV_NONE;
     return nm_run_clock(&run->now, d);
 }
@@ -83,10 +235,15 @@ void nm_run_finish(struct nm_run *run)
 {
     if (!run)
         return;
+    nm_reach_set_finish(&run->reach);
     json_decref(run->report);
     free(run->json_path);
+    nm_history_close(run->history);
+    json_decref(run->pruned_reports);
     run->report = NULL;
     run->json_path = NULL;
+    run->history = NULL;
+    run->pruned_reports = NULL;
 }
 
 int nm_run_execute(struct nm_run *run, nm_diag *d)

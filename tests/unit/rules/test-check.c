@@ -87,6 +87,97 @@ static void test_loader_errors(void)
                  "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
                  "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
                  "plain command name");
+    /* A condition that fails after taking its value must give it back (run
+     * under valgrind: `meson test --setup valgrind --suite unit`): "in" with
+     * a scalar, alone, in a list after a good condition, and in a rule's when. */
+    expect_error(GOOD ", \"select\": {\"field\": \"a\", \"op\": \"in\", \"value\": 1}}",
+                 "\"in\" needs an array value");
+    expect_error(GOOD ", \"select\": [{\"field\": \"a\", \"op\": \"eq\", \"value\": 1}, "
+                      "{\"field\": \"b\", \"op\": \"in\", \"value\": {\"x\": [1]}}]}",
+                 "select[1]");
+    expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
+                 "\"message\": \"m\", \"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
+                 "\"parser\": \"lines\", \"rules\": [{\"when\": {\"field\": \"a\", \"op\": "
+                 "\"in\", \"value\": \"one\"}, \"severity\": \"low\"}]}",
+                 "rules[0].when");
+    expect_error(GOOD ", \"select\": {\"field\": \"a\", \"op\": \"match\", \"value\": \"(\"}}",
+                 "select.value: bad regular expression");
+}
+
+/* Errors say where: the line of the key, as the inventory's errors do. */
+static void test_loader_lines(void)
+{
+    static const char head[] = "{\n"
+                               "  \"id\": \"t\",\n"
+                               "  \"title\": \"T\",\n"
+                               "  \"category\": \"disk\",\n"
+                               "  \"subject\": \"s\",\n"
+                               "  \"message\": \"m\",\n"
+                               "  \"probe\": {\"id\": \"p\", \"script\": \"x\"},\n"
+                               "  \"parser\": \"lines\",\n";
+    expect_error("{\n\n  \"titel\": 1\n}", "checks/x.json:3: titel: unknown key");
+    expect_error(GOOD ",\n\"applies\": {\n  \"os\": \"debian\",\n  \"roles\": 7}}",
+                 "checks/x.json:4: applies.roles: must be a string or an array");
+    char *j = nm_xasprintf("%s"
+                           "  \"rules\": [\n"
+                           "    {\"severity\": \"low\"},\n"
+                           "    {\"field\": \"a\",\n"
+                           "     \"op\": \"bigger\", \"value\": 1, \"severity\": \"low\"}\n"
+                           "  ]\n"
+                           "}\n",
+                           head);
+    expect_error(j, "checks/x.json:12: rules[1].op: unknown operator \"bigger\"");
+    free(j);
+    j = nm_xasprintf("%s"
+                     "  \"rules\": [{\"severity\": \"low\"}],\n"
+                     "  \"select\": [\n"
+                     "    {\"field\": \"a\", \"op\": \"eq\", \"value\": 1},\n"
+                     "    {\"field\": \"b\", \"op\": \"match\",\n"
+                     "     \"value\": \"(\"}\n"
+                     "  ]\n"
+                     "}\n",
+                     head);
+    expect_error(j, "checks/x.json:13: select[1].value: bad regular expression");
+    free(j);
+}
+
+/* "fleet": a fleet rule reads recorded fields, so it names them. */
+static void test_fleet_attribute(void)
+{
+#define REC ", \"record\": {\"key\": \"mount\", \"fields\": [\"one\", \"server\"]}"
+    expect_error(GOOD REC ", \"fleet\": \"shared\"}", "fleet: must be an object");
+    expect_error(GOOD ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                      "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "needs \"record\"");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"spread\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "fleet.rule: \"spread\" is not a fleet rule");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"single\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "fleet.single: \"single\" is not one of record.fields");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"srv\", \"what\": \"w\"}}",
+                 "fleet.server: \"srv\" is not one of record.fields");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\", "
+                          "\"extra\": 1}}",
+                 "extra");
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    nm_checkset_init(&cs);
+    static const char ok[] =
+        GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"role-one\", "
+                 "\"single\": \"one\", \"server\": \"server\", \"what\": \"thing\"}}";
+    CHECK_INT(nm_checkset_load_buffer(&cs, "checks/ok.json", ok, strlen(ok), &d), 0);
+    CHECK(cs.n_checks == 1 && cs.checks[0].fleet != NULL);
+    if (cs.n_checks == 1 && cs.checks[0].fleet) {
+        CHECK_STR(cs.checks[0].fleet->finding, "role-one");
+        CHECK_STR(cs.checks[0].fleet->single, "one");
+        CHECK_STR(cs.checks[0].fleet->server, "server");
+        CHECK_STR(cs.checks[0].fleet->what, "thing");
+    }
+    nm_checkset_finish(&cs);
+#undef REC
 }
 
 static void test_shared_probe(void)
@@ -223,7 +314,7 @@ static void test_evaluate(void)
                                     "/ 50 ext4\n/var 97 xfs\n/srv 91 xfs\n/home 86 ext4\n"
                                     "/run 99 tmpfs\n/backup 98 ext4\n/mnt 10 nfs\n",
                                     "");
-    json_t *e = nm_check_evaluate(c, &h, &sec, findings, metrics);
+    json_t *e = nm_check_evaluate(c, &h, &sec, 0, findings, metrics);
     CHECK_STR(result_of(e), "fail");
     CHECK_INT(json_integer_value(json_object_get(e, "items")), 6); /* tmpfs not selected */
     CHECK_INT(json_array_size(findings), 4); /* /var /srv /home /mnt; /backup under 99 */
@@ -252,7 +343,7 @@ static void test_evaluate(void)
     /* Nothing over a threshold: pass, no finding. */
     json_t *none = json_array();
     sec = section(NM_SECTION_DONE, 0, "/ 10 ext4\n", "");
-    e = nm_check_evaluate(c, &h, &sec, none, NULL);
+    e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
     CHECK_STR(result_of(e), "pass");
     CHECK_INT(json_array_size(none), 0);
     json_decref(e);
@@ -274,7 +365,7 @@ static void test_evaluate(void)
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         sec = section(bad_cases[i].st, bad_cases[i].rc, "/ 99 ext4\n", bad_cases[i].err);
         snprintf(sec.skip_reason, sizeof sec.skip_reason, "noroot");
-        e = nm_check_evaluate(c, &h, &sec, none, NULL);
+        e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
         CHECK_STR(result_of(e), "error");
         const char *reason = json_string_value(json_object_get(e, "reason"));
         if (!reason || !strstr(reason, bad_cases[i].needle)) {
@@ -297,6 +388,8 @@ int main(void)
 {
     test_evaluate();
     test_loader_errors();
+    test_fleet_attribute();
+    test_loader_lines();
     test_shared_probe();
     test_rules();
     test_versions();

@@ -140,7 +140,7 @@ static json_t *judge(const char *probe_out, int64_t now)
     char name[] = "h1";
     struct nm_host h = {.name = name, .address = name};
     json_t *findings = json_array();
-    json_t *entry = nm_check_evaluate_at(chk, &h, &sec, now, findings, NULL);
+    json_t *entry = nm_check_evaluate(chk, &h, &sec, now, findings, NULL);
     json_object_set_new(entry, "findings_list", findings);
     nm_buf_finish(&sec.out);
     nm_buf_finish(&sec.err);
@@ -255,7 +255,7 @@ static void test_check_file_errors(void)
                        "\"parser\": \"os_lifecycle\", \"lifecycle\": \"data/missing.json\", "
                        "\"rules\": [{\"severity\": \"low\"}]}";
     CHECK(nm_checkset_load_buffer(&c2, "checks/l.json", def2, strlen(def2), &d) < 0);
-    CHECK(strstr(d.msg, "checks/l.json: lifecycle: ") && strstr(d.msg, "data/missing.json"));
+    CHECK(strstr(d.msg, "checks/l.json:1: lifecycle: ") && strstr(d.msg, "data/missing.json"));
     nm_checkset_finish(&c2);
 }
 
