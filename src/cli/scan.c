@@ -39,6 +39,8 @@ static const char scan_usage[] =
     "                         findings stay in the report but do not count\n"
     "  -o, --out DIR          report directory (default: reports/)\n"
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
+    "      --max-per LABEL=N  at most N hosts scanned at once per value of the inventory\n"
+    "                         label LABEL (repeatable; hosts without it are not limited)\n"
     "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
     "                         probes (default: 90)\n"
     "      --known-hosts FILE OpenSSH known_hosts for hosts whose inventory names none\n"
@@ -206,6 +208,34 @@ static void print_summary(const json_t *report, const char *path)
     printf("report: %s\n", path);
 }
 
+/* --max-per LABEL=N; a label given again takes the later N. */
+static int add_max_per(const char *arg, struct nm_max_per **list, size_t *n)
+{
+    const char *eq = strrchr(arg, '=');
+    long v;
+    if (!eq || eq == arg) {
+        nm_cli_error("--max-per: \"%s\" is not LABEL=N", arg);
+        return -1;
+    }
+    for (const char *p = arg; p < eq; p++)
+        if (*p <= 0x20 || *p >= 0x7f) {
+            nm_cli_error("--max-per: the label must be printable ASCII without spaces");
+            return -1;
+        }
+    if (nm_cli_parse_long("--max-per", eq + 1, 1, 100000, &v) < 0)
+        return -1;
+    size_t len = (size_t)(eq - arg);
+    for (size_t i = 0; i < *n; i++)
+        if (strlen((*list)[i].label) == len && strncmp((*list)[i].label, arg, len) == 0) {
+            (*list)[i].max = (size_t)v;
+            return 0;
+        }
+    *list = nm_xreallocarray(*list, *n + 1, sizeof **list);
+    (*list)[*n] = (struct nm_max_per){.label = nm_xstrndup(arg, len), .max = (size_t)v};
+    (*n)++;
+    return 0;
+}
+
 int nm_cmd_scan(int argc, char **argv)
 {
     enum {
@@ -226,6 +256,7 @@ int nm_cmd_scan(int argc, char **argv)
         O_TLS_CA,
         O_TLS_TIMEOUT,
         O_TLS_DISCOVERY,
+        O_MAX_PER,
         O_KEEP_RUNS,
         O_KEEP_DAYS,
         O_TICKET,
@@ -265,6 +296,7 @@ int nm_cmd_scan(int argc, char **argv)
         {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
         {"tls-discovery", required_argument, NULL, O_TLS_DISCOVERY},
+        {"max-per", required_argument, NULL, O_MAX_PER},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"keep-runs", required_argument, NULL, O_KEEP_RUNS},
         {"keep-days", required_argument, NULL, O_KEEP_DAYS},
@@ -294,6 +326,8 @@ int nm_cmd_scan(int argc, char **argv)
     long v;
     int c, rc = NM_EXIT_USAGE;
     char *checks_dir = NULL;
+    struct nm_max_per *max_per = NULL;
+    size_t n_max_per = 0;
     struct nm_inventory inv;
     struct nm_run run;
     struct nm_checkset cs;
@@ -387,6 +421,10 @@ int nm_cmd_scan(int argc, char **argv)
             if (nm_cli_parse_long("--tls-timeout", optarg, 1, 600, &v) < 0)
                 goto out;
             so.tls_timeout_s = (int)v;
+            break;
+        case O_MAX_PER:
+            if (add_max_per(optarg, &max_per, &n_max_per) < 0)
+                goto out;
             break;
         case O_TLS_DISCOVERY:
             if (nm_tls_discovery_parse(optarg, &so.tls_discovery) < 0) {
@@ -511,6 +549,8 @@ int nm_cmd_scan(int argc, char **argv)
     }
     run.inv = &inv;
     run.cs = &cs;
+    so.max_per = max_per;
+    so.n_max_per = n_max_per;
     run.scan = so;
     run.waivers = &waivers;
     run.fleet = fo;
@@ -557,6 +597,9 @@ out:
     nm_waivers_finish(&waivers);
     free(fo.drain);
     free(drain_list);
+    for (size_t i = 0; i < n_max_per; i++)
+        free((char *)max_per[i].label);
+    free(max_per);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(checks_dir);

@@ -56,10 +56,26 @@ struct scan {
     struct tls_job *tls;
     size_t n_tls;
     json_t **discovered; /* per host: TLS items of discovered endpoints (worker-filled) */
-    atomic_size_t next;
+    /* Which job runs next (sched_next), under mu.  A host waits while any
+     * --max-per group it belongs to is full; a finishing host wakes the
+     * workers waiting for a slot. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *state; /* per host: HOST_WAITING, HOST_RUNNING, HOST_DONE */
+    size_t first_waiting; /* no waiting host before this index */
+    size_t n_waiting;     /* hosts not yet started */
+    size_t next_tls;      /* inventory endpoints handed out so far */
+    size_t *group;        /* [host * n_max_per + l]: the host's group for limit l, or NO_GROUP */
+    size_t *running;      /* per group: its hosts being scanned now */
+    size_t *group_cap;    /* per group: the limit's N */
+    size_t n_groups;
+    int64_t t0_ms; /* nm_now_ms() when the scan began */
     atomic_size_t done;
     atomic_size_t failed;
 };
+
+enum { HOST_WAITING, HOST_RUNNING, HOST_DONE };
+#define NO_GROUP SIZE_MAX
 
 static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
 {
@@ -619,18 +635,141 @@ static void run_tls_job(const struct scan *s, struct tls_job *j)
     json_object_set_new(j->item, "spec", json_string(j->spec));
 }
 
+static const char *host_label(const struct nm_host *h, const char *key)
+{
+    for (size_t i = 0; i < h->n_labels; i++)
+        if (strcmp(h->labels[i].key, key) == 0)
+            return h->labels[i].value;
+    return NULL;
+}
+
+/* One group per (--max-per label, value) present in the inventory; hosts
+ * without the label are in none for it. */
+static void plan_groups(struct scan *s)
+{
+    size_t nl = s->o->n_max_per, nh = s->inv->n_hosts, cells = nh * nl + 1;
+    s->group = nm_xcalloc(cells, sizeof *s->group);
+    const char **value = nm_xcalloc(cells, sizeof *value);
+    size_t *limit = nm_xcalloc(cells, sizeof *limit);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t l = 0; l < nl; l++) {
+            const char *v = host_label(&s->inv->hosts[h], s->o->max_per[l].label);
+            size_t g = NO_GROUP;
+            for (size_t k = 0; v && k < s->n_groups && g == NO_GROUP; k++)
+                if (limit[k] == l && strcmp(value[k], v) == 0)
+                    g = k;
+            if (v && g == NO_GROUP) {
+                g = s->n_groups++;
+                value[g] = v;
+                limit[g] = l;
+            }
+            s->group[h * nl + l] = g;
+        }
+    s->running = nm_xcalloc(s->n_groups ? s->n_groups : 1, sizeof *s->running);
+    s->group_cap = nm_xcalloc(s->n_groups ? s->n_groups : 1, sizeof *s->group_cap);
+    for (size_t g = 0; g < s->n_groups; g++)
+        s->group_cap[g] = s->o->max_per[limit[g]].max;
+    free(value);
+    free(limit);
+}
+
+static bool host_fits(const struct scan *s, size_t h)
+{
+    size_t nl = s->o->n_max_per;
+    for (size_t l = 0; l < nl; l++) {
+        size_t g = s->group[h * nl + l];
+        if (g != NO_GROUP && s->running[g] >= s->group_cap[g])
+            return false;
+    }
+    return true;
+}
+
+static void host_slots(struct scan *s, size_t h, bool take)
+{
+    size_t nl = s->o->n_max_per;
+    for (size_t l = 0; l < nl; l++) {
+        size_t g = s->group[h * nl + l];
+        if (g != NO_GROUP)
+            s->running[g] += take ? 1 : (size_t)-1;
+    }
+}
+
+/*
+ * The next job, under mu: the first waiting host (inventory order) whose
+ * groups all have room, else an inventory endpoint, else wait for a running
+ * host to free a slot.  A worker so never idles while something it may run
+ * waits.  Returns a host index, n_hosts + an endpoint index, or SIZE_MAX
+ * when nothing is left.
+ */
+static size_t sched_next(struct scan *s)
+{
+    size_t nh = s->inv->n_hosts, job = SIZE_MAX;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->first_waiting < nh && s->state[s->first_waiting] != HOST_WAITING)
+            s->first_waiting++;
+        for (size_t h = s->first_waiting; s->n_waiting && h < nh; h++)
+            if (s->state[h] == HOST_WAITING && host_fits(s, h)) {
+                s->state[h] = HOST_RUNNING;
+                s->n_waiting--;
+                host_slots(s, h, true);
+                job = h;
+                break;
+            }
+        if (job == SIZE_MAX && s->next_tls < s->n_tls)
+            job = nh + s->next_tls++;
+        /* Waiting hosts that do not fit: one finishing host makes room. */
+        if (job != SIZE_MAX || s->n_waiting == 0)
+            break;
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return job;
+}
+
+static void sched_done(struct scan *s, size_t h)
+{
+    pthread_mutex_lock(&s->mu);
+    s->state[h] = HOST_DONE;
+    host_slots(s, h, false);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* When the host's scan ran, on the run's clock (the scan began at `now`)
+ * and in milliseconds since then: the concurrency the fleet saw. */
+static void record_times(const struct scan *s, json_t *hj, int64_t t_start, int64_t t_end)
+{
+    char started[32], ended[32];
+    int64_t off = t_start - s->t0_ms, end = t_end - s->t0_ms;
+    nm_utc_iso8601(s->now + off / 1000, started);
+    nm_utc_iso8601(s->now + end / 1000, ended);
+    json_t *scan = json_object_get(hj, "scan");
+    if (!json_is_object(scan)) {
+        scan = json_object();
+        json_object_set_new(hj, "scan", scan);
+    }
+    json_object_set_new(scan, "started_at", json_string(started));
+    json_object_set_new(scan, "ended_at", json_string(ended));
+    json_object_set_new(scan, "start_ms", json_integer((json_int_t)off));
+    json_object_set_new(scan, "end_ms", json_integer((json_int_t)end));
+}
+
 static void *worker(void *arg)
 {
     struct scan *s = arg;
     for (;;) {
-        size_t i = atomic_fetch_add(&s->next, 1);
-        if (i >= s->inv->n_hosts + s->n_tls)
+        size_t i = sched_next(s);
+        if (i == SIZE_MAX)
             break;
         if (i >= s->inv->n_hosts) {
             run_tls_job(s, &s->tls[i - s->inv->n_hosts]);
             continue;
         }
+        int64_t t_start = nm_now_ms();
         json_t *hj = scan_host(s, &s->inv->hosts[i]);
+        record_times(s, hj, t_start, nm_now_ms());
+        sched_done(s, i);
         if (!nm_view_host_ok(hj))
             atomic_fetch_add(&s->failed, 1);
         s->hosts[i] = hj;
@@ -649,7 +788,9 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     pthread_t *threads = NULL;
     size_t n_threads = 0;
 
-    atomic_init(&s.next, 0);
+    s.t0_ms = nm_now_ms();
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
     atomic_init(&s.done, 0);
     atomic_init(&s.failed, 0);
     nm_utc_iso8601(now, started);
@@ -660,6 +801,9 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     plan_tls_jobs(&s);
     s.hosts = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.hosts);
     s.discovered = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.discovered);
+    s.state = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.state);
+    s.n_waiting = inv->n_hosts;
+    plan_groups(&s);
 
     size_t want = (size_t)(o->jobs > 0 ? o->jobs : NM_DEFAULT_JOBS);
     if (want > inv->n_hosts + s.n_tls)
@@ -706,6 +850,12 @@ out:
     for (size_t i = 0; s.discovered && i < inv->n_hosts; i++)
         json_decref(s.discovered[i]);
     free(s.discovered);
+    free(s.state);
+    free(s.group);
+    free(s.running);
+    free(s.group_cap);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
     free(s.facts_script);
     for (size_t i = 0; i < s.n_tls; i++)
         json_decref(s.tls[i].item);
