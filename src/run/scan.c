@@ -176,8 +176,9 @@ static const char *host_sni(const struct nm_host *h)
                : NULL;
 }
 
-/* The probe list for one host: facts first, then TLS discovery when asked
- * for, then each needed probe once. */
+/* The probe list for one host: facts first, then each needed probe once,
+ * then TLS discovery when asked for: its handshakes may take longest, and
+ * within the host's deadline the checks come first. */
 static size_t host_probes(const struct scan *s, const struct nm_host *h,
                           struct nm_probe_spec *specs, char **guarded)
 {
@@ -186,14 +187,6 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
                                         .script = s->facts_script,
                                         .timeout_s = FACTS_TIMEOUT_S,
                                         .cap = FACTS_CAP};
-    if (s->o->tls_discovery != NM_TLS_DISCOVERY_OFF) {
-        guarded[n] = nm_discover_script(s->o->tls_discovery, host_sni(h));
-        specs[n] = (struct nm_probe_spec){.id = NM_DISCOVER_PROBE_ID,
-                                          .script = guarded[n],
-                                          .timeout_s = NM_DISCOVER_TIMEOUT_S,
-                                          .cap = NM_DISCOVER_CAP};
-        n++;
-    }
     for (size_t p = 0; p < s->cs->n_probes; p++) {
         const struct nm_probe_def *pd = s->cs->probes[p];
         bool needed;
@@ -211,6 +204,14 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
                                             .needs_root = pd->needs_root,
                                             .timeout_s = pd->timeout_s,
                                             .cap = pd->max_output};
+    }
+    if (s->o->tls_discovery != NM_TLS_DISCOVERY_OFF) {
+        guarded[n] = nm_discover_script(s->o->tls_discovery, host_sni(h));
+        specs[n] = (struct nm_probe_spec){.id = NM_DISCOVER_PROBE_ID,
+                                          .script = guarded[n],
+                                          .timeout_s = NM_DISCOVER_TIMEOUT_S,
+                                          .cap = NM_DISCOVER_CAP};
+        n++;
     }
     return n;
 }
