@@ -19,6 +19,7 @@
 #include "nearmiss/error.h"
 #include "nearmiss/finding.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/lifecycle.h"
 #include "nearmiss/model.h"
 #include "nearmiss/parsers.h"
 #include "nearmiss/script.h"
@@ -146,6 +147,10 @@ struct nm_check {
     size_t n_ok_exit;
     const struct nm_parser_def *parser;
     json_t *parser_options; /* own reference or NULL */
+    /* "lifecycle": a release lifecycle file (path relative to the check
+     * file) whose dates annotate the parser's items before the rules run;
+     * owned, NULL for other checks. */
+    struct nm_lifecycle *lifecycle;
     struct nm_cond *select;
     size_t n_select;
     struct nm_rule *rules;

@@ -1,9 +1,12 @@
 /*
  * Judging a host's TLS endpoints, after the scan: the endpoint results the
- * scan left in the host's report ("tls", one item per inventory endpoint) go
+ * scan left in the host's report ("tls": one item per inventory endpoint,
+ * then one per discovered endpoint that completed a handshake) go
  * through every check whose items come from TLS ("source": "tls"), and each
  * endpoint still serving a certificate older than a renewed one on disk for
- * the same name gets a "cert-served-stale" finding (medium).  That comparison
+ * the same name gets a "cert-served-stale" finding (high; critical when the
+ * served one expires within 7 days), naming the listening program and its
+ * reload command when discovery saw them.  That comparison
  * reads what the "cert-expiry" check recorded in the host's metrics.
  *
  * jansson ownership: host is borrowed and modified (its "checks",

@@ -2,8 +2,11 @@
  * The scan: for every selected host, one SSH session running one script
  * with the facts probe and every check's probe; the output is split, parsed
  * and judged into the host's part of the report.  A bounded pool of worker
- * threads (--jobs) takes hosts from a shared cursor; each host has its own
- * absolute deadline, so no host can hold up another beyond its own.  The
+ * threads (--jobs) takes hosts in inventory order, skipping those whose
+ * --max-per groups are full (a worker idles only when nothing it may start
+ * waits); each host has its own absolute deadline, counted from its start,
+ * so no host can hold up another beyond its own.  Each host's report gets
+ * "scan": {started_at, ended_at, start_ms, end_ms}.  The
  * inventory's TLS endpoints are probed by the same pool; their results are
  * left in each host's "tls" for the run's tls step to judge.
  *
@@ -21,6 +24,7 @@
 #include <stdint.h>
 
 #include "nearmiss/check.h"
+#include "nearmiss/discover.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/reach.h"
 
@@ -28,14 +32,24 @@
 #define NM_DEFAULT_TIMEOUT_S 90
 #define NM_DEFAULT_HOST_CAP  (8u << 20)
 
+/* --max-per LABEL=N: at most max hosts with the same value of label are
+ * scanned at once; hosts without the label are not limited by it. */
+struct nm_max_per {
+    const char *label; /* borrowed */
+    size_t max;        /* >= 1 */
+};
+
 struct nm_scan_options {
     int jobs;
     int timeout_s;
     uint64_t host_cap; /* bytes accepted from one host */
     bool accept_new;
-    const char *save_scripts; /* directory: write each host's script there */
-    const char *tls_ca;       /* PEM trust anchors for TLS endpoints; NULL = system */
-    int tls_timeout_s;        /* per endpoint */
+    const char *save_scripts;            /* directory: write each host's script there */
+    const char *tls_ca;                  /* PEM trust anchors for TLS endpoints; NULL = system */
+    int tls_timeout_s;                   /* per endpoint */
+    enum nm_tls_discovery tls_discovery; /* TLS endpoints found on the hosts (0 = off) */
+    const struct nm_max_per *max_per;    /* n_max_per limits, all applied */
+    size_t n_max_per;
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
     void *progress_ctx;

@@ -81,4 +81,18 @@ int nm_tls_spec_parse(const char *spec, const char *default_host, struct nm_tls_
  */
 int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **ret_item, nm_diag *d);
 
+/*
+ * The same description for a handshake made on the host itself (`openssl
+ * s_client -showcerts` output, captured by the TLS discovery probe for
+ * listeners the scanner must not or cannot reach): the PEM chain is verified
+ * here against t->ca_file (or the system store) at t->now, protocol and
+ * cipher come from s_client's session lines.  starttls_name (may be NULL)
+ * overrides the "starttls" field (s_client speaks LDAP's, the scanner does
+ * not).  hostname_ok is null when t->sni is empty: no name to check.  No
+ * certificate in the text is a result (item "error"), not a failure; the
+ * text is host output and is read within len only.
+ */
+int nm_tls_describe_capture(const struct nm_tls_target *t, const char *text, size_t len,
+                            const char *starttls_name, json_t **ret_item, nm_diag *d);
+
 #endif

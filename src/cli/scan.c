@@ -40,6 +40,8 @@ static const char scan_usage[] =
     "                         findings stay in the report but do not count\n"
     "  -o, --out DIR          report directory (default: reports/)\n"
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
+    "      --max-per LABEL=N  at most N hosts scanned at once per value of the inventory\n"
+    "                         label LABEL (repeatable; hosts without it are not limited)\n"
     "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
     "                         probes (default: 90)\n"
     "      --known-hosts FILE OpenSSH known_hosts for hosts whose inventory names none\n"
@@ -68,6 +70,14 @@ static const char scan_usage[] =
     "      --tls-ca FILE      PEM trust anchors for the inventory's TLS endpoints\n"
     "                         (default: the system trust store)\n"
     "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
+    "      --tls-discovery off|local|remote  find the TLS services each host listens\n"
+    "                         on and judge them like inventory endpoints: remote\n"
+    "                         (default) probes them from here at the host's inventory\n"
+    "                         address, loopback-only ones from the host itself\n"
+    "                         (openssl s_client); local probes all from the host\n"
+    ;
+/* Two halves: one C string literal of this size is beyond what C17 promises. */
+static const char scan_usage_more[] =
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist)\n"
     "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
@@ -123,6 +133,34 @@ static void print_summary(const json_t *report, const char *path)
     printf("report: %s\n", path);
 }
 
+/* --max-per LABEL=N; a label given again takes the later N. */
+static int add_max_per(const char *arg, struct nm_max_per **list, size_t *n)
+{
+    const char *eq = strrchr(arg, '=');
+    long v;
+    if (!eq || eq == arg) {
+        nm_cli_error("--max-per: \"%s\" is not LABEL=N", arg);
+        return -1;
+    }
+    for (const char *p = arg; p < eq; p++)
+        if (*p <= 0x20 || *p >= 0x7f) {
+            nm_cli_error("--max-per: the label must be printable ASCII without spaces");
+            return -1;
+        }
+    if (nm_cli_parse_long("--max-per", eq + 1, 1, 100000, &v) < 0)
+        return -1;
+    size_t len = (size_t)(eq - arg);
+    for (size_t i = 0; i < *n; i++)
+        if (strlen((*list)[i].label) == len && strncmp((*list)[i].label, arg, len) == 0) {
+            (*list)[i].max = (size_t)v;
+            return 0;
+        }
+    *list = nm_xreallocarray(*list, *n + 1, sizeof **list);
+    (*list)[*n] = (struct nm_max_per){.label = nm_xstrndup(arg, len), .max = (size_t)v};
+    (*n)++;
+    return 0;
+}
+
 int nm_cmd_scan(int argc, char **argv)
 {
     enum {
@@ -142,7 +180,9 @@ int nm_cmd_scan(int argc, char **argv)
         O_UNHEALTHY_AT,
         O_TLS_CA,
         O_TLS_TIMEOUT,
-        O_SHARD
+        O_SHARD,
+        O_TLS_DISCOVERY,
+        O_MAX_PER
     };
     struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
@@ -172,6 +212,8 @@ int nm_cmd_scan(int argc, char **argv)
         {"drain", required_argument, NULL, O_DRAIN},
         {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
+        {"tls-discovery", required_argument, NULL, O_TLS_DISCOVERY},
+        {"max-per", required_argument, NULL, O_MAX_PER},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"shard", required_argument, NULL, O_SHARD},
         NM_CLI_ONCE_OPTIONS,
@@ -189,10 +231,13 @@ int nm_cmd_scan(int argc, char **argv)
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
                                  .timeout_s = NM_DEFAULT_TIMEOUT_S,
                                  .host_cap = NM_DEFAULT_HOST_CAP,
-                                 .tls_timeout_s = 10};
+                                 .tls_timeout_s = 10,
+                                 .tls_discovery = NM_TLS_DISCOVERY_REMOTE};
     long v;
     int c, rc = NM_EXIT_USAGE;
     char *checks_dir = NULL;
+    struct nm_max_per *max_per = NULL;
+    size_t n_max_per = 0;
     struct nm_inventory inv;
     struct nm_run run;
     struct nm_checkset cs;
@@ -294,6 +339,16 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             so.tls_timeout_s = (int)v;
             break;
+        case O_MAX_PER:
+            if (add_max_per(optarg, &max_per, &n_max_per) < 0)
+                goto out;
+            break;
+        case O_TLS_DISCOVERY:
+            if (nm_tls_discovery_parse(optarg, &so.tls_discovery) < 0) {
+                nm_cli_error("--tls-discovery: \"%s\" is not off, local or remote", optarg);
+                goto out;
+            }
+            break;
         case O_DRAIN:
             free(drain_list);
             drain_list = nm_xstrdup(optarg);
@@ -316,6 +371,7 @@ int nm_cmd_scan(int argc, char **argv)
             break;
         case 'h':
             fputs(scan_usage, stdout);
+            fputs(scan_usage_more, stdout);
             fputs(nm_cli_tickets_usage, stdout);
             rc = NM_EXIT_OK;
             goto out;
@@ -390,6 +446,8 @@ int nm_cmd_scan(int argc, char **argv)
     }
     run.inv = &inv;
     run.cs = &cs;
+    so.max_per = max_per;
+    so.n_max_per = n_max_per;
     run.scan = so;
     run.waivers = &waivers;
     run.fleet = fo;
@@ -436,6 +494,9 @@ out:
     nm_waivers_finish(&waivers);
     free(fo.drain);
     free(drain_list);
+    for (size_t i = 0; i < n_max_per; i++)
+        free((char *)max_per[i].label);
+    free(max_per);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(checks_dir);

@@ -49,4 +49,9 @@ int nm_parse_lines(const char *data, size_t len, const json_t *options, json_t *
 int nm_parse_json(const char *data, size_t len, const json_t *options, json_t **ret_items,
                   nm_diag *d);
 
+int nm_parse_os_lifecycle(const char *data, size_t len, const json_t *options, json_t **ret_items,
+                          nm_diag *d);
+int nm_parse_listeners(const char *data, size_t len, const json_t *options, json_t **ret_items,
+                       nm_diag *d);
+
 #endif

@@ -150,7 +150,12 @@ static const char script_preamble[] =
     "nm_root=0\n"
     "[ \"$(id -u 2>/dev/null)\" = 0 ] && nm_root=1\n"
     "nm_sudo=0\n"
-    "nm_to=\n";
+    "nm_to=\n"
+    /* The scan must not compete with the host's own work: everything below
+     * (sudo and timeout(1) included) inherits the lowest CPU share and the
+     * idle I/O class, where the host has renice and ionice. */
+    "command -v renice >/dev/null 2>&1 && renice -n 10 -p $$ >/dev/null 2>&1\n"
+    "command -v ionice >/dev/null 2>&1 && ionice -c 3 -p $$ >/dev/null 2>&1\n";
 
 /* Only when some probe needs root: a refusing sudo may log to auth.log. */
 static const char script_sudo_probe[] =

@@ -37,6 +37,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -45,6 +46,7 @@
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/certdesc.h"
+#include "parsers/cursor.h"
 
 #define TLS_SPEC_MAX        600        /* longer inventory specs are not specs */
 #define TLS_LINE_MAX        1024       /* one STARTTLS reply line (RFC 5321: 512) */
@@ -651,18 +653,16 @@ static const char *const leaf_renewal_keys[] = {
     "renewal_expected_by", "days_past_renewal", "renewal_overdue",
 };
 
-/* Fills the handshake results into item. */
-static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t now, json_t *item)
+/* The certificates a server sent, whether they verify, match the name and
+ * how long they last.  vr is the chain's verification result; name_known
+ * false leaves hostname_ok null (no name to check the certificate against). */
+static void describe_chain(STACK_OF(X509) * chain, const struct nm_tls_target *t, long vr,
+                           bool name_known, int64_t now, json_t *item)
 {
-    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
     json_t *arr = json_object_get(item, "chain");
     int64_t leaf_days = 0, min_days = INT64_MAX;
     bool have_days = false, weak_sig = false, weak_key = false;
     X509 *leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
-
-    json_object_set_new(item, "protocol", json_string(SSL_get_version(ssl)));
-    set_string_or_null(item, "cipher", SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
-    json_object_set_new(item, "weak_protocol", json_boolean(SSL_version(ssl) < TLS1_2_VERSION));
 
     for (int i = 0; chain && i < sk_X509_num(chain) && i < 100; i++) {
         json_t *c = nm_cert_describe(sk_X509_value(chain, i), now);
@@ -694,7 +694,6 @@ static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t no
         json_array_append_new(arr, c);
     }
 
-    long vr = SSL_get_verify_result(ssl);
     if (!leaf) {
         json_object_set_new(item, "verified", json_false());
         json_object_set_new(item, "verify_error", json_string("no certificate sent"));
@@ -703,7 +702,8 @@ static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t no
         json_object_set_new(item, "verified", json_boolean(vr == X509_V_OK));
         set_string_or_null(item, "verify_error",
                            vr == X509_V_OK ? NULL : X509_verify_cert_error_string(vr));
-        json_object_set_new(item, "hostname_ok", json_boolean(name_matches(leaf, t)));
+        json_object_set_new(item, "hostname_ok",
+                            name_known ? json_boolean(name_matches(leaf, t)) : json_null());
     }
     json_object_set_new(item, "days_left",
                         have_days && leaf ? json_integer(leaf_days) : json_null());
@@ -713,6 +713,15 @@ static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t no
                         have_days ? json_integer(min_days) : json_null());
     json_object_set_new(item, "weak_sig", json_boolean(weak_sig));
     json_object_set_new(item, "weak_key", json_boolean(weak_key));
+}
+
+/* Fills the handshake results into item. */
+static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t now, json_t *item)
+{
+    json_object_set_new(item, "protocol", json_string(SSL_get_version(ssl)));
+    set_string_or_null(item, "cipher", SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
+    json_object_set_new(item, "weak_protocol", json_boolean(SSL_version(ssl) < TLS1_2_VERSION));
+    describe_chain(SSL_get_peer_cert_chain(ssl), t, SSL_get_verify_result(ssl), true, now, item);
 }
 
 static json_t *new_item(const struct nm_tls_target *t)
@@ -842,4 +851,125 @@ out:
         close(c.fd);
     ERR_pop_to_mark();
     return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* A handshake made on the host (openssl s_client), judged here */
+
+static void span_copy(struct nm_span s, char *out, size_t outsz)
+{
+    if (s.n >= outsz)
+        return;
+    memcpy(out, s.p, s.n);
+    out[s.n] = '\0';
+}
+
+/* "Protocol  : TLSv1.3" (session block) or "New, TLSv1.3, Cipher is X". */
+static void capture_session_line(struct nm_span line, char *proto, size_t plen, char *cipher,
+                                 size_t clen)
+{
+    struct nm_span t = nm_span_trim(line), rest, key;
+    if (nm_span_has_prefix(t, "New, ")) {
+        rest = nm_span_after(t, 5);
+        struct nm_span p;
+        nm_span_cut(&rest, ',', &p);
+        p = nm_span_trim(p);
+        if (!proto[0] && p.n && p.n < plen && !nm_span_eq(p, "(NONE)"))
+            span_copy(p, proto, plen);
+        const char *c = nm_span_find(rest, "Cipher is ");
+        if (c && !cipher[0]) {
+            struct nm_span cs = nm_span_trim(nm_span_range(c + 10, nm_span_end(rest)));
+            if (cs.n && cs.n < clen && !nm_span_eq(cs, "(NONE)"))
+                span_copy(cs, cipher, clen);
+        }
+        return;
+    }
+    rest = t;
+    if (!nm_span_cut(&rest, ':', &key))
+        return;
+    key = nm_span_trim(key);
+    rest = nm_span_trim(rest);
+    if (rest.n == 0 || nm_span_eq(rest, "(NONE)") || nm_span_eq(rest, "0000"))
+        return;
+    if (nm_span_eq(key, "Protocol"))
+        span_copy(rest, proto, plen);
+    else if (nm_span_eq(key, "Cipher"))
+        span_copy(rest, cipher, clen);
+}
+
+int nm_tls_describe_capture(const struct nm_tls_target *t, const char *text, size_t len,
+                            const char *starttls_name, json_t **ret_item, nm_diag *d)
+{
+    if (!t || t->port == 0 || !memchr(t->host, '\0', sizeof t->host) ||
+        !memchr(t->sni, '\0', sizeof t->sni))
+        return nm_diag_set(d, NM_ERR_INVAL, "TLS capture: no host or port");
+    int64_t now = t->now ? t->now : (int64_t)time(NULL);
+    char proto[32] = "", cipher[128] = "", err[256] = "";
+    const char *cur = text ? text : "", *end = text ? text + len : cur;
+    struct nm_span line;
+    while (nm_span_next_line(&cur, end, &line)) {
+        capture_session_line(line, proto, sizeof proto, cipher, sizeof cipher);
+        if (!err[0] && (nm_span_find(line, ":error:") || nm_span_find(line, "errno=")))
+            nm_span_quote(nm_span_trim(line), 200, err, sizeof err);
+    }
+
+    ERR_set_mark();
+    json_t *item = new_item(t);
+    if (starttls_name)
+        json_object_set_new(item, "starttls", json_string(starttls_name));
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    BIO *bio = BIO_new_mem_buf(text ? text : "", (int)(len < INT32_MAX ? len : INT32_MAX));
+    X509 *x;
+    while (bio && chain && sk_X509_num(chain) < 10 &&
+           (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+        if (!sk_X509_push(chain, x))
+            X509_free(x);
+    BIO_free(bio);
+    int rc = 0;
+    if (!chain || sk_X509_num(chain) == 0) {
+        json_object_set_new(item, "error",
+                            json_sprintf("no TLS handshake%s%s", err[0] ? ": " : "", err));
+        json_object_set_new(item, "error_kind", json_string("handshake"));
+    } else {
+        long vr = X509_V_ERR_UNSPECIFIED;
+        X509_STORE *store = X509_STORE_new();
+        X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+        bool loaded = store && (t->ca_file ? X509_STORE_load_file(store, t->ca_file) == 1
+                                           : X509_STORE_set_default_paths(store) == 1);
+        if (!loaded) {
+            rc = nm_diag_set(d, NM_ERR_IO, "TLS: cannot load %s",
+                             t->ca_file ? t->ca_file : "the system trust store");
+        } else if (ctx && X509_STORE_CTX_init(ctx, store, sk_X509_value(chain, 0), chain) == 1) {
+            if (t->now != 0)
+                X509_STORE_CTX_set_time(ctx, 0, (time_t)t->now);
+            vr = X509_verify_cert(ctx) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+        }
+        X509_STORE_CTX_free(ctx);
+        X509_STORE_free(store);
+        if (proto[0]) {
+            json_object_set_new(item, "protocol", json_string(proto));
+            json_object_set_new(item, "weak_protocol",
+                                json_boolean(strcmp(proto, "SSLv3") == 0 ||
+                                             strcmp(proto, "TLSv1") == 0 ||
+                                             strcmp(proto, "TLSv1.1") == 0));
+        }
+        if (cipher[0])
+            json_object_set_new(item, "cipher", json_string(cipher));
+        describe_chain(chain, t, vr, t->sni[0] != '\0', now, item);
+    }
+    sk_X509_pop_free(chain, X509_free);
+    ERR_pop_to_mark();
+    if (rc < 0) {
+        json_decref(item);
+        return rc;
+    }
+    struct outcome o = {0};
+    const char *e = json_string_value(json_object_get(item, "error"));
+    if (e) {
+        o.kind = "handshake";
+        snprintf(o.msg, sizeof o.msg, "%s", e);
+    }
+    set_evidence(item, &o);
+    *ret_item = item;
+    return 0;
 }

@@ -1280,6 +1280,101 @@ static void chart_scores(xmlNodePtr parent, const struct ctx *c)
     }
 }
 
+#define TIMELINE_HOSTS 10
+
+static json_int_t start_of(const struct ctx *c, size_t host)
+{
+    return json_integer_value(
+        json_object_get(json_object_get(c->hosts[host].h, "scan"), "start_ms"));
+}
+
+/* When the slowest hosts were scanned, on one time axis from the scan's
+ * start: the concurrency the fleet saw (--jobs, --max-per).  Absent when no
+ * host carries scan.start_ms/end_ms (reports of older versions). */
+static void chart_timeline(xmlNodePtr parent, const struct ctx *c)
+{
+    size_t pick[TIMELINE_HOSTS];
+    double dur[TIMELINE_HOSTS];
+    size_t n = 0;
+    double max_end = 1;
+    for (size_t i = 0; i < c->n_hosts; i++) {
+        const json_t *sc = json_object_get(c->hosts[i].h, "scan");
+        const json_t *st = json_object_get(sc, "start_ms"), *en = json_object_get(sc, "end_ms");
+        if (!json_is_integer(st) || !json_is_integer(en) || json_integer_value(st) < 0 ||
+            json_integer_value(en) < json_integer_value(st))
+            continue;
+        double d = (double)(json_integer_value(en) - json_integer_value(st));
+        if ((double)json_integer_value(en) > max_end)
+            max_end = (double)json_integer_value(en);
+        /* Keep the slowest, longest first; ties in inventory order. */
+        size_t k = n < TIMELINE_HOSTS ? n++ : TIMELINE_HOSTS;
+        while (k > 0 && dur[k - 1] < d) {
+            if (k < TIMELINE_HOSTS) {
+                pick[k] = pick[k - 1];
+                dur[k] = dur[k - 1];
+            }
+            k--;
+        }
+        if (k < TIMELINE_HOSTS) {
+            pick[k] = i;
+            dur[k] = d;
+        }
+    }
+    if (n == 0)
+        return;
+    /* Drawn in the order they started, as a timeline reads. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && start_of(c, pick[k]) < start_of(c, pick[k - 1]); k--) {
+            size_t tp = pick[k];
+            double td = dur[k];
+            pick[k] = pick[k - 1];
+            dur[k] = dur[k - 1];
+            pick[k - 1] = tp;
+            dur[k - 1] = td;
+        }
+    xmlNodePtr fig = el(parent, "figure", "card");
+    attr(fig, "id", "timeline");
+    char cap[96];
+    snprintf(cap, sizeof cap, "Scan timeline: the %zu slowest host%s", n, n == 1 ? "" : "s");
+    el_text(fig, "figcaption", NULL, cap);
+    const double label_w = 130, bar_w = 260, row_h = 20, top = 4;
+    xmlNodePtr svg = svg_el(fig, "svg");
+    attr(svg, "class", "chart");
+    attr(svg, "xmlns", "http://www.w3.org/2000/svg");
+    attrf(svg, "viewBox", "0 0 %.0f %.0f", label_w + bar_w + 10, top + row_h * (double)n + 20);
+    attr(svg, "role", "img");
+    attr(svg, "aria-label",
+         "When each of the slowest hosts was scanned, from the scan's start; each host's "
+         "start and end are in its details (Scan).");
+    for (size_t r = 0; r < n; r++) {
+        const struct hinfo *hi = &c->hosts[pick[r]];
+        const json_t *sc = json_object_get(hi->h, "scan");
+        double st = (double)json_integer_value(json_object_get(sc, "start_ms"));
+        double y = top + row_h * (double)r;
+        char name[40];
+        snprintf(name, sizeof name, "%.28s%s", hi->name,
+                 strlen(hi->name) > 28 ? "\xe2\x80\xa6" : "");
+        svg_text(svg, 0, y + 13, NULL, name);
+        double w = bar_w * dur[r] / max_end;
+        xmlNodePtr bar =
+            svg_rect(svg, label_w + bar_w * st / max_end, y + 3, w < 2 ? 2 : w, 12, "#1d4ed8");
+        attr(bar, "class", "tl-bar");
+        textf(svg_el(bar, "title"), "%s: from +%.1f s to +%.1f s (%.1f s)", hi->name, st / 1000,
+              (st + dur[r]) / 1000, dur[r] / 1000);
+    }
+    double y = top + row_h * (double)n;
+    xmlNodePtr axis = svg_el(svg, "line");
+    attr(axis, "class", "axis");
+    attrf(axis, "x1", "%.1f", label_w);
+    attrf(axis, "x2", "%.1f", label_w + bar_w);
+    attrf(axis, "y1", "%.1f", y + 2);
+    attrf(axis, "y2", "%.1f", y + 2);
+    svg_text(svg, label_w, y + 16, NULL, "0 s");
+    char end[400];
+    snprintf(end, sizeof end, "%.1f s", max_end / 1000);
+    svg_text(svg, label_w + bar_w, y + 16, "end", end);
+}
+
 static void build_charts(xmlNodePtr main, const struct ctx *c)
 {
     xmlNodePtr sec = el(main, "section", "charts");
@@ -1287,6 +1382,7 @@ static void build_charts(xmlNodePtr main, const struct ctx *c)
     attr(sec, "aria-label", "Charts");
     chart_categories(sec, c);
     chart_scores(sec, c);
+    chart_timeline(sec, c);
 }
 
 static void build_top_risks(xmlNodePtr main, const struct ctx *c)

@@ -447,6 +447,7 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
         snprintf(why, sizeof why, "parser %s: %s", c->parser->name, d.msg);
         return nm_check_result_entry(c, NM_RESULT_ERROR, why);
     }
+    nm_lifecycle_annotate(c->lifecycle, items, now);
     json_t *e = nm_check_judge_items(c, h, items, findings, metrics);
     json_decref(items);
     if (sec->out_truncated)

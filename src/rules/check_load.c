@@ -51,6 +51,7 @@ static const char *const top_keys[] = {"id",
                                        "history",
                                        "missing_remediation",
                                        "error_remediation",
+                                       "lifecycle",
                                        "comment",
                                        NULL};
 static const char *const applies_keys[] = {"os",     "os_version",  "commands", "roles",
@@ -666,9 +667,9 @@ static int parse_trend(struct loader *l, const json_t *v, struct nm_check *c)
     return 0;
 }
 
-
 static void check_finish(struct nm_check *c)
 {
+    nm_lifecycle_destroy(c->lifecycle);
     free(c->id);
     free(c->title);
     free(c->category);
@@ -816,6 +817,32 @@ static int parse_fleet(struct loader *l, const json_t *v, struct nm_check *c)
     return 0;
 }
 
+/* "lifecycle": "data/lifecycle.json", beside the check file (so the data
+ * travels with the checks directory), loaded and validated now: a bad date
+ * stops the run before anything is scanned. */
+static int parse_lifecycle(struct loader *l, const json_t *v, struct nm_check *c)
+{
+    if (!v)
+        return 0;
+    const char *rel = json_string_value(v);
+    if (!rel || !*rel || rel[0] == '/' || strstr(rel, ".."))
+        return bad(l, "lifecycle",
+                   "must be a path inside the checks directory, such as "
+                   "\"data/lifecycle.json\"%s",
+                   "");
+    if (c->source_tls)
+        return bad(l, "lifecycle", "a check with \"source\": \"tls\" has no lifecycle%s", "");
+    const char *slash = strrchr(l->file, '/');
+    char *path =
+        slash ? nm_xasprintf("%.*s/%s", (int)(slash - l->file), l->file, rel) : nm_xstrdup(rel);
+    nm_diag ld = {{0}};
+    int rc = nm_lifecycle_load(path, &c->lifecycle, &ld);
+    free(path);
+    if (rc < 0)
+        return bad(l, "lifecycle", "%s", ld.msg);
+    return 0;
+}
+
 static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, struct nm_check *c)
 {
     int rc;
@@ -959,6 +986,8 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
 
     if ((rc = parse_ledger(l, json_object_get(root, "ledger"), &c->ledger)) < 0 ||
         (rc = parse_trend(l, json_object_get(root, "trend"), c)) < 0)
+        return rc;
+    if ((rc = parse_lifecycle(l, json_object_get(root, "lifecycle"), c)) < 0)
         return rc;
     if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select, &c->n_select)) <
         0)

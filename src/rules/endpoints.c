@@ -1,6 +1,7 @@
 /*
  * A host's TLS endpoints, judged: the checks whose items come from the
- * inventory's "tls" endpoints (probed from the scanner during the scan), and
+ * inventory's "tls" endpoints and from TLS discovery (probed during the
+ * scan, from the scanner or from the host itself), and
  * the served-versus-on-disk comparison that no single check can make because
  * it needs both the endpoint and the cert-expiry check's records.
  */
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nearmiss/discover.h"
 #include "nearmiss/endpoints.h"
 #include "nearmiss/util.h"
 
@@ -91,17 +93,37 @@ static void compare_served_with_disk(const struct nm_host *h, json_t *hj, const 
                                      disk_date ? disk_date : "later");
             char fp[65];
             nm_finding_fingerprint(CERT_SERVED_CHECK, h->name, endpoint ? endpoint : "?", fp);
+            /* The outage comes when the served one expires: within a week it
+             * is as urgent as an expiring certificate. */
+            const json_t *dl = json_object_get(leaf, "days_left");
+            bool urgent = json_is_integer(dl) && json_integer_value(dl) < 7;
+            /* Discovered endpoints know the program that listens. */
+            const char *prog =
+                json_string_value(json_array_get(json_object_get(ep, "programs"), 0));
+            const char *reload = nm_discover_reload_command(prog);
+            char *rem;
+            if (prog && reload)
+                rem = nm_xasprintf("Reload %s so it picks up the renewed certificate: `%s` (it "
+                                   "still serves the old one from memory), then add the reload "
+                                   "to the renewal (e.g. certbot --deploy-hook '%s').",
+                                   prog, reload, reload);
+            else if (prog)
+                rem = nm_xasprintf("Reload or restart %s so it picks up the renewed certificate, "
+                                   "and add that to the renewal (e.g. certbot --deploy-hook).",
+                                   prog);
+            else
+                rem = nm_xstrdup("Reload or restart the service that terminates TLS here so it "
+                                 "picks up the renewed certificate, and add a reload hook to the "
+                                 "renewal (e.g. certbot --deploy-hook).");
             json_t *f = json_pack(
-                "{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
-                "category", "cert", "severity", "medium", "subject", endpoint ? endpoint : "?",
-                "message", msg, "value",
-                json_object_get(leaf, "days_left") ? json_object_get(leaf, "days_left")
-                                                   : json_null(),
-                "threshold", json_null(), "fingerprint", fp, "evidence",
-                "served certificate sha256 differs from the newer on-disk one", "remediation",
-                "Reload or restart the service that terminates TLS here so it "
-                "picks up the renewed certificate, and add a reload hook to the "
-                "renewal (e.g. certbot --deploy-hook).");
+                "{s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
+                "category", "cert", "severity", urgent ? "critical" : "high", "subject",
+                endpoint ? endpoint : "?", "message", msg, "value", dl ? dl : json_null(),
+                "threshold", 7, "fingerprint", fp, "evidence",
+                "served certificate sha256 differs from the newer on-disk one", "remediation", rem);
+            free(rem);
+            if (prog)
+                json_object_set_new(f, "process", json_string(prog));
             free(msg);
             json_array_append_new(json_object_get(hj, "findings"), f);
             break;
@@ -125,7 +147,7 @@ void nm_endpoints_judge(const struct nm_checkset *cs, const struct nm_host *h, j
                                           "host roles/labels do not match the check");
         else if (json_array_size(items) == 0)
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                          "the inventory lists no tls endpoints for this host");
+                                          "no tls endpoint listed in the inventory or discovered");
         else
             entry = nm_check_judge_items(c, h, items, json_object_get(hj, "findings"), metrics);
         json_array_append_new(json_object_get(hj, "checks"), entry);

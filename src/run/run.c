@@ -224,12 +224,12 @@ static const struct {
     {"outdir", step_outdir, ALL},
     /* an unusable history stops the run before any scan */
     {"history-open", step_history_open, ONCE},
-    /* hosts and TLS endpoints, one worker pool */
+    /* hosts, TLS discovery and TLS endpoints, one worker pool */
     {"scan", step_scan, SCANS},
     /* the scan's draft, rebuilt from the shard reports: tls, waivers and
      * score already ran in each shard */
     {"merge", step_merge, NM_RUN_MERGE},
-    /* endpoints judged; needs the hosts' cert metrics */
+    /* inventory and discovered endpoints judged; needs the hosts' cert metrics */
     {"tls", step_tls, SCANS},
     /* before score and fleet: waived findings do not count */
     {"waivers", step_waivers, SCANS},

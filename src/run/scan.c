@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -54,10 +55,27 @@ struct scan {
     json_t **hosts; /* one slot per inventory host, filled by workers */
     struct tls_job *tls;
     size_t n_tls;
-    atomic_size_t next;
+    json_t **discovered; /* per host: TLS items of discovered endpoints (worker-filled) */
+    /* Which job runs next (sched_next), under mu.  A host waits while any
+     * --max-per group it belongs to is full; a finishing host wakes the
+     * workers waiting for a slot. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *state; /* per host: HOST_WAITING, HOST_RUNNING, HOST_DONE */
+    size_t first_waiting; /* no waiting host before this index */
+    size_t n_waiting;     /* hosts not yet started */
+    size_t next_tls;      /* inventory endpoints handed out so far */
+    size_t *group;        /* [host * n_max_per + l]: the host's group for limit l, or NO_GROUP */
+    size_t *running;      /* per group: its hosts being scanned now */
+    size_t *group_cap;    /* per group: the limit's N */
+    size_t n_groups;
+    int64_t t0_ms; /* nm_now_ms() when the scan began */
     atomic_size_t done;
     atomic_size_t failed;
 };
+
+enum { HOST_WAITING, HOST_RUNNING, HOST_DONE };
+#define NO_GROUP SIZE_MAX
 
 static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
 {
@@ -142,7 +160,25 @@ static char *probe_guard(const struct scan *s, const struct nm_host *h,
     return guard;
 }
 
-/* The probe list for one host: facts first, then each needed probe once. */
+static bool is_ip_literal(const char *s)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/* The name a host's TLS services should answer to: its inventory name
+ * when that is a DNS name (as for a bare-port inventory endpoint). */
+static const char *host_sni(const struct nm_host *h)
+{
+    return strchr(h->name, '.') && !is_ip_literal(h->name) && strlen(h->name) <= NM_TLS_HOST_MAX
+               ? h->name
+               : NULL;
+}
+
+/* The probe list for one host: facts first, then each needed probe once,
+ * then TLS discovery when asked for: its handshakes may take longest, and
+ * within the host's deadline the checks come first. */
 static size_t host_probes(const struct scan *s, const struct nm_host *h,
                           struct nm_probe_spec *specs, char **guarded)
 {
@@ -168,6 +204,14 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
                                             .needs_root = pd->needs_root,
                                             .timeout_s = pd->timeout_s,
                                             .cap = pd->max_output};
+    }
+    if (s->o->tls_discovery != NM_TLS_DISCOVERY_OFF) {
+        guarded[n] = nm_discover_script(s->o->tls_discovery, host_sni(h));
+        specs[n] = (struct nm_probe_spec){.id = NM_DISCOVER_PROBE_ID,
+                                          .script = guarded[n],
+                                          .timeout_s = NM_DISCOVER_TIMEOUT_S,
+                                          .cap = NM_DISCOVER_CAP};
+        n++;
     }
     return n;
 }
@@ -334,13 +378,96 @@ static bool evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
     return got_facts;
 }
 
+/* An endpoint the inventory already lists is judged there, once. */
+static bool in_inventory(const struct scan *s, const struct nm_host *h, const json_t *ep)
+{
+    const json_t *tg = json_object_get(ep, "target");
+    const char *host = json_string_value(json_object_get(tg, "host"));
+    json_int_t port = json_integer_value(json_object_get(tg, "port"));
+    for (size_t i = 0; host && i < s->n_tls; i++)
+        if (&s->inv->hosts[s->tls[i].host] == h && s->tls[i].valid &&
+            s->tls[i].target.port == port && strcmp(s->tls[i].target.host, host) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The host's TLS services found from its listening sockets: handshakes made
+ * on the host are read from its output; the others are probed from here, at
+ * the host's inventory address only, each within --tls-timeout.  The items
+ * that completed a handshake join the host's "tls" for the tls step.
+ */
+static void discover_host(struct scan *s, const struct nm_host *h, json_t *hj,
+                          const struct nm_splitter *sp)
+{
+    const struct nm_scan_options *o = s->o;
+    if (o->tls_discovery == NM_TLS_DISCOVERY_OFF)
+        return;
+    int64_t t0 = nm_now_ms();
+    const struct nm_section *sec = nm_splitter_find(sp, NM_DISCOVER_PROBE_ID);
+    if (!sec || sec->state != NM_SECTION_DONE) {
+        json_object_set_new(hj, "tls_discovery",
+                            json_pack("{s:s, s:s}", "mode", nm_tls_discovery_name(o->tls_discovery),
+                                      "error", "the discovery probe did not complete"));
+        return;
+    }
+    struct nm_tls_target base;
+    memset(&base, 0, sizeof base);
+    base.ca_file = o->tls_ca;
+    base.now = s->now;
+    json_t *rec = NULL;
+    nm_diag d = {{0}};
+    const char *address = s->reach->hosts[h - s->inv->hosts].address;
+    if (nm_discover_read(sec->out.data, sec->out.len, o->tls_discovery, address, host_sni(h), &base,
+                         &rec, &d) < 0) {
+        json_object_set_new(hj, "tls_discovery",
+                            json_pack("{s:s, s:s}", "mode", nm_tls_discovery_name(o->tls_discovery),
+                                      "error", d.msg));
+        return;
+    }
+    json_t *found = json_array();
+    size_t i;
+    json_t *ep;
+    json_array_foreach (json_object_get(rec, "endpoints"), i, ep) {
+        const char *result = json_string_value(json_object_get(ep, "result"));
+        if (strcmp(result, "pending") == 0) {
+            struct nm_tls_target t;
+            json_t *item = NULL;
+            if (in_inventory(s, h, ep)) {
+                json_object_del(ep, "target");
+                json_object_set_new(ep, "result", json_string("skipped"));
+                json_object_set_new(ep, "reason",
+                                    json_string("listed in the inventory: judged there"));
+                continue;
+            }
+            if (nm_discover_target(ep, &base, &t) < 0 ||
+                nm_tls_probe(&t, nm_now_ms() + (int64_t)o->tls_timeout_s * 1000, &item, &d) < 0) {
+                json_object_del(ep, "target");
+                json_object_set_new(ep, "result", json_string("skipped"));
+                json_object_set_new(ep, "reason", json_string(d.msg[0] ? d.msg : "bad target"));
+                continue;
+            }
+            nm_discover_record_remote(ep, item);
+        }
+        /* The item goes to the host's "tls" list once; the record keeps
+         * what was found and how. */
+        json_t *item = json_object_get(ep, "item");
+        if (item && !json_is_string(json_object_get(item, "error")))
+            json_array_append(found, item);
+        json_object_del(ep, "item");
+    }
+    json_object_set_new(rec, "remote_ms", json_integer((json_int_t)(nm_now_ms() - t0)));
+    json_object_set_new(hj, "tls_discovery", rec);
+    s->discovered[h - s->inv->hosts] = found;
+}
+
 static json_t *scan_host(struct scan *s, const struct nm_host *h)
 {
     const struct nm_scan_options *o = s->o;
     json_t *hj = host_skeleton(h, s->reach->hosts[h - s->inv->hosts].port);
     int64_t deadline = nm_now_ms() + (int64_t)o->timeout_s * 1000;
 
-    size_t max = s->cs->n_probes + 1;
+    size_t max = s->cs->n_probes + 2;
     struct nm_probe_spec *specs = nm_xcalloc(max, sizeof *specs);
     char **guarded = nm_xcalloc(max, sizeof *guarded);
     size_t n = host_probes(s, h, specs, guarded);
@@ -405,6 +532,8 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
      * themselves. */
     if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped || res.connection_lost) {
         bool got_facts = evaluate_host(s, h, hj, sp, r == 0);
+        if (got_facts)
+            discover_host(s, h, hj, sp);
         if (!got_facts && res.status == NM_HOST_OK) {
             /* A login that runs nothing (a ForceCommand, a restricted or
              * missing shell) is not a scan: nothing was looked at. */
@@ -476,14 +605,17 @@ static void plan_tls_jobs(struct scan *s)
     }
 }
 
-/* The host's endpoint results, in inventory order, as its report's "tls"
- * (absent when it has none); the tls step judges them. */
+/* The host's endpoint results, in inventory order, then the discovered
+ * ones, as its report's "tls" (absent when it has none); the tls step
+ * judges them. */
 static void attach_tls(struct scan *s, size_t host)
 {
     json_t *items = json_array();
     for (size_t i = 0; i < s->n_tls; i++)
         if (s->tls[i].host == host && s->tls[i].item)
             json_array_append(items, s->tls[i].item);
+    if (s->discovered[host])
+        json_array_extend(items, s->discovered[host]);
     if (json_array_size(items))
         json_object_set(s->hosts[host], "tls", items);
     json_decref(items);
@@ -504,18 +636,141 @@ static void run_tls_job(const struct scan *s, struct tls_job *j)
     json_object_set_new(j->item, "spec", json_string(j->spec));
 }
 
+static const char *host_label(const struct nm_host *h, const char *key)
+{
+    for (size_t i = 0; i < h->n_labels; i++)
+        if (strcmp(h->labels[i].key, key) == 0)
+            return h->labels[i].value;
+    return NULL;
+}
+
+/* One group per (--max-per label, value) present in the inventory; hosts
+ * without the label are in none for it. */
+static void plan_groups(struct scan *s)
+{
+    size_t nl = s->o->n_max_per, nh = s->inv->n_hosts, cells = nh * nl + 1;
+    s->group = nm_xcalloc(cells, sizeof *s->group);
+    const char **value = nm_xcalloc(cells, sizeof *value);
+    size_t *limit = nm_xcalloc(cells, sizeof *limit);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t l = 0; l < nl; l++) {
+            const char *v = host_label(&s->inv->hosts[h], s->o->max_per[l].label);
+            size_t g = NO_GROUP;
+            for (size_t k = 0; v && k < s->n_groups && g == NO_GROUP; k++)
+                if (limit[k] == l && strcmp(value[k], v) == 0)
+                    g = k;
+            if (v && g == NO_GROUP) {
+                g = s->n_groups++;
+                value[g] = v;
+                limit[g] = l;
+            }
+            s->group[h * nl + l] = g;
+        }
+    s->running = nm_xcalloc(s->n_groups ? s->n_groups : 1, sizeof *s->running);
+    s->group_cap = nm_xcalloc(s->n_groups ? s->n_groups : 1, sizeof *s->group_cap);
+    for (size_t g = 0; g < s->n_groups; g++)
+        s->group_cap[g] = s->o->max_per[limit[g]].max;
+    free(value);
+    free(limit);
+}
+
+static bool host_fits(const struct scan *s, size_t h)
+{
+    size_t nl = s->o->n_max_per;
+    for (size_t l = 0; l < nl; l++) {
+        size_t g = s->group[h * nl + l];
+        if (g != NO_GROUP && s->running[g] >= s->group_cap[g])
+            return false;
+    }
+    return true;
+}
+
+static void host_slots(struct scan *s, size_t h, bool take)
+{
+    size_t nl = s->o->n_max_per;
+    for (size_t l = 0; l < nl; l++) {
+        size_t g = s->group[h * nl + l];
+        if (g != NO_GROUP)
+            s->running[g] += take ? 1 : (size_t)-1;
+    }
+}
+
+/*
+ * The next job, under mu: the first waiting host (inventory order) whose
+ * groups all have room, else an inventory endpoint, else wait for a running
+ * host to free a slot.  A worker so never idles while something it may run
+ * waits.  Returns a host index, n_hosts + an endpoint index, or SIZE_MAX
+ * when nothing is left.
+ */
+static size_t sched_next(struct scan *s)
+{
+    size_t nh = s->inv->n_hosts, job = SIZE_MAX;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->first_waiting < nh && s->state[s->first_waiting] != HOST_WAITING)
+            s->first_waiting++;
+        for (size_t h = s->first_waiting; s->n_waiting && h < nh; h++)
+            if (s->state[h] == HOST_WAITING && host_fits(s, h)) {
+                s->state[h] = HOST_RUNNING;
+                s->n_waiting--;
+                host_slots(s, h, true);
+                job = h;
+                break;
+            }
+        if (job == SIZE_MAX && s->next_tls < s->n_tls)
+            job = nh + s->next_tls++;
+        /* Waiting hosts that do not fit: one finishing host makes room. */
+        if (job != SIZE_MAX || s->n_waiting == 0)
+            break;
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return job;
+}
+
+static void sched_done(struct scan *s, size_t h)
+{
+    pthread_mutex_lock(&s->mu);
+    s->state[h] = HOST_DONE;
+    host_slots(s, h, false);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* When the host's scan ran, on the run's clock (the scan began at `now`)
+ * and in milliseconds since then: the concurrency the fleet saw. */
+static void record_times(const struct scan *s, json_t *hj, int64_t t_start, int64_t t_end)
+{
+    char started[32], ended[32];
+    int64_t off = t_start - s->t0_ms, end = t_end - s->t0_ms;
+    nm_utc_iso8601(s->now + off / 1000, started);
+    nm_utc_iso8601(s->now + end / 1000, ended);
+    json_t *scan = json_object_get(hj, "scan");
+    if (!json_is_object(scan)) {
+        scan = json_object();
+        json_object_set_new(hj, "scan", scan);
+    }
+    json_object_set_new(scan, "started_at", json_string(started));
+    json_object_set_new(scan, "ended_at", json_string(ended));
+    json_object_set_new(scan, "start_ms", json_integer((json_int_t)off));
+    json_object_set_new(scan, "end_ms", json_integer((json_int_t)end));
+}
+
 static void *worker(void *arg)
 {
     struct scan *s = arg;
     for (;;) {
-        size_t i = atomic_fetch_add(&s->next, 1);
-        if (i >= s->inv->n_hosts + s->n_tls)
+        size_t i = sched_next(s);
+        if (i == SIZE_MAX)
             break;
         if (i >= s->inv->n_hosts) {
             run_tls_job(s, &s->tls[i - s->inv->n_hosts]);
             continue;
         }
+        int64_t t_start = nm_now_ms();
         json_t *hj = scan_host(s, &s->inv->hosts[i]);
+        record_times(s, hj, t_start, nm_now_ms());
+        sched_done(s, i);
         if (!nm_view_host_ok(hj))
             atomic_fetch_add(&s->failed, 1);
         s->hosts[i] = hj;
@@ -534,7 +789,9 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     pthread_t *threads = NULL;
     size_t n_threads = 0;
 
-    atomic_init(&s.next, 0);
+    s.t0_ms = nm_now_ms();
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
     atomic_init(&s.done, 0);
     atomic_init(&s.failed, 0);
     nm_utc_iso8601(now, started);
@@ -544,6 +801,10 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     s.facts_script = nm_facts_script(cs);
     plan_tls_jobs(&s);
     s.hosts = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.hosts);
+    s.discovered = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.discovered);
+    s.state = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.state);
+    s.n_waiting = inv->n_hosts;
+    plan_groups(&s);
 
     size_t want = (size_t)(o->jobs > 0 ? o->jobs : NM_DEFAULT_JOBS);
     if (want > inv->n_hosts + s.n_tls)
@@ -587,6 +848,15 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
 out:
     free(threads);
     free(s.hosts);
+    for (size_t i = 0; s.discovered && i < inv->n_hosts; i++)
+        json_decref(s.discovered[i]);
+    free(s.discovered);
+    free(s.state);
+    free(s.group);
+    free(s.running);
+    free(s.group_cap);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
     free(s.facts_script);
     for (size_t i = 0; i < s.n_tls; i++)
         json_decref(s.tls[i].item);

@@ -300,9 +300,9 @@ efinding "incomplete chain: tls-verify high, 'unable to get local issuer certifi
     'does not verify: unable to get local issuer certificate$'
 efinding "old certificate still served: tls-expiry medium, value 20 < 28" tls-expiry stale medium \
     'certificate for shop\.cert-host\.test that expires in 20 days' 20 28
-hjq "renewed on disk, old one served: cert-served-stale medium, naming the renewed file" cert-host 'cert-served-stale' \
+hjq "renewed on disk, old one served: cert-served-stale high (20 days left), naming the renewed file" cert-host 'cert-served-stale' \
     '[.findings[] | select(.check == "cert-served-stale")] | length == 1 and (.[0] | .subject == $e and
-        .severity == "medium" and .category == "cert" and
+        .severity == "high" and .category == "cert" and
         (.message | contains("/etc/letsencrypt/live/shop.cert-host.test/cert.pem")) and
         (.message | test("not reloaded")) and .value == 20)' --arg e "${EP[stale]}"
 efinding "TLS 1.1 only: tls-protocol high, names TLSv1.1" tls-protocol tls11 high 'negotiates TLSv1\.1 at best'
@@ -312,7 +312,7 @@ efinding "nothing listens: tls-unreachable high, connection refused" tls-unreach
 hjq "the silent endpoint is cut at the --tls-timeout deadline (error_kind timeout)" cert-host '^tls-unreachable$' \
     '.tls[] | select(.subject == $e) | .error_kind == "timeout"' --arg e "${EP[silent]}"
 want_tls=$(jq -nc --argjson ep "$(for k in "${!EP[@]}"; do printf '{"%s":"%s"}' "$k" "${EP[$k]}"; done | jq -sc add)" '[
-    ["cert-served-stale", $ep.stale, "medium"],
+    ["cert-served-stale", $ep.stale, "high"],
     ["tls-expiry", $ep.expired, "critical"],
     ["tls-expiry", $ep.stale, "medium"],
     ["tls-hostname", $ep.mismatch, "high"],

@@ -48,7 +48,7 @@ kh_alias() {
         sed -n "s/^\[127\.0\.0\.1\]:$port /[127.0.0.1]:$p /p" "$KH"
     done <"$1"
 }
-JQ_STABLE='del(.scan.duration_ms, .scan.connect_ms, .scan.bytes, .uptime_seconds, .findings[]?.first_seen)'
+JQ_STABLE='del(.scan.duration_ms, .scan.connect_ms, .scan.bytes, .scan.started_at, .scan.ended_at, .scan.start_ms, .scan.end_ms, .tls_discovery.remote_ms, .uptime_seconds, .findings[]?.first_seen)'
 same_as_baseline() {
     local d=$1 base=$2 new=$3 h a b
     shift 3

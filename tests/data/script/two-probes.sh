@@ -29,6 +29,8 @@ nm_root=0
 [ "$(id -u 2>/dev/null)" = 0 ] && nm_root=1
 nm_sudo=0
 nm_to=
+command -v renice >/dev/null 2>&1 && renice -n 10 -p $$ >/dev/null 2>&1
+command -v ionice >/dev/null 2>&1 && ionice -c 3 -p $$ >/dev/null 2>&1
 nm_m=0123456789abcdef0123456789abcdef
 if [ "$nm_root" != 1 ] && command -v sudo >/dev/null 2>&1 &&
     sudo -n true >/dev/null 2>&1; then nm_sudo=1; fi
