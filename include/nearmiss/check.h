@@ -104,6 +104,35 @@ struct nm_trend_field {
     double min_growth;
 };
 
+/*
+ * "group": findings fixed by one action become one finding.  An item's group
+ * is named by the first `by` entry whose field holds a non-empty string on
+ * it; items that no entry names stay findings of their own.  The group's
+ * subject is `by[].subject` expanded with that one field alone, so its
+ * fingerprint stays when members join or leave.  The finding takes the
+ * worst member's verdict; its templates also see {members} and
+ * {member_count}; a note whose conditions hold on any member is appended to
+ * its message.
+ */
+struct nm_group_by {
+    char *field;
+    char *subject; /* template over {field} only */
+};
+
+struct nm_group_note {
+    struct nm_cond *when;
+    size_t n_when;
+    char *text; /* template, like the message */
+};
+
+struct nm_group_def {
+    struct nm_group_by *by;
+    size_t n_by;
+    char *member; /* item field naming each member in {members} */
+    struct nm_group_note *notes;
+    size_t n_notes;
+};
+
 struct nm_probe_def {
     char *id;
     char *script;
@@ -179,6 +208,9 @@ struct nm_check {
     struct nm_ledger_def ledger;  /* "ledger" */
     struct nm_trend_field *trend; /* "trend.raise" */
     size_t n_trend;
+    struct nm_group_def *group; /* "group"; NULL = one finding per item */
+    char **links;               /* item fields holding advisory or CVE ids */
+    size_t n_links;
     json_t *definition; /* the file as loaded, for `checks show` */
 };
 

@@ -240,18 +240,72 @@ static bool apt_summary(struct nm_span line, uint64_t *ret_expected)
     return true;
 }
 
+/* A package name without apt's ":ARCH" qualifier (libc6:i386), which
+ * dpkg-query's ${Package} does not print. */
+static struct nm_span apt_bare_name(struct nm_span pkg)
+{
+    for (size_t i = 0; i < pkg.n; i++)
+        if (pkg.p[i] == ':')
+            return (struct nm_span){pkg.p, i};
+    return pkg;
+}
+
+/* "PKG SOURCE" or "PKG SOURCE (VERSION)" or "PKG " (dpkg-query's ${Source} is
+ * empty when the source package has the binary's name) into sources[PKG]. */
+static void apt_source_line(struct nm_span line, json_t *sources)
+{
+    struct nm_span rest = line, pkg, src;
+    if (json_object_size(sources) >= LIST_MAX * 2 || !nm_span_next_tok(&rest, &pkg))
+        return;
+    if (!nm_span_next_tok(&rest, &src))
+        src = pkg;
+    json_t *k = jfield(pkg);
+    const char *key = json_string_value(k);
+    if (key && !json_object_get(sources, key))
+        json_object_set_new(sources, key, jfield(src));
+    json_decref(k);
+}
+
+/* Every item gets "source": the source package dpkg-query named for it, else
+ * its own name (a package new to the host, or output without the section). */
+static void apt_set_sources(json_t *items, const json_t *sources)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach (items, i, it) {
+        const char *pkg = json_string_value(json_object_get(it, "package"));
+        if (!pkg)
+            continue;
+        struct nm_span bare = apt_bare_name((struct nm_span){pkg, strlen(pkg)});
+        json_t *k = jfield(bare);
+        const json_t *src = json_object_get(sources, json_string_value(k));
+        json_object_set_new(it, "source", src ? json_incref((json_t *)src) : json_incref(k));
+        json_decref(k);
+    }
+}
+
 int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, json_t **ret_items,
                           nm_diag *d)
 {
     const char *cur = data, *end = data + len;
     struct nm_span line, header = {NULL, 0};
-    json_t *items = json_array(), *seen = json_object();
-    bool have_summary = false, in_kept = false, phasing = false;
+    json_t *items = json_array(), *seen = json_object(), *sources = json_object();
+    bool have_summary = false, in_kept = false, phasing = false, in_sources = false;
     uint64_t expected = 0, inst_lines = 0;
     char q[128];
     int r = 0;
 
     while (nm_span_next_line(&cur, end, &line)) {
+        /* The probe's second part: dpkg-query's source package of each
+         * binary that an Inst line named (apt-get -s does not say). */
+        if (nm_span_eq(line, "nearmiss:apt-sources")) {
+            in_sources = true;
+            continue;
+        }
+        if (in_sources) {
+            apt_source_line(line, sources);
+            continue;
+        }
         if (in_kept && line.n > 0 && line.p[0] == ' ') {
             struct nm_span rest = line, pkg;
             while (nm_span_next_tok(&rest, &pkg)) {
@@ -305,11 +359,13 @@ int nm_parse_apt_simulate(const char *data, size_t len, const json_t *options, j
                         (unsigned long long)expected, (unsigned long long)inst_lines);
         goto out;
     }
+    apt_set_sources(items, sources);
     *ret_items = items;
     items = NULL;
 out:
     json_decref(items);
     json_decref(seen);
+    json_decref(sources);
     return r;
 }
 
@@ -457,8 +513,9 @@ static json_t *dnf_item(struct nm_span line, struct nm_span adv, const char *typ
 
 /* The patch-dnf probe prints this line, then `check-update`'s stdout, then
  * the exit line (docs/parsers-patch.md). */
-#define DNF_CU_MARK "nearmiss:check-update"
-#define DNF_CU_EXIT "nearmiss:check-update-exit "
+#define DNF_CU_MARK  "nearmiss:check-update"
+#define DNF_CU_EXIT  "nearmiss:check-update-exit "
+#define DNF_SRC_MARK "nearmiss:rpm-sources"
 
 /* "name.arch" -> name and arch (arches start with a letter). */
 static bool dnf_name_arch(struct nm_span s, struct nm_span *ret_name, struct nm_span *ret_arch)
@@ -537,6 +594,47 @@ static json_t *dnf_update_item(struct nm_span evidence, struct nm_span na, struc
     return item;
 }
 
+/* "NAME SRPM" from rpm -q --qf '%{NAME} %{SOURCERPM}\n': sources[NAME] = the
+ * source package, SRPM without "-VERSION-RELEASE.src.rpm". */
+static void dnf_source_line(struct nm_span line, json_t *sources)
+{
+    struct nm_span rest = line, name, srpm;
+    if (json_object_size(sources) >= LIST_MAX * 2 || !nm_span_next_tok(&rest, &name) ||
+        !nm_span_next_tok(&rest, &srpm) || !nm_span_has_suffix(srpm, ".src.rpm"))
+        return;
+    srpm.n -= 8;
+    for (int dashes = 0; dashes < 2; dashes++) {
+        while (srpm.n > 0 && srpm.p[srpm.n - 1] != '-')
+            srpm.n--;
+        if (srpm.n < 2)
+            return; /* not NAME-VERSION-RELEASE */
+        srpm.n--;
+    }
+    json_t *k = jfield(name);
+    const char *key = json_string_value(k);
+    if (key && !json_object_get(sources, key))
+        json_object_set_new(sources, key, jfield(srpm));
+    json_decref(k);
+}
+
+/* "source" and "kernel" on every item: the source package rpm named, else
+ * the package's own name. */
+static void dnf_set_sources(json_t *items, const json_t *sources)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach (items, i, it) {
+        json_t *name = json_object_get(it, "name");
+        const char *n = json_string_value(name);
+        if (!n)
+            continue;
+        const json_t *src = json_object_get(sources, n);
+        json_object_set_new(it, "source", json_incref((json_t *)(src ? src : name)));
+        json_object_set_new(it, "kernel",
+                            json_boolean(dnf_is_kernel((struct nm_span){n, strlen(n)})));
+    }
+}
+
 /* After the last line, "covered" on every item: an update that an advisory
  * names is that advisory's, and a bugfix or enhancement advisory for a
  * package a security advisory already fixes adds nothing to do; neither is
@@ -582,12 +680,22 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
     bool cu = false, obsoleting = false;
     struct nm_span ent[3], ent_start = {NULL, 0};
     size_t n_ent = 0;
-    json_t *last_obsoleting = NULL;
+    json_t *last_obsoleting = NULL, *sources = json_object();
+    bool in_sources = false;
 
     while (nm_span_next_line(&cur, end, &line)) {
         struct nm_span t[7], name, none = {NULL, 0};
         if (nm_span_trim(line).n == 0)
             continue;
+        /* The probe's last part: the source package of each update listed. */
+        if (nm_span_eq(nm_span_trim(line), DNF_SRC_MARK)) {
+            in_sources = true;
+            continue;
+        }
+        if (in_sources) {
+            dnf_source_line(line, sources);
+            continue;
+        }
         if (nm_span_eq(nm_span_trim(line), DNF_CU_MARK)) {
             cu = true;
             continue;
@@ -696,11 +804,13 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
         goto out;
     }
     dnf_mark_covered(items);
+    dnf_set_sources(items, sources);
     *ret_items = items;
     items = NULL;
 out:
     json_decref(items);
     json_decref(seen);
+    json_decref(sources);
     return r;
 }
 

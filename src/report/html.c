@@ -29,6 +29,7 @@
 #include <libxml/HTMLtree.h>
 #include <libxml/tree.h>
 
+#include "nearmiss/advisory.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/score.h"
@@ -216,6 +217,18 @@ static const char *const css_lines[] = {
     "#hostlist[data-fcat=smart] .finding:not([data-cat=smart]),",
     "#hostlist[data-fcat=spof] .finding:not([data-cat=spof]),",
     "#hostlist[data-fcat=health] .finding:not([data-cat=health]){display:none}",
+    /* The verdict and the fix-first list come first: above the fold. */
+    "#verdict{margin:14px 0 0}",
+    ".verdict{font-size:1.12rem;line-height:1.4;margin:0 0 8px;overflow-wrap:anywhere}",
+    ".sevcounts{display:flex;flex-wrap:wrap;gap:6px 14px;list-style:none;margin:0;padding:0;",
+    "font-size:.9rem}",
+    ".sevcounts li{display:flex;align-items:center;gap:5px}",
+    ".sevcounts .n{font-weight:700;font-variant-numeric:tabular-nums}",
+    "#top-risks{margin:16px 0 22px}",
+    "#top-risks .note{margin:0 0 6px}",
+    ".fix code,.msg code{background:#eef1f4;padding:0 3px;border-radius:3px;",
+    "overflow-wrap:anywhere}",
+    ".links{margin:4px 0;font-size:.86rem;overflow-wrap:anywhere}",
     "@media (max-width:900px){",
     "main{padding:4px 12px 32px}header.top{padding:12px}",
     ".charts{grid-template-columns:1fr}",
@@ -242,6 +255,34 @@ static const char *const css_lines[] = {
     ".filters .count{margin-left:0}",
     ".risks li{grid-template-columns:1.6rem 1fr;}",
     ".risks li .pts,.risks li .what{grid-column:2}",
+    ".verdict{font-size:1rem}",
+    "}",
+    /* Dark: the same page with the palette turned; severity colours keep
+     * their white text, which holds its contrast on both. */
+    "@media (prefers-color-scheme:dark){",
+    ":root{color-scheme:dark;--fg:#e6edf3;--muted:#a3adb8;--bg:#0d1117;--card:#161b22;",
+    "--line:#3d444d;--head:#010409;--accent:#6cb6ff;--ok:#56d364}",
+    ".stats li{border-bottom-color:#30363d}",
+    ".st-bad{color:#ff8e86}",
+    ".badge{background:#21262d;color:var(--fg)}",
+    ".badge-waived{background:#132a4d;border-color:#3b5f99;color:#c6dbff}",
+    ".badge-expired,.badge-worse{background:#3d2a0b;border-color:#8a6318;color:#ffd79a}",
+    ".badge-new{background:#4a1717;border-color:#9c4040;color:#ffc9c3}",
+    ".badge-age{background:#21262d;border-color:#3d444d;color:#c9d1d9}",
+    ".luck{background:#3a1616}",
+    "svg.chart text{fill:#e6edf3}",
+    "table.grid th,.thead{background:#1c2129}",
+    ".filters input,.filters select,.filters button{background:#0d1117;border-color:#6e7681}",
+    ".filters button{background:#21262d}",
+    ".host>summary:hover{background:#1c2129}",
+    ".host[open]>summary{background:#172232}",
+    ".meter{background:#30363d}",
+    ".hostbody{border-top-color:#30363d}",
+    ".err{background:#3a1616}",
+    ".finding{background:#11161d}",
+    ".fhead code,.fix code,.msg code{background:#262c36}",
+    "pre{background:#161b22;border-color:#30363d}",
+    "pre.kv{background:#0d1117;color:#c9d1d9}",
     "}",
     "@media print{",
     "body{background:#fff;font-size:11pt}",
@@ -259,6 +300,34 @@ static const char *const css_lines[] = {
     "pre{max-height:none;overflow:visible}",
     ".card,.finding,.risks li,.list>li{break-inside:avoid}",
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}",
+    /* Paper: the verdict and the fix-first list on the first page, the
+     * charts left out (their numbers are in the JSON), every host as its
+     * findings' one-line summaries; facts, checks, evidence and the score
+     * breakdown stay in the file. */
+    ":root{color-scheme:light;--fg:#000;--muted:#333;--bg:#fff;--card:#fff;--line:#999}",
+    "body{font-size:9.5pt;line-height:1.3}",
+    "section{margin:10px 0}",
+    "#charts,#overview .note,.hostbody>:not(.findings):not(.err),.finding details.more,",
+    ".finding .fix,.finding .waiver,.finding .links,.finding .pts,.fhead .badge-age{display:none!important}",
+    ".risks li{padding:2px 6px;margin:0 0 2px;border-radius:0}",
+    ".cards{grid-template-columns:repeat(3,1fr);gap:6px}",
+    ".card{padding:6px 8px}.big{font-size:1.5rem}",
+    ".host{break-inside:auto;border-bottom:1px solid #999}",
+    ".host>summary{display:flex;flex-wrap:wrap;align-items:baseline;padding:2px 4px;gap:0 10px}",
+    ".host>summary::before{display:none}",
+    ".host>summary .lbl,.c-status .st-ok{display:none}",
+    ".c-name .addr{display:inline;margin-left:6px}",
+    ".c-roles,.c-os{font-size:.8rem;color:var(--muted)}",
+    ".fhead>.badge,.fhead>code.subject{display:none!important}",
+    ".finding .sev{min-width:0;font-size:.65rem;padding:0 4px}",
+    ".hostbody{padding:0 4px 4px 20px;border:0}",
+    ".findings{margin:0}",
+    ".finding{margin:1px 0;padding:1px 6px;border-width:0 0 0 3px;border-radius:0;break-inside:avoid}",
+    ".finding .fhead{display:inline-flex;margin-right:6px}",
+    ".finding .msg{display:inline;margin:0;font-weight:400}",
+    ".list>li{padding:3px 8px;margin:0 0 3px}",
+    "h2{font-size:1.05rem;margin:0 0 4px}h3{margin:6px 0 2px}",
+    "#hosts{break-before:page}",
     "}",
     NULL,
 };
@@ -472,10 +541,23 @@ struct catinfo {
     int counts[N_SEV];
 };
 
+/* A "fix first" candidate: a host finding, or a fleet finding (host -1). */
 struct risk {
-    size_t host, finding;
+    long host;
+    size_t finding;
     double points;
     int sev, crit;
+    char *key; /* one fix: check, then advisory or subject */
+};
+
+#define FIX_HOSTS_SHOWN 3
+
+/* One entry of the "fix first" list: the same fix on every host it is on. */
+struct fix {
+    struct risk first; /* the one worth most */
+    size_t n_hosts;
+    long hosts[FIX_HOSTS_SHOWN];
+    size_t findings[FIX_HOSTS_SHOWN];
 };
 
 struct ctx {
@@ -487,7 +569,9 @@ struct ctx {
     size_t n_cats;
     char **roles;
     size_t n_roles;
-    struct risk top[TOP_RISKS];
+    struct risk *risks; /* every candidate */
+    size_t n_risks;
+    struct fix top[TOP_RISKS];
     size_t n_top;
     int sev_total[N_SEV];
     size_t n_waived, n_scanned;
@@ -638,33 +722,73 @@ static void host_points(struct hinfo *hi)
     free(bd);
 }
 
-/* Orders risks: most points, then severity, then host criticality. */
-static int cmp_risk(const struct ctx *c, const struct risk *a, const struct risk *b)
+/* Orders risks: most points, then severity, then host criticality; a
+ * fleet finding before a host's on a tie. */
+static int cmp_risk(const void *pa, const void *pb)
 {
+    const struct risk *a = pa, *b = pb;
     if (a->points != b->points)
         return a->points > b->points ? -1 : 1;
     if (a->sev != b->sev)
         return a->sev > b->sev ? -1 : 1;
     if (a->crit != b->crit)
         return a->crit > b->crit ? -1 : 1;
-    int n = strcmp(c->hosts[a->host].name, c->hosts[b->host].name);
-    if (n)
-        return n;
+    if (a->host != b->host)
+        return a->host < b->host ? -1 : 1;
     return a->finding < b->finding ? -1 : a->finding > b->finding;
 }
 
-static void consider_risk(struct ctx *c, struct risk r)
+/* The fix a finding asks for: one advisory on many hosts (or for many
+ * packages, in reports written before findings were grouped) is one fix. */
+static char *risk_key(const json_t *f, bool fleet)
 {
-    size_t pos = c->n_top;
-    while (pos > 0 && cmp_risk(c, &r, &c->top[pos - 1]) < 0)
-        pos--;
-    if (pos >= TOP_RISKS)
-        return;
-    size_t last = c->n_top < TOP_RISKS ? c->n_top : TOP_RISKS - 1;
-    memmove(&c->top[pos + 1], &c->top[pos], (last - pos) * sizeof c->top[0]);
-    c->top[pos] = r;
-    if (c->n_top < TOP_RISKS)
-        c->n_top++;
+    const json_t *item = json_object_get(f, "item");
+    const char *adv = str(item, "advisory");
+    const char *what = adv ? adv : str(f, "subject");
+    return nm_xasprintf("%s\n%s\n%s", fleet ? "fleet" : "host",
+                        str(f, "check") ? str(f, "check") : "", what ? what : "");
+}
+
+static void add_risk(struct ctx *c, struct risk r)
+{
+    c->risks = nm_xreallocarray(c->risks, c->n_risks + 1, sizeof *c->risks);
+    c->risks[c->n_risks++] = r;
+}
+
+/* The ten fixes worth most, each with the hosts it is on. */
+static void pick_top(struct ctx *c)
+{
+    qsort(c->risks, c->n_risks, sizeof *c->risks, cmp_risk);
+    for (size_t i = 0; i < c->n_risks; i++) {
+        const struct risk *r = &c->risks[i];
+        struct fix *fx = NULL;
+        for (size_t k = 0; k < c->n_top && !fx; k++)
+            if (strcmp(c->top[k].first.key, r->key) == 0)
+                fx = &c->top[k];
+        if (!fx) {
+            if (c->n_top == TOP_RISKS)
+                continue;
+            fx = &c->top[c->n_top++];
+            *fx = (struct fix){.first = *r};
+        }
+        if (fx->n_hosts < FIX_HOSTS_SHOWN) {
+            /* The same host twice (two packages of one advisory): once. */
+            bool have = false;
+            for (size_t k = 0; k < fx->n_hosts && k < FIX_HOSTS_SHOWN; k++)
+                have = have || fx->hosts[k] == r->host;
+            if (have)
+                continue;
+            fx->hosts[fx->n_hosts] = r->host;
+            fx->findings[fx->n_hosts] = r->finding;
+        } else {
+            bool have = false;
+            for (size_t k = 0; k < FIX_HOSTS_SHOWN; k++)
+                have = have || fx->hosts[k] == r->host;
+            if (have)
+                continue;
+        }
+        fx->n_hosts++;
+    }
 }
 
 /* Sort keys carry what the comparison needs: qsort has no context pointer
@@ -685,6 +809,30 @@ static int cmp_order(const void *a, const void *b)
         return x->score > y->score ? -1 : 1;
     int n = strcmp(x->name, y->name);
     return n ? n : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+/* What fixing a fleet finding is worth, in the points a host finding's
+ * worth is given in: its own chance of an outage (summary.
+ * fleet_score_breakdown), since the fleet's score, the chance that anything
+ * in the fleet strikes, is near 100 in any sizeable fleet and barely moves
+ * for one fix. */
+static double fleet_points(const json_t *report, const json_t *f)
+{
+    const char *fp = str(f, "fingerprint");
+    size_t i;
+    const json_t *e;
+    json_array_foreach (
+        json_object_get(json_object_get(report, "summary"), "fleet_score_breakdown"), i, e) {
+        const char *efp = str(e, "fingerprint");
+        if (!fp || !efp || strcmp(fp, efp) != 0)
+            continue;
+        const json_t *l = json_object_get(e, "likelihood");
+        if (json_is_number(l))
+            return round(1000 * json_number_value(l)) / 10;
+        if (json_is_number(json_object_get(e, "worth")))
+            return json_number_value(json_object_get(e, "worth"));
+    }
+    return 0;
 }
 
 static void ctx_init(struct ctx *c, const json_t *report)
@@ -732,7 +880,8 @@ static void ctx_init(struct ctx *c, const json_t *report)
                 c->cats[ci].counts[s]++;
             }
             if (s >= NM_SEV_LOW || hi->points[j] > 0)
-                consider_risk(c, (struct risk){i, j, hi->points[j], s, hi->crit_rank});
+                add_risk(c, (struct risk){(long)i, j, hi->points[j], s, hi->crit_rank,
+                                          risk_key(f, false)});
         }
     }
     json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
@@ -742,7 +891,10 @@ static void ctx_init(struct ctx *c, const json_t *report)
             c->sev_total[s]++;
             c->cats[ci].counts[s]++;
         }
+        if (s >= NM_SEV_LOW && nm_view_active(f))
+            add_risk(c, (struct risk){-1, i, fleet_points(report, f), s, 4, risk_key(f, true)});
     }
+    pick_top(c);
     struct order_key *keys = nm_xcalloc(c->n_hosts + 1, sizeof *keys);
     for (i = 0; i < c->n_hosts; i++)
         keys[i] = (struct order_key){i, c->hosts[i].has_score, c->hosts[i].score, c->hosts[i].name};
@@ -766,6 +918,9 @@ static void ctx_finish(struct ctx *c)
     for (size_t i = 0; i < c->n_roles; i++)
         free(c->roles[i]);
     free(c->roles);
+    for (size_t i = 0; i < c->n_risks; i++)
+        free(c->risks[i].key);
+    free(c->risks);
 }
 
 /* ---- tree helpers: every text and attribute goes through the cleaner ---- */
@@ -893,6 +1048,84 @@ static void text_value(xmlNodePtr n, const json_t *v, size_t cap)
     nm_buf_finish(&b);
 }
 
+/* Remediation text as Markdown writes code: `...` spans become <code>
+ * elements (nodes, so their text is escaped like any other); an unpaired
+ * backtick stays a backtick. Nothing else of Markdown is read. */
+static void text_md(xmlNodePtr n, const json_t *v, size_t cap)
+{
+    if (!json_is_string(v)) {
+        text_value(n, v, cap);
+        return;
+    }
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    buf_value(&b, v, cap);
+    const char *p = b.data ? b.data : "", *end = p + b.len;
+    while (p < end) {
+        const char *open = memchr(p, '`', (size_t)(end - p));
+        const char *close = open ? memchr(open + 1, '`', (size_t)(end - open - 1)) : NULL;
+        if (!open || !close) {
+            text_n(n, p, (size_t)(end - p));
+            break;
+        }
+        if (open > p)
+            text_n(n, p, (size_t)(open - p));
+        if (close > open + 1)
+            text_n(el(n, "code", NULL), open + 1, (size_t)(close - open - 1));
+        p = close + 1;
+    }
+    nm_buf_finish(&b);
+}
+
+/* https only, and only characters a URL needs: a report is input too, and
+ * a link into it must not become script (javascript:) or leave its quote. */
+static bool url_safe(const char *u)
+{
+    if (!u || strncmp(u, "https://", 8) != 0 || strlen(u) > 512)
+        return false;
+    for (const char *p = u; *p; p++)
+        if (!strchr(
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#@!$&+,;=%",
+                *p))
+            return false;
+    return true;
+}
+
+/* The finding's advisories and CVEs (their URL rebuilt from the id here,
+ * never taken from the report) and its check's documentation. */
+static void finding_links(xmlNodePtr parent, const json_t *f)
+{
+    const json_t *links = json_object_get(f, "links");
+    xmlNodePtr p = NULL;
+    size_t i, n = 0;
+    const json_t *l;
+    json_array_foreach (links, i, l) {
+        const char *rel = str(l, "rel"), *id = str(l, "id"), *u = str(l, "url");
+        char url[256];
+        const char *href = NULL;
+        if (rel && strcmp(rel, "check") == 0)
+            href = url_safe(u) ? u : NULL;
+        else if (id && nm_advisory_url(id, url, sizeof url))
+            href = url;
+        if (!href || n == 12)
+            continue;
+        if (!p) {
+            p = el(parent, "p", "links");
+            el_text(p, "strong", NULL, "See: ");
+        } else {
+            text(p, " \xc2\xb7 ");
+        }
+        xmlNodePtr a = el(p, "a", NULL);
+        attr(a, "href", href);
+        attr(a, "rel", "noreferrer");
+        if (rel && strcmp(rel, "check") == 0)
+            textf(a, "about %s", id ? id : "this check");
+        else
+            text(a, id);
+        n++;
+    }
+}
+
 /* A table in a box that scrolls sideways: a wide table never widens the page. */
 static xmlNodePtr grid_table(xmlNodePtr parent)
 {
@@ -959,7 +1192,7 @@ static void build_head(xmlNodePtr html, const struct ctx *c)
     attr(m, "content", "width=device-width, initial-scale=1");
     m = el(head, "meta", NULL);
     attr(m, "name", "color-scheme");
-    attr(m, "content", "light");
+    attr(m, "content", "light dark");
     m = el(head, "meta", NULL);
     attr(m, "name", "generator");
     attr(m, "content", str(c->report, "tool") ? str(c->report, "tool") : "nearmiss");
@@ -1385,6 +1618,57 @@ static void build_charts(xmlNodePtr main, const struct ctx *c)
     chart_timeline(sec, c);
 }
 
+/* Above the fold: the fleet in one sentence, its findings by severity. */
+static void build_verdict(xmlNodePtr main, const struct ctx *c)
+{
+    xmlNodePtr sec = el(main, "section", NULL);
+    attr(sec, "id", "verdict");
+    attr(sec, "aria-label", "Verdict");
+    const json_t *fs = json_object_get(json_object_get(c->report, "summary"), "fleet_score");
+    bool known = json_is_number(fs);
+    double score = known ? json_number_value(fs) : 0;
+    xmlNodePtr p = el(sec, "p", "verdict");
+    size_t failed = c->n_hosts - c->n_scanned;
+    if (!known) {
+        textf(p, "Fleet risk unknown: none of the %zu hosts could be scanned.", c->n_hosts);
+    } else {
+        int worst = -1;
+        for (int s = NM_SEV_CRITICAL; s >= NM_SEV_LOW && worst < 0; s--)
+            if (c->sev_total[s])
+                worst = s;
+        el_text(p, "span", "band", NULL);
+        textf(p->last, "Fleet risk %.1f / 100 (%s)", score, band_title(true, score));
+        if (worst < 0)
+            textf(p, ": nothing to fix on the %zu scanned hosts", c->n_scanned);
+        else if (worst >= NM_SEV_HIGH && c->sev_total[NM_SEV_CRITICAL] && c->sev_total[NM_SEV_HIGH])
+            textf(p, ": %d critical and %d high findings on %zu scanned hosts",
+                  c->sev_total[NM_SEV_CRITICAL], c->sev_total[NM_SEV_HIGH], c->n_scanned);
+        else
+            textf(p, ": %d %s finding%s at worst on %zu scanned hosts", c->sev_total[worst],
+                  nm_severity_name(worst), c->sev_total[worst] == 1 ? "" : "s", c->n_scanned);
+        if (failed)
+            textf(p, "; %zu of %zu hosts could not be scanned", failed, c->n_hosts);
+        if (c->n_top)
+            text(p, "; fix the list below first.");
+        else
+            text(p, ".");
+    }
+    xmlNodePtr ul = el(sec, "ul", "sevcounts");
+    attr(ul, "aria-label", "Findings by severity");
+    for (int s = NM_SEV_CRITICAL; s >= NM_SEV_INFO; s--) {
+        xmlNodePtr li = el(ul, "li", NULL);
+        attr(li, "data-sev", nm_severity_name(s));
+        sev_badge(li, s);
+        textf(el(li, "span", "n"), "%d", c->sev_total[s]);
+    }
+    if (failed) {
+        xmlNodePtr li = el(ul, "li", NULL);
+        xmlNodePtr a = el(li, "a", NULL);
+        attr(a, "href", "#unscanned");
+        textf(a, "%zu not scanned", failed);
+    }
+}
+
 static void build_top_risks(xmlNodePtr main, const struct ctx *c)
 {
     xmlNodePtr sec = el(main, "section", NULL);
@@ -1395,18 +1679,37 @@ static void build_top_risks(xmlNodePtr main, const struct ctx *c)
         return;
     }
     el_text(sec, "p", "note",
-            "The findings whose fix lowers their host's risk score the most, "
-            "then by severity and host criticality.");
+            "The fixes that lower risk the most: for a host's finding the drop in its host's "
+            "score, for a fleet-wide finding its own chance of an outage; one fix on several "
+            "hosts is one line.");
     xmlNodePtr ol = el(sec, "ol", "risks");
+    const json_t *ff = json_object_get(c->report, "fleet_findings");
     for (size_t i = 0; i < c->n_top; i++) {
-        const struct risk *r = &c->top[i];
+        const struct fix *fx = &c->top[i];
+        const struct risk *r = &fx->first;
+        bool fleet = r->host < 0;
         const json_t *f =
-            json_array_get(json_object_get(c->hosts[r->host].h, "findings"), r->finding);
+            fleet ? json_array_get(ff, r->finding)
+                  : json_array_get(json_object_get(c->hosts[r->host].h, "findings"), r->finding);
         xmlNodePtr li = el(ol, "li", NULL);
-        attr(li, "data-host", c->hosts[r->host].name);
+        if (!fleet)
+            attr(li, "data-host", c->hosts[r->host].name);
+        else
+            attr(li, "data-fleet", "");
         sev_badge(li, r->sev);
         xmlNodePtr what = el(li, "span", "what");
-        host_link(what, c, r->host, (long)r->finding);
+        if (fleet) {
+            xmlNodePtr a = el_text(what, "a", NULL, "fleet");
+            attrf(a, "href", "#fleet-%zu", r->finding);
+        } else {
+            for (size_t k = 0; k < fx->n_hosts && k < FIX_HOSTS_SHOWN; k++) {
+                if (k)
+                    text(what, ", ");
+                host_link(what, c, (size_t)fx->hosts[k], (long)fx->findings[k]);
+            }
+            if (fx->n_hosts > FIX_HOSTS_SHOWN)
+                textf(what, " and %zu more hosts", fx->n_hosts - FIX_HOSTS_SHOWN);
+        }
         text(what, ": ");
         text_value(what, json_object_get(f, "message"), GENERIC_CAP);
         char pts[32];
@@ -1720,6 +2023,7 @@ static void build_fleet(xmlNodePtr main, const struct ctx *c)
     const json_t *f;
     json_array_foreach (ff, i, f) {
         xmlNodePtr li = el(ul, "li", "fleet-finding");
+        attrf(li, "id", "fleet-%zu", i);
         attr(li, "data-sev", str(f, "severity") ? str(f, "severity") : "");
         xmlNodePtr head = el(li, "div", "fhead");
         sev_badge(head, nm_view_severity(f));
@@ -1743,8 +2047,9 @@ static void build_fleet(xmlNodePtr main, const struct ctx *c)
         if (json_is_string(json_object_get(f, "remediation"))) {
             xmlNodePtr fx = el(li, "p", "fix");
             el_text(fx, "strong", NULL, "Fix: ");
-            text_value(fx, json_object_get(f, "remediation"), GENERIC_CAP * 4);
+            text_md(fx, json_object_get(f, "remediation"), GENERIC_CAP * 4);
         }
+        finding_links(li, f);
     }
 }
 
@@ -2088,6 +2393,7 @@ static bool is_known_finding_key(const char *k)
         "check",          "category",  "severity",    "subject",  "message",
         "value",          "threshold", "fingerprint", "evidence", "remediation",
         "ticket_summary", "item",      "waived",      "waiver",   "waiver_expired",
+        "links",
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(k, known[i]) == 0)
@@ -2158,8 +2464,9 @@ static void finding_el(xmlNodePtr ol, const struct hinfo *hi, size_t host, size_
     if (json_object_get(f, "remediation") && !json_is_null(json_object_get(f, "remediation"))) {
         xmlNodePtr fx = el(li, "p", "fix");
         el_text(fx, "strong", NULL, "Fix: ");
-        text_value(fx, json_object_get(f, "remediation"), GENERIC_CAP * 4);
+        text_md(fx, json_object_get(f, "remediation"), GENERIC_CAP * 4);
     }
+    finding_links(li, f);
     if (waived)
         waiver_note(li, json_object_get(f, "waiver"), false);
     else if (json_is_object(json_object_get(f, "waiver_expired")))
@@ -2601,10 +2908,12 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
     xmlNodePtr body = el(html, "body", NULL);
     build_header(body, &c);
     xmlNodePtr main = el(body, "main", NULL);
-    build_overview(main, &c);
-    build_changes(main, &c);
-    build_charts(main, &c);
+    /* Above the fold: what to do first; the detail follows. */
+    build_verdict(main, &c);
     build_top_risks(main, &c);
+    build_changes(main, &c);
+    build_overview(main, &c);
+    build_charts(main, &c);
     build_fleet(main, &c);
     build_unscanned(main, &c);
     build_waivers(main, &c);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/advisory.h"
 #include "nearmiss/check.h"
 #include "nearmiss/finding.h"
 #include "nearmiss/utf8.h"
@@ -307,8 +308,41 @@ static bool exit_ok(const struct nm_check *c, int code)
     return false;
 }
 
+/* What a grouped finding adds to a single item's: the group's members. */
+struct group_acc {
+    const struct nm_group_by *by;
+    char *key;       /* the naming field's value */
+    json_t *members; /* the judged items, borrowed from the item list */
+    struct verdict *verdicts;
+    size_t n, cap;
+};
+
+#define GROUP_MEMBERS_NAMED 40    /* in {members}, before "and N more" */
+#define GROUP_MEMBERS_KEPT  500   /* member items kept in the finding */
+#define GROUP_EVIDENCE_CAP  65536 /* bytes of the members' evidence */
+#define LINKS_MAX           20
+
+/* {"rel", "id", "url"} for each advisory or CVE id in the item's link fields,
+ * added to links unless its id is there already. */
+static void add_links(const struct nm_check *c, const json_t *item, json_t *links, json_t *seen)
+{
+    for (size_t i = 0; i < c->n_links; i++) {
+        const json_t *v = json_object_get(item, c->links[i]);
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t k = 0; k < n && json_array_size(links) < LINKS_MAX; k++) {
+            const char *id = json_string_value(json_is_array(v) ? json_array_get(v, k) : v);
+            char url[256];
+            if (!id || json_object_get(seen, id) || !nm_advisory_url(id, url, sizeof url))
+                continue;
+            json_object_set_new(seen, id, json_true());
+            json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "rel", nm_advisory_kind(id),
+                                                   "id", id, "url", url));
+        }
+    }
+}
+
 static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, const json_t *item,
-                            const struct verdict *v)
+                            const struct verdict *v, const struct group_acc *g)
 {
     json_t *extra = json_pack("{s:s, s:s, s:s}", "host", h->name, "severity",
                               nm_severity_name(v->severity), "check", c->id);
@@ -316,9 +350,60 @@ static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, c
         json_object_set(extra, "value", (json_t *)v->value);
     if (v->threshold)
         json_object_set(extra, "threshold", (json_t *)v->threshold);
-    char *subject = nm_template_expand(c->subject, item, extra);
+    char *subject;
+    if (g) {
+        /* Members by name, as the templates see them. */
+        struct nm_buf names;
+        nm_buf_init(&names, 8192);
+        size_t named = 0;
+        for (size_t i = 0; i < g->n; i++) {
+            const json_t *m = json_object_get(json_array_get(g->members, i), c->group->member);
+            if (!m || named == GROUP_MEMBERS_NAMED)
+                continue;
+            char *t = nm_value_text(m);
+            nm_buf_appendf(&names, "%s%s", named++ ? ", " : "", t);
+            free(t);
+        }
+        if (g->n > named)
+            nm_buf_appendf(&names, " and %zu more", g->n - named);
+        /* Every member, space-separated, for a command line in the remediation. */
+        struct nm_buf args;
+        nm_buf_init(&args, 16384);
+        for (size_t i = 0; i < g->n && i < GROUP_MEMBERS_KEPT; i++) {
+            const json_t *m = json_object_get(json_array_get(g->members, i), c->group->member);
+            char *t = m ? nm_value_text(m) : NULL;
+            if (t)
+                nm_buf_appendf(&args, "%s%s", args.len ? " " : "", t);
+            free(t);
+        }
+        json_object_set_new(extra, "member_args", json_string(args.data ? args.data : ""));
+        nm_buf_finish(&args);
+        json_object_set_new(extra, "members", json_string(names.data ? names.data : ""));
+        json_object_set_new(extra, "member_count", json_integer((json_int_t)g->n));
+        nm_buf_finish(&names);
+        json_t *only = json_pack("{s:s}", g->by->field, g->key);
+        subject = nm_template_expand(g->by->subject, only, NULL);
+        json_decref(only);
+    } else {
+        subject = nm_template_expand(c->subject, item, extra);
+    }
     char *message = nm_template_expand(v->rule && v->rule->message ? v->rule->message : c->message,
                                        item, extra);
+    if (g) {
+        for (size_t i = 0; i < c->group->n_notes; i++) {
+            const struct nm_group_note *n = &c->group->notes[i];
+            bool any = false;
+            for (size_t k = 0; k < g->n && !any; k++)
+                any = conds_hold(n->when, n->n_when, json_array_get(g->members, k));
+            if (!any)
+                continue;
+            char *t = nm_template_expand(n->text, item, extra);
+            char *m = nm_xasprintf("%s; %s", message, t);
+            free(t);
+            free(message);
+            message = m;
+        }
+    }
     char fp[65];
     nm_finding_fingerprint(c->id, h->name, subject, fp);
     json_t *f = json_object();
@@ -331,11 +416,26 @@ static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, c
                     v->value && !json_is_object(v->value) ? (json_t *)v->value : json_null());
     json_object_set(f, "threshold", v->threshold ? (json_t *)v->threshold : json_null());
     json_object_set_new(f, "fingerprint", json_string(fp));
-    const json_t *ev = json_object_get(item, "evidence");
-    if (json_is_string(ev))
-        json_object_set(f, "evidence", (json_t *)ev);
-    else
-        json_object_set_new(f, "evidence", json_null());
+    if (g) {
+        /* Every member's evidence, in the order the host listed them. */
+        struct nm_buf ev;
+        nm_buf_init(&ev, GROUP_EVIDENCE_CAP);
+        for (size_t i = 0; i < g->n; i++) {
+            const json_t *e = json_object_get(json_array_get(g->members, i), "evidence");
+            if (json_is_string(e))
+                nm_buf_appendf(&ev, "%s%s", ev.len ? "\n" : "", json_string_value(e));
+        }
+        json_object_set_new(f, "evidence",
+                            ev.len ? nm_json_string_sanitized(ev.data, ev.len, GROUP_EVIDENCE_CAP)
+                                   : json_null());
+        nm_buf_finish(&ev);
+    } else {
+        const json_t *ev = json_object_get(item, "evidence");
+        if (json_is_string(ev))
+            json_object_set(f, "evidence", (json_t *)ev);
+        else
+            json_object_set_new(f, "evidence", json_null());
+    }
     if (c->remediation) {
         char *rem = nm_template_expand(c->remediation, item, extra);
         json_object_set_new(f, "remediation", nm_json_string_sanitized(rem, strlen(rem), 4096));
@@ -348,14 +448,57 @@ static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, c
         json_object_set_new(f, "ticket_summary", nm_json_string_sanitized(t, strlen(t), 1024));
         free(t);
     }
-    /* The item itself, so the report explains the verdict with all its facts. */
+    {
+        json_t *links = json_array(), *seen = json_object();
+        if (g)
+            for (size_t i = 0; i < g->n; i++)
+                add_links(c, json_array_get(g->members, i), links, seen);
+        else
+            add_links(c, item, links, seen);
+        /* Where the check explains itself: its first reference. */
+        const char *doc = json_string_value(json_array_get(c->references, 0));
+        if (doc && strncmp(doc, "https://", 8) == 0)
+            json_array_append_new(
+                links, json_pack("{s:s, s:s, s:s}", "rel", "check", "id", c->id, "url", doc));
+        if (json_array_size(links))
+            json_object_set(f, "links", links);
+        json_decref(links);
+        json_decref(seen);
+    }
+    /* The item itself, so the report explains the verdict with all its facts;
+     * a group's members below it, each with its own verdict. */
     json_t *facts = json_deep_copy(item);
     json_object_del(facts, "evidence");
+    if (g) {
+        json_t *ms = json_array();
+        for (size_t i = 0; i < g->n && i < GROUP_MEMBERS_KEPT; i++) {
+            json_t *m = json_deep_copy(json_array_get(g->members, i));
+            json_object_del(m, "evidence");
+            json_object_set_new(m, "severity",
+                                json_string(nm_severity_name(g->verdicts[i].severity)));
+            json_array_append_new(ms, m);
+        }
+        json_object_set_new(facts, "members", ms);
+    }
     json_object_set_new(f, "item", facts);
     free(subject);
     free(message);
     json_decref(extra);
     return f;
+}
+
+/* The group that names item, or NULL when no "by" field is set on it. */
+static const struct nm_group_by *group_of(const struct nm_check *c, const json_t *item,
+                                          const char **ret_key)
+{
+    for (size_t i = 0; c->group && i < c->group->n_by; i++) {
+        const char *k = json_string_value(json_object_get(item, c->group->by[i].field));
+        if (k && *k) {
+            *ret_key = k;
+            return &c->group->by[i];
+        }
+    }
+    return NULL;
 }
 
 static void record_item(const struct nm_check *c, const json_t *item, json_t *metrics)
@@ -461,7 +604,9 @@ json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h, 
                              json_t *findings, json_t *metrics)
 {
     enum nm_severity worst = NM_SEV_NONE;
-    size_t n_items = 0, n_findings = 0;
+    size_t n_items = 0, n_findings = 0, n_groups = 0;
+    struct group_acc *groups = NULL;
+    json_t *index = json_object(); /* "by-index NUL key" -> group number */
     for (size_t i = 0; i < json_array_size(items); i++) {
         const json_t *item = json_array_get(items, i);
         if (!json_is_object(item) || !conds_hold(c->select, c->n_select, item))
@@ -472,11 +617,50 @@ json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h, 
         struct verdict v = judge_item(c, item);
         if (v.severity == NM_SEV_NONE)
             continue;
-        json_array_append_new(findings, make_finding(c, h, item, &v));
-        n_findings++;
         if (v.severity > worst)
             worst = v.severity;
+        const char *key = NULL;
+        const struct nm_group_by *by = group_of(c, item, &key);
+        if (!by) {
+            json_array_append_new(findings, make_finding(c, h, item, &v, NULL));
+            n_findings++;
+            continue;
+        }
+        /* Groups named by different fields never merge, even on equal text. */
+        char *ik = nm_xasprintf("%zu:%s", (size_t)(by - c->group->by), key);
+        const json_t *gi = json_object_get(index, ik);
+        struct group_acc *g;
+        if (gi) {
+            g = &groups[json_integer_value(gi)];
+        } else {
+            groups = nm_xreallocarray(groups, n_groups + 1, sizeof *groups);
+            g = &groups[n_groups];
+            *g = (struct group_acc){.by = by, .key = nm_xstrdup(key), .members = json_array()};
+            json_object_set_new(index, ik, json_integer((json_int_t)n_groups++));
+        }
+        free(ik);
+        if (g->n == g->cap) {
+            g->cap = g->cap ? 2 * g->cap : 4;
+            g->verdicts = nm_xreallocarray(g->verdicts, g->cap, sizeof *g->verdicts);
+        }
+        json_array_append(g->members, (json_t *)item);
+        g->verdicts[g->n++] = v;
     }
+    for (size_t i = 0; i < n_groups; i++) {
+        struct group_acc *g = &groups[i];
+        size_t w = 0;
+        for (size_t k = 1; k < g->n; k++)
+            if (g->verdicts[k].severity > g->verdicts[w].severity)
+                w = k;
+        json_array_append_new(
+            findings, make_finding(c, h, json_array_get(g->members, w), &g->verdicts[w], g));
+        n_findings++;
+        free(g->key);
+        json_decref(g->members);
+        free(g->verdicts);
+    }
+    free(groups);
+    json_decref(index);
     enum nm_check_result r = worst >= NM_SEV_HIGH  ? NM_RESULT_FAIL
                              : worst >= NM_SEV_LOW ? NM_RESULT_WARN
                                                    : NM_RESULT_PASS;

@@ -49,6 +49,8 @@ static const char *const top_keys[] = {"id",
                                        "ledger",
                                        "trend",
                                        "history",
+                                       "group",
+                                       "links",
                                        "missing_remediation",
                                        "error_remediation",
                                        "lifecycle",
@@ -65,13 +67,25 @@ static const char *const rule_keys[] = {"when",         "override", "field",    
                                         "thresholds",   "value",    "severity", "severity_from",
                                         "severity_map", "message",  "comment",  NULL};
 static const char *const cond_keys[] = {"field", "op", "value", NULL};
+static const char *const group_keys[] = {"by", "member", "notes", "comment", NULL};
+static const char *const group_by_keys[] = {"field", "subject", NULL};
+static const char *const group_note_keys[] = {"when", "text", NULL};
 
 const struct nm_keyset nm_check_keysets[] = {
-    {"", top_keys},           {"applies.", applies_keys},
-    {"probe.", probe_keys},   {"parser.", parser_keys},
-    {"ticket.", ticket_keys}, {"record.", record_keys},
-    {"rules[].", rule_keys},  {"rules[].when[].", cond_keys},
-    {"select[].", cond_keys}, {NULL, NULL},
+    {"", top_keys},
+    {"applies.", applies_keys},
+    {"probe.", probe_keys},
+    {"parser.", parser_keys},
+    {"ticket.", ticket_keys},
+    {"record.", record_keys},
+    {"rules[].", rule_keys},
+    {"rules[].when[].", cond_keys},
+    {"select[].", cond_keys},
+    {"group.", group_keys},
+    {"group.by[].", group_by_keys},
+    {"group.notes[].", group_note_keys},
+    {"group.notes[].when[].", cond_keys},
+    {NULL, NULL},
 };
 
 /* ---- small loader helpers ------------------------------------------------ */
@@ -667,6 +681,91 @@ static int parse_trend(struct loader *l, const json_t *v, struct nm_check *c)
     return 0;
 }
 
+static void group_free(struct nm_group_def *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->n_by; i++) {
+        free(g->by[i].field);
+        free(g->by[i].subject);
+    }
+    free(g->by);
+    free(g->member);
+    for (size_t i = 0; i < g->n_notes; i++) {
+        for (size_t j = 0; j < g->notes[i].n_when; j++)
+            cond_finish(&g->notes[i].when[j]);
+        free(g->notes[i].when);
+        free(g->notes[i].text);
+    }
+    free(g->notes);
+    free(g);
+}
+
+/* "group": {"by": [{field, subject}], "member": field, "notes": [{when, text}]} */
+static int parse_group(struct loader *l, const json_t *v, struct nm_check *c)
+{
+    int rc;
+    if (!v)
+        return 0;
+    if (!json_is_object(v) || (rc = only_keys(l, v, "group", group_keys)) < 0)
+        return json_is_object(v) ? rc
+                                 : bad(l, "group", "must be an object {by, member, notes}%s", "");
+    struct nm_group_def *g = nm_xcalloc(1, sizeof *g);
+    c->group = g; /* check_finish frees what is here on failure */
+    const json_t *by = json_object_get(v, "by");
+    if (!json_is_array(by) || json_array_size(by) == 0)
+        return bad(l, "group.by", "must be a non-empty array of {field, subject}%s", "");
+    g->by = nm_xcalloc(json_array_size(by), sizeof *g->by);
+    for (size_t i = 0; i < json_array_size(by); i++) {
+        char p[64];
+        const json_t *e = json_array_get(by, i);
+        snprintf(p, sizeof p, "group.by[%zu]", i);
+        if (!json_is_object(e))
+            return bad(l, p, "must be an object {field, subject}%s", "");
+        if ((rc = only_keys(l, e, p, group_by_keys)) < 0)
+            return rc;
+        struct nm_group_by *b = &g->by[g->n_by++];
+        if ((rc = get_string(l, e, "field", true, &b->field)) < 0 ||
+            (rc = get_string(l, e, "subject", true, &b->subject)) < 0)
+            return rc;
+        /* The fingerprint comes from the subject: only the naming field may
+         * change it, never a member that comes or goes. */
+        for (const char *t = strchr(b->subject, '{'); t; t = strchr(t + 1, '{')) {
+            size_t fl = strlen(b->field);
+            if (strncmp(t + 1, b->field, fl) != 0 || t[1 + fl] != '}')
+                return bad(l, p,
+                           "subject may use only {%s}: the group's fingerprint must not "
+                           "change when a member joins or leaves",
+                           b->field);
+        }
+    }
+    if ((rc = get_string(l, v, "member", true, &g->member)) < 0)
+        return rc;
+    const json_t *notes = json_object_get(v, "notes");
+    if (notes && !json_is_array(notes))
+        return bad(l, "group.notes", "must be an array of {when, text}%s", "");
+    g->notes = nm_xcalloc(json_array_size(notes) + 1, sizeof *g->notes);
+    for (size_t i = 0; i < json_array_size(notes); i++) {
+        char p[64];
+        const json_t *e = json_array_get(notes, i);
+        snprintf(p, sizeof p, "group.notes[%zu]", i);
+        if (!json_is_object(e))
+            return bad(l, p, "must be an object {when, text}%s", "");
+        if ((rc = only_keys(l, e, p, group_note_keys)) < 0)
+            return rc;
+        struct nm_group_note *n = &g->notes[g->n_notes++];
+        if ((rc = get_string(l, e, "text", true, &n->text)) < 0)
+            return rc;
+        char wp[80];
+        snprintf(wp, sizeof wp, "%s.when", p);
+        if (!json_object_get(e, "when"))
+            return bad(l, p, "needs \"when\": the conditions a member meets%s", "");
+        if ((rc = parse_conds(l, wp, json_object_get(e, "when"), &n->when, &n->n_when)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static void check_finish(struct nm_check *c)
 {
     nm_lifecycle_destroy(c->lifecycle);
@@ -715,6 +814,8 @@ static void check_finish(struct nm_check *c)
         free(c->fleet->what);
         free(c->fleet);
     }
+    group_free(c->group);
+    free_strings(c->links, c->n_links);
     json_decref(c->definition);
     memset(c, 0, sizeof *c);
 }
@@ -985,7 +1086,11 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     }
 
     if ((rc = parse_ledger(l, json_object_get(root, "ledger"), &c->ledger)) < 0 ||
-        (rc = parse_trend(l, json_object_get(root, "trend"), c)) < 0)
+        (rc = parse_trend(l, json_object_get(root, "trend"), c)) < 0 ||
+        (rc = parse_group(l, json_object_get(root, "group"), c)) < 0)
+        return rc;
+    if (json_object_get(root, "links") &&
+        (rc = get_string_array(l, root, "links", "", &c->links, &c->n_links)) < 0)
         return rc;
     if ((rc = parse_lifecycle(l, json_object_get(root, "lifecycle"), c)) < 0)
         return rc;

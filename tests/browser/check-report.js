@@ -11,8 +11,11 @@
 // the report runs as script (alert/confirm/prompt trapped before load, dialog
 // events watched, page errors fail the test); print media shows everything
 // without controls; without JavaScript every host is listed; no horizontal
-// overflow at 390 px; text contrast meets WCAG AA. Screenshots at 1280 and
-// 390 px go to SHOTDIR.
+// overflow at 390 px; text contrast meets WCAG AA, in light and dark
+// (prefers-color-scheme); the verdict, the counts by severity and the
+// fix-first list are above the fold at 1280 and 390 px; the printed PDF's
+// page count (at most NM_PRINT_MAX_PAGES when set). Screenshots at 1280 and
+// 390 px, light and dark, go to SHOTDIR.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -145,6 +148,33 @@ async function contrastProblems(page) {
   });
 }
 
+// Where the page's first screen ends: the verdict, the counts by severity
+// and the start of the fix-first list must be on it, at scroll 0.
+async function aboveTheFold(page, width) {
+  const pos = await page.evaluate(() => {
+    const top = (sel) => { const e = document.querySelector(sel); return e ? e.getBoundingClientRect().top + scrollY : null; };
+    const bottom = (sel) => { const e = document.querySelector(sel); return e ? e.getBoundingClientRect().bottom + scrollY : null; };
+    return { vh: innerHeight, verdict: top('#verdict .verdict'), counts: bottom('#verdict .sevcounts'),
+      fix: top('#top-risks'), first: top('#top-risks ol.risks > li, #top-risks .note'),
+      firstBottom: bottom('#top-risks ol.risks > li, #top-risks .note'),
+      changes: top('#changes'), overview: top('#overview') };
+  });
+  check(pos.verdict !== null && pos.verdict < pos.vh, `${width} px: the verdict is above the fold (${pos.verdict} < ${pos.vh})`);
+  check(pos.counts !== null && pos.counts < pos.vh, `${width} px: the counts by severity are above the fold (${pos.counts} < ${pos.vh})`);
+  check(pos.fix !== null && pos.fix < pos.vh, `${width} px: "Fix first" starts above the fold (${pos.fix} < ${pos.vh})`);
+  check(pos.firstBottom !== null && pos.firstBottom < pos.vh, `${width} px: its first entry is whole above the fold (${pos.firstBottom} < ${pos.vh})`);
+  check(pos.changes === null || pos.changes > pos.fix, `${width} px: "What changed" follows "Fix first"`);
+  check(pos.overview > pos.fix, `${width} px: the overview cards follow "Fix first"`);
+  console.log(`above the fold at ${width} px: verdict ${Math.round(pos.verdict)}, fix first ${Math.round(pos.fix)}, first entry ends ${Math.round(pos.firstBottom)} (viewport ${pos.vh})`);
+  return pos;
+}
+
+// Pages in a PDF Chromium wrote: one "/Type /Page" object per page.
+function pdfPages(buf) {
+  const m = buf.toString('latin1').match(/\/Type\s*\/Page(?![a-zA-Z])/g);
+  return m ? m.length : 0;
+}
+
 async function main(htmlPath, jsonPath, shotDir) {
   const report = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
   const hosts = report.hosts;
@@ -158,6 +188,17 @@ async function main(htmlPath, jsonPath, shotDir) {
   page.on('dialog', (d) => { dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(fileUrl, { waitUntil: 'load' });
+  await aboveTheFold(page, 1280);
+  await page.screenshot({ path: path.join(shotDir, 'report-1280-fold.png') });
+  // The fix-first list holds each fix once, fleet-wide findings included.
+  const fixes = await page.$$eval('#top-risks ol.risks > li', (l) => l.map((x) => x.querySelector('.what').textContent));
+  check(new Set(fixes).size === fixes.length, 'fix first: no entry twice');
+  const worstFleet = (report.fleet_findings || []).filter((f) => f.severity === 'critical');
+  if (worstFleet.length)
+    check(await page.$$eval('#top-risks li[data-fleet]', (l) => l.length) >= 1, 'fix first: holds the critical fleet finding');
+  // Remediation code spans are <code>, never literal backticks.
+  const ticks = await page.$$eval('.finding .fix', (l) => l.filter((x) => /`[^`]+`/.test(x.textContent)).length);
+  check(ticks === 0, `no literal code spans in remediation (${ticks})`);
 
   // Rows: one per host, names as text exactly.
   const rows = await page.$$eval('#hostrows > details.host', (r) => r.map((x) => ({
@@ -324,7 +365,21 @@ async function main(htmlPath, jsonPath, shotDir) {
     check(printed, 'print: closed hosts are expanded');
   }
   // A PDF of every finding of a large fleet runs to thousands of pages.
-  if (hosts.length <= 100) await page.pdf({ path: path.join(shotDir, 'report-print.pdf') });
+  if (hosts.length <= 100) {
+    const pdf = await page.pdf({ path: path.join(shotDir, 'report-print.pdf'), format: 'A4' });
+    const pages = pdfPages(pdf);
+    const max = parseInt(process.env.NM_PRINT_MAX_PAGES || '0', 10);
+    console.log(`print: ${pages} A4 pages for ${hosts.length} hosts`);
+    check(pages > 0, 'print: a PDF with pages');
+    if (max) check(pages <= max, `print: at most ${max} pages (${pages})`);
+    // The summary and the fix-first list on the first two pages: both
+    // end before the host list, which starts a page of its own.
+    const firstPage = await page.evaluate(() => {
+      const r = document.querySelector('#top-risks').getBoundingClientRect();
+      return r.bottom + scrollY;
+    });
+    check(firstPage > 0, 'print: the fix-first list is laid out');
+  }
   await page.emulateMedia({ media: 'screen' });
 
   step('screenshots');
@@ -334,6 +389,9 @@ async function main(htmlPath, jsonPath, shotDir) {
   await page.screenshot({ path: path.join(shotDir, 'report-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await nextFrame(page);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await aboveTheFold(page, 390);
+  await page.screenshot({ path: path.join(shotDir, 'report-390-fold.png') });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   check(overflow <= 390, `no horizontal scrolling at 390 px (page is ${overflow} px wide)`);
   check(await page.$eval('.thead', (e) => getComputedStyle(e).display) === 'none', '390 px: rows are cards');
@@ -344,6 +402,31 @@ async function main(htmlPath, jsonPath, shotDir) {
   const low390 = await contrastProblems(page);
   check(low390.length === 0, 'WCAG AA contrast at 390 px: ' + low390.join(' | '));
   await close(b);
+
+  step('dark');
+  // prefers-color-scheme: dark: the palette turns, text keeps its contrast.
+  for (const width of [1280, 390]) {
+    const dark = await launch({ viewport: { width, height: width === 390 ? 844 : 900 }, colorScheme: 'dark' });
+    const p3 = dark.ctx.pages()[0] || await dark.ctx.newPage();
+    await p3.goto(fileUrl, { waitUntil: 'load' });
+    const col = await p3.evaluate(() => ({
+      body: getComputedStyle(document.body).backgroundColor,
+      text: getComputedStyle(document.body).color,
+      card: getComputedStyle(document.querySelector('#top-risks li, .card')).backgroundColor,
+      scheme: matchMedia('(prefers-color-scheme: dark)').matches }));
+    const lumOf = (s) => { const p = s.match(/\d+(\.\d+)?/g).map(Number); return (0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]) / 255; };
+    check(col.scheme, `dark ${width} px: the page sees prefers-color-scheme: dark`);
+    check(lumOf(col.body) < 0.15 && lumOf(col.card) < 0.2, `dark ${width} px: dark backgrounds (${col.body}, ${col.card})`);
+    check(lumOf(col.text) > 0.7, `dark ${width} px: light text (${col.text})`);
+    await aboveTheFold(p3, width);
+    await p3.$$eval('#hostrows > details.host', (d) => { if (d[0]) d[0].open = true; });
+    const lowDark = await contrastProblems(p3);
+    check(lowDark.length === 0, `WCAG AA contrast in dark mode at ${width} px: ` + lowDark.join(' | '));
+    await p3.$$eval('#hostrows > details.host', (d) => { if (d[0]) d[0].open = false; });
+    if (width === 390) check(await p3.evaluate(() => document.documentElement.scrollWidth) <= 390, 'dark 390 px: no horizontal scrolling');
+    await p3.screenshot({ path: path.join(shotDir, `report-${width}-dark.png`) });
+    await close(dark);
+  }
 
   step('nojs');
   // Without JavaScript: everything listed, controls hidden, details still open.
@@ -360,7 +443,7 @@ async function main(htmlPath, jsonPath, shotDir) {
   }
   await close(nojs);
 
-  console.log(`screenshots: ${shotDir}/report-1280.png report-1280-host.png report-390.png report-390-hosts.png`);
+  console.log(`screenshots: ${shotDir}/report-1280.png report-1280-fold.png report-1280-host.png report-1280-dark.png report-390.png report-390-fold.png report-390-hosts.png report-390-dark.png report-print.pdf`);
   console.log(`${checks} browser checks, ${failures} failed`);
   return failures ? 1 : 0;
 }

@@ -70,34 +70,42 @@ for h in "${HOSTS[@]}"; do
     H=$h jqt "$h: status ok" "$JQLIB"' host($h).status == "ok"' --arg h "$h"
 done
 
-# --- debian-patches: 130 pending upgrades, as apt-get -s dist-upgrade printed them
+# --- debian-patches: 130 pending upgrades, as apt-get -s dist-upgrade printed them,
+# from 54 source packages (dpkg-query, captured on the same host)
 H=debian-patches
 APT_IN=$REPO/tests/data/parsers/apt_simulate/debian12-dist-upgrade.in
-# The expectation, derived from the captured output by a rule independent of
-# the parser: one entry per package of an Inst line, high when the line names
-# a -security suite, low otherwise.
-awk '$1 == "Inst" && !seen[$2]++ { print $2 "\t" ($0 ~ /-security[] ,]/ ? "high" : "low") }' "$APT_IN" |
+SRC_IN=$REPO/tests/fleet/hosts/debian-patches/data/dpkg-query-sources
+# The expectation, derived from the captures by a rule independent of the
+# parser: one entry per source package of the Inst lines (dpkg-query's
+# Source, else the package's own name), high when any of its lines names a
+# -security suite, low otherwise. (Until findings were grouped, this was one
+# entry per package: 130, 78 of them high.)
+awk 'NR == FNR { src[$1] = (NF > 1 ? $2 : $1); next }
+     $1 == "Inst" && !seen[$2]++ { s = ($2 in src) ? src[$2] : $2
+                                   if ($0 ~ /-security[] ,]/) hi[s] = 1; all[s] = 1 }
+     END { for (s in all) print s "\t" (hi[s] ? "high" : "low") }' "$SRC_IN" "$APT_IN" |
     jq -R -s '[split("\n")[] | select(length > 0) | split("\t")] | sort' >"$DIR/apt-expected.json"
-if jq -e 'length == 130 and ([.[] | select(.[1] == "high")] | length) == 78' "$DIR/apt-expected.json" >/dev/null; then
-    ok "debian-patches: the expectation from the capture has 130 packages, 78 security"
+if jq -e 'length == 54 and ([.[] | select(.[1] == "high")] | length) == 34' "$DIR/apt-expected.json" >/dev/null; then
+    ok "debian-patches: the expectation from the captures has 54 source packages, 34 with security updates"
 else
-    not_ok "debian-patches: the expectation from the capture has 130 packages, 78 security"
+    not_ok "debian-patches: the expectation from the captures has 54 source packages, 34 with security updates"
 fi
-jqt "debian-patches: patch-apt findings are exactly the Inst packages (security high, others low)" \
+jqt "debian-patches: patch-apt findings are exactly the source packages of the Inst lines (any security: high, else low)" \
     "$JQLIB"' pairs($h; "patch-apt") == $e[0]' --arg h "$H" --slurpfile e "$DIR/apt-expected.json"
-jqt "debian-patches: patch-apt result fail, 130 items, 130 findings" \
-    "$JQLIB"' check($h; "patch-apt") | .result == "fail" and .items == 130 and .findings == 130' --arg h "$H"
-jqt "debian-patches: libgcrypt20 is high: current → candidate and the security origin in the message" \
+jqt "debian-patches: patch-apt result fail, 130 items, 54 findings" \
+    "$JQLIB"' check($h; "patch-apt") | .result == "fail" and .items == 130 and .findings == 54' --arg h "$H"
+jqt "debian-patches: libgcrypt20 and libgcrypt20-dev are one high finding: current → candidate and the security origin in the message" \
     "$JQLIB"' found($h; "patch-apt")[] | select(.subject == "libgcrypt20") |
       .severity == "high" and .category == "patch" and
-      (.message | contains("1.10.1-3 → 1.10.1-3+deb12u1")) and
-      (.message | contains("Debian-Security:12/oldstable-security"))' --arg h "$H"
+      (.message | contains("libgcrypt20-dev, libgcrypt20: 1.10.1-3 → 1.10.1-3+deb12u1")) and
+      (.message | contains("Debian-Security:12/oldstable-security")) and
+      ([.item.members[].package] == ["libgcrypt20-dev", "libgcrypt20"])' --arg h "$H"
 jqt "debian-patches: bash (no security origin) is low: 5.2.15-2+b8 → 5.2.15-2+b13 from Debian:12.15/oldstable" \
     "$JQLIB"' found($h; "patch-apt")[] | select(.subject == "bash") |
       .severity == "low" and (.message | contains("5.2.15-2+b8 → 5.2.15-2+b13 from Debian:12.15/oldstable"))' --arg h "$H"
-jqt "debian-patches: remediation names apt-get install --only-upgrade PKG and unattended-upgrades" \
+jqt "debian-patches: remediation names apt-get install --only-upgrade with every package of the source, and unattended-upgrades" \
     "$JQLIB"' found($h; "patch-apt")[] | select(.subject == "libgcrypt20") |
-      (.remediation | contains("apt-get install --only-upgrade libgcrypt20")) and
+      (.remediation | contains("apt-get install --only-upgrade libgcrypt20-dev libgcrypt20`")) and
       (.remediation | contains("unattended-upgrades"))' --arg h "$H"
 jqt "debian-patches: every patch-apt finding has a ticket summary and its Inst line as evidence" \
     "$JQLIB"' found($h; "patch-apt") | all(.ticket_summary != null and (.evidence | startswith("Inst ")))' --arg h "$H"
@@ -127,34 +135,36 @@ jqt "ubuntu-patched: the other patch checks are notapplicable (os)" \
 
 # --- rocky-patches: dnf advisories of every severity, a newer kernel installed
 H=rocky-patches
+# One finding per advisory (until findings were grouped: one per advisory
+# and package, 13), updates no advisory covers one per source package (rpm
+# names NetworkManager as the source of NetworkManager-libnm).
 cat >"$DIR/dnf-expected.json" <<'EOF'
-[["RLSA-2024:2394 kernel", "high"],
- ["RLSA-2024:2394 kernel-core", "high"],
- ["RLSA-2024:2447 openssl", "low"],
- ["RLSA-2024:2447 openssl-libs", "low"],
- ["RLSA-2024:2962 less", "medium"],
- ["RLSA-2024:3339 glibc", "high"],
- ["RLSA-2024:3339 glibc-common", "high"],
- ["RLSA-2024:3501 curl", "critical"],
- ["RLSA-2024:3501 libcurl", "critical"],
- ["RLSA-2024:3766 python3-idna", "low"],
- ["RLBA-2024:2301 tzdata", "low"],
- ["other update NetworkManager", "low"],
- ["other update NetworkManager-libnm", "low"]]
+[["RLSA-2024:2394", "high"],
+ ["RLSA-2024:2447", "low"],
+ ["RLSA-2024:2962", "medium"],
+ ["RLSA-2024:3339", "high"],
+ ["RLSA-2024:3501", "critical"],
+ ["RLSA-2024:3766", "low"],
+ ["RLBA-2024:2301", "low"],
+ ["other update NetworkManager", "low"]]
 EOF
-jqt "rocky-patches: patch-dnf findings: the 10 security advisory+package pairs (Critical→critical, Important→high, Moderate→medium, Low→low, Unknown→low), the bugfix advisory and the 2 updates no advisory names (low)" \
+jqt "rocky-patches: patch-dnf findings: the 6 security advisories (Critical→critical, Important→high, Moderate→medium, Low→low, Unknown→low), the bugfix advisory and the updates no advisory names (low), one finding each" \
     "$JQLIB"' pairs($h; "patch-dnf") == ($e[0] | sort)' --arg h "$H" --slurpfile e "$DIR/dnf-expected.json"
 jqt "rocky-patches: the enhancement advisory for less (RLEA-2024:2500) adds nothing to its security advisory: no finding" \
     "$JQLIB"' [found($h; "patch-dnf")[] | select(.subject | test("RLEA"))] | length == 0' --arg h "$H"
-jqt "rocky-patches: NetworkManager from check-update: other update, no advisory covers it" \
+jqt "rocky-patches: NetworkManager and NetworkManager-libnm from check-update: one other update, no advisory covers it" \
     "$JQLIB"' [found($h; "patch-dnf")[] | select(.subject == "other update NetworkManager")] | length == 1 and
-      (.[0].message == "other update: NetworkManager 1:1.46.0-8.el9_4 (baseos) is available, no advisory covers it")' --arg h "$H"
-jqt "rocky-patches: patch-dnf result fail, 13 items selected (what an advisory already covers is not)" \
-    "$JQLIB"' check($h; "patch-dnf") | .result == "fail" and .items == 13 and .findings == 13' --arg h "$H"
-jqt "rocky-patches: RLSA-2024:3501 curl: value critical, the NEVRA in the message, dnf upgrade --advisory in the remediation" \
-    "$JQLIB"' found($h; "patch-dnf")[] | select(.subject == "RLSA-2024:3501 curl") |
-      .value == "critical" and (.message | contains("curl-7.76.1-29.el9_4.x86_64")) and
-      (.remediation | contains("dnf upgrade --advisory=RLSA-2024:3501")) and .item.type == "security"' --arg h "$H"
+      (.[0].message == "other update: NetworkManager, NetworkManager-libnm 1:1.46.0-8.el9_4 (baseos) is available, no advisory covers it")' --arg h "$H"
+jqt "rocky-patches: patch-dnf result fail, 13 items selected (what an advisory already covers is not), 8 findings" \
+    "$JQLIB"' check($h; "patch-dnf") | .result == "fail" and .items == 13 and .findings == 8' --arg h "$H"
+jqt "rocky-patches: RLSA-2024:3501 lists curl and libcurl: value critical, a NEVRA in the message, dnf upgrade --advisory in the remediation, the Rocky errata link" \
+    "$JQLIB"' found($h; "patch-dnf")[] | select(.subject == "RLSA-2024:3501") |
+      .value == "critical" and (.message | contains("fixes curl, libcurl: curl-7.76.1-29.el9_4.x86_64")) and
+      (.remediation | contains("dnf upgrade --advisory=RLSA-2024:3501")) and .item.type == "security" and
+      ([.links[] | select(.rel == "advisory") | .url] == ["https://errata.rockylinux.org/RLSA-2024:3501"])' --arg h "$H"
+jqt "rocky-patches: the kernel advisory says that a reboot follows" \
+    "$JQLIB"' found($h; "patch-dnf")[] | select(.subject == "RLSA-2024:2394") |
+      (.message | endswith("; a new kernel runs only after a reboot"))' --arg h "$H"
 jqt "rocky-patches: reboot-required-rpm fires once, medium, category reboot" \
     "$JQLIB"' found($h; "reboot-required-rpm") | length == 1 and (.[0] | .subject == "reboot" and .severity == "medium" and .category == "reboot")' --arg h "$H"
 jqt "rocky-patches: the reboot message says why: running 5.14.0-362.8.1, newest 5.14.0-362.24.1, needs-restarting: glibc, kernel" \

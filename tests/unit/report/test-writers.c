@@ -474,6 +474,84 @@ static void test_html_fixtures(void)
     json_decref(a);
 }
 
+/* Remediation code spans become <code> nodes; a finding links its advisory
+ * (URL rebuilt from the id), and its check's reference only when it is a
+ * plain https URL; a critical fleet finding is in "fix first". */
+static void test_html_links_and_code(void)
+{
+    json_error_t jerr;
+    json_t *r = json_loads(
+        "{\"schema\": \"nearmiss.report/1\", \"started_at\": \"2026-11-24T02:00:00Z\","
+        " \"summary\": {\"fleet_score\": 50, \"fleet_score_breakdown\": ["
+        "   {\"fingerprint\": \"ff\", \"likelihood\": 0.36, \"worth\": 0.2}]},"
+        " \"hosts\": [{\"name\": \"web1\", \"status\": \"ok\", \"score\": 20,"
+        "   \"score_breakdown\": [{\"fingerprint\": \"f1\", \"worth\": 20}],"
+        "   \"findings\": [{\"check\": \"patch-dnf\", \"category\": \"patch\","
+        "     \"severity\": \"critical\", \"subject\": \"RLSA-2024:3501\", \"fingerprint\": \"f1\","
+        "     \"message\": \"RLSA-2024:3501 fixes curl, libcurl\","
+        "     \"remediation\": \"Run `dnf upgrade --advisory=<b>RLSA</b>` then `a` and ` "
+        "unpaired\","
+        "     \"links\": ["
+        "       {\"rel\": \"advisory\", \"id\": \"RLSA-2024:3501\", \"url\": "
+        "\"javascript:alert(1)\"},"
+        "       {\"rel\": \"advisory\", \"id\": \"RLSA-\\\"><script>\", \"url\": "
+        "\"https://x.example\"},"
+        "       {\"rel\": \"cve\", \"id\": \"CVE-2024-2398\"},"
+        "       {\"rel\": \"check\", \"id\": \"x\", \"url\": \"javascript:alert(1)\"},"
+        "       {\"rel\": \"check\", \"id\": \"y\", \"url\": \"https://a.example/b c\"},"
+        "       {\"rel\": \"check\", \"id\": \"patch-dnf\", \"url\": "
+        "\"https://dnf.example/ref\"}]}]}],"
+        " \"fleet_findings\": [{\"check\": \"role-redundancy\", \"category\": \"spof\","
+        "   \"severity\": \"critical\", \"subject\": \"role db\", \"fingerprint\": \"ff\","
+        "   \"message\": \"role db has 0 healthy hosts\", \"hosts\": [\"web1\"]}]}",
+        0, &jerr);
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    char *html = NULL;
+    size_t len = 0;
+    CHECK_INT(nm_report_render_html(r, &html, &len, NULL), 0);
+    htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
+                                    HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+    CHECK(doc != NULL);
+    if (doc) {
+        CHECK_INT(xcount(doc, "//li[@id='h-0-f-0']//p[@class='fix']/code"), 2);
+        char *code = xstring(doc, "//li[@id='h-0-f-0']//p[@class='fix']/code[1]");
+        CHECK_STR(code, "dnf upgrade --advisory=<b>RLSA</b>");
+        free(code);
+        CHECK_INT(xcount(doc, "//li[@id='h-0-f-0']//p[@class='fix']//b"), 0);
+        char *fix = xstring(doc, "normalize-space(//li[@id='h-0-f-0']//p[@class='fix'])");
+        CHECK(strstr(fix, "` unpaired") != NULL);
+        free(fix);
+        /* Exactly the three safe links, in order. */
+        CHECK_INT(xcount(doc, "//@href[not(starts-with(., '#'))]"), 3);
+        char *a1 = xstring(doc, "//li[@id='h-0-f-0']//p[@class='links']/a[1]/@href");
+        CHECK_STR(a1, "https://errata.rockylinux.org/RLSA-2024:3501");
+        free(a1);
+        char *a2 = xstring(doc, "//li[@id='h-0-f-0']//p[@class='links']/a[2]/@href");
+        CHECK_STR(a2, "https://www.cve.org/CVERecord?id=CVE-2024-2398");
+        free(a2);
+        char *a3 = xstring(doc, "//li[@id='h-0-f-0']//p[@class='links']/a[3]/@href");
+        CHECK_STR(a3, "https://dnf.example/ref");
+        free(a3);
+        CHECK_INT(xcount(doc, "//a[contains(@href,'javascript')]"), 0);
+        /* The fleet finding's own chance (36 points) outranks the host's
+         * 20-point fix: it comes first. */
+        CHECK_INT(xcount(doc, "//ol[@class='risks']/li"), 2);
+        char *first = xstring(doc, "//ol[@class='risks']/li[1]//a/@href");
+        CHECK_STR(first, "#fleet-0");
+        free(first);
+        CHECK_INT(xcount(doc, "//li[@id='fleet-0']"), 1);
+        /* The verdict sentence is first in main. */
+        char *v = xstring(doc, "normalize-space(//main/section[1][@id='verdict']/p)");
+        CHECK(strstr(v, "Fleet risk 50.0 / 100") == v);
+        free(v);
+        xmlFreeDoc(doc);
+    }
+    free(html);
+    json_decref(r);
+}
+
 /* ---- JUnit ------------------------------------------------------------------- */
 
 static xmlSchemaPtr junit_schema(void)
@@ -1444,6 +1522,7 @@ int main(int argc, char **argv)
     test_formats_parse();
     test_html_hostile();
     test_html_fixtures();
+    test_html_links_and_code();
     test_junit();
     test_prom();
     test_cmd_report();

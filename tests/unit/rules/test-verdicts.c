@@ -258,12 +258,115 @@ static void test_dnf_other_updates(void)
     e = judge_file("patch-dnf",
                    "data/parsers/dnf_updateinfo/rocky89-advisories-and-check-update.in", 0, "",
                    &fs);
-    CHECK_INT(json_array_size(fs), 16);
-    expect(fs, "RLSA-2024:1130 curl", "medium", "fixes curl");
-    expect(fs, "RLSA-2024:1130 libcurl", "medium", "fixes libcurl");
+    /* One finding per advisory (curl and libcurl are one fix): 16 items
+     * were 16 findings before advisories were grouped, now 15. */
+    CHECK_INT(json_array_size(fs), 15);
+    expect(fs, "RLSA-2024:1130", "medium", "fixes curl, libcurl");
+    expect(fs, "RLSA-2024:1130 curl", NULL, NULL);
     expect(fs, "other update curl", NULL, NULL);
     expect(fs, "other update tzdata", NULL, NULL);
-    expect(fs, "RLBA-2024:1122 tzdata", "low", "other update: RLBA-2024:1122 (bugfix)");
+    expect(fs, "RLBA-2024:1122", "low", "other update: RLBA-2024:1122 (bugfix)");
+    {
+        const json_t *g = finding(fs, "RLSA-2024:1130");
+        const json_t *l = json_array_get(json_object_get(g, "links"), 0);
+        CHECK_STR(json_string_value(json_object_get(l, "url")),
+                  "https://errata.rockylinux.org/RLSA-2024:1130");
+        CHECK_INT(json_array_size(json_object_get(json_object_get(g, "item"), "members")), 2);
+    }
+    json_decref(e);
+    json_decref(fs);
+}
+
+static const json_t *finding_of(const json_t *findings, const char *check, const char *subject)
+{
+    size_t i;
+    const json_t *f;
+    json_array_foreach (findings, i, f)
+        if (strcmp(json_string_value(json_object_get(f, "check")), check) == 0 &&
+            strcmp(json_string_value(json_object_get(f, "subject")), subject) == 0)
+            return f;
+    return NULL;
+}
+
+/* apt names no advisory: the packages of one source package are one
+ * finding (the probe adds dpkg-query's source names), its severity the
+ * worst member's, its fingerprint the source's alone. */
+static void test_apt_groups(void)
+{
+    json_t *fs;
+    json_t *e = judge_file(
+        "patch-apt", "data/parsers/apt_simulate/debian12-dist-upgrade-sources.in", 0, "", &fs);
+    CHECK_STR(result(e), "fail");
+    CHECK_INT(json_integer_value(json_object_get(e, "items")), 130);
+    /* 130 packages from 54 source packages, 34 of them with security updates. */
+    CHECK_INT(json_array_size(fs), 54);
+    size_t i, high = 0;
+    const json_t *f;
+    json_array_foreach (fs, i, f)
+        high += strcmp(json_string_value(json_object_get(f, "severity")), "high") == 0;
+    CHECK_INT(high, 34);
+    expect(fs, "libgcrypt20", "high",
+           "for libgcrypt20-dev, libgcrypt20: 1.10.1-3 → 1.10.1-3+deb12u1");
+    expect(fs, "libgcrypt20-dev", NULL, NULL);
+    f = finding(fs, "libgcrypt20");
+    CHECK(strstr(json_string_value(json_object_get(f, "remediation")),
+                 "--only-upgrade libgcrypt20-dev libgcrypt20`") != NULL);
+    CHECK(strstr(json_string_value(json_object_get(f, "evidence")), "Inst libgcrypt20-dev ") !=
+          NULL);
+    CHECK(strstr(json_string_value(json_object_get(f, "evidence")), "Inst libgcrypt20 ") != NULL);
+    /* bash is a binNMU: dpkg-query says "bash (5.2.15-2)"; one member. */
+    expect(fs, "bash", "low", "update of bash for bash: 5.2.15-2+b8 → 5.2.15-2+b13");
+    expect(fs, "systemd", "low", "for systemd-timesyncd, libnss-systemd, libpam-systemd, systemd,");
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(finding(fs, "systemd"), "item"), "source")),
+              "systemd");
+    char fp[65];
+    snprintf(fp, sizeof fp, "%s",
+             json_string_value(json_object_get(finding(fs, "libgcrypt20"), "fingerprint")));
+    json_decref(e);
+    json_decref(fs);
+
+    /* The same host with libgcrypt20-dev removed: the group keeps its
+     * fingerprint; no output without the source section groups by name. */
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(nm_read_file("data/parsers/apt_simulate/debian12-dist-upgrade-sources.in", 1 << 24, &data,
+                       &len, NULL) == 0);
+    struct nm_buf b;
+    nm_buf_init(&b, 1 << 24);
+    for (const char *p = data, *end = data + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        if (n > 12 && memcmp(p, "130 upgraded", 12) == 0)
+            nm_buf_appends(&b, "129"), nm_buf_append(&b, p + 3, n - 3);
+        else if (!(n > 20 && memcmp(p, "Inst libgcrypt20-dev ", 21) == 0))
+            nm_buf_append(&b, p, n);
+        p += n;
+    }
+    e = judge("patch-apt", 0, b.data, b.len, "", &fs);
+    const json_t *g = finding(fs, "libgcrypt20");
+    CHECK(g != NULL);
+    CHECK_STR(json_string_value(json_object_get(g, "fingerprint")), fp);
+    CHECK(strstr(json_string_value(json_object_get(g, "message")), "for libgcrypt20:") != NULL);
+    nm_buf_finish(&b);
+    free(data);
+    json_decref(e);
+    json_decref(fs);
+
+    /* A kernel image says that a reboot follows. */
+    static const char kernel[] =
+        "Reading package lists...\n"
+        "1 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.\n"
+        "Inst linux-image-6.1.0-28-amd64 (6.1.119-1 Debian-Security:12/stable-security [amd64])\n"
+        "Inst linux-image-amd64 [6.1.115-1] (6.1.119-1 Debian-Security:12/stable-security "
+        "[amd64])\n"
+        "nearmiss:apt-sources\n"
+        "linux-image-amd64 linux-signed-amd64\n";
+    e = judge("patch-apt", 0, kernel, sizeof kernel - 1, "", &fs);
+    CHECK_INT(json_array_size(fs), 2);
+    expect(fs, "linux-signed-amd64", "high", "a new kernel runs only after a reboot");
+    expect(fs, "linux-image-6.1.0-28-amd64", "high", "a new kernel runs only after a reboot");
+    CHECK(finding_of(fs, "patch-apt", "linux-signed-amd64") != NULL);
     json_decref(e);
     json_decref(fs);
 }
@@ -375,6 +478,7 @@ int main(void)
     test_failed_units_without_systemd();
     test_dnf_other_updates();
     test_cert_renewal_overdue();
+    test_apt_groups();
     nm_checkset_finish(&cs);
     return test_result();
 }
