@@ -28,6 +28,7 @@ struct nm_host {
     char *user;        /* NULL = not set (see nearmiss/reach.h) */
     char *identity;    /* private key path, "~/" expanded; NULL = not set */
     char *known_hosts; /* NULL = not set */
+    char *proxy_jump;  /* ssh's ProxyJump: "[user@]host[:port],..." or "none"; NULL = not set */
     char **roles;
     size_t n_roles;
     struct nm_label *labels;
@@ -46,6 +47,9 @@ enum {
     NM_HOST_DEFAULT_PORT = 1u << 1,
     NM_HOST_DEFAULT_IDENTITY = 1u << 2,
     NM_HOST_DEFAULT_KNOWN_HOSTS = 1u << 3,
+    NM_HOST_DEFAULT_PROXY_JUMP = 1u << 4,
+    /* No address was given: it is the name (ssh_config's HostName may say another). */
+    NM_HOST_ADDRESS_FROM_NAME = 1u << 5,
 };
 
 struct nm_role {

@@ -66,6 +66,7 @@ static void host_finish(struct nm_host *h)
     free(h->user);
     free(h->identity);
     free(h->known_hosts);
+    free(h->proxy_jump);
     free_strv(h->roles, h->n_roles);
     for (size_t i = 0; i < h->n_labels; i++) {
         free(h->labels[i].key);
@@ -529,11 +530,11 @@ static int add_role(struct loader *l, struct nm_role *role)
 /* ---- native format ---- */
 
 static const char *const top_keys[] = {"defaults", "hosts", "roles", NULL};
-static const char *const host_keys[] = {"name",        "address",     "port",  "user",
-                                        "identity",    "known_hosts", "roles", "labels",
-                                        "criticality", "tls",         NULL};
-static const char *const default_keys[] = {"user",        "port",   "identity", "known_hosts",
-                                           "criticality", "labels", NULL};
+static const char *const host_keys[] = {"name",     "address",     "port",       "user",
+                                        "identity", "known_hosts", "proxy_jump", "roles",
+                                        "labels",   "criticality", "tls",        NULL};
+static const char *const default_keys[] = {"user",       "port",        "identity", "known_hosts",
+                                           "proxy_jump", "criticality", "labels",   NULL};
 static const char *const role_keys[] = {"min_healthy", "spread", "description", NULL};
 
 /* Fields shared by hosts and defaults; `key` is on the path already. */
@@ -549,6 +550,8 @@ static int native_field(struct loader *l, const char *key, const json_t *v, stru
         return set_text(l, v, TEXT_PATH, &h->identity);
     if (strcmp(key, "known_hosts") == 0)
         return set_text(l, v, TEXT_PATH, &h->known_hosts);
+    if (strcmp(key, "proxy_jump") == 0)
+        return set_text(l, v, TEXT_NAME, &h->proxy_jump);
     if (strcmp(key, "roles") == 0)
         return set_strv(l, v, TEXT_NAME, false, &h->roles, &h->n_roles);
     if (strcmp(key, "labels") == 0)
@@ -597,6 +600,10 @@ static void apply_defaults(struct nm_host *h, const struct nm_host *def)
         h->known_hosts = nm_xstrdup(def->known_hosts);
         h->from_defaults |= NM_HOST_DEFAULT_KNOWN_HOSTS;
     }
+    if (!h->proxy_jump && def->proxy_jump) {
+        h->proxy_jump = nm_xstrdup(def->proxy_jump);
+        h->from_defaults |= NM_HOST_DEFAULT_PROXY_JUMP;
+    }
     if (!h->criticality && def->criticality)
         h->criticality = nm_xstrdup(def->criticality);
     for (size_t i = 0; i < def->n_labels; i++)
@@ -629,8 +636,10 @@ static int native_host(struct loader *l, const json_t *v, const struct nm_host *
     if ((r = check_new_host(l, h.name)) < 0)
         goto out;
     pop(l);
-    if (!h.address)
+    if (!h.address) {
         h.address = nm_xstrdup(h.name);
+        h.from_defaults |= NM_HOST_ADDRESS_FROM_NAME;
+    }
     apply_defaults(&h, def);
     h.origin = nm_xstrdup(l->origin);
     add_host(l, &h);
@@ -1144,8 +1153,10 @@ static int ansible_host(struct loader *l, struct ansible *a, struct ahost *ah)
         if (member && !is_pseudo_group(g))
             strv_push(&h.roles, &h.n_roles, g);
     }
-    if (!h.address)
+    if (!h.address) {
         h.address = nm_xstrdup(h.name);
+        h.from_defaults |= NM_HOST_ADDRESS_FROM_NAME;
+    }
     h.origin = nm_xstrdup(l->origin);
     add_host(l, &h);
 out:
