@@ -77,6 +77,32 @@ struct nm_rule {
     char *message;             /* template; NULL = the check's */
 };
 
+/*
+ * What a check's findings mean for the near-miss ledger (docs/ledger.md):
+ * when an item has reached the failure point the check guards against, and
+ * how far from it an item is, in the check's own unit.
+ */
+struct nm_ledger_def {
+    bool declared;
+    bool failure_always;     /* "failure": "always": any finding is the failure itself */
+    struct nm_cond *failure; /* any holding = failure point reached */
+    size_t n_failure;
+    char *unit;    /* NULL: the check has no margin */
+    char **fields; /* margin = lowest over these fields of ... */
+    size_t n_fields;
+    bool has_from;
+    double from; /* ... (from - field) when set, else the field itself ... */
+    char *minus; /* ... minus this item field when set */
+    char *item;  /* fleet findings: the object holding the fields ("details") */
+};
+
+/* Growth worth telling between two scans of the same item: a field that
+ * grew by at least min_growth raises the finding one severity. */
+struct nm_trend_field {
+    char *field;
+    double min_growth;
+};
+
 struct nm_probe_def {
     char *id;
     char *script;
@@ -139,6 +165,11 @@ struct nm_check {
         char *server;  /* recorded field naming it (a string, or the first of a list) */
         char *what;    /* what a server is, in the message: "DNS resolver" */
     } * fleet;
+    bool source_history;          /* items come from the history database (forecasts) */
+    json_t *history;              /* "history": how (kind, parameters); own reference */
+    struct nm_ledger_def ledger;  /* "ledger" */
+    struct nm_trend_field *trend; /* "trend.raise" */
+    size_t n_trend;
     json_t *definition; /* the file as loaded, for `checks show` */
 };
 
@@ -203,6 +234,14 @@ const char *nm_check_missing_command(const struct nm_check *c, const json_t *fac
 
 /* A check entry for a check that could not be judged. */
 json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r, const char *reason);
+
+/* True when every condition holds on item (an empty list holds). */
+bool nm_conds_hold(const struct nm_cond *c, size_t n, const json_t *item);
+
+/* Parses a "ledger" object (docs/checks.md) for checks defined outside
+ * checks/ (fleet checks); origin names it in errors. */
+int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret, nm_diag *d);
+void nm_ledger_def_finish(struct nm_ledger_def *def);
 
 /* Compares two version strings segment by segment (digits numerically,
  * letters lexically, '~' sorts first, as dpkg and rpm agree on). */

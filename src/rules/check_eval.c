@@ -213,6 +213,11 @@ static bool conds_hold(const struct nm_cond *c, size_t n, const json_t *item)
     return true;
 }
 
+bool nm_conds_hold(const struct nm_cond *c, size_t n, const json_t *item)
+{
+    return conds_hold(c, n, item);
+}
+
 struct verdict {
     enum nm_severity severity;
     const struct nm_rule *rule;

@@ -45,6 +45,9 @@ static const char *const top_keys[] = {"id",
                                        "record",
                                        "fleet",
                                        "source",
+                                       "ledger",
+                                       "trend",
+                                       "history",
                                        "missing_remediation",
                                        "error_remediation",
                                        "comment",
@@ -545,6 +548,124 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
     return 0;
 }
 
+void nm_ledger_def_finish(struct nm_ledger_def *def)
+{
+    if (!def)
+        return;
+    for (size_t i = 0; i < def->n_failure; i++)
+        cond_finish(&def->failure[i]);
+    free(def->failure);
+    free(def->unit);
+    free_strings(def->fields, def->n_fields);
+    free(def->minus);
+    free(def->item);
+    memset(def, 0, sizeof *def);
+}
+
+/* "ledger": {"failure": [conditions] | "always", "margin": {unit, field,
+ * from, minus} | null, "item": "details"}: docs/checks.md. */
+static int parse_ledger(struct loader *l, const json_t *v, struct nm_ledger_def *def)
+{
+    static const char *const keys[] = {"failure", "margin", "item", "comment", NULL};
+    static const char *const mkeys[] = {"unit", "field", "from", "minus", NULL};
+    int rc;
+    memset(def, 0, sizeof *def);
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return bad(l, "ledger", "must be an object {failure, margin}%s", "");
+    if ((rc = only_keys(l, v, "ledger", keys)) < 0)
+        return rc;
+    def->declared = true;
+    const json_t *fail = json_object_get(v, "failure");
+    if (json_is_string(fail)) {
+        if (strcmp(json_string_value(fail), "always") != 0)
+            return bad(l, "ledger.failure", "is a condition, an array of them, or \"always\"%s",
+                       "");
+        def->failure_always = true;
+    } else if (!fail) {
+        return bad(l, "ledger.failure", "is required: what counts as the failure itself%s", "");
+    } else if ((rc = parse_conds(l, "ledger.failure", fail, &def->failure, &def->n_failure)) < 0) {
+        return rc;
+    }
+    if ((rc = get_string(l, v, "item", false, &def->item)) < 0)
+        return rc;
+    const json_t *m = json_object_get(v, "margin");
+    if (!m || json_is_null(m))
+        return 0;
+    if (!json_is_object(m))
+        return bad(l, "ledger.margin", "must be an object {unit, field} or null%s", "");
+    if ((rc = only_keys(l, m, "ledger.margin", mkeys)) < 0 ||
+        (rc = get_string(l, m, "unit", true, &def->unit)) < 0 ||
+        (rc = get_string(l, m, "minus", false, &def->minus)) < 0)
+        return rc;
+    const json_t *f = json_object_get(m, "field");
+    if (json_is_string(f)) {
+        def->fields = nm_xcalloc(1, sizeof *def->fields);
+        def->fields[0] = nm_xstrdup(json_string_value(f));
+        def->n_fields = 1;
+    } else if ((rc = get_string_array(l, m, "field", "ledger.margin", &def->fields,
+                                      &def->n_fields)) < 0) {
+        return rc;
+    }
+    if (def->n_fields == 0)
+        return bad(l, "ledger.margin.field", "must name an item field (or several)%s", "");
+    const json_t *from = json_object_get(m, "from");
+    if (from) {
+        if (!json_is_number(from))
+            return bad(l, "ledger.margin.from", "must be a number%s", "");
+        def->has_from = true;
+        def->from = json_number_value(from);
+    }
+    return 0;
+}
+
+int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret, nm_diag *d)
+{
+    struct loader l = {.file = origin, .d = d};
+    struct nm_ledger_def def;
+    int rc = parse_ledger(&l, v, &def);
+    if (rc < 0) {
+        nm_ledger_def_finish(&def);
+        return rc;
+    }
+    *ret = def;
+    return 0;
+}
+
+/* "trend": {"raise": {"field": min_growth, ...}}; the fields must be
+ * recorded, since the previous value comes from the history's samples. */
+static int parse_trend(struct loader *l, const json_t *v, struct nm_check *c)
+{
+    static const char *const keys[] = {"raise", "comment", NULL};
+    int rc;
+    if (!v)
+        return 0;
+    if (!json_is_object(v) || (rc = only_keys(l, v, "trend", keys)) < 0)
+        return json_is_object(v) ? rc : bad(l, "trend", "must be an object {raise}%s", "");
+    const json_t *raise = json_object_get(v, "raise");
+    if (!json_is_object(raise) || json_object_size(raise) == 0)
+        return bad(l, "trend.raise", "must be an object {field: least growth}%s", "");
+    c->trend = nm_xcalloc(json_object_size(raise), sizeof *c->trend);
+    const char *k;
+    const json_t *g;
+    json_object_foreach ((json_t *)raise, k, g) {
+        bool recorded = false;
+        for (size_t i = 0; i < c->n_record_fields; i++)
+            recorded = recorded || strcmp(c->record_fields[i], k) == 0;
+        if (!json_is_number(g) || json_number_value(g) <= 0)
+            return bad(l, "trend.raise", "\"%s\": the least growth is a number above 0", k);
+        if (!recorded)
+            return bad(l, "trend.raise",
+                       "\"%s\" is not in record.fields: only recorded fields have a past", k);
+        c->trend[c->n_trend].field = nm_xstrdup(k);
+        c->trend[c->n_trend].min_growth = json_number_value(g);
+        c->n_trend++;
+    }
+    return 0;
+}
+
+
 static void check_finish(struct nm_check *c)
 {
     free(c->id);
@@ -579,6 +700,11 @@ static void check_finish(struct nm_check *c)
     free(c->ticket_summary);
     free(c->record_key);
     free_strings(c->record_fields, c->n_record_fields);
+    nm_ledger_def_finish(&c->ledger);
+    json_decref(c->history);
+    for (size_t i = 0; i < c->n_trend; i++)
+        free(c->trend[i].field);
+    free(c->trend);
     if (c->fleet) {
         free(c->fleet->rule);
         free(c->fleet->finding);
@@ -755,16 +881,29 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
         return rc;
     const json_t *source = json_object_get(root, "source");
     if (source) {
-        if (!json_is_string(source) || strcmp(json_string_value(source), "tls") != 0)
+        const char *sv = json_is_string(source) ? json_string_value(source) : "";
+        if (strcmp(sv, "tls") != 0 && strcmp(sv, "history") != 0)
             return bad(l, "source",
-                       "the only other item source is \"tls\" (the inventory's "
-                       "TLS endpoints, probed by the scanner)%s",
+                       "the other item sources are \"tls\" (the inventory's TLS endpoints, "
+                       "probed by the scanner) and \"history\" (forecasts from the history "
+                       "database)%s",
                        "");
         static const char *const excl[] = {"probe", "parser", "ok_exit"};
         for (size_t i = 0; i < sizeof excl / sizeof excl[0]; i++)
             if (json_object_get(root, excl[i]))
-                return bad(l, excl[i], "a check with \"source\": \"tls\" has no %s", excl[i]);
-        c->source_tls = true;
+                return bad(l, excl[i], "a check with \"source\": \"%s\" has no %s", sv, excl[i]);
+        c->source_tls = strcmp(sv, "tls") == 0;
+        c->source_history = !c->source_tls;
+        const json_t *hist = json_object_get(root, "history");
+        const char *kind = json_string_value(json_object_get(hist, "kind"));
+        if (c->source_history &&
+            (!json_is_object(hist) || !kind || strcmp(kind, "linear-forecast") != 0))
+            return bad(l, "history",
+                       "a check with \"source\": \"history\" declares how its items are made: "
+                       "{\"kind\": \"linear-forecast\", ...} (docs/checks.md)%s",
+                       "");
+        if (c->source_history)
+            c->history = json_incref((json_t *)hist);
     } else {
         if ((rc = parse_probe(l, cs, json_object_get(root, "probe"), &c->probe)) < 0)
             return rc;
@@ -817,6 +956,9 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
             return bad(l, "parser.options", "%s", pd.msg);
     }
 
+    if ((rc = parse_ledger(l, json_object_get(root, "ledger"), &c->ledger)) < 0 ||
+        (rc = parse_trend(l, json_object_get(root, "trend"), c)) < 0)
+        return rc;
     if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select, &c->n_select)) <
         0)
         return rc;
