@@ -63,6 +63,8 @@ struct nm_role {
 struct nm_inventory {
     struct nm_host *hosts;
     size_t n_hosts;
+    struct nm_host *unselected; /* left out by nm_inventory_select: not scanned */
+    size_t n_unselected;
     struct nm_role *roles;
     size_t n_roles;
 };
@@ -85,6 +87,8 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
 /*
  * Keeps only hosts whose name matches host_glob (fnmatch; a comma-separated
  * list of globs is allowed) and that have role `role`; NULL means no filter.
+ * The others move to inv->unselected (never scanned; the fleet rules know
+ * them as members of their roles).
  * Returns NM_ERR_NOTFOUND (with diag) if nothing is left.
  */
 int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const char *role,

@@ -206,6 +206,23 @@ static void print_summary(const json_t *report, const char *path)
         free(error);
     }
     print_changes(report);
+    json_t *part;
+    json_array_foreach (json_object_get(report, "partial_roles"), i, part) {
+        struct nm_buf b;
+        nm_buf_init(&b, 4096);
+        size_t k;
+        json_t *hn;
+        json_array_foreach (json_object_get(part, "not_selected"), k, hn)
+            nm_buf_appendf(&b, "%s%s", k ? ", " : "", json_string_value(hn));
+        char *role = nm_term_safe(json_string_value(json_object_get(part, "role")));
+        char *names = nm_term_safe(b.data ? b.data : "");
+        printf("role %s judged from the selected hosts only; not selected (counted as "
+               "healthy): %s\n",
+               role, names);
+        free(role);
+        free(names);
+        nm_buf_finish(&b);
+    }
     printf("report: %s\n", path);
 }
 

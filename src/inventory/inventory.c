@@ -99,6 +99,9 @@ void nm_inventory_finish(struct nm_inventory *inv)
     for (size_t i = 0; i < inv->n_hosts; i++)
         host_finish(&inv->hosts[i]);
     free(inv->hosts);
+    for (size_t i = 0; i < inv->n_unselected; i++)
+        host_finish(&inv->unselected[i]);
+    free(inv->unselected);
     for (size_t i = 0; i < inv->n_roles; i++)
         role_finish(&inv->roles[i]);
     free(inv->roles);
@@ -1389,10 +1392,15 @@ int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const c
     for (size_t i = 0; i < inv->n_hosts; i++) {
         struct nm_host *h = &inv->hosts[i];
         if ((!globs || matches_any(globs, n_globs, h->name)) &&
-            (!role || nm_host_has_role(h, role)))
+            (!role || nm_host_has_role(h, role))) {
             inv->hosts[w++] = *h;
-        else
-            host_finish(h);
+        } else {
+            /* Kept aside: their roles must not be judged as if they were
+             * gone (nearmiss/fleet.h). */
+            inv->unselected =
+                nm_xreallocarray(inv->unselected, inv->n_unselected + 1, sizeof *inv->unselected);
+            inv->unselected[inv->n_unselected++] = *h;
+        }
     }
     inv->n_hosts = w;
 out:
