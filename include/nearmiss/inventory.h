@@ -94,6 +94,10 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
 int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const char *role,
                         nm_diag *d);
 
+/* Moves the unselected hosts that share a role with a selected host back
+ * into hosts (after them, in inventory order); returns how many. */
+size_t nm_inventory_add_role_peers(struct nm_inventory *inv);
+
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name);
 const struct nm_role *nm_inventory_find_role(const struct nm_inventory *inv, const char *name);
 /* Every key an inventory file may hold (see struct nm_keyset). */

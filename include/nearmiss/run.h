@@ -60,16 +60,17 @@ struct nm_run {
     int64_t now;      /* unix seconds: the run's one clock */
     int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
     bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
+    bool no_write;    /* no report directory, no report files (the gate) */
     struct nm_retention keep;
     struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 
     /* Results, owned by the run. */
     struct nm_reach_set reach;
     json_t *report;
-    char *json_path;            /* the timestamped JSON report, once written */
-    const char *failed_step;    /* name of the step that failed, for the message */
-    struct nm_history *history; /* open from history-open to history-commit */
-    json_t *pruned_reports;     /* base names of reports of pruned runs (deleted) */
+    char *json_path;                       /* the timestamped JSON report, once written */
+    const char *failed_step;               /* name of the step that failed, for the message */
+    struct nm_history *history;            /* open from history-open to history-commit */
+    json_t *pruned_reports;                /* base names of reports of pruned runs (deleted) */
     struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
 };
 

@@ -24,6 +24,8 @@ static const char main_usage[] =
     "  report FILE     re-render a stored JSON report (HTML, JUnit, Prometheus)\n"
     "  ledger -o DIR   near misses and misses from the history of a report directory\n"
     "  tickets         list the open tickets and the events waiting for delivery\n"
+    "  gate            is it safe to touch these hosts (and take them out of their\n"
+    "                  roles) now? exit 0 ready, 100 not ready, 2 could not tell\n"
     "\n"
     "  nearmiss --help | --version | COMMAND --help\n"
     "\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
         return nm_cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "ledger") == 0)
         return nm_cmd_ledger(argc - 1, argv + 1);
+    if (strcmp(cmd, "gate") == 0)
+        return nm_cmd_gate(argc - 1, argv + 1);
     if (strcmp(cmd, "tickets") == 0)
         return nm_cmd_tickets(argc - 1, argv + 1);
     nm_cli_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);

@@ -1408,6 +1408,27 @@ out:
     return r;
 }
 
+size_t nm_inventory_add_role_peers(struct nm_inventory *inv)
+{
+    size_t selected = inv->n_hosts, added = 0, w = 0;
+    for (size_t i = 0; i < inv->n_unselected; i++) {
+        struct nm_host *u = &inv->unselected[i];
+        bool peer = false;
+        for (size_t k = 0; k < selected && !peer; k++)
+            for (size_t r = 0; r < u->n_roles && !peer; r++)
+                peer = nm_host_has_role(&inv->hosts[k], u->roles[r]);
+        if (peer) {
+            inv->hosts = nm_xreallocarray(inv->hosts, inv->n_hosts + 1, sizeof *inv->hosts);
+            inv->hosts[inv->n_hosts++] = *u;
+            added++;
+        } else {
+            inv->unselected[w++] = *u;
+        }
+    }
+    inv->n_unselected = w;
+    return added;
+}
+
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name)
 {
     for (size_t i = 0; i < inv->n_hosts; i++)

@@ -34,6 +34,8 @@ static int step_reach(struct nm_run *run, nm_diag *d)
 
 static int step_outdir(struct nm_run *run, nm_diag *d)
 {
+    if (run->no_write)
+        return 0;
     int r = nm_mkdir_p(run->out_dir, 0755, d);
     if (r < 0)
         return r;
@@ -179,6 +181,8 @@ static int step_summary(struct nm_run *run, nm_diag *d)
 
 static int step_write(struct nm_run *run, nm_diag *d)
 {
+    if (run->no_write)
+        return 0;
     int r = nm_report_write_json(run->report, run->out_dir, &run->json_path, d);
     if (r < 0)
         return r;
@@ -190,8 +194,8 @@ static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
-    {"reach", step_reach},               /* before any connection: a bad passphrase file stops here */
-    {"outdir", step_outdir},             /* an unusable report directory fails now, not after the scan */
+    {"reach", step_reach},   /* before any connection: a bad passphrase file stops here */
+    {"outdir", step_outdir}, /* an unusable report directory fails now, not after the scan */
     {"history-open", step_history_open}, /* an unusable history stops the run before any scan */
     {"scan", step_scan},                 /* hosts and TLS endpoints, one worker pool */
     {"tls", step_tls},                   /* endpoints judged; needs the hosts' cert metrics */
@@ -203,7 +207,8 @@ static const struct {
     {"history-diff", step_history_diff}, /* change marks, resolved, summary.changes */
     {"tickets-plan", step_tickets_plan}, /* events queued in the same transaction */
     {"write", step_write},               /* nothing changes the report after it */
-    {"history-commit", step_history_commit}, /* after the reports: a killed run leaves it as it was */
+    {"history-commit",
+     step_history_commit}, /* after the reports: a killed run leaves it as it was */
     {"tickets-deliver", step_tickets_deliver}, /* only what was committed is sent */
 };
 
