@@ -67,10 +67,10 @@ struct nm_run {
     /* Results, owned by the run. */
     struct nm_reach_set reach;
     json_t *report;
-    char *json_path;                       /* the timestamped JSON report, once written */
-    const char *failed_step;               /* name of the step that failed, for the message */
-    struct nm_history *history;            /* open from history-open to history-commit */
-    json_t *pruned_reports;                /* base names of reports of pruned runs (deleted) */
+    char *json_path;            /* the timestamped JSON report, once written */
+    const char *failed_step;    /* name of the step that failed, for the message */
+    struct nm_history *history; /* open from history-open to history-commit */
+    json_t *pruned_reports;     /* base names of reports of pruned runs (deleted) */
     struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
 };
 

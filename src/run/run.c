@@ -194,8 +194,8 @@ static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
-    {"reach", step_reach},   /* before any connection: a bad passphrase file stops here */
-    {"outdir", step_outdir}, /* an unusable report directory fails now, not after the scan */
+    {"reach", step_reach},               /* before any connection: a bad passphrase file stops here */
+    {"outdir", step_outdir},             /* an unusable report directory fails now, not after the scan */
     {"history-open", step_history_open}, /* an unusable history stops the run before any scan */
     {"scan", step_scan},                 /* hosts and TLS endpoints, one worker pool */
     {"tls", step_tls},                   /* endpoints judged; needs the hosts' cert metrics */
@@ -207,8 +207,7 @@ static const struct {
     {"history-diff", step_history_diff}, /* change marks, resolved, summary.changes */
     {"tickets-plan", step_tickets_plan}, /* events queued in the same transaction */
     {"write", step_write},               /* nothing changes the report after it */
-    {"history-commit",
-     step_history_commit}, /* after the reports: a killed run leaves it as it was */
+    {"history-commit", step_history_commit}, /* after the reports: a killed run leaves it as it was */
     {"tickets-deliver", step_tickets_deliver}, /* only what was committed is sent */
 };
 
