@@ -1,7 +1,11 @@
 /* The binary: dispatches on the command name; each command is in its own file. */
 #include <jansson.h>
 #include <libssh2.h>
+#include <libxml/parser.h>
+#include <libxml/xmlversion.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/common.h"
@@ -47,7 +51,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("nearmiss %s (%s, jansson %s)\n", NM_VERSION, libssh2_version(0), JANSSON_VERSION);
+        /* The libraries as loaded at run time, not as compiled against. */
+        const char *xv = xmlParserVersion; /* "20914" for 2.9.14 */
+        long x = strtol(xv, NULL, 10);
+        printf("nearmiss %s\nlibssh2 %s, %s, jansson %s, libxml2 %ld.%ld.%ld\n", NM_VERSION,
+               libssh2_version(0), OpenSSL_version(OPENSSL_VERSION), jansson_version_str(),
+               x / 10000, (x / 100) % 100, x % 100);
         return 0;
     }
     if (strcmp(cmd, "scan") == 0)
