@@ -12,6 +12,7 @@
  * key path and the line is found by walking the raw text along that path
  * (nm_json_line_of).
  */
+#include <ctype.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -1262,6 +1263,51 @@ static bool all_space(const char *s, size_t len)
     return true;
 }
 
+/*
+ * An Ansible source inventory given where its JSON rendering belongs: "INI"
+ * when the first line that says something is a [group] header or a host
+ * line with key=value variables, "YAML" when it is "---" or a top-level
+ * "key:" mapping.  NULL otherwise (a broken JSON file gets the JSON error).
+ */
+static const char *ansible_source_kind(const char *data, size_t len)
+{
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *s = p, *e = eol;
+        while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            e--;
+        p = eol < end ? eol + 1 : end;
+        if (s == e || *s == '#' || *s == ';')
+            continue;
+        if (*s == '{' || *s == '"')
+            return NULL;
+        if (*s == '[') {
+            /* "[web]" or "[web:children]", never JSON's [" or [{ */
+            const char *c = s + 1;
+            while (c < e &&
+                   (isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == ':' || *c == '.'))
+                c++;
+            return c > s + 1 && c + 1 == e && *c == ']' ? "INI" : NULL;
+        }
+        if (e - s == 3 && memcmp(s, "---", 3) == 0)
+            return "YAML";
+        const char *c = s;
+        while (c < e && (isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.'))
+            c++;
+        if (c > s && c < e && *c == ':' && (c + 1 == e || c[1] == ' '))
+            return "YAML";
+        if (c > s && memchr(c, '=', (size_t)(e - c)))
+            return "INI";
+        return NULL;
+    }
+    return NULL;
+}
+
 int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const char *data,
                              size_t len, nm_diag *d)
 {
@@ -1273,6 +1319,13 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
         return nm_diag_set(d, NM_ERR_PARSE, "%s:1: empty file (expected a JSON object)", name);
     root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
+        const char *kind = ansible_source_kind(data, len);
+        if (kind)
+            return nm_diag_set(d, NM_ERR_PARSE,
+                               "%s: this is an Ansible %s inventory, not JSON: give nearmiss what "
+                               "Ansible makes of it: ansible-inventory -i %s --list > "
+                               "inventory.json, then -i inventory.json",
+                               name, kind, name);
         if (jerr.line > 0)
             return nm_diag_set(d, NM_ERR_PARSE, "%s:%d:%d: JSON syntax error: %s", name, jerr.line,
                                jerr.column, jerr.text);
