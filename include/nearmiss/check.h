@@ -223,6 +223,8 @@ struct nm_checkset {
 
 void nm_checkset_init(struct nm_checkset *cs);
 void nm_checkset_finish(struct nm_checkset *cs);
+/* Keeps only the checks named in ids (all must exist: NM_ERR_NOTFOUND). */
+int nm_checkset_keep(struct nm_checkset *cs, char *const *ids, size_t n_ids, nm_diag *d);
 
 /* Loads every *.json in dir (sorted by name).  Any error fails the whole load
  * with "FILE:LINE: key: problem" in d (LINE where that key is written). */

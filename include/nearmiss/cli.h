@@ -16,5 +16,6 @@ int nm_cmd_merge(int argc, char **argv);
 /* `nearmiss ledger` (src/cli/ledger.c). */
 int nm_cmd_ledger(int argc, char **argv);
 int nm_cmd_tickets(int argc, char **argv);
+int nm_cmd_gate(int argc, char **argv);
 
 #endif

@@ -15,6 +15,13 @@
  * non-waived finding at or above `unhealthy_at` (default critical).  Drained
  * hosts count as down: "can I take web1 out?" is answered by --drain web1.
  *
+ * Hosts that a selection (--hosts, --role) left out (inv->unselected) were
+ * not scanned: their health is unknown.  They count as healthy, so a role
+ * finding is raised only when it holds whatever their state, its message
+ * says so, and the report's "partial_roles" lists each such role with the
+ * hosts scanned and not selected.  The shared-server rule is not judged for
+ * such a role (a server is only "shared" when every host was asked).
+ *
  * jansson ownership: report is borrowed and modified (fleet_findings, drain).
  */
 #ifndef NEARMISS_FLEET_H

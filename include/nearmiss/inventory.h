@@ -28,6 +28,7 @@ struct nm_host {
     char *user;        /* NULL = not set (see nearmiss/reach.h) */
     char *identity;    /* private key path, "~/" expanded; NULL = not set */
     char *known_hosts; /* NULL = not set */
+    char *proxy_jump;  /* ssh's ProxyJump: "[user@]host[:port],..." or "none"; NULL = not set */
     char **roles;
     size_t n_roles;
     struct nm_label *labels;
@@ -46,6 +47,9 @@ enum {
     NM_HOST_DEFAULT_PORT = 1u << 1,
     NM_HOST_DEFAULT_IDENTITY = 1u << 2,
     NM_HOST_DEFAULT_KNOWN_HOSTS = 1u << 3,
+    NM_HOST_DEFAULT_PROXY_JUMP = 1u << 4,
+    /* No address was given: it is the name (ssh_config's HostName may say another). */
+    NM_HOST_ADDRESS_FROM_NAME = 1u << 5,
 };
 
 struct nm_role {
@@ -59,6 +63,8 @@ struct nm_role {
 struct nm_inventory {
     struct nm_host *hosts;
     size_t n_hosts;
+    struct nm_host *unselected; /* left out by nm_inventory_select: not scanned */
+    size_t n_unselected;
     struct nm_role *roles;
     size_t n_roles;
 };
@@ -81,6 +87,8 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
 /*
  * Keeps only hosts whose name matches host_glob (fnmatch; a comma-separated
  * list of globs is allowed) and that have role `role`; NULL means no filter.
+ * The others move to inv->unselected (never scanned; the fleet rules know
+ * them as members of their roles).
  * Returns NM_ERR_NOTFOUND (with diag) if nothing is left.
  */
 int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const char *role,
@@ -89,6 +97,9 @@ int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const c
 /* Keeps the hosts for which keep() is true, in order; may leave none. */
 void nm_inventory_keep_if(struct nm_inventory *inv, bool (*keep)(const struct nm_host *, void *),
                           void *ctx);
+/* Moves the unselected hosts that share a role with a selected host back
+ * into hosts (after them, in inventory order); returns how many. */
+size_t nm_inventory_add_role_peers(struct nm_inventory *inv);
 
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name);
 const struct nm_role *nm_inventory_find_role(const struct nm_inventory *inv, const char *name);

@@ -89,6 +89,7 @@ struct nm_run {
     int64_t now;      /* unix seconds: the run's one clock */
     int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
     bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
+    bool no_write;    /* no report directory, no report files (the gate) */
     struct nm_retention keep;
     struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 

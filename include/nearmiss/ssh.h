@@ -9,7 +9,10 @@
  * deadline.  The deadline is enforced inside libssh2's own socket reads and
  * writes too, so a peer that never lets libssh2 see EAGAIN (endless lines
  * before the banner, a packet stream) cannot outlive it either, and a byte
- * cap bounds what a peer can make libssh2 buffer.  Call nm_ssh_global_init() once before starting
+ * cap bounds what a peer can make libssh2 buffer.  Through jump hosts, each
+ * inner session's socket callbacks read and write the previous session's
+ * direct-tcpip channel, in the same thread, so the one deadline and the caps
+ * hold on every hop.  Call nm_ssh_global_init() once before starting
  * threads; after that nm_ssh_run() may be called from many threads at once (one session each; the
  * known_hosts set is internally locked).
  */
@@ -24,12 +27,39 @@
 #include "nearmiss/model.h"
 #include "nearmiss/script.h"
 
+#define NM_SSH_MAX_JUMPS 8
+
+/* One jump host on the way (ssh's ProxyJump): reached through the previous
+ * one with a direct-tcpip channel, its key verified like the target's. */
+struct nm_ssh_hop {
+    const char *name;    /* as written in ProxyJump, for messages */
+    const char *address; /* what the previous hop connects to */
+    int port;
+    const char *user;
+    const char *const *identities; /* tried in order after the agent */
+    size_t n_identities;
+    bool use_agent;            /* ssh-agent first (with no identities: then ~/.ssh/id_*) */
+    const char *hostkey_alias; /* known_hosts name instead of address:port; NULL = none */
+    struct nm_known_hosts *known_hosts;
+    const char *known_hosts_path;
+    int connect_timeout_s; /* 0 = the host's deadline alone */
+};
+
 struct nm_ssh_target {
     const char *name;    /* inventory name, for messages */
     const char *address; /* what we connect to and look up in known_hosts */
     int port;
     const char *user;
-    const char *identity;   /* NULL: ssh-agent, then ~/.ssh/id_{ed25519,ecdsa,rsa} */
+    /* When identities is NULL: identity alone, or with identity NULL too,
+     * ssh-agent then ~/.ssh/id_{ed25519,ecdsa,rsa}. */
+    const char *identity;
+    const char *const *identities; /* as nm_ssh_hop */
+    size_t n_identities;
+    bool use_agent;
+    const char *hostkey_alias;
+    int connect_timeout_s;
+    const struct nm_ssh_hop *jumps; /* first to last; the target is reached from the last */
+    size_t n_jumps;
     const char *passphrase; /* for an encrypted identity; NULL = none */
     struct nm_known_hosts *known_hosts;
     const char *known_hosts_path;

@@ -1,7 +1,11 @@
 /* The binary: dispatches on the command name; each command is in its own file. */
 #include <jansson.h>
 #include <libssh2.h>
+#include <libxml/parser.h>
+#include <libxml/xmlversion.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/common.h"
@@ -25,6 +29,8 @@ static const char main_usage[] =
     "  merge REPORT... join the reports of scan --shard K/N into one whole report\n"
     "  ledger -o DIR   near misses and misses from the history of a report directory\n"
     "  tickets         list the open tickets and the events waiting for delivery\n"
+    "  gate            is it safe to touch these hosts (and take them out of their\n"
+    "                  roles) now? exit 0 ready, 100 not ready, 2 could not tell\n"
     "\n"
     "  nearmiss --help | --version | COMMAND --help\n"
     "\n"
@@ -46,7 +52,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("nearmiss %s (%s, jansson %s)\n", NM_VERSION, libssh2_version(0), JANSSON_VERSION);
+        /* The libraries as loaded at run time, not as compiled against. */
+        const char *xv = xmlParserVersion; /* "20914" for 2.9.14 */
+        long x = strtol(xv, NULL, 10);
+        printf("nearmiss %s\nlibssh2 %s, %s, jansson %s, libxml2 %ld.%ld.%ld\n", NM_VERSION,
+               libssh2_version(0), OpenSSL_version(OPENSSL_VERSION), jansson_version_str(),
+               x / 10000, (x / 100) % 100, x % 100);
         return 0;
     }
     if (strcmp(cmd, "scan") == 0)
@@ -59,6 +70,8 @@ int main(int argc, char **argv)
         return nm_cmd_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "ledger") == 0)
         return nm_cmd_ledger(argc - 1, argv + 1);
+    if (strcmp(cmd, "gate") == 0)
+        return nm_cmd_gate(argc - 1, argv + 1);
     if (strcmp(cmd, "tickets") == 0)
         return nm_cmd_tickets(argc - 1, argv + 1);
     nm_cli_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);

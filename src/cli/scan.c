@@ -51,6 +51,14 @@ static const char scan_usage[] =
     "      --passphrase-file FILE  passphrase of an encrypted identity (first line)\n"
     "      --user USER        login user for hosts whose inventory names none\n"
     "                         (default: $USER)\n"
+    "  -F, --ssh-config FILE  OpenSSH client configuration (default: ~/.ssh/config, then\n"
+    "                         /etc/ssh/ssh_config; \"none\" for none): HostName, User, Port,\n"
+    "                         IdentityFile, UserKnownHostsFile, ProxyJump, HostKeyAlias...\n"
+    "  -J, --jump SPEC        jump hosts for hosts whose inventory names none, as ssh -J:\n"
+    "                         [user@]host[:port][,...], or \"none\"\n"
+    "      --explain-host NAME  print how host NAME would be reached (address, port,\n"
+    "                         user, keys, known_hosts, jump hosts) and where each value\n"
+    "                         comes from; scans nothing\n"
     "      --accept-new       trust unknown host keys on first use and append them to\n"
     "                         known_hosts (never the default; a CHANGED key is never accepted)\n"
     "      --hosts GLOB[,GLOB] scan only hosts whose name matches\n"
@@ -130,7 +138,104 @@ static void print_summary(const json_t *report, const char *path)
         free(error);
     }
     nm_cli_print_changes(report);
+    json_t *part;
+    json_array_foreach (json_object_get(report, "partial_roles"), i, part) {
+        struct nm_buf b;
+        nm_buf_init(&b, 4096);
+        size_t k;
+        json_t *hn;
+        json_array_foreach (json_object_get(part, "not_selected"), k, hn)
+            nm_buf_appendf(&b, "%s%s", k ? ", " : "", json_string_value(hn));
+        char *role = nm_term_safe(json_string_value(json_object_get(part, "role")));
+        char *names = nm_term_safe(b.data ? b.data : "");
+        printf("role %s judged from the selected hosts only; not selected (counted as "
+               "healthy): %s\n",
+               role, names);
+        free(role);
+        free(names);
+        nm_buf_finish(&b);
+    }
     printf("report: %s\n", path);
+}
+
+static void explain_line(const char *field, const char *value, const char *from)
+{
+    char *v = nm_term_safe(value ? value : "(none)");
+    char *f = nm_term_safe(from ? from : "");
+    printf("  %-16s %-34s %s\n", field, v, f);
+    free(v);
+    free(f);
+}
+
+static void explain_reach(const struct nm_reach *t)
+{
+    char port[16], timeout[32];
+    snprintf(port, sizeof port, "%d", t->port);
+    snprintf(timeout, sizeof timeout, "%ds", t->connect_timeout_s);
+    struct nm_buf ids;
+    nm_buf_init(&ids, 65536);
+    for (size_t i = 0; i < t->n_identities; i++)
+        nm_buf_appendf(&ids, "%s%s", i ? ", " : "", t->identities[i]);
+    if (t->use_agent)
+        nm_buf_appendf(&ids, "%sssh-agent first%s", ids.len ? "; " : "",
+                       t->n_identities ? "" : ", then ~/.ssh/id_*");
+    explain_line("address", t->address, t->from[NM_REACH_ADDRESS]);
+    explain_line("port", port, t->from[NM_REACH_PORT]);
+    explain_line("user", t->user, t->from[NM_REACH_USER]);
+    explain_line("identity", ids.data, t->from[NM_REACH_IDENTITY]);
+    explain_line("known_hosts", t->known_hosts, t->from[NM_REACH_KNOWN_HOSTS]);
+    explain_line("hostkey_alias", t->hostkey_alias, t->from[NM_REACH_HOSTKEY_ALIAS]);
+    explain_line("connect_timeout", t->connect_timeout_s ? timeout : NULL,
+                 t->from[NM_REACH_CONNECT_TIMEOUT]);
+    if (t->note)
+        explain_line("note", t->note, "");
+    nm_buf_finish(&ids);
+}
+
+/* --explain-host: how NAME would be reached, and why. */
+static int explain_host(const struct nm_inventory *inv, const struct nm_reach_options *ro,
+                        const char *name)
+{
+    const struct nm_host *h = nm_inventory_find_host(inv, name);
+    if (!h) {
+        nm_cli_error("scan: --explain-host: no host \"%s\" in the inventory", name);
+        return NM_EXIT_USAGE;
+    }
+    struct nm_reach_set rs;
+    nm_diag d = {{0}};
+    if (nm_reach_resolve(inv, ro, &rs, &d) < 0) {
+        nm_cli_error("%s", d.msg);
+        return NM_EXIT_USAGE;
+    }
+    const struct nm_reach *t = &rs.hosts[h - inv->hosts];
+    char *hn = nm_term_safe(h->name), *org = nm_term_safe(h->origin ? h->origin : "");
+    char *src = nm_term_safe(rs.ssh_config_sources), *asked = nm_term_safe(t->name);
+    printf("host %s (%s)\n  ssh_config read: %s; asked about \"%s\"\n", hn, org, src, asked);
+    free(hn);
+    free(org);
+    free(src);
+    free(asked);
+    explain_reach(t);
+    if (t->n_jumps) {
+        struct nm_buf chain;
+        nm_buf_init(&chain, 65536);
+        for (size_t i = 0; i < t->n_jumps; i++)
+            nm_buf_appendf(&chain, "%s%s", i ? " -> " : "", t->jumps[i].name);
+        explain_line("proxy_jump", chain.data, t->from[NM_REACH_JUMP]);
+        nm_buf_finish(&chain);
+        for (size_t i = 0; i < t->n_jumps; i++) {
+            char *jn = nm_term_safe(t->jumps[i].name);
+            printf("jump host %zu of %zu: %s\n", i + 1, t->n_jumps, jn);
+            free(jn);
+            explain_reach(&t->jumps[i]);
+        }
+    } else {
+        explain_line("proxy_jump", "none (direct)", t->from[NM_REACH_JUMP]);
+    }
+    if (t->error)
+        explain_line("error", t->error, "");
+    nm_reach_set_finish(&rs);
+    return NM_EXIT_OK;
 }
 
 /* --max-per LABEL=N; a label given again takes the later N. */
@@ -182,7 +287,8 @@ int nm_cmd_scan(int argc, char **argv)
         O_TLS_TIMEOUT,
         O_SHARD,
         O_TLS_DISCOVERY,
-        O_MAX_PER
+        O_MAX_PER,
+        O_EXPLAIN
     };
     struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
@@ -217,6 +323,9 @@ int nm_cmd_scan(int argc, char **argv)
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"shard", required_argument, NULL, O_SHARD},
         NM_CLI_ONCE_OPTIONS,
+        {"ssh-config", required_argument, NULL, 'F'},
+        {"jump", required_argument, NULL, 'J'},
+        {"explain-host", required_argument, NULL, O_EXPLAIN},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -225,7 +334,7 @@ int nm_cmd_scan(int argc, char **argv)
     size_t n_inv = 0;
     const char *checks_opt = NULL, *out = "reports", *known_hosts_opt = NULL;
     const char *identity_opt = NULL, *user = NULL, *host_glob = NULL, *role = NULL;
-    const char *passfile = NULL;
+    const char *passfile = NULL, *ssh_config = NULL, *jump = NULL, *explain = NULL;
     bool quiet = false;
     int fail_on = NM_SEV_NONE;
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
@@ -255,7 +364,7 @@ int nm_cmd_scan(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
     nm_cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "i:c:w:o:j:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:c:w:o:j:F:J:qh", opts, NULL)) != -1) {
         int once = nm_cli_once_option(c, optarg, &keep, &tk);
         if (once < 0)
             goto out;
@@ -360,6 +469,15 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
+        case 'F':
+            ssh_config = optarg;
+            break;
+        case 'J':
+            jump = optarg;
+            break;
+        case O_EXPLAIN:
+            explain = optarg;
+            break;
         case O_SHARD:
             if (nm_shard_parse(optarg, &shard, &d) < 0) {
                 nm_cli_error("--shard: %s", d.msg);
@@ -394,6 +512,16 @@ int nm_cmd_scan(int argc, char **argv)
             nm_cli_error("%s", d.msg);
             goto out;
         }
+    }
+    struct nm_reach_options ro = {.user = user,
+                                  .identity = identity_opt,
+                                  .known_hosts = known_hosts_opt,
+                                  .proxy_jump = jump,
+                                  .passphrase_file = passfile,
+                                  .ssh_config = ssh_config};
+    if (explain) {
+        rc = explain_host(&inv, &ro, explain);
+        goto out;
     }
     if ((host_glob || role) && nm_inventory_select(&inv, host_glob, role, &d) < 0) {
         nm_cli_error("%s", d.msg);
@@ -437,10 +565,7 @@ int nm_cmd_scan(int argc, char **argv)
     checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
-    run.reach_opts = (struct nm_reach_options){.user = user,
-                                               .identity = identity_opt,
-                                               .known_hosts = known_hosts_opt,
-                                               .passphrase_file = passfile};
+    run.reach_opts = ro;
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
     }

@@ -92,10 +92,20 @@ static void add_finding(json_t *report, const char *check, enum nm_severity sev,
     free(message);
 }
 
+/* Hosts of a role that the selection (--hosts, --role) left out: not
+ * scanned, so of unknown health.  A role finding is only raised when it
+ * holds even if every one of them is healthy. */
+struct outside {
+    const struct nm_host **hosts;
+    size_t n;
+    char note[512]; /* for messages: "; 1 host not selected ... (web2) ..." */
+};
+
 static void check_redundancy(json_t *report, const struct nm_role *role, struct member *ms,
-                             size_t n, size_t healthy, const char *drain_note)
+                             size_t n, size_t healthy, const char *drain_note,
+                             const struct outside *out)
 {
-    if (role->min_healthy <= 0 || (int)healthy >= role->min_healthy)
+    if (role->min_healthy <= 0 || (int)(healthy + out->n) >= role->min_healthy)
         return;
     struct nm_buf why;
     nm_buf_init(&why, 4096);
@@ -107,10 +117,10 @@ static void check_redundancy(json_t *report, const struct nm_role *role, struct 
         json_array_append_new(unhealthy,
                               json_pack("{s:s, s:s}", "host", ms[i].name, "why", ms[i].why));
     }
-    enum nm_severity sev = healthy == 0 ? NM_SEV_CRITICAL : NM_SEV_HIGH;
-    char *msg = nm_xasprintf("role %s has %zu healthy host%s of the %d it needs%s (%s)", role->name,
-                             healthy, healthy == 1 ? "" : "s", role->min_healthy, drain_note,
-                             why.len ? why.data : "no hosts have this role");
+    enum nm_severity sev = healthy + out->n == 0 ? NM_SEV_CRITICAL : NM_SEV_HIGH;
+    char *msg = nm_xasprintf("role %s has %zu healthy host%s of the %d it needs%s (%s)%s",
+                             role->name, healthy, healthy == 1 ? "" : "s", role->min_healthy,
+                             drain_note, why.len ? why.data : "no hosts have this role", out->note);
     json_t *details = json_pack("{s:i, s:I, s:o, s:o}", "min_healthy", role->min_healthy, "healthy",
                                 (json_int_t)healthy, "healthy_hosts", names_of(ms, n, true),
                                 "unhealthy", unhealthy);
@@ -122,11 +132,12 @@ static void check_redundancy(json_t *report, const struct nm_role *role, struct 
 }
 
 static void check_spread(json_t *report, const struct nm_inventory *inv, const struct nm_role *role,
-                         struct member *ms, size_t n, size_t healthy, const char *drain_note)
+                         struct member *ms, size_t n, size_t healthy, const char *drain_note,
+                         const struct outside *out)
 {
     /* One healthy host is a single point of failure whatever its labels;
      * role-redundancy speaks for that when min_healthy asks for more. */
-    if (healthy < 2)
+    if (healthy + out->n < 2)
         return;
     for (size_t k = 0; k < role->n_spread; k++) {
         const char *key = role->spread[k];
@@ -137,6 +148,19 @@ static void check_spread(json_t *report, const struct nm_inventory *inv, const s
                 continue;
             const struct nm_host *h = nm_inventory_find_host(inv, ms[i].name);
             const char *v = h ? nm_host_label(h, key) : NULL;
+            if (!v) {
+                missing = true;
+                same = false;
+            } else if (!shared) {
+                shared = v;
+            } else if (strcmp(shared, v) != 0) {
+                same = false;
+            }
+        }
+        /* Hosts outside the selection count as healthy: the finding must
+         * hold whatever their state. */
+        for (size_t i = 0; i < out->n && same; i++) {
+            const char *v = nm_host_label(out->hosts[i], key);
             if (!v) {
                 missing = true;
                 same = false;
@@ -157,9 +181,10 @@ static void check_spread(json_t *report, const struct nm_inventory *inv, const s
         }
         if (!same || !shared)
             continue;
-        char *msg = nm_xasprintf("all %zu healthy hosts of role %s share %s=%s%s: one %s failure "
-                                 "takes the whole role down",
-                                 healthy, role->name, key, shared, drain_note, key);
+        char *msg =
+            nm_xasprintf("all %zu healthy hosts of role %s share %s=%s%s: one %s failure "
+                         "takes the whole role down%s",
+                         healthy + out->n, role->name, key, shared, drain_note, key, out->note);
         add_finding(report, "role-spread", NM_SEV_MEDIUM, role->name, names_of(ms, n, true), msg,
                     "Move or add a host of the role in another failure domain.",
                     json_pack("{s:s, s:s}", "label", key, "value", shared));
@@ -213,6 +238,32 @@ static void check_shared(json_t *report, const struct nm_role *role, struct memb
                 json_pack("{s:s}", "server", shared));
 }
 
+/* The role was judged from part of its hosts: say so in the report
+ * ("partial_roles") and in its findings' messages. */
+static void note_partial(json_t *report, const struct nm_role *role, const struct member *ms,
+                         size_t n, struct outside *out)
+{
+    json_t *parts = json_object_get(report, "partial_roles");
+    if (!parts) {
+        parts = json_array();
+        json_object_set_new(report, "partial_roles", parts);
+    }
+    json_t *names = json_array();
+    struct nm_buf b;
+    nm_buf_init(&b, 200);
+    for (size_t i = 0; i < out->n; i++) {
+        json_array_append_new(names, json_string(out->hosts[i]->name));
+        if (nm_buf_appendf(&b, "%s%s", i ? ", " : "", out->hosts[i]->name) < 0)
+            break;
+    }
+    json_array_append_new(parts, json_pack("{s:s, s:o, s:o}", "role", role->name, "scanned",
+                                           all_names(ms, n), "not_selected", names));
+    snprintf(out->note, sizeof out->note,
+             "; %zu host%s of the role not selected for this run (%s%s) counted as healthy", out->n,
+             out->n == 1 ? "" : "s", b.data ? b.data : "", b.len >= 190 ? "..." : "");
+    nm_buf_finish(&b);
+}
+
 void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset *cs,
                        const struct nm_fleet_options *o, json_t *report)
 {
@@ -247,6 +298,8 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset 
             }
         }
     struct member *ms = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *ms);
+    const struct nm_host **others =
+        nm_xcalloc(inv->n_unselected ? inv->n_unselected : 1, sizeof *others);
     /* Each host is looked up once per role it has: index the report once. */
     struct nm_report_index idx;
     nm_report_index_init(&idx, report);
@@ -256,6 +309,10 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset 
         if (!role)
             role = &implicit;
         size_t n = 0, healthy = 0;
+        struct outside out = {.hosts = others};
+        for (size_t i = 0; i < inv->n_unselected; i++)
+            if (nm_host_has_role(&inv->unselected[i], role->name))
+                others[out.n++] = &inv->unselected[i];
         for (size_t i = 0; i < inv->n_hosts; i++) {
             if (!nm_host_has_role(&inv->hosts[i], role->name))
                 continue;
@@ -269,8 +326,12 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset 
          * (--role/--hosts selected others): nothing can be said of it. */
         if (n == 0)
             continue;
-        check_redundancy(report, role, ms, n, healthy, drain_note);
-        check_spread(report, inv, role, ms, n, healthy, drain_note);
+        if (out.n)
+            note_partial(report, role, ms, n, &out);
+        check_redundancy(report, role, ms, n, healthy, drain_note, &out);
+        check_spread(report, inv, role, ms, n, healthy, drain_note, &out);
+        if (out.n)
+            continue; /* a shared server is only known when every host was asked */
         /* Checks that say, with "fleet", which of their recorded fields
          * tell a single server (dns-resolvers, time-sync). */
         for (size_t k = 0; k < cs->n_checks; k++) {
@@ -281,6 +342,7 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset 
         }
     }
     nm_report_index_finish(&idx);
+    free(others);
     free(ms);
     free(names);
 }

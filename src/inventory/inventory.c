@@ -12,6 +12,7 @@
  * key path and the line is found by walking the raw text along that path
  * (nm_json_line_of).
  */
+#include <ctype.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -66,6 +67,7 @@ static void host_finish(struct nm_host *h)
     free(h->user);
     free(h->identity);
     free(h->known_hosts);
+    free(h->proxy_jump);
     free_strv(h->roles, h->n_roles);
     for (size_t i = 0; i < h->n_labels; i++) {
         free(h->labels[i].key);
@@ -98,6 +100,9 @@ void nm_inventory_finish(struct nm_inventory *inv)
     for (size_t i = 0; i < inv->n_hosts; i++)
         host_finish(&inv->hosts[i]);
     free(inv->hosts);
+    for (size_t i = 0; i < inv->n_unselected; i++)
+        host_finish(&inv->unselected[i]);
+    free(inv->unselected);
     for (size_t i = 0; i < inv->n_roles; i++)
         role_finish(&inv->roles[i]);
     free(inv->roles);
@@ -529,11 +534,11 @@ static int add_role(struct loader *l, struct nm_role *role)
 /* ---- native format ---- */
 
 static const char *const top_keys[] = {"defaults", "hosts", "roles", NULL};
-static const char *const host_keys[] = {"name",        "address",     "port",  "user",
-                                        "identity",    "known_hosts", "roles", "labels",
-                                        "criticality", "tls",         NULL};
-static const char *const default_keys[] = {"user",        "port",   "identity", "known_hosts",
-                                           "criticality", "labels", NULL};
+static const char *const host_keys[] = {"name",     "address",     "port",       "user",
+                                        "identity", "known_hosts", "proxy_jump", "roles",
+                                        "labels",   "criticality", "tls",        NULL};
+static const char *const default_keys[] = {"user",       "port",        "identity", "known_hosts",
+                                           "proxy_jump", "criticality", "labels",   NULL};
 static const char *const role_keys[] = {"min_healthy", "spread", "description", NULL};
 
 /* Fields shared by hosts and defaults; `key` is on the path already. */
@@ -549,6 +554,8 @@ static int native_field(struct loader *l, const char *key, const json_t *v, stru
         return set_text(l, v, TEXT_PATH, &h->identity);
     if (strcmp(key, "known_hosts") == 0)
         return set_text(l, v, TEXT_PATH, &h->known_hosts);
+    if (strcmp(key, "proxy_jump") == 0)
+        return set_text(l, v, TEXT_NAME, &h->proxy_jump);
     if (strcmp(key, "roles") == 0)
         return set_strv(l, v, TEXT_NAME, false, &h->roles, &h->n_roles);
     if (strcmp(key, "labels") == 0)
@@ -597,6 +604,10 @@ static void apply_defaults(struct nm_host *h, const struct nm_host *def)
         h->known_hosts = nm_xstrdup(def->known_hosts);
         h->from_defaults |= NM_HOST_DEFAULT_KNOWN_HOSTS;
     }
+    if (!h->proxy_jump && def->proxy_jump) {
+        h->proxy_jump = nm_xstrdup(def->proxy_jump);
+        h->from_defaults |= NM_HOST_DEFAULT_PROXY_JUMP;
+    }
     if (!h->criticality && def->criticality)
         h->criticality = nm_xstrdup(def->criticality);
     for (size_t i = 0; i < def->n_labels; i++)
@@ -629,8 +640,10 @@ static int native_host(struct loader *l, const json_t *v, const struct nm_host *
     if ((r = check_new_host(l, h.name)) < 0)
         goto out;
     pop(l);
-    if (!h.address)
+    if (!h.address) {
         h.address = nm_xstrdup(h.name);
+        h.from_defaults |= NM_HOST_ADDRESS_FROM_NAME;
+    }
     apply_defaults(&h, def);
     h.origin = nm_xstrdup(l->origin);
     add_host(l, &h);
@@ -1144,8 +1157,10 @@ static int ansible_host(struct loader *l, struct ansible *a, struct ahost *ah)
         if (member && !is_pseudo_group(g))
             strv_push(&h.roles, &h.n_roles, g);
     }
-    if (!h.address)
+    if (!h.address) {
         h.address = nm_xstrdup(h.name);
+        h.from_defaults |= NM_HOST_ADDRESS_FROM_NAME;
+    }
     h.origin = nm_xstrdup(l->origin);
     add_host(l, &h);
 out:
@@ -1248,6 +1263,51 @@ static bool all_space(const char *s, size_t len)
     return true;
 }
 
+/*
+ * An Ansible source inventory given where its JSON rendering belongs: "INI"
+ * when the first line that says something is a [group] header or a host
+ * line with key=value variables, "YAML" when it is "---" or a top-level
+ * "key:" mapping.  NULL otherwise (a broken JSON file gets the JSON error).
+ */
+static const char *ansible_source_kind(const char *data, size_t len)
+{
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *s = p, *e = eol;
+        while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            e--;
+        p = eol < end ? eol + 1 : end;
+        if (s == e || *s == '#' || *s == ';')
+            continue;
+        if (*s == '{' || *s == '"')
+            return NULL;
+        if (*s == '[') {
+            /* "[web]" or "[web:children]", never JSON's [" or [{ */
+            const char *c = s + 1;
+            while (c < e &&
+                   (isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == ':' || *c == '.'))
+                c++;
+            return c > s + 1 && c + 1 == e && *c == ']' ? "INI" : NULL;
+        }
+        if (e - s == 3 && memcmp(s, "---", 3) == 0)
+            return "YAML";
+        const char *c = s;
+        while (c < e && (isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.'))
+            c++;
+        if (c > s && c < e && *c == ':' && (c + 1 == e || c[1] == ' '))
+            return "YAML";
+        if (c > s && memchr(c, '=', (size_t)(e - c)))
+            return "INI";
+        return NULL;
+    }
+    return NULL;
+}
+
 int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const char *data,
                              size_t len, nm_diag *d)
 {
@@ -1259,6 +1319,13 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
         return nm_diag_set(d, NM_ERR_PARSE, "%s:1: empty file (expected a JSON object)", name);
     root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
+        const char *kind = ansible_source_kind(data, len);
+        if (kind)
+            return nm_diag_set(d, NM_ERR_PARSE,
+                               "%s: this is an Ansible %s inventory, not JSON: give nearmiss what "
+                               "Ansible makes of it: ansible-inventory -i %s --list > "
+                               "inventory.json, then -i inventory.json",
+                               name, kind, name);
         if (jerr.line > 0)
             return nm_diag_set(d, NM_ERR_PARSE, "%s:%d:%d: JSON syntax error: %s", name, jerr.line,
                                jerr.column, jerr.text);
@@ -1378,15 +1445,41 @@ int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const c
     for (size_t i = 0; i < inv->n_hosts; i++) {
         struct nm_host *h = &inv->hosts[i];
         if ((!globs || matches_any(globs, n_globs, h->name)) &&
-            (!role || nm_host_has_role(h, role)))
+            (!role || nm_host_has_role(h, role))) {
             inv->hosts[w++] = *h;
-        else
-            host_finish(h);
+        } else {
+            /* Kept aside: their roles must not be judged as if they were
+             * gone (nearmiss/fleet.h). */
+            inv->unselected =
+                nm_xreallocarray(inv->unselected, inv->n_unselected + 1, sizeof *inv->unselected);
+            inv->unselected[inv->n_unselected++] = *h;
+        }
     }
     inv->n_hosts = w;
 out:
     free_strv(globs, n_globs);
     return r;
+}
+
+size_t nm_inventory_add_role_peers(struct nm_inventory *inv)
+{
+    size_t selected = inv->n_hosts, added = 0, w = 0;
+    for (size_t i = 0; i < inv->n_unselected; i++) {
+        struct nm_host *u = &inv->unselected[i];
+        bool peer = false;
+        for (size_t k = 0; k < selected && !peer; k++)
+            for (size_t r = 0; r < u->n_roles && !peer; r++)
+                peer = nm_host_has_role(&inv->hosts[k], u->roles[r]);
+        if (peer) {
+            inv->hosts = nm_xreallocarray(inv->hosts, inv->n_hosts + 1, sizeof *inv->hosts);
+            inv->hosts[inv->n_hosts++] = *u;
+            added++;
+        } else {
+            inv->unselected[w++] = *u;
+        }
+    }
+    inv->n_unselected = w;
+    return added;
 }
 
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name)

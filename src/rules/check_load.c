@@ -1212,3 +1212,28 @@ const struct nm_check *nm_checkset_find(const struct nm_checkset *cs, const char
             return &cs->checks[i];
     return NULL;
 }
+
+int nm_checkset_keep(struct nm_checkset *cs, char *const *ids, size_t n_ids, nm_diag *d)
+{
+    for (size_t k = 0; k < n_ids; k++) {
+        bool found = false;
+        for (size_t i = 0; i < cs->n_checks && !found; i++)
+            found = strcmp(cs->checks[i].id, ids[k]) == 0;
+        if (!found)
+            return nm_diag_set(d, NM_ERR_NOTFOUND, "no check \"%s\" in the check set", ids[k]);
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < cs->n_checks; i++) {
+        bool keep = false;
+        for (size_t k = 0; k < n_ids && !keep; k++)
+            keep = strcmp(cs->checks[i].id, ids[k]) == 0;
+        if (keep)
+            cs->checks[w++] = cs->checks[i];
+        else
+            check_finish(&cs->checks[i]);
+    }
+    /* Probes no kept check uses stay loaded; the scan sends only the
+     * probes some applicable check needs. */
+    cs->n_checks = w;
+    return 0;
+}

@@ -35,6 +35,8 @@ static int step_reach(struct nm_run *run, nm_diag *d)
 
 static int step_outdir(struct nm_run *run, nm_diag *d)
 {
+    if (run->no_write)
+        return 0;
     int r = nm_mkdir_p(run->out_dir, 0755, d);
     if (r < 0)
         return r;
@@ -199,6 +201,8 @@ static int step_summary(struct nm_run *run, nm_diag *d)
 
 static int step_write(struct nm_run *run, nm_diag *d)
 {
+    if (run->no_write)
+        return 0;
     int r = nm_report_write_json(run->report, run->out_dir, &run->json_path, d);
     if (r < 0)
         return r;

@@ -85,21 +85,32 @@ static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
     return NULL;
 }
 
-/* Loads each distinct known_hosts file once, before any thread starts. */
+static int load_one_known_hosts(struct scan *s, const char *path, nm_diag *d)
+{
+    if (kh_for(s, path))
+        return 0;
+    struct nm_known_hosts *kh = NULL;
+    int r = nm_known_hosts_load(path, &kh, d);
+    if (r < 0)
+        return r;
+    s->kh = nm_xreallocarray(s->kh, s->n_kh + 1, sizeof *s->kh);
+    s->kh[s->n_kh].path = nm_xstrdup(path);
+    s->kh[s->n_kh].kh = kh;
+    s->n_kh++;
+    return 0;
+}
+
+/* Loads each distinct known_hosts file (targets' and jump hosts') once,
+ * before any thread starts. */
 static int load_known_hosts(struct scan *s, nm_diag *d)
 {
     for (size_t i = 0; i < s->inv->n_hosts; i++) {
-        const char *path = s->reach->hosts[i].known_hosts;
-        if (kh_for(s, path))
-            continue;
-        struct nm_known_hosts *kh = NULL;
-        int r = nm_known_hosts_load(path, &kh, d);
+        const struct nm_reach *to = &s->reach->hosts[i];
+        int r = load_one_known_hosts(s, to->known_hosts, d);
+        for (size_t k = 0; r == 0 && k < to->n_jumps; k++)
+            r = load_one_known_hosts(s, to->jumps[k].known_hosts, d);
         if (r < 0)
             return r;
-        s->kh = nm_xreallocarray(s->kh, s->n_kh + 1, sizeof *s->kh);
-        s->kh[s->n_kh].path = nm_xstrdup(path);
-        s->kh[s->n_kh].kh = kh;
-        s->n_kh++;
     }
     return 0;
 }
@@ -490,12 +501,37 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
     }
 
     const struct nm_reach *to = &s->reach->hosts[h - s->inv->hosts];
+    struct nm_ssh_hop hops[NM_SSH_MAX_JUMPS];
+    size_t n_hops = to->n_jumps < NM_SSH_MAX_JUMPS ? to->n_jumps : NM_SSH_MAX_JUMPS;
+    for (size_t k = 0; k < n_hops; k++) {
+        const struct nm_reach *j = &to->jumps[k];
+        hops[k] = (struct nm_ssh_hop){
+            .name = j->name,
+            .address = j->address,
+            .port = j->port,
+            .user = j->user,
+            .identities = j->identities,
+            .n_identities = j->n_identities,
+            .use_agent = j->use_agent,
+            .hostkey_alias = j->hostkey_alias,
+            .known_hosts = kh_for(s, j->known_hosts),
+            .known_hosts_path = j->known_hosts,
+            .connect_timeout_s = j->connect_timeout_s,
+        };
+    }
     struct nm_ssh_target t = {
         .name = h->name,
         .address = to->address,
         .port = to->port,
         .user = to->user,
         .identity = to->identity,
+        .identities = to->identities ? to->identities : (const char *const[]){NULL},
+        .n_identities = to->n_identities,
+        .use_agent = to->use_agent,
+        .hostkey_alias = to->hostkey_alias,
+        .connect_timeout_s = to->connect_timeout_s,
+        .jumps = hops,
+        .n_jumps = n_hops,
         .passphrase = s->reach->passphrase,
         .known_hosts = kh_for(s, to->known_hosts),
         .known_hosts_path = to->known_hosts,
@@ -503,7 +539,18 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         .output_cap = o->host_cap,
     };
     struct nm_ssh_result res;
-    int r = nm_ssh_run(&t, script.data, script.len, deadline, sp, &res);
+    int r;
+    if (to->error) {
+        /* Configured so that nearmiss cannot follow (a ProxyCommand): never
+         * a direct connection instead. */
+        memset(&res, 0, sizeof res);
+        res.status = NM_HOST_UNREACHABLE;
+        res.exit_status = -1;
+        snprintf(res.error, sizeof res.error, "%s", to->error);
+        r = NM_ERR_CONFIG;
+    } else {
+        r = nm_ssh_run(&t, script.data, script.len, deadline, sp, &res);
+    }
     nm_splitter_finish(sp);
 
     json_object_set_new(hj, "status", json_string(nm_host_status_name(res.status)));
@@ -512,6 +559,13 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         json_pack("{s:I, s:I, s:I, s:I, s:I}", "duration_ms", (json_int_t)res.total_ms,
                   "connect_ms", (json_int_t)res.connect_ms, "bytes", (json_int_t)res.bytes_received,
                   "probes", (json_int_t)n, "exit_status", (json_int_t)res.exit_status);
+    if (n_hops) {
+        json_t *via = json_array();
+        for (size_t k = 0; k < n_hops; k++)
+            json_array_append_new(
+                via, json_sprintf("%s@%s:%d", hops[k].user, hops[k].address, hops[k].port));
+        json_object_set_new(scan, "via", via);
+    }
     if (res.hostkey_type[0])
         json_object_set_new(scan, "hostkey",
                             json_pack("{s:s, s:s, s:b}", "type", res.hostkey_type, "fingerprint",

@@ -41,16 +41,20 @@ enum stop_reason {
 
 struct conn {
     const struct nm_ssh_target *t;
+    const struct nm_ssh_hop *ep; /* the end this session talks to */
     struct nm_ssh_result *res;
     int64_t deadline;
-    int fd;
+    int fd; /* the TCP socket; for a tunnelled session the first hop's */
     LIBSSH2_SESSION *session;
     LIBSSH2_CHANNEL *channel;
+    struct conn *outer;      /* the session this one is tunnelled through; NULL = direct */
+    LIBSSH2_CHANNEL *tunnel; /* outer's direct-tcpip channel carrying this session */
+    char prefix[320];        /* names the jump host in messages; "" for the target */
     /* Accounting by the socket callbacks, the one place every byte passes. */
     uint64_t received;
     uint64_t recv_cap;
     enum stop_reason stop;
-    bool dead; /* teardown out of time: the socket counts as gone */
+    bool dead;        /* teardown out of time: the socket counts as gone */
     bool banner_seen; /* a line starting "SSH-" began */
     bool banner_done; /* ...and ended */
     bool line_may_be_banner;
@@ -59,6 +63,15 @@ struct conn {
     size_t n_preview;
 };
 
+/* What the outer sessions carry is this session's traffic: their caps
+ * follow its cap, plus their own framing. */
+static void raise_outer_caps(struct conn *c)
+{
+    uint64_t room = c->recv_cap - c->received;
+    for (struct conn *o = c->outer; o; o = o->outer)
+        o->recv_cap = o->received + room + room / 8 + NM_SSH_OVERHEAD_CAP;
+}
+
 static int fail(struct conn *c, enum nm_host_status st, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -66,8 +79,11 @@ static int fail(struct conn *c, enum nm_host_status st, int code, const char *fm
 {
     va_list ap;
     c->res->status = st;
+    size_t n = (size_t)snprintf(c->res->error, sizeof c->res->error, "%s", c->prefix);
+    if (n >= sizeof c->res->error)
+        n = sizeof c->res->error - 1;
     va_start(ap, fmt);
-    vsnprintf(c->res->error, sizeof c->res->error, fmt, ap);
+    vsnprintf(c->res->error + n, sizeof c->res->error - n, fmt, ap);
     va_end(ap);
     /* Server text (methods, messages) lands here: keep it valid UTF-8. */
     nm_utf8_fix(c->res->error);
@@ -117,9 +133,21 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
     }
     if (length > c->recv_cap - c->received)
         length = (size_t)(c->recv_cap - c->received);
-    ssize_t n = recv(socket, buffer, length, flags);
-    if (n < 0)
-        return -errno;
+    ssize_t n;
+    if (c->outer) {
+        /* The previous hop's channel is this session's socket. */
+        n = libssh2_channel_read(c->tunnel, buffer, length);
+        if (n == LIBSSH2_ERROR_EAGAIN)
+            return -EAGAIN;
+        if (n < 0)
+            return -ECONNRESET;
+        if (n == 0 && !libssh2_channel_eof(c->tunnel))
+            return -EAGAIN;
+    } else {
+        n = recv(socket, buffer, length, flags);
+        if (n < 0)
+            return -errno;
+    }
     if (c->n_preview < sizeof c->preview) {
         size_t k = sizeof c->preview - c->n_preview;
         if (k > (size_t)n)
@@ -141,6 +169,12 @@ static LIBSSH2_SEND_FUNC(guarded_send)
     if (nm_now_ms() >= c->deadline) {
         c->stop = STOP_DEADLINE;
         return -EAGAIN;
+    }
+    if (c->outer) {
+        ssize_t n = libssh2_channel_write(c->tunnel, buffer, length);
+        if (n == LIBSSH2_ERROR_EAGAIN)
+            return -EAGAIN;
+        return n < 0 ? -ECONNRESET : n;
     }
     ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL);
     return n < 0 ? -errno : n;
@@ -173,17 +207,28 @@ void nm_ssh_global_finish(void)
 static int wait_socket(struct conn *c, int64_t deadline)
 {
     struct pollfd p = {.fd = c->fd, .events = 0};
-    int dir = c->session ? libssh2_session_block_directions(c->session) : 0;
-    if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+    int64_t step = 1000;
+    /* A tunnelled session waits on the one real socket, in the directions
+     * any session on the way is blocked in; a channel window or a packet
+     * already buffered by an outer session is not visible to poll, so the
+     * wait is short and the caller simply retries. */
+    for (struct conn *k = c; k; k = k->outer) {
+        int dir = k->session ? libssh2_session_block_directions(k->session) : 0;
+        if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+            p.events |= POLLIN;
+        if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+            p.events |= POLLOUT;
+    }
+    if (c->outer) {
         p.events |= POLLIN;
-    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-        p.events |= POLLOUT;
+        step = 50;
+    }
     if (!p.events)
         p.events = POLLIN;
     int64_t left = deadline - nm_now_ms();
     if (left <= 0)
         return NM_ERR_TIMEOUT;
-    int r = poll(&p, 1, (int)(left < 1000 ? left : 1000));
+    int r = poll(&p, 1, (int)(left < step ? left : step));
     if (r < 0 && errno != EINTR)
         return NM_ERR_IO;
     return 0;
@@ -209,16 +254,26 @@ static int timeout_fail(struct conn *c, const char *stage)
                 stage);
 }
 
+/* The deadline of connecting: ConnectTimeout when it comes first. */
+static int64_t connect_deadline(const struct conn *c)
+{
+    if (c->ep->connect_timeout_s <= 0)
+        return c->deadline;
+    int64_t t = nm_now_ms() + (int64_t)c->ep->connect_timeout_s * 1000;
+    return t < c->deadline ? t : c->deadline;
+}
+
 static int connect_tcp(struct conn *c)
 {
+    int64_t limit = connect_deadline(c);
     char port[16];
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    snprintf(port, sizeof port, "%d", c->t->port);
+    snprintf(port, sizeof port, "%d", c->ep->port);
     /* getaddrinfo has no timeout of its own; the resolver's (usually 5 s x
      * attempts) bounds it.  Numeric addresses never touch the resolver. */
-    int gr = getaddrinfo(c->t->address, port, &hints, &res);
+    int gr = getaddrinfo(c->ep->address, port, &hints, &res);
     if (gr != 0)
-        return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot resolve %s: %s", c->t->address,
+        return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot resolve %s: %s", c->ep->address,
                     gai_strerror(gr));
     int last_errno = 0;
     bool timed_out = false;
@@ -236,7 +291,7 @@ static int connect_tcp(struct conn *c)
         }
         for (;;) {
             struct pollfd p = {.fd = fd, .events = POLLOUT};
-            int64_t left = c->deadline - nm_now_ms();
+            int64_t left = limit - nm_now_ms();
             if (left <= 0) {
                 timed_out = true;
                 break;
@@ -272,18 +327,32 @@ static int connect_tcp(struct conn *c)
     }
     if (timed_out)
         return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
-                    "no answer from %s port %d before the host deadline (filtered or down)",
-                    c->t->address, c->t->port);
+                    "no answer from %s port %d before the %s (filtered or down)", c->ep->address,
+                    c->ep->port, limit < c->deadline ? "ConnectTimeout" : "host deadline");
     return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot connect to %s port %d: %s",
-                c->t->address, c->t->port, strerror(last_errno ? last_errno : ECONNREFUSED));
+                c->ep->address, c->ep->port, strerror(last_errno ? last_errno : ECONNREFUSED));
+}
+
+/* The name and port known_hosts is asked about: HostKeyAlias verbatim, as
+ * ssh looks it up, else the address ([address]:port off port 22). */
+static const char *kh_name(const struct conn *c, int *ret_port)
+{
+    if (c->ep->hostkey_alias) {
+        *ret_port = 22;
+        return c->ep->hostkey_alias;
+    }
+    *ret_port = c->ep->port;
+    return c->ep->address;
 }
 
 static const char *kh_display(const struct conn *c, char *buf, size_t len)
 {
-    if (c->t->port == 22)
-        snprintf(buf, len, "%s", c->t->address);
+    if (c->ep->hostkey_alias)
+        snprintf(buf, len, "%s (HostKeyAlias)", c->ep->hostkey_alias);
+    else if (c->ep->port == 22)
+        snprintf(buf, len, "%s", c->ep->address);
     else
-        snprintf(buf, len, "[%s]:%d", c->t->address, c->t->port);
+        snprintf(buf, len, "[%s]:%d", c->ep->address, c->ep->port);
     return buf;
 }
 
@@ -302,30 +371,33 @@ static int verify_hostkey(struct conn *c)
     kh_display(c, who, sizeof who);
 
     size_t line = 0;
+    int kport;
+    const char *kname = kh_name(c, &kport);
     enum nm_hostkey_verdict v =
-        nm_known_hosts_check(c->t->known_hosts, c->t->address, c->t->port, blob, len, &line);
+        nm_known_hosts_check(c->ep->known_hosts, kname, kport, blob, len, &line);
     switch (v) {
     case NM_HOSTKEY_MATCH:
         return 0;
     case NM_HOSTKEY_REVOKED:
         return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
                     "host key %s %s of %s is marked @revoked in %s; not scanned",
-                    c->res->hostkey_type, c->res->hostkey_fingerprint, who, c->t->known_hosts_path);
+                    c->res->hostkey_type, c->res->hostkey_fingerprint, who,
+                    c->ep->known_hosts_path);
     case NM_HOSTKEY_MISMATCH:
         return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
                     "HOST KEY CHANGED: %s offered %s %s but %s:%zu holds another key for it; "
                     "not scanned. If the change is expected (reinstall, key rotation), verify "
                     "the new fingerprint out of band, then run: ssh-keygen -R '%s' -f %s "
                     "and add the new key",
-                    who, c->res->hostkey_type, c->res->hostkey_fingerprint, c->t->known_hosts_path,
-                    line, who, c->t->known_hosts_path);
+                    who, c->res->hostkey_type, c->res->hostkey_fingerprint, c->ep->known_hosts_path,
+                    line, who, c->ep->known_hosts_path);
     case NM_HOSTKEY_UNKNOWN:
         break;
     }
     if (c->t->accept_new) {
         nm_diag d;
-        if (nm_known_hosts_append(c->t->known_hosts, c->t->known_hosts_path, c->t->address,
-                                  c->t->port, blob, len, &d) < 0)
+        if (nm_known_hosts_append(c->ep->known_hosts, c->ep->known_hosts_path, kname, kport, blob,
+                                  len, &d) < 0)
             return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
                         "host key of %s unknown and could not be recorded: %s", who, d.msg);
         c->res->hostkey_added = true;
@@ -335,8 +407,8 @@ static int verify_hostkey(struct conn *c)
                 "host key of %s is not in %s (offered %s %s); not scanned. Verify the "
                 "fingerprint out of band, then add it (ssh-keyscan -p %d %s >> %s) or "
                 "rescan once with --accept-new",
-                who, c->t->known_hosts_path, c->res->hostkey_type, c->res->hostkey_fingerprint,
-                c->t->port, c->t->address, c->t->known_hosts_path);
+                who, c->ep->known_hosts_path, c->res->hostkey_type, c->res->hostkey_fingerprint,
+                c->ep->port, c->ep->address, c->ep->known_hosts_path);
 }
 
 /* True when a private key file is encrypted (OpenSSH or PEM formats). */
@@ -371,7 +443,7 @@ static int auth_with_file(struct conn *c, const char *path, bool *tried)
         return -2;
     }
     *tried = true;
-    const char *user = c->t->user;
+    const char *user = c->ep->user;
     SSH_RETRY(c, rc,
               libssh2_userauth_publickey_fromfile_ex(c->session, user, (unsigned)strlen(user), NULL,
                                                      path, c->t->passphrase));
@@ -395,7 +467,7 @@ static int auth_with_agent(struct conn *c, int *ret_keys)
         struct libssh2_agent_publickey *id = NULL, *prev = NULL;
         while (libssh2_agent_get_identity(agent, &id, prev) == 0) {
             keys++;
-            SSH_RETRY(c, rc, libssh2_agent_userauth(agent, c->t->user, id));
+            SSH_RETRY(c, rc, libssh2_agent_userauth(agent, c->ep->user, id));
             if (rc == 0 || rc == LIBSSH2_ERROR_TIMEOUT)
                 break;
             prev = id;
@@ -409,7 +481,7 @@ static int auth_with_agent(struct conn *c, int *ret_keys)
 
 static int authenticate(struct conn *c)
 {
-    const char *user = c->t->user;
+    const char *user = c->ep->user;
     char *methods;
     for (;;) {
         methods = libssh2_userauth_list(c->session, user, (unsigned)strlen(user));
@@ -430,26 +502,8 @@ static int authenticate(struct conn *c)
     struct nm_buf tried;
     nm_buf_init(&tried, 512);
     int rc = -1, r = 0;
-    if (c->t->identity) {
-        bool used = false;
-        rc = auth_with_file(c, c->t->identity, &used);
-        if (rc == 0)
-            goto out;
-        if (rc == -2) {
-            r = NM_ERR_AUTH;
-            goto out;
-        }
-        if (rc == LIBSSH2_ERROR_TIMEOUT) {
-            r = timeout_fail(c, "authentication");
-            goto out;
-        }
-        if (!used) {
-            r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH, "identity %s is not readable: %s",
-                     c->t->identity, strerror(errno));
-            goto out;
-        }
-        nm_buf_appends(&tried, c->t->identity);
-    } else {
+    const struct nm_ssh_hop *ep = c->ep;
+    if (ep->use_agent || ep->n_identities == 0) {
         int keys = 0;
         rc = auth_with_agent(c, &keys);
         if (rc == 0)
@@ -460,25 +514,32 @@ static int authenticate(struct conn *c)
         }
         if (keys)
             nm_buf_appendf(&tried, "ssh-agent (%d keys)", keys);
-        static const char *const defaults[] = {"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa",
-                                               "~/.ssh/id_rsa"};
-        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-            char *path = nm_expand_home(defaults[i]);
-            bool used = false;
-            rc = auth_with_file(c, path, &used);
-            free(path);
-            if (used)
-                nm_buf_appendf(&tried, "%s%s", tried.len ? ", " : "", defaults[i]);
-            if (rc == 0)
-                goto out;
-            if (rc == -2) {
-                r = NM_ERR_AUTH;
-                goto out;
-            }
-            if (rc == LIBSSH2_ERROR_TIMEOUT) {
-                r = timeout_fail(c, "authentication");
-                goto out;
-            }
+    }
+    static const char *const defaults[] = {"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"};
+    size_t n_files = ep->n_identities ? ep->n_identities : sizeof defaults / sizeof defaults[0];
+    for (size_t i = 0; i < n_files; i++) {
+        const char *shown = ep->n_identities ? ep->identities[i] : defaults[i];
+        char *path = ep->n_identities ? nm_xstrdup(shown) : nm_expand_home(shown);
+        bool used = false;
+        rc = auth_with_file(c, path, &used);
+        free(path);
+        if (used)
+            nm_buf_appendf(&tried, "%s%s", tried.len ? ", " : "", shown);
+        if (rc == 0)
+            goto out;
+        if (rc == -2) {
+            r = NM_ERR_AUTH;
+            goto out;
+        }
+        if (rc == LIBSSH2_ERROR_TIMEOUT) {
+            r = timeout_fail(c, "authentication");
+            goto out;
+        }
+        if (!used && ep->n_identities == 1 && !ep->use_agent) {
+            /* The one key asked for is missing: say that, not "refused". */
+            r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH, "identity %s is not readable: %s", shown,
+                     strerror(errno));
+            goto out;
         }
     }
     r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
@@ -528,6 +589,7 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
     /* From here the output cap bounds the data; the rest is framing. */
     c->recv_cap = c->received + (c->t->output_cap ? c->t->output_cap : NM_SSH_DEFAULT_OUTPUT_CAP) +
                   NM_SSH_OVERHEAD_CAP;
+    raise_outer_caps(c);
 
     size_t sent = 0;
     bool eof_sent = false;
@@ -601,6 +663,13 @@ done:
     return 0;
 }
 
+/* Every session on the way serves the goodbye: they share its deadline. */
+static void set_deadline(struct conn *c, int64_t t)
+{
+    for (struct conn *k = c; k; k = k->outer)
+        k->deadline = t;
+}
+
 static void teardown(struct conn *c)
 {
     /* Politeness with a short fuse: a host that stopped answering must not
@@ -608,14 +677,14 @@ static void teardown(struct conn *c)
     int64_t grace = nm_now_ms() + NM_SSH_TEARDOWN_MS;
     int rc;
     if (c->channel) {
-        c->deadline = grace;
+        set_deadline(c, grace);
         SSH_RETRY(c, rc, libssh2_channel_free(c->channel));
         c->channel = NULL;
     }
     if (c->session) {
-        c->deadline = grace;
+        set_deadline(c, grace);
         SSH_RETRY(c, rc, libssh2_session_disconnect(c->session, "nearmiss scan done"));
-        c->deadline = grace + NM_SSH_TEARDOWN_MS;
+        set_deadline(c, grace + NM_SSH_TEARDOWN_MS);
         SSH_RETRY(c, rc, libssh2_session_free(c->session));
         if (rc != 0) {
             /* Out of time: past the deadline the socket callbacks only say
@@ -626,9 +695,46 @@ static void teardown(struct conn *c)
         }
         c->session = NULL;
     }
-    if (c->fd >= 0)
+    if (c->tunnel) {
+        /* Left to the outer session's free when out of time. */
+        set_deadline(c->outer, grace + NM_SSH_TEARDOWN_MS);
+        SSH_RETRY(c->outer, rc, libssh2_channel_free(c->tunnel));
+        c->tunnel = NULL;
+    }
+    if (!c->outer && c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+}
+
+/*
+ * The previous hop opens a direct-tcpip channel to this hop's address, as
+ * `ssh -W` does: the jump host resolves the name and connects.
+ */
+static int open_tunnel(struct conn *c)
+{
+    struct conn *o = c->outer;
+    int64_t limit = connect_deadline(c);
+    for (;;) {
+        c->tunnel = libssh2_channel_direct_tcpip_ex(o->session, c->ep->address, c->ep->port,
+                                                    "127.0.0.1", 22);
+        if (c->tunnel)
+            break;
+        if (libssh2_session_last_errno(o->session) != LIBSSH2_ERROR_EAGAIN)
+            return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
+                        "jump host %s could not connect to %s port %d: %s (the jump host "
+                        "resolves the name and opens the connection)",
+                        o->ep->name, c->ep->address, c->ep->port, ssh_errmsg(o->session));
+        if (wait_socket(o, limit) < 0) {
+            if (limit < c->deadline)
+                return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
+                            "jump host %s did not connect to %s port %d before the "
+                            "ConnectTimeout",
+                            o->ep->name, c->ep->address, c->ep->port);
+            return timeout_fail(c, "the connection through the jump host");
+        }
+    }
+    c->fd = o->fd;
+    return 0;
 }
 
 /*
@@ -642,8 +748,9 @@ static void set_hostkey_preference(struct conn *c)
 {
     char known[512];
     const char **supported = NULL;
-    if (nm_known_hosts_algorithms(c->t->known_hosts, c->t->address, c->t->port, known,
-                                  sizeof known) < 0 ||
+    int kport;
+    const char *kname = kh_name(c, &kport);
+    if (nm_known_hosts_algorithms(c->ep->known_hosts, kname, kport, known, sizeof known) < 0 ||
         !known[0])
         return;
     int n = libssh2_session_supported_algs(c->session, LIBSSH2_METHOD_HOSTKEY, &supported);
@@ -704,7 +811,7 @@ static int handshake_fail(struct conn *c, int rc)
         r = fail(c, NM_HOST_TIMEOUT, NM_ERR_TIMEOUT,
                  "host deadline reached waiting for the SSH banner: %s port %d sent %" PRIu64
                  " bytes, none of them an \"SSH-\" line (not an SSH server?); it began: \"%s\"",
-                 c->t->address, c->t->port, c->received, said);
+                 c->ep->address, c->ep->port, c->received, said);
     else if (rc == LIBSSH2_ERROR_TIMEOUT && !c->banner_done)
         r = timeout_fail(c, "the SSH banner (it came too slowly)");
     else if (rc == LIBSSH2_ERROR_TIMEOUT)
@@ -713,63 +820,101 @@ static int handshake_fail(struct conn *c, int rc)
         r = fail(c, NM_HOST_ERROR, NM_ERR_SSH,
                  "%s port %d sent more than %u bytes without completing the SSH handshake "
                  "(not an SSH server?); it began: \"%s\"",
-                 c->t->address, c->t->port, NM_SSH_PRESESSION_CAP, said);
+                 c->ep->address, c->ep->port, NM_SSH_PRESESSION_CAP, said);
     else if (!c->banner_seen)
         r = fail(c, NM_HOST_ERROR, NM_ERR_SSH,
                  "%s port %d does not speak SSH (no \"SSH-\" banner before the connection "
                  "ended); it %s%s%s",
-                 c->t->address, c->t->port, c->received ? "said: \"" : "sent nothing",
+                 c->ep->address, c->ep->port, c->received ? "said: \"" : "sent nothing",
                  c->received ? said : "", c->received ? "\"" : "");
     else
         r = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "SSH handshake with %s port %d failed: %s",
-                 c->t->address, c->t->port, ssh_errmsg(c->session));
+                 c->ep->address, c->ep->port, ssh_errmsg(c->session));
     free(said);
     return r;
+}
+
+/* Connects c (directly, or through c->outer), checks the host key and
+ * logs in. */
+static int establish(struct conn *c)
+{
+    int rc;
+    int r = c->outer ? open_tunnel(c) : connect_tcp(c);
+    if (r < 0)
+        return r;
+    c->session = libssh2_session_init_ex(NULL, NULL, NULL, c);
+    if (!c->session)
+        return fail(c, NM_HOST_ERROR, NM_ERR_NOMEM, "cannot create an SSH session");
+    install_socket_guards(c->session);
+    libssh2_session_set_blocking(c->session, 0);
+    set_hostkey_preference(c);
+    raise_outer_caps(c);
+
+    /* libssh2 only sets the descriptor non-blocking (it is already); a
+     * tunnelled session's bytes go through the callbacks, never this fd. */
+    SSH_RETRY(c, rc, libssh2_session_handshake(c->session, c->fd));
+    if (rc < 0)
+        return handshake_fail(c, rc);
+    r = verify_hostkey(c);
+    if (r < 0)
+        return r;
+    return authenticate(c);
 }
 
 int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_len,
                int64_t deadline_ms, struct nm_splitter *sp, struct nm_ssh_result *res)
 {
-    struct conn c = {.t = t,
-                     .res = res,
-                     .deadline = deadline_ms,
-                     .fd = -1,
-                     .recv_cap = NM_SSH_PRESESSION_CAP,
-                     .line_may_be_banner = true};
+    struct nm_ssh_hop eps[NM_SSH_MAX_JUMPS + 1];
+    struct conn chain[NM_SSH_MAX_JUMPS + 1];
+    size_t n_jumps = t->n_jumps < NM_SSH_MAX_JUMPS ? t->n_jumps : NM_SSH_MAX_JUMPS;
+    size_t n = n_jumps + 1, up = 0;
     int64_t start = nm_now_ms();
-    int rc, r;
+    int r = 0;
 
     memset(res, 0, sizeof *res);
     res->exit_status = -1;
     res->status = NM_HOST_OK;
 
-    r = connect_tcp(&c);
-    if (r < 0)
-        goto out;
-    c.session = libssh2_session_init_ex(NULL, NULL, NULL, &c);
-    if (!c.session) {
-        r = fail(&c, NM_HOST_ERROR, NM_ERR_NOMEM, "cannot create an SSH session");
-        goto out;
+    for (size_t i = 0; i < n_jumps; i++)
+        eps[i] = t->jumps[i];
+    eps[n_jumps] = (struct nm_ssh_hop){
+        .name = t->name,
+        .address = t->address,
+        .port = t->port,
+        .user = t->user,
+        .identities = t->identities ? t->identities : (t->identity ? &t->identity : NULL),
+        .n_identities = t->identities ? t->n_identities : (t->identity ? 1 : 0),
+        .use_agent = t->identities ? t->use_agent : !t->identity,
+        .hostkey_alias = t->hostkey_alias,
+        .known_hosts = t->known_hosts,
+        .known_hosts_path = t->known_hosts_path,
+        .connect_timeout_s = t->connect_timeout_s,
+    };
+    for (size_t i = 0; i < n; i++) {
+        chain[i] = (struct conn){.t = t,
+                                 .ep = &eps[i],
+                                 .res = res,
+                                 .deadline = deadline_ms,
+                                 .fd = -1,
+                                 .recv_cap = NM_SSH_PRESESSION_CAP,
+                                 .line_may_be_banner = true,
+                                 .outer = i ? &chain[i - 1] : NULL};
+        if (i < n_jumps)
+            snprintf(chain[i].prefix, sizeof chain[i].prefix,
+                     "jump host %s (hop %zu of %zu to %s): ", eps[i].name, i + 1, n_jumps, t->name);
     }
-    install_socket_guards(c.session);
-    libssh2_session_set_blocking(c.session, 0);
-    set_hostkey_preference(&c);
-
-    SSH_RETRY(&c, rc, libssh2_session_handshake(c.session, c.fd));
-    if (rc < 0) {
-        r = handshake_fail(&c, rc);
-        goto out;
+    for (up = 0; up < n; up++) {
+        r = establish(&chain[up]);
+        if (r < 0) {
+            up++; /* its half-made session is torn down too */
+            goto out;
+        }
     }
-    r = verify_hostkey(&c);
-    if (r < 0)
-        goto out;
-    r = authenticate(&c);
-    if (r < 0)
-        goto out;
     res->connect_ms = nm_now_ms() - start;
-    r = run_channel(&c, script, script_len, sp);
+    r = run_channel(&chain[n - 1], script, script_len, sp);
 out:
-    teardown(&c);
+    while (up-- > 0)
+        teardown(&chain[up]);
     res->total_ms = nm_now_ms() - start;
     return r;
 }

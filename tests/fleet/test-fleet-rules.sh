@@ -56,6 +56,24 @@ jqt "--unhealthy-at medium: ubuntu-reboot (medium reboot finding) no longer coun
     '[.fleet_findings[] | select(.check == "role-redundancy" and (.message | test("ubuntu-reboot: 1 medium finding")))] | length == 1' \
     "$DIR/o5/latest.json"
 
+# --- a selection judges roles only from what it scanned: the web host left
+# out counts as healthy, so no role finding is invented from it
+scan "$DIR/o8" --hosts ok-debian --fail-on high
+[[ $RC == 0 ]] && ok "--hosts ok-debian --fail-on high: exit 0" || not_ok "--hosts ok-debian: exit $RC, expected 0"
+jqt "--hosts ok-debian: no role-redundancy for web (ubuntu-reboot simply not selected)" \
+    '[.fleet_findings[] | select(.check == "role-redundancy")] | length == 0' "$DIR/o8/latest.json"
+jqt "--hosts ok-debian: the spread finding still holds (both hosts of web are in zone a), saying why" \
+    '[.fleet_findings[] | select(.check == "role-spread" and .subject == "role web")] | length == 1
+     and (.[0].message | test("ubuntu-reboot\\) counted as healthy"))' "$DIR/o8/latest.json"
+jqt "--hosts ok-debian: partial_roles names the role, what was scanned and what was not" \
+    '.partial_roles == [{"role": "web", "scanned": ["ok-debian"], "not_selected": ["ubuntu-reboot"]}]' \
+    "$DIR/o8/latest.json"
+scan "$DIR/o9" --hosts ok-debian --drain ok-debian --fail-on high
+jqt "--hosts ok-debian --drain ok-debian: 0 + 1 unselected < 2 holds whatever ubuntu-reboot is: high, saying so" \
+    '[.fleet_findings[] | select(.check == "role-redundancy" and .severity == "high" and .subject == "role web"
+       and (.message | test("1 host of the role not selected")))] | length == 1' "$DIR/o9/latest.json"
+[[ $RC == 100 ]] && ok "--hosts ok-debian --drain ok-debian: exit 100" || not_ok "exit $RC, expected 100"
+
 # --- --save-scripts, and the guards that keep probes off hosts they cannot apply to
 mkdir -p "$DIR/scripts"
 scan "$DIR/o7" --save-scripts "$DIR/scripts"

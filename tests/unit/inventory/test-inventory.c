@@ -113,7 +113,8 @@ static void test_native_defaults(void)
         CHECK_INT(p->n_roles, 0);
         CHECK_INT(p->n_tls, 0);
         CHECK_INT(p->from_defaults, NM_HOST_DEFAULT_USER | NM_HOST_DEFAULT_PORT |
-                                        NM_HOST_DEFAULT_IDENTITY | NM_HOST_DEFAULT_KNOWN_HOSTS);
+                                        NM_HOST_DEFAULT_IDENTITY | NM_HOST_DEFAULT_KNOWN_HOSTS |
+                                        NM_HOST_ADDRESS_FROM_NAME);
         free(id);
     }
     const struct nm_host *c = nm_inventory_find_host(&inv, "custom");
