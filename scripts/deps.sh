@@ -16,6 +16,7 @@ pkgs=(
     jq util-linux iproute2 procps openssl time                  # test scripts
     python3                          # tests/hostile/peers.py: hostile TCP peers
     valgrind                                                    # valgrind setup
+    strace                       # test-auth.sh: the identity is read once per run
     prometheus                 # promtool: checks the textfile and contrib/ rules
 )
 for arg in "$@"; do

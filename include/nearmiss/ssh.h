@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nearmiss/identity.h"
 #include "nearmiss/knownhosts.h"
 #include "nearmiss/model.h"
 #include "nearmiss/script.h"
@@ -31,6 +32,9 @@ struct nm_ssh_target {
     const char *user;
     const char *identity;   /* NULL: ssh-agent, then ~/.ssh/id_{ed25519,ecdsa,rsa} */
     const char *passphrase; /* for an encrypted identity; NULL = none */
+    /* The run's keys, each read once (nearmiss/identity.h); NULL: the
+     * session reads its key file itself. */
+    struct nm_identity_set *identities;
     struct nm_known_hosts *known_hosts;
     const char *known_hosts_path;
     bool accept_new;     /* trust on first use: append unknown keys */
