@@ -39,7 +39,7 @@ static const char scan_usage[] =
     "                         findings stay in the report but do not count\n"
     "  -o, --out DIR          report directory (default: reports/)\n"
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
-    "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
+    "      --timeout SEC      whole-host deadline: DNS, connect, handshake, auth and all\n"
     "                         probes (default: 90)\n"
     "      --known-hosts FILE OpenSSH known_hosts for hosts whose inventory names none\n"
     "                         (default: ~/.ssh/known_hosts)\n"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nearmiss/identity.h"
+#include "nearmiss/resolve.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
@@ -215,10 +216,14 @@ static int connect_tcp(struct conn *c)
     char port[16];
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     snprintf(port, sizeof port, "%d", c->t->port);
-    /* getaddrinfo has no timeout of its own; the resolver's (usually 5 s x
-     * attempts) bounds it.  Numeric addresses never touch the resolver. */
-    int gr = getaddrinfo(c->t->address, port, &hints, &res);
-    if (gr != 0)
+    /* The lookup shares the host's deadline; numeric addresses never touch
+     * the resolver. */
+    int gr = 0, rr = nm_resolve(c->t->address, port, &hints, c->deadline, &res, &gr);
+    if (rr == NM_ERR_TIMEOUT)
+        return fail(c, NM_HOST_TIMEOUT, NM_ERR_TIMEOUT,
+                    "host deadline reached resolving %s: the DNS resolver did not answer in time",
+                    c->t->address);
+    if (rr < 0)
         return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot resolve %s: %s", c->t->address,
                     gai_strerror(gr));
     int last_errno = 0;
