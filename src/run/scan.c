@@ -1,4 +1,5 @@
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -578,6 +579,11 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     }
     for (size_t i = 0; i < n_threads; i++)
         pthread_join(threads[i], NULL);
+    /* What the sessions used (libssh2 buffers, outputs, scripts) was freed
+     * in the workers' malloc arenas, which keep it; hand it back before the
+     * writers build the report's big parts, so that the two peaks do not
+     * add up. */
+    malloc_trim(0);
     for (size_t i = 0; i < inv->n_hosts; i++)
         attach_tls(&s, i);
     if (o->progress)
