@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--browser] — install, with apt, what building nearmiss,
+# scripts/deps.sh [--browser] [--bench] — install, with apt, what building nearmiss,
 # its tests and the demo need on Debian 12. Installs only what is missing
 # (so a second run is quick and needs no network), never starts the system's
 # sshd (the tests run their own), and works as root on a fresh machine
 # (with sudo otherwise).
 #   --browser   also chromium (and Node.js/npm if absent), for the browser suite
+#   --bench     also the peers bench/peers.sh compares with (pssh, ansible-core)
 set -euo pipefail
 
 PROG=deps.sh
@@ -28,7 +29,8 @@ for arg in "$@"; do
         command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
         command -v npm >/dev/null 2>&1 || pkgs+=(npm)
         ;;
-    -h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --bench) pkgs+=(pssh ansible-core) ;;
+    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "$PROG: unknown option $arg (try --help)" >&2; exit 1 ;;
     esac
 done
