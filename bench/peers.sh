@@ -14,7 +14,9 @@
 # process of the tree, GNU time's %M), the sshd side's CPU, and the ratios;
 # plus the command and the machine. Needs root (the fleet's namespaces), a
 # built build/nearmiss, and `scripts/deps.sh --bench` (pssh, ansible-core).
-# A peer that is not installed is left out and the file says so.
+# A peer that is not installed is left out and the file says so. Whatever
+# follows the line "<!-- notes below are kept by bench/peers.sh -->" in an
+# existing results file is carried over.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 N=${1:-100}
@@ -125,6 +127,10 @@ else
 fi
 
 ver() { "$@" 2>&1 | head -1 || :; }
+# Notes below this line in an existing file are kept (hand-written history).
+KEEP='<!-- notes below are kept by bench/peers.sh -->'
+: >"$DIR/kept"
+if [[ -f $OUT ]]; then awk -v k="$KEEP" '$0 == k {on = 1} on' "$OUT" >"$DIR/kept"; fi
 {
     echo "# nearmiss beside its peers"
     echo
@@ -164,5 +170,6 @@ ver() { "$@" 2>&1 | head -1 || :; }
         awk -v n="$name" -v c="$cpu" -v nm="$nm_cpu" 'BEGIN { printf "- nearmiss / %s: %.3f\n", n, nm / c }'
     done <"$DIR/results"
     for m in "${MISSING[@]}"; do echo "- not measured: $m"; done
+    if [[ -s $DIR/kept ]]; then echo; cat "$DIR/kept"; fi
 } >"$OUT"
 cat "$OUT"
