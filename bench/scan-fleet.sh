@@ -2,7 +2,8 @@
 # bench/scan-fleet.sh [N] [JOBS] — wall time and peak memory of scanning a
 # loopback fleet of N copies of the ok-debian fake host (default 100) with
 # --jobs JOBS (default N), after one warm-up run. Needs root (the fleet's
-# mount namespaces) and a built build/nearmiss. Prints one line per run.
+# mount namespaces) and a built build/nearmiss. Prints one line per run:
+# wall, user and sys CPU, peak RSS.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 N=${1:-100}
@@ -14,8 +15,8 @@ trap '"$ROOT/tests/fleet/fleet.sh" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -r
 INV=$DIR/fleet/inventory.json
 "$BIN" scan -q -i "$INV" -o "$DIR/warm" -j "$JOBS" --timeout 60 || :
 for run in 1 2 3; do
-    /usr/bin/time -f '%e %M' -o "$DIR/time" "$BIN" scan -q -i "$INV" -o "$DIR/out" -j "$JOBS" --timeout 60 || :
-    read -r secs kib <"$DIR/time"
+    /usr/bin/time -f '%e %U %S %M' -o "$DIR/time" "$BIN" scan -q -i "$INV" -o "$DIR/out" -j "$JOBS" --timeout 60 || :
+    read -r secs user sys kib <"$DIR/time"
     ok=$(jq '.summary.scanned' "$DIR/out/latest.json")
-    echo "run $run: $N hosts, --jobs $JOBS: ${secs} s wall, peak RSS ${kib} KiB, $ok scanned ok"
+    echo "run $run: $N hosts, --jobs $JOBS: ${secs} s wall, ${user} s user, ${sys} s sys, peak RSS ${kib} KiB, $ok scanned ok"
 done

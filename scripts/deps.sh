@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--browser] — install, with apt, what building nearmiss,
+# scripts/deps.sh [--browser] [--slurm] [--bench] — install, with apt, what building nearmiss,
 # its tests and the demo need on Debian 12. Installs only what is missing
 # (so a second run is quick and needs no network), never starts the system's
 # sshd (the tests run their own), and works as root on a fresh machine
@@ -7,6 +7,7 @@
 #   --browser   also chromium (and Node.js/npm if absent), for the browser suite
 #   --slurm     also slurm-wlm and munge, for the slurm suite (a one-machine
 #               cluster the test starts and stops itself; no service is enabled)
+#   --bench     also the peers bench/peers.sh compares with (pssh, ansible-core)
 set -euo pipefail
 
 PROG=deps.sh
@@ -18,6 +19,7 @@ pkgs=(
     jq util-linux iproute2 procps openssl time                  # test scripts
     python3                          # tests/hostile/peers.py: hostile TCP peers
     valgrind                                                    # valgrind setup
+    strace                       # test-auth.sh: the identity is read once per run
     prometheus                 # promtool: checks the textfile and contrib/ rules
     python3 python3-yaml       # contrib/kubernetes manifests parsed and checked
 )
@@ -31,7 +33,8 @@ for arg in "$@"; do
         command -v npm >/dev/null 2>&1 || pkgs+=(npm)
         ;;
     --slurm) pkgs+=(slurm-wlm munge) ;;
-    -h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --bench) pkgs+=(pssh ansible-core) ;;
+    -h | --help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "$PROG: unknown option $arg (try --help)" >&2; exit 1 ;;
     esac
 done

@@ -261,6 +261,18 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
                           json_t *metrics);
 
 /*
+ * The same with the parser options prepared once per run: what
+ * nm_check_parser_options returned for this check (borrowed), so that many
+ * hosts judged at one clock do not each rebuild them.
+ */
+json_t *nm_check_evaluate_with(const struct nm_check *c, const struct nm_host *h,
+                               const struct nm_section *sec, const json_t *parser_options,
+                               int64_t now, json_t *findings, json_t *metrics);
+/* The check's parser options at the run's clock `now`: a NEW reference (NULL
+ * when the check has none and its parser does not read the clock). */
+json_t *nm_check_parser_options(const struct nm_check *c, int64_t now);
+
+/*
  * Judges items that did not come from a probe section (TLS endpoints): the
  * same select/rules/record path as nm_check_evaluate.  items is borrowed.
  */

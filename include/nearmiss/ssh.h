@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nearmiss/identity.h"
 #include "nearmiss/knownhosts.h"
 #include "nearmiss/model.h"
 #include "nearmiss/script.h"
@@ -61,6 +62,9 @@ struct nm_ssh_target {
     const struct nm_ssh_hop *jumps; /* first to last; the target is reached from the last */
     size_t n_jumps;
     const char *passphrase; /* for an encrypted identity; NULL = none */
+    /* The run's keys, each read once (nearmiss/identity.h); NULL: the
+     * session reads its key file itself. */
+    struct nm_identity_set *keys;
     struct nm_known_hosts *known_hosts;
     const char *known_hosts_path;
     bool accept_new;     /* trust on first use: append unknown keys */

@@ -53,26 +53,37 @@ static bool unwanted(uint32_t cp)
 int nm_utf8_sanitize(struct nm_buf *b, const char *s, size_t len, size_t max, unsigned flags)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    /* Valid text is copied in runs, not character by character: out is
+     * what b->len would be had the pending run been appended already. */
+    const unsigned char *run = p;
+    size_t out = b->len;
     int r = 0;
-    while (p < end && b->len < max) {
+    while (p < end && out < max) {
         uint32_t cp = 0;
         size_t n = char_len(p, end, &cp);
-        if (n == 1 && cp == '\r' && (flags & NM_UTF8_LINES)) {
+        bool lf = n == 1 && cp == '\r' && (flags & NM_UTF8_LINES);
+        if (!lf && n != 0 && !unwanted(cp)) {
+            p += n;
+            out += n;
+            continue;
+        }
+        if (p > run)
+            r = nm_buf_append(b, run, (size_t)(p - run));
+        if (lf) {
             /* CR LF -> LF; a lone CR is a line break too. */
             if (p + 1 < end && p[1] == '\n')
                 p++;
             r = nm_buf_append(b, "\n", 1);
             p++;
-            continue;
-        }
-        if (n == 0 || unwanted(cp)) {
+        } else {
             r = nm_buf_append(b, fffd, 3);
             p += n ? n : 1;
-            continue;
         }
-        r = nm_buf_append(b, p, n);
-        p += n;
+        run = p;
+        out = b->len;
     }
+    if (p > run)
+        r = nm_buf_append(b, run, (size_t)(p - run));
     return r;
 }
 

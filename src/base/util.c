@@ -222,11 +222,15 @@ bool nm_str_has_prefix(const char *s, const char *prefix)
 int nm_buf_append_shquoted(struct nm_buf *b, const char *s)
 {
     int r = nm_buf_append(b, "'", 1);
-    for (const char *q = s; *q && r == 0; q++) {
-        if (*q == '\'')
+    /* Whole runs between quotes: probe scripts are quoted for every host. */
+    for (const char *q = s; *q && r == 0;) {
+        size_t n = strcspn(q, "'");
+        r = nm_buf_append(b, q, n);
+        q += n;
+        if (*q == '\'' && r == 0) {
             r = nm_buf_append(b, "'\\''", 4);
-        else
-            r = nm_buf_append(b, q, 1);
+            q++;
+        }
     }
     if (r == 0)
         r = nm_buf_append(b, "'", 1);

@@ -42,7 +42,7 @@ static const char scan_usage[] =
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
     "      --max-per LABEL=N  at most N hosts scanned at once per value of the inventory\n"
     "                         label LABEL (repeatable; hosts without it are not limited)\n"
-    "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
+    "      --timeout SEC      whole-host deadline: DNS, connect, handshake, auth and all\n"
     "                         probes (default: 90)\n"
     "      --known-hosts FILE OpenSSH known_hosts for hosts whose inventory names none\n"
     "                         (default: ~/.ssh/known_hosts)\n"

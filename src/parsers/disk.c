@@ -653,16 +653,70 @@ static bool nvme_namespace_prefix(const char *s, const char *e, struct nm_span *
     return true;
 }
 
+/* Words at least one of which every pattern below contains. */
+enum {
+    ANCHOR_ERROR = 1u << 0, /* "error": ext, btrfs error, buffer and block I/O */
+    ANCHOR_BTRFS = 1u << 1,
+    ANCHOR_XFS = 1u << 2,
+    ANCHOR_OOM = 1u << 3, /* "out of memory", any case */
+    ANCHOR_EDAC = 1u << 4,
+};
+
+/*
+ * One pass over the line that tells which patterns can match at all.  Most
+ * kernel log lines match none, and searching each of them for every pattern
+ * in turn was most of the parser's time; the patterns keep their order, so
+ * a line matching two still counts as the first.
+ */
+static unsigned kmsg_anchors(const char *p, const char *e)
+{
+    unsigned a = 0;
+    for (; p < e; p++) {
+        size_t left = (size_t)(e - p);
+        switch (*p) {
+        case 'e':
+            if (left >= 5 && memcmp(p, "error", 5) == 0)
+                a |= ANCHOR_ERROR;
+            break;
+        case 'B':
+            if (left >= 6 && memcmp(p, "BTRFS ", 6) == 0)
+                a |= ANCHOR_BTRFS;
+            break;
+        case 'X':
+            if (left >= 5 && memcmp(p, "XFS (", 5) == 0)
+                a |= ANCHOR_XFS;
+            break;
+        case 'o':
+        case 'O':
+            if (left >= 13 && (p[1] == 'u' || p[1] == 'U') &&
+                nm_span_has_prefix_nocase((struct nm_span){p, left}, "out of memory"))
+                a |= ANCHOR_OOM;
+            break;
+        case 'E':
+            if (left >= 7 && memcmp(p, "EDAC MC", 7) == 0)
+                a |= ANCHOR_EDAC;
+            break;
+        default:
+            break;
+        }
+    }
+    return a;
+}
+
 static bool kmatch_line(struct nm_span msg, struct kmatch *m)
 {
     struct nm_span win = {msg.p, msg.n > KMSG_SCAN_BYTES ? KMSG_SCAN_BYTES : msg.n};
     const char *s = win.p, *e = nm_span_end(win), *q;
     memset(m, 0, sizeof *m);
+    unsigned anchors = kmsg_anchors(s, e);
+    bool nvme = e - s >= 7 && memcmp(s, "nvme", 4) == 0;
+    if (!anchors && !nvme)
+        return false;
 
     /* ext2/3/4: "EXT4-fs error (device sda1): ext4_find_entry:1455: ..." */
     static const char *const ext[] = {"EXT4-fs error (device ", "EXT3-fs error (device ",
                                       "EXT2-fs error (device ", NULL};
-    for (size_t i = 0; ext[i]; i++)
+    for (size_t i = 0; (anchors & ANCHOR_ERROR) && ext[i]; i++)
         if ((q = nm_span_find(win, ext[i])) &&
             take_device(q + strlen(ext[i]), e, "):", &m->device)) {
             m->kind = KERR_FS;
@@ -672,7 +726,7 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
     /* "BTRFS error (device sdb1): ..." or "(device sdb1: state EA)" (6.x) */
     static const char *const btrfs[] = {"BTRFS error (device ", "BTRFS critical (device ",
                                         "BTRFS alert (device ", "BTRFS emergency (device ", NULL};
-    for (size_t i = 0; btrfs[i]; i++)
+    for (size_t i = 0; (anchors & ANCHOR_BTRFS) && btrfs[i]; i++)
         if ((q = nm_span_find(win, btrfs[i])) &&
             take_device(q + strlen(btrfs[i]), e, "):", &m->device)) {
             m->kind = KERR_FS;
@@ -681,7 +735,8 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
 
     /* "XFS (dm-0): metadata I/O error in ...", "... Corruption detected",
      * "... Filesystem has been shut down due to log error" */
-    if ((q = nm_span_find(win, "XFS (")) && take_device(q + 5, e, ")", &m->device)) {
+    if ((anchors & ANCHOR_XFS) && (q = nm_span_find(win, "XFS (")) &&
+        take_device(q + 5, e, ")", &m->device)) {
         struct nm_span rest = nm_span_range(nm_span_end(m->device), e);
         if (nm_span_find_nocase(rest, "error") || nm_span_find_nocase(rest, "corrupt") ||
             nm_span_find_nocase(rest, "shut down") || nm_span_find_nocase(rest, "shutdown")) {
@@ -692,7 +747,7 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
 
     /* fs/buffer.c: "Buffer I/O error on dev sda1, logical block 0, ..."
      * (older kernels: "on device sda1") */
-    if ((q = nm_span_find(win, "Buffer I/O error on dev"))) {
+    if ((anchors & ANCHOR_ERROR) && (q = nm_span_find(win, "Buffer I/O error on dev"))) {
         q += strlen("Buffer I/O error on dev");
         if (e - q >= 3 && memcmp(q, "ice", 3) == 0)
             q += 3;
@@ -707,7 +762,8 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
     /* block layer: "I/O error, dev sda, sector 2048 op 0x0:(READ) ...",
      * "blk_update_request: I/O error, dev sda, ...",
      * "critical medium error, dev sdb, ...", "end_request: I/O error, dev ..." */
-    if ((q = nm_span_find(win, " error, dev ")) && take_device(q + 12, e, ",", &m->device)) {
+    if ((anchors & ANCHOR_ERROR) && (q = nm_span_find(win, " error, dev ")) &&
+        take_device(q + 12, e, ",", &m->device)) {
         m->kind = KERR_IO;
         return true;
     }
@@ -715,7 +771,7 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
     /* nvme_log_error: "nvme0n1: Read(0x2) @ LBA 7272, 8 blocks, Unrecovered
      * Read Error (sct 0x2 / sc 0x81) DNR" ("I/O Cmd(0x2) ... I/O Error"
      * without CONFIG_NVME_VERBOSE_ERRORS) */
-    if (nvme_namespace_prefix(s, e, &m->device)) {
+    if (nvme && nvme_namespace_prefix(s, e, &m->device)) {
         struct nm_span rest = nm_span_range(nm_span_end(m->device), e);
         if (nm_span_find(rest, "(sct ") || nm_span_find_nocase(rest, "error")) {
             m->kind = KERR_IO;
@@ -723,7 +779,8 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
         }
     }
     /* "nvme nvme0: I/O 123 QID 4 timeout, aborting" */
-    if (e - s > 10 && memcmp(s, "nvme nvme", 9) == 0 && take_device(s + 5, e, ":", &m->device)) {
+    if (nvme && e - s > 10 && memcmp(s, "nvme nvme", 9) == 0 &&
+        take_device(s + 5, e, ":", &m->device)) {
         struct nm_span rest = nm_span_range(nm_span_end(m->device), e);
         if (nm_span_find(rest, ": I/O ") && nm_span_find(rest, "timeout")) {
             m->kind = KERR_IO;
@@ -733,7 +790,7 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
 
     /* mm/oom_kill.c: "Out of memory: Killed process 1234 (java) ..." (older:
      * "Kill process"), "Memory cgroup out of memory: Killed process ..." */
-    if ((q = nm_span_find_nocase(win, "out of memory: kill"))) {
+    if ((anchors & ANCHOR_OOM) && (q = nm_span_find_nocase(win, "out of memory: kill"))) {
         m->kind = KERR_OOM;
         m->device = (struct nm_span){"oom", 3};
         return true;
@@ -741,7 +798,7 @@ static bool kmatch_line(struct nm_span msg, struct kmatch *m)
 
     /* drivers/edac: "EDAC MC0: 1 CE memory read error on ..." / "1 UE ...",
      * older "EDAC MC0: CE page 0x..., offset ..." */
-    if ((q = nm_span_find(win, "EDAC MC"))) {
+    if ((anchors & ANCHOR_EDAC) && (q = nm_span_find(win, "EDAC MC"))) {
         q += 7;
         while (q < e && *q >= '0' && *q <= '9')
             q++;

@@ -41,6 +41,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "nearmiss/resolve.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/tls.h"
 #include "nearmiss/utf8.h"
@@ -298,8 +299,13 @@ static int connect_any(const struct nm_tls_target *t, struct conn *c, struct out
     snprintf(port, sizeof port, "%u", t->port);
     if (is_ip_literal(t->host))
         hints.ai_flags |= AI_NUMERICHOST;
-    int g = getaddrinfo(t->host, port, &hints, &res);
-    if (g != 0) {
+    int g = 0, rr = nm_resolve(t->host, port, &hints, c->deadline, &res, &g);
+    if (rr == NM_ERR_TIMEOUT) {
+        fail(o, "resolve", "cannot resolve %s: the DNS resolver did not answer before the deadline",
+             t->host);
+        return -1;
+    }
+    if (rr < 0) {
         fail(o, "resolve", "cannot resolve %s: %s", t->host, gai_strerror(g));
         return -1;
     }

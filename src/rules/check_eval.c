@@ -523,9 +523,32 @@ static void record_item(const struct nm_check *c, const json_t *item, json_t *me
     json_object_set_new(per_check, json_string_value(key), rec);
 }
 
+json_t *nm_check_parser_options(const struct nm_check *c, int64_t now)
+{
+    /* The run's clock, unless the check file pins its own "now". */
+    json_t *opts = json_incref(c->parser_options);
+    if (nm_parser_reads_clock(c->parser) && !json_object_get(opts, "now")) {
+        json_t *o = opts ? json_copy(opts) : json_object();
+        json_object_set_new(o, "now", json_integer((json_int_t)now));
+        json_decref(opts);
+        opts = o;
+    }
+    return opts;
+}
+
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
                           const struct nm_section *sec, int64_t now, json_t *findings,
                           json_t *metrics)
+{
+    json_t *opts = nm_check_parser_options(c, now);
+    json_t *e = nm_check_evaluate_with(c, h, sec, opts, now, findings, metrics);
+    json_decref(opts);
+    return e;
+}
+
+json_t *nm_check_evaluate_with(const struct nm_check *c, const struct nm_host *h,
+                               const struct nm_section *sec, const json_t *parser_options,
+                               int64_t now, json_t *findings, json_t *metrics)
 {
     char why[1400];
     if (!sec || sec->state == NM_SECTION_MISSING)
@@ -576,16 +599,8 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
     }
     json_t *items = NULL;
     nm_diag d = {{0}};
-    /* The run's clock, unless the check file pins its own "now". */
-    json_t *opts = json_incref(c->parser_options);
-    if (nm_parser_reads_clock(c->parser) && !json_object_get(opts, "now")) {
-        json_t *o = opts ? json_copy(opts) : json_object();
-        json_object_set_new(o, "now", json_integer((json_int_t)now));
-        json_decref(opts);
-        opts = o;
-    }
-    int pr = c->parser->fn(sec->out.data ? sec->out.data : "", sec->out.len, opts, &items, &d);
-    json_decref(opts);
+    int pr =
+        c->parser->fn(sec->out.data ? sec->out.data : "", sec->out.len, parser_options, &items, &d);
     if (pr < 0) {
         snprintf(why, sizeof why, "parser %s: %s", c->parser->name, d.msg);
         return nm_check_result_entry(c, NM_RESULT_ERROR, why);

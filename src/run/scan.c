@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -52,7 +53,9 @@ struct scan {
     char *facts_script;
     struct kh_entry *kh;
     size_t n_kh;
-    json_t **hosts; /* one slot per inventory host, filled by workers */
+    struct nm_identity_set *identities; /* each key file read once per run */
+    json_t **parser_options;            /* per check, at the run's clock */
+    json_t **hosts;                     /* one slot per inventory host, filled by workers */
     struct tls_job *tls;
     size_t n_tls;
     json_t **discovered; /* per host: TLS items of discovered endpoints (worker-filled) */
@@ -378,8 +381,9 @@ static bool evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
                 json_object_set_new(entry, "remediation", json_string(c->missing_remediation));
         } else {
             size_t first = json_array_size(findings);
-            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), s->now, findings,
-                                      json_object_get(hj, "metrics"));
+            entry = nm_check_evaluate_with(c, h, nm_splitter_find(sp, c->probe->id),
+                                           s->parser_options[i], s->now, findings,
+                                           json_object_get(hj, "metrics"));
             cap_findings(c, h, findings, first, entry);
         }
         json_array_append_new(checks, entry);
@@ -533,6 +537,7 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         .jumps = hops,
         .n_jumps = n_hops,
         .passphrase = s->reach->passphrase,
+        .keys = s->identities,
         .known_hosts = kh_for(s, to->known_hosts),
         .known_hosts_path = to->known_hosts,
         .accept_new = o->accept_new,
@@ -853,6 +858,10 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     if (r < 0)
         goto out;
     s.facts_script = nm_facts_script(cs);
+    s.identities = nm_identity_set_create(reach->passphrase);
+    s.parser_options = nm_xcalloc(cs->n_checks ? cs->n_checks : 1, sizeof *s.parser_options);
+    for (size_t i = 0; i < cs->n_checks; i++)
+        s.parser_options[i] = nm_check_parser_options(&cs->checks[i], now);
     plan_tls_jobs(&s);
     s.hosts = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.hosts);
     s.discovered = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.discovered);
@@ -885,6 +894,11 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     }
     for (size_t i = 0; i < n_threads; i++)
         pthread_join(threads[i], NULL);
+    /* What the sessions used (libssh2 buffers, outputs, scripts) was freed
+     * in the workers' malloc arenas, which keep it; hand it back before the
+     * writers build the report's big parts, so that the two peaks do not
+     * add up. */
+    malloc_trim(0);
     for (size_t i = 0; i < inv->n_hosts; i++)
         attach_tls(&s, i);
     if (o->progress)
@@ -912,6 +926,10 @@ out:
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     free(s.facts_script);
+    nm_identity_set_destroy(s.identities);
+    for (size_t i = 0; s.parser_options && i < cs->n_checks; i++)
+        json_decref(s.parser_options[i]);
+    free(s.parser_options);
     for (size_t i = 0; i < s.n_tls; i++)
         json_decref(s.tls[i].item);
     free(s.tls);

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nearmiss/identity.h"
+#include "nearmiss/resolve.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
@@ -269,10 +271,14 @@ static int connect_tcp(struct conn *c)
     char port[16];
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     snprintf(port, sizeof port, "%d", c->ep->port);
-    /* getaddrinfo has no timeout of its own; the resolver's (usually 5 s x
-     * attempts) bounds it.  Numeric addresses never touch the resolver. */
-    int gr = getaddrinfo(c->ep->address, port, &hints, &res);
-    if (gr != 0)
+    /* The lookup shares the host's deadline; numeric addresses never touch
+     * the resolver. */
+    int gr = 0, rr = nm_resolve(c->ep->address, port, &hints, c->deadline, &res, &gr);
+    if (rr == NM_ERR_TIMEOUT)
+        return fail(c, NM_HOST_TIMEOUT, NM_ERR_TIMEOUT,
+                    "host deadline reached resolving %s: the DNS resolver did not answer in time",
+                    c->ep->address);
+    if (rr < 0)
         return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT, "cannot resolve %s: %s", c->ep->address,
                     gai_strerror(gr));
     int last_errno = 0;
@@ -411,42 +417,29 @@ static int verify_hostkey(struct conn *c)
                 c->ep->port, c->ep->address, c->ep->known_hosts_path);
 }
 
-/* True when a private key file is encrypted (OpenSSH or PEM formats). */
-static bool key_file_encrypted(const char *path)
-{
-    char *data = NULL;
-    size_t len = 0;
-    bool enc = false;
-    if (nm_read_file(path, 1u << 20, &data, &len, NULL) < 0)
-        return false;
-    if (strstr(data, "ENCRYPTED")) {
-        enc = true;
-    } else if (strstr(data, "BEGIN OPENSSH PRIVATE KEY")) {
-        /* openssh-key-v1: the cipher name follows the magic; "none" = clear.
-         * Its base64 starts "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU" for none. */
-        enc = strstr(data, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU") == NULL;
-    }
-    free(data);
-    return enc;
-}
-
 static int auth_with_file(struct conn *c, const char *path, bool *tried)
 {
     int rc;
-    if (access(path, R_OK) != 0)
-        return -1;
-    if (key_file_encrypted(path) && !c->t->passphrase) {
+    /* Without the run's set, the key is read for this session alone. */
+    struct nm_identity_set *own =
+        c->t->keys ? NULL : nm_identity_set_create(c->t->passphrase);
+    struct nm_identity *id = nm_identity_set_get(own ? own : c->t->keys, path);
+    if (nm_identity_read_errno(id)) {
+        errno = nm_identity_read_errno(id);
+        rc = -1;
+    } else if (nm_identity_encrypted(id) && !c->t->passphrase) {
         fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
              "identity %s is encrypted and no passphrase was given (use --passphrase-file, "
              "or load the key into ssh-agent)",
              path);
-        return -2;
+        rc = -2;
+    } else {
+        *tried = true;
+        SSH_RETRY(c, rc, nm_identity_userauth(id, c->session, c->ep->user, c->t->passphrase));
     }
-    *tried = true;
-    const char *user = c->ep->user;
-    SSH_RETRY(c, rc,
-              libssh2_userauth_publickey_fromfile_ex(c->session, user, (unsigned)strlen(user), NULL,
-                                                     path, c->t->passphrase));
+    int saved = errno;
+    nm_identity_set_destroy(own);
+    errno = saved;
     return rc;
 }
 

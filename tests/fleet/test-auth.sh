@@ -109,4 +109,45 @@ done
     ok "non-root login: checks without root still run (disk-space pass); as root smart passes" ||
     not_ok "non-root login: disk-space $(check_of "$DIR/o7" nonroot-debian disk-space result), root smart $(check_of "$DIR/o7" ok-debian smart result)"
 
+# Key formats: an Ed25519 key in PEM (PKCS#8, clear and encrypted) is
+# decoded once per run by the scanner itself, an ECDSA key is handed to
+# libssh2 from memory. OpenSSH's ssh-keygen cannot read PKCS#8 Ed25519, so
+# the public half is put in the SSH wire form here: string "ssh-ed25519",
+# string of the 32 key bytes (the tail of the DER SubjectPublicKeyInfo).
+pem_pub() { # KEY [PASS]
+    { printf '\000\000\000\013ssh-ed25519\000\000\000\040'
+      openssl pkey -in "$1" ${2:+-passin "pass:$2"} -pubout -outform DER | tail -c 32; } | base64 -w0
+}
+openssl genpkey -algorithm ed25519 -out "$DIR/pem_key" 2>/dev/null
+openssl pkcs8 -topk8 -v2 aes256 -in "$DIR/pem_key" -out "$DIR/pem_enc_key" -passout 'pass:correct horse'
+ssh-keygen -q -t ecdsa -b 256 -N '' -f "$DIR/ecdsa_key"
+chmod 600 "$DIR/pem_key" "$DIR/pem_enc_key"
+{ echo "ssh-ed25519 $(pem_pub "$DIR/pem_key") pem"; cat "$DIR/ecdsa_key.pub"; } >>"$F/authorized_keys"
+run "$DIR/o8" --identity "$DIR/pem_key"
+[[ $(status_of "$DIR/o8") == ok ]] && ok "Ed25519 key in PKCS#8 PEM: ok" ||
+    not_ok "PKCS#8 key: $(status_of "$DIR/o8") / $(error_of "$DIR/o8")"
+run "$DIR/o9" --identity "$DIR/pem_enc_key" --passphrase-file "$DIR/pass"
+[[ $(status_of "$DIR/o9") == ok ]] && ok "encrypted PKCS#8 Ed25519 key with --passphrase-file: ok" ||
+    not_ok "encrypted PKCS#8 key: $(status_of "$DIR/o9") / $(error_of "$DIR/o9")"
+run "$DIR/o10" --identity "$DIR/pem_enc_key"
+[[ $(status_of "$DIR/o10") == auth_failed && $(error_of "$DIR/o10") == *"encrypted"* ]] &&
+    ok "encrypted PKCS#8 key without passphrase: auth_failed saying it is encrypted" ||
+    not_ok "encrypted PKCS#8 key, no passphrase: $(status_of "$DIR/o10") / $(error_of "$DIR/o10")"
+run "$DIR/o11" --identity "$DIR/ecdsa_key"
+[[ $(status_of "$DIR/o11") == ok ]] && ok "ECDSA key (decoded by libssh2 from memory): ok" ||
+    not_ok "ECDSA key: $(status_of "$DIR/o11") / $(error_of "$DIR/o11")"
+
+# The identity is read once per run, not once per host: two hosts, one open.
+if command -v strace >/dev/null; then
+    strace -f -qq -e trace=open,openat -o "$DIR/strace.log" "$BIN" scan -q -i "$DIR/inv.json" \
+        --known-hosts "$F/known_hosts" -o "$DIR/o12" --timeout 30 --identity "$F/client_key" \
+        >/dev/null 2>&1 || :
+    opens=$(grep -c "\"$F/client_key\"" "$DIR/strace.log" || :)
+    scanned=$(jq '[.hosts[] | select(.status == "ok")] | length' "$DIR/o12/latest.json")
+    [[ $opens == 1 && $scanned == 2 ]] && ok "identity file opened once for a run of 2 hosts" ||
+        not_ok "identity file opened $opens times for $scanned hosts scanned (expected 1 for 2)"
+else
+    skip "strace not installed"
+fi
+
 nm_finish_counts

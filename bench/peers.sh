@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# bench/peers.sh [N] — nearmiss beside its peers on the same loopback fleet:
+# N copies of the ok-debian fake host (default 100), each a real sshd, all
+# sent the same per-host script (nearmiss's own, saved with --save-scripts)
+# at the same concurrency N, by
+#   nearmiss scan                        (libssh2, one process, N threads)
+#   parallel-ssh -I ... /bin/sh -s       (Debian pssh: one ssh process per host)
+#     once with -o KexAlgorithms=curve25519-sha256, once with ssh's default
+#   ansible all -m raw -a SCRIPT         (Debian ansible-core, ssh, forks N)
+# Each tool runs once to warm up, then NM_BENCH_RUNS times (default 3); the
+# figures are medians. Writes bench/RESULTS.md (or $NM_BENCH_RESULTS) with
+# wall time, client CPU per host (user+sys of the tool's whole process tree,
+# as the kernel accounts reaped children), peak RSS (the largest single
+# process of the tree, GNU time's %M), the sshd side's CPU, and the ratios;
+# plus the command and the machine. Needs root (the fleet's namespaces), a
+# built build/nearmiss, and `scripts/deps.sh --bench` (pssh, ansible-core).
+# A peer that is not installed is left out and the file says so. Whatever
+# follows the line "<!-- notes below are kept by bench/peers.sh -->" in an
+# existing results file is carried over.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+N=${1:-100}
+RUNS=${NM_BENCH_RUNS:-3}
+BIN=$ROOT/build/nearmiss
+OUT=${NM_BENCH_RESULTS:-$ROOT/bench/RESULTS.md}
+FLEET=$ROOT/tests/fleet/fleet.sh
+[[ -x $BIN ]] || { echo "peers.sh: build nearmiss first (meson setup build && ninja -C build)" >&2; exit 1; }
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-peers.XXXXXX")
+trap '"$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -rf "$DIR"' EXIT
+"$FLEET" start "$DIR/fleet" --clones "$N" >"$DIR/fleet.log" 2>&1 ||
+    { cat "$DIR/fleet.log" >&2; exit 1; }
+F=$DIR/fleet
+INV=$F/inventory.json
+TICK=$(getconf CLK_TCK)
+CORES=$(nproc)
+
+# The per-host script, exactly as nearmiss sends it (its random marker aside).
+mkdir -p "$DIR/scripts"
+"$BIN" scan -q -i "$INV" -o "$DIR/script-run" --hosts clone-001 --save-scripts "$DIR/scripts" \
+    >/dev/null 2>&1 || :
+SCRIPT=$DIR/scripts/clone-001.sh
+[[ -s $SCRIPT ]] || { echo "peers.sh: nearmiss did not save its script" >&2; exit 1; }
+
+awk -v u="$(id -un)" '{print u "@127.0.0.1:" $2}' "$F/ports" >"$DIR/pssh-hosts"
+{
+    echo "[fleet]"
+    awk '{print $1 " ansible_host=127.0.0.1 ansible_port=" $2}' "$F/ports"
+} >"$DIR/ansible-hosts"
+SSH_OPTS=(-O "UserKnownHostsFile=$F/known_hosts" -O GlobalKnownHostsFile=/dev/null
+          -O StrictHostKeyChecking=yes -O "IdentityFile=$F/client_key" -O IdentitiesOnly=yes
+          -O BatchMode=yes)
+
+# CPU of every sshd of the fleet and all it reaped (sessions, shells,
+# commands): fields 14-17 of /proc/PID/stat, in clock ticks.
+server_ticks() {
+    local sum=0 pid f
+    for f in "$F"/hosts/*/sshd.pid; do
+        pid=$(<"$f")
+        [[ -r /proc/$pid/stat ]] || continue
+        sum=$((sum + $(awk '{sub(/^.*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$sum"
+}
+
+# How many hosts a tool's run got through; the output is in $DIR/last.out.
+ok_nearmiss() { jq '.summary.scanned' "$DIR/nm-out/latest.json"; }
+ok_pssh() { grep -c '\[SUCCESS\]' "$DIR/last.out" || :; }
+ok_ansible() { grep -c '| CHANGED | rc=0' "$DIR/last.out" || :; }
+
+run_nearmiss() {
+    rm -rf "$DIR/nm-out"
+    "$BIN" scan -q -i "$INV" -o "$DIR/nm-out" -j "$N" --timeout 120
+}
+run_pssh_curve() {
+    parallel-ssh -h "$DIR/pssh-hosts" -p "$N" -t 120 -I "${SSH_OPTS[@]}" \
+        -O KexAlgorithms=curve25519-sha256 -o "$DIR/pssh-out" /bin/sh -s <"$SCRIPT"
+}
+run_pssh_default() {
+    parallel-ssh -h "$DIR/pssh-hosts" -p "$N" -t 120 -I "${SSH_OPTS[@]}" \
+        -o "$DIR/pssh-out" /bin/sh -s <"$SCRIPT"
+}
+run_ansible() {
+    ANSIBLE_HOME=$DIR/ansible-home ANSIBLE_LOCAL_TEMP=$DIR/ansible-tmp ANSIBLE_NOCOLOR=1 \
+        ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PRIVATE_KEY_FILE=$F/client_key \
+        ANSIBLE_REMOTE_USER=$(id -un) ANSIBLE_TIMEOUT=120 \
+        ANSIBLE_SSH_ARGS="-o ControlMaster=no -o UserKnownHostsFile=$F/known_hosts -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes" \
+        ansible fleet -i "$DIR/ansible-hosts" -f "$N" -m raw -a "$(cat "$SCRIPT")"
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# measure NAME RUNNER OKFN: one warm-up, then RUNS runs; appends
+# "NAME wall cpu_s rss_kib server_s ok" (medians) to $DIR/results.
+measure() {
+    local name=$1 runner=$2 okfn=$3 i t0 t1
+    : >"$DIR/runs"
+    for ((i = 0; i <= RUNS; i++)); do
+        t0=$(server_ticks)
+        /usr/bin/time -f '%e %U %S %M' -o "$DIR/time" bash -c "$(declare -f "$runner"); $(declare -p DIR F N INV BIN SCRIPT SSH_OPTS); $runner" \
+            >"$DIR/last.out" 2>&1 || :
+        sleep 1 # the sessions' sshd reaped by their listeners
+        t1=$(server_ticks)
+        ((i == 0)) && continue
+        read -r wall user sys rss <"$DIR/time"
+        echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') $rss \
+$(awk -v a="$t0" -v b="$t1" -v t="$TICK" 'BEGIN {print (b - a) / t}') $($okfn)" >>"$DIR/runs"
+        echo "peers.sh: $name run $i: $(tail -1 "$DIR/runs")" >&2
+    done
+    local col out=$name
+    for col in 1 2 3 4 5; do out+=" $(awk -v c="$col" '{print $c}' "$DIR/runs" | median)"; done
+    echo "$out" >>"$DIR/results"
+}
+
+: >"$DIR/results"
+MISSING=()
+measure nearmiss run_nearmiss ok_nearmiss
+if command -v parallel-ssh >/dev/null; then
+    measure "parallel-ssh (curve25519)" run_pssh_curve ok_pssh
+    measure "parallel-ssh (default kex)" run_pssh_default ok_pssh
+else
+    MISSING+=("parallel-ssh (Debian package pssh) is not installed")
+fi
+if command -v ansible >/dev/null; then
+    measure "Ansible raw" run_ansible ok_ansible
+else
+    MISSING+=("ansible (Debian package ansible-core) is not installed")
+fi
+
+ver() { "$@" 2>&1 | head -1 || :; }
+# Notes below this line in an existing file are kept (hand-written history).
+KEEP='<!-- notes below are kept by bench/peers.sh -->'
+: >"$DIR/kept"
+if [[ -f $OUT ]]; then awk -v k="$KEEP" '$0 == k {on = 1} on' "$OUT" >"$DIR/kept"; fi
+{
+    echo "# nearmiss beside its peers"
+    echo
+    echo "Written by \`bench/peers.sh $N\` (NM_BENCH_RUNS=$RUNS) on $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+    echo "Each tool sent the same script to the same $N loopback sshd hosts (copies of"
+    echo "ok-debian, tests/fleet), $N at a time, once to warm up and then $RUNS times;"
+    echo "figures are medians. Client CPU is user+sys of the tool's whole process tree"
+    echo "(every ssh it started included); peak RSS is its largest single process."
+    echo "Server CPU is what the fleet's sshd and everything they ran used; the floor"
+    echo "is that divided by the cores, the wall time no scanner on this machine can"
+    echo "beat. All tools share the machine with the fleet, so client and server"
+    echo "compete for the same cores."
+    echo
+    echo "Machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo),"
+    echo "Linux $(uname -r), $(ver ssh -V), libssh2 $(dpkg-query -W -f='${Version}' libssh2-1 2>/dev/null || echo '?'),"
+    echo "$(ver "$BIN" --version), parallel-ssh $(ver parallel-ssh --version), $(ver ansible --version)."
+    echo
+    echo "| tool | hosts ok | wall s | client CPU ms/host | peak RSS MiB | server CPU s | wall / floor | client CPU vs nearmiss |"
+    echo "|---|---|---|---|---|---|---|---|"
+    nm_cpu=$(awk '$1 == "nearmiss" {print $3}' "$DIR/results")
+    while read -r line; do
+        name=${line% * * * * *}
+        read -r wall cpu rss srv ok <<<"${line##"$name" }"
+        awk -v n="$name" -v w="$wall" -v c="$cpu" -v r="$rss" -v s="$srv" -v ok="$ok" \
+            -v h="$N" -v k="$CORES" -v nm="$nm_cpu" 'BEGIN {
+            printf "| %s | %d/%d | %.2f | %.2f | %.1f | %.2f | %.2f | %.2fx |\n",
+                n, ok, h, w, c * 1000 / h, r / 1024, s, (s > 0 ? w / (s / k) : 0), (nm > 0 ? c / nm : 0)
+        }'
+    done <"$DIR/results"
+    echo
+    echo "Ratios of nearmiss's client CPU to each peer's:"
+    echo
+    while read -r line; do
+        name=${line% * * * * *}
+        [[ $name == nearmiss ]] && continue
+        read -r _ cpu _ <<<"${line##"$name" }"
+        awk -v n="$name" -v c="$cpu" -v nm="$nm_cpu" 'BEGIN { printf "- nearmiss / %s: %.3f\n", n, nm / c }'
+    done <"$DIR/results"
+    for m in "${MISSING[@]}"; do echo "- not measured: $m"; done
+    if [[ -s $DIR/kept ]]; then echo; cat "$DIR/kept"; fi
+} >"$OUT"
+cat "$OUT"
