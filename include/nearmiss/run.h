@@ -3,7 +3,11 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
- *   scan -> fleet -> summary -> write
+ *   outdir -> scan -> fleet -> summary -> write
+ *
+ * outdir opens the report directory first (checked, locked, swept of stale
+ * temporaries: nearmiss/outdir.h) and the run holds it until
+ * nm_run_finish(); write stages every output and publishes them together.
  *
  * A later capability (history, tickets, merge) is one more step in the table
  * of src/run/run.c, reading and annotating run->report.
@@ -23,6 +27,7 @@
 #include "nearmiss/error.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/outdir.h"
 #include "nearmiss/scan.h"
 
 struct nm_run {
@@ -32,10 +37,12 @@ struct nm_run {
     struct nm_scan_options scan;
     struct nm_fleet_options fleet;
     const char *out_dir;
+    int file_mode;    /* of the published files; 0 = NM_OUTDIR_FILE_MODE (0600) */
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
     int64_t now;      /* unix seconds: the run's one clock */
 
     /* Results, owned by the run. */
+    struct nm_outdir outdir; /* open (and locked) from the outdir step on */
     json_t *report;
     char *json_path;         /* the timestamped JSON report, once written */
     const char *failed_step; /* name of the step that failed, for the message */

@@ -255,7 +255,7 @@ int nm_cmd_report(int argc, char **argv)
         char *slash = strrchr(path, '/');
         if (slash && slash != path) {
             *slash = '\0';
-            int r = nm_mkdir_p(path, 0755, &d);
+            int r = nm_mkdir_p(path, 0700, &d);
             *slash = '/';
             if (r < 0) {
                 say_error("%s", d.msg);

@@ -15,6 +15,7 @@
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/scan.h"
@@ -32,7 +33,11 @@ static const char scan_usage[] =
     "                         checks/ beside the binary's source tree, else the installed ones)\n"
     "  -w, --waivers FILE     accepted risks (JSON, docs/waivers.md); repeatable. Waived\n"
     "                         findings stay in the report but do not count\n"
-    "  -o, --out DIR          report directory (default: reports/)\n"
+    "  -o, --out DIR          report directory (default: reports/); created 0700 when\n"
+    "                         missing, locked while the run lasts (a second run into it\n"
+    "                         exits 1 at once)\n"
+    "      --file-mode MODE   mode of the report files (default: 0600, whatever the umask;\n"
+    "                         e.g. 0640 to let the directory's group read them)\n"
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
     "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
     "                         probes (default: 90)\n"
@@ -46,7 +51,11 @@ static const char scan_usage[] =
     "      --accept-new       trust unknown host keys on first use and append them to\n"
     "                         known_hosts (never the default; a CHANGED key is never accepted)\n"
     "      --hosts GLOB[,GLOB] scan only hosts whose name matches\n"
-    "      --role ROLE        scan only hosts with this role\n"
+    "      --role ROLE        scan only hosts with this role (--hosts and --role that\n"
+    "                         select nothing are an error)\n"
+    "      --allow-empty      accept an inventory without hosts and write an empty report\n"
+    "                         (otherwise an error: a failed inventory generator must not\n"
+    "                         replace the last report)\n"
     "      --format LIST      outputs: json,html,junit,prom (default json,html; JSON is\n"
     "                         always written): OUT/report.html, OUT/junit.xml,\n"
     "                         OUT/nearmiss.prom\n"
@@ -61,12 +70,14 @@ static const char scan_usage[] =
     "                         (default: the system trust store)\n"
     "      --tls-timeout SEC  deadline of one TLS endpoint probe (default: 10)\n"
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
-    "                         (for check authors; the directory must exist)\n"
+    "                         (for check authors; the directory must exist; host names\n"
+    "                         are made safe file names: '/' and a leading '.' become %XX)\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
-    "atomically.  Host keys are verified against known_hosts: an unknown key gives\n"
+    "together or not at all (each to a temporary first, renamed when all are written).  Host keys "
+    "are verified against known_hosts: an unknown key gives\n"
     "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
     "scanned.\n";
 
@@ -124,6 +135,20 @@ static void print_summary(const json_t *report, const char *path)
     printf("report: %s\n", path);
 }
 
+/* --save-scripts failures are per host and do not stop the scan, but the
+ * user asked for the files: say which are missing. */
+static void warn_unsaved_scripts(const json_t *report)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        const char *err =
+            json_string_value(json_object_get(json_object_get(h, "scan"), "script_save_error"));
+        if (err)
+            nm_cli_error("--save-scripts: %s", err);
+    }
+}
+
 int nm_cmd_scan(int argc, char **argv)
 {
     enum {
@@ -142,7 +167,9 @@ int nm_cmd_scan(int argc, char **argv)
         O_DRAIN,
         O_UNHEALTHY_AT,
         O_TLS_CA,
-        O_TLS_TIMEOUT
+        O_TLS_TIMEOUT,
+        O_ALLOW_EMPTY,
+        O_FILE_MODE
     };
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
@@ -172,6 +199,8 @@ int nm_cmd_scan(int argc, char **argv)
         {"tls-ca", required_argument, NULL, O_TLS_CA},
         {"tls-timeout", required_argument, NULL, O_TLS_TIMEOUT},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
+        {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
+        {"file-mode", required_argument, NULL, O_FILE_MODE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -181,7 +210,8 @@ int nm_cmd_scan(int argc, char **argv)
     const char *checks_opt = NULL, *out = "reports", *known_hosts_opt = NULL;
     const char *identity_opt = NULL, *user = NULL, *host_glob = NULL, *role = NULL;
     const char *passfile = NULL;
-    bool quiet = false;
+    bool quiet = false, allow_empty = false;
+    int file_mode = NM_OUTDIR_FILE_MODE;
     int fail_on = NM_SEV_NONE;
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
                                  .timeout_s = NM_DEFAULT_TIMEOUT_S,
@@ -293,6 +323,13 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_ALLOW_EMPTY:
+            allow_empty = true;
+            break;
+        case O_FILE_MODE:
+            if (nm_cli_parse_file_mode("--file-mode", optarg, &file_mode) < 0)
+                goto out;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -319,6 +356,13 @@ int nm_cmd_scan(int argc, char **argv)
             nm_cli_error("%s", d.msg);
             goto out;
         }
+    }
+    if (inv.n_hosts == 0 && !allow_empty) {
+        /* Most often a generator that failed: replacing the last report with
+         * an empty one would hide the whole fleet. */
+        nm_cli_error("scan: the inventory has no hosts; nothing scanned, no report written "
+                     "(--allow-empty to accept it)");
+        goto out;
     }
     if ((host_glob || role) && nm_inventory_select(&inv, host_glob, role, &d) < 0) {
         nm_cli_error("%s", d.msg);
@@ -365,11 +409,8 @@ int nm_cmd_scan(int argc, char **argv)
     so.identity = identity;
     so.user = user;
     so.waivers = &waivers;
-    /* Fail on an unusable output directory now, not after an hour of scanning. */
-    if (nm_mkdir_p(out, 0755, &d) < 0 || access(out, W_OK) != 0) {
-        nm_cli_error("%s", d.msg[0] ? d.msg : "output directory is not writable");
+    if (so.save_scripts && nm_cli_check_writable_dir("--save-scripts", so.save_scripts) < 0)
         goto out;
-    }
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
     }
@@ -378,6 +419,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.scan = so;
     run.fleet = fo;
     run.out_dir = out;
+    run.file_mode = file_mode;
     run.formats = formats;
     if (nm_ssh_global_init() < 0) {
         nm_cli_error("cannot initialise libssh2");
@@ -393,6 +435,7 @@ int nm_cmd_scan(int argc, char **argv)
         goto out;
     }
     report = run.report;
+    warn_unsaved_scripts(report);
     if (!quiet) {
         print_summary(report, run.json_path);
         if (formats & NM_FORMAT_HTML)

@@ -1,14 +1,18 @@
+/*
+ * The JSON report and the set of files a run publishes: the timestamped
+ * JSON, the rendered formats, then latest.json, staged in the report
+ * directory and renamed into place together (nearmiss/outdir.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/util.h"
+#include "nearmiss/writers.h"
 
-int nm_report_write_json(const json_t *report, const char *out_dir, char **ret_path, nm_diag *d)
+static int render_json(const json_t *report, char **ret_text, size_t *ret_len, nm_diag *d)
 {
-    int r = nm_mkdir_p(out_dir, 0755, d);
-    if (r < 0)
-        return r;
     /* Host data went through the sanitiser, so this cannot fail on content;
      * JSON_ENSURE_ASCII is not used: reports stay readable UTF-8. */
     char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -19,27 +23,63 @@ int nm_report_write_json(const json_t *report, const char *out_dir, char **ret_p
     text = nm_xrealloc(text, len + 2);
     text[len++] = '\n';
     text[len] = '\0';
+    *ret_text = text;
+    *ret_len = len;
+    return 0;
+}
 
+char *nm_report_stamped_name(const json_t *report)
+{
     /* nearmiss-20261124T020000Z.json: sortable, one per run. */
     const char *started = json_string_value(json_object_get(report, "started_at"));
     char stamp[32] = "unknown";
     if (started) {
         size_t o = 0;
         for (const char *s = started; *s && o + 1 < sizeof stamp; s++)
-            if (*s != '-' && *s != ':')
+            if ((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z'))
                 stamp[o++] = *s;
         stamp[o] = '\0';
     }
-    char *stamped = nm_xasprintf("%s/nearmiss-%s.json", out_dir, stamp);
-    char *latest = nm_xasprintf("%s/latest.json", out_dir);
-    r = nm_write_atomic(stamped, text, len, 0644, d);
+    return nm_xasprintf("nearmiss-%s.json", stamp);
+}
+
+int nm_report_stage(const json_t *report, struct nm_outdir *od, unsigned formats,
+                    char **ret_json_name, nm_diag *d)
+{
+    char *text = NULL, *stamped = NULL;
+    size_t len = 0;
+    int r = render_json(report, &text, &len, d);
+    if (r < 0)
+        return r;
+    stamped = nm_report_stamped_name(report);
+    r = nm_outdir_stage(od, stamped, text, len, d);
     if (r == 0)
-        r = nm_write_atomic(latest, text, len, 0644, d);
+        r = nm_report_stage_formats(report, od, formats, d);
+    /* Last, so that whoever reads latest.json finds the rest already there. */
+    if (r == 0)
+        r = nm_outdir_stage(od, NM_REPORT_LATEST_NAME, text, len, d);
     free(text);
-    free(latest);
+    if (r == 0 && ret_json_name) {
+        *ret_json_name = stamped;
+        stamped = NULL;
+    }
+    free(stamped);
+    return r;
+}
+
+int nm_report_write_json(const json_t *report, const char *out_dir, char **ret_path, nm_diag *d)
+{
+    struct nm_outdir od;
+    char *name = NULL;
+    nm_outdir_init(&od);
+    int r = nm_outdir_open(&od, out_dir, NM_OUTDIR_FILE_MODE, d);
+    if (r == 0)
+        r = nm_report_stage(report, &od, NM_FORMAT_JSON, &name, d);
+    if (r == 0)
+        r = nm_outdir_publish(&od, d);
+    nm_outdir_finish(&od);
     if (r == 0 && ret_path)
-        *ret_path = stamped;
-    else
-        free(stamped);
+        *ret_path = nm_xasprintf("%s/%s", out_dir, name);
+    free(name);
     return r;
 }

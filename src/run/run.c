@@ -6,12 +6,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
 typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
+
+/* Before any host is contacted: an unusable or busy report directory is a
+ * configuration error, not something to find out after an hour of scanning. */
+static int step_outdir(struct nm_run *run, nm_diag *d)
+{
+    return nm_outdir_open(&run->outdir, run->out_dir,
+                          run->file_mode ? run->file_mode : NM_OUTDIR_FILE_MODE, d);
+}
 
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
@@ -32,20 +41,24 @@ static int step_summary(struct nm_run *run, nm_diag *d)
 
 static int step_write(struct nm_run *run, nm_diag *d)
 {
-    int r = nm_report_write_json(run->report, run->out_dir, &run->json_path, d);
-    if (r < 0)
-        return r;
-    return nm_report_write_formats(run->report, run->out_dir, run->formats, d);
+    char *name = NULL;
+    int r = nm_report_stage(run->report, &run->outdir, run->formats, &name, d);
+    if (r == 0)
+        r = nm_outdir_publish(&run->outdir, d);
+    else
+        nm_outdir_discard(&run->outdir);
+    if (r == 0)
+        run->json_path = nm_xasprintf("%s/%s", run->out_dir, name);
+    free(name);
+    return r;
 }
 
 static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
-    {"scan", step_scan},
-    {"fleet", step_fleet},
-    {"summary", step_summary},
-    {"write", step_write},
+    {"outdir", step_outdir},   {"scan", step_scan},   {"fleet", step_fleet},
+    {"summary", step_summary}, {"write", step_write},
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
@@ -67,6 +80,7 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
 int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
+    nm_outdir_init(&run->outdir);
     return nm_run_clock(&run->now, d);
 }
 
@@ -76,6 +90,7 @@ void nm_run_finish(struct nm_run *run)
         return;
     json_decref(run->report);
     free(run->json_path);
+    nm_outdir_finish(&run->outdir);
     run->report = NULL;
     run->json_path = NULL;
 }
