@@ -17,6 +17,12 @@
 
 struct nm_outdir;
 
+/* A stored report (what `nearmiss report` reads): valid JSON, an object with
+ * this schema (or a compatible "nearmiss.report/1.x") and a "hosts" array.
+ * name labels errors.  *ret_report is a new reference. */
+int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret_report,
+                    nm_diag *d);
+
 /* "nearmiss-<started_at without - and :>.json" (malloc'd). */
 char *nm_report_stamped_name(const json_t *report);
 

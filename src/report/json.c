@@ -11,6 +11,34 @@
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
+int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret_report, nm_diag *d)
+{
+    json_error_t err;
+    /* JSON_ALLOW_NUL: a hand-edited report may hold \u0000; the writers turn
+     * NULs into U+FFFD rather than cut strings short. */
+    json_t *report = json_loadb(data, len, JSON_ALLOW_NUL, &err);
+    if (!report)
+        return nm_diag_set(d, NM_ERR_PARSE, "%s:%d:%d: not valid JSON: %s", name, err.line,
+                           err.column, err.text);
+    int r = 0;
+    const char *schema = json_string_value(json_object_get(report, "schema"));
+    if (!json_is_object(report) || !schema)
+        r = nm_diag_set(d, NM_ERR_PARSE, "%s: not a nearmiss report (no \"schema\")", name);
+    else if (strcmp(schema, NM_REPORT_SCHEMA) != 0 &&
+             !nm_str_has_prefix(schema, NM_REPORT_SCHEMA "."))
+        r = nm_diag_set(d, NM_ERR_PARSE,
+                        "%s: schema \"%.100s\" is not supported (this version reads %s)", name,
+                        schema, NM_REPORT_SCHEMA);
+    else if (!json_is_array(json_object_get(report, "hosts")))
+        r = nm_diag_set(d, NM_ERR_PARSE, "%s: \"hosts\" is missing or not an array", name);
+    if (r < 0) {
+        json_decref(report);
+        return r;
+    }
+    *ret_report = report;
+    return 0;
+}
+
 static int render_json(const json_t *report, char **ret_text, size_t *ret_len, nm_diag *d)
 {
     /* Host data went through the sanitiser, so this cannot fail on content;

@@ -1,0 +1,30 @@
+/*
+ * The inventory loader (native JSON and `ansible-inventory --list`), then
+ * what a scan does with a loaded inventory: selection, the command line's
+ * values, lookups.
+ */
+#include <stdlib.h>
+
+#include "fuzz.h"
+#include "nearmiss/inventory.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct nm_inventory inv;
+    nm_diag d;
+    nm_inventory_init(&inv);
+    if (nm_inventory_load_buffer(&inv, "fuzz.json", (const char *)data, size, &d) == 0 &&
+        inv.n_hosts > 0) {
+        const struct nm_host *h = &inv.hosts[0];
+        (void)nm_inventory_find_host(&inv, h->name);
+        (void)nm_host_label(h, "zone");
+        if (h->n_roles > 0)
+            (void)nm_inventory_find_role(&inv, h->roles[0]);
+        nm_inventory_apply_cli(&inv, "ops", 2222, "~/.ssh/id_ed25519", "~/.ssh/known_hosts");
+        nm_inventory_select(&inv, "*1*,w?b*", h->n_roles ? h->roles[0] : NULL, &d);
+    }
+    nm_inventory_finish(&inv);
+    return 0;
+}
+
+const struct nm_fuzz_replay nm_fuzz_replay = {"inventory", NULL};
