@@ -168,9 +168,13 @@ static int parse_cond(struct loader *l, const char *path, const json_t *v, struc
     r = parse_op(l, p, json_object_get(v, "op"), &c->op);
     if (r < 0)
         return r;
-    c->value = json_incref(json_object_get(v, "value"));
-    if (!c->value && c->op != NM_OP_EXISTS)
+    /* Every refusal comes before the reference is taken: the caller does
+     * not finish a condition that failed to parse. */
+    if (!json_object_get(v, "value") && c->op != NM_OP_EXISTS)
         return bad(l, path, "needs \"value\"%s", "");
+    if (c->op == NM_OP_IN && !json_is_array(json_object_get(v, "value")))
+        return bad(l, path, "\"in\" needs an array value%s", "");
+    c->value = json_incref(json_object_get(v, "value"));
     if (c->op == NM_OP_MATCH || c->op == NM_OP_NMATCH) {
         snprintf(p, sizeof p, "%s.value", path);
         r = compile_re(l, p, c->value, &c->re);
@@ -181,8 +185,6 @@ static int parse_cond(struct loader *l, const char *path, const json_t *v, struc
         }
         c->has_re = true;
     }
-    if (c->op == NM_OP_IN && !json_is_array(c->value))
-        return bad(l, path, "\"in\" needs an array value%s", "");
     c->field = nm_xstrdup(json_string_value(f));
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "fuzz.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,8 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)nm_host_label(h, "zone");
         if (h->n_roles > 0)
             (void)nm_inventory_find_role(&inv, h->roles[0]);
+        /* A copy: selection frees the hosts it drops, roles included (the
+         * command line's --role is never the inventory's own string). */
+        char *role = h->n_roles ? nm_xstrdup(h->roles[0]) : NULL;
         nm_inventory_apply_cli(&inv, "ops", 2222, "~/.ssh/id_ed25519", "~/.ssh/known_hosts");
-        nm_inventory_select(&inv, "*1*,w?b*", h->n_roles ? h->roles[0] : NULL, &d);
+        nm_inventory_select(&inv, "*1*,w?b*", role, &d);
+        free(role);
     }
     nm_inventory_finish(&inv);
     return 0;
