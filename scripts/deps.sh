@@ -14,6 +14,7 @@ pkgs=(
     openssh-server openssh-client                               # the fake fleet
     jq util-linux iproute2 procps openssl time                  # test scripts
     valgrind                                                    # valgrind setup
+    prometheus                 # promtool: checks the textfile and contrib/ rules
 )
 for arg in "$@"; do
     case $arg in

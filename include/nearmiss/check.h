@@ -22,6 +22,13 @@
 #include "nearmiss/parsers.h"
 #include "nearmiss/script.h"
 
+/* A probe that exits with this status says the host has nothing for its
+ * checks to look at (systemctl on a host not booted with systemd): the
+ * checks are notapplicable, with the last line of its stderr as the reason,
+ * unless a check lists 77 in ok_exit.  The number is the one test harnesses
+ * use for "skipped". */
+#define NM_PROBE_EXIT_NOTAPPLICABLE 77
+
 enum nm_op {
     NM_OP_LT,
     NM_OP_LE,

@@ -39,6 +39,7 @@ struct nm_run {
     const char *out_dir;
     int file_mode;    /* of the published files; 0 = NM_OUTDIR_FILE_MODE (0600) */
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
+    int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
 
     /* Results, owned by the run. */
@@ -48,7 +49,7 @@ struct nm_run {
     const char *failed_step; /* name of the step that failed, for the message */
 };
 
-/* Zeroes the run and takes its clock (nm_run_clock); NM_ERR_INVAL in d when
+/* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when
  * NEARMISS_NOW is set but malformed. */
 int nm_run_init(struct nm_run *run, nm_diag *d);
 void nm_run_finish(struct nm_run *run);

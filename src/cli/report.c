@@ -34,8 +34,10 @@ static const char report_usage[] =
     "                       the names `nearmiss scan --format` uses;\n"
     "                       a file name, with one format;\n"
     "                       -, with one format: standard output.\n"
-    "                     Default: beside REPORT.json, named after it\n"
-    "                     (latest.json -> latest.html, latest.junit.xml, latest.prom).\n"
+    "                     Default: beside REPORT.json; for a scan's latest.json the\n"
+    "                     names scan writes (report.html, junit.xml, nearmiss.prom),\n"
+    "                     for any other file named after it (run.json -> run.html,\n"
+    "                     run.junit.xml, run.prom).\n"
     "  -q, --quiet        do not print the paths written\n"
     "  -h, --help         this text\n"
     "\n"
@@ -98,13 +100,27 @@ static json_t *load_report(const char *path)
     return report;
 }
 
-/* "dir/latest.json" -> "dir/latest"; "-" has no stem. */
+/* "dir/run.json" -> "dir/run"; "-" has no stem. */
 static char *input_stem(const char *path)
 {
     size_t len = strlen(path);
     if (len > 5 && strcmp(path + len - 5, ".json") == 0)
         len -= 5;
     return nm_xstrndup(path, len);
+}
+
+/* Where a format goes without -o.  Beside a scan's latest.json, the names
+ * scan itself writes (report.html, junit.xml, nearmiss.prom): one name for
+ * the current report, whichever command rendered it.  Beside any other
+ * file (an older nearmiss-<time>.json), named after it, so that rendering
+ * an old run never replaces the current report. */
+static char *default_path(const char *input, const char *stem, size_t fi)
+{
+    const char *base = strrchr(input, '/');
+    base = base ? base + 1 : input;
+    if (strcmp(base, "latest.json") == 0)
+        return nm_xasprintf("%.*s%s", (int)(base - input), input, nm_report_formats[fi].file);
+    return nm_xasprintf("%s%s", stem, nm_report_formats[fi].suffix);
 }
 
 static int write_stdout(const json_t *report, size_t fi)
@@ -231,8 +247,7 @@ int nm_cmd_report(int argc, char **argv)
     for (size_t i = 0; i < nm_report_n_formats; i++) {
         if (!(fmts & nm_report_formats[i].bit))
             continue;
-        char *path =
-            out ? nm_xstrdup(out) : nm_xasprintf("%s%s", stem, nm_report_formats[i].suffix);
+        char *path = out ? nm_xstrdup(out) : default_path(input, stem, i);
         char *slash = strrchr(path, '/');
         if (slash && slash != path) {
             *slash = '\0';

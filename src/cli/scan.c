@@ -421,6 +421,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.out_dir = out;
     run.file_mode = file_mode;
     run.formats = formats;
+    run.fail_on = fail_on;
     if (nm_ssh_global_init() < 0) {
         nm_cli_error("cannot initialise libssh2");
         goto out;

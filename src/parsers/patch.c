@@ -442,6 +442,8 @@ static json_t *dnf_item(struct nm_span line, struct nm_span adv, const char *typ
                         nm_span_json((struct nm_span){b.data, b.len}, 2 * FIELD_MAX + 1));
     nm_buf_finish(&b);
     json_object_set_new(item, "advisory", jfield(adv));
+    /* What installing it is called: the advisory, or "other update". */
+    json_object_set_new(item, "fix", jfield(adv));
     json_object_set_new(item, "type", json_string(type));
     json_object_set_new(item, "security", json_boolean(strcmp(type, "security") == 0));
     json_object_set_new(item, "severity", json_string(sev));
@@ -450,6 +452,117 @@ static json_t *dnf_item(struct nm_span line, struct nm_span adv, const char *typ
     json_object_set_new(item, "issued", issued.p ? jfield(issued) : json_null());
     json_object_set_new(item, "evidence", nm_span_evidence(line));
     return item;
+}
+
+/* The patch-dnf probe prints this line, then `check-update`'s stdout, then
+ * the exit line (docs/parsers-patch.md). */
+#define DNF_CU_MARK "nearmiss:check-update"
+#define DNF_CU_EXIT "nearmiss:check-update-exit "
+
+/* "name.arch" -> name and arch (arches start with a letter). */
+static bool dnf_name_arch(struct nm_span s, struct nm_span *ret_name, struct nm_span *ret_arch)
+{
+    if (s.n < 3 || s.n > 2 * FIELD_MAX)
+        return false;
+    size_t dot = s.n;
+    while (dot > 0 && s.p[dot - 1] != '.')
+        dot--;
+    if (dot < 2 || dot == s.n || !is_alpha(s.p[dot]))
+        return false;
+    for (size_t i = 0; i < s.n; i++)
+        if ((unsigned char)s.p[i] <= ' ' || s.p[i] == 0x7f || s.p[i] == '/')
+            return false;
+    *ret_name = (struct nm_span){s.p, dot - 1};
+    *ret_arch = (struct nm_span){s.p + dot, s.n - dot};
+    return true;
+}
+
+/* "[EPOCH:]VERSION-RELEASE": a '-' and no spaces, starting with a digit or
+ * an epoch. */
+static bool dnf_is_evr(struct nm_span s)
+{
+    if (s.n < 3 || s.n > FIELD_MAX || !nm_is_digit(s.p[0]) || !memchr(s.p, '-', s.n))
+        return false;
+    for (size_t i = 0; i < s.n; i++)
+        if ((unsigned char)s.p[i] <= ' ' || s.p[i] == 0x7f || s.p[i] == '/')
+            return false;
+    return true;
+}
+
+/* The kernel packages whose update only takes effect after a reboot. */
+static bool dnf_is_kernel(struct nm_span name)
+{
+    static const char *const k[] = {"kernel", "kernel-core", "kernel-uek", "kernel-rt",
+                                    "kernel-rt-core"};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (nm_span_eq(name, k[i]))
+            return true;
+    return false;
+}
+
+/* One package that check-update lists (name.arch, [epoch:]version-release,
+ * repository). */
+static json_t *dnf_update_item(struct nm_span evidence, struct nm_span na, struct nm_span evr,
+                               struct nm_span repo)
+{
+    struct nm_span name, arch;
+    if (!dnf_name_arch(na, &name, &arch))
+        return NULL;
+    json_t *item = json_object();
+    json_object_set_new(item, "subject", nm_span_json(na, 2 * FIELD_MAX));
+    json_object_set_new(item, "advisory", json_null());
+    json_object_set_new(item, "fix", json_string("other update"));
+    json_object_set_new(item, "type", json_string("update"));
+    json_object_set_new(item, "security", json_false());
+    json_object_set_new(item, "severity", json_string("unknown"));
+    struct nm_buf b;
+    nm_buf_init(&b, 3 * FIELD_MAX);
+    nm_buf_append(&b, name.p, name.n);
+    nm_buf_append(&b, "-", 1);
+    nm_buf_append(&b, evr.p, evr.n);
+    nm_buf_append(&b, ".", 1);
+    nm_buf_append(&b, arch.p, arch.n);
+    json_object_set_new(item, "package",
+                        nm_span_json((struct nm_span){b.data, b.len}, 3 * FIELD_MAX));
+    nm_buf_finish(&b);
+    json_object_set_new(item, "name", jfield(name));
+    json_object_set_new(item, "arch", jfield(arch));
+    json_object_set_new(item, "version", jfield(evr));
+    json_object_set_new(item, "repo", jfield(repo));
+    json_object_set_new(item, "kernel", json_boolean(dnf_is_kernel(name)));
+    json_object_set_new(item, "obsoletes", json_null());
+    json_object_set_new(item, "covered", json_false());
+    json_object_set_new(item, "evidence", nm_span_evidence(evidence));
+    return item;
+}
+
+/* After the last line, "covered" on every item: an update that an advisory
+ * names is that advisory's, and a bugfix or enhancement advisory for a
+ * package a security advisory already fixes adds nothing to do; neither is
+ * an "other update" of its own. */
+static void dnf_mark_covered(json_t *items)
+{
+    json_t *any = json_object(), *sec = json_object();
+    size_t i;
+    json_t *it;
+    json_array_foreach (items, i, it) {
+        const char *n = json_string_value(json_object_get(it, "name"));
+        if (!n || !json_is_string(json_object_get(it, "advisory")))
+            continue;
+        json_object_set_new(any, n, json_true());
+        if (json_is_true(json_object_get(it, "security")))
+            json_object_set_new(sec, n, json_true());
+    }
+    json_array_foreach (items, i, it) {
+        const char *n = json_string_value(json_object_get(it, "name"));
+        bool adv = json_is_string(json_object_get(it, "advisory"));
+        bool covered = n && (adv ? !json_is_true(json_object_get(it, "security")) &&
+                                       json_object_get(sec, n) != NULL
+                                 : json_object_get(any, n) != NULL);
+        json_object_set_new(it, "covered", json_boolean(covered));
+    }
+    json_decref(any);
+    json_decref(sec);
 }
 
 int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options, json_t **ret_items,
@@ -461,11 +574,75 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
     size_t unknown = 0;
     char q[128];
     int r = 0;
+    /* check-update part: an entry is name.arch, version and repository;
+     * yum and dnf wrap a long name (or version) onto an indented line.
+     * Under "Obsoleting Packages", an indented complete entry is the
+     * installed package the one above replaces. */
+    bool cu = false, obsoleting = false;
+    struct nm_span ent[3], ent_start = {NULL, 0};
+    size_t n_ent = 0;
+    json_t *last_obsoleting = NULL;
 
     while (nm_span_next_line(&cur, end, &line)) {
         struct nm_span t[7], name, none = {NULL, 0};
         if (nm_span_trim(line).n == 0)
             continue;
+        if (nm_span_eq(nm_span_trim(line), DNF_CU_MARK)) {
+            cu = true;
+            continue;
+        }
+        if (cu && nm_span_has_prefix(line, DNF_CU_EXIT))
+            continue; /* its status is in the probe's evidence; the lines are what count */
+        if (cu && !nm_span_has_prefix(line, "Error:")) {
+            bool indented = nm_is_blank(line.p[0]);
+            size_t n = nm_span_split(line, t, 4);
+            if (!indented && n == 2 && nm_span_eq(t[0], "Obsoleting") &&
+                nm_span_eq(t[1], "Packages")) {
+                obsoleting = true;
+                n_ent = 0;
+                continue;
+            }
+            if (indented && n_ent > 0 && n_ent + n <= 3) {
+                for (size_t k = 0; k < n; k++)
+                    ent[n_ent++] = t[k];
+            } else if (indented && obsoleting && n == 3 && last_obsoleting) {
+                struct nm_span on, oa;
+                if (dnf_name_arch(t[0], &on, &oa) && dnf_is_evr(t[1]))
+                    json_object_set_new(last_obsoleting, "obsoletes", jfield(on));
+                continue;
+            } else if (!indented && n >= 1 && n <= 3 && !dnf_is_noise(line)) {
+                n_ent = 0;
+                ent_start = line;
+                for (size_t k = 0; k < n; k++)
+                    ent[n_ent++] = t[k];
+            } else if (dnf_is_noise(line)) {
+                continue;
+            } else {
+                if (unknown++ == 0)
+                    first_unknown = line;
+                continue;
+            }
+            if (n_ent < 3)
+                continue;
+            n_ent = 0;
+            struct nm_span whole = {ent_start.p, (size_t)(line.p + line.n - ent_start.p)};
+            json_t *item =
+                dnf_is_evr(ent[1]) ? dnf_update_item(whole, ent[0], ent[1], ent[2]) : NULL;
+            if (!item) {
+                if (unknown++ == 0)
+                    first_unknown = ent_start;
+                continue;
+            }
+            const char *subj = json_string_value(json_object_get(item, "subject"));
+            if (subj && json_object_get(seen, subj)) {
+                json_decref(item); /* listed twice: the first one counts */
+                last_obsoleting = NULL;
+                continue;
+            }
+            last_obsoleting = obsoleting ? item : NULL;
+            push_first(items, seen, item, "subject");
+            continue;
+        }
         if (nm_span_has_prefix(line, "Error:")) {
             /* With skip_if_unavailable=True dnf goes on without the repo
              * ("Ignoring repositories: ..."): what is listed is still true,
@@ -517,6 +694,7 @@ int nm_parse_dnf_updateinfo(const char *data, size_t len, const json_t *options,
         r = unrecognised(d, "dnf_updateinfo: no advisory line", unknown, first_unknown);
         goto out;
     }
+    dnf_mark_covered(items);
     *ret_items = items;
     items = NULL;
 out:

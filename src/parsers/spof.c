@@ -442,6 +442,46 @@ static bool level_is(const struct md *a, const char *l)
     return nm_span_eq(a->level, l);
 }
 
+static bool action_is(const struct md *a, const char *name)
+{
+    return a->action_lit ? strcmp(a->action_lit, name) == 0 : nm_span_eq(a->action, name);
+}
+
+/* What a running or waiting action means for the array's redundancy, per
+ * level (docs/parsers-spof.md): *ret_reduces is null when there is no
+ * action. */
+static const char *action_note(const struct md *a, bool degraded, json_t **ret_reduces)
+{
+    bool mirror = level_is(a, "raid1") || level_is(a, "raid10");
+    *ret_reduces = json_null();
+    if (!a->action.p && !a->action_lit)
+        return NULL;
+    if (action_is(a, "check") || action_is(a, "repair")) {
+        *ret_reduces = json_false();
+        return "a consistency check (scrub): routine, every member stays in use";
+    }
+    *ret_reduces = json_true();
+    if (action_is(a, "resync")) {
+        /* A resync after an unclean shutdown makes the copies identical
+         * again; on a mirror with every member active, each member already
+         * holds the data, so redundancy is not at stake.  Parity levels
+         * are different: until the stripe is rewritten its parity may not
+         * match the data, and a member lost then is rebuilt from it. */
+        if (mirror && !degraded) {
+            *ret_reduces = json_false();
+            return "every member is active and holds a copy of the data; the resync only makes "
+                   "the copies identical again (as after an unclean shutdown)";
+        }
+        if (level_is(a, "raid4") || level_is(a, "raid5"))
+            return "parity may be stale until it ends: a disk that fails before then can take "
+                   "the stripes not yet resynced with it";
+        if (level_is(a, "raid6"))
+            return "P and Q parity may be stale until it ends: stripes not yet resynced do not "
+                   "have raid6's protection against two disk failures";
+    }
+    return "the array is not fully redundant until it ends";
+}
+
 static json_t *md_item(struct md *a)
 {
     json_t *it = json_object();
@@ -504,6 +544,10 @@ static json_t *md_item(struct md *a)
     set(it, "single_leg", json_boolean(single_leg));
     set(it, "action", a->action_lit ? json_string(a->action_lit) : jfield_or_null(a->action));
     set(it, "action_status", a->action_status ? json_string(a->action_status) : json_null());
+    json_t *reduces;
+    const char *note = action_note(a, degraded, &reduces);
+    set(it, "action_reduces_redundancy", reduces);
+    set(it, "action_note", note ? json_string(note) : json_null());
     set(it, "progress_pct", a->has_pct ? json_real(dec_value(a->pct, 0)) : json_null());
     set(it, "finish", jfield_or_null(a->finish));
     set(it, "bitmap", jfield_or_null(a->bitmap));

@@ -442,7 +442,7 @@ struct hinfo {
     char *name; /* cleaned */
     bool ok;    /* status "ok" */
     bool has_score;
-    long score;
+    double score;
     int crit_rank;     /* 0 low, 1 medium (default), 2 high, 3 critical */
     int counts[N_SEV]; /* findings not waived, per severity */
     size_t n_findings, n_waived;
@@ -536,17 +536,19 @@ static int crit_rank(const char *c)
     return 1;
 }
 
-static const char *band_title(bool known, long score)
+/* Bands of docs/scoring.md: one critical finding on an ordinary host is
+ * 20, several highs reach 5..20. */
+static const char *band_title(bool known, double score)
 {
     if (!known)
         return "unknown";
     if (score <= 0)
         return "no known risk";
-    if (score < 20)
+    if (score < 5)
         return "low";
-    if (score < 50)
+    if (score < 20)
         return "elevated";
-    if (score < 80)
+    if (score < 50)
         return "high";
     return "critical";
 }
@@ -601,8 +603,13 @@ static void host_points(struct hinfo *hi)
     struct bd *bd = nm_xcalloc(json_array_size(bdj) + 1, sizeof *bd);
     json_array_foreach (bdj, i, e) {
         const char *fp = str(e, "fingerprint");
-        if (fp && json_is_number(json_object_get(e, "points")))
-            bd[n++] = (struct bd){fp, json_number_value(json_object_get(e, "points"))};
+        /* "worth" (the drop in the host's score); reports written before
+         * it existed carry "points". */
+        const json_t *w = json_object_get(e, "worth");
+        if (!json_is_number(w))
+            w = json_object_get(e, "points");
+        if (fp && json_is_number(w))
+            bd[n++] = (struct bd){fp, json_number_value(w)};
     }
     qsort(bd, n, sizeof *bd, cmp_bd);
     hi->points = nm_xcalloc(hi->n_findings + 1, sizeof *hi->points);
@@ -652,7 +659,7 @@ static void consider_risk(struct ctx *c, struct risk r)
 struct order_key {
     size_t index;
     bool has_score;
-    long score;
+    double score;
     const char *name;
 };
 
@@ -693,7 +700,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
         c->n_scanned += hi->ok;
         const json_t *sc = json_object_get(h, "score");
         hi->has_score = json_is_number(sc);
-        hi->score = hi->has_score ? lround(json_number_value(sc)) : 0;
+        hi->score = hi->has_score ? json_number_value(sc) : 0;
         hi->crit_rank = crit_rank(str(h, "criticality"));
         hi->n_findings = json_array_size(json_object_get(h, "findings"));
         host_points(hi);
@@ -992,13 +999,13 @@ static void build_overview(xmlNodePtr main, const struct ctx *c)
 
     const json_t *fs = json_object_get(json_object_get(c->report, "summary"), "fleet_score");
     bool known = json_is_number(fs);
-    long score = known ? lround(json_number_value(fs)) : 0;
+    double score = known ? json_number_value(fs) : 0;
     xmlNodePtr card = el(sec, "div", "card");
     attr(card, "id", "fleet-score");
     el_text(card, "div", "label", "Fleet risk score");
     xmlNodePtr big = el(card, "div", "big");
     if (known) {
-        textf(big, "%ld", score);
+        textf(big, "%.1f", score);
         el_text(big, "small", NULL, " / 100");
     } else {
         text(big, "unknown");
@@ -1006,8 +1013,8 @@ static void build_overview(xmlNodePtr main, const struct ctx *c)
     xmlNodePtr band = el(card, "div", "band");
     textf(band, "Risk: %s", band_title(known, score));
     el_text(card, "p", "note",
-            "Half the worst host plus half the average host, plus fleet-level findings; "
-            "0 = nothing found, 100 = act now.");
+            "The chance, in percent, that something in the fleet causes an outage within 30 "
+            "days: every scanned host and fleet-level finding counts; 0 = nothing found.");
 
     card = el(sec, "div", "card");
     el_text(card, "div", "label", "Hosts");
@@ -1172,7 +1179,7 @@ static void chart_scores(xmlNodePtr parent, const struct ctx *c)
             bands[10]++;
             continue;
         }
-        long s = h->score < 0 ? 0 : h->score;
+        long s = h->score < 0 ? 0 : (long)h->score;
         bands[s >= 90 ? 9 : s / 10]++;
     }
     size_t max = 1;
@@ -1280,7 +1287,7 @@ static void build_top_risks(xmlNodePtr main, const struct ctx *c)
         return;
     }
     el_text(sec, "p", "note",
-            "The findings worth the most risk points (severity weight \xc3\x97 host criticality), "
+            "The findings whose fix lowers their host's risk score the most, "
             "then by severity and host criticality.");
     xmlNodePtr ol = el(sec, "ol", "risks");
     for (size_t i = 0; i < c->n_top; i++) {
@@ -1297,7 +1304,7 @@ static void build_top_risks(xmlNodePtr main, const struct ctx *c)
         char pts[32];
         format_points(pts, sizeof pts, r->points);
         xmlNodePtr p = el(li, "span", "pts");
-        textf(p, "%s pts \xc2\xb7 %s", pts, cat_title(str(f, "category")));
+        textf(p, "\xe2\x88\x92%s \xc2\xb7 %s", pts, cat_title(str(f, "category")));
     }
 }
 
@@ -1723,11 +1730,11 @@ static void finding_el(xmlNodePtr ol, const struct hinfo *hi, size_t host, size_
         el_text(head, "span", "badge badge-expired", "waiver expired");
     xmlNodePtr pts = el(head, "span", "pts");
     if (waived) {
-        text(pts, "0 pts (waived)");
+        text(pts, "counts 0 (waived)");
     } else {
         char p[32];
         format_points(p, sizeof p, hi->points[j]);
-        textf(pts, "%s pts", p);
+        textf(pts, "fixing it: \xe2\x88\x92%s", p);
     }
     text_value(el(li, "p", "msg"), json_object_get(f, "message"), GENERIC_CAP);
     if (json_object_get(f, "remediation") && !json_is_null(json_object_get(f, "remediation"))) {
@@ -1852,23 +1859,23 @@ static void host_breakdown(xmlNodePtr body, const struct hinfo *hi, size_t host)
     double factor = nm_score_criticality_factor(str(hi->h, "criticality"));
     xmlNodePtr p = el(body, "p", "note");
     textf(p,
-          "Each finding counts its severity weight (critical %d, high %d, medium %d, low %d) "
-          "\xc3\x97 the host's criticality factor (%g); the score is the sum, capped at 100. "
-          "Waived findings count 0.",
-          nm_score_severity_weight(NM_SEV_CRITICAL), nm_score_severity_weight(NM_SEV_HIGH),
-          nm_score_severity_weight(NM_SEV_MEDIUM), nm_score_severity_weight(NM_SEV_LOW), factor);
+          "Each finding is a chance of an outage within 30 days (critical %g %%, high %g %%, "
+          "medium %g %%, low %g %%), stretched by its urgency and the host's criticality "
+          "(\xc3\x97%g); the score is the chance that at least one strikes. The column says how "
+          "much fixing each finding lowers the score. Waived findings count 0.",
+          100 * nm_score_likelihood(NM_SEV_CRITICAL), 100 * nm_score_likelihood(NM_SEV_HIGH),
+          100 * nm_score_likelihood(NM_SEV_MEDIUM), 100 * nm_score_likelihood(NM_SEV_LOW), factor);
     xmlNodePtr tbl = grid_table(body);
     attr(tbl, "data-role", "breakdown");
     xmlNodePtr tr = el(el(tbl, "thead", NULL), "tr", NULL);
     el_text(tr, "th", NULL, "Finding");
     el_text(tr, "th", NULL, "Severity");
-    el_text(tr, "th", "num", "Points");
+    el_text(tr, "th", "num", "Fixing it");
     xmlNodePtr tb = el(tbl, "tbody", NULL);
-    double sum = 0;
     size_t j;
     const json_t *f;
     json_array_foreach (findings, j, f) {
-        if (hi->points[j] <= 0)
+        if (json_is_true(json_object_get(f, "waived")) || sev_of(f) < NM_SEV_LOW)
             continue;
         tr = el(tb, "tr", NULL);
         xmlNodePtr a = el(el(tr, "td", NULL), "a", NULL);
@@ -1880,18 +1887,13 @@ static void host_breakdown(xmlNodePtr body, const struct hinfo *hi, size_t host)
         char pts[32];
         format_points(pts, sizeof pts, hi->points[j]);
         el_text(tr, "td", "num", pts);
-        sum += hi->points[j];
     }
     tr = el(tb, "tr", NULL);
     el_text(tr, "th", NULL, "Score");
     el(tr, "td", NULL);
     xmlNodePtr td = el(tr, "td", "num");
-    char pts[32];
-    format_points(pts, sizeof pts, sum);
     if (hi->has_score)
-        textf(td, "%s \xe2\x86\x92 %ld", pts, hi->score);
-    else
-        text(td, pts);
+        textf(td, "%.1f", hi->score);
 }
 
 static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
@@ -1902,7 +1904,7 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
     attrf(det, "id", "h-%zu", i);
     attr(det, "data-name", hi->name);
     if (hi->has_score)
-        attrf(det, "data-score", "%ld", hi->score);
+        attrf(det, "data-score", "%.1f", hi->score);
     else
         attr(det, "data-score", "");
     attr(det, "data-status", str(h, "status") ? str(h, "status") : "");
@@ -1952,11 +1954,11 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
     el_text(sc, "span", "lbl", "score");
     xmlNodePtr num = el(sc, "span", "score");
     if (hi->has_score) {
-        textf(num, "%ld", hi->score);
+        textf(num, "%.1f", hi->score);
         xmlNodePtr meter = el(sc, "span", "meter");
         attr(meter, "aria-hidden", "true");
         xmlNodePtr fill = el(meter, "span", NULL);
-        long w = hi->score < 0 ? 0 : hi->score > 100 ? 100 : hi->score;
+        long w = hi->score < 0 ? 0 : hi->score > 100 ? 100 : lround(hi->score);
         attrf(fill, "style", "width:%ld%%", w);
     } else {
         text(num, "unknown");

@@ -42,8 +42,10 @@ int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret
 static int render_json(const json_t *report, char **ret_text, size_t *ret_len, nm_diag *d)
 {
     /* Host data went through the sanitiser, so this cannot fail on content;
-     * JSON_ENSURE_ASCII is not used: reports stay readable UTF-8. */
-    char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+     * JSON_ENSURE_ASCII is not used: reports stay readable UTF-8.  Fifteen
+     * significant digits print a score of 37.8 as 37.8, where jansson's
+     * default seventeen show the binary rounding (37.799999999999997). */
+    char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     if (!text)
         return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the report");
     /* One trailing newline, as text files have; jansson allocates with malloc. */

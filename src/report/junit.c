@@ -7,8 +7,10 @@
  *
  * Result mapping (docs/report.md):
  *   pass           passed testcase
- *   warn           passed, findings listed in <system-out>: CI systems show
- *                  any failure as red, and a warning should not break builds
+ *   warn           <failure> as for fail when its worst finding is at or above
+ *                  the run's --fail-on (the report's "fail_on"), so that the
+ *                  build the exit status fails is red here too; otherwise
+ *                  passed, findings listed in <system-out>
  *   fail           <failure message type=worst severity> listing findings
  *   error          <error message=reason>
  *   notapplicable  <skipped message=reason>
@@ -318,7 +320,7 @@ static void checks_findings(const json_t *host, const char *check, struct nm_buf
 }
 
 static void add_check(xmlNodePtr suite, const char *classname, const json_t *host,
-                      const json_t *chk, struct counts *n)
+                      const json_t *chk, int fail_on, struct counts *n)
 {
     const char *id = str(chk, "id");
     const char *result = str(chk, "result");
@@ -341,7 +343,9 @@ static void add_check(xmlNodePtr suite, const char *classname, const json_t *hos
         int worst = NM_SEV_NONE;
         if (id)
             checks_findings(host, id, &b, &active, &first, &worst);
-        if (strcmp(result, "fail") == 0) {
+        bool failed = strcmp(result, "fail") == 0 ||
+                      (fail_on != NM_SEV_NONE && worst != NM_SEV_NONE && worst >= fail_on);
+        if (failed) {
             xmlNodePtr fl = xmlNewChild(tc, NULL, BAD_CAST "failure", NULL);
             struct nm_buf m;
             nm_buf_init(&m, 4096);
@@ -438,7 +442,7 @@ static void set_counts(xmlNodePtr el, const struct counts *n, bool skipped)
 }
 
 static void add_host(xmlNodePtr root, const json_t *host, const char *timestamp, size_t index,
-                     struct counts *total)
+                     int fail_on, struct counts *total)
 {
     struct counts n = {0};
     char *name = nm_report_clean_json(json_object_get(host, "name"));
@@ -502,7 +506,7 @@ static void add_host(xmlNodePtr root, const json_t *host, const char *timestamp,
         size_t i;
         const json_t *chk;
         json_array_foreach (json_object_get(host, "checks"), i, chk)
-            add_check(suite, classname, host, chk, &n);
+            add_check(suite, classname, host, chk, fail_on, &n);
     }
     set_counts(suite, &n, true);
     total->tests += n.tests;
@@ -605,11 +609,13 @@ int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_le
 
     char ts_buf[20];
     const char *ts = junit_timestamp(str(report, "started_at"), ts_buf) ? ts_buf : NULL;
+    /* Absent or null: no threshold, warnings pass. */
+    int fail_on = nm_severity_from_name(str(report, "fail_on"));
     size_t i;
     const json_t *h;
     double ms = 0;
     json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        add_host(root, h, ts, i, &total);
+        add_host(root, h, ts, i, fail_on, &total);
         const json_t *dur = json_object_get(json_object_get(h, "scan"), "duration_ms");
         if (json_is_number(dur) && json_number_value(dur) > 0)
             ms += json_number_value(dur);

@@ -347,7 +347,12 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
     }
     free(pairs);
     double v;
-    if (number(json_object_get(json_object_get(report, "summary"), "fleet_score"), &v))
+    /* No sample when nothing was scanned, even from a report whose writer
+     * still gave a number then: an absent series reads as unknown. */
+    const json_t *summary = json_object_get(report, "summary");
+    const json_t *scanned = json_object_get(summary, "scanned");
+    if (number(json_object_get(summary, "fleet_score"), &v) &&
+        !(json_is_integer(scanned) && json_integer_value(scanned) == 0))
         add_sample(&p, F_FLEET_SCORE, &b, v);
     int64_t t;
     if (nm_report_parse_utc(str(report, "finished_at"), &t) == 0 ||

@@ -1274,6 +1274,23 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
     if (sec->state == NM_SECTION_PARTIAL)
         return nm_check_result_entry(c, NM_RESULT_ERROR,
                                      "probe output was cut off (host deadline or output cap)");
+    if (sec->exit_code == NM_PROBE_EXIT_NOTAPPLICABLE && !exit_ok(c, sec->exit_code)) {
+        /* The probe found the host has nothing to check (docs/checks.md);
+         * its last line on stderr says why. */
+        size_t e = sec->err.len, b;
+        while (e > 0 && (sec->err.data[e - 1] == '\n' || sec->err.data[e - 1] == ' '))
+            e--;
+        for (b = e; b > 0 && sec->err.data[b - 1] != '\n'; b--)
+            ;
+        size_t n = e - b < 300 ? e - b : 300, k = 0;
+        for (size_t i = 0; i < n; i++) {
+            char ch = sec->err.data[b + i];
+            why[k++] = ch >= 0x20 && ch < 0x7f ? ch : ' ';
+        }
+        why[k] = '\0';
+        return nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
+                                     k ? why : "the probe says it does not apply to this host");
+    }
     if (!exit_ok(c, sec->exit_code)) {
         /* Show the start of stderr: it usually says why. */
         size_t n = sec->err.len < 200 ? sec->err.len : 200;

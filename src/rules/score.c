@@ -2,22 +2,24 @@
 #include <string.h>
 
 #include "nearmiss/score.h"
+#include "nearmiss/util.h"
 
 /* docs/scoring.md explains every number here with worked examples. */
 
-int nm_score_severity_weight(enum nm_severity s)
+double nm_score_likelihood(enum nm_severity s)
 {
-    /* One critical finding alone puts a host in the upper half; it takes
-     * many low findings to rival one high. */
+    /* About a factor of ten per step, chosen so that severity keeps ranking:
+     * five highs at their most urgent stay below one critical at its least,
+     * and eighty lows stay below one high. */
     switch (s) {
     case NM_SEV_CRITICAL:
-        return 40;
+        return 0.20;
     case NM_SEV_HIGH:
-        return 15;
+        return 0.025;
     case NM_SEV_MEDIUM:
-        return 5;
+        return 0.003;
     case NM_SEV_LOW:
-        return 1;
+        return 0.0003;
     case NM_SEV_INFO:
     case NM_SEV_NONE:
         return 0;
@@ -66,13 +68,59 @@ double nm_score_urgency(const json_t *finding)
     return 1.0 + 0.5 * past;
 }
 
-static double round2(double x)
+double nm_score_hazard(enum nm_severity s, double urgency, double criticality)
 {
-    return round(x * 100.0) / 100.0;
+    double p = nm_score_likelihood(s);
+    if (p <= 0)
+        return 0;
+    /* Urgency and criticality stretch the exposure, as a longer or more
+     * crowded horizon would: they multiply the hazard, never the
+     * likelihood itself, so the result stays a probability. */
+    return -log1p(-p) * urgency * criticality;
+}
+
+double nm_score_from_hazard(double hazard)
+{
+    if (!(hazard > 0))
+        return 0;
+    double v = round(-expm1(-hazard) * 1000.0) / 10.0;
+    /* One decimal is the resolution people read; the ends are kept apart
+     * from "nothing found" and from certainty, neither of which a
+     * non-empty finite list of findings is. */
+    if (v < 0.1)
+        v = 0.1;
+    if (v > 99.9)
+        v = 99.9;
+    return v;
+}
+
+double nm_score_to_hazard(double score)
+{
+    if (!(score > 0))
+        return 0;
+    if (score >= 100)
+        score = 99.95;
+    return -log1p(-score / 100.0);
+}
+
+static double round3(double x)
+{
+    return round(x * 1000.0) / 1000.0;
+}
+
+static double round1(double x)
+{
+    return round(x * 10.0) / 10.0;
+}
+
+static enum nm_severity severity_of(const json_t *f)
+{
+    return nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
 }
 
 void nm_score_host(json_t *host)
 {
+    json_object_del(host, "score_capped_from"); /* written by earlier versions */
     const char *status = json_string_value(json_object_get(host, "status"));
     if (!status || strcmp(status, "ok") != 0) {
         json_object_set_new(host, "score", json_null());
@@ -81,61 +129,132 @@ void nm_score_host(json_t *host)
     }
     const char *crit = json_string_value(json_object_get(host, "criticality"));
     double factor = nm_score_criticality_factor(crit);
+    const json_t *findings = json_object_get(host, "findings");
+    size_t n = json_array_size(findings), i;
+    double *hz = nm_xcalloc(n + 1, sizeof *hz);
     double total = 0;
-    json_t *parts = json_array();
-    size_t i;
     json_t *f;
-    json_array_foreach (json_object_get(host, "findings"), i, f) {
+    json_array_foreach (findings, i, f) {
         if (json_is_true(json_object_get(f, "waived")))
             continue;
-        enum nm_severity s =
-            nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-        int weight = nm_score_severity_weight(s);
-        if (weight <= 0)
+        hz[i] = nm_score_hazard(severity_of(f), nm_score_urgency(f), factor);
+        total += hz[i];
+    }
+    double score = nm_score_from_hazard(total);
+    json_t *parts = json_array();
+    json_array_foreach (findings, i, f) {
+        if (hz[i] <= 0)
             continue;
         double urgency = nm_score_urgency(f);
-        double pts = round2(weight * urgency * factor);
-        total += pts;
+        /* What fixing it is worth: the drop in this host's shown score.
+         * Computed from the other findings' sum rather than by subtraction
+         * so that rounding cannot make it negative. */
+        double rest = 0;
+        for (size_t k = 0; k < n; k++)
+            rest += k == i ? 0 : hz[k];
+        double worth = round1(score - nm_score_from_hazard(rest));
         json_array_append_new(
-            parts, json_pack("{s:s?, s:s?, s:s?, s:s, s:i, s:f, s:f, s:f}", "fingerprint",
+            parts, json_pack("{s:s?, s:s?, s:s?, s:s, s:f, s:f, s:f, s:f, s:f}", "fingerprint",
                              json_string_value(json_object_get(f, "fingerprint")), "check",
                              json_string_value(json_object_get(f, "check")), "subject",
                              json_string_value(json_object_get(f, "subject")), "severity",
-                             nm_severity_name(s), "weight", weight, "urgency", round2(urgency),
-                             "criticality", factor, "points", pts));
+                             nm_severity_name(severity_of(f)), "base_likelihood",
+                             nm_score_likelihood(severity_of(f)), "urgency", round3(urgency),
+                             "criticality", factor, "likelihood", round3(-expm1(-hz[i])), "worth",
+                             worth < 0 ? 0 : worth));
     }
-    int score = (int)lround(total > 100 ? 100 : total);
-    json_object_set_new(host, "score", json_integer(score));
+    free(hz);
+    json_object_set_new(host, "score", json_real(score));
     json_object_set_new(host, "score_breakdown", parts);
-    if (total > 100)
-        json_object_set_new(host, "score_capped_from", json_real(round2(total)));
-    else
-        json_object_del(host, "score_capped_from");
 }
 
-json_t *nm_score_fleet(const json_t *report)
+/* Highest criticality factor among the hosts a fleet finding names: a role
+ * is as critical as its most critical member. */
+static double fleet_finding_factor(const json_t *report, const json_t *ff)
 {
-    double sum = 0, max = 0;
+    double best = 0;
+    size_t i, j;
+    const json_t *name, *h;
+    json_array_foreach (json_object_get(ff, "hosts"), i, name) {
+        json_array_foreach (json_object_get(report, "hosts"), j, h) {
+            if (json_equal(json_object_get(h, "name"), (json_t *)name)) {
+                double f = nm_score_criticality_factor(
+                    json_string_value(json_object_get(h, "criticality")));
+                best = f > best ? f : best;
+            }
+        }
+    }
+    return best > 0 ? best : 1.0;
+}
+
+static double fleet_finding_hazard(const json_t *report, const json_t *ff)
+{
+    if (json_is_true(json_object_get(ff, "waived")))
+        return 0;
+    return nm_score_hazard(severity_of(ff), nm_score_urgency(ff), fleet_finding_factor(report, ff));
+}
+
+/* The hosts' part of the fleet hazard; *scanned counts the hosts with a
+ * score. */
+static double hosts_hazard(const json_t *report, size_t *scanned)
+{
+    double sum = 0;
     size_t n = 0, i;
     json_t *h;
     json_array_foreach (json_object_get(report, "hosts"), i, h) {
         json_t *s = json_object_get(h, "score");
-        if (!json_is_integer(s))
+        if (!json_is_number(s))
             continue;
-        double v = (double)json_integer_value(s);
-        sum += v;
-        max = v > max ? v : max;
+        /* From the shown score, so that a merged or re-rendered report
+         * gives the same fleet score as the run that wrote it. */
+        sum += nm_score_to_hazard(json_number_value(s));
         n++;
     }
-    double fleet = 0;
-    json_array_foreach (json_object_get(report, "fleet_findings"), i, h)
-        fleet += nm_score_severity_weight(
-            nm_severity_from_name(json_string_value(json_object_get(h, "severity"))));
-    if (n == 0 && fleet == 0)
+    *scanned = n;
+    return sum;
+}
+
+json_t *nm_score_fleet(const json_t *report)
+{
+    size_t n;
+    double total = hosts_hazard(report, &n);
+    /* Nothing scanned: fleet findings alone (every role unhealthy because no
+     * host was seen) say nothing about the fleet's risk. */
+    if (n == 0)
         return json_null();
-    /* Half the worst host, half the average: one burning host shows, and so
-     * does a fleet where everything smoulders; fleet-level single points of
-     * failure add their weight on top. */
-    double v = (n ? 0.5 * max + 0.5 * (sum / (double)n) : 0) + fleet;
-    return json_integer((json_int_t)lround(v > 100 ? 100 : v));
+    size_t i;
+    json_t *ff;
+    json_array_foreach (json_object_get(report, "fleet_findings"), i, ff)
+        total += fleet_finding_hazard(report, ff);
+    return json_real(nm_score_from_hazard(total));
+}
+
+json_t *nm_score_fleet_breakdown(const json_t *report)
+{
+    json_t *parts = json_array();
+    size_t n;
+    double hosts = hosts_hazard(report, &n);
+    if (n == 0)
+        return parts;
+    const json_t *ffs = json_object_get(report, "fleet_findings");
+    double total = hosts;
+    size_t i;
+    json_t *ff;
+    json_array_foreach (ffs, i, ff)
+        total += fleet_finding_hazard(report, ff);
+    double score = nm_score_from_hazard(total);
+    json_array_foreach (ffs, i, ff) {
+        double hz = fleet_finding_hazard(report, ff);
+        if (hz <= 0)
+            continue;
+        double worth = round1(score - nm_score_from_hazard(total - hz));
+        json_array_append_new(
+            parts, json_pack("{s:s?, s:s?, s:s?, s:s, s:f, s:f}", "fingerprint",
+                             json_string_value(json_object_get(ff, "fingerprint")), "check",
+                             json_string_value(json_object_get(ff, "check")), "subject",
+                             json_string_value(json_object_get(ff, "subject")), "severity",
+                             nm_severity_name(severity_of(ff)), "likelihood", round3(-expm1(-hz)),
+                             "worth", worth < 0 ? 0 : worth));
+    }
+    return parts;
 }

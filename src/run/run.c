@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nearmiss/model.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
@@ -36,6 +37,12 @@ static int step_fleet(struct nm_run *run, nm_diag *d)
 static int step_summary(struct nm_run *run, nm_diag *d)
 {
     nm_report_summarize(run->report);
+    /* The writers read the threshold from the report, so that `nearmiss
+     * report` renders a stored run exactly as its scan did. */
+    json_object_set_new(run->report, "fail_on",
+                        run->fail_on == NM_SEV_NONE
+                            ? json_null()
+                            : json_string(nm_severity_name((enum nm_severity)run->fail_on)));
     return 0;
 }
 
@@ -81,6 +88,7 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
     nm_outdir_init(&run->outdir);
+    run->fail_on = NM_SEV_NONE;
     return nm_run_clock(&run->now, d);
 }
 

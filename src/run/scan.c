@@ -640,5 +640,6 @@ void nm_report_summarize(json_t *report)
     json_t *summary = json_pack("{s:I, s:I, s:I, s:o}", "hosts", (json_int_t)json_array_size(hosts),
                                 "scanned", scanned, "failed", failed, "findings", fc);
     json_object_set_new(summary, "fleet_score", nm_score_fleet(report));
+    json_object_set_new(summary, "fleet_score_breakdown", nm_score_fleet_breakdown(report));
     json_object_set_new(report, "summary", summary);
 }

@@ -24,8 +24,14 @@ function rnd() { // xorshift32: the same report on every run
 }
 const pick = (a) => a[Math.floor(rnd() * a.length)];
 
-const WEIGHT = { critical: 40, high: 15, medium: 5, low: 1, info: 0 };
+// docs/scoring.md: base likelihood of an outage within 30 days per severity,
+// criticality stretches the hazard; none of these findings has a value and
+// threshold, so urgency is 1.
+const LIKELIHOOD = { critical: 0.2, high: 0.025, medium: 0.003, low: 0.0003, info: 0 };
 const FACTOR = { low: 0.5, medium: 1, high: 1.5, critical: 2 };
+const hazard = (sev, crit) => -Math.log1p(-LIKELIHOOD[sev]) * FACTOR[crit];
+const shown = (hz) => (hz > 0 ? Math.min(99.9, Math.max(0.1, Math.round(-Math.expm1(-hz) * 1000) / 10)) : 0);
+const round1 = (x) => Math.round(x * 10) / 10;
 const roles = ['web', 'db', 'cache', 'queue', 'lb', 'batch', 'mail', 'dns'];
 const zones = ['a', 'b', 'c'];
 const oses = [
@@ -115,18 +121,23 @@ for (let i = 0; i < N; i++) {
     left -= want;
     const findings = [];
     for (let k = 0; k < want; k++) findings.push(finding(name, k));
+    const hz = findings.map((f) => hazard(f.severity, crit));
+    const total = hz.reduce((a, x) => a + x, 0);
+    const score = shown(total);
     const breakdown = [];
-    let total = 0;
-    for (const f of findings) {
-      const pts = WEIGHT[f.severity] * FACTOR[crit];
-      if (pts > 0) { total += pts; breakdown.push({ fingerprint: f.fingerprint, check: f.check, points: pts }); }
-    }
+    findings.forEach((f, k) => {
+      if (hz[k] <= 0) return;
+      breakdown.push({ fingerprint: f.fingerprint, check: f.check, severity: f.severity,
+        base_likelihood: LIKELIHOOD[f.severity], urgency: 1, criticality: FACTOR[crit],
+        likelihood: Math.round(-Math.expm1(-hz[k]) * 1000) / 1000,
+        worth: Math.max(0, round1(score - shown(hz.reduce((a, x, m) => (m === k ? a : a + x), 0)))) });
+    });
     const checks = ['security-updates', 'disk-space', 'cert-expiry', 'smart-health', 'failed-units',
       'reboot-required-debian'].map((id) => {
       const n = findings.filter((f) => f.check === id).length;
       return n ? { id, result: 'fail', items: n + 3, findings: n } : { id, result: 'pass', items: 3, findings: 0 };
     });
-    Object.assign(h, { status: 'ok', error: null, os: pick(oses), score: Math.min(100, Math.round(total)),
+    Object.assign(h, { status: 'ok', error: null, os: pick(oses), score,
       findings, checks, scan: { duration_ms: 150 + Math.floor(rnd() * 2000), connect_ms: 60, bytes: 20000 },
       kernel: '6.1.0-18-amd64', arch: 'x86_64', uptime_seconds: Math.floor(rnd() * 9e6),
       score_breakdown: breakdown });
@@ -135,20 +146,24 @@ for (let i = 0; i < N; i++) {
 }
 
 const counts = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
-let scanned = 0, sum = 0, max = 0;
+let scanned = 0, fleetHazard = 0;
 for (const h of hosts) {
-  if (h.status === 'ok') { scanned++; sum += h.score; max = Math.max(max, h.score); }
+  if (h.status === 'ok') { scanned++; fleetHazard += h.score > 0 ? -Math.log1p(-Math.min(h.score, 99.95) / 100) : 0; }
   for (const f of h.findings) counts[f.severity]++;
 }
 const fleet = roles.slice(0, 3).map((r, i) => ({ check: 'role-redundancy', category: 'spof',
   severity: i ? 'medium' : 'high', subject: `role ${r}`,
   hosts: hosts.filter((h) => h.roles[0] === r).slice(0, 2).map((h) => h.name),
   message: `role ${r}: all healthy hosts are in zone a`, fingerprint: 'f'.repeat(63) + i }));
-for (const f of fleet) counts[f.severity]++;
+for (const f of fleet) {
+  counts[f.severity]++;
+  const crit = Math.max(1, ...f.hosts.map((n) => FACTOR[hosts.find((h) => h.name === n).criticality]));
+  fleetHazard += -Math.log1p(-LIKELIHOOD[f.severity]) * crit;
+}
 const report = { schema: 'nearmiss.report/1', tool: 'nearmiss (synthetic)',
   started_at: '2026-11-24T02:00:00Z', finished_at: '2026-11-24T02:03:10Z',
   summary: { hosts: N, scanned, failed: N - scanned, findings: counts,
-    fleet_score: Math.min(100, Math.round(0.5 * max + 0.5 * sum / Math.max(1, scanned)) + 15 + 10) },
+    fleet_score: scanned ? shown(fleetHazard) : null },
   hosts, fleet_findings: fleet };
 fs.writeFileSync(out, JSON.stringify(report, null, 1));
 console.log(`${out}: ${N} hosts, ${F - left} findings, ${fs.statSync(out).size} bytes`);

@@ -137,14 +137,20 @@ cat >"$DIR/dnf-expected.json" <<'EOF'
  ["RLSA-2024:3339 glibc-common", "high"],
  ["RLSA-2024:3501 curl", "critical"],
  ["RLSA-2024:3501 libcurl", "critical"],
- ["RLSA-2024:3766 python3-idna", "low"]]
+ ["RLSA-2024:3766 python3-idna", "low"],
+ ["RLBA-2024:2301 tzdata", "low"],
+ ["other update NetworkManager", "low"],
+ ["other update NetworkManager-libnm", "low"]]
 EOF
-jqt "rocky-patches: patch-dnf findings are exactly the 10 security advisory+package pairs (Critical→critical, Important→high, Moderate→medium, Low→low, Unknown→low)" \
+jqt "rocky-patches: patch-dnf findings: the 10 security advisory+package pairs (Critical→critical, Important→high, Moderate→medium, Low→low, Unknown→low), the bugfix advisory and the 2 updates no advisory names (low)" \
     "$JQLIB"' pairs($h; "patch-dnf") == ($e[0] | sort)' --arg h "$H" --slurpfile e "$DIR/dnf-expected.json"
-jqt "rocky-patches: the bugfix (RLBA-2024:2301) and enhancement (RLEA-2024:2500) advisories are not findings" \
-    "$JQLIB"' [found($h; "patch-dnf")[] | select(.subject | test("RLBA|RLEA"))] | length == 0' --arg h "$H"
-jqt "rocky-patches: patch-dnf result fail, 10 of 12 items selected" \
-    "$JQLIB"' check($h; "patch-dnf") | .result == "fail" and .items == 10 and .findings == 10' --arg h "$H"
+jqt "rocky-patches: the enhancement advisory for less (RLEA-2024:2500) adds nothing to its security advisory: no finding" \
+    "$JQLIB"' [found($h; "patch-dnf")[] | select(.subject | test("RLEA"))] | length == 0' --arg h "$H"
+jqt "rocky-patches: NetworkManager from check-update: other update, no advisory covers it" \
+    "$JQLIB"' [found($h; "patch-dnf")[] | select(.subject == "other update NetworkManager")] | length == 1 and
+      (.[0].message == "other update: NetworkManager 1:1.46.0-8.el9_4 (baseos) is available, no advisory covers it")' --arg h "$H"
+jqt "rocky-patches: patch-dnf result fail, 13 items selected (what an advisory already covers is not)" \
+    "$JQLIB"' check($h; "patch-dnf") | .result == "fail" and .items == 13 and .findings == 13' --arg h "$H"
 jqt "rocky-patches: RLSA-2024:3501 curl: value critical, the NEVRA in the message, dnf upgrade --advisory in the remediation" \
     "$JQLIB"' found($h; "patch-dnf")[] | select(.subject == "RLSA-2024:3501 curl") |
       .value == "critical" and (.message | contains("curl-7.76.1-29.el9_4.x86_64")) and
@@ -240,8 +246,9 @@ d="checks show patch-dnf: the severity map (critical→critical, important→hig
     not_ok "$d"
     printf '%s\n' "$out" | sed 's/^/#   /'
 }
-d="checks show patch-dnf: the probe with its dnf and yum branches"
-[[ $out == *"dnf \$c updateinfo list --available"* && $out == *"yum \$c updateinfo list available"* ]] &&
+d="checks show patch-dnf: the probe with its dnf and yum branches and check-update"
+[[ $out == *"t=dnf; u='updateinfo list --available'"* && $out == *"t=yum; u='updateinfo list available'"* &&
+   $out == *"\$t \$c check-update"* ]] &&
     ok "$d" || not_ok "$d"
 
 # --- a second scan: same findings, same fingerprints

@@ -84,9 +84,9 @@ hjq "raid-degraded: /dev/md1 raid6 degraded and rebuilding is high, value = prog
     "$(finding raid-degraded raid-md /dev/md1)"' | length == 1 and (.[0] | .severity == "high" and .value == 27.4 and
        (.message | test("raid6")) and (.message | test("5 of 6 members active \\[UUUU_U\\]")) and
        (.message | test("recovery 27.4% done")) and (.message | test("118.3min")))'
-hjq "raid-degraded: /dev/md2 raid1 resync is medium, value = progress 37.1" raid-degraded raid-md \
-    "$(finding raid-degraded raid-md /dev/md2)"' | length == 1 and (.[0] | .severity == "medium" and .value == 37.1 and
-       (.message | test("resync 37.1% done")))'
+hjq "raid-degraded: /dev/md2 raid1 [2/2] resync is low and says why, value = progress 37.1" raid-degraded raid-md \
+    "$(finding raid-degraded raid-md /dev/md2)"' | length == 1 and (.[0] | .severity == "low" and .value == 37.1 and
+       (.message | test("resync 37.1% done")) and (.message | test("every member is active and holds a copy")))'
 hjq "raid-degraded: /dev/md4, a clean raid1 [1/1], is high: single leg" raid-degraded raid-md \
     "$(finding raid-degraded raid-md /dev/md4)"' | length == 1 and (.[0] | .severity == "high" and (.message | test("single leg")) and
        (.message | test("1 of 1 members active \\[U\\]")))'

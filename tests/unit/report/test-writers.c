@@ -3,7 +3,8 @@
  *
  *   test-writers            everything below
  *   test-writers promtool   only `promtool check metrics` on the rendered
- *                           files; exit 77 (skipped) when promtool is absent
+ *                           files; promtool is a test dependency
+ *                           (scripts/deps.sh), so absent is a failure
  *
  * The HTML is read back with libxml2's HTML parser: every host present, one
  * script (ours), no element or attribute a hostile string could have
@@ -29,6 +30,7 @@
 #include <libxml/xpath.h>
 
 #include "nearmiss/cli.h"
+#include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "test.h"
@@ -251,6 +253,17 @@ static void check_html(const json_t *report, const char *label)
     CHECK_INT(xcount(doc, "//@style[contains(., 'url(') or contains(., 'expression')]"), 0);
     /* Sections. */
     CHECK_INT(xcount(doc, "//*[@id='fleet-score']"), 1);
+    {
+        /* The fleet score as the report has it; none (nothing scanned):
+         * "unknown", never a number. */
+        const json_t *fs = json_object_get(json_object_get(report, "summary"), "fleet_score");
+        char *big = xstring(doc, "normalize-space(//*[@id='fleet-score']/div[@class='big'])");
+        char *want = json_is_number(fs) ? nm_xasprintf("%.1f / 100", json_number_value(fs))
+                                        : nm_xstrdup("unknown");
+        CHECK_STR(big, want);
+        free(big);
+        free(want);
+    }
     CHECK_INT(xcount(doc, "//*[@id='severity-counts']//li"), 5);
     CHECK_INT(xcount(doc, "//*[@id='chart-categories']//svg"), 1);
     CHECK_INT(xcount(doc, "//*[@id='chart-scores']//svg"), 1);
@@ -644,6 +657,34 @@ static void test_junit(void)
     r = invalid_utf8_report();
     xmlFreeDoc(check_junit(schema, r, "invalid UTF-8"));
     json_decref(r);
+
+    /* --fail-on (the report's "fail_on"): a warn at or above it fails, as
+     * the exit status does; below it, it passes with the findings in
+     * system-out; a fail stays a failure. */
+    static const char *const thresholds[] = {"medium", "low", "high", "critical"};
+    r = load("fleet-test.json", 0);
+    for (size_t i = 0; r && i < sizeof thresholds / sizeof thresholds[0]; i++) {
+        json_object_set_new(r, "fail_on", json_string(thresholds[i]));
+        doc = check_junit(schema, r, thresholds[i]);
+        if (!doc)
+            continue;
+        bool fails = i < 2;
+        CHECK_INT(xcount(doc, "//testsuite[@name='ubuntu-reboot']/testcase"
+                              "[@name='reboot-required-debian']/failure[@type='medium']"),
+                  fails);
+        CHECK_INT(xcount(doc, "//testsuite[@name='ubuntu-reboot']/testcase"
+                              "[@name='reboot-required-debian']/system-out"),
+                  !fails);
+        char *msg = xstring(doc, "//testsuite[@name='ubuntu-reboot']/testcase"
+                                 "[@name='reboot-required-debian']");
+        CHECK(strstr(msg, "reboot") != NULL);
+        free(msg);
+        CHECK_INT(xcount(doc, "//testsuite[@name='rocky-disk']/testcase"
+                              "[@name='disk-space']/failure[@type='critical']"),
+                  1);
+        xmlFreeDoc(doc);
+    }
+    json_decref(r);
     xmlSchemaFree(schema);
 }
 
@@ -1028,7 +1069,7 @@ static void test_prom(void)
         CHECK_INT(pcount(&pf, "nearmiss_host_risk_score"), 3);
         CHECK(pfind(&pf, "nearmiss_host_risk_score", "host", H2, NULL, NULL) == NULL);
         s = pfind(&pf, "nearmiss_host_risk_score", "host", H1, NULL, NULL);
-        CHECK(s && s->value == 100);
+        CHECK(s && s->value > 37.799 && s->value < 37.801);
         /* Label values escaped exactly; the raw text proves the escapes. */
         CHECK(strstr(text, "nearmiss_filesystem_used_ratio{host=\"<script>alert(1)</script>\","
                            "mount=\"a\\\"b\\\\c\\nd\"} 0.91\n") != NULL);
@@ -1070,7 +1111,7 @@ static void test_prom(void)
         s = pfind(&pf, "nearmiss_fleet_findings", "severity", "high", "category", "spof");
         CHECK(s && s->value == 1);
         s = pfind(&pf, "nearmiss_fleet_risk_score", NULL, NULL, NULL, NULL);
-        CHECK(s && s->value == 77);
+        CHECK(s && s->value > 40.299 && s->value < 40.301);
         s = pfind(&pf, "nearmiss_last_run_timestamp_seconds", NULL, NULL, NULL, NULL);
         CHECK(s && s->value == 1795485665);
         /* Only the allowed label names appear. */
@@ -1141,6 +1182,31 @@ static void test_prom(void)
     free(text);
     pfile_finish(&pf);
     json_decref(r);
+
+    /* Nothing scanned but fleet findings (every role unhealthy): the score
+     * is null, and even a stored report that still holds a number for it
+     * gives no sample. */
+    for (int stale = 0; stale < 2; stale++) {
+        r = json_pack("{s:s, s:s, s:{s:i, s:i, s:o}, s:[{s:s, s:s, s:n}], s:[{s:s, s:s, s:s}]}",
+                      "schema", "nearmiss.report/1", "finished_at", "2026-11-24T02:00:00Z",
+                      "summary", "hosts", 1, "scanned", 0, "fleet_score",
+                      stale ? json_integer(40) : json_null(), "hosts", "name", "down", "status",
+                      "timeout", "score", "fleet_findings", "check", "role-redundancy", "category",
+                      "spof", "severity", "critical");
+        CHECK(r != NULL);
+        if (!stale && r) {
+            json_t *fs = nm_score_fleet(r);
+            CHECK(json_is_null(fs));
+            json_decref(fs);
+        }
+        text = r ? render_prom(r, &pf, "nothing scanned") : NULL;
+        CHECK(text != NULL);
+        CHECK_INT(pcount(&pf, "nearmiss_fleet_risk_score"), 0);
+        CHECK_INT(pcount(&pf, "nearmiss_fleet_findings"), 1);
+        free(text);
+        pfile_finish(&pf);
+        json_decref(r);
+    }
 
     r = invalid_utf8_report();
     text = render_prom(r, &pf, "invalid UTF-8");
@@ -1230,9 +1296,47 @@ static void test_cmd_report(void)
     CHECK(nm_write_atomic(copy, data, len, 0644, NULL) == 0);
     free(data);
     CHECK_INT(run_report("-q", copy, "--format=html,junit,prom", NULL, NULL, NULL, NULL), 0);
+    {
+        /* Beside a scan's latest.json: the names scan writes, one name for
+         * the current report whichever command wrote it. */
+        char *latest = nm_xasprintf("%s/latest.json", dir);
+        CHECK(nm_read_file(copy, 1 << 24, &data, &len, NULL) == 0);
+        CHECK(nm_write_atomic(latest, data, len, 0644, NULL) == 0);
+        free(data);
+        CHECK_INT(run_report("-q", latest, "--format=html,junit,prom", NULL, NULL, NULL, NULL), 0);
+        CHECK(exists(dir, NM_REPORT_HTML_NAME));
+        CHECK(exists(dir, NM_REPORT_JUNIT_NAME));
+        CHECK(exists(dir, NM_REPORT_PROM_NAME));
+        CHECK(!exists(dir, "latest.html"));
+        CHECK(!exists(dir, "latest.prom"));
+        CHECK_STR(NM_REPORT_HTML_NAME, "report.html");
+        free(latest);
+    }
     CHECK(exists(dir, "run.html"));
     CHECK(exists(dir, "run.junit.xml"));
     CHECK(exists(dir, "run.prom"));
+    {
+        /* A stored run of `scan --fail-on medium` renders its warnings as
+         * failures again. */
+        char *jpath = nm_xasprintf("%s/run.junit.xml", dir);
+        CHECK(nm_read_file(jpath, 1 << 24, &data, &len, NULL) == 0);
+        CHECK(data && strstr(data, "type=\"medium\"") == NULL);
+        free(data);
+        json_t *fr = load("fleet-test.json", 0);
+        json_object_set_new(fr, "fail_on", json_string("medium"));
+        CHECK(json_dump_file(fr, copy, JSON_INDENT(1)) == 0);
+        json_decref(fr);
+        CHECK_INT(run_report("-q", copy, "--format=junit", NULL, NULL, NULL, NULL), 0);
+        data = NULL;
+        CHECK(nm_read_file(jpath, 1 << 24, &data, &len, NULL) == 0);
+        CHECK(data && strstr(data, "type=\"medium\"") != NULL);
+        free(data);
+        free(jpath);
+        CHECK(nm_write_atomic(copy, "", 0, 0644, NULL) == 0);
+        CHECK(nm_read_file(DATA "fleet-test.json", 1 << 24, &data, &len, NULL) == 0);
+        CHECK(nm_write_atomic(copy, data, len, 0644, NULL) == 0);
+        free(data);
+    }
     /* One format to a file name, creating its directory. */
     CHECK_INT(run_report("-q", "-f", "prom", "-o", one, copy, NULL), 0);
     {
@@ -1290,8 +1394,9 @@ static int run_promtool(void)
         }
     }
     if (!found) {
-        printf("promtool not installed (Debian: apt-get install prometheus): skipped\n");
-        return 77;
+        fprintf(stderr, "promtool not installed (Debian: apt-get install prometheus, or "
+                        "bash scripts/deps.sh)\n");
+        return 1;
     }
     char dir[] = "/tmp/nm-test-promtool-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
