@@ -5,6 +5,7 @@
 # sshd (the tests run their own), and works as root on a fresh machine
 # (with sudo otherwise).
 #   --browser   also chromium (and Node.js/npm if absent), for the browser suite
+#   --fuzz      also clang (libFuzzer), for scripts/fuzz.sh
 set -euo pipefail
 
 PROG=deps.sh
@@ -25,7 +26,8 @@ for arg in "$@"; do
         command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
         command -v npm >/dev/null 2>&1 || pkgs+=(npm)
         ;;
-    -h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;  # libFuzzer and the sanitizer runtimes
+    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "$PROG: unknown option $arg (try --help)" >&2; exit 1 ;;
     esac
 done

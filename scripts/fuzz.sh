@@ -31,7 +31,7 @@ else
     [[ " ${ALL[*]} " == *" $target "* ]] || { echo "fuzz.sh: no target $target (${ALL[*]})" >&2; exit 1; }
     targets=("$target")
 fi
-command -v clang >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)" >&2; exit 1; }
+command -v clang >/dev/null || scripts/deps.sh --fuzz
 
 if [[ ! -f build-fuzz/meson-private/coredata.dat ]]; then
     CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
