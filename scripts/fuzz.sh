@@ -50,17 +50,16 @@ seeds_for() {
 }
 
 run_one() {
-    local t=$1 log=build-fuzz/fuzz-$1.log
+    local t=$1 log=build-fuzz/fuzz-$1.log rc=0
     mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
     # shellcheck disable=SC2046,SC2086
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         "build-fuzz/tests/fuzz-$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" ${NM_FUZZ_ARGS:--max_len=32768} \
-        "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" $(seeds_for "$t") >"$log" 2>&1
-    local rc=$?
+        "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" $(seeds_for "$t") >"$log" 2>&1 || rc=$?
     local done_line execs
-    done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1)
-    execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
+    done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true)
+    execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1 || true)
     if ((rc == 0)); then
         echo "$t: ok, ${execs:-?} executions in ${secs}s (${done_line:-see $log})"
     else
