@@ -12,7 +12,10 @@
  *  - publish: only when every output is staged, all are renamed into place
  *    (in staging order) and the directory is fsynced.  If anything fails
  *    before that, the temporaries are removed and the previous set of
- *    reports stays as it was.
+ *    reports stays as it was.  Each rename is atomic, the set of renames is
+ *    not: a kill in the microseconds between two of them leaves newer files
+ *    beside older ones (every file whole); latest.json goes last, so it is
+ *    never newer than what it points a reader to.
  *
  * Reports list the fleet's weaknesses, so files are created 0600 and a
  * created directory 0700 by default, whatever the umask (README "Reports").
