@@ -76,8 +76,8 @@ static const char scan_usage[] =
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
-    "together or not at all (each to a temporary first, renamed when all are written).  Host keys "
-    "are verified against known_hosts: an unknown key gives\n"
+    "together or not at all (each to a temporary first, renamed when all are\n"
+    "written).  Host keys are verified against known_hosts: an unknown key gives\n"
     "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
     "scanned.\n";
 
