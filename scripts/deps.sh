@@ -14,6 +14,7 @@ pkgs=(
     libssh2-1-dev libssl-dev libxml2-dev libjansson-dev         # libraries
     openssh-server openssh-client                               # the fake fleet
     jq util-linux iproute2 procps openssl time                  # test scripts
+    python3                          # tests/hostile/peers.py: hostile TCP peers
     valgrind                                                    # valgrind setup
     prometheus                 # promtool: checks the textfile and contrib/ rules
 )

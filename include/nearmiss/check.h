@@ -127,6 +127,16 @@ struct nm_check {
     char *record_key;          /* item field naming each recorded item (e.g. "mount") */
     char **record_fields;      /* item fields kept in the host's "metrics" */
     size_t n_record_fields;
+    /* "fleet": what a fleet rule reads from the recorded fields; NULL = none.
+     * Rule "shared-server": every scanned host of a role depending on the
+     * same single server is the fleet finding `finding` (medium). */
+    struct nm_check_fleet {
+        char *rule;    /* "shared-server" */
+        char *finding; /* fleet check id of the finding, e.g. "role-shared-dns" */
+        char *single;  /* recorded boolean field: the host has one server */
+        char *server;  /* recorded field naming it (a string, or the first of a list) */
+        char *what;    /* what a server is, in the message: "DNS resolver" */
+    } * fleet;
     json_t *definition; /* the file as loaded, for `checks show` */
 };
 
@@ -160,10 +170,13 @@ bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const j
  * "fingerprint"...) to `findings`, stores the fields named by the check's
  * "record" under metrics[check id][item key] (metrics may be NULL), and
  * returns the check's entry for the report's "checks" array as a NEW
- * reference.
+ * reference.  `now` (unix seconds, the run's clock) reaches parsers that
+ * read the time (nm_parser_reads_clock) as their "now" option, unless the
+ * check file sets one.
  */
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
-                          const struct nm_section *sec, json_t *findings, json_t *metrics);
+                          const struct nm_section *sec, int64_t now, json_t *findings,
+                          json_t *metrics);
 
 /*
  * Judges items that did not come from a probe section (TLS endpoints): the

@@ -5,9 +5,11 @@
  *     healthy at all: critical), naming every host and why it is unhealthy;
  *   - role-spread: all healthy hosts share one value of a `spread` label
  *     (zone, rack, power feed): one failure domain takes the role down (medium);
- *   - role-shared-dns / role-shared-ntp: every host of the role depends on the
- *     same single resolver / time source (medium), from what the host checks
- *     recorded (metrics "dns-resolvers" and "time-sync").
+ *   - the finding a check names in its "fleet" attribute (rule
+ *     "shared-server"; role-shared-dns from dns-resolvers, role-shared-ntp
+ *     from time-sync): every scanned host of the role depends on the same
+ *     single server (medium), read from what the check recorded in each
+ *     host's metrics (docs/checks.md, "Fleet rules").
  *
  * A host is healthy for its roles when it was scanned (status ok) and has no
  * non-waived finding at or above `unhealthy_at` (default critical).  Drained
@@ -20,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "nearmiss/check.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/model.h"
 
@@ -29,7 +32,7 @@ struct nm_fleet_options {
     size_t n_drain;
 };
 
-void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_options *o,
-                       json_t *report);
+void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset *cs,
+                       const struct nm_fleet_options *o, json_t *report);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * Inventory: which hosts to scan and how to reach them.
+ * Inventory: which hosts to scan and what their files say about reaching
+ * them (how that combines with the command line: nearmiss/reach.h).
  *
  * Accepts the native JSON format (see docs/inventory.md) and the output of
  * `ansible-inventory --list`.  Several files merge into one inventory; a host
@@ -23,7 +24,7 @@ struct nm_host {
     char *name;        /* required, unique across all files */
     char *address;     /* defaults to name */
     int port;          /* 0 = not set here (use default, finally 22) */
-    char *user;        /* NULL = not set (CLI --user, then $USER) */
+    char *user;        /* NULL = not set (see nearmiss/reach.h) */
     char *identity;    /* private key path, "~/" expanded; NULL = not set */
     char *known_hosts; /* NULL = not set */
     char **roles;
@@ -37,7 +38,8 @@ struct nm_host {
     unsigned from_defaults; /* NM_HOST_DEFAULT_* bits: filled from the file's "defaults" */
 };
 
-/* Fields a command-line option may override because the host did not set them itself. */
+/* Fields filled from the file's "defaults", not set by the host itself: a
+ * command-line option overrides those (nm_reach_resolve). */
 enum {
     NM_HOST_DEFAULT_USER = 1u << 0,
     NM_HOST_DEFAULT_PORT = 1u << 1,
@@ -82,15 +84,6 @@ int nm_inventory_load_buffer(struct nm_inventory *inv, const char *name, const c
  */
 int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const char *role,
                         nm_diag *d);
-
-/*
- * Applies command-line connection options with the precedence host > option >
- * file defaults > built-in: a field the host set itself is kept, one that is
- * unset or came from its file's defaults takes the option.  NULL or 0 means the
- * option was not given; identity and known_hosts get "~/" expanded.
- */
-void nm_inventory_apply_cli(struct nm_inventory *inv, const char *user, int port,
-                            const char *identity, const char *known_hosts);
 
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name);
 const struct nm_role *nm_inventory_find_role(const struct nm_inventory *inv, const char *name);

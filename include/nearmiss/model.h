@@ -6,6 +6,7 @@
 #define NEARMISS_MODEL_H
 
 enum nm_host_status {
+    NM_HOST_UNKNOWN = -1, /* a name this version does not know (a report from elsewhere) */
     NM_HOST_OK = 0,
     NM_HOST_UNREACHABLE,
     NM_HOST_TIMEOUT,
@@ -34,6 +35,8 @@ enum nm_check_result {
 };
 
 const char *nm_host_status_name(enum nm_host_status s);
+/* NM_HOST_UNKNOWN for NULL or an unknown name. */
+enum nm_host_status nm_host_status_from_name(const char *name);
 const char *nm_severity_name(enum nm_severity s);
 /* Returns NM_SEV_NONE for an unknown name. */
 enum nm_severity nm_severity_from_name(const char *name);

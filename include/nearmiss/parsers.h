@@ -23,6 +23,7 @@
 #define NEARMISS_PARSERS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nearmiss/error.h"
@@ -41,6 +42,9 @@ struct nm_parser_def {
 
 const struct nm_parser_def *nm_parser_find(const char *name);
 size_t nm_parser_count(void);
+/* Whether the parser reads the time (certificate days left): such a parser
+ * takes the run's clock as its "now" option (nm_check_evaluate). */
+bool nm_parser_reads_clock(const struct nm_parser_def *p);
 const struct nm_parser_def *nm_parser_at(size_t i);
 
 /* Shared helper: a JSON string from host bytes, with invalid UTF-8 and

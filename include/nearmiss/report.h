@@ -3,7 +3,7 @@
  * from.  A run's files are published together (nearmiss/outdir.h), so a run
  * that dies or fails leaves the previous set whole.
  *
- * jansson ownership: report is borrowed.
+ * jansson ownership: report is borrowed (nm_report_summarize modifies it).
  */
 #ifndef NEARMISS_REPORT_H
 #define NEARMISS_REPORT_H
@@ -37,5 +37,10 @@ int nm_report_stage(const json_t *report, struct nm_outdir *od, unsigned formats
  * stages the JSON files and publishes them.  The timestamped file's path in
  * *ret_path (malloc'd) if not NULL. */
 int nm_report_write_json(const json_t *report, const char *out_dir, char **ret_path, nm_diag *d);
+
+/* Sets report's "summary": hosts, scanned, failed, non-waived findings per
+ * severity (fleet findings included) and the fleet score.  The report is
+ * modified here (its "summary" is replaced in place). */
+void nm_report_summarize(json_t *report);
 
 #endif

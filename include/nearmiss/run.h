@@ -3,14 +3,24 @@
  * layer fills the inputs and calls nm_run_execute(); the order of the
  * pipeline lives here and nowhere else:
  *
- *   outdir -> scan -> fleet -> summary -> write
+ *   reach    how to connect to each host (nearmiss/reach.h), resolved once
+ *   outdir   the report directory is a writable directory (created 0700 if
+ *            missing); the run locks it (a second run exits at once) and
+ *            removes stale temporaries; held until nm_run_finish()
+ *   scan     every host over SSH, and the TLS endpoints, in one worker pool;
+ *            leaves the report's first draft (hosts[i] = inventory host i)
+ *   tls      judge each host's TLS endpoints (checks with "source": "tls",
+ *            and the served-versus-on-disk certificate comparison)
+ *   waivers  mark accepted risks; list the waivers in the report
+ *   score    each host's score
+ *   fleet    role redundancy, spread and shared dependencies
+ *   summary  finished_at, the counts and the fleet score (computed once)
+ *   write    OUT/nearmiss-<time>.json, --format's files, OUT/latest.json:
+ *            all staged, then published together (nearmiss/outdir.h)
  *
- * outdir opens the report directory first (checked, locked, swept of stale
- * temporaries: nearmiss/outdir.h) and the run holds it until
- * nm_run_finish(); write stages every output and publishes them together.
- *
- * A later capability (history, tickets, merge) is one more step in the table
- * of src/run/run.c, reading and annotating run->report.
+ * A later capability (history, tickets, merge) is one more row in the table
+ * of src/run/run.c, reading and annotating run->report; each step sees
+ * everything the steps above it left.
  *
  * The run has one clock: run->now is taken once (NEARMISS_NOW overrides it,
  * see nm_run_clock) and every use of "now" in the run reads it from here.
@@ -29,21 +39,26 @@
 #include "nearmiss/inventory.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/scan.h"
+#include "nearmiss/waiver.h"
 
 struct nm_run {
     /* Inputs, borrowed from the caller. */
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
+    struct nm_reach_options reach_opts;
     struct nm_scan_options scan;
+    const struct nm_waivers *waivers; /* may be NULL */
     struct nm_fleet_options fleet;
     const char *out_dir;
     int file_mode;    /* of the published files; 0 = NM_OUTDIR_FILE_MODE (0600) */
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
     int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
+    int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
 
     /* Results, owned by the run. */
     struct nm_outdir outdir; /* open (and locked) from the outdir step on */
+    struct nm_reach_set reach;
     json_t *report;
     char *json_path;         /* the timestamped JSON report, once written */
     const char *failed_step; /* name of the step that failed, for the message */

@@ -6,9 +6,12 @@
  *
  * Everything runs non-blocking against one absolute deadline, so a host that
  * stalls at any step (TCP, banner, kex, auth, output) costs at most its own
- * deadline.  Call nm_ssh_global_init() once before starting threads; after
- * that nm_ssh_run() may be called from many threads at once (one session
- * each; the known_hosts set is internally locked).
+ * deadline.  The deadline is enforced inside libssh2's own socket reads and
+ * writes too, so a peer that never lets libssh2 see EAGAIN (endless lines
+ * before the banner, a packet stream) cannot outlive it either, and a byte
+ * cap bounds what a peer can make libssh2 buffer.  Call nm_ssh_global_init() once before starting
+ * threads; after that nm_ssh_run() may be called from many threads at once (one session each; the
+ * known_hosts set is internally locked).
  */
 #ifndef NEARMISS_SSH_H
 #define NEARMISS_SSH_H
@@ -30,7 +33,8 @@ struct nm_ssh_target {
     const char *passphrase; /* for an encrypted identity; NULL = none */
     struct nm_known_hosts *known_hosts;
     const char *known_hosts_path;
-    bool accept_new; /* trust on first use: append unknown keys */
+    bool accept_new;     /* trust on first use: append unknown keys */
+    uint64_t output_cap; /* bytes of output the caller keeps (its splitter's cap) */
 };
 
 struct nm_ssh_result {
@@ -38,9 +42,10 @@ struct nm_ssh_result {
     char error[768]; /* what happened and what to do; "" when ok */
     char hostkey_type[48];
     char hostkey_fingerprint[80];
-    bool hostkey_added; /* --accept-new wrote it */
-    int exit_status;    /* of the remote sh; -1 unknown */
-    bool output_capped; /* the per-host cap cut the output */
+    bool hostkey_added;   /* --accept-new wrote it */
+    int exit_status;      /* of the remote sh; -1 unknown */
+    bool output_capped;   /* the per-host cap cut the output */
+    bool connection_lost; /* the session broke after the command started */
     uint64_t bytes_received;
     int64_t connect_ms; /* TCP + SSH handshake + auth */
     int64_t total_ms;

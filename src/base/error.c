@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/safetext.h"
 
 const char *nm_strerror(int err)
 {
@@ -49,6 +50,9 @@ int nm_diag_set(nm_diag *d, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(d->msg, sizeof d->msg, fmt, ap);
         va_end(ap);
+        /* Cut on a character boundary, host bytes made valid: jansson
+         * refuses invalid UTF-8, and the message would vanish from JSON. */
+        nm_utf8_fix(d->msg);
     }
     return code;
 }

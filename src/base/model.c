@@ -18,9 +18,18 @@ const char *nm_host_status_name(enum nm_host_status s)
     case NM_HOST_HOSTKEY_MISMATCH:
         return "hostkey_mismatch";
     case NM_HOST_ERROR:
+    case NM_HOST_UNKNOWN:
         return "error";
     }
     return "error";
+}
+
+enum nm_host_status nm_host_status_from_name(const char *name)
+{
+    for (int s = NM_HOST_OK; s <= NM_HOST_ERROR; s++)
+        if (name && strcmp(name, nm_host_status_name((enum nm_host_status)s)) == 0)
+            return (enum nm_host_status)s;
+    return NM_HOST_UNKNOWN;
 }
 
 static const char *const severity_names[] = {"info", "low", "medium", "high", "critical"};

@@ -9,6 +9,7 @@
 
 #include "cli/common.h"
 #include "nearmiss/check.h"
+#include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/parsers.h"
 #include "nearmiss/util.h"
@@ -78,7 +79,7 @@ int nm_cmd_checks(int argc, char **argv)
             printf("%-16s %s\n", nm_parser_at(i)->name, nm_parser_at(i)->summary);
         return 0;
     }
-    char *dir = dir_opt ? nm_xstrdup(dir_opt) : nm_cli_default_checks_dir();
+    char *dir = dir_opt ? nm_xstrdup(dir_opt) : nm_default_checks_dir();
     struct nm_checkset cs;
     int rc = NM_EXIT_USAGE;
     if (nm_cli_load_checks(dir, &cs) < 0) {
@@ -136,6 +137,10 @@ int nm_cmd_checks(int argc, char **argv)
         printf("  finding: subject \"%s\", message \"%s\"\n", k->subject, k->message);
         if (k->remediation)
             printf("  remediation: %s\n", k->remediation);
+        if (k->fleet)
+            printf("  fleet: %s (medium) when every scanned host of a role has a single %s "
+                   "(recorded %s), the same one (recorded %s)\n",
+                   k->fleet->finding, k->fleet->what, k->fleet->single, k->fleet->server);
         rc = 0;
     } else {
         nm_cli_error("checks: unknown subcommand \"%s\" (list, show ID, parsers)", sub);

@@ -1,6 +1,5 @@
 /* What the commands share: error lines, option parsing, the checks directory. */
 #include <getopt.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +8,17 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/util.h"
-
-#include "nm-config.h"
 
 void nm_cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("nearmiss: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    char *msg = nm_term_vformat(fmt, ap); /* messages quote host and file text */
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "nearmiss: %s\n", msg);
+    free(msg);
 }
 
 int nm_cli_parse_long(const char *name, const char *v, long min, long max, long *ret)
@@ -76,30 +74,6 @@ int nm_cli_parse_file_mode(const char *name, const char *v, int *ret)
     }
     *ret = m;
     return 0;
-}
-
-/* The checks shipped with this copy of nearmiss, wherever it runs from. */
-char *nm_cli_default_checks_dir(void)
-{
-    const char *env = getenv("NEARMISS_CHECKS_DIR");
-    if (env && *env)
-        return nm_xstrdup(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            char *cand = nm_xasprintf("%s/../checks", exe);
-            if (nm_cli_is_dir(cand))
-                return cand;
-            free(cand);
-        }
-    }
-    if (nm_cli_is_dir(NM_SOURCE_CHECKS_DIR))
-        return nm_xstrdup(NM_SOURCE_CHECKS_DIR);
-    return nm_xstrdup(NM_INSTALL_CHECKS_DIR);
 }
 
 int nm_cli_load_checks(const char *dir, struct nm_checkset *cs)

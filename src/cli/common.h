@@ -12,7 +12,7 @@
 #define NM_EXIT_SOME_FAILED 2
 #define NM_EXIT_FINDINGS    100
 
-/* "nearmiss: MESSAGE\n" on stderr. */
+/* "nearmiss: MESSAGE\n" on stderr, control characters escaped (nm_term_safe). */
 void nm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A whole number option within [min, max]; prints the error itself. */
@@ -31,9 +31,6 @@ int nm_cli_check_writable_dir(const char *name, const char *path);
 /* An octal file mode for reports: owner read/write, no execute bits, nothing
  * beyond 0666 (e.g. 0600, 0640); prints the error. */
 int nm_cli_parse_file_mode(const char *name, const char *v, int *ret);
-
-/* The checks directory when -c is not given (malloc'd). */
-char *nm_cli_default_checks_dir(void);
 
 /* Loads dir into cs (initialised here); prints the error and returns -1. */
 int nm_cli_load_checks(const char *dir, struct nm_checkset *cs);

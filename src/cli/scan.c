@@ -11,13 +11,16 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "nearmiss/report_view.h"
 #include "nearmiss/check.h"
+#include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
@@ -30,7 +33,8 @@ static const char scan_usage[] =
     "  -i, --inventory FILE   native JSON inventory, or `ansible-inventory --list` JSON;\n"
     "                         several are merged\n"
     "  -c, --checks DIR       check definitions (default: $NEARMISS_CHECKS_DIR, else the\n"
-    "                         checks/ beside the binary's source tree, else the installed ones)\n"
+    "                         source tree's checks/ for the binary of its build directory,\n"
+    "                         else the installed ones: PREFIX/share/nearmiss/checks)\n"
     "  -w, --waivers FILE     accepted risks (JSON, docs/waivers.md); repeatable. Waived\n"
     "                         findings stay in the report but do not count\n"
     "  -o, --out DIR          report directory (default: reports/); created 0700 when\n"
@@ -91,26 +95,6 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed)
     fflush(stderr);
 }
 
-static int worst_finding(const json_t *report)
-{
-    int worst = NM_SEV_NONE;
-    size_t i, j;
-    json_t *h, *f;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            if (json_is_true(json_object_get(f, "waived")))
-                continue;
-            int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-            worst = s > worst ? s : worst;
-        }
-    }
-    json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
-        int s = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-        worst = s > worst ? s : worst;
-    }
-    return worst;
-}
-
 static void print_summary(const json_t *report, const char *path)
 {
     const json_t *s = json_object_get(report, "summary");
@@ -127,10 +111,16 @@ static void print_summary(const json_t *report, const char *path)
     size_t i;
     json_t *h;
     json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        const char *st = json_string_value(json_object_get(h, "status"));
-        if (strcmp(st, "ok") != 0)
-            printf("  %-20s %-16s %s\n", json_string_value(json_object_get(h, "name")), st,
-                   json_string_value(json_object_get(h, "error")));
+        if (nm_view_host_ok(h))
+            continue;
+        /* Names, statuses and errors carry host text: escaped, never NULL. */
+        char *name = nm_term_safe(json_string_value(json_object_get(h, "name")));
+        char *status = nm_term_safe(json_string_value(json_object_get(h, "status")));
+        char *error = nm_term_safe(json_string_value(json_object_get(h, "error")));
+        printf("  %-20s %-16s %s\n", name, status, error);
+        free(name);
+        free(status);
+        free(error);
     }
     printf("report: %s\n", path);
 }
@@ -219,7 +209,7 @@ int nm_cmd_scan(int argc, char **argv)
                                  .tls_timeout_s = 10};
     long v;
     int c, rc = NM_EXIT_USAGE;
-    char *checks_dir = NULL, *known_hosts = NULL, *identity = NULL, *passphrase = NULL;
+    char *checks_dir = NULL;
     struct nm_inventory inv;
     struct nm_run run;
     struct nm_checkset cs;
@@ -384,39 +374,22 @@ int nm_cmd_scan(int argc, char **argv)
             fo.drain[fo.n_drain++] = p;
         }
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_cli_default_checks_dir();
+    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
-    if (passfile) {
-        size_t len = 0;
-        if (nm_read_file(passfile, 4096, &passphrase, &len, &d) < 0) {
-            nm_cli_error("--passphrase-file: %s", d.msg);
-            goto out;
-        }
-        passphrase[strcspn(passphrase, "\r\n")] = '\0';
-        so.passphrase = passphrase;
-    }
-    /* Precedence: a value set on the host > the command line > the inventory
-     * file's defaults > built-in defaults (docs/inventory.md). */
-    {
-        char *kh_cli = known_hosts_opt ? nm_expand_home(known_hosts_opt) : NULL;
-        identity = identity_opt ? nm_expand_home(identity_opt) : NULL;
-        nm_inventory_apply_cli(&inv, user, 0, identity, kh_cli);
-        free(kh_cli);
-    }
-    known_hosts = nm_expand_home("~/.ssh/known_hosts");
-    so.known_hosts = known_hosts;
-    so.identity = identity;
-    so.user = user;
-    so.waivers = &waivers;
     if (so.save_scripts && nm_cli_check_writable_dir("--save-scripts", so.save_scripts) < 0)
         goto out;
+    run.reach_opts = (struct nm_reach_options){.user = user,
+                                               .identity = identity_opt,
+                                               .known_hosts = known_hosts_opt,
+                                               .passphrase_file = passfile};
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
     }
     run.inv = &inv;
     run.cs = &cs;
     run.scan = so;
+    run.waivers = &waivers;
     run.fleet = fo;
     run.out_dir = out;
     run.file_mode = file_mode;
@@ -447,7 +420,7 @@ int nm_cmd_scan(int argc, char **argv)
             printf("prom:   %s/%s\n", out, NM_REPORT_PROM_NAME);
     }
     const json_t *summary = json_object_get(report, "summary");
-    if (fail_on != NM_SEV_NONE && worst_finding(report) >= fail_on)
+    if (fail_on != NM_SEV_NONE && nm_view_worst_active(report) >= fail_on)
         rc = NM_EXIT_FINDINGS;
     else if (json_integer_value(json_object_get(summary, "failed")) > 0)
         rc = NM_EXIT_SOME_FAILED;
@@ -461,13 +434,6 @@ out:
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
     free(checks_dir);
-    free(known_hosts);
-    free(identity);
-    if (passphrase) {
-        /* Do not leave the secret in freed heap memory. */
-        memset(passphrase, 0, strlen(passphrase));
-        free(passphrase);
-    }
     free(inventories);
     return rc;
 }

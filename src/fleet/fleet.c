@@ -1,13 +1,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/check.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/util.h"
-
-/* Checks whose recorded metrics reveal a shared single dependency. */
-#define DNS_CHECK "dns-resolvers"
-#define NTP_CHECK "time-sync"
 
 struct member {
     const char *name;
@@ -15,18 +12,6 @@ struct member {
     bool healthy;
     char why[256]; /* why it is not healthy */
 };
-
-static const json_t *report_host(const json_t *report, const char *name)
-{
-    size_t i;
-    json_t *h;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        const char *n = json_string_value(json_object_get(h, "name"));
-        if (n && strcmp(n, name) == 0)
-            return h;
-    }
-    return NULL;
-}
 
 static bool drained(const struct nm_fleet_options *o, const char *name)
 {
@@ -47,8 +32,8 @@ static void judge_member(const struct nm_fleet_options *o, struct member *m)
         snprintf(m->why, sizeof m->why, "not scanned in this run");
         return;
     }
-    const char *status = json_string_value(json_object_get(m->host, "status"));
-    if (!status || strcmp(status, "ok") != 0) {
+    if (!nm_view_host_ok(m->host)) {
+        const char *status = json_string_value(json_object_get(m->host, "status"));
         snprintf(m->why, sizeof m->why, "could not be scanned (%s)", status ? status : "?");
         return;
     }
@@ -57,10 +42,9 @@ static void judge_member(const struct nm_fleet_options *o, struct member *m)
     const char *first = NULL;
     enum nm_severity worst = NM_SEV_NONE;
     json_array_foreach (json_object_get(m->host, "findings"), i, f) {
-        if (json_is_true(json_object_get(f, "waived")))
+        if (!nm_view_active(f))
             continue;
-        enum nm_severity s =
-            nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        enum nm_severity s = nm_view_severity(f);
         if (s < o->unhealthy_at)
             continue;
         if (!first || s > worst)
@@ -211,8 +195,7 @@ static void check_shared(json_t *report, const struct nm_role *role, struct memb
     const char *shared = NULL;
     size_t scanned = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!ms[i].host ||
-            strcmp(json_string_value(json_object_get(ms[i].host, "status")), "ok") != 0)
+        if (!ms[i].host || !nm_view_host_ok(ms[i].host))
             continue;
         const char *u = single_upstream(ms[i].host, check, single_field, server_field);
         if (!u || (shared && strcmp(shared, u) != 0))
@@ -230,8 +213,8 @@ static void check_shared(json_t *report, const struct nm_role *role, struct memb
                 json_pack("{s:s}", "server", shared));
 }
 
-void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_options *o,
-                       json_t *report)
+void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_checkset *cs,
+                       const struct nm_fleet_options *o, json_t *report)
 {
     char drain_note[256] = "";
     if (o->n_drain) {
@@ -264,6 +247,9 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_opt
             }
         }
     struct member *ms = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *ms);
+    /* Each host is looked up once per role it has: index the report once. */
+    struct nm_report_index idx;
+    nm_report_index_init(&idx, report);
     for (size_t r = 0; r < n_names; r++) {
         const struct nm_role *role = nm_inventory_find_role(inv, names[r]);
         struct nm_role implicit = {.name = names[r]};
@@ -274,7 +260,7 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_opt
             if (!nm_host_has_role(&inv->hosts[i], role->name))
                 continue;
             ms[n] = (struct member){.name = inv->hosts[i].name,
-                                    .host = report_host(report, inv->hosts[i].name)};
+                                    .host = nm_report_index_host(&idx, inv->hosts[i].name)};
             judge_member(o, &ms[n]);
             healthy += ms[n].healthy;
             n++;
@@ -285,13 +271,16 @@ void nm_fleet_evaluate(const struct nm_inventory *inv, const struct nm_fleet_opt
             continue;
         check_redundancy(report, role, ms, n, healthy, drain_note);
         check_spread(report, inv, role, ms, n, healthy, drain_note);
-        /* dns-resolvers records "single" and the effective "upstream" list;
-         * time-sync records "single_source" and the selected "reference". */
-        check_shared(report, role, ms, n, DNS_CHECK, "single", "upstream", "role-shared-dns",
-                     "DNS resolver");
-        check_shared(report, role, ms, n, NTP_CHECK, "single_source", "reference",
-                     "role-shared-ntp", "time source");
+        /* Checks that say, with "fleet", which of their recorded fields
+         * tell a single server (dns-resolvers, time-sync). */
+        for (size_t k = 0; k < cs->n_checks; k++) {
+            const struct nm_check_fleet *f = cs->checks[k].fleet;
+            if (f && strcmp(f->rule, "shared-server") == 0)
+                check_shared(report, role, ms, n, cs->checks[k].id, f->single, f->server,
+                             f->finding, f->what);
+        }
     }
+    nm_report_index_finish(&idx);
     free(ms);
     free(names);
 }

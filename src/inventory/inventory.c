@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "nearmiss/inventory.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/util.h"
 
 /* Far above any real fleet; only there so a wrong -i (a disk image) fails fast. */
@@ -414,6 +415,7 @@ static int fail(struct loader *l, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    nm_utf8_fix(what);
 
     struct nm_buf path;
     nm_buf_init(&path, 512);
@@ -1581,30 +1583,6 @@ int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const c
 out:
     free_strv(globs, n_globs);
     return r;
-}
-
-void nm_inventory_apply_cli(struct nm_inventory *inv, const char *user, int port,
-                            const char *identity, const char *known_hosts)
-{
-    for (size_t i = 0; i < inv->n_hosts; i++) {
-        struct nm_host *h = &inv->hosts[i];
-        if (user && (!h->user || (h->from_defaults & NM_HOST_DEFAULT_USER))) {
-            replace_str(&h->user, nm_xstrdup(user));
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_USER;
-        }
-        if (port > 0 && (!h->port || (h->from_defaults & NM_HOST_DEFAULT_PORT))) {
-            h->port = port;
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_PORT;
-        }
-        if (identity && (!h->identity || (h->from_defaults & NM_HOST_DEFAULT_IDENTITY))) {
-            replace_str(&h->identity, nm_expand_home(identity));
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_IDENTITY;
-        }
-        if (known_hosts && (!h->known_hosts || (h->from_defaults & NM_HOST_DEFAULT_KNOWN_HOSTS))) {
-            replace_str(&h->known_hosts, nm_expand_home(known_hosts));
-            h->from_defaults &= ~(unsigned)NM_HOST_DEFAULT_KNOWN_HOSTS;
-        }
-    }
 }
 
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name)

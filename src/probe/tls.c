@@ -41,6 +41,7 @@
 #include <openssl/x509v3.h>
 
 #include "nearmiss/parsers.h"
+#include "nearmiss/safetext.h"
 #include "nearmiss/tls.h"
 #include "nearmiss/util.h"
 #include "parsers/x509.h"
@@ -281,6 +282,7 @@ static void fail(struct outcome *o, const char *kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(o->msg, sizeof o->msg, fmt, ap);
     va_end(ap);
+    nm_utf8_fix(o->msg); /* peer text and cuts must stay valid UTF-8 for JSON */
 }
 
 static int connect_any(const struct nm_tls_target *t, struct conn *c, struct outcome *o)

@@ -29,6 +29,7 @@
 #include <libxml/HTMLtree.h>
 #include <libxml/tree.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/score.h"
 #include "nearmiss/util.h"
@@ -484,11 +485,6 @@ static const char *str(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-static int sev_of(const json_t *f)
-{
-    return nm_severity_from_name(str(f, "severity"));
-}
-
 static const char *sev_title(int s)
 {
     static const char *const t[N_SEV] = {"Info", "Low", "Medium", "High", "Critical"};
@@ -695,8 +691,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
         hi->name = nm_report_clean_json(json_object_get(h, "name"));
         if (!hi->name)
             hi->name = nm_xasprintf("(host %zu)", i + 1);
-        const char *st = str(h, "status");
-        hi->ok = st && strcmp(st, "ok") == 0;
+        hi->ok = nm_view_host_ok(h);
         c->n_scanned += hi->ok;
         const json_t *sc = json_object_get(h, "score");
         hi->has_score = json_is_number(sc);
@@ -707,8 +702,8 @@ static void ctx_init(struct ctx *c, const json_t *report)
         json_array_foreach (json_object_get(h, "roles"), j, f)
             add_role(c, f);
         json_array_foreach (json_object_get(h, "findings"), j, f) {
-            int s = sev_of(f);
-            if (json_is_true(json_object_get(f, "waived"))) {
+            int s = nm_view_severity(f);
+            if (!nm_view_active(f)) {
                 hi->n_waived++;
                 c->n_waived++;
                 continue;
@@ -724,7 +719,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
         }
     }
     json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
-        int s = sev_of(f);
+        int s = nm_view_severity(f);
         size_t ci = cat_index(c, json_object_get(f, "category"));
         if (s >= 0) {
             c->sev_total[s]++;
@@ -902,7 +897,7 @@ static xmlNodePtr sev_badge(xmlNodePtr parent, int s)
 
 static void status_badge(xmlNodePtr parent, const char *status)
 {
-    bool ok = status && strcmp(status, "ok") == 0;
+    bool ok = nm_host_status_from_name(status) == NM_HOST_OK;
     el_text(parent, "span", ok ? "st st-ok" : "st st-bad", status_title(status));
 }
 
@@ -1327,7 +1322,7 @@ static void build_fleet(xmlNodePtr main, const struct ctx *c)
         xmlNodePtr li = el(ul, "li", "fleet-finding");
         attr(li, "data-sev", str(f, "severity") ? str(f, "severity") : "");
         xmlNodePtr head = el(li, "div", "fhead");
-        sev_badge(head, sev_of(f));
+        sev_badge(head, nm_view_severity(f));
         el_text(head, "span", "badge", cat_title(str(f, "category")));
         if (json_object_get(f, "subject"))
             text_value(el(head, "code", NULL), json_object_get(f, "subject"), GENERIC_CAP);
@@ -1703,8 +1698,8 @@ static bool is_known_finding_key(const char *k)
 static void finding_el(xmlNodePtr ol, const struct hinfo *hi, size_t host, size_t j,
                        const json_t *f)
 {
-    int s = sev_of(f);
-    bool waived = json_is_true(json_object_get(f, "waived"));
+    int s = nm_view_severity(f);
+    bool waived = !nm_view_active(f);
     xmlNodePtr li = el(ol, "li", waived ? "finding waived" : "finding");
     attrf(li, "id", "h-%zu-f-%zu", host, j);
     attr(li, "data-sev", s >= 0 ? nm_severity_name(s) : "");
@@ -1875,7 +1870,7 @@ static void host_breakdown(xmlNodePtr body, const struct hinfo *hi, size_t host)
     size_t j;
     const json_t *f;
     json_array_foreach (findings, j, f) {
-        if (json_is_true(json_object_get(f, "waived")) || sev_of(f) < NM_SEV_LOW)
+        if (!nm_view_active(f) || nm_view_severity(f) < NM_SEV_LOW)
             continue;
         tr = el(tb, "tr", NULL);
         xmlNodePtr a = el(el(tr, "td", NULL), "a", NULL);
@@ -1883,7 +1878,7 @@ static void host_breakdown(xmlNodePtr body, const struct hinfo *hi, size_t host)
         text_value(a, json_object_get(f, "check"), 128);
         text(a, " \xc2\xb7 ");
         text_value(a, json_object_get(f, "subject"), 256);
-        text(el(tr, "td", NULL), sev_title(sev_of(f)));
+        text(el(tr, "td", NULL), sev_title(nm_view_severity(f)));
         char pts[32];
         format_points(pts, sizeof pts, hi->points[j]);
         el_text(tr, "td", "num", pts);
@@ -1921,7 +1916,7 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
     attr_n(det, "data-roles", b.data ? b.data : "", b.len);
     nm_buf_reset(&b);
     json_array_foreach (json_object_get(h, "findings"), j, v) {
-        if (json_is_true(json_object_get(v, "waived")))
+        if (!nm_view_active(v))
             continue;
         if (b.len)
             nm_buf_appends(&b, "\n");
@@ -2027,8 +2022,8 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
         for (int s = NM_SEV_CRITICAL; s >= NM_SEV_NONE; s--) {
             for (int w = 0; w < 2; w++) {
                 json_array_foreach (findings, j, v) {
-                    bool waived = json_is_true(json_object_get(v, "waived"));
-                    if (sev_of(v) == s && waived == (w == 1))
+                    bool waived = !nm_view_active(v);
+                    if (nm_view_severity(v) == s && waived == (w == 1))
                         idx[m++] = j;
                 }
             }

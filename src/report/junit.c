@@ -32,6 +32,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -279,7 +280,7 @@ static void describe_finding(struct nm_buf *b, const json_t *f)
     }
     buf_json(b, json_object_get(f, "message"));
     const json_t *w = json_object_get(f, "waiver");
-    if (json_is_true(json_object_get(f, "waived"))) {
+    if (!nm_view_active(f)) {
         nm_buf_appends(b, " (waived: ");
         buf_json(b, json_object_get(w, "justification"));
         nm_buf_appends(b, ", until ");
@@ -305,10 +306,10 @@ static void checks_findings(const json_t *host, const char *check, struct nm_buf
         if (!c || strcmp(c, check) != 0)
             continue;
         describe_finding(b, f);
-        if (json_is_true(json_object_get(f, "waived")))
+        if (!nm_view_active(f))
             continue;
         active++;
-        int s = nm_severity_from_name(str(f, "severity"));
+        int s = nm_view_severity(f);
         if (!first || s > worst) {
             first = f;
             worst = s;
@@ -393,7 +394,7 @@ static void add_check(xmlNodePtr suite, const char *classname, const json_t *hos
         const json_t *f;
         json_array_foreach (json_object_get(host, "findings"), i, f) {
             const char *c = str(f, "check");
-            if (!id || !c || strcmp(c, id) != 0 || !json_is_true(json_object_get(f, "waived")))
+            if (!id || !c || strcmp(c, id) != 0 || !!nm_view_active(f))
                 continue;
             const json_t *w = json_object_get(f, "waiver");
             nm_buf_appends(&b, ": ");
@@ -452,7 +453,7 @@ static void add_host(xmlNodePtr root, const json_t *host, const char *timestamp,
     }
     char *classname = nm_xasprintf("nearmiss.%s", name);
     const char *status = str(host, "status");
-    bool ok = status && strcmp(status, "ok") == 0;
+    bool ok = nm_view_host_ok(host);
 
     xmlNodePtr suite = xmlNewChild(root, NULL, BAD_CAST "testsuite", NULL);
     set_attr(suite, "name", name);
@@ -563,7 +564,7 @@ static void add_fleet(xmlNodePtr root, const json_t *report, const char *timesta
                 buf_json(&b, h);
             }
             nm_buf_appends(&b, "\n");
-            int s = nm_severity_from_name(str(g, "severity"));
+            int s = nm_view_severity(g);
             if (!first || s > worst) {
                 first = g;
                 worst = s;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -47,8 +48,17 @@ enum {
     F_FLEET_FINDINGS,
     F_FLEET_SCORE,
     F_LAST_RUN,
+    F_DROPPED,
     F_COUNT
 };
+
+/*
+ * Certificate and filesystem series one host may add.  A host normally has
+ * tens; one with thousands (or one that makes them up) would cost the
+ * monitoring system a series each, night after night.  The rest are counted
+ * in nearmiss_host_series_dropped; the JSON report keeps the detail.
+ */
+#define NM_PROM_HOST_SERIES_MAX 2000
 
 static const struct {
     const char *name, *help;
@@ -83,12 +93,28 @@ static const struct {
                        "Risk score of the whole fleet, 0 to 100. Absent when nothing was scanned."},
     [F_LAST_RUN] = {"nearmiss_last_run_timestamp_seconds",
                     "When the scan this file was rendered from finished, as unix seconds."},
+    [F_DROPPED] = {"nearmiss_host_series_dropped",
+                   "Certificate and filesystem series of the host left out of this file because "
+                   "it had more than 2000 (the JSON report has them); only non-zero."},
 };
 
 struct prom {
     struct family f[F_COUNT];
     size_t seq;
+    size_t host_series;  /* certificate and filesystem series of the current host */
+    size_t host_dropped; /* ...left out beyond NM_PROM_HOST_SERIES_MAX */
 };
+
+/* Counts a per-host series against the cap; false when it must be left out. */
+static bool host_series_room(struct prom *p)
+{
+    if (p->host_series >= NM_PROM_HOST_SERIES_MAX) {
+        p->host_dropped++;
+        return false;
+    }
+    p->host_series++;
+    return true;
+}
 
 /* Appends `name="value"` with the exposition format's escapes; the value is
  * cleaned to valid UTF-8 first (the format requires UTF-8). */
@@ -202,7 +228,7 @@ static void record_metrics(struct prom *p, const json_t *host, const json_t *sub
     if (!json_is_object(rec))
         return;
     nm_buf_init(&b, SIZE_MAX);
-    if (number(json_object_get(rec, "not_after_unix"), &v)) {
+    if (number(json_object_get(rec, "not_after_unix"), &v) && host_series_room(p)) {
         const json_t *subj = json_is_string(subject) ? subject : json_object_get(rec, "subject");
         if (!json_is_string(subj))
             subj = json_array_get(json_object_get(rec, "paths"), 0);
@@ -228,7 +254,7 @@ static void record_metrics(struct prom *p, const json_t *host, const json_t *sub
         {"avail_kb", F_FS_AVAIL, 1024},
     };
     for (size_t i = 0; is_fs && i < sizeof fs / sizeof fs[0]; i++) {
-        if (!number(json_object_get(rec, fs[i].field), &v))
+        if (!number(json_object_get(rec, fs[i].field), &v) || !host_series_room(p))
             continue;
         add_label_json(&b, "host", name);
         if (json_is_string(mount))
@@ -271,8 +297,7 @@ static void count_pair(struct pair_count **arr, size_t *n, const json_t *f)
 static void host_metrics(struct prom *p, const json_t *h)
 {
     const json_t *name = json_object_get(h, "name");
-    const char *status = str(h, "status");
-    bool ok = status && strcmp(status, "ok") == 0;
+    bool ok = nm_view_host_ok(h);
     struct nm_buf b;
     double v;
     nm_buf_init(&b, SIZE_MAX);
@@ -280,6 +305,8 @@ static void host_metrics(struct prom *p, const json_t *h)
     add_label_json(&b, "host", name);
     add_label_json(&b, "status", json_object_get(h, "status"));
     add_sample(p, F_UP, &b, ok ? 1 : 0);
+    p->host_series = 0;
+    p->host_dropped = 0;
 
     if (number(json_object_get(h, "score"), &v)) {
         add_label_json(&b, "host", name);
@@ -301,7 +328,7 @@ static void host_metrics(struct prom *p, const json_t *h)
     const json_t *f;
     json_array_foreach (json_object_get(h, "findings"), i, f) {
         record_metrics(p, h, json_object_get(f, "subject"), NULL, json_object_get(f, "item"));
-        if (json_is_true(json_object_get(f, "waived")))
+        if (!nm_view_active(f))
             waived++;
         else
             count_pair(&pairs, &n_pairs, f);
@@ -313,6 +340,10 @@ static void host_metrics(struct prom *p, const json_t *h)
         add_sample(p, F_FINDINGS, &b, (double)pairs[i].n);
     }
     free(pairs);
+    if (p->host_dropped) {
+        add_label_json(&b, "host", name);
+        add_sample(p, F_DROPPED, &b, (double)p->host_dropped);
+    }
     if (waived) {
         add_label_json(&b, "host", name);
         add_sample(p, F_WAIVED, &b, (double)waived);

@@ -490,6 +490,14 @@ static void check_finish(struct nm_check *c)
     free(c->ticket_summary);
     free(c->record_key);
     free_strings(c->record_fields, c->n_record_fields);
+    if (c->fleet) {
+        free(c->fleet->rule);
+        free(c->fleet->finding);
+        free(c->fleet->single);
+        free(c->fleet->server);
+        free(c->fleet->what);
+        free(c->fleet);
+    }
     json_decref(c->definition);
     memset(c, 0, sizeof *c);
 }
@@ -554,6 +562,46 @@ static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
     return 0;
 }
 
+static bool is_recorded(const struct nm_check *c, const char *field)
+{
+    for (size_t i = 0; i < c->n_record_fields; i++)
+        if (strcmp(c->record_fields[i], field) == 0)
+            return true;
+    return false;
+}
+
+/* "fleet": after "record", whose fields it names. */
+static int parse_fleet(struct loader *l, const json_t *v, struct nm_check *c)
+{
+    static const char *const keys[] = {"rule", "finding", "single", "server", "what", NULL};
+    int rc = 0;
+    if (!v)
+        return 0;
+    if (!json_is_object(v) || (rc = only_keys(l, v, "fleet", keys)) < 0)
+        return rc < 0 ? rc
+                      : bad(l, "fleet", "must be an object {rule, finding, single, server, what}%s",
+                            "");
+    if (!c->record_key)
+        return bad(l, "fleet", "needs \"record\": fleet rules read the recorded fields%s", "");
+    struct nm_check_fleet *f = nm_xcalloc(1, sizeof *f);
+    c->fleet = f;
+    if ((rc = get_string(l, v, "rule", true, &f->rule)) < 0 ||
+        (rc = get_string(l, v, "finding", true, &f->finding)) < 0 ||
+        (rc = get_string(l, v, "single", true, &f->single)) < 0 ||
+        (rc = get_string(l, v, "server", true, &f->server)) < 0 ||
+        (rc = get_string(l, v, "what", true, &f->what)) < 0)
+        return rc;
+    if (strcmp(f->rule, "shared-server") != 0)
+        return bad(l, "fleet.rule", "\"%s\" is not a fleet rule (shared-server)", f->rule);
+    if (!probe_id_ok(f->finding))
+        return bad(l, "fleet.finding", "must be 1-64 characters of [A-Za-z0-9._-]%s", "");
+    if (!is_recorded(c, f->single))
+        return bad(l, "fleet.single", "\"%s\" is not one of record.fields", f->single);
+    if (!is_recorded(c, f->server))
+        return bad(l, "fleet.server", "\"%s\" is not one of record.fields", f->server);
+    return 0;
+}
+
 static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, struct nm_check *c)
 {
     static const char *const keys[] = {"id",
@@ -573,6 +621,7 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
                                        "remediation",
                                        "ticket",
                                        "record",
+                                       "fleet",
                                        "source",
                                        "missing_remediation",
                                        "error_remediation",
@@ -640,6 +689,8 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
         if (c->n_record_fields == 0)
             return bad(l, "record.fields", "must name at least one item field%s", "");
     }
+    if ((rc = parse_fleet(l, json_object_get(root, "fleet"), c)) < 0)
+        return rc;
     const json_t *source = json_object_get(root, "source");
     if (source) {
         if (!json_is_string(source) || strcmp(json_string_value(source), "tls") != 0)
@@ -1253,7 +1304,8 @@ static void record_item(const struct nm_check *c, const json_t *item, json_t *me
 }
 
 json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
-                          const struct nm_section *sec, json_t *findings, json_t *metrics)
+                          const struct nm_section *sec, int64_t now, json_t *findings,
+                          json_t *metrics)
 {
     char why[1400];
     if (!sec || sec->state == NM_SECTION_MISSING)
@@ -1304,8 +1356,17 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
     }
     json_t *items = NULL;
     nm_diag d = {{0}};
-    if (c->parser->fn(sec->out.data ? sec->out.data : "", sec->out.len, c->parser_options, &items,
-                      &d) < 0) {
+    /* The run's clock, unless the check file pins its own "now". */
+    json_t *opts = json_incref(c->parser_options);
+    if (nm_parser_reads_clock(c->parser) && !json_object_get(opts, "now")) {
+        json_t *o = opts ? json_copy(opts) : json_object();
+        json_object_set_new(o, "now", json_integer((json_int_t)now));
+        json_decref(opts);
+        opts = o;
+    }
+    int pr = c->parser->fn(sec->out.data ? sec->out.data : "", sec->out.len, opts, &items, &d);
+    json_decref(opts);
+    if (pr < 0) {
         snprintf(why, sizeof why, "parser %s: %s", c->parser->name, d.msg);
         return nm_check_result_entry(c, NM_RESULT_ERROR, why);
     }

@@ -1,6 +1,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/score.h"
 #include "nearmiss/util.h"
 
@@ -113,16 +114,10 @@ static double round1(double x)
     return round(x * 10.0) / 10.0;
 }
 
-static enum nm_severity severity_of(const json_t *f)
-{
-    return nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
-}
-
 void nm_score_host(json_t *host)
 {
     json_object_del(host, "score_capped_from"); /* written by earlier versions */
-    const char *status = json_string_value(json_object_get(host, "status"));
-    if (!status || strcmp(status, "ok") != 0) {
+    if (!nm_view_host_ok(host)) {
         json_object_set_new(host, "score", json_null());
         json_object_set_new(host, "score_breakdown", json_array());
         return;
@@ -135,9 +130,9 @@ void nm_score_host(json_t *host)
     double total = 0;
     json_t *f;
     json_array_foreach (findings, i, f) {
-        if (json_is_true(json_object_get(f, "waived")))
+        if (!nm_view_active(f))
             continue;
-        hz[i] = nm_score_hazard(severity_of(f), nm_score_urgency(f), factor);
+        hz[i] = nm_score_hazard(nm_view_severity(f), nm_score_urgency(f), factor);
         total += hz[i];
     }
     double score = nm_score_from_hazard(total);
@@ -158,8 +153,8 @@ void nm_score_host(json_t *host)
                              json_string_value(json_object_get(f, "fingerprint")), "check",
                              json_string_value(json_object_get(f, "check")), "subject",
                              json_string_value(json_object_get(f, "subject")), "severity",
-                             nm_severity_name(severity_of(f)), "base_likelihood",
-                             nm_score_likelihood(severity_of(f)), "urgency", round3(urgency),
+                             nm_severity_name(nm_view_severity(f)), "base_likelihood",
+                             nm_score_likelihood(nm_view_severity(f)), "urgency", round3(urgency),
                              "criticality", factor, "likelihood", round3(-expm1(-hz[i])), "worth",
                              worth < 0 ? 0 : worth));
     }
@@ -189,9 +184,10 @@ static double fleet_finding_factor(const json_t *report, const json_t *ff)
 
 static double fleet_finding_hazard(const json_t *report, const json_t *ff)
 {
-    if (json_is_true(json_object_get(ff, "waived")))
+    if (!nm_view_active(ff))
         return 0;
-    return nm_score_hazard(severity_of(ff), nm_score_urgency(ff), fleet_finding_factor(report, ff));
+    return nm_score_hazard(nm_view_severity(ff), nm_score_urgency(ff),
+                           fleet_finding_factor(report, ff));
 }
 
 /* The hosts' part of the fleet hazard; *scanned counts the hosts with a
@@ -253,8 +249,8 @@ json_t *nm_score_fleet_breakdown(const json_t *report)
                              json_string_value(json_object_get(ff, "fingerprint")), "check",
                              json_string_value(json_object_get(ff, "check")), "subject",
                              json_string_value(json_object_get(ff, "subject")), "severity",
-                             nm_severity_name(severity_of(ff)), "likelihood", round3(-expm1(-hz)),
-                             "worth", worth < 0 ? 0 : worth));
+                             nm_severity_name(nm_view_severity(ff)), "likelihood",
+                             round3(-expm1(-hz)), "worth", worth < 0 ? 0 : worth));
     }
     return parts;
 }

@@ -1,22 +1,37 @@
 /*
- * The order of a run.  Each step reads what the steps before it left in the
- * run and adds its part; none of them prints (the command layer does).
+ * The order of a run (see nearmiss/run.h for what each step does).  Each
+ * step reads what the steps before it left in the run and adds its part;
+ * none of them prints (the command layer does).  To add a step: write
+ * `static int step_NAME(struct nm_run *, nm_diag *)` and put it in steps[]
+ * where it belongs.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "nearmiss/endpoints.h"
 #include "nearmiss/model.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
 typedef int (*step_fn)(struct nm_run *run, nm_diag *d);
 
-/* Before any host is contacted: an unusable or busy report directory is a
- * configuration error, not something to find out after an hour of scanning. */
+static json_t *host_at(const struct nm_run *run, size_t i)
+{
+    return json_array_get(json_object_get(run->report, "hosts"), i);
+}
+
+static int step_reach(struct nm_run *run, nm_diag *d)
+{
+    return nm_reach_resolve(run->inv, &run->reach_opts, &run->reach, d);
+}
+
+/* Checked, created (0700), locked and swept of stale temporaries before any
+ * host is contacted (nearmiss/outdir.h); held until nm_run_finish(). */
 static int step_outdir(struct nm_run *run, nm_diag *d)
 {
     return nm_outdir_open(&run->outdir, run->out_dir,
@@ -25,17 +40,49 @@ static int step_outdir(struct nm_run *run, nm_diag *d)
 
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
-    return nm_scan_run(run->inv, run->cs, &run->scan, &run->report, d);
+    return nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
+}
+
+static int step_tls(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++) {
+        json_t *h = host_at(run, i);
+        nm_endpoints_judge(run->cs, &run->inv->hosts[i], h);
+        /* The last step that runs checks: every check has recorded what it
+         * wanted by now, so an empty "metrics" goes. */
+        if (json_object_size(json_object_get(h, "metrics")) == 0)
+            json_object_del(h, "metrics");
+    }
+    return 0;
+}
+
+static int step_waivers(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++)
+        nm_waivers_apply(run->waivers, host_at(run, i), run->now);
+    if (run->waivers && run->waivers->n)
+        json_object_set_new(run->report, "waivers", nm_waivers_report(run->waivers, run->now));
+    return 0;
+}
+
+static int step_score(struct nm_run *run, nm_diag *d)
+{
+    for (size_t i = 0; i < run->inv->n_hosts; i++)
+        nm_score_host(host_at(run, i));
+    return 0;
 }
 
 static int step_fleet(struct nm_run *run, nm_diag *d)
 {
-    nm_fleet_evaluate(run->inv, &run->fleet, run->report);
+    nm_fleet_evaluate(run->inv, run->cs, &run->fleet, run->report);
     return 0;
 }
 
 static int step_summary(struct nm_run *run, nm_diag *d)
 {
+    char finished[32];
+    nm_utc_iso8601(run->now + (nm_now_ms() - run->t0_ms) / 1000, finished);
+    json_object_set_new(run->report, "finished_at", json_string(finished));
     nm_report_summarize(run->report);
     /* The writers read the threshold from the report, so that `nearmiss
      * report` renders a stored run exactly as its scan did. */
@@ -46,6 +93,8 @@ static int step_summary(struct nm_run *run, nm_diag *d)
     return 0;
 }
 
+/* Every output staged, then all published together; any failure leaves the
+ * previous set as it was. */
 static int step_write(struct nm_run *run, nm_diag *d)
 {
     char *name = NULL;
@@ -60,12 +109,20 @@ static int step_write(struct nm_run *run, nm_diag *d)
     return r;
 }
 
+/* The run, in order.  Names appear in run->failed_step. */
 static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
-    {"outdir", step_outdir},   {"scan", step_scan},   {"fleet", step_fleet},
-    {"summary", step_summary}, {"write", step_write},
+    {"reach", step_reach},     /* before any connection: a bad passphrase file stops here */
+    {"outdir", step_outdir},   /* unusable or busy: fails now, not after the scan; locked */
+    {"scan", step_scan},       /* hosts and TLS endpoints, one worker pool */
+    {"tls", step_tls},         /* endpoints judged; needs the hosts' cert metrics */
+    {"waivers", step_waivers}, /* before score and fleet: waived findings do not count */
+    {"score", step_score},     /* per host */
+    {"fleet", step_fleet},     /* reads host status, waivers and metrics */
+    {"summary", step_summary}, /* after every finding exists */
+    {"write", step_write},     /* last: all files published together or none */
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
@@ -88,6 +145,7 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
     nm_outdir_init(&run->outdir);
+    run->t0_ms = nm_now_ms();
     run->fail_on = NM_SEV_NONE;
     return nm_run_clock(&run->now, d);
 }
@@ -96,9 +154,10 @@ void nm_run_finish(struct nm_run *run)
 {
     if (!run)
         return;
+    nm_reach_set_finish(&run->reach);
+    nm_outdir_finish(&run->outdir); /* discards anything unpublished, unlocks */
     json_decref(run->report);
     free(run->json_path);
-    nm_outdir_finish(&run->outdir);
     run->report = NULL;
     run->json_path = NULL;
 }

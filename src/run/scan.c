@@ -1,4 +1,3 @@
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -8,9 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nearmiss/report_view.h"
 #include "nearmiss/facts.h"
+#include "nearmiss/report.h"
 #include "nearmiss/scan.h"
-#include "nearmiss/score.h"
 #include "nearmiss/script.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/tls.h"
@@ -19,8 +19,13 @@
 #include "nm-config.h"
 
 #define FACTS_TIMEOUT_S 20
-#define FACTS_CAP       (64u << 10)
-#define WORKER_STACK    (512u << 10)
+/* Findings one check may list for one host; the rest become one summary
+ * finding.  A real host rarely has more than a few dozen per check; a host
+ * that reports thousands (a flood, a broken tool) would otherwise make the
+ * report, the HTML and the metrics grow with whatever it prints. */
+#define MAX_FINDINGS_PER_CHECK 200
+#define FACTS_CAP              (64u << 10)
+#define WORKER_STACK           (512u << 10)
 
 struct kh_entry {
     char *path;
@@ -40,7 +45,9 @@ struct tls_job {
 struct scan {
     const struct nm_inventory *inv;
     const struct nm_checkset *cs;
+    const struct nm_reach_set *reach; /* reach->hosts[i] for inv->hosts[i] */
     const struct nm_scan_options *o;
+    int64_t now; /* the run's clock */
     char *facts_script;
     struct kh_entry *kh;
     size_t n_kh;
@@ -51,13 +58,6 @@ struct scan {
     atomic_size_t done;
     atomic_size_t failed;
 };
-
-static const char *host_known_hosts(const struct scan *s, const struct nm_host *h)
-{
-    if (h->known_hosts)
-        return h->known_hosts;
-    return s->o->known_hosts;
-}
 
 static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
 {
@@ -71,7 +71,7 @@ static struct nm_known_hosts *kh_for(const struct scan *s, const char *path)
 static int load_known_hosts(struct scan *s, nm_diag *d)
 {
     for (size_t i = 0; i < s->inv->n_hosts; i++) {
-        const char *path = host_known_hosts(s, &s->inv->hosts[i]);
+        const char *path = s->reach->hosts[i].known_hosts;
         if (kh_for(s, path))
             continue;
         struct nm_known_hosts *kh = NULL;
@@ -121,9 +121,16 @@ static char *probe_guard(const struct scan *s, const struct nm_host *h,
         struct nm_buf g;
         nm_buf_init(&g, 32768);
         if (all_os && os_pat.len)
+            /* os-release is read as data, never sourced: a malformed file
+             * must not break the probe, nor a hostile one run code in it. */
             nm_buf_appendf(&g,
                            "f=/etc/os-release; [ -r \"$f\" ] || f=/usr/lib/os-release\n"
-                           "ID=; ID_LIKE=; [ -r \"$f\" ] && . \"$f\" 2>/dev/null\n"
+                           "ID=; ID_LIKE=\n"
+                           "if [ -r \"$f\" ]; then while IFS= read -r l || [ -n \"$l\" ]; do "
+                           "case $l in ID=*) ID=${l#ID=} ;; ID_LIKE=*) ID_LIKE=${l#ID_LIKE=} ;; "
+                           "esac; done < \"$f\"; fi\n"
+                           "ID=${ID#[\\\"\\']}; ID=${ID%%[\\\"\\']}\n"
+                           "ID_LIKE=${ID_LIKE#[\\\"\\']}; ID_LIKE=${ID_LIKE%%[\\\"\\']}\n"
                            "case \" $ID $ID_LIKE \" in %s) ;; *) exit 0 ;; esac\n",
                            os_pat.data);
         if (all_cmds && cmds.len)
@@ -185,7 +192,99 @@ static json_t *host_skeleton(const struct nm_host *h, int port)
                      "score", "findings", "checks", "metrics");
 }
 
-static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
+struct ranked {
+    int sev;
+    size_t idx;
+};
+
+/* Worst first; the host's own order among equals, so the cut is stable. */
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->sev != y->sev)
+        return x->sev > y->sev ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * Keeps the MAX_FINDINGS_PER_CHECK worst findings that check c added to
+ * findings (from index first on, in their order) and replaces the others
+ * with one finding that counts them.  Its fingerprint holds no count, so it
+ * stays the same from night to night while the flood lasts.
+ */
+static void cap_findings(const struct nm_check *c, const struct nm_host *h, json_t *findings,
+                         size_t first, json_t *entry)
+{
+    size_t n = json_array_size(findings) - first;
+    if (n <= MAX_FINDINGS_PER_CHECK)
+        return;
+    struct ranked *r = nm_xcalloc(n, sizeof *r);
+    bool *keep = nm_xcalloc(n, sizeof *keep);
+    for (size_t i = 0; i < n; i++) {
+        json_t *f = json_array_get(findings, first + i);
+        r[i] = (struct ranked){
+            nm_severity_from_name(json_string_value(json_object_get(f, "severity"))), i};
+    }
+    qsort(r, n, sizeof *r, cmp_ranked);
+    for (size_t i = 0; i < MAX_FINDINGS_PER_CHECK; i++)
+        keep[r[i].idx] = true;
+
+    size_t dropped = n - MAX_FINDINGS_PER_CHECK, by_sev[NM_SEV_CRITICAL + 1] = {0};
+    int worst = NM_SEV_INFO;
+    struct nm_buf examples;
+    nm_buf_init(&examples, 1024);
+    json_t *kept = json_array();
+    for (size_t i = 0, shown = 0; i < n; i++) {
+        json_t *f = json_array_get(findings, first + i);
+        if (keep[i]) {
+            json_array_append(kept, f);
+            continue;
+        }
+        int sev = nm_severity_from_name(json_string_value(json_object_get(f, "severity")));
+        if (sev >= NM_SEV_INFO && sev <= NM_SEV_CRITICAL)
+            by_sev[sev]++;
+        worst = sev > worst ? sev : worst;
+        const char *subj = json_string_value(json_object_get(f, "subject"));
+        if (subj && shown++ < 5)
+            nm_buf_appendf(&examples, "%s%s", examples.len ? ", " : "", subj);
+    }
+    while (json_array_size(findings) > first)
+        json_array_remove(findings, json_array_size(findings) - 1);
+    json_array_extend(findings, kept);
+    json_decref(kept);
+
+    char fp[65];
+    const char *subject = "findings beyond the per-check limit";
+    nm_finding_fingerprint(c->id, h->name, subject, fp);
+    json_t *agg = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "check", c->id, "category",
+        c->category ? c->category : "health", "severity", nm_severity_name((enum nm_severity)worst),
+        "subject", subject, "message", "", "value", (json_int_t)dropped, "threshold",
+        (json_int_t)MAX_FINDINGS_PER_CHECK, "fingerprint", fp, "evidence", "", "remediation",
+        "The host reported far more problems for this check than a host normally has: look at "
+        "it directly, starting with the findings listed; a broken tool or a runaway process "
+        "can cause this as well.",
+        "ticket_summary", "");
+    json_object_set_new(
+        agg, "message",
+        json_sprintf("%zu more findings of %s were left out of the report (at most %d per check "
+                     "and host are listed, the worst first): %zu critical, %zu high, %zu medium, "
+                     "%zu low, %zu info",
+                     dropped, c->id, MAX_FINDINGS_PER_CHECK, by_sev[NM_SEV_CRITICAL],
+                     by_sev[NM_SEV_HIGH], by_sev[NM_SEV_MEDIUM], by_sev[NM_SEV_LOW],
+                     by_sev[NM_SEV_INFO]));
+    json_object_set_new(agg, "evidence", json_sprintf("left out, for example: %s", examples.data));
+    json_object_set_new(agg, "ticket_summary",
+                        json_sprintf("%s: %zu more %s findings", h->name, dropped, c->id));
+    json_array_append_new(findings, agg);
+    json_object_set_new(entry, "findings_dropped", json_integer((json_int_t)dropped));
+    nm_buf_finish(&examples);
+    free(keep);
+    free(r);
+}
+
+/* Judges what arrived; returns whether the host's facts did. */
+static bool evaluate_host(const struct scan *s, const struct nm_host *h, json_t *hj,
                           const struct nm_splitter *sp, bool reached_end)
 {
     json_t *findings = json_object_get(hj, "findings");
@@ -223,19 +322,22 @@ static void evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
             if (c->missing_remediation && nm_check_missing_command(c, facts))
                 json_object_set_new(entry, "remediation", json_string(c->missing_remediation));
         } else {
-            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), findings,
+            size_t first = json_array_size(findings);
+            entry = nm_check_evaluate(c, h, nm_splitter_find(sp, c->probe->id), s->now, findings,
                                       json_object_get(hj, "metrics"));
+            cap_findings(c, h, findings, first, entry);
         }
         json_array_append_new(checks, entry);
     }
+    bool got_facts = facts != NULL;
     json_decref(facts);
+    return got_facts;
 }
 
 static json_t *scan_host(struct scan *s, const struct nm_host *h)
 {
     const struct nm_scan_options *o = s->o;
-    int port = h->port ? h->port : 22;
-    json_t *hj = host_skeleton(h, port);
+    json_t *hj = host_skeleton(h, s->reach->hosts[h - s->inv->hosts].port);
     int64_t deadline = nm_now_ms() + (int64_t)o->timeout_s * 1000;
 
     size_t max = s->cs->n_probes + 1;
@@ -264,21 +366,18 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         free(path);
     }
 
-    char *user_env = getenv("USER");
-    const char *kh_path = host_known_hosts(s, h);
+    const struct nm_reach *to = &s->reach->hosts[h - s->inv->hosts];
     struct nm_ssh_target t = {
         .name = h->name,
-        .address = h->address,
-        .port = port,
-        .user = h->user    ? h->user
-                : o->user  ? o->user
-                : user_env ? user_env
-                           : "root",
-        .identity = h->identity ? h->identity : o->identity,
-        .passphrase = o->passphrase,
-        .known_hosts = kh_for(s, kh_path),
-        .known_hosts_path = kh_path,
+        .address = to->address,
+        .port = to->port,
+        .user = to->user,
+        .identity = to->identity,
+        .passphrase = s->reach->passphrase,
+        .known_hosts = kh_for(s, to->known_hosts),
+        .known_hosts_path = to->known_hosts,
         .accept_new = o->accept_new,
+        .output_cap = o->host_cap,
     };
     struct nm_ssh_result res;
     int r = nm_ssh_run(&t, script.data, script.len, deadline, sp, &res);
@@ -308,10 +407,33 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         json_object_set_new(hj, "error",
                             json_sprintf("output truncated at %" PRIu64 " bytes", o->host_cap));
 
-    /* Whatever arrived is judged, even when the host timed out half way:
-     * checks whose probe did not finish say so themselves. */
-    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped)
-        evaluate_host(s, h, hj, sp, r == 0);
+    /* Whatever arrived is judged, even when the host timed out or dropped
+     * the connection half way: checks whose probe did not finish say so
+     * themselves. */
+    if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped || res.connection_lost) {
+        bool got_facts = evaluate_host(s, h, hj, sp, r == 0);
+        if (!got_facts && res.status == NM_HOST_OK) {
+            /* A login that runs nothing (a ForceCommand, a restricted or
+             * missing shell) is not a scan: nothing was looked at. */
+            json_object_set_new(hj, "status", json_string(nm_host_status_name(NM_HOST_ERROR)));
+            if (res.output_capped)
+                json_object_set_new(
+                    hj, "error",
+                    json_sprintf("output truncated at %" PRIu64 " bytes before the host facts "
+                                 "arrived: the host printed something else instead of running "
+                                 "the probes; nothing could be judged",
+                                 o->host_cap));
+            else
+                json_object_set_new(
+                    hj, "error",
+                    json_sprintf(
+                        "logged in, but the probe script did not run: the host facts never "
+                        "arrived (remote exit status %d, %" PRIu64
+                        " bytes of output); a ForceCommand, a restricted shell or a missing "
+                        "/bin/sh on the host does this",
+                        res.exit_status, res.bytes_received));
+        }
+    }
 out:
     nm_splitter_destroy(sp);
     nm_buf_finish(&script);
@@ -353,136 +475,24 @@ static void plan_tls_jobs(struct scan *s)
                 strlen(h->name) < sizeof j->target.sni)
                 snprintf(j->target.sni, sizeof j->target.sni, "%s", h->name);
             j->target.ca_file = s->o->tls_ca;
+            /* Days left and chain validation at the run's time, not the
+             * handshake's. */
+            j->target.now = s->now;
             j->valid = true;
         }
     }
 }
 
-/* On-disk certificates as the cert-expiry check records them (by SHA-256). */
-#define CERT_DISK_CHECK   "cert-expiry"
-#define CERT_SERVED_CHECK "cert-served-stale"
-
-static bool is_ip_literal(const char *s)
+/* The host's endpoint results, in inventory order, as its report's "tls"
+ * (absent when it has none); the tls step judges them. */
+static void attach_tls(struct scan *s, size_t host)
 {
-    struct in6_addr a6;
-    struct in_addr a4;
-    return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
-}
-
-static bool names_overlap(const json_t *a, const json_t *b)
-{
-    /* Each side: its cn and its sans; a shared DNS name is the same service. */
-    const char *acn = json_string_value(json_object_get(a, "cn"));
-    const char *bcn = json_string_value(json_object_get(b, "cn"));
-    const json_t *as = json_object_get(a, "sans"), *bs = json_object_get(b, "sans");
-    const char *an[65], *bn[65];
-    size_t na = 0, nb = 0;
-    if (acn)
-        an[na++] = acn;
-    if (bcn)
-        bn[nb++] = bcn;
-    /* IP SANs are skipped: every service on a host may carry the host's
-     * address, so sharing one says nothing about being the same service. */
-    for (size_t i = 0; i < json_array_size(as) && na < 65; i++)
-        if (json_is_string(json_array_get(as, i)) &&
-            !is_ip_literal(json_string_value(json_array_get(as, i))))
-            an[na++] = json_string_value(json_array_get(as, i));
-    for (size_t i = 0; i < json_array_size(bs) && nb < 65; i++)
-        if (json_is_string(json_array_get(bs, i)) &&
-            !is_ip_literal(json_string_value(json_array_get(bs, i))))
-            bn[nb++] = json_string_value(json_array_get(bs, i));
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            if (strcasecmp(an[i], bn[j]) == 0)
-                return true;
-    return false;
-}
-
-/*
- * A renewed certificate that the service never reloaded: the endpoint still
- * serves the old one while a newer one for the same name sits on disk.  The
- * outage comes when the old one expires although "we renewed it".
- */
-static void compare_served_with_disk(const struct nm_host *h, json_t *hj, const json_t *items)
-{
-    const json_t *disk = json_object_get(json_object_get(hj, "metrics"), CERT_DISK_CHECK);
-    if (!disk)
-        return;
-    for (size_t i = 0; i < json_array_size(items); i++) {
-        const json_t *ep = json_array_get(items, i);
-        const json_t *leaf = json_array_get(json_object_get(ep, "chain"), 0);
-        const char *served_fp = json_string_value(json_object_get(leaf, "sha256"));
-        const json_t *served_na = json_object_get(leaf, "not_after_unix");
-        if (!served_fp || !json_is_integer(served_na))
-            continue;
-        const char *sha;
-        const json_t *rec;
-        json_object_foreach ((json_t *)disk, sha, rec) {
-            const json_t *na = json_object_get(rec, "not_after_unix");
-            if (strcmp(sha, served_fp) == 0 || !json_is_integer(na) ||
-                json_integer_value(na) <= json_integer_value(served_na) ||
-                !names_overlap(leaf, rec))
-                continue;
-            const char *endpoint = json_string_value(json_object_get(ep, "subject"));
-            const char *path = json_string_value(json_array_get(json_object_get(rec, "paths"), 0));
-            if (!path)
-                path = json_string_value(json_object_get(rec, "subject"));
-            const char *served_date = json_string_value(json_object_get(leaf, "not_after"));
-            const char *disk_date = json_string_value(json_object_get(rec, "not_after"));
-            char *msg = nm_xasprintf("%s serves a certificate that expires %s, but a renewed one "
-                                     "for the same name is on disk (%s, expires %s): the service "
-                                     "was not reloaded",
-                                     endpoint ? endpoint : "the endpoint",
-                                     served_date ? served_date : "sooner", path ? path : "?",
-                                     disk_date ? disk_date : "later");
-            char fp[65];
-            nm_finding_fingerprint(CERT_SERVED_CHECK, h->name, endpoint ? endpoint : "?", fp);
-            json_t *f = json_pack(
-                "{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:s}", "check", CERT_SERVED_CHECK,
-                "category", "cert", "severity", "medium", "subject", endpoint ? endpoint : "?",
-                "message", msg, "value",
-                json_object_get(leaf, "days_left") ? json_object_get(leaf, "days_left")
-                                                   : json_null(),
-                "threshold", json_null(), "fingerprint", fp, "evidence",
-                "served certificate sha256 differs from the newer on-disk one", "remediation",
-                "Reload or restart the service that terminates TLS here so it "
-                "picks up the renewed certificate, and add a reload hook to the "
-                "renewal (e.g. certbot --deploy-hook).");
-            free(msg);
-            json_array_append_new(json_object_get(hj, "findings"), f);
-            break;
-        }
-    }
-}
-
-/* Judges the host's endpoints with the checks whose items come from TLS. */
-static void judge_tls(struct scan *s, size_t host)
-{
-    const struct nm_host *h = &s->inv->hosts[host];
-    json_t *hj = s->hosts[host];
     json_t *items = json_array();
     for (size_t i = 0; i < s->n_tls; i++)
         if (s->tls[i].host == host && s->tls[i].item)
             json_array_append(items, s->tls[i].item);
     if (json_array_size(items))
-        json_object_set(hj, "tls", items);
-    json_t *metrics = json_object_get(hj, "metrics");
-    for (size_t i = 0; i < s->cs->n_checks; i++) {
-        const struct nm_check *c = &s->cs->checks[i];
-        if (!c->source_tls)
-            continue;
-        json_t *entry;
-        if (!nm_check_applies_to_host(c, h, NULL, 0))
-            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                          "host roles/labels do not match the check");
-        else if (json_array_size(items) == 0)
-            entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                          "the inventory lists no tls endpoints for this host");
-        else
-            entry = nm_check_judge_items(c, h, items, json_object_get(hj, "findings"), metrics);
-        json_array_append_new(json_object_get(hj, "checks"), entry);
-    }
-    compare_served_with_disk(h, hj, items);
+        json_object_set(s->hosts[host], "tls", items);
     json_decref(items);
 }
 
@@ -513,7 +523,7 @@ static void *worker(void *arg)
             continue;
         }
         json_t *hj = scan_host(s, &s->inv->hosts[i]);
-        if (strcmp(json_string_value(json_object_get(hj, "status")), "ok") != 0)
+        if (!nm_view_host_ok(hj))
             atomic_fetch_add(&s->failed, 1);
         s->hosts[i] = hj;
         atomic_fetch_add(&s->done, 1);
@@ -521,19 +531,20 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
-                const struct nm_scan_options *o, json_t **ret_report, nm_diag *d)
+int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach,
+                const struct nm_checkset *cs, const struct nm_scan_options *o, int64_t now,
+                json_t **ret_report, nm_diag *d)
 {
-    struct scan s = {.inv = inv, .cs = cs, .o = o};
+    struct scan s = {.inv = inv, .reach = reach, .cs = cs, .o = o, .now = now};
     int r = 0;
-    char started[32], finished[32];
+    char started[32];
     pthread_t *threads = NULL;
     size_t n_threads = 0;
 
     atomic_init(&s.next, 0);
     atomic_init(&s.done, 0);
     atomic_init(&s.failed, 0);
-    nm_utc_iso8601((int64_t)time(NULL), started);
+    nm_utc_iso8601(now, started);
     r = load_known_hosts(&s, d);
     if (r < 0)
         goto out;
@@ -566,28 +577,19 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_checkset *cs,
     }
     for (size_t i = 0; i < n_threads; i++)
         pthread_join(threads[i], NULL);
-    for (size_t i = 0; i < inv->n_hosts; i++) {
-        judge_tls(&s, i);
-        /* Every check has recorded what it wanted by now. */
-        if (json_object_size(json_object_get(s.hosts[i], "metrics")) == 0)
-            json_object_del(s.hosts[i], "metrics");
-        nm_waivers_apply(o->waivers, s.hosts[i], (int64_t)time(NULL));
-        nm_score_host(s.hosts[i]);
-    }
+    for (size_t i = 0; i < inv->n_hosts; i++)
+        attach_tls(&s, i);
     if (o->progress)
         o->progress(o->progress_ctx, inv->n_hosts, inv->n_hosts, atomic_load(&s.failed));
 
-    nm_utc_iso8601((int64_t)time(NULL), finished);
-    json_t *report =
-        json_pack("{s:s, s:s, s:s, s:s, s:{}, s:[], s:[]}", "schema", "nearmiss.report/1", "tool",
-                  "nearmiss " NM_VERSION, "started_at", started, "finished_at", finished, "summary",
-                  "hosts", "fleet_findings");
-    if (o->waivers && o->waivers->n)
-        json_object_set_new(report, "waivers", nm_waivers_report(o->waivers, (int64_t)time(NULL)));
+    /* The report's skeleton, in its key order; finished_at and summary are
+     * filled by the run's summary step. */
+    json_t *report = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:[], s:[]}", "schema", NM_REPORT_SCHEMA,
+                               "tool", "nearmiss " NM_VERSION, "started_at", started, "finished_at",
+                               started, "summary", "hosts", "fleet_findings");
     json_t *hosts = json_object_get(report, "hosts");
     for (size_t i = 0; i < inv->n_hosts; i++)
         json_array_append_new(hosts, s.hosts[i]);
-    nm_report_summarize(report);
     *ret_report = report;
 out:
     free(threads);
@@ -602,44 +604,4 @@ out:
     }
     free(s.kh);
     return r;
-}
-
-void nm_report_summarize(json_t *report)
-{
-    static const char *const sev[] = {"critical", "high", "medium", "low", "info"};
-    json_int_t counts[5] = {0};
-    json_int_t scanned = 0, failed = 0;
-    json_t *hosts = json_object_get(report, "hosts");
-    size_t i;
-    json_t *h;
-    json_array_foreach (hosts, i, h) {
-        if (strcmp(json_string_value(json_object_get(h, "status")), "ok") == 0)
-            scanned++;
-        else
-            failed++;
-        size_t j;
-        json_t *f;
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            if (json_is_true(json_object_get(f, "waived")))
-                continue;
-            const char *s = json_string_value(json_object_get(f, "severity"));
-            for (size_t k = 0; k < 5; k++)
-                if (s && strcmp(s, sev[k]) == 0)
-                    counts[k]++;
-        }
-    }
-    json_array_foreach (json_object_get(report, "fleet_findings"), i, h) {
-        const char *s = json_string_value(json_object_get(h, "severity"));
-        for (size_t k = 0; k < 5; k++)
-            if (s && strcmp(s, sev[k]) == 0)
-                counts[k]++;
-    }
-    json_t *fc = json_object();
-    for (size_t k = 0; k < 5; k++)
-        json_object_set_new(fc, sev[k], json_integer(counts[k]));
-    json_t *summary = json_pack("{s:I, s:I, s:I, s:o}", "hosts", (json_int_t)json_array_size(hosts),
-                                "scanned", scanned, "failed", failed, "findings", fc);
-    json_object_set_new(summary, "fleet_score", nm_score_fleet(report));
-    json_object_set_new(summary, "fleet_score_breakdown", nm_score_fleet_breakdown(report));
-    json_object_set_new(report, "summary", summary);
 }

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <libssh2.h>
 #include <netdb.h>
@@ -12,12 +13,31 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nearmiss/safetext.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
 
 /* How long teardown may take after the deadline: disconnect is a courtesy. */
 #define NM_SSH_TEARDOWN_MS 500
 #define NM_SSH_CHUNK       32768
+/*
+ * Bytes a peer may send before the session runs a command: text lines before
+ * the banner (RFC 4253 4.2 allows them), the key exchange, an auth banner and
+ * the auth replies.  A real server needs a few kilobytes; a peer that talks
+ * on is not an SSH server worth waiting for.
+ */
+#define NM_SSH_PRESESSION_CAP (256u << 10)
+/* Protocol overhead allowed on top of the output cap once the command runs. */
+#define NM_SSH_OVERHEAD_CAP       (1u << 20)
+#define NM_SSH_PREVIEW            96
+#define NM_SSH_DEFAULT_OUTPUT_CAP (64u << 20)
+
+/* Why the socket callbacks stopped serving libssh2. */
+enum stop_reason {
+    STOP_NONE,
+    STOP_DEADLINE,
+    STOP_CAP,
+};
 
 struct conn {
     const struct nm_ssh_target *t;
@@ -26,6 +46,17 @@ struct conn {
     int fd;
     LIBSSH2_SESSION *session;
     LIBSSH2_CHANNEL *channel;
+    /* Accounting by the socket callbacks, the one place every byte passes. */
+    uint64_t received;
+    uint64_t recv_cap;
+    enum stop_reason stop;
+    bool dead; /* teardown out of time: the socket counts as gone */
+    bool banner_seen; /* a line starting "SSH-" began */
+    bool banner_done; /* ...and ended */
+    bool line_may_be_banner;
+    size_t line_pos;
+    char preview[NM_SSH_PREVIEW]; /* the peer's first bytes, for "not SSH" */
+    size_t n_preview;
 };
 
 static int fail(struct conn *c, enum nm_host_status st, int code, const char *fmt, ...)
@@ -38,7 +69,81 @@ static int fail(struct conn *c, enum nm_host_status st, int code, const char *fm
     va_start(ap, fmt);
     vsnprintf(c->res->error, sizeof c->res->error, fmt, ap);
     va_end(ap);
+    /* Server text (methods, messages) lands here: keep it valid UTF-8. */
+    nm_utf8_fix(c->res->error);
     return code;
+}
+
+/*
+ * libssh2 reads and writes the socket only through these two.  Some of its
+ * loops never return EAGAIN while data keeps coming (the banner loop skips
+ * any number of non-SSH lines; the transport reads packet after packet), so
+ * a deadline checked between libssh2 calls would never be checked.  Here it
+ * is checked before every read and write: past it, libssh2 is told the
+ * socket would block, returns EAGAIN, and the caller's wait sees the
+ * deadline.  The byte cap bounds what a peer can make libssh2 buffer.
+ */
+/* Follows the stream until the "SSH-" line has ended, to tell a slow or
+ * chatty SSH server from a service that is not SSH at all. */
+static void note_banner_byte(struct conn *c, char ch)
+{
+    if (c->banner_seen) {
+        c->banner_done = ch == '\n';
+        return;
+    }
+    if (ch == '\n') {
+        c->line_pos = 0;
+        c->line_may_be_banner = true;
+    } else if (c->line_may_be_banner && c->line_pos < 4 && ch == "SSH-"[c->line_pos]) {
+        if (++c->line_pos == 4)
+            c->banner_seen = true;
+    } else {
+        c->line_may_be_banner = false;
+    }
+}
+
+static LIBSSH2_RECV_FUNC(guarded_recv)
+{
+    struct conn *c = *abstract;
+    if (c->dead)
+        return -ECONNRESET;
+    if (nm_now_ms() >= c->deadline) {
+        c->stop = STOP_DEADLINE;
+        return -EAGAIN;
+    }
+    if (c->received >= c->recv_cap) {
+        c->stop = STOP_CAP;
+        return -ECONNABORTED;
+    }
+    if (length > c->recv_cap - c->received)
+        length = (size_t)(c->recv_cap - c->received);
+    ssize_t n = recv(socket, buffer, length, flags);
+    if (n < 0)
+        return -errno;
+    if (c->n_preview < sizeof c->preview) {
+        size_t k = sizeof c->preview - c->n_preview;
+        if (k > (size_t)n)
+            k = (size_t)n;
+        memcpy(c->preview + c->n_preview, buffer, k);
+        c->n_preview += k;
+    }
+    for (const char *b = buffer; !c->banner_done && b < (const char *)buffer + n; b++)
+        note_banner_byte(c, *b);
+    c->received += (uint64_t)n;
+    return n;
+}
+
+static LIBSSH2_SEND_FUNC(guarded_send)
+{
+    struct conn *c = *abstract;
+    if (c->dead)
+        return -ECONNRESET;
+    if (nm_now_ms() >= c->deadline) {
+        c->stop = STOP_DEADLINE;
+        return -EAGAIN;
+    }
+    ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
 }
 
 static const char *ssh_errmsg(LIBSSH2_SESSION *s)
@@ -385,6 +490,17 @@ out:
     return r;
 }
 
+/* The session broke after the command started: what arrived is kept and
+ * judged by the caller, as for a timeout. */
+static int lost(struct conn *c, const char *doing)
+{
+    c->res->connection_lost = true;
+    return fail(c, NM_HOST_ERROR, NM_ERR_SSH,
+                "connection lost while %s after %" PRIu64
+                " bytes of output (%s); the probes that finished before were judged",
+                doing, c->res->bytes_received, ssh_errmsg(c->session));
+}
+
 /*
  * Writes the script, reads both streams and feeds the splitter, all in one
  * loop: the remote may produce output before it has read the whole script,
@@ -409,6 +525,9 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
         return timeout_fail(c, "exec");
     if (rc < 0)
         return fail(c, NM_HOST_ERROR, NM_ERR_SSH, "exec refused: %s", ssh_errmsg(c->session));
+    /* From here the output cap bounds the data; the rest is framing. */
+    c->recv_cap = c->received + (c->t->output_cap ? c->t->output_cap : NM_SSH_DEFAULT_OUTPUT_CAP) +
+                  NM_SSH_OVERHEAD_CAP;
 
     size_t sent = 0;
     bool eof_sent = false;
@@ -422,8 +541,7 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                 sent += (size_t)w;
                 progress = true;
             } else if (w < 0 && w != LIBSSH2_ERROR_EAGAIN) {
-                ret = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "sending the probe script failed: %s",
-                           ssh_errmsg(c->session));
+                ret = lost(c, "sending the probe script");
                 break;
             }
         } else if (!eof_sent) {
@@ -446,8 +564,11 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                     goto done;
                 }
             } else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
-                ret = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "reading output failed: %s",
-                           ssh_errmsg(c->session));
+                if (c->stop == STOP_CAP) {
+                    c->res->output_capped = true; /* framing without data: a flood too */
+                    goto done;
+                }
+                ret = lost(c, "reading the output");
                 goto done;
             }
         }
@@ -496,6 +617,13 @@ static void teardown(struct conn *c)
         SSH_RETRY(c, rc, libssh2_session_disconnect(c->session, "nearmiss scan done"));
         c->deadline = grace + NM_SSH_TEARDOWN_MS;
         SSH_RETRY(c, rc, libssh2_session_free(c->session));
+        if (rc != 0) {
+            /* Out of time: past the deadline the socket callbacks only say
+             * EAGAIN, and libssh2 would keep the session for a goodbye that
+             * never comes.  A dead socket makes it free everything now. */
+            c->dead = true;
+            libssh2_session_free(c->session);
+        }
         c->session = NULL;
     }
     if (c->fd >= 0)
@@ -611,10 +739,75 @@ static void set_terrapin_safe_preference(struct conn *c)
     }
 }
 
+/* Function pointers travel through libssh2's void * setter; ISO C has no
+ * cast between the two, a byte copy is the portable way. */
+static void install_socket_guards(LIBSSH2_SESSION *session)
+{
+    typedef LIBSSH2_RECV_FUNC((*recv_fn));
+    typedef LIBSSH2_SEND_FUNC((*send_fn));
+    recv_fn r = guarded_recv;
+    send_fn w = guarded_send;
+    void *p;
+    memcpy(&p, &r, sizeof p);
+    libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, p);
+    memcpy(&p, &w, sizeof p);
+    libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, p);
+}
+
+/* The peer's first line, escaped: what a user needs to recognise the
+ * service that answers on the SSH port (an HTTP server, a tarpit...). */
+static char *peer_said(const struct conn *c)
+{
+    size_t n = 0;
+    while (n < c->n_preview && c->preview[n] != '\n')
+        n++;
+    if (n > 0 && c->preview[n - 1] == '\r')
+        n--;
+    return nm_term_safe_bytes(c->preview, n);
+}
+
+static int handshake_fail(struct conn *c, int rc)
+{
+    char *said = peer_said(c);
+    int r;
+    if (rc == LIBSSH2_ERROR_TIMEOUT && !c->banner_seen && c->received == 0)
+        r = timeout_fail(c, "the SSH banner (the port accepted the connection and said nothing)");
+    else if (rc == LIBSSH2_ERROR_TIMEOUT && !c->banner_seen)
+        r = fail(c, NM_HOST_TIMEOUT, NM_ERR_TIMEOUT,
+                 "host deadline reached waiting for the SSH banner: %s port %d sent %" PRIu64
+                 " bytes, none of them an \"SSH-\" line (not an SSH server?); it began: \"%s\"",
+                 c->t->address, c->t->port, c->received, said);
+    else if (rc == LIBSSH2_ERROR_TIMEOUT && !c->banner_done)
+        r = timeout_fail(c, "the SSH banner (it came too slowly)");
+    else if (rc == LIBSSH2_ERROR_TIMEOUT)
+        r = timeout_fail(c, "the SSH key exchange");
+    else if (c->stop == STOP_CAP)
+        r = fail(c, NM_HOST_ERROR, NM_ERR_SSH,
+                 "%s port %d sent more than %u bytes without completing the SSH handshake "
+                 "(not an SSH server?); it began: \"%s\"",
+                 c->t->address, c->t->port, NM_SSH_PRESESSION_CAP, said);
+    else if (!c->banner_seen)
+        r = fail(c, NM_HOST_ERROR, NM_ERR_SSH,
+                 "%s port %d does not speak SSH (no \"SSH-\" banner before the connection "
+                 "ended); it %s%s%s",
+                 c->t->address, c->t->port, c->received ? "said: \"" : "sent nothing",
+                 c->received ? said : "", c->received ? "\"" : "");
+    else
+        r = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "SSH handshake with %s port %d failed: %s",
+                 c->t->address, c->t->port, ssh_errmsg(c->session));
+    free(said);
+    return r;
+}
+
 int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_len,
                int64_t deadline_ms, struct nm_splitter *sp, struct nm_ssh_result *res)
 {
-    struct conn c = {.t = t, .res = res, .deadline = deadline_ms, .fd = -1};
+    struct conn c = {.t = t,
+                     .res = res,
+                     .deadline = deadline_ms,
+                     .fd = -1,
+                     .recv_cap = NM_SSH_PRESESSION_CAP,
+                     .line_may_be_banner = true};
     int64_t start = nm_now_ms();
     int rc, r;
 
@@ -625,23 +818,19 @@ int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_
     r = connect_tcp(&c);
     if (r < 0)
         goto out;
-    c.session = libssh2_session_init();
+    c.session = libssh2_session_init_ex(NULL, NULL, NULL, &c);
     if (!c.session) {
         r = fail(&c, NM_HOST_ERROR, NM_ERR_NOMEM, "cannot create an SSH session");
         goto out;
     }
+    install_socket_guards(c.session);
     libssh2_session_set_blocking(c.session, 0);
     set_hostkey_preference(&c);
     set_terrapin_safe_preference(&c);
 
     SSH_RETRY(&c, rc, libssh2_session_handshake(c.session, c.fd));
-    if (rc == LIBSSH2_ERROR_TIMEOUT) {
-        r = timeout_fail(&c, "the SSH handshake");
-        goto out;
-    }
     if (rc < 0) {
-        r = fail(&c, NM_HOST_ERROR, NM_ERR_SSH, "SSH handshake with %s port %d failed: %s",
-                 t->address, t->port, ssh_errmsg(c.session));
+        r = handshake_fail(&c, rc);
         goto out;
     }
     r = verify_hostkey(&c);

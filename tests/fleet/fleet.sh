@@ -394,8 +394,8 @@ cmd_start() {
               (if has("known") then .known else true end | tostring),
               ((.hostkeys // ["ed25519"]) | join(" ")), (.like // "") ] | join("|")' \
             "$def/host.json" 2>&1) || :
-        case $b in normal | unprivileged | hang | flood | absent) ;; *)
-            die "$def/host.json: bad \"behaviour\" '$b' (normal, unprivileged, hang, flood, absent)" ;;
+        case $b in normal | unprivileged | hang | flood | absent | noop | drop) ;; *)
+            die "$def/host.json: bad \"behaviour\" '$b' (normal, unprivileged, hang, flood, absent, noop, drop)" ;;
         esac
         case $a in ok | refuse) ;; *) die "$name: bad \"auth\" '$a' (ok, refuse)" ;; esac
         case $k in true | false | wrong) ;; *) die "$name: bad \"known\" '$k' (true, false, \"wrong\")" ;; esac

@@ -1,12 +1,13 @@
 /*
  * The inventory loader (native JSON and `ansible-inventory --list`), then
- * what a scan does with a loaded inventory: selection, the command line's
- * values, lookups.
+ * what a scan does with a loaded inventory: lookups, how each host is
+ * reached (the command line's values against the file's), selection.
  */
 #include <stdlib.h>
 
 #include "fuzz.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/reach.h"
 #include "nearmiss/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,7 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* A copy: selection frees the hosts it drops, roles included (the
          * command line's --role is never the inventory's own string). */
         char *role = h->n_roles ? nm_xstrdup(h->roles[0]) : NULL;
-        nm_inventory_apply_cli(&inv, "ops", 2222, "~/.ssh/id_ed25519", "~/.ssh/known_hosts");
+        struct nm_reach_options ro = {.user = "ops",
+                                      .port = 2222,
+                                      .identity = "~/.ssh/id_ed25519",
+                                      .known_hosts = "~/.ssh/known_hosts"};
+        struct nm_reach_set rs;
+        if (nm_reach_resolve(&inv, &ro, &rs, &d) == 0)
+            nm_reach_set_finish(&rs);
         nm_inventory_select(&inv, "*1*,w?b*", role, &d);
         free(role);
     }

@@ -8,8 +8,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nearmiss/inventory.h"
+#include "nearmiss/reach.h"
 #include "nearmiss/util.h"
 #include "test.h"
 
@@ -145,19 +147,36 @@ static void test_native_defaults(void)
     }
 
     /* Precedence: host > CLI option > file defaults > built-in. */
-    nm_inventory_apply_cli(&inv, "cli-user", 2900, "~/cli_key", NULL);
-    if (p && c) {
+    struct nm_reach_set rs;
+    struct nm_reach_options ro = {.user = "cli-user", .port = 2900, .identity = "~/cli_key"};
+    CHECK_INT(nm_reach_resolve(&inv, &ro, &rs, &d), 0);
+    if (p && c && rs.n_hosts == inv.n_hosts) {
+        const struct nm_reach *rp = &rs.hosts[p - inv.hosts], *rc = &rs.hosts[c - inv.hosts];
         char *cli_key = home_path("cli_key");
-        CHECK_STR(p->user, "cli-user");
-        CHECK_INT(p->port, 2900);
-        CHECK_STR(p->identity, cli_key);
-        CHECK_STR(p->known_hosts, "/etc/nearmiss/known_hosts");
-        CHECK_INT(p->from_defaults, NM_HOST_DEFAULT_KNOWN_HOSTS);
-        CHECK_STR(c->user, "root");
-        CHECK_INT(c->port, 2222);
-        CHECK_STR(c->identity, "/etc/nearmiss/custom_key");
+        CHECK_STR(rp->user, "cli-user");
+        CHECK_INT(rp->port, 2900);
+        CHECK_STR(rp->identity, cli_key);
+        CHECK_STR(rp->known_hosts, "/etc/nearmiss/known_hosts");
+        CHECK_STR(rp->address, "plain.example.org");
+        CHECK_STR(rc->user, "root");
+        CHECK_INT(rc->port, 2222);
+        CHECK_STR(rc->identity, "/etc/nearmiss/custom_key");
+        CHECK_STR(rc->address, "2001:db8::7");
         free(cli_key);
     }
+    nm_reach_set_finish(&rs);
+    /* Without options, the file's defaults hold. */
+    CHECK_INT(nm_reach_resolve(&inv, &(struct nm_reach_options){0}, &rs, &d), 0);
+    if (p && rs.n_hosts == inv.n_hosts) {
+        char *id = home_path(".ssh/fleet_ed25519");
+        CHECK_STR(rs.hosts[p - inv.hosts].user, "scanner");
+        CHECK_INT(rs.hosts[p - inv.hosts].port, 2200);
+        CHECK_STR(rs.hosts[p - inv.hosts].identity, id);
+        free(id);
+    }
+    nm_reach_set_finish(&rs);
+    nm_reach_set_finish(&rs); /* finish twice is harmless */
+    nm_reach_set_finish(NULL);
     nm_inventory_finish(&inv);
 
     /* A host with nothing set anywhere takes the CLI value; without one it stays unset. */
@@ -169,10 +188,39 @@ static void test_native_defaults(void)
         CHECK(inv.hosts[0].user == NULL && inv.hosts[0].port == 0);
         CHECK(inv.hosts[0].identity == NULL && inv.hosts[0].criticality == NULL);
         CHECK_STR(inv.hosts[0].origin, "bare");
-        nm_inventory_apply_cli(&inv, "u", 0, NULL, "/kh");
-        CHECK_STR(inv.hosts[1].user, "u");
-        CHECK_INT(inv.hosts[1].port, 0);
-        CHECK_STR(inv.hosts[1].known_hosts, "/kh");
+        struct nm_reach_options ro2 = {.user = "u", .known_hosts = "/kh"};
+        CHECK_INT(nm_reach_resolve(&inv, &ro2, &rs, &d), 0);
+        CHECK_STR(rs.hosts[1].user, "u");
+        CHECK_INT(rs.hosts[1].port, 22); /* built in */
+        CHECK_STR(rs.hosts[1].known_hosts, "/kh");
+        CHECK(rs.hosts[1].identity == NULL);
+        CHECK(rs.passphrase == NULL);
+        nm_reach_set_finish(&rs);
+        /* Nothing anywhere: the built-in values. */
+        char *kh = home_path(".ssh/known_hosts");
+        const char *env_user = getenv("USER");
+        CHECK_INT(nm_reach_resolve(&inv, &(struct nm_reach_options){0}, &rs, &d), 0);
+        CHECK_STR(rs.hosts[0].user, env_user ? env_user : "root");
+        CHECK_STR(rs.hosts[0].known_hosts, kh);
+        CHECK_STR(rs.hosts[0].address, "h1");
+        nm_reach_set_finish(&rs);
+        free(kh);
+        /* The passphrase: the first line of the file, read once. */
+        char pass_file[] = "/tmp/nm-test-passphrase.XXXXXX";
+        int pfd = mkstemp(pass_file);
+        CHECK(pfd >= 0);
+        CHECK(write(pfd, "s3cret\nsecond line\n", 19) == 19);
+        close(pfd);
+        CHECK_INT(nm_reach_resolve(&inv, &(struct nm_reach_options){.passphrase_file = pass_file},
+                                   &rs, &d),
+                  0);
+        CHECK_STR(rs.passphrase, "s3cret");
+        nm_reach_set_finish(&rs);
+        unlink(pass_file);
+        CHECK_INT(nm_reach_resolve(&inv, &(struct nm_reach_options){.passphrase_file = pass_file},
+                                   &rs, &d),
+                  NM_ERR_NOTFOUND);
+        CHECK(strstr(d.msg, "--passphrase-file: /tmp/nm-test-passphrase.") != NULL);
     }
     nm_inventory_finish(&inv);
 }

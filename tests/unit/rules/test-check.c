@@ -89,6 +89,45 @@ static void test_loader_errors(void)
                  "plain command name");
 }
 
+/* "fleet": a fleet rule reads recorded fields, so it names them. */
+static void test_fleet_attribute(void)
+{
+#define REC ", \"record\": {\"key\": \"mount\", \"fields\": [\"one\", \"server\"]}"
+    expect_error(GOOD REC ", \"fleet\": \"shared\"}", "fleet: must be an object");
+    expect_error(GOOD ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                      "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "needs \"record\"");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"spread\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "fleet.rule: \"spread\" is not a fleet rule");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"single\", \"server\": \"server\", \"what\": \"w\"}}",
+                 "fleet.single: \"single\" is not one of record.fields");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"srv\", \"what\": \"w\"}}",
+                 "fleet.server: \"srv\" is not one of record.fields");
+    expect_error(GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"f\", "
+                          "\"single\": \"one\", \"server\": \"server\", \"what\": \"w\", "
+                          "\"extra\": 1}}",
+                 "extra");
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    nm_checkset_init(&cs);
+    static const char ok[] =
+        GOOD REC ", \"fleet\": {\"rule\": \"shared-server\", \"finding\": \"role-one\", "
+                 "\"single\": \"one\", \"server\": \"server\", \"what\": \"thing\"}}";
+    CHECK_INT(nm_checkset_load_buffer(&cs, "checks/ok.json", ok, strlen(ok), &d), 0);
+    CHECK(cs.n_checks == 1 && cs.checks[0].fleet != NULL);
+    if (cs.n_checks == 1 && cs.checks[0].fleet) {
+        CHECK_STR(cs.checks[0].fleet->finding, "role-one");
+        CHECK_STR(cs.checks[0].fleet->single, "one");
+        CHECK_STR(cs.checks[0].fleet->server, "server");
+        CHECK_STR(cs.checks[0].fleet->what, "thing");
+    }
+    nm_checkset_finish(&cs);
+#undef REC
+}
+
 static void test_shared_probe(void)
 {
     struct nm_checkset cs;
@@ -223,7 +262,7 @@ static void test_evaluate(void)
                                     "/ 50 ext4\n/var 97 xfs\n/srv 91 xfs\n/home 86 ext4\n"
                                     "/run 99 tmpfs\n/backup 98 ext4\n/mnt 10 nfs\n",
                                     "");
-    json_t *e = nm_check_evaluate(c, &h, &sec, findings, metrics);
+    json_t *e = nm_check_evaluate(c, &h, &sec, 0, findings, metrics);
     CHECK_STR(result_of(e), "fail");
     CHECK_INT(json_integer_value(json_object_get(e, "items")), 6); /* tmpfs not selected */
     CHECK_INT(json_array_size(findings), 4); /* /var /srv /home /mnt; /backup under 99 */
@@ -252,7 +291,7 @@ static void test_evaluate(void)
     /* Nothing over a threshold: pass, no finding. */
     json_t *none = json_array();
     sec = section(NM_SECTION_DONE, 0, "/ 10 ext4\n", "");
-    e = nm_check_evaluate(c, &h, &sec, none, NULL);
+    e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
     CHECK_STR(result_of(e), "pass");
     CHECK_INT(json_array_size(none), 0);
     json_decref(e);
@@ -274,7 +313,7 @@ static void test_evaluate(void)
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         sec = section(bad_cases[i].st, bad_cases[i].rc, "/ 99 ext4\n", bad_cases[i].err);
         snprintf(sec.skip_reason, sizeof sec.skip_reason, "noroot");
-        e = nm_check_evaluate(c, &h, &sec, none, NULL);
+        e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
         CHECK_STR(result_of(e), "error");
         const char *reason = json_string_value(json_object_get(e, "reason"));
         if (!reason || !strstr(reason, bad_cases[i].needle)) {
@@ -297,6 +336,7 @@ int main(void)
 {
     test_evaluate();
     test_loader_errors();
+    test_fleet_attribute();
     test_shared_probe();
     test_rules();
     test_versions();

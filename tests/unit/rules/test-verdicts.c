@@ -41,7 +41,7 @@ static json_t *judge(const char *id, int rc, const char *out, size_t out_len, co
     struct nm_host h = {.name = name};
     json_t *findings = json_array();
     struct nm_section sec = section(rc, out, out_len, err);
-    json_t *e = c ? nm_check_evaluate(c, &h, &sec, findings, NULL) : json_object();
+    json_t *e = c ? nm_check_evaluate(c, &h, &sec, 0, findings, NULL) : json_object();
     nm_buf_finish(&sec.out);
     nm_buf_finish(&sec.err);
     *ret_findings = findings;
