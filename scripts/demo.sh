@@ -7,7 +7,10 @@
 # expected here. cert-host's certificates are generated for the occasion
 # (tests/fleet/make-cert-host.sh: expiring, expired, ... relative to today),
 # and one TLS endpoint (openssl s_server on 127.0.0.1, an expired
-# certificate) is in its inventory entry.
+# certificate) is in its inventory entry. It scans twice, as two nights: the
+# first scan is dated yesterday (NEARMISS_NOW); then cert-host's certificate
+# expiring in 3 days is renewed and rocky-disk's /var (97 %) cleaned, and the
+# second scan's report shows what changed and the near misses in its ledger.
 #   --keep   leave the fleet running afterwards, to look around with ssh
 set -euo pipefail
 
@@ -61,6 +64,16 @@ trap 'exit 130' INT TERM
 tests/fleet/make-cert-host.sh "$WORK/certs" || die "tests/fleet/make-cert-host.sh failed"
 PKI=$WORK/certs/pki
 export NM_FLEET_HOSTS_DIR=$WORK/certs/hostdefs
+# rocky-disk from a copy whose df table the demo can change between scans
+# (its stubs point at tests/fleet/lib by absolute path).
+RD=$NM_FLEET_HOSTS_DIR/rocky-disk
+mkdir -p "$RD/bin"
+cp -r tests/fleet/hosts/rocky-disk/host.json tests/fleet/hosts/rocky-disk/root \
+    tests/fleet/hosts/rocky-disk/data "$RD/"
+for stub in tests/fleet/hosts/rocky-disk/bin/*; do
+    sed "s#\"\$d/../../lib/#\"$ROOT/tests/fleet/lib/#" "$stub" >"$RD/bin/${stub##*/}"
+    chmod 755 "$RD/bin/${stub##*/}"
+done
 tests/fleet/fleet.sh start "$FLEET" --set demo
 tests/fleet/fleet.sh status "$FLEET" || :
 
@@ -83,12 +96,27 @@ INV=$WORK/inventory.json
 jq --arg port "$TLS_PORT" '(.hosts[] | select(.name == "cert-host")).tls = [$port]' \
     "$FLEET/inventory.json" >"$INV" || die "could not add the TLS endpoint to the inventory"
 
-say "scan"
 OUT=reports/demo
-rc=0
-build/nearmiss scan -i "$INV" --known-hosts "$FLEET/known_hosts" \
-    --identity "$FLEET/client_key" --tls-ca "$PKI/root.pem" --tls-timeout 5 \
-    -o "$OUT" --timeout 20 || rc=$?
+# A fresh history for the demo: two nights, not every demo ever run.
+rm -f "$OUT"/history.sqlite "$OUT"/history.sqlite-wal "$OUT"/history.sqlite-shm
+scan() {
+    rc=0
+    build/nearmiss scan -i "$INV" --known-hosts "$FLEET/known_hosts" \
+        --identity "$FLEET/client_key" --tls-ca "$PKI/root.pem" --tls-timeout 5 \
+        -o "$OUT" --timeout 20 --format json,html,prom || rc=$?
+}
+say "scan 1 (as of yesterday)"
+NEARMISS_NOW=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ) scan
+case $rc in 0 | 2) ;; *) die "the first scan failed (exit $rc)" ;; esac
+
+say "overnight: cert-host's certificate renewed, rocky-disk's /var cleaned"
+cp "$PKI/api.pem" "$FLEET/plans/cert-host/lower/etc/ssl/site/expires-3d.pem" ||
+    die "could not renew cert-host's certificate"
+awk '$NF == "/var" { $4 = 12580000; $5 = 8381280 } { print }' "$RD/data/df" >"$RD/data/df.new" &&
+    mv "$RD/data/df.new" "$RD/data/df" || die "could not clean rocky-disk's /var"
+
+say "scan 2 (now)"
+scan
 case $rc in
 0) echo "scan: exit 0, every host scanned" ;;
 2) echo "scan: exit 2, some hosts could not be scanned (expected: the demo has an unknown host key and a host that is down)" ;;
@@ -111,6 +139,11 @@ jq -r '
     | @tsv' "$OUT/latest.json" |
     awk -F'\t' '{ printf "  %-15s %-17s %-14s %s\n", $1, $2, $3, $4 }'
 jq -r '(.fleet_findings // [])[] | "  fleet: \(.severity) \(.subject): \(.message)"' "$OUT/latest.json"
+jq -r '"since \(.history.previous_run): \(.summary.changes.new) new, \(.summary.changes.resolved) resolved",
+    (.resolved[] | "  resolved: \(.host // "fleet") \(.check) \(.subject) (\(.severity), open since \(.first_seen))")' \
+    "$OUT/latest.json"
+echo "near misses (nearmiss ledger -o $OUT --format md):"
+build/nearmiss ledger -o "$OUT" --format md | sed -n '/^| near_miss/p' | sed 's/^/  /'
 # the certificates with a deadline: files (cert-expiry), endpoints (tls-expiry)
 jq -r '[.hosts[] | .name as $h | (.findings // [])[] | select(.check == "cert-expiry" or .check == "tls-expiry")
         | {h: $h, check, severity, value, subject}] | sort_by(.value)[]

@@ -12,6 +12,7 @@ PROG=deps.sh
 pkgs=(
     gcc libc6-dev pkg-config meson ninja-build                  # build
     libssh2-1-dev libssl-dev libxml2-dev libjansson-dev         # libraries
+    libsqlite3-dev sqlite3 libcurl4-openssl-dev                 # history (and its CLI), tickets
     openssh-server openssh-client                               # the fake fleet
     jq util-linux iproute2 procps openssl time                  # test scripts
     python3                          # tests/hostile/peers.py: hostile TCP peers

@@ -17,10 +17,12 @@
 #include <stddef.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/finding.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/model.h"
 #include "nearmiss/parsers.h"
 #include "nearmiss/script.h"
+#include "nearmiss/util.h"
 
 /* A probe that exits with this status says the host has nothing for its
  * checks to look at (systemctl on a host not booted with systemd): the
@@ -73,6 +75,32 @@ struct nm_rule {
     json_t *severity_map;      /* ... through this map (value -> severity name) */
     enum nm_severity severity; /* constant severity (no field/thresholds) */
     char *message;             /* template; NULL = the check's */
+};
+
+/*
+ * What a check's findings mean for the near-miss ledger (docs/ledger.md):
+ * when an item has reached the failure point the check guards against, and
+ * how far from it an item is, in the check's own unit.
+ */
+struct nm_ledger_def {
+    bool declared;
+    bool failure_always;     /* "failure": "always": any finding is the failure itself */
+    struct nm_cond *failure; /* any holding = failure point reached */
+    size_t n_failure;
+    char *unit;    /* NULL: the check has no margin */
+    char **fields; /* margin = lowest over these fields of ... */
+    size_t n_fields;
+    bool has_from;
+    double from; /* ... (from - field) when set, else the field itself ... */
+    char *minus; /* ... minus this item field when set */
+    char *item;  /* fleet findings: the object holding the fields ("details") */
+};
+
+/* Growth worth telling between two scans of the same item: a field that
+ * grew by at least min_growth raises the finding one severity. */
+struct nm_trend_field {
+    char *field;
+    double min_growth;
 };
 
 struct nm_probe_def {
@@ -137,6 +165,11 @@ struct nm_check {
         char *server;  /* recorded field naming it (a string, or the first of a list) */
         char *what;    /* what a server is, in the message: "DNS resolver" */
     } * fleet;
+    bool source_history;          /* items come from the history database (forecasts) */
+    json_t *history;              /* "history": how (kind, parameters); own reference */
+    struct nm_ledger_def ledger;  /* "ledger" */
+    struct nm_trend_field *trend; /* "trend.raise" */
+    size_t n_trend;
     json_t *definition; /* the file as loaded, for `checks show` */
 };
 
@@ -151,10 +184,13 @@ void nm_checkset_init(struct nm_checkset *cs);
 void nm_checkset_finish(struct nm_checkset *cs);
 
 /* Loads every *.json in dir (sorted by name).  Any error fails the whole load
- * with "FILE: key: problem" in d. */
+ * with "FILE:LINE: key: problem" in d (LINE where that key is written). */
 int nm_checkset_load_dir(struct nm_checkset *cs, const char *dir, nm_diag *d);
 int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
                             nm_diag *d);
+/* Every key a check file may hold (see struct nm_keyset). */
+extern const struct nm_keyset nm_check_keysets[];
+
 const struct nm_check *nm_checkset_find(const struct nm_checkset *cs, const char *id);
 
 /*
@@ -199,11 +235,13 @@ const char *nm_check_missing_command(const struct nm_check *c, const json_t *fac
 /* A check entry for a check that could not be judged. */
 json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r, const char *reason);
 
-/* Hex SHA-256 of check id, host and subject: stable across runs. */
-void nm_finding_fingerprint(const char *check, const char *host, const char *subject, char out[65]);
+/* True when every condition holds on item (an empty list holds). */
+bool nm_conds_hold(const struct nm_cond *c, size_t n, const json_t *item);
 
-/* Expands "{field}" from item (plus extra, may be NULL) into a malloc'd string. */
-char *nm_template_expand(const char *tpl, const json_t *item, const json_t *extra);
+/* Parses a "ledger" object (docs/checks.md) for checks defined outside
+ * checks/ (fleet checks); origin names it in errors. */
+int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret, nm_diag *d);
+void nm_ledger_def_finish(struct nm_ledger_def *def);
 
 /* Compares two version strings segment by segment (digits numerically,
  * letters lexically, '~' sorts first, as dpkg and rpm agree on). */

@@ -11,5 +11,8 @@
 int nm_cmd_scan(int argc, char **argv);
 int nm_cmd_checks(int argc, char **argv);
 int nm_cmd_report(int argc, char **argv);
+/* `nearmiss ledger` (src/cli/ledger.c). */
+int nm_cmd_ledger(int argc, char **argv);
+int nm_cmd_tickets(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/util.h"
 
 struct nm_label {
     char *key;
@@ -87,6 +88,9 @@ int nm_inventory_select(struct nm_inventory *inv, const char *host_glob, const c
 
 const struct nm_host *nm_inventory_find_host(const struct nm_inventory *inv, const char *name);
 const struct nm_role *nm_inventory_find_role(const struct nm_inventory *inv, const char *name);
+/* Every key an inventory file may hold (see struct nm_keyset). */
+extern const struct nm_keyset nm_inventory_keysets[];
+
 const char *nm_host_label(const struct nm_host *h, const char *key);
 bool nm_host_has_role(const struct nm_host *h, const char *role);
 

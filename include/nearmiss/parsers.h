@@ -47,8 +47,4 @@ size_t nm_parser_count(void);
 bool nm_parser_reads_clock(const struct nm_parser_def *p);
 const struct nm_parser_def *nm_parser_at(size_t i);
 
-/* Shared helper: a JSON string from host bytes, with invalid UTF-8 and
- * control characters (except \t and \n) replaced, truncated to max bytes. */
-json_t *nm_json_string_sanitized(const char *s, size_t len, size_t max);
-
 #endif

@@ -18,6 +18,13 @@
  *   write    OUT/nearmiss-<time>.json, --format's files, OUT/latest.json:
  *            all staged, then published together (nearmiss/outdir.h)
  *
+ * with the history steps between them (nearmiss/history.h): history-open
+ * after outdir (an unusable history stops the run before any scan),
+ * history-load after waivers (forecasts, grown SMART counters), history-diff
+ * after summary (change marks, resolved), history-commit after write; and the
+ * ticket steps (nearmiss/tickets.h): tickets-plan after history-diff, in the
+ * same transaction, tickets-deliver after history-commit.
+ *
  * A later capability (history, tickets, merge) is one more row in the table
  * of src/run/run.c, reading and annotating run->report; each step sees
  * everything the steps above it left.
@@ -36,10 +43,12 @@
 #include "nearmiss/check.h"
 #include "nearmiss/error.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/waiver.h"
+#include "nearmiss/tickets.h"
 
 struct nm_run {
     /* Inputs, borrowed from the caller. */
@@ -55,13 +64,19 @@ struct nm_run {
     int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
     int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
+    bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
+    struct nm_retention keep;
+    struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 
     /* Results, owned by the run. */
     struct nm_outdir outdir; /* open (and locked) from the outdir step on */
     struct nm_reach_set reach;
     json_t *report;
-    char *json_path;         /* the timestamped JSON report, once written */
-    const char *failed_step; /* name of the step that failed, for the message */
+    char *json_path;            /* the timestamped JSON report, once written */
+    const char *failed_step;    /* name of the step that failed, for the message */
+    struct nm_history *history; /* open from history-open to history-commit */
+    json_t *pruned_reports;     /* base names of reports of pruned runs (deleted) */
+    struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
 };
 
 /* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when

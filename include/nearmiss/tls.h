@@ -5,10 +5,10 @@
  *    (optionally after a STARTTLS dialogue), completes a handshake and
  *    describes what the server sends: protocol, cipher, chain, whether the
  *    chain verifies against a trust store and whether it matches the name.
- *  - Certificate files: nm_x509_files_probe is the remote sh snippet that
+ *  - Certificate files: the x509-files probe of the cert-* checks (checks/)
  *    frames certificate files for the "x509_files" parser (parsers.h).
  *
- * Both describe every certificate with the same fields (src/x509.h).
+ * Both describe every certificate with the same fields (certdesc.h).
  *
  * jansson ownership: *ret_item is a NEW reference the caller must
  * json_decref(); nothing here borrows json_t from the caller.
@@ -80,13 +80,5 @@ int nm_tls_spec_parse(const char *spec, const char *default_host, struct nm_tls_
  * could not be set up (e.g. unreadable ca_file); *ret_item is then untouched.
  */
 int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **ret_item, nm_diag *d);
-
-/*
- * The remote probe for the "x509_files" parser: a POSIX sh snippet (needs
- * find, grep, sed, sort, head, ls, dd; readlink -f when present).  Run it as
- * root when possible: /etc/letsencrypt/live is 0700.  NM_X509_ROOT, when
- * set, is prefixed to every searched path (tests run it on a fake tree).
- */
-extern const char nm_x509_files_probe[];
 
 #endif

@@ -2,7 +2,7 @@
  * Small shared helpers: allocation that aborts on exhaustion (as OpenSSH's
  * xmalloc: a scanner out of memory has no useful way on), a byte buffer with
  * a hard cap (curl's dynbuf idea: every buffer filled from a host is bounded),
- * bounded number parsing that advances a cursor (never sscanf/atoi), clocks.
+ * bounded number parsing that advances a cursor (never sscanf/atoi).
  */
 #ifndef NEARMISS_UTIL_H
 #define NEARMISS_UTIL_H
@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "nearmiss/error.h"
+/* The clocks were declared here first; callers still find them through util.h. */
+#include "nearmiss/time.h"
 
 void *nm_xmalloc(size_t n);
 void *nm_xcalloc(size_t n, size_t size);
@@ -50,10 +52,6 @@ bool nm_str_has_prefix(const char *s, const char *prefix);
 /* Shell-safe single quoting: appends 'x'\''y' form. */
 int nm_buf_append_shquoted(struct nm_buf *b, const char *s);
 
-/* Monotonic milliseconds, and wall-clock UTC "YYYY-MM-DDTHH:MM:SSZ". */
-int64_t nm_now_ms(void);
-void nm_utc_iso8601(int64_t unix_sec, char out[32]);
-
 /* "~/" expansion with $HOME; returns malloc'd copy. */
 char *nm_expand_home(const char *path);
 
@@ -89,6 +87,14 @@ char *nm_safe_path_in(const char *dir, const char *name, const char *suffix);
 int nm_mkdir_p(const char *path, int mode, nm_diag *d);
 /* Reads a whole file, refusing files larger than cap. */
 int nm_read_file(const char *path, size_t cap, char **ret_data, size_t *ret_len, nm_diag *d);
+
+/* The keys a file loader accepts at one place of its file: prefix + key is
+ * the documented dotted name ("applies." "os").  Tables of these end with
+ * {NULL, NULL}; the loaders reject unknown keys with the same lists. */
+struct nm_keyset {
+    const char *prefix;
+    const char *const *keys; /* NULL-terminated */
+};
 
 /* fnmatch-style glob on plain strings (no path semantics). */
 bool nm_glob_match(const char *pattern, const char *s);

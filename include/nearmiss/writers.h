@@ -84,19 +84,5 @@ struct nm_outdir;
 int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned formats,
                             nm_diag *d);
 
-/*
- * Shared by the writers: a copy of len bytes of s that is valid UTF-8 with no
- * NUL, no C0/C1 control character but TAB and LF, and no noncharacter
- * U+FFFE/U+FFFF; each invalid byte or removed character becomes U+FFFD, CR LF
- * becomes LF.  Safe for XML 1.0 text and attributes and for HTML.  Returns
- * malloc'd memory.
- */
-char *nm_report_clean_text(const char *s, size_t len);
-/* The same for a JSON string (embedded NULs included); NULL when v is not a
- * string. */
-char *nm_report_clean_json(const json_t *v);
-
-/* "YYYY-MM-DDTHH:MM:SSZ" (the report's timestamps) to unix seconds. */
-int nm_report_parse_utc(const char *iso, int64_t *ret);
 
 #endif

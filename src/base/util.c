@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nearmiss/util.h"
@@ -233,21 +232,6 @@ int nm_buf_append_shquoted(struct nm_buf *b, const char *s)
     if (r == 0)
         r = nm_buf_append(b, "'", 1);
     return r;
-}
-
-int64_t nm_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void nm_utc_iso8601(int64_t unix_sec, char out[32])
-{
-    time_t t = (time_t)unix_sec;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 char *nm_expand_home(const char *path)

@@ -91,7 +91,9 @@ int nm_cmd_checks(int argc, char **argv)
         for (size_t i = 0; i < cs.n_checks; i++) {
             const struct nm_check *k = &cs.checks[i];
             printf("%-24s %-8s %-16s %-5s %s\n", k->id, k->category,
-                   k->probe ? k->probe->id : "(tls endpoints)",
+                   k->probe            ? k->probe->id
+                   : k->source_history ? "(history)"
+                                       : "(tls endpoints)",
                    k->probe && k->probe->needs_root ? "yes" : "no", k->title);
         }
         rc = 0;
@@ -113,7 +115,9 @@ int nm_cmd_checks(int argc, char **argv)
             printf("%s%s", i ? ", " : "; needs commands ", k->commands[i]);
         for (size_t i = 0; i < k->n_roles; i++)
             printf("%s%s", i ? ", " : "; roles ", k->roles[i]);
-        if (k->source_tls) {
+        if (k->source_history) {
+            printf("\n  items: computed from the history database of the report directory\n");
+        } else if (k->source_tls) {
             printf("\n  items: the host's inventory \"tls\" endpoints, probed from the scanner\n");
         } else {
             printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,

@@ -22,6 +22,8 @@ static const char main_usage[] =
     "  checks show ID  show what a check runs, where, and with which thresholds\n"
     "  checks parsers  list the parsers checks can use\n"
     "  report FILE     re-render a stored JSON report (HTML, JUnit, Prometheus)\n"
+    "  ledger -o DIR   near misses and misses from the history of a report directory\n"
+    "  tickets         list the open tickets and the events waiting for delivery\n"
     "\n"
     "  nearmiss --help | --version | COMMAND --help\n"
     "\n"
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
         return nm_cmd_checks(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return nm_cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "ledger") == 0)
+        return nm_cmd_ledger(argc - 1, argv + 1);
+    if (strcmp(cmd, "tickets") == 0)
+        return nm_cmd_tickets(argc - 1, argv + 1);
     nm_cli_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
     return NM_EXIT_USAGE;
 }

@@ -16,6 +16,7 @@
 #include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
+#include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
@@ -37,11 +38,7 @@ static const char scan_usage[] =
     "                         else the installed ones: PREFIX/share/nearmiss/checks)\n"
     "  -w, --waivers FILE     accepted risks (JSON, docs/waivers.md); repeatable. Waived\n"
     "                         findings stay in the report but do not count\n"
-    "  -o, --out DIR          report directory (default: reports/); created 0700 when\n"
-    "                         missing, locked while the run lasts (a second run into it\n"
-    "                         exits 1 at once)\n"
-    "      --file-mode MODE   mode of the report files (default: 0600, whatever the umask;\n"
-    "                         e.g. 0640 to let the directory's group read them)\n"
+    "  -o, --out DIR          report directory (default: reports/; see below)\n"
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
     "      --timeout SEC      whole-host deadline: connect, handshake, auth and all\n"
     "                         probes (default: 90)\n"
@@ -57,9 +54,6 @@ static const char scan_usage[] =
     "      --hosts GLOB[,GLOB] scan only hosts whose name matches\n"
     "      --role ROLE        scan only hosts with this role (--hosts and --role that\n"
     "                         select nothing are an error)\n"
-    "      --allow-empty      accept an inventory without hosts and write an empty report\n"
-    "                         (otherwise an error: a failed inventory generator must not\n"
-    "                         replace the last report)\n"
     "      --format LIST      outputs: json,html,junit,prom (default json,html; JSON is\n"
     "                         always written): OUT/report.html, OUT/junit.xml,\n"
     "                         OUT/nearmiss.prom\n"
@@ -76,14 +70,46 @@ static const char scan_usage[] =
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
     "                         (for check authors; the directory must exist; host names\n"
     "                         are made safe file names: '/' and a leading '.' become %XX)\n"
+    "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
+    "      --keep-days D      keep the runs of the last D days; finding episodes, which\n"
+    "                         the ledger and tickets read, are always kept\n"
     "  -q, --quiet            no progress and no summary on the terminal\n"
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
     "together or not at all (each to a temporary first, renamed when all are\n"
-    "written).  Host keys are verified against known_hosts: an unknown key gives\n"
-    "status hostkey_unknown and a changed one hostkey_mismatch, and that host is not\n"
-    "scanned.\n";
+    "written), and records the run in OUT/history.sqlite (docs/history.md): every\n"
+    "finding is marked new or persisting, and what is gone is listed as resolved.\n"
+    "Host keys are verified against known_hosts: an unknown key gives status\n"
+    "hostkey_unknown and a changed one hostkey_mismatch, and that host is not scanned.\n";
+
+/* Sections in their own strings: C limits one literal's length. */
+static const char scan_usage_outdir[] =
+    "\n"
+    "Report directory (-o OUT) and empty inventories:\n"
+    "  OUT is created 0700 when missing and locked while the run lasts: a second\n"
+    "  run into it exits 1 at once.  Report files are created 0600 whatever the\n"
+    "  umask; a run's files are published together or not at all.\n"
+    "      --file-mode MODE   mode of the report files (default: 0600; e.g. 0640 to let\n"
+    "                         the directory's group read them)\n"
+    "      --allow-empty      accept an inventory without hosts and write an empty report\n"
+    "                         (otherwise an error: a failed inventory generator must not\n"
+    "                         replace the last report)\n";
+
+static const char scan_usage_tickets[] =
+    "\n"
+    "Tickets (docs/tickets.md):\n"
+    "      --ticket TARGET    open, update and resolve one ticket per finding at or above\n"
+    "                         --ticket-min (repeatable; docs/tickets.md): exec:COMMAND,\n"
+    "                         dir:PATH, pagerduty:ROUTING_KEY, github:OWNER/REPO\n"
+    "                         ($GITHUB_TOKEN), jira:PROJECT ($JIRA_USER, $JIRA_TOKEN)\n"
+    "      --ticket-min SEVERITY  the severity that opens a ticket (default: high)\n"
+    "      --ticket-timeout SEC  deadline of one delivery: an HTTP request or an\n"
+    "                         exec: command (default: 30)\n"
+    "      --pagerduty-url URL  Events API base (default: https://events.pagerduty.com)\n"
+    "      --github-url URL   GitHub REST base (default: https://api.github.com)\n"
+    "      --jira-url URL     Jira base, e.g. https://example.atlassian.net (needed for jira:)\n"
+    "      --jira-issue-type NAME  issue type of new Jira issues (default: Task)\n";
 
 static void progress(void *ctx, size_t done, size_t total, size_t failed)
 {
@@ -93,6 +119,71 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed)
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
+}
+
+static void print_tickets(const struct nm_ticket_counts *c)
+{
+    printf("tickets: %zu opened, %zu updated, %zu resolved; %zu delivered", c->opened, c->updated,
+           c->resolved, c->delivered);
+    if (c->waiting)
+        printf(", %zu kept for the next run", c->waiting);
+    printf("\n");
+    /* The message names a target and a URL or command, never a credential. */
+    if (c->failed)
+        nm_cli_error("%zu ticket event(s) could not be delivered; first: %s", c->failed,
+                     c->first_error);
+}
+
+/* Host text (names, messages) escaped for the terminal, never NULL. */
+static void print_clean(const char *s)
+{
+    char *t = nm_term_safe(s);
+    fputs(t, stdout);
+    free(t);
+}
+
+/* What changed since the previous run, and the new criticals by name. */
+static void print_changes(const json_t *report)
+{
+    const json_t *ch = json_object_get(json_object_get(report, "summary"), "changes");
+    const json_t *prev = json_object_get(json_object_get(report, "history"), "previous_run");
+    if (!ch)
+        return;
+    if (!json_is_string(prev)) {
+        printf("history: first run in this directory; %" JSON_INTEGER_FORMAT " findings recorded\n",
+               json_integer_value(json_object_get(ch, "new")));
+        return;
+    }
+    printf("since %s: %" JSON_INTEGER_FORMAT " new, %" JSON_INTEGER_FORMAT
+           " resolved, %" JSON_INTEGER_FORMAT " persisting\n",
+           json_string_value(prev), json_integer_value(json_object_get(ch, "new")),
+           json_integer_value(json_object_get(ch, "resolved")),
+           json_integer_value(json_object_get(ch, "persisting")));
+    size_t i, j;
+    json_t *h, *f;
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
+            const char *sev = json_string_value(json_object_get(f, "severity"));
+            const char *change = json_string_value(json_object_get(f, "change"));
+            if (!sev || !change || strcmp(sev, "critical") != 0 || strcmp(change, "new") != 0 ||
+                json_is_true(json_object_get(f, "waived")))
+                continue;
+            printf("  new critical: ");
+            print_clean(json_string_value(json_object_get(h, "name")));
+            printf(": ");
+            print_clean(json_string_value(json_object_get(f, "message")));
+            putchar('\n');
+        }
+    }
+    json_array_foreach (json_object_get(report, "fleet_findings"), j, f) {
+        const char *sev = json_string_value(json_object_get(f, "severity"));
+        const char *change = json_string_value(json_object_get(f, "change"));
+        if (sev && change && strcmp(sev, "critical") == 0 && strcmp(change, "new") == 0) {
+            printf("  new critical: fleet: ");
+            print_clean(json_string_value(json_object_get(f, "message")));
+            putchar('\n');
+        }
+    }
 }
 
 static void print_summary(const json_t *report, const char *path)
@@ -122,6 +213,7 @@ static void print_summary(const json_t *report, const char *path)
         free(status);
         free(error);
     }
+    print_changes(report);
     printf("report: %s\n", path);
 }
 
@@ -158,9 +250,19 @@ int nm_cmd_scan(int argc, char **argv)
         O_UNHEALTHY_AT,
         O_TLS_CA,
         O_TLS_TIMEOUT,
+        O_KEEP_RUNS,
+        O_KEEP_DAYS,
+        O_TICKET,
+        O_TICKET_MIN,
+        O_TICKET_TIMEOUT,
+        O_PAGERDUTY_URL,
+        O_GITHUB_URL,
+        O_JIRA_URL,
+        O_JIRA_ISSUE_TYPE,
         O_ALLOW_EMPTY,
         O_FILE_MODE
     };
+    struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
     /* The operator's page comes by default; machine formats on request. */
     unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
@@ -191,6 +293,15 @@ int nm_cmd_scan(int argc, char **argv)
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
         {"file-mode", required_argument, NULL, O_FILE_MODE},
+        {"keep-runs", required_argument, NULL, O_KEEP_RUNS},
+        {"keep-days", required_argument, NULL, O_KEEP_DAYS},
+        {"ticket", required_argument, NULL, O_TICKET},
+        {"ticket-min", required_argument, NULL, O_TICKET_MIN},
+        {"ticket-timeout", required_argument, NULL, O_TICKET_TIMEOUT},
+        {"pagerduty-url", required_argument, NULL, O_PAGERDUTY_URL},
+        {"github-url", required_argument, NULL, O_GITHUB_URL},
+        {"jira-url", required_argument, NULL, O_JIRA_URL},
+        {"jira-issue-type", required_argument, NULL, O_JIRA_ISSUE_TYPE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -216,6 +327,8 @@ int nm_cmd_scan(int argc, char **argv)
     const json_t *report = NULL;
     nm_diag d = {{0}};
 
+    struct nm_ticket_options tk;
+    nm_ticket_options_init(&tk);
     nm_inventory_init(&inv);
     nm_checkset_init(&cs);
     if (nm_run_init(&run, &d) < 0) {
@@ -320,11 +433,54 @@ int nm_cmd_scan(int argc, char **argv)
             if (nm_cli_parse_file_mode("--file-mode", optarg, &file_mode) < 0)
                 goto out;
             break;
+        case O_KEEP_RUNS:
+            if (nm_cli_parse_long("--keep-runs", optarg, 1, 1000000, &v) < 0)
+                goto out;
+            keep.keep_runs = v;
+            break;
+        case O_KEEP_DAYS:
+            if (nm_cli_parse_long("--keep-days", optarg, 1, 100000, &v) < 0)
+                goto out;
+            keep.keep_days = v;
+            break;
+        case O_TICKET:
+            if (nm_ticket_options_add_target(&tk, optarg, &d) < 0) {
+                nm_cli_error("%s", d.msg);
+                goto out;
+            }
+            break;
+        case O_TICKET_MIN:
+            tk.min_severity = nm_severity_from_name(optarg);
+            if (tk.min_severity == NM_SEV_NONE) {
+                nm_cli_error("--ticket-min: \"%s\" is not a severity", optarg);
+                goto out;
+            }
+            break;
+        case O_TICKET_TIMEOUT:
+            if (nm_cli_parse_long("--ticket-timeout", optarg, 1, 3600, &v) < 0)
+                goto out;
+            tk.timeout_s = (int)v;
+            tk.connect_timeout_s = tk.timeout_s < 10 ? tk.timeout_s : 10;
+            break;
+        case O_PAGERDUTY_URL:
+            tk.pagerduty_url = optarg;
+            break;
+        case O_GITHUB_URL:
+            tk.github_url = optarg;
+            break;
+        case O_JIRA_URL:
+            tk.jira_url = optarg;
+            break;
+        case O_JIRA_ISSUE_TYPE:
+            tk.jira_issue_type = optarg;
+            break;
         case 'q':
             quiet = true;
             break;
         case 'h':
             fputs(scan_usage, stdout);
+            fputs(scan_usage_outdir, stdout);
+            fputs(scan_usage_tickets, stdout);
             rc = NM_EXIT_OK;
             goto out;
         default:
@@ -374,6 +530,11 @@ int nm_cmd_scan(int argc, char **argv)
             fo.drain[fo.n_drain++] = p;
         }
     }
+    /* A missing token or URL is known now, not after the scan. */
+    if (nm_ticket_options_check(&tk, &d) < 0) {
+        nm_cli_error("%s", d.msg);
+        goto out;
+    }
     checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
@@ -394,7 +555,9 @@ int nm_cmd_scan(int argc, char **argv)
     run.out_dir = out;
     run.file_mode = file_mode;
     run.formats = formats;
+    run.keep = keep;
     run.fail_on = fail_on;
+    run.tickets = tk;
     if (nm_ssh_global_init() < 0) {
         nm_cli_error("cannot initialise libssh2");
         goto out;
@@ -418,6 +581,8 @@ int nm_cmd_scan(int argc, char **argv)
             printf("junit:  %s/%s\n", out, NM_REPORT_JUNIT_NAME);
         if (formats & NM_FORMAT_PROM)
             printf("prom:   %s/%s\n", out, NM_REPORT_PROM_NAME);
+        if (tk.n_targets)
+            print_tickets(&run.ticket_counts);
     }
     const json_t *summary = json_object_get(report, "summary");
     if (fail_on != NM_SEV_NONE && nm_view_worst_active(report) >= fail_on)
@@ -428,6 +593,7 @@ int nm_cmd_scan(int argc, char **argv)
         rc = NM_EXIT_OK;
 out:
     nm_run_finish(&run);
+    nm_ticket_options_finish(&tk);
     nm_waivers_finish(&waivers);
     free(fo.drain);
     free(drain_list);

@@ -9,7 +9,8 @@
  * Each file is loaded into a private inventory first and merged only when the
  * whole file checked out, so a bad file never leaves half of itself behind.
  * jansson reports no positions for values, so semantic errors carry an exact
- * key path and the line is found by walking the raw text along that path.
+ * key path and the line is found by walking the raw text along that path
+ * (nm_json_line_of).
  */
 #include <jansson.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 
 #include "nearmiss/inventory.h"
 #include "nearmiss/safetext.h"
+#include "nearmiss/jsonpos.h"
 #include "nearmiss/util.h"
 
 /* Far above any real fleet; only there so a wrong -i (a disk image) fails fast. */
@@ -32,11 +34,6 @@
 
 static const char *const criticalities[] = {"low", "medium", "high", "critical", NULL};
 
-struct seg {
-    const char *key; /* NULL for an array index */
-    size_t index;
-};
-
 struct loader {
     const char *file;
     char *origin;
@@ -44,7 +41,7 @@ struct loader {
     size_t len;
     nm_diag *d;
     /* Where the value being checked sits; left at the failing spot on error. */
-    struct seg path[PATH_MAX_SEGS];
+    struct nm_json_seg path[PATH_MAX_SEGS];
     size_t depth;
     const struct nm_inventory *inv; /* already loaded: read only */
     struct nm_inventory tmp;        /* this file, until it all checked out */
@@ -135,213 +132,6 @@ static void replace_str(char **dst, char *src)
     *dst = src;
 }
 
-/* ---- locating a path in the raw text ---- */
-
-static const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* p is at the opening quote; returns just past the closing one. */
-static const char *skip_string(const char *p, const char *end)
-{
-    for (p++; p < end; p++) {
-        if (*p == '\\') {
-            if (++p >= end)
-                break;
-        } else if (*p == '"') {
-            return p + 1;
-        }
-    }
-    return end;
-}
-
-static const char *skip_value(const char *p, const char *end)
-{
-    if (p >= end)
-        return end;
-    if (*p == '"')
-        return skip_string(p, end);
-    if (*p == '{' || *p == '[') {
-        size_t depth = 0;
-        while (p < end) {
-            if (*p == '"') {
-                p = skip_string(p, end);
-                continue;
-            }
-            if (*p == '{' || *p == '[') {
-                depth++;
-            } else if (*p == '}' || *p == ']') {
-                if (--depth == 0)
-                    return p + 1;
-            }
-            p++;
-        }
-        return end;
-    }
-    while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' && *p != '\t' &&
-           *p != '\n' && *p != '\r')
-        p++;
-    return p;
-}
-
-static int hex4(const char *p, const char *end, unsigned *ret)
-{
-    unsigned v = 0;
-    if (end - p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *ret = v;
-    return 0;
-}
-
-static size_t utf8_encode(unsigned cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* Decodes escapes while comparing, so a key written "z\u006fne" is still found. */
-static bool string_equals(const char *p, const char *end, const char *s)
-{
-    for (p++; p < end && *p != '"';) {
-        char buf[4];
-        size_t n = 1;
-        if (*p != '\\') {
-            buf[0] = *p++;
-        } else {
-            if (end - p < 2)
-                return false;
-            char e = p[1];
-            p += 2;
-            switch (e) {
-            case 'b':
-                buf[0] = '\b';
-                break;
-            case 'f':
-                buf[0] = '\f';
-                break;
-            case 'n':
-                buf[0] = '\n';
-                break;
-            case 'r':
-                buf[0] = '\r';
-                break;
-            case 't':
-                buf[0] = '\t';
-                break;
-            case 'u': {
-                unsigned cp, lo;
-                if (hex4(p, end, &cp) < 0)
-                    return false;
-                p += 4;
-                if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-                    hex4(p + 2, end, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    p += 6;
-                }
-                n = utf8_encode(cp, buf);
-                break;
-            }
-            default:
-                buf[0] = e;
-                break;
-            }
-        }
-        if (strncmp(s, buf, n) != 0)
-            return false;
-        s += n;
-    }
-    return *s == '\0';
-}
-
-/* Walks the (already validated) text along l->path as far as it exists. */
-static size_t locate_line(const struct loader *l)
-{
-    const char *end = l->text + l->len;
-    const char *p = skip_ws(l->text, end);
-    const char *best = p;
-
-    for (size_t i = 0; i < l->depth && p < end; i++) {
-        const struct seg *s = &l->path[i];
-        bool found = false;
-        if (!s->key) {
-            if (*p != '[')
-                break;
-            p = skip_ws(p + 1, end);
-            for (size_t k = 0; p < end && *p != ']'; k++) {
-                if (k == s->index) {
-                    found = true;
-                    break;
-                }
-                p = skip_ws(skip_value(p, end), end);
-                if (p < end && *p == ',')
-                    p = skip_ws(p + 1, end);
-            }
-            if (found)
-                best = p;
-        } else {
-            if (*p != '{')
-                break;
-            p = skip_ws(p + 1, end);
-            while (p < end && *p == '"') {
-                const char *key = p;
-                bool match = string_equals(p, end, s->key);
-                p = skip_ws(skip_string(p, end), end);
-                if (p < end && *p == ':')
-                    p = skip_ws(p + 1, end);
-                if (match) {
-                    best = key;
-                    found = true;
-                    break;
-                }
-                p = skip_ws(skip_value(p, end), end);
-                if (p < end && *p == ',')
-                    p = skip_ws(p + 1, end);
-            }
-        }
-        if (!found)
-            break;
-    }
-
-    size_t line = 1;
-    for (const char *q = l->text; q < best; q++)
-        if (*q == '\n')
-            line++;
-    return line;
-}
-
 /* ---- messages ---- */
 
 static void append_quoted(struct nm_buf *b, const char *s, size_t max)
@@ -391,7 +181,7 @@ static void format_path(const struct loader *l, struct nm_buf *b)
         return;
     }
     for (size_t i = 0; i < l->depth; i++) {
-        const struct seg *s = &l->path[i];
+        const struct nm_json_seg *s = &l->path[i];
         if (!s->key) {
             nm_buf_appendf(b, "[%zu]", s->index);
         } else if (is_ident(s->key)) {
@@ -420,7 +210,8 @@ static int fail(struct loader *l, int code, const char *fmt, ...)
     struct nm_buf path;
     nm_buf_init(&path, 512);
     format_path(l, &path);
-    nm_diag_set(l->d, code, "%s:%zu: %s: %s", l->file, locate_line(l), path.data, what);
+    nm_diag_set(l->d, code, "%s:%zu: %s: %s", l->file,
+                nm_json_line_of(l->text, l->len, l->path, l->depth), path.data, what);
     nm_buf_finish(&path);
     return code;
 }
@@ -429,14 +220,14 @@ static void push_key(struct loader *l, const char *key)
 {
     if (l->depth == PATH_MAX_SEGS)
         abort(); /* a path deeper than any format has: a bug here, not bad input */
-    l->path[l->depth++] = (struct seg){.key = key};
+    l->path[l->depth++] = (struct nm_json_seg){.key = key};
 }
 
 static void push_index(struct loader *l, size_t index)
 {
     if (l->depth == PATH_MAX_SEGS)
         abort();
-    l->path[l->depth++] = (struct seg){.index = index};
+    l->path[l->depth++] = (struct nm_json_seg){.index = index};
 }
 
 static void pop(struct loader *l)
@@ -974,6 +765,19 @@ struct ansible {
 
 static const char *const group_keys[] = {"hosts", "children", "vars", NULL};
 static const char *const meta_keys[] = {"hostvars", NULL};
+
+/* Every key of both formats, as docs/inventory.md lists them (a unit test
+ * compares the two); the loaders reject other keys with these same lists.
+ * ROLE and GROUP stand for names the file chooses. */
+const struct nm_keyset nm_inventory_keysets[] = {
+    {"", top_keys},
+    {"defaults.", default_keys},
+    {"hosts[].", host_keys},
+    {"roles.ROLE.", role_keys},
+    {"GROUP.", group_keys},
+    {"_meta.", meta_keys},
+    {NULL, NULL},
+};
 
 static bool is_pseudo_group(const char *name)
 {

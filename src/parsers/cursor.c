@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nearmiss/utf8.h"
 #include "parsers/cursor.h"
 
 struct nm_span nm_span_range(const char *s, const char *e)

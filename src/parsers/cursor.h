@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "nearmiss/parsers.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 
 struct nm_span {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "parsers/cursor.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
 

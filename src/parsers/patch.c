@@ -23,6 +23,7 @@
 #include <libxml/xmlerror.h>
 
 #include "parsers/cursor.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
 

@@ -1,6 +1,7 @@
 /*
- * x509_files: certificate files fetched from a host by the probe below, one
- * item per distinct certificate (see docs/certificates.md).
+ * x509_files: certificate files fetched from a host by the x509-files probe
+ * of the cert-* checks (checks/, the probe's one text), one item per
+ * distinct certificate (see docs/certificates.md).
  *
  * The probe frames every file with its length, so content may be binary:
  *
@@ -44,10 +45,10 @@
 #include <openssl/x509v3.h>
 
 #include "parsers/cursor.h"
-#include "nearmiss/tls.h"
+#include "nearmiss/certdesc.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
-#include "parsers/x509.h"
 
 #define X509_MAX_CERTS     10000       /* certificate blocks decoded per input */
 #define X509_MAX_FRAMES    10000       /* file frames per input (the probe sends <= 500) */
@@ -59,63 +60,10 @@
 #define X509_PROBE_SUBJECT "x509_files probe output"
 
 /* ------------------------------------------------------------------ */
-/* Time */
+/* The "now" option: absent or null = the real clock; a string in the
+ * time form, or an integer of unix seconds. */
 
-int64_t nm_x509_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    /* Howard Hinnant's days_from_civil: exact for every proleptic Gregorian
-     * date, no time zone, no time_t range limits. */
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-int64_t nm_x509_days_between(int64_t now, int64_t t)
-{
-    int64_t diff = t - now;
-    int64_t q = diff / 86400;
-    if (diff % 86400 != 0 && diff < 0)
-        q--;
-    return q;
-}
-
-static int parse_fixed_digits(const char *s, size_t n, unsigned *ret)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return NM_ERR_PARSE;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *ret = v;
-    return 0;
-}
-
-int nm_x509_parse_iso8601(const char *s, size_t len, int64_t *ret)
-{
-    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    unsigned y, mo, d, h, mi, se;
-    /* 2026-11-24T00:00:00Z */
-    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-        s[19] != 'Z')
-        return NM_ERR_PARSE;
-    if (parse_fixed_digits(s, 4, &y) < 0 || parse_fixed_digits(s + 5, 2, &mo) < 0 ||
-        parse_fixed_digits(s + 8, 2, &d) < 0 || parse_fixed_digits(s + 11, 2, &h) < 0 ||
-        parse_fixed_digits(s + 14, 2, &mi) < 0 || parse_fixed_digits(s + 17, 2, &se) < 0)
-        return NM_ERR_PARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
-        return NM_ERR_PARSE;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return NM_ERR_PARSE;
-    *ret = nm_x509_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    return 0;
-}
-
-int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d)
+static int now_option(const json_t *options, int64_t *ret, nm_diag *d)
 {
     const json_t *v = options ? json_object_get(options, "now") : NULL;
     int64_t now;
@@ -124,7 +72,7 @@ int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d)
     } else if (json_is_integer(v)) {
         now = json_integer_value(v);
     } else if (json_is_string(v)) {
-        if (nm_x509_parse_iso8601(json_string_value(v), json_string_length(v), &now) < 0)
+        if (nm_utc_parsen(json_string_value(v), json_string_length(v), &now) < 0)
             return nm_diag_set(d, NM_ERR_INVAL, "option now: \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
                                json_string_value(v));
     } else {
@@ -132,278 +80,6 @@ int nm_x509_now_option(const json_t *options, int64_t *ret, nm_diag *d)
     }
     *ret = now;
     return 0;
-}
-
-static int asn1_time_unix(const ASN1_TIME *t, int64_t *ret)
-{
-    struct tm tm;
-    /* ASN1_TIME_to_tm(NULL) would mean "now"; a missing time is an error. */
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return NM_ERR_PARSE;
-    *ret = nm_x509_days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-                                   (unsigned)tm.tm_mday) *
-               86400 +
-           tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* One certificate described */
-
-static json_t *name_oneline(const X509_NAME *n)
-{
-    /* RFC 2253 order and escaping, but UTF-8 kept as is (no \XX escapes for
-     * bytes >= 0x80), then sanitized like every other host string. */
-    BIO *b = BIO_new(BIO_s_mem());
-    json_t *j;
-    if (!b)
-        return json_null();
-    if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
-        BIO_free(b);
-        return json_null();
-    }
-    char *p = NULL;
-    long len = BIO_get_mem_data(b, &p);
-    j = nm_json_string_sanitized(p ? p : "", len > 0 ? (size_t)len : 0, NM_X509_MAX_DN);
-    BIO_free(b);
-    return j;
-}
-
-static json_t *name_cn(const X509_NAME *n)
-{
-    int idx = -1, last = -1;
-    /* The most specific (last) CN, as browsers and OpenSSL's own checks do. */
-    while ((idx = X509_NAME_get_index_by_NID(n, NID_commonName, idx)) >= 0)
-        last = idx;
-    if (last < 0)
-        return json_null();
-    const ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, last));
-    unsigned char *u = NULL;
-    int len = s ? ASN1_STRING_to_UTF8(&u, s) : -1;
-    if (len < 0)
-        return json_null();
-    json_t *j = nm_json_string_sanitized((const char *)u, (size_t)len, NM_X509_MAX_DN);
-    OPENSSL_free(u);
-    return j;
-}
-
-static json_t *cert_sans(X509 *x, bool *ret_truncated)
-{
-    json_t *arr = json_array();
-    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-    *ret_truncated = false;
-    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
-        int type;
-        const void *v = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(gens, i), &type);
-        json_t *name = NULL;
-        if (json_array_size(arr) >= NM_X509_MAX_SANS) {
-            *ret_truncated = true;
-            break;
-        }
-        if (type == GEN_DNS) {
-            const ASN1_STRING *s = v;
-            name = nm_json_string_sanitized((const char *)ASN1_STRING_get0_data(s),
-                                            (size_t)ASN1_STRING_length(s), 255);
-        } else if (type == GEN_IPADD) {
-            const ASN1_STRING *s = v;
-            char buf[INET6_ADDRSTRLEN];
-            int af = ASN1_STRING_length(s) == 4    ? AF_INET
-                     : ASN1_STRING_length(s) == 16 ? AF_INET6
-                                                   : 0;
-            if (af && inet_ntop(af, ASN1_STRING_get0_data(s), buf, sizeof buf))
-                name = json_string(buf);
-        }
-        if (name)
-            json_array_append_new(arr, name);
-    }
-    GENERAL_NAMES_free(gens);
-    return arr;
-}
-
-static json_t *cert_serial(const X509 *x)
-{
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *hex = bn ? BN_bn2hex(bn) : NULL;
-    json_t *j = hex ? json_string(hex) : json_null();
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return j;
-}
-
-static bool weak_digest(int mdnid)
-{
-    return mdnid == NID_md5 || mdnid == NID_sha1 || mdnid == NID_md4 || mdnid == NID_md2 ||
-           mdnid == NID_mdc2 || mdnid == NID_md5_sha1 || mdnid == NID_ripemd160;
-}
-
-static const char *key_type_name(const EVP_PKEY *pk)
-{
-    switch (EVP_PKEY_get_base_id(pk)) {
-    case EVP_PKEY_RSA:
-        return "RSA";
-    case EVP_PKEY_RSA_PSS:
-        return "RSA-PSS";
-    case EVP_PKEY_EC:
-        return "EC";
-    case EVP_PKEY_ED25519:
-        return "Ed25519";
-    case EVP_PKEY_ED448:
-        return "Ed448";
-    case EVP_PKEY_DSA:
-        return "DSA";
-    case EVP_PKEY_DH:
-    case EVP_PKEY_DHX:
-        return "DH";
-    case EVP_PKEY_SM2:
-        return "SM2";
-    }
-    const char *n = EVP_PKEY_get0_type_name(pk);
-    return n ? n : "unknown";
-}
-
-int nm_x509_sha256(const X509 *x, unsigned char md[NM_X509_SHA256_LEN])
-{
-    unsigned int n = 0;
-    if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != NM_X509_SHA256_LEN)
-        return NM_ERR_PARSE;
-    return 0;
-}
-
-static void hex_lower(const unsigned char *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void set_time_fields(json_t *o, const char *iso_key, const char *unix_key,
-                            const ASN1_TIME *t, int64_t *ret, bool *ok)
-{
-    int64_t u;
-    if (asn1_time_unix(t, &u) < 0) {
-        json_object_set_new(o, iso_key, json_null());
-        if (unix_key)
-            json_object_set_new(o, unix_key, json_null());
-        *ok = false;
-        return;
-    }
-    char iso[32];
-    nm_utc_iso8601(u, iso);
-    json_object_set_new(o, iso_key, json_string(iso));
-    if (unix_key)
-        json_object_set_new(o, unix_key, json_integer(u));
-    *ret = u;
-}
-
-json_t *nm_x509_describe(X509 *x, int64_t now)
-{
-    json_t *o = json_object();
-    const X509_NAME *subj = X509_get_subject_name(x), *iss = X509_get_issuer_name(x);
-    int64_t nb = 0, na = 0;
-    bool times_ok = true, sans_cut = false;
-
-    /* Decoding helpers below leave errors on OpenSSL's per-thread queue;
-     * they are ours, not the caller's, so drop them on the way out. */
-    ERR_set_mark();
-
-    json_object_set_new(o, "cn", name_cn(subj));
-    json_object_set_new(o, "sans", cert_sans(x, &sans_cut));
-    if (sans_cut)
-        json_object_set_new(o, "sans_truncated", json_true());
-    json_object_set_new(o, "subject_dn", name_oneline(subj));
-    json_object_set_new(o, "issuer", name_oneline(iss));
-    json_object_set_new(o, "serial", cert_serial(x));
-
-    set_time_fields(o, "not_before", NULL, X509_get0_notBefore(x), &nb, &times_ok);
-    set_time_fields(o, "not_after", "not_after_unix", X509_get0_notAfter(x), &na, &times_ok);
-    if (times_ok) {
-        json_object_set_new(o, "days_left", json_integer(nm_x509_days_between(now, na)));
-        json_object_set_new(o, "not_yet_valid", json_boolean(now < nb));
-        json_object_set_new(o, "expired", json_boolean(now > na));
-    } else {
-        /* Undecodable validity: nothing to count with, so say so plainly. */
-        json_object_set_new(o, "days_left", json_null());
-        json_object_set_new(o, "not_yet_valid", json_null());
-        json_object_set_new(o, "expired", json_null());
-        json_object_set_new(o, "error", json_string("invalid validity dates"));
-    }
-
-    char sig[128] = "unknown";
-    int signid = X509_get_signature_nid(x);
-    if (signid != NID_undef && OBJ_nid2ln(signid)) {
-        snprintf(sig, sizeof sig, "%s", OBJ_nid2ln(signid));
-    } else {
-        const X509_ALGOR *alg = NULL;
-        const ASN1_OBJECT *obj = NULL;
-        X509_get0_signature(NULL, &alg, x);
-        if (alg)
-            X509_ALGOR_get0(&obj, NULL, NULL, alg);
-        if (obj)
-            OBJ_obj2txt(sig, sizeof sig, obj, 1);
-    }
-    int mdnid = NID_undef;
-    if (X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) != 1)
-        mdnid = NID_undef;
-    json_object_set_new(o, "sig_alg", nm_json_string_sanitized(sig, strlen(sig), sizeof sig));
-    json_object_set_new(o, "weak_sig", json_boolean(weak_digest(mdnid)));
-
-    EVP_PKEY *pk = X509_get0_pubkey(x);
-    const char *ktype = pk ? key_type_name(pk) : "unknown";
-    int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
-    char curve[64] = "";
-    if (pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC &&
-        EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve, NULL) !=
-            1)
-        curve[0] = '\0';
-    bool weak_key = false;
-    if (pk) {
-        int id = EVP_PKEY_get_base_id(pk);
-        weak_key = ((id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) && bits < 2048) ||
-                   (id == EVP_PKEY_EC && bits < 256) || id == EVP_PKEY_DSA;
-    }
-    json_object_set_new(o, "key_type", json_string(ktype));
-    json_object_set_new(o, "key_bits", bits > 0 ? json_integer(bits) : json_null());
-    json_object_set_new(o, "key_curve", curve[0] ? json_string(curve) : json_null());
-    json_object_set_new(o, "weak_key", json_boolean(weak_key));
-
-    /* Self-signed means what it says: the certificate names itself as issuer
-     * AND its own key verifies its signature (a name match alone is only a
-     * claim). */
-    bool self_signed = X509_NAME_cmp(subj, iss) == 0 && pk && X509_verify(x, pk) == 1;
-    json_object_set_new(o, "self_signed", json_boolean(self_signed));
-    BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
-    json_object_set_new(o, "is_ca", json_boolean(bc && bc->ca));
-    BASIC_CONSTRAINTS_free(bc);
-
-    unsigned char md[NM_X509_SHA256_LEN];
-    char hex[2 * NM_X509_SHA256_LEN + 1];
-    if (nm_x509_sha256(x, md) == 0) {
-        hex_lower(md, sizeof md, hex);
-        json_object_set_new(o, "sha256", json_string(hex));
-    } else {
-        json_object_set_new(o, "sha256", json_null());
-    }
-
-    /* One line a reader can check the verdict against, without the PEM. */
-    struct nm_buf ev;
-    const char *sdn = json_string_value(json_object_get(o, "subject_dn"));
-    const char *idn = json_string_value(json_object_get(o, "issuer"));
-    const char *nbs = json_string_value(json_object_get(o, "not_before"));
-    const char *nas = json_string_value(json_object_get(o, "not_after"));
-    nm_buf_init(&ev, NM_PARSER_MAX_EVIDENCE);
-    nm_buf_appendf(&ev, "subject %s; issuer %s; valid %s .. %s; %s", sdn ? sdn : "?",
-                   idn ? idn : "?", nbs ? nbs : "?", nas ? nas : "?", ktype);
-    if (bits > 0)
-        nm_buf_appendf(&ev, " %d", bits);
-    nm_buf_appendf(&ev, "; %s", sig);
-    json_object_set_new(o, "evidence", nm_evidence_json(&ev));
-    nm_buf_finish(&ev);
-
-    ERR_pop_to_mark();
-    return o;
 }
 
 /* ------------------------------------------------------------------ */
@@ -644,7 +320,7 @@ static void add_cert(struct xstate *s, size_t file, X509 *x, const unsigned char
     char *subject;
     size_t idx;
 
-    if (htab_get(&s->by_sha, md, NM_X509_SHA256_LEN, &idx)) {
+    if (htab_get(&s->by_sha, md, NM_CERT_SHA256_LEN, &idx)) {
         merge_occurrence(s, idx, position, m, has_key);
         file_rec_add(s, file, idx, position);
         return;
@@ -652,7 +328,7 @@ static void add_cert(struct xstate *s, size_t file, X509 *x, const unsigned char
     if (!x)
         return; /* cannot happen: a NULL x always has a table entry */
     subject = occurrence_subject(m->path, position);
-    json_t *o = nm_x509_describe(x, s->now);
+    json_t *o = nm_cert_describe(x, s->now);
     json_object_set_new(o, "subject", json_string(subject));
     json_t *paths = json_array();
     json_array_append_new(paths, json_string(m->path));
@@ -661,7 +337,7 @@ static void add_cert(struct xstate *s, size_t file, X509 *x, const unsigned char
     json_object_set_new(o, "has_private_key", json_boolean(has_key));
     json_object_set_new(o, "key_world_readable", json_boolean(key_world_readable(m, has_key)));
     add_meta(o, m);
-    htab_put(&s->by_sha, md, NM_X509_SHA256_LEN, push_item(s, file, o, position));
+    htab_put(&s->by_sha, md, NM_CERT_SHA256_LEN, push_item(s, file, o, position));
     free(subject);
 }
 
@@ -737,7 +413,7 @@ static enum blk_kind classify_label(const char *l, size_t n)
 struct found {
     struct found_cert {
         X509 *x; /* NULL: these bytes were decoded before */
-        unsigned char md[NM_X509_SHA256_LEN];
+        unsigned char md[NM_CERT_SHA256_LEN];
         size_t pos; /* position among the file's certificate blocks */
     } * certs;
     size_t n, certs_cap;
@@ -794,7 +470,7 @@ static void found_cert(struct found *f, X509 *x, const unsigned char *md)
 {
     f->certs = grow(f->certs, f->n, &f->certs_cap, sizeof *f->certs);
     f->certs[f->n].x = x;
-    memcpy(f->certs[f->n].md, md, NM_X509_SHA256_LEN);
+    memcpy(f->certs[f->n].md, md, NM_CERT_SHA256_LEN);
     f->certs[f->n].pos = f->positions - 1;
     f->n++;
 }
@@ -827,7 +503,7 @@ static size_t der_extent(const unsigned char *p, size_t len)
 static void take_der_cert(struct xstate *s, struct found *f, const unsigned char *der,
                           size_t derlen, bool trusted, const char *begin, size_t beginlen)
 {
-    unsigned char md[NM_X509_SHA256_LEN];
+    unsigned char md[NM_CERT_SHA256_LEN];
     size_t ext = der_extent(der, derlen), idx;
     size_t position = f->positions - 1;
     bool hashed = ext && EVP_Digest(der, ext, md, NULL, s->sha256, NULL) == 1;
@@ -839,7 +515,7 @@ static void take_der_cert(struct xstate *s, struct found *f, const unsigned char
     X509 *x = derlen > LONG_MAX ? NULL
               : trusted         ? d2i_X509_AUX(NULL, &q, (long)derlen)
                                 : d2i_X509(NULL, &q, (long)derlen);
-    if (x && (hashed || nm_x509_sha256(x, md) == 0)) {
+    if (x && (hashed || nm_cert_sha256(x, md) == 0)) {
         htab_put(&s->decoded, md, sizeof md, 0);
         found_cert(f, x, md);
         return;
@@ -857,8 +533,8 @@ static void take_pkcs7(struct xstate *s, struct found *f, PKCS7 *p7)
         if (!take_position(s, f))
             break;
         X509 *x = sk_X509_value(certs, i);
-        unsigned char md[NM_X509_SHA256_LEN];
-        if (nm_x509_sha256(x, md) < 0)
+        unsigned char md[NM_CERT_SHA256_LEN];
+        if (nm_cert_sha256(x, md) < 0)
             continue;
         X509_up_ref(x);
         found_cert(f, x, md);
@@ -980,8 +656,8 @@ static void scan_der(struct xstate *s, struct found *f, const char *data, size_t
         return;
     X509 *x = d2i_X509(NULL, &q, (long)len);
     if (x) {
-        unsigned char md[NM_X509_SHA256_LEN];
-        if (nm_x509_sha256(x, md) == 0 && take_position(s, f))
+        unsigned char md[NM_CERT_SHA256_LEN];
+        if (nm_cert_sha256(x, md) == 0 && take_position(s, f))
             found_cert(f, x, md);
         else
             X509_free(x);
@@ -1203,7 +879,7 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     static const char FILE_HDR[] = "--- nm-file ", ERR_HDR[] = "--- nm-file-error ",
                       TAIL[] = " ---";
     struct xstate s = {0};
-    int r = nm_x509_now_option(options, &s.now, d);
+    int r = now_option(options, &s.now, d);
     if (r < 0)
         return r;
     s.items = json_array();
@@ -1263,154 +939,3 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     *ret_items = s.items;
     return 0;
 }
-
-/* ------------------------------------------------------------------ */
-/* The remote probe (documented in docs/certificates.md; tested end to end
- * by tests/unit/test-tls.c on a fake tree through NM_X509_ROOT, with the
- * system sh and with busybox).  Only certificate material is sent: PEM files
- * are reduced on the host to certificate/PKCS#7 blocks plus empty BEGIN/END
- * pairs for everything else (so keys never travel, but their presence does),
- * and binary files only when they look like a DER certificate.  The frame
- * size is the size of what is sent; `dd | head -c` pads or cuts to exactly
- * that size even if the file changes while it is read, so a frame can never
- * run into the next header. */
-/* C17 only promises 4095-byte literals; GCC and Clang take any length, and
- * one literal keeps the script readable as a script. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverlength-strings"
-const char nm_x509_files_probe[] =
-    "# nearmiss x509_files probe: frames certificate files (docs/certificates.md).\n"
-    "R=${NM_X509_ROOT:-}\n"
-    "NM_MAX_SIZE=1048576 NM_MAX_FILES=500 NM_BUDGET=7340032\n"
-    "NL='\n"
-    "'\n"
-    "S='[[:space:]]'\n"
-    "nm_enc() { printf '%s' \"$1\" | sed 's/%/%25/g; s/ /%20/g; s/\t/%09/g'; }\n"
-    "nm_strip() { sed -E \"s/$S+\\$//\" | tr -d \"\\\"'\"; }\n"
-    "# Only certificate material leaves the host: PEM files are reduced to their\n"
-    "# BEGIN/END lines plus the bodies of certificate and PKCS#7 blocks (keys\n"
-    "# become an empty block, so the parser still sees that one was there); other\n"
-    "# files are sent only when they look like a DER certificate or PKCS#7.\n"
-    "NM_KEEP='(X509 |X[.]509 |TRUSTED )?CERTIFICATE|PKCS7|CMS|PKCS #7 SIGNED DATA'\n"
-    "nm_redact() {\n"
-    "    awk -v c=\"^-----BEGIN ($NM_KEEP)-----\" '\n"
-    "        /^-----BEGIN /{ k = $0 ~ c; b = 1; print; next }\n"
-    "        /^-----END /{ b = 0; print; next }\n"
-    "        b && k'\n"
-    "}\n"
-    "nm_is_der() {\n"
-    "    set -- $(od -An -tx1 -N8 \"$1\" 2>/dev/null)\n"
-    "    [ \"$1\" = 30 ] || return 1\n"
-    "    case $2 in 8[1-4]) n=$((0x$2 - 0x80 + 2)) ;; *) n=2 ;; esac\n"
-    "    [ $# -gt \"$n\" ] || return 1\n"
-    "    shift \"$n\"\n"
-    "    [ \"$1\" = 30 ] || [ \"$1\" = 06 ]\n"
-    "}\n"
-    "# Paths named in configuration: relative ones are relative to $1; a\n"
-    "# directory (HAProxy crt) stands for the certificates in it.\n"
-    "nm_refs() {\n"
-    "    while IFS= read -r p; do\n"
-    "        case $p in\n"
-    "        '' | *\\$*) continue ;;\n"
-    "        /*) p=$R$p ;;\n"
-    "        *) p=$1/$p ;;\n"
-    "        esac\n"
-    "        if [ -d \"$p\" ]; then\n"
-    "            find \"$p\" -maxdepth 1 \\( -type f -o -type l \\) \\\n"
-    "                \\( -name '*.pem' -o -name '*.crt' \\) -print\n"
-    "        else\n"
-    "            printf '%s\\n' \"$p\"\n"
-    "        fi\n"
-    "    done\n"
-    "}\n"
-    "nm_candidates() {\n"
-    "    for f in \"$R\"/etc/letsencrypt/live/*/cert.pem \"$R\"/var/lib/kubelet/pki/*.crt \\\n"
-    "        \"$R\"/var/lib/kubelet/pki/kubelet-client-current.pem; do\n"
-    "        [ -e \"$f\" ] && printf '%s\\n' \"$f\"\n"
-    "    done\n"
-    "    # CA stores (certs/, bundles, ca-certificates.crt) and keys are not ours.\n"
-    "    [ -d \"$R/etc/ssl\" ] && find \"$R/etc/ssl\" -maxdepth 4 \\\n"
-    "        \\( -path \"$R/etc/ssl/certs\" -o -path \"$R/etc/ssl/private\" \\) -prune -o \\\n"
-    "        \\( -type f -o -type l \\) \\( -name '*.crt' -o -name '*.pem' \\) \\\n"
-    "        ! -name ca-certificates.crt ! -name '*-bundle*' -print\n"
-    "    [ -d \"$R/etc/pki/tls/certs\" ] && find \"$R/etc/pki/tls/certs\" -maxdepth 1 \\\n"
-    "        \\( -type f -o -type l \\) \\( -name '*.crt' -o -name '*.pem' \\) \\\n"
-    "        ! -name ca-certificates.crt ! -name '*-bundle*' -print\n"
-    "    [ -d \"$R/etc/kubernetes/pki\" ] && find \"$R/etc/kubernetes/pki\" -maxdepth 3 \\\n"
-    "        \\( -type f -o -type l \\) -name '*.crt' -print\n"
-    "    [ -d \"$R/etc/nginx\" ] &&\n"
-    "        grep -RhsE \"^$S*ssl_certificate$S\" \"$R/etc/nginx\" |\n"
-    "        sed -E \"s/^$S*ssl_certificate$S+//; s/;.*//\" | nm_strip | nm_refs \"$R/etc/nginx\"\n"
-    "    for d in \"$R/etc/apache2\" \"$R/etc/httpd\"; do\n"
-    "        [ -d \"$d\" ] &&\n"
-    "            grep -RhsiE \"^$S*SSLCertificate(Chain)?File$S\" \"$d\" |\n"
-    "            sed -E \"s/^$S*[A-Za-z]+$S+//\" | nm_strip | nm_refs \"$d\"\n"
-    "    done\n"
-    "    c=$R/etc/haproxy/haproxy.cfg\n"
-    "    if [ -f \"$c\" ]; then\n"
-    "        b=$(sed -nE \"s/^$S*crt-base$S+([^ ]+).*/\\\\1/p\" \"$c\" | head -n 1)\n"
-    "        case $b in /*) b=$R$b ;; *) b=$R/etc/haproxy ;; esac\n"
-    "        grep -hsE \"^$S*bind$S\" \"$c\" | grep -oE \"$S\"\"crt$S+[^ ]+\" |\n"
-    "            sed -E \"s/^$S\"\"crt$S+//\" | nm_strip | nm_refs \"$b\"\n"
-    "    fi\n"
-    "    [ -f \"$R/etc/postfix/main.cf\" ] &&\n"
-    "        grep -hsE \"^$S*smtpd_tls_(cert|eccert)_file$S*=\" \"$R/etc/postfix/main.cf\" |\n"
-    "        sed -E \"s/^[^=]*=$S*//\" | nm_strip | nm_refs \"$R/etc/postfix\"\n"
-    "    [ -d \"$R/etc/dovecot\" ] &&\n"
-    "        grep -RhsE \"^$S*ssl_cert$S*=\" \"$R/etc/dovecot\" |\n"
-    "        sed -E \"s/^[^=]*=$S*<?$S*//\" | nm_strip | nm_refs \"$R/etc/dovecot\"\n"
-    "}\n"
-    "nm_err() { printf '%s %s %s ---\\n' '--- nm-file-error' \"$(nm_enc \"$1\")\" \"$2\"; }\n"
-    "nm_candidates 2>/dev/null | LC_ALL=C sort -u | {\n"
-    "    n=0 total=0\n"
-    "    while IFS= read -r f; do\n"
-    "        n=$((n + 1))\n"
-    "        if [ \"$n\" -gt \"$NM_MAX_FILES\" ]; then\n"
-    "            nm_err \"$f\" too-many-files\n"
-    "            break\n"
-    "        fi\n"
-    "        if [ ! -e \"$f\" ]; then r=not-found\n"
-    "        elif [ ! -f \"$f\" ]; then r=not-a-file\n"
-    "        elif [ ! -r \"$f\" ]; then r=unreadable\n"
-    "        else r=\n"
-    "        fi\n"
-    "        set -f\n"
-    "        [ -n \"$r\" ] || set -- $(ls -lnLd -- \"$f\" 2>/dev/null)\n"
-    "        set +f\n"
-    "        size=${5:-x}\n"
-    "        case $size in '' | *[!0-9]*) r=${r:-unreadable} ;; esac\n"
-    "        if [ -n \"$r\" ]; then\n"
-    "            nm_err \"$f\" \"$r\"\n"
-    "            continue\n"
-    "        fi\n"
-    "        perms=$1 uid=$3\n"
-    "        if [ \"$size\" -gt \"$NM_MAX_SIZE\" ]; then\n"
-    "            nm_err \"$f\" \"too-big $size\"\n"
-    "            continue\n"
-    "        fi\n"
-    "        if grep -q -e '-----BEGIN ' \"$f\" 2>/dev/null; then\n"
-    "            pem=1\n"
-    "            size=$(nm_redact <\"$f\" | wc -c | tr -d ' ')\n"
-    "        elif nm_is_der \"$f\"; then\n"
-    "            pem=\n"
-    "        else\n"
-    "            nm_err \"$f\" not-a-certificate\n"
-    "            continue\n"
-    "        fi\n"
-    "        if [ $((total + size)) -gt \"$NM_BUDGET\" ]; then\n"
-    "            nm_err \"$f\" \"budget $size\"\n"
-    "            continue\n"
-    "        fi\n"
-    "        total=$((total + size))\n"
-    "        rp=$(readlink -f \"$f\" 2>/dev/null) || rp=\n"
-    "        case $rp in '' | *\"$NL\"*) rp=$f ;; esac\n"
-    "        printf '%s %s %s %s mode=%s uid=%s ---\\n' '--- nm-file' \"$size\" \\\n"
-    "            \"$(nm_enc \"$rp\")\" \"$(nm_enc \"$f\")\" \"$perms\" \"$uid\"\n"
-    "        {\n"
-    "            if [ -n \"$pem\" ]; then nm_redact <\"$f\"; else cat <\"$f\"; fi\n"
-    "            dd if=/dev/zero bs=\"$size\" count=1 2>/dev/null\n"
-    "        } | head -c \"$size\"\n"
-    "        printf '\\n'\n"
-    "    done\n"
-    "}\n";
-#pragma GCC diagnostic pop

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "nearmiss/facts.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 
 #define FACT_VALUE_MAX 256

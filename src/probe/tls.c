@@ -40,11 +40,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "nearmiss/parsers.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/tls.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
-#include "parsers/x509.h"
+#include "nearmiss/certdesc.h"
 
 #define TLS_SPEC_MAX        600        /* longer inventory specs are not specs */
 #define TLS_LINE_MAX        1024       /* one STARTTLS reply line (RFC 5321: 512) */
@@ -658,7 +658,7 @@ static void describe_session(SSL *ssl, const struct nm_tls_target *t, int64_t no
     json_object_set_new(item, "weak_protocol", json_boolean(SSL_version(ssl) < TLS1_2_VERSION));
 
     for (int i = 0; chain && i < sk_X509_num(chain) && i < 100; i++) {
-        json_t *c = nm_x509_describe(sk_X509_value(chain, i), now);
+        json_t *c = nm_cert_describe(sk_X509_value(chain, i), now);
         json_object_set_new(c, "position", json_integer(i));
         json_int_t dl = json_integer_value(json_object_get(c, "days_left"));
         if (json_is_integer(json_object_get(c, "days_left"))) {

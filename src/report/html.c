@@ -32,6 +32,7 @@
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/score.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "report/write.h"
@@ -92,6 +93,10 @@ static const char *const css_lines[] = {
     "font-weight:600;border:1px solid var(--line);background:#f3f4f6;color:var(--fg)}",
     ".badge-waived{background:#e8f0fe;border-color:#9db7e8;color:#163e7a}",
     ".badge-expired{background:#fff4e5;border-color:#e0a458;color:#7a3e00}",
+    ".badge-new{background:#fdecea;border-color:#e3a39c;color:#8a1c12}",
+    ".badge-worse{background:#fff4e5;border-color:#e0a458;color:#7a3e00}",
+    ".badge-age{background:#f3f4f6;border-color:#c9ced6;color:#374151}",
+    ".luck{border-left:4px solid #a11b1b;padding:.4em .8em;background:#fdecea}",
     ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}",
     "figure{margin:0;min-width:0}",
     ".scroll{overflow-x:auto;max-width:100%}",
@@ -371,6 +376,10 @@ static const char *const js_lines[] = {
     "  var host = el.closest(\"details.host\");",
     "  if (host && host.hidden) reset();",
     "  for (var p = el; p; p = p.parentElement) if (p.tagName === \"DETAILS\") p.open = true;",
+    /* A host far off screen is skipped (content-visibility:auto): its
+     * content has no layout, so the browser's scroll to a fragment and
+     * scrollIntoView both see the target at 0,0 and stay where they are. */
+    "  if (host) host.style.contentVisibility = \"visible\";",
     "  return el;",
     "}",
     "var pending = 0;",
@@ -403,7 +412,15 @@ static const char *const js_lines[] = {
     "    return;",
     "  }",
     "  var l = t.closest(\"a[href]\");",
-    "  if (l) { var h = l.getAttribute(\"href\"); if (h.charAt(0) === \"#\") reveal(h.slice(1)); }",
+    "  var h = l ? l.getAttribute(\"href\") : \"\";",
+    "  var el = h.charAt(0) === \"#\" ? reveal(h.slice(1)) : null;",
+    /* Scroll here, after reveal() made the target's host laid out, rather
+     * than leave it to the browser's fragment scroll. */
+    "  if (el) {",
+    "    e.preventDefault();",
+    "    if (location.hash !== h) history.pushState(null, \"\", h);",
+    "    el.scrollIntoView();",
+    "  }",
     "});",
     "var reopened = [];",
     "window.addEventListener(\"beforeprint\", function () {",
@@ -551,7 +568,7 @@ static const char *band_title(bool known, double score)
 
 static size_t cat_index(struct ctx *c, const json_t *v)
 {
-    char *name = nm_report_clean_json(v);
+    char *name = nm_utf8_clean_json(v);
     if (!name)
         name = nm_xstrdup("(none)");
     for (size_t i = 0; i < c->n_cats; i++) {
@@ -567,7 +584,7 @@ static size_t cat_index(struct ctx *c, const json_t *v)
 
 static void add_role(struct ctx *c, const json_t *v)
 {
-    char *name = nm_report_clean_json(v);
+    char *name = nm_utf8_clean_json(v);
     if (!name)
         return;
     for (size_t i = 0; i < c->n_roles; i++) {
@@ -688,7 +705,7 @@ static void ctx_init(struct ctx *c, const json_t *report)
     json_array_foreach (hosts, i, h) {
         struct hinfo *hi = &c->hosts[i];
         hi->h = h;
-        hi->name = nm_report_clean_json(json_object_get(h, "name"));
+        hi->name = nm_utf8_clean_json(json_object_get(h, "name"));
         if (!hi->name)
             hi->name = nm_xasprintf("(host %zu)", i + 1);
         hi->ok = nm_view_host_ok(h);
@@ -763,7 +780,7 @@ static xmlNodePtr el(xmlNodePtr parent, const char *tag, const char *cls)
 
 static void text_n(xmlNodePtr n, const char *s, size_t len)
 {
-    char *c = nm_report_clean_text(s, len);
+    char *c = nm_utf8_clean(s, len);
     xmlAddChild(n, xmlNewText(BAD_CAST c));
     free(c);
 }
@@ -806,14 +823,14 @@ static xmlNodePtr el_text(xmlNodePtr parent, const char *tag, const char *cls, c
 
 static void attr(xmlNodePtr n, const char *name, const char *value)
 {
-    char *c = nm_report_clean_text(value ? value : "", value ? strlen(value) : 0);
+    char *c = nm_utf8_clean(value ? value : "", value ? strlen(value) : 0);
     xmlSetProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
 
 static void attr_n(xmlNodePtr n, const char *name, const char *value, size_t len)
 {
-    char *c = nm_report_clean_text(value, len);
+    char *c = nm_utf8_clean(value, len);
     xmlSetProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
@@ -970,10 +987,10 @@ static void build_header(xmlNodePtr body, const struct ctx *c)
     char when[64];
     int64_t t0, t1;
     /* "2026-11-24T02:00:00Z" reads better as "2026-11-24 02:00:00 UTC". */
-    if (nm_report_parse_utc(s, &t0) == 0) {
+    if (nm_utc_parse(s, &t0) == 0) {
         snprintf(when, sizeof when, "%.10s %.8s UTC", s, s + 11);
         textf(p, "Scan of %s", when);
-        if (nm_report_parse_utc(f, &t1) == 0 && t1 >= t0)
+        if (nm_utc_parse(f, &t1) == 0 && t1 >= t0)
             textf(p, ", took %lld min %02lld s", (long long)((t1 - t0) / 60),
                   (long long)((t1 - t0) % 60));
     } else {
@@ -1300,6 +1317,293 @@ static void build_top_risks(xmlNodePtr main, const struct ctx *c)
         format_points(pts, sizeof pts, r->points);
         xmlNodePtr p = el(li, "span", "pts");
         textf(p, "\xe2\x88\x92%s \xc2\xb7 %s", pts, cat_title(str(f, "category")));
+    }
+}
+
+/* ---- history: what changed, and the ledger ------------------------------ */
+
+#define CHANGE_CAP 50 /* items per list before "and N more" */
+
+static void change_item(xmlNodePtr ul, const struct ctx *c, const char *host, const json_t *f,
+                        const char *note)
+{
+    xmlNodePtr li = el(ul, "li", NULL);
+    sev_badge(li, nm_view_severity(f));
+    xmlNodePtr what = el(li, "span", "what");
+    long hi = host ? find_host(c, json_object_get(f, "_host")) : -1;
+    if (host && hi >= 0)
+        host_link(what, c, (size_t)hi, -1);
+    else
+        text(what, host ? host : "fleet");
+    text(what, ": ");
+    const json_t *msg = json_object_get(f, "message");
+    text_value(what, json_is_string(msg) ? msg : json_object_get(f, "subject"), GENERIC_CAP);
+    if (note)
+        el_text(li, "span", "pts", note);
+}
+
+static void change_list(xmlNodePtr sec, const char *title, const char *id, json_t *items,
+                        const struct ctx *c)
+{
+    xmlNodePtr h3 = el(sec, "h3", NULL);
+    textf(h3, "%s (%zu)", title, json_array_size(items));
+    if (json_array_size(items) == 0) {
+        el_text(sec, "p", "note", "None.");
+        return;
+    }
+    xmlNodePtr ul = el(sec, "ul", "risks");
+    attr(ul, "id", id);
+    size_t i;
+    json_t *f;
+    json_array_foreach (items, i, f) {
+        if (i == CHANGE_CAP) {
+            textf(el(ul, "li", "note"), "and %zu more (the JSON report lists them all)",
+                  json_array_size(items) - CHANGE_CAP);
+            break;
+        }
+        change_item(ul, c, str(f, "_host"), f, str(f, "_note"));
+    }
+}
+
+static int cmp_sev_desc(const void *a, const void *b)
+{
+    return nm_view_severity(*(json_t *const *)b) - nm_view_severity(*(json_t *const *)a);
+}
+
+static void sort_by_sev(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    if (n < 2)
+        return;
+    json_t **v = nm_xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(arr, i));
+    qsort(v, n, sizeof *v, cmp_sev_desc);
+    json_array_clear(arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, v[i]);
+    free(v);
+}
+
+/* Near the top: what a reader of yesterday's report needs to see first. */
+static void build_changes(xmlNodePtr main, const struct ctx *c)
+{
+    const json_t *hist = json_object_get(c->report, "history");
+    if (!json_is_object(hist))
+        return; /* a report from a run without history */
+    xmlNodePtr sec = el(main, "section", NULL);
+    attr(sec, "id", "changes");
+    const char *prev = str(hist, "previous_run");
+    if (!prev) {
+        el_text(sec, "h2", NULL, "What changed");
+        el_text(sec, "p", "note",
+                "First run in this report directory: every finding is new. The next run "
+                "shows what changed since this one.");
+        return;
+    }
+    textf(el(sec, "h2", NULL), "What changed since %s", prev);
+    json_t *news = json_array(), *worse = json_array(), *gone = json_array();
+    size_t i, j;
+    json_t *h, *f;
+    json_array_foreach (json_object_get(c->report, "hosts"), i, h) {
+        json_array_foreach (json_object_get(h, "findings"), j, f) {
+            const char *ch = str(f, "change"), *ps = str(f, "previous_severity");
+            if (!ch || nm_view_severity(f) < NM_SEV_LOW)
+                continue;
+            json_t *g =
+                json_pack("{s:O, s:O, s:O, s:O}", "severity", json_object_get(f, "severity"),
+                          "message", json_object_get(f, "message"), "subject",
+                          json_object_get(f, "subject"), "_host", json_object_get(h, "name"));
+            if (strcmp(ch, "new") == 0) {
+                json_array_append_new(news, g);
+            } else if (ps && nm_severity_from_name(ps) < nm_view_severity(f)) {
+                json_object_set_new(g, "_note", json_sprintf("was %s", ps));
+                json_array_append_new(worse, g);
+            } else {
+                json_decref(g);
+            }
+        }
+    }
+    json_array_foreach (json_object_get(c->report, "fleet_findings"), j, f) {
+        const char *ch = str(f, "change");
+        if (ch && strcmp(ch, "new") == 0)
+            json_array_append(news, f);
+    }
+    json_array_foreach (json_object_get(c->report, "resolved"), j, f) {
+        json_t *g = json_deep_copy(f);
+        json_object_set(g, "_host", json_object_get(f, "host"));
+        json_object_set_new(g, "message",
+                            json_sprintf("%s %s", str(f, "check") ? str(f, "check") : "",
+                                         str(f, "subject") ? str(f, "subject") : ""));
+        if (str(f, "first_seen"))
+            json_object_set_new(g, "_note", json_sprintf("open since %.10s", str(f, "first_seen")));
+        json_array_append_new(gone, g);
+    }
+    sort_by_sev(news);
+    sort_by_sev(worse);
+    sort_by_sev(gone);
+    xmlNodePtr p = el(sec, "p", "note");
+    textf(p, "%zu new, %zu worse, %zu resolved since the previous run.", json_array_size(news),
+          json_array_size(worse), json_array_size(gone));
+    change_list(sec, "New", "changes-new", news, c);
+    change_list(sec, "Worse", "changes-worse", worse, c);
+    change_list(sec, "Resolved", "changes-resolved", gone, c);
+    json_decref(news);
+    json_decref(worse);
+    json_decref(gone);
+}
+
+/* Margins in bins (≤ 0 is a miss or past it), one bar per bin and unit. */
+static void chart_margins(xmlNodePtr parent, const json_t *entries)
+{
+    static const double edges[] = {0, 3, 7, 14};
+    static const char *const labels[] = {"\xe2\x89\xa4 0",
+                                         "1\xe2\x80\x93"
+                                         "3",
+                                         "4\xe2\x80\x93"
+                                         "7",
+                                         "8\xe2\x80\x93"
+                                         "14",
+                                         "> 14"};
+    enum { N_BINS = 5, MAX_UNITS = 6 };
+    const char *units[MAX_UNITS];
+    int counts[MAX_UNITS][N_BINS] = {{0}};
+    size_t n_units = 0, i;
+    int max = 1;
+    json_t *e;
+    json_array_foreach ((json_t *)entries, i, e) {
+        const json_t *m = json_object_get(e, "margin");
+        const char *u = str(m, "unit");
+        const json_t *v = json_object_get(m, "value");
+        if (!u || !json_is_number(v))
+            continue;
+        size_t k;
+        for (k = 0; k < n_units && strcmp(units[k], u) != 0; k++)
+            ;
+        if (k == n_units) {
+            if (n_units == MAX_UNITS)
+                continue;
+            units[n_units++] = u;
+        }
+        double x = json_number_value(v);
+        int b = 0;
+        while (b < 4 && x > edges[b])
+            b++;
+        counts[k][b]++;
+        max = counts[k][b] > max ? counts[k][b] : max;
+    }
+    if (n_units == 0)
+        return;
+    xmlNodePtr fig = el(parent, "figure", "card");
+    attr(fig, "id", "chart-margins");
+    el_text(fig, "figcaption", NULL, "How close they came: margins at the worst moment");
+    const double col_w = 36, chart_h = 60, unit_w = N_BINS * col_w + 24;
+    xmlNodePtr svg = svg_el(fig, "svg");
+    attr(svg, "class", "chart");
+    attr(svg, "xmlns", "http://www.w3.org/2000/svg");
+    attrf(svg, "viewBox", "0 0 %.0f %.0f", unit_w * (double)n_units, chart_h + 40);
+    attr(svg, "role", "img");
+    attr(svg, "aria-label", "Bar chart of near-miss margins by unit; the table below lists each.");
+    for (size_t k = 0; k < n_units; k++) {
+        double x0 = unit_w * (double)k;
+        svg_text(svg, x0, chart_h + 36, NULL, units[k]);
+        for (int b = 0; b < N_BINS; b++) {
+            double hgt = chart_h * counts[k][b] / max;
+            double x = x0 + col_w * b;
+            xmlNodePtr r = svg_rect(svg, x, chart_h - hgt, col_w - 6, hgt < 1 ? 1 : hgt,
+                                    b == 0 ? sev_fill[NM_SEV_CRITICAL] : sev_fill[NM_SEV_HIGH]);
+            textf(svg_el(r, "title"), "%s %s: %d", labels[b], units[k], counts[k][b]);
+            svg_text(svg, x, chart_h + 14, NULL, labels[b]);
+        }
+    }
+}
+
+static void fmt_num(char *out, size_t n, const json_t *v)
+{
+    if (json_is_integer(v))
+        snprintf(out, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_number(v))
+        snprintf(out, n, "%.6g", json_number_value(v));
+    else
+        snprintf(out, n, "\xe2\x80\x93");
+}
+
+static void build_ledger(xmlNodePtr main, const struct ctx *c)
+{
+    const json_t *l = json_object_get(json_object_get(c->report, "history"), "ledger");
+    if (!json_is_object(l))
+        return;
+    const json_t *entries = json_object_get(l, "entries");
+    xmlNodePtr sec = el(main, "section", NULL);
+    attr(sec, "id", "ledger");
+    textf(el(sec, "h2", NULL), "Near misses and misses (last %" JSON_INTEGER_FORMAT " days)",
+          json_integer_value(json_object_get(l, "days")));
+    size_t i;
+    json_t *e;
+    json_array_foreach (json_object_get(l, "running_on_luck"), i, e) {
+        char now[32], before[32];
+        fmt_num(now, sizeof now, json_object_get(e, "median"));
+        fmt_num(before, sizeof before, json_object_get(e, "median_before"));
+        xmlNodePtr p = el(sec, "p", "luck");
+        el_text(p, "strong", NULL, "Running on luck: ");
+        textf(p, "the median margin shrank from %s to %s %s compared with the 30 days before.",
+              before, now, str(e, "unit") ? str(e, "unit") : "");
+    }
+    if (json_array_size(entries) == 0) {
+        el_text(sec, "p", "note",
+                "No finding at high or above cleared or reached its failure point in this "
+                "period. `nearmiss ledger -o DIR` lists all of them.");
+        return;
+    }
+    el_text(sec, "p", "note",
+            "Findings that reached high or critical and then cleared (near miss) or reached "
+            "their failure point (miss), with how close they came. The full ledger: "
+            "`nearmiss ledger -o DIR --format md`.");
+    chart_margins(sec, entries);
+    xmlNodePtr tbl = stack_table(sec);
+    attr(tbl, "id", "ledger-entries");
+    xmlNodePtr tr = el(el(tbl, "thead", NULL), "tr", NULL);
+    static const char *const heads[] = {"Outcome", "Host",   "Check",       "Subject",
+                                        "Worst",   "Margin", "Hours to fix"};
+    for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++)
+        el_text(tr, "th", k >= 5 ? "num" : NULL, heads[k]);
+    xmlNodePtr tb = el(tbl, "tbody", NULL);
+    json_array_foreach ((json_t *)entries, i, e) {
+        tr = el(tb, "tr", NULL);
+        const char *o = str(e, "outcome");
+        el_text(tr, "td", NULL, o && strcmp(o, "miss") == 0 ? "miss" : "near miss");
+        text_value(el(tr, "td", NULL),
+                   json_is_string(json_object_get(e, "host")) ? json_object_get(e, "host") : NULL,
+                   GENERIC_CAP);
+        text_value(el(tr, "td", NULL), json_object_get(e, "check"), GENERIC_CAP);
+        text_value(el(tr, "td", NULL), json_object_get(e, "subject"), GENERIC_CAP);
+        sev_badge(el(tr, "td", NULL), nm_severity_from_name(str(e, "worst_severity")));
+        char m[48];
+        const json_t *mg = json_object_get(e, "margin");
+        fmt_num(m, sizeof m, json_object_get(mg, "value"));
+        xmlNodePtr td = el(tr, "td", "num");
+        textf(td, "%s%s%s", m, str(mg, "unit") ? " " : "", str(mg, "unit") ? str(mg, "unit") : "");
+        fmt_num(m, sizeof m, json_object_get(e, "hours_to_fix"));
+        text(el(tr, "td", "num"), m);
+    }
+    const json_t *fix = json_object_get(l, "median_hours_to_fix");
+    if (json_object_size(fix)) {
+        el_text(sec, "h3", NULL, "Median time to fix by category");
+        xmlNodePtr t2 = grid_table(sec);
+        attr(t2, "id", "ledger-fix");
+        xmlNodePtr r2 = el(el(t2, "thead", NULL), "tr", NULL);
+        el_text(r2, "th", NULL, "Category");
+        el_text(r2, "th", "num", "Median hours");
+        xmlNodePtr b2 = el(t2, "tbody", NULL);
+        const char *k;
+        const json_t *v;
+        json_object_foreach ((json_t *)fix, k, v) {
+            r2 = el(b2, "tr", NULL);
+            el_text(r2, "th", NULL, cat_title(k));
+            char m[48];
+            fmt_num(m, sizeof m, v);
+            text(el(r2, "td", "num"), m);
+        }
     }
 }
 
@@ -1695,8 +1999,30 @@ static bool is_known_finding_key(const char *k)
     return false;
 }
 
+/* How long the finding has been open, from the history's first_seen. */
+static void age_badge(xmlNodePtr head, const json_t *f, int64_t now)
+{
+    const char *ch = str(f, "change"), *ps = str(f, "previous_severity");
+    int64_t first;
+    if (!ch)
+        return;
+    if (strcmp(ch, "new") == 0) {
+        el_text(head, "span", "badge badge-new", "new");
+    } else if (now > 0 && nm_utc_parse(str(f, "first_seen"), &first) == 0) {
+        xmlNodePtr b = el(head, "span", "badge badge-age");
+        int64_t days = (now - first) / 86400;
+        if (days < 1)
+            text(b, "open < 1 day");
+        else
+            textf(b, "open %lld day%s", (long long)days, days == 1 ? "" : "s");
+        attr(b, "title", str(f, "first_seen"));
+    }
+    if (ps && nm_severity_from_name(ps) < nm_view_severity(f))
+        textf(el(head, "span", "badge badge-worse"), "worse (was %s)", ps);
+}
+
 static void finding_el(xmlNodePtr ol, const struct hinfo *hi, size_t host, size_t j,
-                       const json_t *f)
+                       const json_t *f, int64_t now)
 {
     int s = nm_view_severity(f);
     bool waived = !nm_view_active(f);
@@ -1719,6 +2045,7 @@ static void finding_el(xmlNodePtr ol, const struct hinfo *hi, size_t host, size_
     el_text(head, "span", "badge", cat_title(str(f, "category")));
     if (json_object_get(f, "subject") && !json_is_null(json_object_get(f, "subject")))
         text_value(el(head, "code", "subject"), json_object_get(f, "subject"), GENERIC_CAP);
+    age_badge(head, f, now);
     if (waived)
         el_text(head, "span", "badge badge-waived", "waived");
     else if (json_is_object(json_object_get(f, "waiver_expired")))
@@ -2029,8 +2356,11 @@ static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
             }
         }
         xmlNodePtr ol = el(body, "ol", "findings");
+        int64_t now = 0;
+        if (nm_utc_parse(str(c->report, "started_at"), &now) < 0)
+            now = 0;
         for (size_t k = 0; k < m; k++)
-            finding_el(ol, hi, i, idx[k], json_array_get(findings, idx[k]));
+            finding_el(ol, hi, i, idx[k], json_array_get(findings, idx[k]), now);
         free(idx);
     }
     host_checks(body, h);
@@ -2176,11 +2506,13 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
     build_header(body, &c);
     xmlNodePtr main = el(body, "main", NULL);
     build_overview(main, &c);
+    build_changes(main, &c);
     build_charts(main, &c);
     build_top_risks(main, &c);
     build_fleet(main, &c);
     build_unscanned(main, &c);
     build_waivers(main, &c);
+    build_ledger(main, &c);
     build_hosts(main, &c);
     xmlNodePtr foot = el(body, "footer", NULL);
     el_text(foot, "p", "note",

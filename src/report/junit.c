@@ -19,9 +19,9 @@
  * scanned, <error> with status and reason when it was not (then it is the
  * host's only testcase).  Fleet-level findings form a "(fleet)" suite.
  *
- * This file also holds nm_report_clean_text(), shared by all writers: XML 1.0
- * forbids NUL and most control characters, so what reaches a tree must be
- * cleaned first or the serialiser fails or writes an unparseable file.
+ * XML 1.0 forbids NUL and most control characters, so every string reaches
+ * the tree through nm_utf8_clean() or the serialiser writes an unparseable
+ * file.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,119 +34,10 @@
 
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "report/write.h"
-
-/* ---- shared text cleaning ---------------------------------------------- */
-
-static size_t put_fffd(char *o)
-{
-    o[0] = (char)0xef;
-    o[1] = (char)0xbf;
-    o[2] = (char)0xbd;
-    return 3;
-}
-
-char *nm_report_clean_text(const char *s, size_t len)
-{
-    /* Worst case: every byte becomes a 3-byte U+FFFD. */
-    if (len > (SIZE_MAX - 1) / 3)
-        len = (SIZE_MAX - 1) / 3;
-    char *out = nm_xmalloc(len * 3 + 1);
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            if (c == '\r') {
-                /* CR LF -> LF; a lone CR is a line break too. */
-                if (p + 1 < end && p[1] == '\n') {
-                    p++;
-                    continue;
-                }
-                out[o++] = '\n';
-            } else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-                o += put_fffd(out + o);
-            } else {
-                out[o++] = (char)c;
-            }
-            p++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            o += put_fffd(out + o);
-            p++;
-            continue;
-        }
-        bool ok = (size_t)(end - p) >= n;
-        for (size_t i = 1; ok && i < n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if (!ok || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            /* One U+FFFD per bad lead byte; what follows is looked at again. */
-            o += put_fffd(out + o);
-            p++;
-            continue;
-        }
-        if ((cp >= 0x80 && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff) {
-            o += put_fffd(out + o);
-        } else {
-            memcpy(out + o, p, n);
-            o += n;
-        }
-        p += n;
-    }
-    out[o] = '\0';
-    return out;
-}
-
-char *nm_report_clean_json(const json_t *v)
-{
-    if (!json_is_string(v))
-        return NULL;
-    return nm_report_clean_text(json_string_value(v), json_string_length(v));
-}
-
-int nm_report_parse_utc(const char *iso, int64_t *ret)
-{
-    /* Exactly YYYY-MM-DDTHH:MM:SSZ, the form the scanner writes. */
-    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-    if (!iso || strlen(iso) != sizeof shape - 1)
-        return NM_ERR_PARSE;
-    int64_t v[6] = {0};
-    static const int at[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
-    for (size_t i = 0; i < sizeof shape - 1; i++) {
-        if (shape[i] == 'd' ? (iso[i] < '0' || iso[i] > '9') : iso[i] != shape[i])
-            return NM_ERR_PARSE;
-    }
-    for (int k = 0; k < 6; k++)
-        for (int j = 0; j < width[k]; j++)
-            v[k] = v[k] * 10 + (iso[at[k] + j] - '0');
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
-        return NM_ERR_PARSE;
-    /* Days from civil (Howard Hinnant's algorithm): no time zone, no libc. */
-    int64_t y = v[0] - (v[1] <= 2);
-    int64_t era = y / 400;
-    int64_t yoe = y - era * 400;
-    int64_t mp = (v[1] + 9) % 12;
-    int64_t doy = (153 * mp + 2) / 5 + v[2] - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = era * 146097 + doe - 719468;
-    *ret = days * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
-    return 0;
-}
 
 /* ---- JUnit ---------------------------------------------------------------- */
 
@@ -157,7 +48,7 @@ static const char *str(const json_t *o, const char *key)
 
 static void set_attr(xmlNodePtr n, const char *name, const char *value)
 {
-    char *c = nm_report_clean_text(value ? value : "", value ? strlen(value) : 0);
+    char *c = nm_utf8_clean(value ? value : "", value ? strlen(value) : 0);
     xmlNewProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
@@ -165,14 +56,14 @@ static void set_attr(xmlNodePtr n, const char *name, const char *value)
 /* Buffers can hold NULs from the report: pass the length, never strlen. */
 static void set_attr_buf(xmlNodePtr n, const char *name, const struct nm_buf *b)
 {
-    char *c = nm_report_clean_text(b->data ? b->data : "", b->len);
+    char *c = nm_utf8_clean(b->data ? b->data : "", b->len);
     xmlNewProp(n, BAD_CAST name, BAD_CAST c);
     free(c);
 }
 
 static void set_attr_json(xmlNodePtr n, const char *name, const json_t *v)
 {
-    char *c = nm_report_clean_json(v);
+    char *c = nm_utf8_clean_json(v);
     xmlNewProp(n, BAD_CAST name, BAD_CAST(c ? c : ""));
     free(c);
 }
@@ -186,7 +77,7 @@ static void set_attr_count(xmlNodePtr n, const char *name, size_t v)
 
 static void add_text(xmlNodePtr n, const char *s, size_t len)
 {
-    char *c = nm_report_clean_text(s, len);
+    char *c = nm_utf8_clean(s, len);
     xmlAddChild(n, xmlNewText(BAD_CAST c));
     free(c);
 }
@@ -258,7 +149,7 @@ static void add_property(xmlNodePtr props, const char *name, const json_t *v)
     }
     xmlNodePtr p = xmlNewChild(props, NULL, BAD_CAST "property", NULL);
     set_attr(p, "name", name);
-    char *c = nm_report_clean_text(b.data ? b.data : "", b.len);
+    char *c = nm_utf8_clean(b.data ? b.data : "", b.len);
     xmlNewProp(p, BAD_CAST "value", BAD_CAST c);
     free(c);
     nm_buf_finish(&b);
@@ -446,7 +337,7 @@ static void add_host(xmlNodePtr root, const json_t *host, const char *timestamp,
                      int fail_on, struct counts *total)
 {
     struct counts n = {0};
-    char *name = nm_report_clean_json(json_object_get(host, "name"));
+    char *name = nm_utf8_clean_json(json_object_get(host, "name"));
     if (!name || !*name) {
         free(name);
         name = nm_xasprintf("host-%zu", index + 1);
@@ -629,8 +520,8 @@ int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_le
          * than the sum of the suites, which is the fallback. */
         int64_t t0, t1;
         char buf[48];
-        if (nm_report_parse_utc(str(report, "started_at"), &t0) == 0 &&
-            nm_report_parse_utc(str(report, "finished_at"), &t1) == 0 && t1 >= t0)
+        if (nm_utc_parse(str(report, "started_at"), &t0) == 0 &&
+            nm_utc_parse(str(report, "finished_at"), &t1) == 0 && t1 >= t0)
             ms = (double)(t1 - t0) * 1000.0;
         long long whole = ms > 0 && ms < 1e15 ? (long long)ms : 0;
         snprintf(buf, sizeof buf, "%lld.%03lld", whole / 1000, whole % 1000);

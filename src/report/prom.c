@@ -18,6 +18,7 @@
 
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
@@ -49,6 +50,7 @@ enum {
     F_FLEET_SCORE,
     F_LAST_RUN,
     F_DROPPED,
+    F_CHANGES,
     F_COUNT
 };
 
@@ -96,6 +98,9 @@ static const struct {
     [F_DROPPED] = {"nearmiss_host_series_dropped",
                    "Certificate and filesystem series of the host left out of this file because "
                    "it had more than 2000 (the JSON report has them); only non-zero."},
+    [F_CHANGES] = {"nearmiss_findings_changes",
+                   "Findings by change since the previous run in the report directory's history: "
+                   "new, persisting, and resolved (gone from a successful scan)."},
 };
 
 struct prom {
@@ -120,7 +125,7 @@ static bool host_series_room(struct prom *p)
  * cleaned to valid UTF-8 first (the format requires UTF-8). */
 static void add_label(struct nm_buf *b, const char *name, const char *value, size_t len)
 {
-    char *c = nm_report_clean_text(value ? value : "", value ? len : 0);
+    char *c = nm_utf8_clean(value ? value : "", value ? len : 0);
     nm_buf_appends(b, b->len ? "," : "{");
     nm_buf_appends(b, name);
     nm_buf_appends(b, "=\"");
@@ -385,9 +390,18 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
     if (number(json_object_get(summary, "fleet_score"), &v) &&
         !(json_is_integer(scanned) && json_integer_value(scanned) == 0))
         add_sample(&p, F_FLEET_SCORE, &b, v);
+    /* Counts by change (the history's summary.changes), when the run had one. */
+    static const char *const changes[] = {"new", "persisting", "resolved"};
+    const json_t *ch = json_object_get(json_object_get(report, "summary"), "changes");
+    for (size_t c = 0; json_is_object(ch) && c < 3; c++) {
+        if (!number(json_object_get(ch, changes[c]), &v))
+            continue;
+        add_label(&b, "change", changes[c], strlen(changes[c]));
+        add_sample(&p, F_CHANGES, &b, v);
+    }
     int64_t t;
-    if (nm_report_parse_utc(str(report, "finished_at"), &t) == 0 ||
-        nm_report_parse_utc(str(report, "started_at"), &t) == 0)
+    if (nm_utc_parse(str(report, "finished_at"), &t) == 0 ||
+        nm_utc_parse(str(report, "started_at"), &t) == 0)
         add_sample(&p, F_LAST_RUN, &b, (double)t);
 
     struct nm_buf out;

@@ -5,15 +5,18 @@
  * `static int step_NAME(struct nm_run *, nm_diag *)` and put it in steps[]
  * where it belongs.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nearmiss/endpoints.h"
 #include "nearmiss/model.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
+#include "nearmiss/tickets.h"
 #include "nearmiss/score.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -72,6 +75,86 @@ static int step_score(struct nm_run *run, nm_diag *d)
     return 0;
 }
 
+/* First, before anything is scanned: a history that cannot be used stops
+ * the run with nothing scanned and nothing overwritten. */
+static int step_history_open(struct nm_run *run, nm_diag *d)
+{
+    if (run->no_history)
+        return 0;
+    return nm_history_open(run->out_dir, run->now, &run->history, d);
+}
+
+static struct nm_history_ctx history_ctx(const struct nm_run *run)
+{
+    return (struct nm_history_ctx){
+        .cs = run->cs, .inv = run->inv, .waivers = run->waivers, .now = run->now};
+}
+
+static int step_history_load(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    struct nm_history_ctx ctx = history_ctx(run);
+    return nm_history_enrich(run->history, &ctx, run->report, d);
+}
+
+static int step_history_diff(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    struct nm_history_ctx ctx = history_ctx(run);
+    return nm_history_diff(run->history, &ctx, run->report, d);
+}
+
+/* Inside the run's one transaction: a ticket event is planned together with
+ * the history it rests on, or not at all. */
+static int step_tickets_plan(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history || !run->tickets.n_targets)
+        return 0;
+    return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, run->now,
+                           &run->ticket_counts, d);
+}
+
+/* After the commit, so that what is sent was planned for good.  An event
+ * that cannot be delivered stays queued and is counted; it does not fail
+ * the run. */
+static int step_tickets_deliver(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history || !run->tickets.n_targets)
+        return 0;
+    return nm_tickets_deliver(nm_history_db(run->history), &run->tickets, run->now,
+                              &run->ticket_counts, d);
+}
+
+/* After the reports are written: a run killed before this point leaves the
+ * database as the previous run left it. */
+static int step_history_commit(struct nm_run *run, nm_diag *d)
+{
+    if (!run->history)
+        return 0;
+    int r = nm_history_set_report(run->history, run->json_path, d);
+    if (r == 0)
+        r = nm_history_prune(run->history, &run->keep, &run->pruned_reports, d);
+    if (r == 0)
+        r = nm_history_commit(run->history, d);
+    if (r < 0)
+        return r;
+    /* The pruned runs' report files, now that the database no longer
+     * names them; a file already gone is fine. */
+    size_t i;
+    json_t *f;
+    json_array_foreach (run->pruned_reports, i, f) {
+        const char *base = json_string_value(f);
+        if (!base || strchr(base, '/') || !nm_str_has_prefix(base, "nearmiss-"))
+            continue;
+        char *path = nm_xasprintf("%s/%s", run->out_dir, base);
+        unlink(path);
+        free(path);
+    }
+    return 0;
+}
+
 static int step_fleet(struct nm_run *run, nm_diag *d)
 {
     nm_fleet_evaluate(run->inv, run->cs, &run->fleet, run->report);
@@ -114,15 +197,21 @@ static const struct {
     const char *name;
     step_fn fn;
 } steps[] = {
-    {"reach", step_reach},     /* before any connection: a bad passphrase file stops here */
-    {"outdir", step_outdir},   /* unusable or busy: fails now, not after the scan; locked */
-    {"scan", step_scan},       /* hosts and TLS endpoints, one worker pool */
-    {"tls", step_tls},         /* endpoints judged; needs the hosts' cert metrics */
-    {"waivers", step_waivers}, /* before score and fleet: waived findings do not count */
-    {"score", step_score},     /* per host */
-    {"fleet", step_fleet},     /* reads host status, waivers and metrics */
-    {"summary", step_summary}, /* after every finding exists */
-    {"write", step_write},     /* last: all files published together or none */
+    {"reach", step_reach},               /* before any connection: a bad passphrase file stops here */
+    {"outdir", step_outdir},             /* unusable or busy: fails now, not after the scan; locked */
+    {"history-open", step_history_open}, /* an unusable history stops the run before any scan */
+    {"scan", step_scan},                 /* hosts and TLS endpoints, one worker pool */
+    {"tls", step_tls},                   /* endpoints judged; needs the hosts' cert metrics */
+    {"waivers", step_waivers},           /* before score and fleet: waived findings do not count */
+    {"history-load", step_history_load}, /* forecasts and grown SMART counters, before scoring */
+    {"score", step_score},               /* per host */
+    {"fleet", step_fleet},               /* reads host status, waivers and metrics */
+    {"summary", step_summary},           /* after every finding exists */
+    {"history-diff", step_history_diff}, /* change marks, resolved, summary.changes */
+    {"tickets-plan", step_tickets_plan}, /* events queued in the same transaction */
+    {"write", step_write},               /* all files published together or none */
+    {"history-commit", step_history_commit}, /* after the reports: a killed run leaves it as it was */
+    {"tickets-deliver", step_tickets_deliver}, /* only what was committed is sent */
 };
 
 int nm_run_clock(int64_t *ret_now, nm_diag *d)
@@ -130,7 +219,7 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
     const char *env = getenv("NEARMISS_NOW");
     if (env && *env) {
         int64_t t;
-        if (nm_report_parse_utc(env, &t) < 0)
+        if (nm_utc_parse(env, &t) < 0)
             return nm_diag_set(d, NM_ERR_INVAL,
                                "NEARMISS_NOW=\"%.40s\" is not a time like 2026-12-01T02:00:00Z",
                                env);
@@ -158,8 +247,12 @@ void nm_run_finish(struct nm_run *run)
     nm_outdir_finish(&run->outdir); /* discards anything unpublished, unlocks */
     json_decref(run->report);
     free(run->json_path);
+    nm_history_close(run->history);
+    json_decref(run->pruned_reports);
     run->report = NULL;
     run->json_path = NULL;
+    run->history = NULL;
+    run->pruned_reports = NULL;
 }
 
 int nm_run_execute(struct nm_run *run, nm_diag *d)

@@ -309,8 +309,8 @@ static bool evaluate_host(const struct scan *s, const struct nm_host *h, json_t 
         const struct nm_check *c = &s->cs->checks[i];
         char why[512];
         json_t *entry;
-        if (c->source_tls)
-            continue; /* judged once the host's TLS endpoints were probed */
+        if (c->source_tls || c->source_history)
+            continue; /* judged once the TLS endpoints were probed / by the history step */
         if (!nm_check_applies_to_host(c, h, NULL, 0)) {
             entry = nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
                                           "host roles/labels/criticality do not match the check");

@@ -74,6 +74,13 @@ async function visibleNames(page) {
     .map((r) => r.getAttribute('data-name')));
 }
 
+// Resolves after the page's next animation frame has run: a frame callback
+// the page registered before this call (the filter's apply) has run by then,
+// in any load, since frame callbacks run in the order they were registered.
+async function nextFrame(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+}
+
 async function waitSorted(page) {
   await page.waitForFunction(() => document.getElementById('hostlist').getAttribute('data-sort-state') === 'done');
 }
@@ -233,7 +240,7 @@ async function main(htmlPath, jsonPath, shotDir) {
   const target = hosts[hosts.length - 1];
   if (target) {
     await page.fill('#f-q', clean(target.name));
-    await page.waitForTimeout(50);
+    await nextFrame(page);
     names = await visibleNames(page);
     check(names.includes(clean(target.name)), 'text filter finds the host by name');
     const texts = await page.$$eval('#hostrows > details.host',
@@ -243,7 +250,7 @@ async function main(htmlPath, jsonPath, shotDir) {
       'text filter shows exactly the matching rows');
   }
   await page.fill('#f-q', 'zz-no-such-host-zz');
-  await page.waitForTimeout(50);
+  await nextFrame(page);
   await expectShown([], 'text with no match');
   await page.click('[data-act=reset]');
   await expectShown(hosts, 'after reset');
@@ -273,13 +280,20 @@ async function main(htmlPath, jsonPath, shotDir) {
   if (risk) {
     const href = await risk.getAttribute('href');
     await risk.click();
-    // A row off screen is laid out a frame after it becomes relevant.
+    // Checked on every frame until it holds: a row off screen is laid out a
+    // frame or more after it becomes relevant, later on a loaded machine.
+    // The limit only keeps a broken page from hanging the run.
     const open = await page.waitForFunction((h) => {
       const el = document.querySelector(h);
       return el.closest('details.host').open && el.getBoundingClientRect().height > 0 &&
         el.getBoundingClientRect().top < innerHeight;
-    }, href, { timeout: 5000 }).then(() => true, () => false);
-    check(open, `link ${href} opens its host and shows the finding`);
+    }, href, { polling: 'raf', timeout: 120000 }).then(() => true, () => false);
+    const where = open ? '' : ' ' + JSON.stringify(await page.evaluate((h) => {
+      const el = document.querySelector(h), r = el.getBoundingClientRect();
+      return { open: el.closest('details.host').open, top: r.top, height: r.height,
+        innerHeight, scrollY, hash: location.hash };
+    }, href));
+    check(open, `link ${href} opens its host and shows the finding${where}`);
     await page.click('[data-act=collapse]');
   }
 
@@ -319,7 +333,7 @@ async function main(htmlPath, jsonPath, shotDir) {
   await page.addStyleTag({ content: '.host{content-visibility:visible!important}' });
   await page.screenshot({ path: path.join(shotDir, 'report-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(100);
+  await nextFrame(page);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   check(overflow <= 390, `no horizontal scrolling at 390 px (page is ${overflow} px wide)`);
   check(await page.$eval('.thead', (e) => getComputedStyle(e).display) === 'none', '390 px: rows are cards');

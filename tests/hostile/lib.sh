@@ -11,7 +11,8 @@
 #                             host key of fleet host HOST (for proxies)
 #   same_as_baseline DESC BASE NEW HOST...
 #                             ok when each HOST's object is the same in both
-#                             reports, minus what changes between runs (times,
+#                             reports, minus what changes between runs (times and
+#                             first_seen, which is the run's own time,
 #                             uptime, the output size that holds the uptime)
 #   no_raw_esc DESC FILE      ok when FILE holds no ESC byte (terminal safe)
 #   within DESC SECS LIMIT    ok when SECS <= LIMIT
@@ -47,7 +48,7 @@ kh_alias() {
         sed -n "s/^\[127\.0\.0\.1\]:$port /[127.0.0.1]:$p /p" "$KH"
     done <"$1"
 }
-JQ_STABLE='del(.scan.duration_ms, .scan.connect_ms, .scan.bytes, .uptime_seconds)'
+JQ_STABLE='del(.scan.duration_ms, .scan.connect_ms, .scan.bytes, .uptime_seconds, .findings[]?.first_seen)'
 same_as_baseline() {
     local d=$1 base=$2 new=$3 h a b
     shift 3

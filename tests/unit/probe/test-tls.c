@@ -32,12 +32,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "nearmiss/check.h"
 #include "nearmiss/parsers.h"
 #include "nearmiss/script.h"
 #include "nearmiss/tls.h"
 #include "nearmiss/util.h"
 #include "test.h"
-#include "parsers/x509.h"
 
 #define PKI     "tls/pki/"
 #define NOW_ISO "2026-11-24T00:00:00Z"
@@ -53,7 +53,7 @@ static double secs_since(const struct timespec *t0)
 
 static int64_t days_to(int y, unsigned m, unsigned d)
 {
-    return nm_x509_days_from_civil(y, m, d) - NOW / 86400;
+    return nm_days_from_civil(y, m, d) - NOW / 86400;
 }
 
 /* ------------------------------------------------------------------ */
@@ -357,7 +357,7 @@ static void test_valid_chain(void)
     it = NULL;
     CHECK(nm_tls_probe(&t, nm_now_ms() + 5000, &it, &d) == 0);
     int64_t real_days =
-        nm_x509_days_between((int64_t)time(NULL), nm_x509_days_from_civil(2028, 6, 1) * 86400);
+        nm_days_between((int64_t)time(NULL), nm_days_from_civil(2028, 6, 1) * 86400);
     CHECK(it && (J_INT(it, "leaf_days_left") == real_days ||
                  J_INT(it, "leaf_days_left") == real_days + 1));
     json_decref(it);
@@ -783,11 +783,32 @@ static void check_probe_output(const char *shell, const char *root, const char *
     json_decref(items);
 }
 
+/* The certificate files probe as a scan sends it: from the check files. */
+static char *files_probe_script(void)
+{
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    char *script = NULL;
+    nm_checkset_init(&cs);
+    if (nm_checkset_load_dir(&cs, "../checks", &d) < 0)
+        fprintf(stderr, "checks: %s\n", d.msg);
+    for (size_t i = 0; i < cs.n_probes && !script; i++)
+        if (strcmp(cs.probes[i]->id, "x509-files") == 0)
+            script = nm_xstrdup(cs.probes[i]->script);
+    nm_checkset_finish(&cs);
+    return script;
+}
+
 static void test_probe_script(void)
 {
+    char *files_probe = files_probe_script();
+    CHECK(files_probe != NULL);
+    if (!files_probe)
+        return;
     char root[] = "/tmp/nm-x509-tree.XXXXXX";
     if (!mkdtemp(root)) {
         CHECK(!"mkdtemp");
+        free(files_probe);
         return;
     }
     const char *mk[] = {"/bin/sh", "tls/make-tree.sh", root, "tls/pki", NULL};
@@ -795,7 +816,7 @@ static void test_probe_script(void)
 
     char *out = NULL;
     size_t len = 0;
-    const char *sh[] = {"/bin/sh", "-c", nm_x509_files_probe, NULL};
+    const char *sh[] = {"/bin/sh", "-c", files_probe, NULL};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK(run(sh, root, NULL, &out, &len) == 0);
@@ -818,7 +839,7 @@ static void test_probe_script(void)
             free(l);
         }
         char *bbsh = nm_xasprintf("%s/sh", bindir);
-        const char *argv[] = {bbsh, "-c", nm_x509_files_probe, NULL};
+        const char *argv[] = {bbsh, "-c", files_probe, NULL};
         char *out2 = NULL;
         size_t len2 = 0;
         CHECK(run(argv, root, bindir, &out2, &len2) == 0);
@@ -836,7 +857,7 @@ static void test_probe_script(void)
      * nm_script_build, fed to sh -s as over SSH), split back by markers,
      * then parsed.  The parser must see the same bytes as above. */
     struct nm_probe_spec spec = {
-        .id = "x509-files", .script = nm_x509_files_probe, .timeout_s = 120, .cap = 8u << 20};
+        .id = "x509-files", .script = files_probe, .timeout_s = 120, .cap = 8u << 20};
     char marker[NM_MARKER_LEN + 1];
     struct nm_buf script;
     nm_diag d = {{0}};
@@ -862,61 +883,39 @@ static void test_probe_script(void)
     nm_buf_finish(&script);
     const char *rm[] = {"/bin/rm", "-rf", root, NULL};
     run(rm, NULL, NULL, NULL, NULL);
+    free(files_probe);
 }
 
 /*
- * A check in checks/ that uses the x509_files parser must run exactly this
- * probe (the parser relies on its framing and its redaction): the check
- * files copy the script line by line, so catch any drift here.
+ * The checks in checks/ are the one source of the certificate files probe.
+ * Every check that reads certificate files must run that same probe (one
+ * run per host, and the parser relies on its framing and redaction): the
+ * loader already refuses two different scripts under one probe id, so what
+ * is left to hold is that they all name the one id.
  */
-static size_t check_carries_the_probe(const char *path)
+static void test_checks_share_the_probe(void)
 {
-    json_t *c = json_load_file(path, 0, NULL);
-    const json_t *parser = json_object_get(c, "parser");
-    const char *pname = json_is_string(parser) ? json_string_value(parser)
-                                               : json_string_value(json_object_get(parser, "name"));
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    nm_checkset_init(&cs);
+    CHECK_INT(nm_checkset_load_dir(&cs, "../checks", &d), 0);
+    const struct nm_probe_def *probe = NULL;
     size_t found = 0;
-    if (pname && strcmp(pname, "x509_files") == 0) {
-        const json_t *script = json_object_get(json_object_get(c, "probe"), "script");
-        struct nm_buf b;
-        size_t i;
-        json_t *line;
-        /* Joined as check.c joins script lines. */
-        nm_buf_init(&b, 1u << 20);
-        if (json_is_string(script))
-            nm_buf_appends(&b, json_string_value(script));
-        json_array_foreach (script, i, line) {
-            nm_buf_appends(&b, json_string_value(line) ? json_string_value(line) : "");
-            nm_buf_appends(&b, "\n");
-        }
-        if (!b.data || strcmp(b.data, nm_x509_files_probe) != 0)
-            fprintf(stderr, "%s: probe script differs from nm_x509_files_probe\n", path);
-        CHECK(b.data && strcmp(b.data, nm_x509_files_probe) == 0);
-        nm_buf_finish(&b);
-        found++;
-    }
-    json_decref(c);
-    return found;
-}
-
-static void test_checks_carry_the_probe(void)
-{
-    /* The check file suggested for checks/ (docs/certificates.md). */
-    CHECK_INT(check_carries_the_probe("tls/x509-check.json"), 1);
-    DIR *dir = opendir("../checks");
-    size_t found = 0;
-    if (!dir)
-        return;
-    for (struct dirent *e; (e = readdir(dir));) {
-        size_t l = strlen(e->d_name);
-        if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0)
+    for (size_t i = 0; i < cs.n_checks; i++) {
+        const struct nm_check *c = &cs.checks[i];
+        if (!c->parser || strcmp(c->parser->name, "x509_files") != 0)
             continue;
-        char *path = nm_xasprintf("../checks/%s", e->d_name);
-        found += check_carries_the_probe(path);
-        free(path);
+        found++;
+        if (!probe)
+            probe = c->probe;
+        if (c->probe != probe)
+            fprintf(stderr, "%s: probe %s, not %s\n", c->origin, c->probe->id, probe->id);
+        CHECK(c->probe == probe);
     }
-    closedir(dir);
+    CHECK(found >= 1);
+    CHECK(probe && strcmp(probe->id, "x509-files") == 0);
     printf("checks in ../checks using x509_files: %zu\n", found);
+    nm_checkset_finish(&cs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1145,17 +1144,17 @@ static void test_prefixes(void)
 static void test_time_helpers(void)
 {
     int64_t t;
-    CHECK(nm_x509_parse_iso8601("1970-01-01T00:00:00Z", 20, &t) == 0 && t == 0);
-    CHECK(nm_x509_parse_iso8601("2026-11-24T00:00:00Z", 20, &t) == 0 && t == 1795478400);
-    CHECK(nm_x509_parse_iso8601("2028-02-29T12:00:00Z", 20, &t) == 0);
-    CHECK(nm_x509_parse_iso8601("2027-02-29T12:00:00Z", 20, &t) < 0);
-    CHECK(nm_x509_parse_iso8601("2026-11-24 00:00:00Z", 20, &t) < 0);
-    CHECK(nm_x509_parse_iso8601("2026-11-24T00:00:00", 19, &t) < 0);
-    CHECK_INT(nm_x509_days_between(0, 86399), 0);
-    CHECK_INT(nm_x509_days_between(0, 86400), 1);
-    CHECK_INT(nm_x509_days_between(0, -1), -1);
-    CHECK_INT(nm_x509_days_between(0, -86400), -1);
-    CHECK_INT(nm_x509_days_between(0, -86401), -2);
+    CHECK(nm_utc_parsen("1970-01-01T00:00:00Z", 20, &t) == 0 && t == 0);
+    CHECK(nm_utc_parsen("2026-11-24T00:00:00Z", 20, &t) == 0 && t == 1795478400);
+    CHECK(nm_utc_parsen("2028-02-29T12:00:00Z", 20, &t) == 0);
+    CHECK(nm_utc_parsen("2027-02-29T12:00:00Z", 20, &t) < 0);
+    CHECK(nm_utc_parsen("2026-11-24 00:00:00Z", 20, &t) < 0);
+    CHECK(nm_utc_parsen("2026-11-24T00:00:00", 19, &t) < 0);
+    CHECK_INT(nm_days_between(0, 86399), 0);
+    CHECK_INT(nm_days_between(0, 86400), 1);
+    CHECK_INT(nm_days_between(0, -1), -1);
+    CHECK_INT(nm_days_between(0, -86400), -1);
+    CHECK_INT(nm_days_between(0, -86401), -2);
 }
 
 int main(int argc, char **argv)
@@ -1163,7 +1162,7 @@ int main(int argc, char **argv)
     /* The test servers write to clients that may have gone; the probe
      * itself never needs this (MSG_NOSIGNAL). */
     signal(SIGPIPE, SIG_IGN);
-    if (nm_x509_parse_iso8601(NOW_ISO, strlen(NOW_ISO), &NOW) < 0)
+    if (nm_utc_parsen(NOW_ISO, strlen(NOW_ISO), &NOW) < 0)
         return 1;
     /* --quick, or the meson valgrind setup (it sets NM_WRAPPER): skip the
      * timed large inputs, which cover the same code paths at sizes valgrind
@@ -1181,7 +1180,7 @@ int main(int argc, char **argv)
     test_old_protocol();
     test_concurrency();
     test_probe_script();
-    test_checks_carry_the_probe();
+    test_checks_share_the_probe();
     test_prefixes();
     if (!quick)
         test_bulk();

@@ -31,6 +31,7 @@
 
 #include "nearmiss/cli.h"
 #include "nearmiss/score.h"
+#include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "test.h"
@@ -80,16 +81,16 @@ static void test_clean_text(void)
         {"", 0, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *c = nm_report_clean_text(cases[i].in, cases[i].len);
+        char *c = nm_utf8_clean(cases[i].in, cases[i].len);
         CHECK_STR(c, cases[i].out);
         free(c);
     }
-    CHECK(nm_report_clean_json(NULL) == NULL);
+    CHECK(nm_utf8_clean_json(NULL) == NULL);
     json_t *n = json_integer(3);
-    CHECK(nm_report_clean_json(n) == NULL);
+    CHECK(nm_utf8_clean_json(n) == NULL);
     json_decref(n);
     json_t *s = json_stringn("x\0y", 3);
-    char *c = nm_report_clean_json(s);
+    char *c = nm_utf8_clean_json(s);
     CHECK_STR(c, "x\xef\xbf\xbdy");
     free(c);
     json_decref(s);
@@ -98,16 +99,16 @@ static void test_clean_text(void)
 static void test_parse_utc(void)
 {
     int64_t t = 0;
-    CHECK_INT(nm_report_parse_utc("1970-01-01T00:00:00Z", &t), 0);
+    CHECK_INT(nm_utc_parse("1970-01-01T00:00:00Z", &t), 0);
     CHECK_INT(t, 0);
-    CHECK_INT(nm_report_parse_utc("2026-11-24T10:00:17Z", &t), 0);
+    CHECK_INT(nm_utc_parse("2026-11-24T10:00:17Z", &t), 0);
     CHECK_INT(t, 1795514417);
-    CHECK_INT(nm_report_parse_utc("2000-02-29T23:59:59Z", &t), 0);
+    CHECK_INT(nm_utc_parse("2000-02-29T23:59:59Z", &t), 0);
     CHECK_INT(t, 951868799);
-    CHECK(nm_report_parse_utc("2026-11-24T10:00:17", &t) < 0);
-    CHECK(nm_report_parse_utc("2026-13-24T10:00:17Z", &t) < 0);
-    CHECK(nm_report_parse_utc("2026-11-24 10:00:17Z", &t) < 0);
-    CHECK(nm_report_parse_utc(NULL, &t) < 0);
+    CHECK(nm_utc_parse("2026-11-24T10:00:17", &t) < 0);
+    CHECK(nm_utc_parse("2026-13-24T10:00:17Z", &t) < 0);
+    CHECK(nm_utc_parse("2026-11-24 10:00:17Z", &t) < 0);
+    CHECK(nm_utc_parse(NULL, &t) < 0);
 }
 
 static void test_formats_parse(void)
@@ -169,7 +170,7 @@ static size_t count_ci(const char *hay, size_t len, const char *needle)
 /* A host's name as the writers render it. */
 static char *clean_name(const json_t *h)
 {
-    return nm_report_clean_json(json_object_get(h, "name"));
+    return nm_utf8_clean_json(json_object_get(h, "name"));
 }
 
 static bool has_host_row(xmlDocPtr doc, const char *name)
@@ -768,7 +769,7 @@ static int cmp_key(const void *a, const void *b)
 static int prom_parse(const char *text, size_t len, struct pfile *out)
 {
     memset(out, 0, sizeof *out);
-    char *clean = nm_report_clean_text(text, len);
+    char *clean = nm_utf8_clean(text, len);
     bool utf8 = strlen(clean) == len && memcmp(clean, text, len) == 0;
     free(clean);
     if (!utf8) {
@@ -1375,7 +1376,7 @@ static void test_cmd_report(void)
     free(one);
 }
 
-/* ---- promtool (skipped when absent) ---------------------------------------------- */
+/* ---- promtool ------------------------------------------------------------------- */
 
 static int run_promtool(void)
 {
@@ -1400,6 +1401,16 @@ static int run_promtool(void)
     }
     char dir[] = "/tmp/nm-test-promtool-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
+    /* promtool must be able to say no, or its yes below means nothing. */
+    char *bad = nm_xasprintf("%s/bad.prom", dir);
+    nm_diag d = {{0}};
+    static const char broken[] = "# TYPE nm_x gauge\nnm_x{host=\"a} 1\n";
+    CHECK(nm_write_atomic(bad, broken, sizeof broken - 1, 0600, &d) == 0);
+    char *bcmd = nm_xasprintf("promtool check metrics < '%s' 2>/dev/null", bad);
+    int bst = system(bcmd);
+    CHECK(WIFEXITED(bst) && WEXITSTATUS(bst) != 0);
+    free(bcmd);
+    free(bad);
     static const char *const names[] = {"hostile.json", "hostile-sanitised.json", "fleet-test.json",
                                         "fleet-full.json", "empty.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

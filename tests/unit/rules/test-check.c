@@ -87,6 +87,58 @@ static void test_loader_errors(void)
                  "\"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
                  "\"parser\": \"lines\", \"rules\": [{\"severity\": \"low\"}]}",
                  "plain command name");
+    /* A condition that fails after taking its value must give it back (run
+     * under valgrind: `meson test --setup valgrind --suite unit`): "in" with
+     * a scalar, alone, in a list after a good condition, and in a rule's when. */
+    expect_error(GOOD ", \"select\": {\"field\": \"a\", \"op\": \"in\", \"value\": 1}}",
+                 "\"in\" needs an array value");
+    expect_error(GOOD ", \"select\": [{\"field\": \"a\", \"op\": \"eq\", \"value\": 1}, "
+                      "{\"field\": \"b\", \"op\": \"in\", \"value\": {\"x\": [1]}}]}",
+                 "select[1]");
+    expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": \"s\", "
+                 "\"message\": \"m\", \"probe\": {\"id\": \"p\", \"script\": \"x\"}, "
+                 "\"parser\": \"lines\", \"rules\": [{\"when\": {\"field\": \"a\", \"op\": "
+                 "\"in\", \"value\": \"one\"}, \"severity\": \"low\"}]}",
+                 "rules[0].when");
+    expect_error(GOOD ", \"select\": {\"field\": \"a\", \"op\": \"match\", \"value\": \"(\"}}",
+                 "select.value: bad regular expression");
+}
+
+/* Errors say where: the line of the key, as the inventory's errors do. */
+static void test_loader_lines(void)
+{
+    static const char head[] = "{\n"
+                               "  \"id\": \"t\",\n"
+                               "  \"title\": \"T\",\n"
+                               "  \"category\": \"disk\",\n"
+                               "  \"subject\": \"s\",\n"
+                               "  \"message\": \"m\",\n"
+                               "  \"probe\": {\"id\": \"p\", \"script\": \"x\"},\n"
+                               "  \"parser\": \"lines\",\n";
+    expect_error("{\n\n  \"titel\": 1\n}", "checks/x.json:3: titel: unknown key");
+    expect_error(GOOD ",\n\"applies\": {\n  \"os\": \"debian\",\n  \"roles\": 7}}",
+                 "checks/x.json:4: applies.roles: must be a string or an array");
+    char *j = nm_xasprintf("%s"
+                           "  \"rules\": [\n"
+                           "    {\"severity\": \"low\"},\n"
+                           "    {\"field\": \"a\",\n"
+                           "     \"op\": \"bigger\", \"value\": 1, \"severity\": \"low\"}\n"
+                           "  ]\n"
+                           "}\n",
+                           head);
+    expect_error(j, "checks/x.json:12: rules[1].op: unknown operator \"bigger\"");
+    free(j);
+    j = nm_xasprintf("%s"
+                     "  \"rules\": [{\"severity\": \"low\"}],\n"
+                     "  \"select\": [\n"
+                     "    {\"field\": \"a\", \"op\": \"eq\", \"value\": 1},\n"
+                     "    {\"field\": \"b\", \"op\": \"match\",\n"
+                     "     \"value\": \"(\"}\n"
+                     "  ]\n"
+                     "}\n",
+                     head);
+    expect_error(j, "checks/x.json:13: select[1].value: bad regular expression");
+    free(j);
 }
 
 /* "fleet": a fleet rule reads recorded fields, so it names them. */
@@ -337,6 +389,7 @@ int main(void)
     test_evaluate();
     test_loader_errors();
     test_fleet_attribute();
+    test_loader_lines();
     test_shared_probe();
     test_rules();
     test_versions();

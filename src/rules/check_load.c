@@ -1,13 +1,19 @@
+/*
+ * Loading checks: one JSON file per check (docs/checks.md) into struct
+ * nm_check, validated as a whole.  Every problem is reported as
+ * "FILE:LINE: key.path: what is wrong", and a file that fails leaves nothing
+ * behind in the check set (not even a probe it introduced).
+ */
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
-#include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nearmiss/check.h"
+#include "nearmiss/jsonpos.h"
 #include "nearmiss/util.h"
 
 #define CHECK_FILE_MAX        (1u << 20)
@@ -15,12 +21,99 @@
 #define DEFAULT_PROBE_OUTPUT  (1u << 20)
 #define MAX_PROBE_OUTPUT      (8u << 20)
 
+/*
+ * Every key a check file may hold, by where it may appear.  The loader
+ * rejects any other key through these lists, and docs/checks.md lists the
+ * same keys (a unit test compares the two), so this is the one source.
+ */
+static const char *const top_keys[] = {"id",
+                                       "version",
+                                       "title",
+                                       "category",
+                                       "description",
+                                       "references",
+                                       "applies",
+                                       "probe",
+                                       "ok_exit",
+                                       "parser",
+                                       "select",
+                                       "rules",
+                                       "subject",
+                                       "message",
+                                       "remediation",
+                                       "ticket",
+                                       "record",
+                                       "fleet",
+                                       "source",
+                                       "ledger",
+                                       "trend",
+                                       "history",
+                                       "missing_remediation",
+                                       "error_remediation",
+                                       "comment",
+                                       NULL};
+static const char *const applies_keys[] = {"os",     "os_version",  "commands", "roles",
+                                           "labels", "criticality", NULL};
+static const char *const probe_keys[] = {"id",         "script",  "needs_root", "timeout",
+                                         "max_output", "comment", NULL};
+static const char *const parser_keys[] = {"name", "options", NULL};
+static const char *const ticket_keys[] = {"summary", NULL};
+static const char *const record_keys[] = {"key", "fields", NULL};
+static const char *const rule_keys[] = {"when",         "override", "field",    "op",
+                                        "thresholds",   "value",    "severity", "severity_from",
+                                        "severity_map", "message",  "comment",  NULL};
+static const char *const cond_keys[] = {"field", "op", "value", NULL};
+
+const struct nm_keyset nm_check_keysets[] = {
+    {"", top_keys},           {"applies.", applies_keys},
+    {"probe.", probe_keys},   {"parser.", parser_keys},
+    {"ticket.", ticket_keys}, {"record.", record_keys},
+    {"rules[].", rule_keys},  {"rules[].when[].", cond_keys},
+    {"select[].", cond_keys}, {NULL, NULL},
+};
+
 /* ---- small loader helpers ------------------------------------------------ */
 
 struct loader {
     const char *file;
+    const char *text; /* the file's bytes, to find the line of a key */
+    size_t len;
     nm_diag *d;
 };
+
+/* The line of a key path as the messages print it ("rules[0].when[1].op",
+ * "applies.os"); the loader's keys have no dots or brackets of their own. */
+static size_t path_line(const struct loader *l, const char *path)
+{
+    struct nm_json_seg segs[16];
+    char keys[320]; /* the keys of path, each NUL-terminated */
+    size_t depth = 0, used = 0;
+    if (!l->text || strcmp(path, "(top)") == 0)
+        return 1;
+    const char *p = path, *end = path + strlen(path);
+    while (p < end && depth < sizeof segs / sizeof segs[0]) {
+        if (*p == '.') {
+            p++;
+        } else if (*p == '[') {
+            uint64_t i;
+            p++;
+            if (nm_parse_u64(&p, end, &i) < 0 || p >= end || *p != ']')
+                break;
+            p++;
+            segs[depth++] = (struct nm_json_seg){.index = (size_t)i};
+        } else {
+            size_t n = strcspn(p, ".[");
+            if (used + n + 1 > sizeof keys)
+                break;
+            memcpy(keys + used, p, n);
+            keys[used + n] = '\0';
+            segs[depth++] = (struct nm_json_seg){.key = keys + used};
+            used += n + 1;
+            p += n;
+        }
+    }
+    return nm_json_line_of(l->text, l->len, segs, depth);
+}
 
 static int bad(struct loader *l, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -32,7 +125,8 @@ static int bad(struct loader *l, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return nm_diag_set(l->d, NM_ERR_CONFIG, "%s: %s: %s", l->file, path, what);
+    return nm_diag_set(l->d, NM_ERR_CONFIG, "%s:%zu: %s: %s", l->file, path_line(l, path), path,
+                       what);
 }
 
 /* Rejects keys not in allowed (NULL-terminated), naming the first stranger. */
@@ -151,50 +245,53 @@ static int compile_re(struct loader *l, const char *path, const json_t *v, regex
     return 0;
 }
 
-static int parse_cond(struct loader *l, const char *path, const json_t *v, struct nm_cond *c)
-{
-    static const char *const keys[] = {"field", "op", "value", NULL};
-    char p[300];
-    memset(c, 0, sizeof *c);
-    if (!json_is_object(v))
-        return bad(l, path, "must be an object {field, op, value}%s", "");
-    int r = only_keys(l, v, path, keys);
-    if (r < 0)
-        return r;
-    const json_t *f = json_object_get(v, "field");
-    if (!json_is_string(f))
-        return bad(l, path, "needs \"field\" (string)%s", "");
-    snprintf(p, sizeof p, "%s.op", path);
-    r = parse_op(l, p, json_object_get(v, "op"), &c->op);
-    if (r < 0)
-        return r;
-    /* Every refusal comes before the reference is taken: the caller does
-     * not finish a condition that failed to parse. */
-    if (!json_object_get(v, "value") && c->op != NM_OP_EXISTS)
-        return bad(l, path, "needs \"value\"%s", "");
-    if (c->op == NM_OP_IN && !json_is_array(json_object_get(v, "value")))
-        return bad(l, path, "\"in\" needs an array value%s", "");
-    c->value = json_incref(json_object_get(v, "value"));
-    if (c->op == NM_OP_MATCH || c->op == NM_OP_NMATCH) {
-        snprintf(p, sizeof p, "%s.value", path);
-        r = compile_re(l, p, c->value, &c->re);
-        if (r < 0) {
-            json_decref(c->value);
-            c->value = NULL;
-            return r;
-        }
-        c->has_re = true;
-    }
-    c->field = nm_xstrdup(json_string_value(f));
-    return 0;
-}
-
 static void cond_finish(struct nm_cond *c)
 {
     free(c->field);
     json_decref(c->value);
     if (c->has_re)
         regfree(&c->re);
+}
+
+/* On failure c holds nothing: conditions that failed half-way are not kept. */
+static int parse_cond(struct loader *l, const char *path, const json_t *v, struct nm_cond *c)
+{
+    char p[300];
+    int r;
+    memset(c, 0, sizeof *c);
+    if (!json_is_object(v))
+        return bad(l, path, "must be an object {field, op, value}%s", "");
+    if ((r = only_keys(l, v, path, cond_keys)) < 0)
+        return r;
+    const json_t *f = json_object_get(v, "field");
+    if (!json_is_string(f))
+        return bad(l, path, "needs \"field\" (string)%s", "");
+    snprintf(p, sizeof p, "%s.op", path);
+    if ((r = parse_op(l, p, json_object_get(v, "op"), &c->op)) < 0)
+        return r;
+    c->value = json_incref(json_object_get(v, "value"));
+    if (!c->value && c->op != NM_OP_EXISTS) {
+        r = bad(l, path, "needs \"value\"%s", "");
+        goto out;
+    }
+    if (c->op == NM_OP_MATCH || c->op == NM_OP_NMATCH) {
+        snprintf(p, sizeof p, "%s.value", path);
+        if ((r = compile_re(l, p, c->value, &c->re)) < 0)
+            goto out;
+        c->has_re = true;
+    }
+    if (c->op == NM_OP_IN && !json_is_array(c->value)) {
+        r = bad(l, path, "\"in\" needs an array value%s", "");
+        goto out;
+    }
+    c->field = nm_xstrdup(json_string_value(f));
+    r = 0;
+out:
+    if (r < 0) {
+        cond_finish(c);
+        memset(c, 0, sizeof *c);
+    }
+    return r;
 }
 
 static int parse_conds(struct loader *l, const char *path, const json_t *v, struct nm_cond **ret,
@@ -254,16 +351,13 @@ static void rule_finish(struct nm_rule *r)
 
 static int parse_rule(struct loader *l, const char *path, const json_t *v, struct nm_rule *r)
 {
-    static const char *const keys[] = {"when",         "override", "field",    "op",
-                                       "thresholds",   "value",    "severity", "severity_from",
-                                       "severity_map", "message",  "comment",  NULL};
     char p[300];
     int rc;
     memset(r, 0, sizeof *r);
     r->severity = NM_SEV_NONE;
     if (!json_is_object(v))
         return bad(l, path, "must be an object%s", "");
-    if ((rc = only_keys(l, v, path, keys)) < 0)
+    if ((rc = only_keys(l, v, path, rule_keys)) < 0)
         return rc;
     snprintf(p, sizeof p, "%s.when", path);
     if ((rc = parse_conds(l, p, json_object_get(v, "when"), &r->when, &r->n_when)) < 0)
@@ -380,12 +474,10 @@ static bool probe_id_ok(const char *id)
 static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v,
                        struct nm_probe_def **ret)
 {
-    static const char *const keys[] = {"id",         "script",  "needs_root", "timeout",
-                                       "max_output", "comment", NULL};
     int rc;
     if (!json_is_object(v))
         return bad(l, "probe", "must be an object {id, script, ...}%s", "");
-    if ((rc = only_keys(l, v, "probe", keys)) < 0)
+    if ((rc = only_keys(l, v, "probe", probe_keys)) < 0)
         return rc;
     const json_t *id = json_object_get(v, "id"), *script = json_object_get(v, "script");
     const json_t *root = json_object_get(v, "needs_root"), *to = json_object_get(v, "timeout");
@@ -456,6 +548,124 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
     return 0;
 }
 
+void nm_ledger_def_finish(struct nm_ledger_def *def)
+{
+    if (!def)
+        return;
+    for (size_t i = 0; i < def->n_failure; i++)
+        cond_finish(&def->failure[i]);
+    free(def->failure);
+    free(def->unit);
+    free_strings(def->fields, def->n_fields);
+    free(def->minus);
+    free(def->item);
+    memset(def, 0, sizeof *def);
+}
+
+/* "ledger": {"failure": [conditions] | "always", "margin": {unit, field,
+ * from, minus} | null, "item": "details"}: docs/checks.md. */
+static int parse_ledger(struct loader *l, const json_t *v, struct nm_ledger_def *def)
+{
+    static const char *const keys[] = {"failure", "margin", "item", "comment", NULL};
+    static const char *const mkeys[] = {"unit", "field", "from", "minus", NULL};
+    int rc;
+    memset(def, 0, sizeof *def);
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return bad(l, "ledger", "must be an object {failure, margin}%s", "");
+    if ((rc = only_keys(l, v, "ledger", keys)) < 0)
+        return rc;
+    def->declared = true;
+    const json_t *fail = json_object_get(v, "failure");
+    if (json_is_string(fail)) {
+        if (strcmp(json_string_value(fail), "always") != 0)
+            return bad(l, "ledger.failure", "is a condition, an array of them, or \"always\"%s",
+                       "");
+        def->failure_always = true;
+    } else if (!fail) {
+        return bad(l, "ledger.failure", "is required: what counts as the failure itself%s", "");
+    } else if ((rc = parse_conds(l, "ledger.failure", fail, &def->failure, &def->n_failure)) < 0) {
+        return rc;
+    }
+    if ((rc = get_string(l, v, "item", false, &def->item)) < 0)
+        return rc;
+    const json_t *m = json_object_get(v, "margin");
+    if (!m || json_is_null(m))
+        return 0;
+    if (!json_is_object(m))
+        return bad(l, "ledger.margin", "must be an object {unit, field} or null%s", "");
+    if ((rc = only_keys(l, m, "ledger.margin", mkeys)) < 0 ||
+        (rc = get_string(l, m, "unit", true, &def->unit)) < 0 ||
+        (rc = get_string(l, m, "minus", false, &def->minus)) < 0)
+        return rc;
+    const json_t *f = json_object_get(m, "field");
+    if (json_is_string(f)) {
+        def->fields = nm_xcalloc(1, sizeof *def->fields);
+        def->fields[0] = nm_xstrdup(json_string_value(f));
+        def->n_fields = 1;
+    } else if ((rc = get_string_array(l, m, "field", "ledger.margin", &def->fields,
+                                      &def->n_fields)) < 0) {
+        return rc;
+    }
+    if (def->n_fields == 0)
+        return bad(l, "ledger.margin.field", "must name an item field (or several)%s", "");
+    const json_t *from = json_object_get(m, "from");
+    if (from) {
+        if (!json_is_number(from))
+            return bad(l, "ledger.margin.from", "must be a number%s", "");
+        def->has_from = true;
+        def->from = json_number_value(from);
+    }
+    return 0;
+}
+
+int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret, nm_diag *d)
+{
+    struct loader l = {.file = origin, .d = d};
+    struct nm_ledger_def def;
+    int rc = parse_ledger(&l, v, &def);
+    if (rc < 0) {
+        nm_ledger_def_finish(&def);
+        return rc;
+    }
+    *ret = def;
+    return 0;
+}
+
+/* "trend": {"raise": {"field": min_growth, ...}}; the fields must be
+ * recorded, since the previous value comes from the history's samples. */
+static int parse_trend(struct loader *l, const json_t *v, struct nm_check *c)
+{
+    static const char *const keys[] = {"raise", "comment", NULL};
+    int rc;
+    if (!v)
+        return 0;
+    if (!json_is_object(v) || (rc = only_keys(l, v, "trend", keys)) < 0)
+        return json_is_object(v) ? rc : bad(l, "trend", "must be an object {raise}%s", "");
+    const json_t *raise = json_object_get(v, "raise");
+    if (!json_is_object(raise) || json_object_size(raise) == 0)
+        return bad(l, "trend.raise", "must be an object {field: least growth}%s", "");
+    c->trend = nm_xcalloc(json_object_size(raise), sizeof *c->trend);
+    const char *k;
+    const json_t *g;
+    json_object_foreach ((json_t *)raise, k, g) {
+        bool recorded = false;
+        for (size_t i = 0; i < c->n_record_fields; i++)
+            recorded = recorded || strcmp(c->record_fields[i], k) == 0;
+        if (!json_is_number(g) || json_number_value(g) <= 0)
+            return bad(l, "trend.raise", "\"%s\": the least growth is a number above 0", k);
+        if (!recorded)
+            return bad(l, "trend.raise",
+                       "\"%s\" is not in record.fields: only recorded fields have a past", k);
+        c->trend[c->n_trend].field = nm_xstrdup(k);
+        c->trend[c->n_trend].min_growth = json_number_value(g);
+        c->n_trend++;
+    }
+    return 0;
+}
+
+
 static void check_finish(struct nm_check *c)
 {
     free(c->id);
@@ -490,6 +700,11 @@ static void check_finish(struct nm_check *c)
     free(c->ticket_summary);
     free(c->record_key);
     free_strings(c->record_fields, c->n_record_fields);
+    nm_ledger_def_finish(&c->ledger);
+    json_decref(c->history);
+    for (size_t i = 0; i < c->n_trend; i++)
+        free(c->trend[i].field);
+    free(c->trend);
     if (c->fleet) {
         free(c->fleet->rule);
         free(c->fleet->finding);
@@ -504,14 +719,12 @@ static void check_finish(struct nm_check *c)
 
 static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
 {
-    static const char *const keys[] = {"os",     "os_version",  "commands", "roles",
-                                       "labels", "criticality", NULL};
     int rc;
     if (!v)
         return 0;
     if (!json_is_object(v))
         return bad(l, "applies", "must be an object%s", "");
-    if ((rc = only_keys(l, v, "applies", keys)) < 0 ||
+    if ((rc = only_keys(l, v, "applies", applies_keys)) < 0 ||
         (rc = get_string_array(l, v, "os", "applies", &c->os, &c->n_os)) < 0 ||
         (rc = get_string_array(l, v, "os_version", "applies", &c->os_version, &c->n_os_version)) <
             0 ||
@@ -604,33 +817,10 @@ static int parse_fleet(struct loader *l, const json_t *v, struct nm_check *c)
 
 static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, struct nm_check *c)
 {
-    static const char *const keys[] = {"id",
-                                       "version",
-                                       "title",
-                                       "category",
-                                       "description",
-                                       "references",
-                                       "applies",
-                                       "probe",
-                                       "ok_exit",
-                                       "parser",
-                                       "select",
-                                       "rules",
-                                       "subject",
-                                       "message",
-                                       "remediation",
-                                       "ticket",
-                                       "record",
-                                       "fleet",
-                                       "source",
-                                       "missing_remediation",
-                                       "error_remediation",
-                                       "comment",
-                                       NULL};
     int rc;
     if (!json_is_object(root))
         return bad(l, "(top)", "a check file holds one JSON object%s", "");
-    if ((rc = only_keys(l, root, "", keys)) < 0)
+    if ((rc = only_keys(l, root, "", top_keys)) < 0)
         return rc;
     c->origin = nm_xstrdup(l->file);
     c->definition = json_incref(root);
@@ -666,10 +856,9 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     }
     const json_t *ticket = json_object_get(root, "ticket");
     if (ticket) {
-        static const char *const tkeys[] = {"summary", NULL};
         if (!json_is_object(ticket))
             return bad(l, "ticket", "must be an object {summary}%s", "");
-        if ((rc = only_keys(l, ticket, "ticket", tkeys)) < 0 ||
+        if ((rc = only_keys(l, ticket, "ticket", ticket_keys)) < 0 ||
             (rc = get_string(l, ticket, "summary", false, &c->ticket_summary)) < 0)
             return rc;
     }
@@ -679,8 +868,7 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     if (rec) {
         /* Kept for every item, finding or not, so history can forecast
          * ("full in N days") from the nightly reports. */
-        static const char *const rkeys[] = {"key", "fields", NULL};
-        if (!json_is_object(rec) || (rc = only_keys(l, rec, "record", rkeys)) < 0)
+        if (!json_is_object(rec) || (rc = only_keys(l, rec, "record", record_keys)) < 0)
             return rc < 0 ? rc : bad(l, "record", "must be an object {key, fields}%s", "");
         if ((rc = get_string(l, rec, "key", true, &c->record_key)) < 0 ||
             (rc = get_string_array(l, rec, "fields", "record", &c->record_fields,
@@ -693,16 +881,29 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
         return rc;
     const json_t *source = json_object_get(root, "source");
     if (source) {
-        if (!json_is_string(source) || strcmp(json_string_value(source), "tls") != 0)
+        const char *sv = json_is_string(source) ? json_string_value(source) : "";
+        if (strcmp(sv, "tls") != 0 && strcmp(sv, "history") != 0)
             return bad(l, "source",
-                       "the only other item source is \"tls\" (the inventory's "
-                       "TLS endpoints, probed by the scanner)%s",
+                       "the other item sources are \"tls\" (the inventory's TLS endpoints, "
+                       "probed by the scanner) and \"history\" (forecasts from the history "
+                       "database)%s",
                        "");
         static const char *const excl[] = {"probe", "parser", "ok_exit"};
         for (size_t i = 0; i < sizeof excl / sizeof excl[0]; i++)
             if (json_object_get(root, excl[i]))
-                return bad(l, excl[i], "a check with \"source\": \"tls\" has no %s", excl[i]);
-        c->source_tls = true;
+                return bad(l, excl[i], "a check with \"source\": \"%s\" has no %s", sv, excl[i]);
+        c->source_tls = strcmp(sv, "tls") == 0;
+        c->source_history = !c->source_tls;
+        const json_t *hist = json_object_get(root, "history");
+        const char *kind = json_string_value(json_object_get(hist, "kind"));
+        if (c->source_history &&
+            (!json_is_object(hist) || !kind || strcmp(kind, "linear-forecast") != 0))
+            return bad(l, "history",
+                       "a check with \"source\": \"history\" declares how its items are made: "
+                       "{\"kind\": \"linear-forecast\", ...} (docs/checks.md)%s",
+                       "");
+        if (c->source_history)
+            c->history = json_incref((json_t *)hist);
     } else {
         if ((rc = parse_probe(l, cs, json_object_get(root, "probe"), &c->probe)) < 0)
             return rc;
@@ -728,8 +929,7 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
         if (json_is_string(parser)) {
             pname = json_string_value(parser);
         } else if (json_is_object(parser)) {
-            static const char *const pkeys[] = {"name", "options", NULL};
-            if ((rc = only_keys(l, parser, "parser", pkeys)) < 0)
+            if ((rc = only_keys(l, parser, "parser", parser_keys)) < 0)
                 return rc;
             pname = json_string_value(json_object_get(parser, "name"));
             const json_t *opt = json_object_get(parser, "options");
@@ -756,6 +956,9 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
             return bad(l, "parser.options", "%s", pd.msg);
     }
 
+    if ((rc = parse_ledger(l, json_object_get(root, "ledger"), &c->ledger)) < 0 ||
+        (rc = parse_trend(l, json_object_get(root, "trend"), c)) < 0)
+        return rc;
     if ((rc = parse_conds(l, "select", json_object_get(root, "select"), &c->select, &c->n_select)) <
         0)
         return rc;
@@ -795,7 +998,7 @@ void nm_checkset_finish(struct nm_checkset *cs)
 int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char *data, size_t len,
                             nm_diag *d)
 {
-    struct loader l = {.file = name, .d = d};
+    struct loader l = {.file = name, .text = data, .len = len, .d = d};
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -807,8 +1010,8 @@ int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char
     int rc = parse_check(&l, cs, root, &c);
     json_decref(root);
     if (rc == 0 && nm_checkset_find(cs, c.id))
-        rc = nm_diag_set(d, NM_ERR_CONFIG, "%s: id: check \"%s\" is defined twice (also in %s)",
-                         name, c.id, nm_checkset_find(cs, c.id)->origin);
+        rc = bad(&l, "id", "check \"%s\" is defined twice (also in %s)", c.id,
+                 nm_checkset_find(cs, c.id)->origin);
     if (rc < 0) {
         check_finish(&c);
         /* Drop probes this file introduced: nothing of a failed file stays. */
@@ -866,544 +1069,4 @@ const struct nm_check *nm_checkset_find(const struct nm_checkset *cs, const char
         if (strcmp(cs->checks[i].id, id) == 0)
             return &cs->checks[i];
     return NULL;
-}
-
-/* ---- applicability ------------------------------------------------------- */
-
-static bool os_matches(const char *glob, const json_t *os)
-{
-    const char *id = json_string_value(json_object_get(os, "id"));
-    if (id && nm_glob_match(glob, id))
-        return true;
-    const json_t *like = json_object_get(os, "id_like");
-    for (size_t i = 0; i < json_array_size(like); i++) {
-        const char *w = json_string_value(json_array_get(like, i));
-        if (w && nm_glob_match(glob, w))
-            return true;
-    }
-    return false;
-}
-
-bool nm_check_applies(const struct nm_check *c, const struct nm_host *h, const json_t *facts,
-                      char *why, size_t why_len)
-{
-    const json_t *os = json_object_get(facts, "os");
-    const char *os_id = json_string_value(json_object_get(os, "id"));
-    const char *ver = json_string_value(json_object_get(os, "version_id"));
-    bool ok = c->n_os == 0;
-    for (size_t i = 0; i < c->n_os && !ok; i++)
-        ok = os_matches(c->os[i], os);
-    if (!ok) {
-        struct nm_buf list;
-        nm_buf_init(&list, 256);
-        for (size_t i = 0; i < c->n_os; i++)
-            nm_buf_appendf(&list, "%s%s", i ? ", " : "", c->os[i]);
-        snprintf(why, why_len, "os is %s; the check is for %s", os_id ? os_id : "unknown",
-                 list.data);
-        nm_buf_finish(&list);
-        return false;
-    }
-    ok = c->n_os_version == 0;
-    for (size_t i = 0; i < c->n_os_version && !ok; i++)
-        ok = ver && nm_glob_match(c->os_version[i], ver);
-    if (!ok) {
-        snprintf(why, why_len, "os version %s is not one the check is for", ver ? ver : "unknown");
-        return false;
-    }
-    if (!nm_check_applies_to_host(c, h, why, why_len))
-        return false;
-    const char *missing = nm_check_missing_command(c, facts);
-    if (missing) {
-        snprintf(why, why_len, "%s is not installed", missing);
-        return false;
-    }
-    return true;
-}
-
-bool nm_check_applies_to_host(const struct nm_check *c, const struct nm_host *h, char *why,
-                              size_t why_len)
-{
-    bool ok = c->n_roles == 0;
-    for (size_t i = 0; i < c->n_roles && !ok; i++)
-        ok = nm_host_has_role(h, c->roles[i]);
-    if (!ok) {
-        snprintf(why, why_len, "host has none of the roles the check is for");
-        return false;
-    }
-    ok = c->n_criticality == 0;
-    for (size_t i = 0; i < c->n_criticality && !ok; i++)
-        ok = strcmp(c->criticality[i], h->criticality ? h->criticality : "medium") == 0;
-    if (!ok) {
-        snprintf(why, why_len, "host criticality is %s; the check is for %s%s",
-                 h->criticality ? h->criticality : "medium", c->criticality[0],
-                 c->n_criticality > 1 ? " and up" : "");
-        return false;
-    }
-    for (size_t i = 0; i < c->n_labels; i++) {
-        const char *v = nm_host_label(h, c->labels[i].key);
-        if (!v || !nm_glob_match(c->labels[i].value, v)) {
-            snprintf(why, why_len, "label %s is %s, the check wants %s", c->labels[i].key,
-                     v ? v : "unset", c->labels[i].value);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* ---- evaluation ---------------------------------------------------------- */
-
-int nm_version_compare(const char *a, const char *b)
-{
-    while (*a || *b) {
-        /* '~' sorts before anything, even the end (1.0~rc1 < 1.0). */
-        if (*a == '~' || *b == '~') {
-            if (*a != '~')
-                return 1;
-            if (*b != '~')
-                return -1;
-            a++;
-            b++;
-            continue;
-        }
-        bool da = *a >= '0' && *a <= '9', db = *b >= '0' && *b <= '9';
-        if (da && db) {
-            while (*a == '0')
-                a++;
-            while (*b == '0')
-                b++;
-            const char *sa = a, *sb = b;
-            while (*a >= '0' && *a <= '9')
-                a++;
-            while (*b >= '0' && *b <= '9')
-                b++;
-            size_t la = (size_t)(a - sa), lb = (size_t)(b - sb);
-            if (la != lb)
-                return la < lb ? -1 : 1;
-            int c = strncmp(sa, sb, la);
-            if (c)
-                return c < 0 ? -1 : 1;
-            continue;
-        }
-        if (!*a || !*b)
-            return *a ? 1 : -1;
-        if (da != db)
-            return da ? 1 : -1; /* a number segment is newer than letters */
-        bool aa = (*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z');
-        bool ab = (*b >= 'a' && *b <= 'z') || (*b >= 'A' && *b <= 'Z');
-        if (aa != ab)
-            return aa ? 1 : -1; /* letters sort after separators */
-        if (*a != *b)
-            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-        a++;
-        b++;
-    }
-    return 0;
-}
-
-/* The string form of a JSON scalar for matching and templates. */
-static char *scalar_text(const json_t *v)
-{
-    if (json_is_string(v))
-        return nm_xstrdup(json_string_value(v));
-    if (json_is_integer(v))
-        return nm_xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    if (json_is_real(v))
-        return nm_xasprintf("%g", json_real_value(v));
-    if (json_is_true(v))
-        return nm_xstrdup("true");
-    if (json_is_false(v))
-        return nm_xstrdup("false");
-    if (json_is_array(v) || json_is_object(v)) {
-        /* Arrays of strings (package lists) read best comma-separated. */
-        if (json_is_array(v)) {
-            struct nm_buf b;
-            nm_buf_init(&b, 4096);
-            for (size_t i = 0; i < json_array_size(v); i++) {
-                char *e = scalar_text(json_array_get(v, i));
-                nm_buf_appendf(&b, "%s%s", i ? ", " : "", e);
-                free(e);
-            }
-            return nm_buf_steal(&b, NULL);
-        }
-        char *dump = json_dumps(v, JSON_COMPACT);
-        return dump ? dump : nm_xstrdup("");
-    }
-    return nm_xstrdup("");
-}
-
-static bool compare(enum nm_op op, const json_t *have, const json_t *want, const regex_t *re)
-{
-    if (op == NM_OP_EXISTS) {
-        bool present = have && !json_is_null(have);
-        return json_is_false(want) ? !present : present;
-    }
-    if (!have || json_is_null(have))
-        return op == NM_OP_NE || op == NM_OP_NMATCH; /* absent is "not equal" */
-    switch (op) {
-    case NM_OP_LT:
-    case NM_OP_LE:
-    case NM_OP_GT:
-    case NM_OP_GE: {
-        if (!json_is_number(have) || !json_is_number(want))
-            return false;
-        double a = json_number_value(have), b = json_number_value(want);
-        return op == NM_OP_LT ? a < b : op == NM_OP_LE ? a <= b : op == NM_OP_GT ? a > b : a >= b;
-    }
-    case NM_OP_EQ:
-    case NM_OP_NE: {
-        bool eq;
-        if (json_is_number(have) && json_is_number(want))
-            eq = json_number_value(have) == json_number_value(want);
-        else
-            eq = json_equal((json_t *)have, (json_t *)want);
-        return op == NM_OP_EQ ? eq : !eq;
-    }
-    case NM_OP_MATCH:
-    case NM_OP_NMATCH: {
-        char *s = scalar_text(have);
-        bool m = re && regexec(re, s, 0, NULL, 0) == 0;
-        free(s);
-        return op == NM_OP_MATCH ? m : !m;
-    }
-    case NM_OP_VLT:
-    case NM_OP_VLE:
-    case NM_OP_VGT:
-    case NM_OP_VGE: {
-        char *a = scalar_text(have), *b = scalar_text(want);
-        int c = nm_version_compare(a, b);
-        free(a);
-        free(b);
-        return op == NM_OP_VLT   ? c < 0
-               : op == NM_OP_VLE ? c <= 0
-               : op == NM_OP_VGT ? c > 0
-                                 : c >= 0;
-    }
-    case NM_OP_IN:
-        for (size_t i = 0; i < json_array_size(want); i++)
-            if (compare(NM_OP_EQ, have, json_array_get(want, i), NULL))
-                return true;
-        return false;
-    case NM_OP_EXISTS:
-        break;
-    }
-    return false;
-}
-
-static bool conds_hold(const struct nm_cond *c, size_t n, const json_t *item)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!compare(c[i].op, json_object_get(item, c[i].field), c[i].value,
-                     c[i].has_re ? &c[i].re : NULL))
-            return false;
-    return true;
-}
-
-struct verdict {
-    enum nm_severity severity;
-    const struct nm_rule *rule;
-    const json_t *value;     /* borrowed from item */
-    const json_t *threshold; /* borrowed from the rule */
-};
-
-static struct verdict rule_judge(const struct nm_rule *r, const json_t *item)
-{
-    struct verdict v = {.severity = NM_SEV_NONE, .rule = r};
-    if (r->severity_from) {
-        const json_t *f = json_object_get(item, r->severity_from);
-        char *key = f ? scalar_text(f) : NULL;
-        const json_t *m = key ? json_object_get(r->severity_map, key) : NULL;
-        if (!m && key)
-            m = json_object_get(r->severity_map, "*");
-        if (m) {
-            v.severity = nm_severity_from_name(json_string_value(m));
-            v.value = f;
-        }
-        free(key);
-        return v;
-    }
-    if (!r->field) {
-        v.severity = r->severity;
-        return v;
-    }
-    const json_t *have = json_object_get(item, r->field);
-    for (size_t i = 0; i < r->n_thresholds; i++) {
-        const struct nm_threshold *t = &r->thresholds[i];
-        if (compare(r->op, have, t->value, t->has_re ? &t->re : NULL)) {
-            v.severity = t->severity;
-            v.value = have;
-            v.threshold = t->value;
-            break;
-        }
-    }
-    return v;
-}
-
-static struct verdict judge_item(const struct nm_check *c, const json_t *item)
-{
-    struct verdict best = {.severity = NM_SEV_NONE};
-    bool any_override = false;
-    for (size_t i = 0; i < c->n_rules; i++)
-        if (c->rules[i].override && conds_hold(c->rules[i].when, c->rules[i].n_when, item))
-            any_override = true;
-    for (size_t i = 0; i < c->n_rules; i++) {
-        const struct nm_rule *r = &c->rules[i];
-        if (any_override && !r->override)
-            continue;
-        if (!conds_hold(r->when, r->n_when, item))
-            continue;
-        struct verdict v = rule_judge(r, item);
-        if (v.severity > best.severity)
-            best = v;
-    }
-    return best;
-}
-
-char *nm_template_expand(const char *tpl, const json_t *item, const json_t *extra)
-{
-    struct nm_buf b;
-    nm_buf_init(&b, 16384);
-    for (const char *p = tpl; *p;) {
-        const char *close = *p == '{' ? strchr(p + 1, '}') : NULL;
-        if (close && close - p > 1 && close - p < 64) {
-            char key[64];
-            memcpy(key, p + 1, (size_t)(close - p - 1));
-            key[close - p - 1] = '\0';
-            const json_t *v = extra ? json_object_get(extra, key) : NULL;
-            if (!v)
-                v = json_object_get(item, key);
-            if (v) {
-                char *s = scalar_text(v);
-                nm_buf_appends(&b, s);
-                free(s);
-                p = close + 1;
-                continue;
-            }
-        }
-        nm_buf_append(&b, p, 1);
-        p++;
-    }
-    return nm_buf_steal(&b, NULL);
-}
-
-void nm_finding_fingerprint(const char *check, const char *host, const char *subject, char out[65])
-{
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    /* NUL separators: "a"+"bc" and "ab"+"c" must not collide. */
-    EVP_DigestUpdate(ctx, check, strlen(check) + 1);
-    EVP_DigestUpdate(ctx, host, strlen(host) + 1);
-    EVP_DigestUpdate(ctx, subject, strlen(subject));
-    EVP_DigestFinal_ex(ctx, md, &len);
-    EVP_MD_CTX_free(ctx);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-const char *nm_check_missing_command(const struct nm_check *c, const json_t *facts)
-{
-    const json_t *cmds = json_object_get(facts, "commands");
-    for (size_t i = 0; i < c->n_commands; i++)
-        if (!json_is_true(json_object_get(cmds, c->commands[i])))
-            return c->commands[i];
-    return NULL;
-}
-
-json_t *nm_check_result_entry(const struct nm_check *c, enum nm_check_result r, const char *reason)
-{
-    json_t *e = json_pack("{s:s, s:s}", "id", c->id, "result", nm_check_result_name(r));
-    if (reason && *reason)
-        json_object_set_new(e, "reason", json_string(reason));
-    /* What to do about a check that could not run is as useful as what to
-     * do about a finding. */
-    if (r == NM_RESULT_ERROR && c->error_remediation)
-        json_object_set_new(e, "remediation", json_string(c->error_remediation));
-    return e;
-}
-
-static bool exit_ok(const struct nm_check *c, int code)
-{
-    for (size_t i = 0; i < c->n_ok_exit; i++)
-        if (c->ok_exit[i] == code)
-            return true;
-    return false;
-}
-
-static json_t *make_finding(const struct nm_check *c, const struct nm_host *h, const json_t *item,
-                            const struct verdict *v)
-{
-    json_t *extra = json_pack("{s:s, s:s, s:s}", "host", h->name, "severity",
-                              nm_severity_name(v->severity), "check", c->id);
-    if (v->value)
-        json_object_set(extra, "value", (json_t *)v->value);
-    if (v->threshold)
-        json_object_set(extra, "threshold", (json_t *)v->threshold);
-    char *subject = nm_template_expand(c->subject, item, extra);
-    char *message = nm_template_expand(v->rule && v->rule->message ? v->rule->message : c->message,
-                                       item, extra);
-    char fp[65];
-    nm_finding_fingerprint(c->id, h->name, subject, fp);
-    json_t *f = json_object();
-    json_object_set_new(f, "check", json_string(c->id));
-    json_object_set_new(f, "category", json_string(c->category));
-    json_object_set_new(f, "severity", json_string(nm_severity_name(v->severity)));
-    json_object_set_new(f, "subject", nm_json_string_sanitized(subject, strlen(subject), 4096));
-    json_object_set_new(f, "message", nm_json_string_sanitized(message, strlen(message), 4096));
-    json_object_set(f, "value",
-                    v->value && !json_is_object(v->value) ? (json_t *)v->value : json_null());
-    json_object_set(f, "threshold", v->threshold ? (json_t *)v->threshold : json_null());
-    json_object_set_new(f, "fingerprint", json_string(fp));
-    const json_t *ev = json_object_get(item, "evidence");
-    if (json_is_string(ev))
-        json_object_set(f, "evidence", (json_t *)ev);
-    else
-        json_object_set_new(f, "evidence", json_null());
-    if (c->remediation) {
-        char *rem = nm_template_expand(c->remediation, item, extra);
-        json_object_set_new(f, "remediation", nm_json_string_sanitized(rem, strlen(rem), 4096));
-        free(rem);
-    } else {
-        json_object_set_new(f, "remediation", json_null());
-    }
-    if (c->ticket_summary) {
-        char *t = nm_template_expand(c->ticket_summary, item, extra);
-        json_object_set_new(f, "ticket_summary", nm_json_string_sanitized(t, strlen(t), 1024));
-        free(t);
-    }
-    /* The item itself, so the report explains the verdict with all its facts. */
-    json_t *facts = json_deep_copy(item);
-    json_object_del(facts, "evidence");
-    json_object_set_new(f, "item", facts);
-    free(subject);
-    free(message);
-    json_decref(extra);
-    return f;
-}
-
-static void record_item(const struct nm_check *c, const json_t *item, json_t *metrics)
-{
-    const json_t *key = json_object_get(item, c->record_key);
-    if (!metrics || !json_is_string(key))
-        return;
-    json_t *per_check = json_object_get(metrics, c->id);
-    if (!per_check) {
-        per_check = json_object();
-        json_object_set_new(metrics, c->id, per_check);
-    }
-    if (json_object_size(per_check) >= 4096)
-        return; /* a host with absurdly many items must not bloat the report */
-    json_t *rec = json_object();
-    for (size_t i = 0; i < c->n_record_fields; i++) {
-        json_t *v = json_object_get(item, c->record_fields[i]);
-        /* Scalars, and short lists of them (resolver or time server lists). */
-        if (v && !json_is_object(v) && (!json_is_array(v) || json_array_size(v) <= 64))
-            json_object_set_new(rec, c->record_fields[i], json_deep_copy(v));
-    }
-    json_object_set_new(per_check, json_string_value(key), rec);
-}
-
-json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
-                          const struct nm_section *sec, int64_t now, json_t *findings,
-                          json_t *metrics)
-{
-    char why[1400];
-    if (!sec || sec->state == NM_SECTION_MISSING)
-        return nm_check_result_entry(c, NM_RESULT_ERROR,
-                                     "the probe did not run (host output ended before it)");
-    if (sec->state == NM_SECTION_SKIPPED) {
-        snprintf(why, sizeof why,
-                 "probe %s needs root: the login user is not root and sudo -n is not "
-                 "available (%s); grant passwordless sudo for it or scan as root",
-                 c->probe->id, sec->skip_reason);
-        return nm_check_result_entry(c, NM_RESULT_ERROR, why);
-    }
-    if (sec->state == NM_SECTION_TIMEOUT) {
-        snprintf(why, sizeof why, "probe %s exceeded its %u s timeout", c->probe->id,
-                 c->probe->timeout_s);
-        return nm_check_result_entry(c, NM_RESULT_ERROR, why);
-    }
-    if (sec->state == NM_SECTION_PARTIAL)
-        return nm_check_result_entry(c, NM_RESULT_ERROR,
-                                     "probe output was cut off (host deadline or output cap)");
-    if (sec->exit_code == NM_PROBE_EXIT_NOTAPPLICABLE && !exit_ok(c, sec->exit_code)) {
-        /* The probe found the host has nothing to check (docs/checks.md);
-         * its last line on stderr says why. */
-        size_t e = sec->err.len, b;
-        while (e > 0 && (sec->err.data[e - 1] == '\n' || sec->err.data[e - 1] == ' '))
-            e--;
-        for (b = e; b > 0 && sec->err.data[b - 1] != '\n'; b--)
-            ;
-        size_t n = e - b < 300 ? e - b : 300, k = 0;
-        for (size_t i = 0; i < n; i++) {
-            char ch = sec->err.data[b + i];
-            why[k++] = ch >= 0x20 && ch < 0x7f ? ch : ' ';
-        }
-        why[k] = '\0';
-        return nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
-                                     k ? why : "the probe says it does not apply to this host");
-    }
-    if (!exit_ok(c, sec->exit_code)) {
-        /* Show the start of stderr: it usually says why. */
-        size_t n = sec->err.len < 200 ? sec->err.len : 200;
-        char err[256] = "";
-        for (size_t i = 0; i < n; i++)
-            err[i] = (sec->err.data[i] >= 0x20 && sec->err.data[i] < 0x7f) ? sec->err.data[i] : ' ';
-        err[n] = '\0';
-        snprintf(why, sizeof why, "probe %s exited %d%s%s", c->probe->id, sec->exit_code,
-                 n ? ": " : "", err);
-        return nm_check_result_entry(c, NM_RESULT_ERROR, why);
-    }
-    json_t *items = NULL;
-    nm_diag d = {{0}};
-    /* The run's clock, unless the check file pins its own "now". */
-    json_t *opts = json_incref(c->parser_options);
-    if (nm_parser_reads_clock(c->parser) && !json_object_get(opts, "now")) {
-        json_t *o = opts ? json_copy(opts) : json_object();
-        json_object_set_new(o, "now", json_integer((json_int_t)now));
-        json_decref(opts);
-        opts = o;
-    }
-    int pr = c->parser->fn(sec->out.data ? sec->out.data : "", sec->out.len, opts, &items, &d);
-    json_decref(opts);
-    if (pr < 0) {
-        snprintf(why, sizeof why, "parser %s: %s", c->parser->name, d.msg);
-        return nm_check_result_entry(c, NM_RESULT_ERROR, why);
-    }
-    json_t *e = nm_check_judge_items(c, h, items, findings, metrics);
-    json_decref(items);
-    if (sec->out_truncated)
-        json_object_set_new(e, "truncated",
-                            json_sprintf("probe output %" PRIu64 " bytes, only %zu kept",
-                                         sec->out_total, sec->out.len));
-    return e;
-}
-
-json_t *nm_check_judge_items(const struct nm_check *c, const struct nm_host *h, const json_t *items,
-                             json_t *findings, json_t *metrics)
-{
-    enum nm_severity worst = NM_SEV_NONE;
-    size_t n_items = 0, n_findings = 0;
-    for (size_t i = 0; i < json_array_size(items); i++) {
-        const json_t *item = json_array_get(items, i);
-        if (!json_is_object(item) || !conds_hold(c->select, c->n_select, item))
-            continue;
-        n_items++;
-        if (c->record_key)
-            record_item(c, item, metrics);
-        struct verdict v = judge_item(c, item);
-        if (v.severity == NM_SEV_NONE)
-            continue;
-        json_array_append_new(findings, make_finding(c, h, item, &v));
-        n_findings++;
-        if (v.severity > worst)
-            worst = v.severity;
-    }
-    enum nm_check_result r = worst >= NM_SEV_HIGH  ? NM_RESULT_FAIL
-                             : worst >= NM_SEV_LOW ? NM_RESULT_WARN
-                                                   : NM_RESULT_PASS;
-    json_t *e = nm_check_result_entry(c, r, NULL);
-    json_object_set_new(e, "items", json_integer((json_int_t)n_items));
-    json_object_set_new(e, "findings", json_integer((json_int_t)n_findings));
-    return e;
 }
