@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--browser] [--slurm] [--bench] — install, with apt, what building nearmiss,
+# scripts/deps.sh [--browser] [--slurm] [--bench] [--fuzz] — install, with apt, what building nearmiss,
 # its tests and the demo need on Debian 12. Installs only what is missing
 # (so a second run is quick and needs no network), never starts the system's
 # sshd (the tests run their own), and works as root on a fresh machine
@@ -8,6 +8,7 @@
 #   --slurm     also slurm-wlm and munge, for the slurm suite (a one-machine
 #               cluster the test starts and stops itself; no service is enabled)
 #   --bench     also the peers bench/peers.sh compares with (pssh, ansible-core)
+#   --fuzz      also clang (libFuzzer), for scripts/fuzz.sh
 set -euo pipefail
 
 PROG=deps.sh
@@ -34,7 +35,8 @@ for arg in "$@"; do
         ;;
     --slurm) pkgs+=(slurm-wlm munge) ;;
     --bench) pkgs+=(pssh ansible-core) ;;
-    -h | --help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;  # libFuzzer and the sanitizer runtimes
+    -h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "$PROG: unknown option $arg (try --help)" >&2; exit 1 ;;
     esac
 done

@@ -25,6 +25,7 @@ enum nm_err {
     NM_ERR_NOTFOUND = -12,
     NM_ERR_CONFIG = -13, /* configuration is inconsistent */
     NM_ERR_EXISTS = -14,
+    NM_ERR_BUSY = -15, /* held by another process (a lock) */
 };
 
 const char *nm_strerror(int err);

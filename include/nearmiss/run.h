@@ -4,7 +4,9 @@
  * pipeline lives here and nowhere else:
  *
  *   reach    how to connect to each host (nearmiss/reach.h), resolved once
- *   outdir   the report directory exists and is writable
+ *   outdir   the report directory is a writable directory (created 0700 if
+ *            missing); the run locks it (a second run exits at once) and
+ *            removes stale temporaries; held until nm_run_finish()
  *   scan     every host over SSH, and the TLS endpoints, in one worker pool;
  *            leaves the report's first draft (hosts[i] = inventory host i)
  *   merge    (nearmiss merge) the same first draft rebuilt from the shard
@@ -16,7 +18,8 @@
  *   shard    (scan --shard K/N) what the shard is, for merge to check
  *   fleet    role redundancy, spread and shared dependencies
  *   summary  finished_at, the counts and the fleet score (computed once)
- *   write    OUT/nearmiss-<time>.json, OUT/latest.json, then --format's files
+ *   write    OUT/nearmiss-<time>.json, --format's files, OUT/latest.json:
+ *            all staged, then published together (nearmiss/outdir.h)
  *
  * with the history steps between them (nearmiss/history.h): history-open
  * after outdir (an unusable history stops the run before any scan),
@@ -61,6 +64,7 @@
 #include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/merge.h"
+#include "nearmiss/outdir.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/shard.h"
 #include "nearmiss/waiver.h"
@@ -84,6 +88,7 @@ struct nm_run {
     const struct nm_waivers *waivers; /* may be NULL */
     struct nm_fleet_options fleet;
     const char *out_dir;
+    int file_mode;    /* of the published files; 0 = NM_OUTDIR_FILE_MODE (0600) */
     unsigned formats; /* enum nm_report_format bits; JSON is always written */
     int fail_on;      /* enum nm_severity of --fail-on; NM_SEV_NONE when not given */
     int64_t now;      /* unix seconds: the run's one clock */
@@ -94,6 +99,7 @@ struct nm_run {
     struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 
     /* Results, owned by the run. */
+    struct nm_outdir outdir; /* open (and locked) from the outdir step on */
     struct nm_reach_set reach;
     json_t *report;
     char *json_path;                       /* the timestamped JSON report, once written */

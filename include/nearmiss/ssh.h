@@ -85,6 +85,24 @@ struct nm_ssh_result {
     int64_t total_ms;
 };
 
+/*
+ * Terrapin (CVE-2023-48795): a man in the middle can drop the first messages
+ * after key exchange when the cipher is chacha20-poly1305 or the MAC is an
+ * encrypt-then-MAC one (*-etm@openssh.com), unless both sides use "strict key
+ * exchange" (libssh2 >= 1.11.1).  Without it, nearmiss offers only ciphers
+ * and MACs the attack does not affect: AES-GCM, AES-CTR, and non-EtM HMACs.
+ *
+ * nm_ssh_has_strict_kex(): whether the libssh2 in use implements it.
+ * nm_ssh_safe_methods(): for method LIBSSH2_METHOD_CRYPT_CS/SC or
+ * LIBSSH2_METHOD_MAC_CS/SC, the Terrapin-safe names among `supported`, in
+ * nearmiss's order of preference, comma-separated into buf; 0, or
+ * NM_ERR_NOTFOUND when none is supported (then leave the library's list),
+ * NM_ERR_TOOBIG when buf is too small.
+ */
+bool nm_ssh_has_strict_kex(void);
+int nm_ssh_safe_methods(int method, const char *const *supported, int n_supported, char *buf,
+                        size_t buflen);
+
 int nm_ssh_global_init(void);
 void nm_ssh_global_finish(void);
 

@@ -55,9 +55,34 @@ int nm_buf_append_shquoted(struct nm_buf *b, const char *s);
 /* "~/" expansion with $HOME; returns malloc'd copy. */
 char *nm_expand_home(const char *path);
 
+/*
+ * Temporary files are named ".NAME.nmtmp-PID-XXXXXX" beside NAME, so a later
+ * run can tell its own leftovers (and whether their writer still lives) from
+ * anyone else's files.  nm_temp_prefix() gives ".NAME.nmtmp-PID-" (malloc'd);
+ * nm_temp_name_parse() recognises such a name and returns the writer's pid.
+ */
+char *nm_temp_prefix(const char *name);
+bool nm_temp_name_parse(const char *entry, long *ret_pid);
+
 /* Writes the whole buffer to path atomically: temp file in the same
- * directory, fsync, rename.  A crash leaves the old file intact. */
+ * directory (named as above), mode set exactly (not through the umask),
+ * fsync, rename.  A crash leaves the old file intact. */
 int nm_write_atomic(const char *path, const void *data, size_t len, int mode, nm_diag *d);
+/*
+ * The one way a name that came from outside (a host name from an inventory)
+ * becomes a file name: a single path component that cannot climb out of its
+ * directory, hide itself or name a device.  Bytes other than ASCII letters,
+ * digits, '-', '_' and '.' become %XX, and so does a leading '.', so "." and
+ * ".." cannot come out and distinct names never share a file.  Names longer
+ * than NM_FILE_NAME_MAX are cut and end in "~" plus 16 hex digits of their
+ * SHA-256, so they stay distinct too.  suffix (e.g. ".sh") is appended
+ * verbatim and must itself be safe.  Returns malloc'd memory.
+ */
+#define NM_FILE_NAME_MAX 200
+char *nm_safe_file_name(const char *name, const char *suffix);
+/* DIR "/" nm_safe_file_name(name, suffix), malloc'd. */
+char *nm_safe_path_in(const char *dir, const char *name, const char *suffix);
+
 /* mkdir -p */
 int nm_mkdir_p(const char *path, int mode, nm_diag *d);
 /* Reads a whole file, refusing files larger than cap. */

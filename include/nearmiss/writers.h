@@ -12,7 +12,8 @@
  * jansson ownership: report is borrowed and never modified.
  * nm_report_render_* return malloc'd buffers (free()) through ret_ parameters,
  * written only on success; nm_report_write_* write the file atomically
- * (nm_write_atomic: temporary file, fsync, rename).
+ * (nm_write_atomic: temporary file, fsync, rename), mode 0600 (reports list
+ * the fleet's weaknesses; README "Reports").
  */
 #ifndef NEARMISS_WRITERS_H
 #define NEARMISS_WRITERS_H
@@ -46,13 +47,13 @@ int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_le
 int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
 
 /* A renderer, as the three above; nm_report_write_rendered() renders with
- * it and writes the result to path atomically (mode 0644). */
+ * it and writes the result to path atomically (mode 0600). */
 typedef int (*nm_report_renderer)(const json_t *report, char **ret_data, size_t *ret_len,
                                   nm_diag *d);
 int nm_report_write_rendered(nm_report_renderer render, const json_t *report, const char *path,
                              nm_diag *d);
 
-/* Renders and writes one file atomically (mode 0644). */
+/* Renders and writes one file atomically (mode 0600). */
 int nm_report_write_html(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d);
@@ -71,10 +72,16 @@ struct nm_report_format_info {
 extern const struct nm_report_format_info nm_report_formats[];
 extern const size_t nm_report_n_formats;
 
-/* Writes the formats other than JSON into out_dir (created if missing) under
- * the NM_REPORT_*_NAME names; what `scan --format` calls after the JSON.
- * Stops at the first failure, naming the file in d. */
+/* Writes the formats other than JSON into out_dir (created 0700 if missing,
+ * locked while writing) under the NM_REPORT_*_NAME names, all or none: what
+ * `nearmiss report -o DIR` does.  Stops at the first failure, naming the
+ * file in d, and leaves the previous files as they were. */
 int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned formats,
+                            nm_diag *d);
+/* Renders and stages those formats in an open report directory; published
+ * with the rest of the run's files (nearmiss/outdir.h). */
+struct nm_outdir;
+int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned formats,
                             nm_diag *d);
 
 

@@ -37,6 +37,8 @@ const char *nm_strerror(int err)
         return "configuration error";
     case NM_ERR_EXISTS:
         return "already exists";
+    case NM_ERR_BUSY:
+        return "in use by another process";
     }
     return "unknown error";
 }

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,9 +249,44 @@ char *nm_expand_home(const char *path)
     return nm_xstrdup(path);
 }
 
+char *nm_temp_prefix(const char *name)
+{
+    return nm_xasprintf(".%s.nmtmp-%ld-", name, (long)getpid());
+}
+
+bool nm_temp_name_parse(const char *entry, long *ret_pid)
+{
+    /* ".NAME.nmtmp-PID-XXXXXX": the last ".nmtmp-" is the marker, since NAME
+     * may contain anything but '/'. */
+    if (entry[0] != '.')
+        return false;
+    const char *m = NULL;
+    for (const char *p = strstr(entry, ".nmtmp-"); p; p = strstr(p + 1, ".nmtmp-"))
+        m = p;
+    if (!m || m == entry)
+        return false;
+    const char *p = m + strlen(".nmtmp-"), *end = p + strlen(p);
+    uint64_t pid;
+    if (nm_parse_u64(&p, end, &pid) < 0 || pid == 0 || pid > INT32_MAX || *p != '-')
+        return false;
+    p++;
+    if (end - p != 6)
+        return false;
+    for (; p < end; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return false;
+    if (ret_pid)
+        *ret_pid = (long)pid;
+    return true;
+}
+
 int nm_write_atomic(const char *path, const void *data, size_t len, int mode, nm_diag *d)
 {
-    char *tmp = nm_xasprintf("%s.tmp.XXXXXX", path);
+    const char *slash = strrchr(path, '/');
+    char *prefix = nm_temp_prefix(slash ? slash + 1 : path);
+    char *tmp = slash ? nm_xasprintf("%.*s/%sXXXXXX", (int)(slash - path), path, prefix)
+                      : nm_xasprintf("%sXXXXXX", prefix);
+    free(prefix);
     int fd = mkstemp(tmp);
     int r = 0;
     if (fd < 0) {
@@ -354,4 +390,52 @@ int nm_read_file(const char *path, size_t cap, char **ret_data, size_t *ret_len,
 bool nm_glob_match(const char *pattern, const char *s)
 {
     return fnmatch(pattern, s, 0) == 0;
+}
+
+char *nm_safe_file_name(const char *name, const char *suffix)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX / 2);
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+                     (*p == '.' && p != (const unsigned char *)name);
+        if (plain) {
+            nm_buf_append(&b, p, 1);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            nm_buf_append(&b, esc, 3);
+        }
+    }
+    if (b.len == 0)
+        nm_buf_appends(&b, "%"); /* an empty name still names something */
+    if (b.len > NM_FILE_NAME_MAX) {
+        /* Keep a readable start; the digest keeps long names apart. */
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        SHA256((const unsigned char *)name, strlen(name), md);
+        size_t keep = NM_FILE_NAME_MAX - 17;
+        /* Never cut inside a %XX escape. */
+        if (keep >= 1 && b.data[keep - 1] == '%')
+            keep -= 1;
+        else if (keep >= 2 && b.data[keep - 2] == '%')
+            keep -= 2;
+        b.len = keep;
+        nm_buf_appends(&b, "~");
+        for (size_t i = 0; i < 8; i++) {
+            char x[2] = {hex[md[i] >> 4], hex[md[i] & 15]};
+            nm_buf_append(&b, x, 2);
+        }
+    }
+    if (suffix)
+        nm_buf_appends(&b, suffix);
+    return nm_buf_steal(&b, NULL);
+}
+
+char *nm_safe_path_in(const char *dir, const char *name, const char *suffix)
+{
+    char *file = nm_safe_file_name(name, suffix);
+    char *path = nm_xasprintf("%s/%s", dir, file);
+    free(file);
+    return path;
 }

@@ -47,6 +47,35 @@ bool nm_cli_is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int nm_cli_check_writable_dir(const char *name, const char *path)
+{
+    if (!nm_cli_is_dir(path)) {
+        nm_cli_error("%s: \"%s\" is not a directory", name, path);
+        return -1;
+    }
+    if (access(path, W_OK | X_OK) != 0) {
+        nm_cli_error("%s: \"%s\" is not writable", name, path);
+        return -1;
+    }
+    return 0;
+}
+
+int nm_cli_parse_file_mode(const char *name, const char *v, int *ret)
+{
+    int m = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '7' && m <= 07777; p++)
+        m = m * 8 + (*p - '0');
+    if (p == v || *p || (m & ~0666) || (m & 0600) != 0600) {
+        nm_cli_error("%s: \"%s\" is not a report file mode (octal, owner read and write, "
+                     "no execute bits: e.g. 0600, 0640)",
+                     name, v);
+        return -1;
+    }
+    *ret = m;
+    return 0;
+}
+
 int nm_cli_load_checks(const char *dir, struct nm_checkset *cs)
 {
     nm_diag d = {{0}};

@@ -29,6 +29,13 @@ void nm_cli_getopt_reset(void);
 
 bool nm_cli_is_dir(const char *path);
 
+/* An existing directory this process may write into; prints the error. */
+int nm_cli_check_writable_dir(const char *name, const char *path);
+
+/* An octal file mode for reports: owner read/write, no execute bits, nothing
+ * beyond 0666 (e.g. 0600, 0640); prints the error. */
+int nm_cli_parse_file_mode(const char *name, const char *v, int *ret);
+
 /* Loads dir into cs (initialised here); prints the error and returns -1. */
 int nm_cli_load_checks(const char *dir, struct nm_checkset *cs);
 

@@ -89,34 +89,15 @@ static json_t *load_report(const char *path)
         say_error("%s", d.msg);
         return NULL;
     }
-    json_error_t err;
-    /* JSON_ALLOW_NUL: a hand-edited report may hold \u0000; the writers turn
-     * NULs into U+FFFD rather than cut strings short. */
-    json_t *report = json_loadb(data, len, JSON_ALLOW_NUL, &err);
-    free(data);
     const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
-    if (!report) {
-        say_error("%s:%d:%d: not valid JSON: %s", name, err.line, err.column, err.text);
+    json_t *report = NULL;
+    int r = nm_report_parse(data, len, name, &report, &d);
+    free(data);
+    if (r < 0) {
+        say_error("%s", d.msg);
         return NULL;
     }
-    const char *schema = json_string_value(json_object_get(report, "schema"));
-    if (!json_is_object(report) || !schema) {
-        say_error("%s: not a nearmiss report (no \"schema\")", name);
-        goto bad;
-    }
-    if (strcmp(schema, NM_REPORT_SCHEMA) != 0 && !nm_str_has_prefix(schema, NM_REPORT_SCHEMA ".")) {
-        say_error("%s: schema \"%.100s\" is not supported (this version reads %s)", name, schema,
-                  NM_REPORT_SCHEMA);
-        goto bad;
-    }
-    if (!json_is_array(json_object_get(report, "hosts"))) {
-        say_error("%s: \"hosts\" is missing or not an array", name);
-        goto bad;
-    }
     return report;
-bad:
-    json_decref(report);
-    return NULL;
 }
 
 /* "dir/run.json" -> "dir/run"; "-" has no stem. */
@@ -270,7 +251,7 @@ int nm_cmd_report(int argc, char **argv)
         char *slash = strrchr(path, '/');
         if (slash && slash != path) {
             *slash = '\0';
-            int r = nm_mkdir_p(path, 0755, &d);
+            int r = nm_mkdir_p(path, 0700, &d);
             *slash = '/';
             if (r < 0) {
                 say_error("%s", d.msg);

@@ -18,6 +18,7 @@
 #include "nearmiss/fleet.h"
 #include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/safetext.h"
@@ -38,7 +39,7 @@ static const char scan_usage[] =
     "                         else the installed ones: PREFIX/share/nearmiss/checks)\n"
     "  -w, --waivers FILE     accepted risks (JSON, docs/waivers.md); repeatable. Waived\n"
     "                         findings stay in the report but do not count\n"
-    "  -o, --out DIR          report directory (default: reports/)\n"
+    "  -o, --out DIR          report directory (default: reports/; see below)\n"
     "  -j, --jobs N           hosts scanned at once (default: 32)\n"
     "      --max-per LABEL=N  at most N hosts scanned at once per value of the inventory\n"
     "                         label LABEL (repeatable; hosts without it are not limited)\n"
@@ -62,7 +63,8 @@ static const char scan_usage[] =
     "      --accept-new       trust unknown host keys on first use and append them to\n"
     "                         known_hosts (never the default; a CHANGED key is never accepted)\n"
     "      --hosts GLOB[,GLOB] scan only hosts whose name matches\n"
-    "      --role ROLE        scan only hosts with this role\n"
+    "      --role ROLE        scan only hosts with this role (--hosts and --role that\n"
+    "                         select nothing are an error)\n"
     "      --shard K/N        scan only shard K of N of the selected hosts (by a hash of\n"
     "                         the name); `nearmiss merge` joins the N shard reports\n"
     "      --format LIST      outputs: json,html,junit,prom (default json,html; JSON is\n"
@@ -87,7 +89,8 @@ static const char scan_usage[] =
 /* Two halves: one C string literal of this size is beyond what C17 promises. */
 static const char scan_usage_more[] =
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
-    "                         (for check authors; the directory must exist)\n"
+    "                         (for check authors; the directory must exist; host names\n"
+    "                         are made safe file names: '/' and a leading '.' become %XX)\n"
     "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
     "      --keep-days D      keep the runs of the last D days; finding episodes, which\n"
     "                         the ledger and tickets read, are always kept\n"
@@ -95,10 +98,24 @@ static const char scan_usage_more[] =
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
-    "atomically, and records the run in OUT/history.sqlite (docs/history.md): every\n"
+    "together or not at all (each to a temporary first, renamed when all are\n"
+    "written), and records the run in OUT/history.sqlite (docs/history.md): every\n"
     "finding is marked new or persisting, and what is gone is listed as resolved.\n"
     "Host keys are verified against known_hosts: an unknown key gives status\n"
     "hostkey_unknown and a changed one hostkey_mismatch, and that host is not scanned.\n";
+
+/* Sections in their own strings: C limits one literal's length. */
+static const char scan_usage_outdir[] =
+    "\n"
+    "Report directory (-o OUT) and empty inventories:\n"
+    "  OUT is created 0700 when missing and locked while the run lasts: a second\n"
+    "  run into it exits 1 at once.  Report files are created 0600 whatever the\n"
+    "  umask; a run's files are published together or not at all.\n"
+    "      --file-mode MODE   mode of the report files (default: 0600; e.g. 0640 to let\n"
+    "                         the directory's group read them)\n"
+    "      --allow-empty      accept an inventory without hosts and write an empty report\n"
+    "                         (otherwise an error: a failed inventory generator must not\n"
+    "                         replace the last report)\n";
 
 static void progress(void *ctx, size_t done, size_t total, size_t failed)
 {
@@ -266,6 +283,20 @@ static int add_max_per(const char *arg, struct nm_max_per **list, size_t *n)
     return 0;
 }
 
+/* --save-scripts failures are per host and do not stop the scan, but the
+ * user asked for the files: say which are missing. */
+static void warn_unsaved_scripts(const json_t *report)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        const char *err =
+            json_string_value(json_object_get(json_object_get(h, "scan"), "script_save_error"));
+        if (err)
+            nm_cli_error("--save-scripts: %s", err);
+    }
+}
+
 int nm_cmd_scan(int argc, char **argv)
 {
     enum {
@@ -288,7 +319,9 @@ int nm_cmd_scan(int argc, char **argv)
         O_SHARD,
         O_TLS_DISCOVERY,
         O_MAX_PER,
-        O_EXPLAIN
+        O_EXPLAIN,
+        O_ALLOW_EMPTY,
+        O_FILE_MODE
     };
     struct nm_retention keep = {0};
     struct nm_fleet_options fo = {.unhealthy_at = NM_SEV_CRITICAL};
@@ -326,6 +359,8 @@ int nm_cmd_scan(int argc, char **argv)
         {"ssh-config", required_argument, NULL, 'F'},
         {"jump", required_argument, NULL, 'J'},
         {"explain-host", required_argument, NULL, O_EXPLAIN},
+        {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
+        {"file-mode", required_argument, NULL, O_FILE_MODE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -335,7 +370,8 @@ int nm_cmd_scan(int argc, char **argv)
     const char *checks_opt = NULL, *out = "reports", *known_hosts_opt = NULL;
     const char *identity_opt = NULL, *user = NULL, *host_glob = NULL, *role = NULL;
     const char *passfile = NULL, *ssh_config = NULL, *jump = NULL, *explain = NULL;
-    bool quiet = false;
+    bool quiet = false, allow_empty = false;
+    int file_mode = NM_OUTDIR_FILE_MODE;
     int fail_on = NM_SEV_NONE;
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
                                  .timeout_s = NM_DEFAULT_TIMEOUT_S,
@@ -469,6 +505,13 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_ALLOW_EMPTY:
+            allow_empty = true;
+            break;
+        case O_FILE_MODE:
+            if (nm_cli_parse_file_mode("--file-mode", optarg, &file_mode) < 0)
+                goto out;
+            break;
         case 'F':
             ssh_config = optarg;
             break;
@@ -490,6 +533,7 @@ int nm_cmd_scan(int argc, char **argv)
         case 'h':
             fputs(scan_usage, stdout);
             fputs(scan_usage_more, stdout);
+            fputs(scan_usage_outdir, stdout);
             fputs(nm_cli_tickets_usage, stdout);
             rc = NM_EXIT_OK;
             goto out;
@@ -521,6 +565,13 @@ int nm_cmd_scan(int argc, char **argv)
                                   .ssh_config = ssh_config};
     if (explain) {
         rc = explain_host(&inv, &ro, explain);
+        goto out;
+    }
+    if (inv.n_hosts == 0 && !allow_empty) {
+        /* Most often a generator that failed: replacing the last report with
+         * an empty one would hide the whole fleet. */
+        nm_cli_error("scan: the inventory has no hosts; nothing scanned, no report written "
+                     "(--allow-empty to accept it)");
         goto out;
     }
     if ((host_glob || role) && nm_inventory_select(&inv, host_glob, role, &d) < 0) {
@@ -565,6 +616,8 @@ int nm_cmd_scan(int argc, char **argv)
     checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
     if (nm_cli_load_checks(checks_dir, &cs) < 0)
         goto out;
+    if (so.save_scripts && nm_cli_check_writable_dir("--save-scripts", so.save_scripts) < 0)
+        goto out;
     run.reach_opts = ro;
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
@@ -577,6 +630,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.waivers = &waivers;
     run.fleet = fo;
     run.out_dir = out;
+    run.file_mode = file_mode;
     run.formats = formats;
     run.keep = keep;
     run.fail_on = fail_on;
@@ -595,6 +649,7 @@ int nm_cmd_scan(int argc, char **argv)
         goto out;
     }
     report = run.report;
+    warn_unsaved_scripts(report);
     if (!quiet) {
         print_summary(report, run.json_path);
         if (formats & NM_FORMAT_HTML)

@@ -1,12 +1,14 @@
 /*
  * The output formats by name (what `--format` accepts) and the writer that
  * puts each under its standard name in a report directory.  Shared by
- * `nearmiss scan` (the run's write step) and `nearmiss report`.
+ * `nearmiss scan` (the run's write step) and `nearmiss report`; both publish
+ * through the report directory (nearmiss/outdir.h).
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/outdir.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
@@ -52,16 +54,29 @@ int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned 
 {
     if (!(fmts & (NM_FORMAT_HTML | NM_FORMAT_JUNIT | NM_FORMAT_PROM)))
         return 0;
-    int r = nm_mkdir_p(out_dir, 0755, d);
-    if (r < 0)
-        return r;
+    struct nm_outdir od;
+    nm_outdir_init(&od);
+    int r = nm_outdir_open(&od, out_dir, NM_OUTDIR_FILE_MODE, d);
+    if (r == 0)
+        r = nm_report_stage_formats(report, &od, fmts, d);
+    if (r == 0)
+        r = nm_outdir_publish(&od, d);
+    nm_outdir_finish(&od);
+    return r;
+}
+
+int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned fmts, nm_diag *d)
+{
     for (size_t i = 0; i < nm_report_n_formats; i++) {
         const struct nm_report_format_info *f = &nm_report_formats[i];
         if (!(fmts & f->bit))
             continue;
-        char *path = nm_xasprintf("%s/%s", out_dir, f->file);
-        r = nm_report_write_rendered(f->render, report, path, d);
-        free(path);
+        char *data = NULL;
+        size_t len = 0;
+        int r = f->render(report, &data, &len, d);
+        if (r == 0)
+            r = nm_outdir_stage(od, f->file, data, len, d);
+        free(data);
         if (r < 0)
             return r;
     }

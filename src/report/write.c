@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/outdir.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "report/write.h"
@@ -33,7 +34,7 @@ int nm_report_write_rendered(nm_report_renderer render, const json_t *report, co
     int r = render(report, &data, &len, d);
     if (r < 0)
         return r;
-    r = nm_write_atomic(path, data, len, 0644, d);
+    r = nm_write_atomic(path, data, len, NM_OUTDIR_FILE_MODE, d);
     free(data);
     return r;
 }

@@ -14,6 +14,7 @@
 #include "nearmiss/endpoints.h"
 #include "nearmiss/merge.h"
 #include "nearmiss/model.h"
+#include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/tickets.h"
@@ -33,16 +34,14 @@ static int step_reach(struct nm_run *run, nm_diag *d)
     return nm_reach_resolve(run->inv, &run->reach_opts, &run->reach, d);
 }
 
+/* Checked, created (0700), locked and swept of stale temporaries before any
+ * host is contacted (nearmiss/outdir.h); held until nm_run_finish(). */
 static int step_outdir(struct nm_run *run, nm_diag *d)
 {
     if (run->no_write)
         return 0;
-    int r = nm_mkdir_p(run->out_dir, 0755, d);
-    if (r < 0)
-        return r;
-    if (access(run->out_dir, W_OK) != 0)
-        return nm_diag_set(d, NM_ERR_IO, "output directory is not writable");
-    return 0;
+    return nm_outdir_open(&run->outdir, run->out_dir,
+                          run->file_mode ? run->file_mode : NM_OUTDIR_FILE_MODE, d);
 }
 
 static int step_scan(struct nm_run *run, nm_diag *d)
@@ -199,14 +198,22 @@ static int step_summary(struct nm_run *run, nm_diag *d)
     return 0;
 }
 
+/* Every output staged, then all published together; any failure leaves the
+ * previous set as it was. */
 static int step_write(struct nm_run *run, nm_diag *d)
 {
     if (run->no_write)
         return 0;
-    int r = nm_report_write_json(run->report, run->out_dir, &run->json_path, d);
-    if (r < 0)
-        return r;
-    return nm_report_write_formats(run->report, run->out_dir, run->formats, d);
+    char *name = NULL;
+    int r = nm_report_stage(run->report, &run->outdir, run->formats, &name, d);
+    if (r == 0)
+        r = nm_outdir_publish(&run->outdir, d);
+    else
+        nm_outdir_discard(&run->outdir);
+    if (r == 0)
+        run->json_path = nm_xasprintf("%s/%s", run->out_dir, name);
+    free(name);
+    return r;
 }
 
 enum {
@@ -224,7 +231,7 @@ static const struct {
 } steps[] = {
     /* before any connection: a bad passphrase file stops here */
     {"reach", step_reach, SCANS},
-    /* an unusable report directory fails now, not after the scan */
+    /* unusable or busy: fails now, not after the scan; locked for the run */
     {"outdir", step_outdir, ALL},
     /* an unusable history stops the run before any scan */
     {"history-open", step_history_open, ONCE},
@@ -279,6 +286,7 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
 int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
+    nm_outdir_init(&run->outdir);
     run->t0_ms = nm_now_ms();
     run->fail_on = NM_SEV_NONE;
     run->kind = NM_RUN_WHOLE;
@@ -290,6 +298,7 @@ void nm_run_finish(struct nm_run *run)
     if (!run)
         return;
     nm_reach_set_finish(&run->reach);
+    nm_outdir_finish(&run->outdir); /* discards anything unpublished, unlocks */
     json_decref(run->report);
     free(run->json_path);
     nm_history_close(run->history);

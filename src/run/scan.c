@@ -497,10 +497,14 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         goto out;
     }
     sp = nm_splitter_create(marker, specs, n, o->host_cap);
+    char *save_error = NULL;
     if (o->save_scripts) {
-        /* For check authors: the exact script this host was sent. */
-        char *path = nm_xasprintf("%s/%s.sh", o->save_scripts, h->name);
-        nm_write_atomic(path, script.data, script.len, 0600, NULL);
+        /* For check authors: the exact script this host was sent.  The host
+         * name only reaches the file system through the safe mapping. */
+        char *path = nm_safe_path_in(o->save_scripts, h->name, ".sh");
+        nm_diag sd = {{0}};
+        if (nm_write_atomic(path, script.data, script.len, 0600, &sd) < 0)
+            save_error = nm_xstrdup(sd.msg);
         free(path);
     }
 
@@ -581,6 +585,9 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
                                          "-byte cap; reading stopped there and the probes after "
                                          "it are missing",
                                          o->host_cap));
+    if (save_error)
+        json_object_set_new(scan, "script_save_error", json_string(save_error));
+    free(save_error);
     json_object_set_new(hj, "scan", scan);
     if (res.output_capped && res.status == NM_HOST_OK)
         json_object_set_new(hj, "error",

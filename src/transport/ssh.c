@@ -767,6 +767,78 @@ static void set_hostkey_preference(struct conn *c)
     nm_buf_finish(&pref);
 }
 
+bool nm_ssh_has_strict_kex(void)
+{
+    /* 1.11.1 added "kex-strict-c-v00@openssh.com"; asked at run time, since
+     * the shared library may be newer than the headers we built with. */
+    return libssh2_version(0x010b01) != NULL;
+}
+
+int nm_ssh_safe_methods(int method, const char *const *supported, int n_supported, char *buf,
+                        size_t buflen)
+{
+    /* Most preferred first.  Not affected by Terrapin: AEAD AES-GCM, and
+     * AES-CTR with encrypt-and-MAC HMACs.  chacha20-poly1305, every
+     * *-etm@openssh.com MAC and CBC modes are left out; SHA-1 stays last for
+     * old servers (HMAC-SHA1 is not broken as a MAC). */
+    static const char *const ciphers[] = {"aes256-gcm@openssh.com",
+                                          "aes128-gcm@openssh.com",
+                                          "aes256-ctr",
+                                          "aes192-ctr",
+                                          "aes128-ctr",
+                                          NULL};
+    static const char *const macs[] = {"hmac-sha2-256", "hmac-sha2-512", "hmac-sha1", NULL};
+    const char *const *safe;
+    switch (method) {
+    case LIBSSH2_METHOD_CRYPT_CS:
+    case LIBSSH2_METHOD_CRYPT_SC:
+        safe = ciphers;
+        break;
+    case LIBSSH2_METHOD_MAC_CS:
+    case LIBSSH2_METHOD_MAC_SC:
+        safe = macs;
+        break;
+    default:
+        return NM_ERR_INVAL;
+    }
+    struct nm_buf b;
+    nm_buf_init(&b, buflen ? buflen - 1 : 0);
+    int r = 0;
+    for (size_t i = 0; safe[i] && r == 0; i++)
+        for (int k = 0; k < n_supported; k++)
+            if (strcmp(safe[i], supported[k]) == 0) {
+                r = nm_buf_appendf(&b, "%s%s", b.len ? "," : "", safe[i]);
+                break;
+            }
+    if (r == 0 && b.len == 0)
+        r = NM_ERR_NOTFOUND;
+    if (r == 0)
+        memcpy(buf, b.data, b.len + 1);
+    nm_buf_finish(&b);
+    return r;
+}
+
+/* Without strict key exchange, offer only what Terrapin cannot exploit
+ * (see nm_ssh_safe_methods); the names must be ones this libssh2 knows, for
+ * the same reason as in set_hostkey_preference. */
+static void set_terrapin_safe_preference(struct conn *c)
+{
+    static const int methods[] = {LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_CRYPT_SC,
+                                  LIBSSH2_METHOD_MAC_CS, LIBSSH2_METHOD_MAC_SC};
+    if (nm_ssh_has_strict_kex())
+        return;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        const char **supported = NULL;
+        char list[256];
+        int n = libssh2_session_supported_algs(c->session, methods[i], &supported);
+        if (n <= 0)
+            continue;
+        if (nm_ssh_safe_methods(methods[i], supported, n, list, sizeof list) == 0)
+            libssh2_session_method_pref(c->session, methods[i], list);
+        libssh2_free(c->session, supported);
+    }
+}
+
 /* Function pointers travel through libssh2's void * setter; ISO C has no
  * cast between the two, a byte copy is the portable way. */
 static void install_socket_guards(LIBSSH2_SESSION *session)
@@ -841,6 +913,7 @@ static int establish(struct conn *c)
     install_socket_guards(c->session);
     libssh2_session_set_blocking(c->session, 0);
     set_hostkey_preference(c);
+    set_terrapin_safe_preference(c);
     raise_outer_caps(c);
 
     /* libssh2 only sets the descriptor non-blocking (it is already); a

@@ -1,21 +1,26 @@
 /*
- * Replays the fuzz corpus without libFuzzer: every captured test input
- * (tests/data/parsers/ * / *.in and tests/fuzz/corpus/) is fed to EVERY
- * parser, then a fixed number of deterministic mutations of each (bit flips,
- * truncations, duplicated spans, inserted NULs and marker-like bytes).  Under
- * the sanitizer build this finds what a crash-only fuzzer would, in seconds.
- * Usage: fuzz-main [ITERATIONS_PER_FILE]
+ * Replays a fuzz target's corpus without libFuzzer, in every `meson test`
+ * run: every file, then a fixed number of deterministic mutations of it (bit
+ * flips, truncations, duplicated spans, inserted NULs, JSON and marker-like
+ * bytes, invalid UTF-8).  Under the sanitizer build this finds what a
+ * crash-only fuzzer would, in seconds; a file that once crashed a target
+ * stays in its corpus as the regression test.
+ *
+ * Usage: fuzz-TARGET-replay [-n ITERATIONS] [--suffix SFX] [--seeds DIR]... [DIR]...
+ *   DIR          files in the target's own input format (tests/fuzz/corpus/T)
+ *   --seeds DIR  raw examples (and those one directory below), turned into
+ *                target inputs by the target's nm_fuzz_expand (see fuzz.h)
+ *   --suffix SFX only files ending in SFX, for the following --seeds
+ * Fails when no file at all was found: an empty corpus tests nothing.
  */
 #include <dirent.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "nearmiss/parsers.h"
+#include "fuzz.h"
 #include "nearmiss/util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t next_rand(void)
@@ -27,111 +32,134 @@ static uint64_t next_rand(void)
     return rng * 2685821657736338717u;
 }
 
-static size_t total_runs;
+static size_t total_runs, total_files;
+static unsigned iterations = 20;
 
-static void run_all_targets(const unsigned char *buf, size_t len)
+static void run_target(const uint8_t *data, size_t size)
 {
-    unsigned char *in = nm_xmalloc(len + 1);
-    memcpy(in + 1, buf, len);
-    for (unsigned t = 0; t < nm_parser_count() + 3; t++) {
-        in[0] = (unsigned char)t;
-        LLVMFuzzerTestOneInput(in, len + 1);
-        total_runs++;
-    }
-    free(in);
+    /* A private copy of exactly size bytes, so reading past it is caught. */
+    uint8_t *copy = nm_xmalloc(size ? size : 1);
+    if (size)
+        memcpy(copy, data, size);
+    LLVMFuzzerTestOneInput(copy, size);
+    free(copy);
+    total_runs++;
 }
 
-static void mutate_and_run(const unsigned char *orig, size_t len, unsigned iterations)
+static void feed(const char *seed_dir, const uint8_t *data, size_t size)
 {
-    size_t cap = len * 2 + 64;
-    unsigned char *b = nm_xmalloc(cap);
-    for (unsigned it = 0; it < iterations; it++) {
-        size_t n = len;
-        memcpy(b, orig, len);
-        unsigned edits = 1 + (unsigned)(next_rand() % 8);
-        for (unsigned e = 0; e < edits && n > 0; e++) {
-            size_t at = (size_t)(next_rand() % n);
-            switch (next_rand() % 6) {
-            case 0:
-                b[at] ^= (unsigned char)(1u << (next_rand() % 8));
-                break;
-            case 1:
-                n = at;
-                break; /* truncate */
-            case 2:
-                b[at] = 0;
-                break; /* NUL */
-            case 3:
-                b[at] = (unsigned char)"\n{}[]\"\\:=|%-"[next_rand() % 13];
-                break;
-            case 4: { /* duplicate a span */
-                size_t span = (size_t)(next_rand() % 64);
-                if (span > n - at)
-                    span = n - at;
-                if (n + span <= cap) {
-                    memmove(b + at + span, b + at, n - at);
-                    n += span;
-                }
-                break;
+    if (seed_dir && nm_fuzz_replay.expand)
+        nm_fuzz_replay.expand(seed_dir, data, size, run_target);
+    else
+        run_target(data, size);
+}
+
+static size_t mutate(uint8_t *b, size_t n, size_t cap)
+{
+    unsigned edits = 1 + (unsigned)(next_rand() % 8);
+    for (unsigned e = 0; e < edits && n > 0; e++) {
+        size_t at = (size_t)(next_rand() % n);
+        switch (next_rand() % 6) {
+        case 0:
+            b[at] ^= (uint8_t)(1u << (next_rand() % 8));
+            break;
+        case 1:
+            n = at; /* truncate */
+            break;
+        case 2:
+            b[at] = 0;
+            break;
+        case 3:
+            b[at] = (uint8_t) "\n{}[]\"\\:=|%-"[next_rand() % 13];
+            break;
+        case 4: { /* duplicate a span */
+            size_t span = (size_t)(next_rand() % 64);
+            if (span > n - at)
+                span = n - at;
+            if (n + span <= cap) {
+                memmove(b + at + span, b + at, n - at);
+                n += span;
             }
-            default:
-                b[at] = (unsigned char)(0x80 | next_rand());
-                break; /* bad UTF-8 */
-            }
+            break;
         }
-        run_all_targets(b, n);
+        default:
+            b[at] = (uint8_t)(0x80 | next_rand()); /* bad UTF-8 */
+            break;
+        }
     }
-    free(b);
+    return n;
 }
 
-static void replay_file(const char *path, unsigned iterations)
+static void replay_file(const char *path, const char *seed_dir)
 {
     char *data = NULL;
     size_t len = 0;
     if (nm_read_file(path, 4u << 20, &data, &len, NULL) < 0)
         return;
-    run_all_targets((unsigned char *)data, len);
-    mutate_and_run((unsigned char *)data, len, iterations);
+    total_files++;
+    feed(seed_dir, (const uint8_t *)data, len);
+    size_t cap = len * 2 + 64;
+    uint8_t *b = nm_xmalloc(cap);
+    for (unsigned it = 0; it < iterations; it++) {
+        memcpy(b, data, len);
+        feed(seed_dir, b, mutate(b, len, cap));
+    }
+    free(b);
     free(data);
 }
 
-static size_t replay_dir(const char *dir, const char *suffix, unsigned iterations)
+static int strcmp_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void replay_dir(const char *dir, const char *suffix, bool seeds, int depth)
 {
     DIR *d = opendir(dir);
-    size_t files = 0;
     if (!d)
-        return 0;
+        return;
+    /* Sorted, so the mutation stream and any failure reproduce exactly. */
+    char **names = NULL;
+    size_t n = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        size_t l = strlen(e->d_name), sl = strlen(suffix);
-        if (e->d_name[0] == '.' || l < sl || strcmp(e->d_name + l - sl, suffix) != 0)
+        if (e->d_name[0] == '.')
             continue;
-        char *p = nm_xasprintf("%s/%s", dir, e->d_name);
-        replay_file(p, iterations);
-        free(p);
-        files++;
+        names = nm_xreallocarray(names, n + 1, sizeof *names);
+        names[n++] = nm_xstrdup(e->d_name);
     }
     closedir(d);
-    return files;
+    qsort(names, n, sizeof *names, strcmp_ptr);
+    for (size_t i = 0; i < n; i++) {
+        char *p = nm_xasprintf("%s/%s", dir, names[i]);
+        struct stat st;
+        size_t l = strlen(names[i]), sl = suffix ? strlen(suffix) : 0;
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (depth > 0)
+                replay_dir(p, suffix, seeds, depth - 1);
+        } else if (!suffix || (l >= sl && strcmp(names[i] + l - sl, suffix) == 0)) {
+            replay_file(p, seeds ? dir : NULL);
+        }
+        free(p);
+        free(names[i]);
+    }
+    free(names);
 }
 
 int main(int argc, char **argv)
 {
-    unsigned iterations = 20;
-    if (argc > 1)
-        iterations = (unsigned)strtoul(argv[1], NULL, 10);
-    size_t files = replay_dir("fuzz/corpus", "", iterations);
-    DIR *d = opendir("data/parsers");
-    if (d) {
-        for (struct dirent *e; (e = readdir(d));) {
-            if (e->d_name[0] == '.')
-                continue;
-            char *p = nm_xasprintf("data/parsers/%s", e->d_name);
-            files += replay_dir(p, ".in", iterations);
-            free(p);
+    const char *suffix = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            iterations = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--suffix") == 0 && i + 1 < argc) {
+            suffix = argv[++i];
+        } else if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
+            replay_dir(argv[++i], suffix, true, 1);
+        } else {
+            replay_dir(argv[i], NULL, false, 0);
         }
-        closedir(d);
     }
-    printf("fuzz replay: %zu files, %zu target runs, no crash\n", files, total_runs);
-    /* An empty corpus would make this test pass without testing anything. */
-    return files > 0 ? 0 : 1;
+    printf("fuzz replay %s: %zu files, %zu target runs, no crash\n", nm_fuzz_replay.name,
+           total_files, total_runs);
+    return total_files > 0 ? 0 : 1;
 }

@@ -432,11 +432,13 @@ static void test_refusals(const char *base)
     snprintf(dir, sizeof dir, "%s/half", base);
     mkdir(dir, 0700);
     json_t *report = report_of(json_pack("[o]", fs_host("fs1", 500000, 90000)));
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < 40; i++) {
+        char mount[16];
+        snprintf(mount, sizeof mount, "/m%d", i);
         json_array_append_new(
             json_object_get(json_array_get(json_object_get(report, "hosts"), 0), "findings"),
-            finding("fs1", "disk-space", "disk", "high", nm_xasprintf("/m%d", i),
-                    json_pack("{s:i}", "use_pct", 91)));
+            finding("fs1", "disk-space", "disk", "high", mount, json_pack("{s:i}", "use_pct", 91)));
+    }
     CHECK(run_once(dir, T0, report, NULL) == 0);
     json_decref(report);
     snprintf(path, sizeof path, "%s/history.sqlite", dir);
