@@ -117,10 +117,16 @@ static void check_redundancy(json_t *report, const struct nm_role *role, struct 
         json_array_append_new(unhealthy,
                               json_pack("{s:s, s:s}", "host", ms[i].name, "why", ms[i].why));
     }
+    /* Every member healthy: the role is simply too small. */
+    if (why.len == 0)
+        nm_buf_appendf(&why, n == 0 ? "no hosts have this role"
+                             : n == 1 ? "only 1 host has this role"
+                                      : "only %zu hosts have this role",
+                       n);
     enum nm_severity sev = healthy + out->n == 0 ? NM_SEV_CRITICAL : NM_SEV_HIGH;
     char *msg = nm_xasprintf("role %s has %zu healthy host%s of the %d it needs%s (%s)%s",
                              role->name, healthy, healthy == 1 ? "" : "s", role->min_healthy,
-                             drain_note, why.len ? why.data : "no hosts have this role", out->note);
+                             drain_note, why.data, out->note);
     json_t *details = json_pack("{s:i, s:I, s:o, s:o}", "min_healthy", role->min_healthy, "healthy",
                                 (json_int_t)healthy, "healthy_hosts", names_of(ms, n, true),
                                 "unhealthy", unhealthy);
