@@ -18,6 +18,7 @@
 
 #include "nearmiss/error.h"
 #include "nearmiss/finding.h"
+#include "nearmiss/version.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/lifecycle.h"
 #include "nearmiss/model.h"
@@ -300,9 +301,5 @@ bool nm_conds_hold(const struct nm_cond *c, size_t n, const json_t *item);
  * checks/ (fleet checks); origin names it in errors. */
 int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_def *ret, nm_diag *d);
 void nm_ledger_def_finish(struct nm_ledger_def *def);
-
-/* Compares two version strings segment by segment (digits numerically,
- * letters lexically, '~' sorts first, as dpkg and rpm agree on). */
-int nm_version_compare(const char *a, const char *b);
 
 #endif
