@@ -364,7 +364,8 @@ int nm_discover_read(const char *out, size_t len, enum nm_tls_discovery mode, co
                 json_array_append(pr->programs, json_array_get(progs, k));
         }
     }
-    qsort(recs, n, sizeof *recs, cmp_port);
+    if (n > 1)
+        qsort(recs, n, sizeof *recs, cmp_port);
 
     json_t *eps = json_array();
     for (size_t i = 0; i < n; i++) {

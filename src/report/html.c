@@ -708,7 +708,8 @@ static void host_points(struct hinfo *hi)
         if (fp && json_is_number(w))
             bd[n++] = (struct bd){fp, json_number_value(w)};
     }
-    qsort(bd, n, sizeof *bd, cmp_bd);
+    if (n > 1)
+        qsort(bd, n, sizeof *bd, cmp_bd);
     hi->points = nm_xcalloc(hi->n_findings + 1, sizeof *hi->points);
     json_array_foreach (json_object_get(hi->h, "findings"), i, e) {
         const char *fp = str(e, "fingerprint");
@@ -758,6 +759,8 @@ static void add_risk(struct ctx *c, struct risk r)
 /* The ten fixes worth most, each with the hosts it is on. */
 static void pick_top(struct ctx *c)
 {
+    if (c->n_risks == 0)
+        return; /* qsort must not see the NULL of an empty list */
     qsort(c->risks, c->n_risks, sizeof *c->risks, cmp_risk);
     for (size_t i = 0; i < c->n_risks; i++) {
         const struct risk *r = &c->risks[i];

@@ -413,7 +413,8 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
         nm_buf_appendf(&out, "# HELP %s ", f->name);
         help_escaped(&out, f->help);
         nm_buf_appendf(&out, "\n# TYPE %s gauge\n", f->name);
-        qsort(f->s, f->n, sizeof *f->s, cmp_sample);
+        if (f->n > 1)
+            qsort(f->s, f->n, sizeof *f->s, cmp_sample);
         for (size_t j = 0; j < f->n; j++) {
             if (j > 0 && strcmp(f->s[j].labels, f->s[j - 1].labels) == 0)
                 continue;

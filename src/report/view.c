@@ -68,7 +68,8 @@ void nm_report_index_init(struct nm_report_index *idx, const json_t *report)
         if (name)
             idx->entries[n++] = (struct nm_report_index_entry){.name = name, .host = h, .pos = i};
     }
-    qsort(idx->entries, n, sizeof *idx->entries, by_name_then_position);
+    if (n > 1)
+        qsort(idx->entries, n, sizeof *idx->entries, by_name_then_position);
     idx->n = n;
 }
 

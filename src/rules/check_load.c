@@ -1187,7 +1187,8 @@ int nm_checkset_load_dir(struct nm_checkset *cs, const char *dir, nm_diag *d)
         names[n++] = nm_xstrdup(e->d_name);
     }
     closedir(dh);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_names);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *path = nm_xasprintf("%s/%s", dir, names[i]);

@@ -283,7 +283,8 @@ static void cap_findings(const struct nm_check *c, const struct nm_host *h, json
         r[i] = (struct ranked){
             nm_severity_from_name(json_string_value(json_object_get(f, "severity"))), i};
     }
-    qsort(r, n, sizeof *r, cmp_ranked);
+    if (n > 1)
+        qsort(r, n, sizeof *r, cmp_ranked);
     for (size_t i = 0; i < MAX_FINDINGS_PER_CHECK; i++)
         keep[r[i].idx] = true;
 
