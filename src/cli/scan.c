@@ -11,19 +11,19 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "cli/runopts.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/check.h"
-#include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/reach.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/shard.h"
-#include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
 #include "nearmiss/writers.h"
@@ -269,16 +269,10 @@ static int add_max_per(const char *arg, struct nm_max_per **list, size_t *n)
 int nm_cmd_scan(int argc, char **argv)
 {
     enum {
-        O_TIMEOUT = 256,
-        O_KNOWN_HOSTS,
-        O_IDENTITY,
-        O_USER,
-        O_FORMAT,
+        O_FORMAT = 256,
         O_FAIL_ON,
         O_HOSTS,
         O_ROLE,
-        O_ACCEPT_NEW,
-        O_PASSFILE,
         O_MAXOUT,
         O_SAVE_SCRIPTS,
         O_DRAIN,
@@ -302,17 +296,11 @@ int nm_cmd_scan(int argc, char **argv)
         {"checks", required_argument, NULL, 'c'},
         {"waivers", required_argument, NULL, 'w'},
         {"out", required_argument, NULL, 'o'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-        {"identity", required_argument, NULL, O_IDENTITY},
-        {"user", required_argument, NULL, O_USER},
+        NM_CLI_REACH_OPTIONS,
         {"format", required_argument, NULL, O_FORMAT},
         {"fail-on", required_argument, NULL, O_FAIL_ON},
         {"hosts", required_argument, NULL, O_HOSTS},
         {"role", required_argument, NULL, O_ROLE},
-        {"accept-new", no_argument, NULL, O_ACCEPT_NEW},
-        {"passphrase-file", required_argument, NULL, O_PASSFILE},
         {"max-output", required_argument, NULL, O_MAXOUT},
         {"save-scripts", required_argument, NULL, O_SAVE_SCRIPTS},
         {"drain", required_argument, NULL, O_DRAIN},
@@ -323,18 +311,15 @@ int nm_cmd_scan(int argc, char **argv)
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"shard", required_argument, NULL, O_SHARD},
         NM_CLI_ONCE_OPTIONS,
-        {"ssh-config", required_argument, NULL, 'F'},
-        {"jump", required_argument, NULL, 'J'},
         {"explain-host", required_argument, NULL, O_EXPLAIN},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char **inventories = nm_xcalloc((size_t)argc + 1, sizeof *inventories);
-    size_t n_inv = 0;
-    const char *checks_opt = NULL, *out = "reports", *known_hosts_opt = NULL;
-    const char *identity_opt = NULL, *user = NULL, *host_glob = NULL, *role = NULL;
-    const char *passfile = NULL, *ssh_config = NULL, *jump = NULL, *explain = NULL;
+    struct nm_cli_inputs in;
+    nm_cli_inputs_init(&in, argc, "", &waivers);
+    struct nm_reach_options ro = {0};
+    const char *out = "reports", *host_glob = NULL, *role = NULL, *explain = NULL;
     bool quiet = false;
     int fail_on = NM_SEV_NONE;
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
@@ -344,7 +329,6 @@ int nm_cmd_scan(int argc, char **argv)
                                  .tls_discovery = NM_TLS_DISCOVERY_REMOTE};
     long v;
     int c, rc = NM_EXIT_USAGE;
-    char *checks_dir = NULL;
     struct nm_max_per *max_per = NULL;
     size_t n_max_per = 0;
     struct nm_inventory inv;
@@ -352,7 +336,6 @@ int nm_cmd_scan(int argc, char **argv)
     struct nm_checkset cs;
     struct nm_shard shard = {0, 0};
     struct nm_shard_record shard_rec;
-    const json_t *report = NULL;
     nm_diag d = {{0}};
 
     struct nm_ticket_options tk;
@@ -361,6 +344,7 @@ int nm_cmd_scan(int argc, char **argv)
     nm_checkset_init(&cs);
     if (nm_run_init(&run, &d) < 0) {
         nm_cli_error("%s", d.msg);
+        nm_cli_inputs_finish(&in);
         return NM_EXIT_USAGE;
     }
     nm_cli_getopt_reset();
@@ -370,41 +354,16 @@ int nm_cmd_scan(int argc, char **argv)
             goto out;
         if (once > 0)
             continue;
+        int shared = nm_cli_inputs_option(&in, c, optarg);
+        if (shared == 0)
+            shared = nm_cli_reach_option(c, optarg, &ro, &so);
+        if (shared < 0)
+            goto out;
+        if (shared > 0)
+            continue;
         switch (c) {
-        case 'i':
-            inventories[n_inv++] = optarg;
-            break;
-        case 'c':
-            checks_opt = optarg;
-            break;
-        case 'w':
-            /* Loaded now: a malformed waiver file stops the run before any scan. */
-            if (nm_waivers_load_file(&waivers, optarg, &d) < 0) {
-                nm_cli_error("%s", d.msg);
-                goto out;
-            }
-            break;
         case 'o':
             out = optarg;
-            break;
-        case 'j':
-            if (nm_cli_parse_long("--jobs", optarg, 1, 4096, &v) < 0)
-                goto out;
-            so.jobs = (int)v;
-            break;
-        case O_TIMEOUT:
-            if (nm_cli_parse_long("--timeout", optarg, 1, 86400, &v) < 0)
-                goto out;
-            so.timeout_s = (int)v;
-            break;
-        case O_KNOWN_HOSTS:
-            known_hosts_opt = optarg;
-            break;
-        case O_IDENTITY:
-            identity_opt = optarg;
-            break;
-        case O_USER:
-            user = optarg;
             break;
         case O_FORMAT:
             if (nm_report_formats_parse(optarg, &formats, &d) < 0) {
@@ -425,12 +384,6 @@ int nm_cmd_scan(int argc, char **argv)
             break;
         case O_ROLE:
             role = optarg;
-            break;
-        case O_ACCEPT_NEW:
-            so.accept_new = true;
-            break;
-        case O_PASSFILE:
-            passfile = optarg;
             break;
         case O_MAXOUT:
             if (nm_cli_parse_long("--max-output", optarg, 4096, 1L << 30, &v) < 0)
@@ -469,12 +422,6 @@ int nm_cmd_scan(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'F':
-            ssh_config = optarg;
-            break;
-        case 'J':
-            jump = optarg;
-            break;
         case O_EXPLAIN:
             explain = optarg;
             break;
@@ -503,22 +450,12 @@ int nm_cmd_scan(int argc, char **argv)
                      argv[optind]);
         goto out;
     }
-    if (n_inv == 0) {
+    if (in.n_inv == 0) {
         nm_cli_error("scan: no inventory given (-i FILE). Try 'nearmiss scan --help'.");
         goto out;
     }
-    for (size_t i = 0; i < n_inv; i++) {
-        if (nm_inventory_load_file(&inv, inventories[i], &d) < 0) {
-            nm_cli_error("%s", d.msg);
-            goto out;
-        }
-    }
-    struct nm_reach_options ro = {.user = user,
-                                  .identity = identity_opt,
-                                  .known_hosts = known_hosts_opt,
-                                  .proxy_jump = jump,
-                                  .passphrase_file = passfile,
-                                  .ssh_config = ssh_config};
+    if (nm_cli_inputs_load_inventories(&in, &inv) < 0)
+        goto out;
     if (explain) {
         rc = explain_host(&inv, &ro, explain);
         goto out;
@@ -562,8 +499,7 @@ int nm_cmd_scan(int argc, char **argv)
         run.kind = NM_RUN_SHARD;
         run.shard = &shard_rec;
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
-    if (nm_cli_load_checks(checks_dir, &cs) < 0)
+    if (nm_cli_inputs_load_checks(&in, &cs) < 0)
         goto out;
     run.reach_opts = ro;
     if (!quiet && isatty(STDERR_FILENO)) {
@@ -581,22 +517,10 @@ int nm_cmd_scan(int argc, char **argv)
     run.keep = keep;
     run.fail_on = fail_on;
     run.tickets = tk;
-    if (nm_ssh_global_init() < 0) {
-        nm_cli_error("cannot initialise libssh2");
+    if (nm_cli_run_execute(&run, true, "") < 0)
         goto out;
-    }
-    int r = nm_run_execute(&run, &d);
-    nm_ssh_global_finish();
-    if (r < 0) {
-        if (run.failed_step && strcmp(run.failed_step, "write") == 0)
-            nm_cli_error("writing the reports failed: %s", d.msg);
-        else
-            nm_cli_error("%s", d.msg);
-        goto out;
-    }
-    report = run.report;
     if (!quiet) {
-        print_summary(report, run.json_path);
+        print_summary(run.report, run.json_path);
         if (formats & NM_FORMAT_HTML)
             printf("html:   %s/%s\n", out, NM_REPORT_HTML_NAME);
         if (formats & NM_FORMAT_JUNIT)
@@ -606,13 +530,7 @@ int nm_cmd_scan(int argc, char **argv)
         if (tk.n_targets)
             nm_cli_print_tickets(&run.ticket_counts);
     }
-    const json_t *summary = json_object_get(report, "summary");
-    if (fail_on != NM_SEV_NONE && nm_view_worst_active(report) >= fail_on)
-        rc = NM_EXIT_FINDINGS;
-    else if (json_integer_value(json_object_get(summary, "failed")) > 0)
-        rc = NM_EXIT_SOME_FAILED;
-    else
-        rc = NM_EXIT_OK;
+    rc = nm_cli_run_status(&run);
 out:
     nm_run_finish(&run);
     nm_ticket_options_finish(&tk);
@@ -624,7 +542,6 @@ out:
     free(max_per);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
-    free(checks_dir);
-    free(inventories);
+    nm_cli_inputs_finish(&in);
     return rc;
 }

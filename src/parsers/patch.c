@@ -250,6 +250,17 @@ static struct nm_span apt_bare_name(struct nm_span pkg)
     return pkg;
 }
 
+/* sources[name] = source, unless name has one already (the first line
+ * about a package wins). */
+static void source_put_first(json_t *sources, struct nm_span name, struct nm_span source)
+{
+    json_t *k = jfield(name);
+    const char *key = json_string_value(k);
+    if (key && !json_object_get(sources, key))
+        json_object_set_new(sources, key, jfield(source));
+    json_decref(k);
+}
+
 /* "PKG SOURCE" or "PKG SOURCE (VERSION)" or "PKG " (dpkg-query's ${Source} is
  * empty when the source package has the binary's name) into sources[PKG]. */
 static void apt_source_line(struct nm_span line, json_t *sources)
@@ -259,11 +270,7 @@ static void apt_source_line(struct nm_span line, json_t *sources)
         return;
     if (!nm_span_next_tok(&rest, &src))
         src = pkg;
-    json_t *k = jfield(pkg);
-    const char *key = json_string_value(k);
-    if (key && !json_object_get(sources, key))
-        json_object_set_new(sources, key, jfield(src));
-    json_decref(k);
+    source_put_first(sources, pkg, src);
 }
 
 /* Every item gets "source": the source package dpkg-query named for it, else
@@ -610,11 +617,7 @@ static void dnf_source_line(struct nm_span line, json_t *sources)
             return; /* not NAME-VERSION-RELEASE */
         srpm.n--;
     }
-    json_t *k = jfield(name);
-    const char *key = json_string_value(k);
-    if (key && !json_object_get(sources, key))
-        json_object_set_new(sources, key, jfield(srpm));
-    json_decref(k);
+    source_put_first(sources, name, srpm);
 }
 
 /* "source" and "kernel" on every item: the source package rpm named, else
