@@ -222,20 +222,12 @@ int nm_cmd_gate(int argc, char **argv)
             rc = NM_EXIT_OK;
             goto out;
         default:
-            fputs("Try 'nearmiss gate --help'.\n", stderr);
+            nm_cli_try_help("gate");
             goto out;
         }
     }
-    if (optind < argc) {
-        nm_cli_error("gate: unexpected argument \"%s\" (Try 'nearmiss gate --help'.)",
-                     argv[optind]);
-        goto out;
-    }
-    if (in.n_inv == 0) {
-        nm_cli_error("gate: no inventory given (-i FILE). Try 'nearmiss gate --help'.");
-        goto out;
-    }
-    if (nm_cli_inputs_load_inventories(&in, &inv) < 0)
+    if (nm_cli_inputs_require(&in, "gate", argc, argv) < 0 ||
+        nm_cli_inputs_load_inventories(&in, &inv) < 0)
         goto out;
     for (size_t i = 0; i < n_drain; i++)
         if (!nm_inventory_find_host(&inv, drain[i])) {

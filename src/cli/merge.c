@@ -114,7 +114,7 @@ int nm_cmd_merge(int argc, char **argv)
             rc = NM_EXIT_OK;
             goto out;
         default:
-            fputs("Try 'nearmiss merge --help'.\n", stderr);
+            nm_cli_try_help("merge");
             goto out;
         }
     }

@@ -1,5 +1,6 @@
 /* What scan, gate and merge share between their command line and their run. */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,26 @@ int nm_cli_inputs_option(struct nm_cli_inputs *in, int opt, const char *arg)
     default:
         return 0;
     }
+}
+
+int nm_cli_inputs_require(const struct nm_cli_inputs *in, const char *cmd, int argc,
+                          char *const argv[])
+{
+    if (optind < argc) {
+        nm_cli_error("%s: unexpected argument \"%s\" (Try 'nearmiss %s --help'.)", cmd,
+                     argv[optind], cmd);
+        return -1;
+    }
+    if (in->n_inv == 0) {
+        nm_cli_error("%s: no inventory given (-i FILE). Try 'nearmiss %s --help'.", cmd, cmd);
+        return -1;
+    }
+    return 0;
+}
+
+void nm_cli_try_help(const char *cmd)
+{
+    fprintf(stderr, "Try 'nearmiss %s --help'.\n", cmd);
 }
 
 int nm_cli_inputs_load_inventories(const struct nm_cli_inputs *in, struct nm_inventory *inv)

@@ -35,6 +35,10 @@ void nm_cli_inputs_init(struct nm_cli_inputs *in, int argc, const char *who,
 void nm_cli_inputs_finish(struct nm_cli_inputs *in);
 /* 1 when opt was -i, -c or -w, 0 when not, -1 after printing the error. */
 int nm_cli_inputs_option(struct nm_cli_inputs *in, int opt, const char *arg);
+/* Nothing left in argv after the options, and one -i at least; cmd is the
+ * command's name in the error lines.  Prints the error and returns -1. */
+int nm_cli_inputs_require(const struct nm_cli_inputs *in, const char *cmd, int argc,
+                          char *const argv[]);
 /* Every -i file into inv; prints the error and returns -1. */
 int nm_cli_inputs_load_inventories(const struct nm_cli_inputs *in, struct nm_inventory *inv);
 /* -c, else the default directory, into cs; prints the error and returns -1. */
@@ -75,6 +79,9 @@ int nm_cli_reach_option(int opt, const char *arg, struct nm_reach_options *ro,
  * "merge: "), a failed write is said as such; with ssh, libssh2 is set up
  * around the run.  Returns 0, or -1 after printing.
  */
+/* The line after an unknown option or a missing argument. */
+void nm_cli_try_help(const char *cmd);
+
 int nm_cli_run_execute(struct nm_run *run, bool ssh, const char *who);
 
 /* The exit status of a written run: 100 for a finding at or above

@@ -441,20 +441,12 @@ int nm_cmd_scan(int argc, char **argv)
             rc = NM_EXIT_OK;
             goto out;
         default:
-            fputs("Try 'nearmiss scan --help'.\n", stderr);
+            nm_cli_try_help("scan");
             goto out;
         }
     }
-    if (optind < argc) {
-        nm_cli_error("scan: unexpected argument \"%s\" (Try 'nearmiss scan --help'.)",
-                     argv[optind]);
-        goto out;
-    }
-    if (in.n_inv == 0) {
-        nm_cli_error("scan: no inventory given (-i FILE). Try 'nearmiss scan --help'.");
-        goto out;
-    }
-    if (nm_cli_inputs_load_inventories(&in, &inv) < 0)
+    if (nm_cli_inputs_require(&in, "scan", argc, argv) < 0 ||
+        nm_cli_inputs_load_inventories(&in, &inv) < 0)
         goto out;
     if (explain) {
         rc = explain_host(&inv, &ro, explain);
