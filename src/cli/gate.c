@@ -11,15 +11,15 @@
 #include <string.h>
 
 #include "cli/common.h"
+#include "cli/runopts.h"
 #include "nearmiss/check.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/gate.h"
-#include "nearmiss/install.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/reach.h"
 #include "nearmiss/run.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
-#include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
 
@@ -118,15 +118,9 @@ static void free_names(char **v, size_t n)
 int nm_cmd_gate(int argc, char **argv)
 {
     enum {
-        O_TIMEOUT = 256,
-        O_KNOWN_HOSTS,
-        O_IDENTITY,
-        O_USER,
-        O_FAIL_ON,
+        O_FAIL_ON = 256,
         O_HOSTS,
         O_ROLE,
-        O_ACCEPT_NEW,
-        O_PASSFILE,
         O_DRAIN,
         O_UNHEALTHY_AT,
         O_CHECKS,
@@ -137,18 +131,10 @@ int nm_cmd_gate(int argc, char **argv)
         {"inventory", required_argument, NULL, 'i'},
         {"checks-dir", required_argument, NULL, 'c'},
         {"waivers", required_argument, NULL, 'w'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"ssh-config", required_argument, NULL, 'F'},
-        {"jump", required_argument, NULL, 'J'},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-        {"identity", required_argument, NULL, O_IDENTITY},
-        {"user", required_argument, NULL, O_USER},
+        NM_CLI_REACH_OPTIONS,
         {"fail-on", required_argument, NULL, O_FAIL_ON},
         {"hosts", required_argument, NULL, O_HOSTS},
         {"role", required_argument, NULL, O_ROLE},
-        {"accept-new", no_argument, NULL, O_ACCEPT_NEW},
-        {"passphrase-file", required_argument, NULL, O_PASSFILE},
         {"drain", required_argument, NULL, O_DRAIN},
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"checks", required_argument, NULL, O_CHECKS},
@@ -158,9 +144,8 @@ int nm_cmd_gate(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char **inventories = nm_xcalloc((size_t)argc + 1, sizeof *inventories);
-    size_t n_inv = 0;
-    const char *checks_opt = NULL, *host_glob = NULL, *role = NULL, *junit = NULL, *json_out = NULL;
+    struct nm_cli_inputs in;
+    const char *host_glob = NULL, *role = NULL, *junit = NULL, *json_out = NULL;
     struct nm_reach_options ro = {0};
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
                                  .timeout_s = NM_DEFAULT_TIMEOUT_S,
@@ -171,9 +156,7 @@ int nm_cmd_gate(int argc, char **argv)
     char **drain = NULL, **only = NULL;
     size_t n_drain = 0, n_only = 0;
     bool quiet = false;
-    long v;
     int c, rc = NM_EXIT_USAGE;
-    char *checks_dir = NULL;
     struct nm_inventory inv;
     struct nm_checkset cs;
     struct nm_waivers waivers;
@@ -186,55 +169,19 @@ int nm_cmd_gate(int argc, char **argv)
     nm_waivers_init(&waivers);
     if (nm_run_init(&run, &d) < 0) {
         nm_cli_error("gate: %s", d.msg);
-        free(inventories);
         return NM_EXIT_USAGE;
     }
+    nm_cli_inputs_init(&in, argc, "gate: ", &waivers);
     nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "i:c:w:j:F:J:qh", opts, NULL)) != -1) {
+        int shared = nm_cli_inputs_option(&in, c, optarg);
+        if (shared == 0)
+            shared = nm_cli_reach_option(c, optarg, &ro, &so);
+        if (shared < 0)
+            goto out;
+        if (shared > 0)
+            continue;
         switch (c) {
-        case 'i':
-            inventories[n_inv++] = optarg;
-            break;
-        case 'c':
-            checks_opt = optarg;
-            break;
-        case 'w':
-            if (nm_waivers_load_file(&waivers, optarg, &d) < 0) {
-                nm_cli_error("gate: %s", d.msg);
-                goto out;
-            }
-            break;
-        case 'j':
-            if (nm_cli_parse_long("--jobs", optarg, 1, 4096, &v) < 0)
-                goto out;
-            so.jobs = (int)v;
-            break;
-        case 'F':
-            ro.ssh_config = optarg;
-            break;
-        case 'J':
-            ro.proxy_jump = optarg;
-            break;
-        case O_TIMEOUT:
-            if (nm_cli_parse_long("--timeout", optarg, 1, 86400, &v) < 0)
-                goto out;
-            so.timeout_s = (int)v;
-            break;
-        case O_KNOWN_HOSTS:
-            ro.known_hosts = optarg;
-            break;
-        case O_IDENTITY:
-            ro.identity = optarg;
-            break;
-        case O_USER:
-            ro.user = optarg;
-            break;
-        case O_PASSFILE:
-            ro.passphrase_file = optarg;
-            break;
-        case O_ACCEPT_NEW:
-            so.accept_new = true;
-            break;
         case O_FAIL_ON:
         case O_UNHEALTHY_AT: {
             int s = nm_severity_from_name(optarg);
@@ -275,24 +222,13 @@ int nm_cmd_gate(int argc, char **argv)
             rc = NM_EXIT_OK;
             goto out;
         default:
-            fputs("Try 'nearmiss gate --help'.\n", stderr);
+            nm_cli_try_help("gate");
             goto out;
         }
     }
-    if (optind < argc) {
-        nm_cli_error("gate: unexpected argument \"%s\" (Try 'nearmiss gate --help'.)",
-                     argv[optind]);
+    if (nm_cli_inputs_require(&in, "gate", argc, argv) < 0 ||
+        nm_cli_inputs_load_inventories(&in, &inv) < 0)
         goto out;
-    }
-    if (n_inv == 0) {
-        nm_cli_error("gate: no inventory given (-i FILE). Try 'nearmiss gate --help'.");
-        goto out;
-    }
-    for (size_t i = 0; i < n_inv; i++)
-        if (nm_inventory_load_file(&inv, inventories[i], &d) < 0) {
-            nm_cli_error("gate: %s", d.msg);
-            goto out;
-        }
     for (size_t i = 0; i < n_drain; i++)
         if (!nm_inventory_find_host(&inv, drain[i])) {
             nm_cli_error("gate: --drain: no host \"%s\" in the inventory", drain[i]);
@@ -332,8 +268,7 @@ int nm_cmd_gate(int argc, char **argv)
     /* Their roles are judged from real scans of the other hosts too. */
     nm_inventory_add_role_peers(&inv);
 
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
-    if (nm_cli_load_checks(checks_dir, &cs) < 0)
+    if (nm_cli_inputs_load_checks(&in, &cs) < 0)
         goto out;
     if (n_only && nm_checkset_keep(&cs, only, n_only, &d) < 0) {
         nm_cli_error("gate: --checks: %s", d.msg);
@@ -348,16 +283,8 @@ int nm_cmd_gate(int argc, char **argv)
     run.no_history = true;
     run.no_write = true;
     run.fail_on = go.fail_on;
-    if (nm_ssh_global_init() < 0) {
-        nm_cli_error("gate: cannot initialise libssh2");
+    if (nm_cli_run_execute(&run, true, "gate: ") < 0)
         goto out;
-    }
-    int r = nm_run_execute(&run, &d);
-    nm_ssh_global_finish();
-    if (r < 0) {
-        nm_cli_error("gate: %s", d.msg);
-        goto out;
-    }
     verdict = nm_gate_judge(&inv, &cs, &go, run.report);
     size_t i;
     json_t *it;
@@ -396,7 +323,6 @@ out:
     free_names(drain, n_drain);
     free_names(only, n_only);
     free_names(go.touch, go.n_touch);
-    free(checks_dir);
-    free(inventories);
+    nm_cli_inputs_finish(&in);
     return rc;
 }

@@ -10,12 +10,11 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "cli/runopts.h"
 #include "nearmiss/check.h"
 #include "nearmiss/cli.h"
-#include "nearmiss/install.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/merge.h"
-#include "nearmiss/report_view.h"
 #include "nearmiss/run.h"
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
@@ -61,13 +60,11 @@ int nm_cmd_merge(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char **inventories = nm_xcalloc((size_t)argc + 1, sizeof *inventories);
-    size_t n_inv = 0;
-    const char *checks_opt = NULL, *out = "reports";
+    struct nm_cli_inputs in;
+    const char *out = "reports";
     unsigned formats = NM_FORMAT_JSON | NM_FORMAT_HTML;
     bool quiet = false;
     int c, rc = NM_EXIT_USAGE;
-    char *checks_dir = NULL;
     struct nm_inventory inv;
     struct nm_checkset cs;
     struct nm_shard_set set;
@@ -84,24 +81,21 @@ int nm_cmd_merge(int argc, char **argv)
     nm_ticket_options_init(&tk);
     if (nm_run_init(&run, &d) < 0) {
         nm_cli_error("%s", d.msg);
-        free(inventories);
         nm_ticket_options_finish(&tk);
         return NM_EXIT_USAGE;
     }
+    /* No -w: the shards' waivers are the merge's. */
+    nm_cli_inputs_init(&in, argc, "", NULL);
     nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "i:c:o:qh", opts, NULL)) != -1) {
         int once = nm_cli_once_option(c, optarg, &keep, &tk);
+        if (once == 0)
+            once = nm_cli_inputs_option(&in, c, optarg);
         if (once < 0)
             goto out;
         if (once > 0)
             continue;
         switch (c) {
-        case 'i':
-            inventories[n_inv++] = optarg;
-            break;
-        case 'c':
-            checks_opt = optarg;
-            break;
         case 'o':
             out = optarg;
             break;
@@ -120,11 +114,11 @@ int nm_cmd_merge(int argc, char **argv)
             rc = NM_EXIT_OK;
             goto out;
         default:
-            fputs("Try 'nearmiss merge --help'.\n", stderr);
+            nm_cli_try_help("merge");
             goto out;
         }
     }
-    if (n_inv == 0) {
+    if (in.n_inv == 0) {
         nm_cli_error("merge: no inventory given (-i FILE): the fleet rules need it. Try "
                      "'nearmiss merge --help'.");
         goto out;
@@ -143,18 +137,13 @@ int nm_cmd_merge(int argc, char **argv)
         nm_cli_error("merge: %s", d.msg);
         goto out;
     }
-    for (size_t i = 0; i < n_inv; i++) {
-        if (nm_inventory_load_file(&inv, inventories[i], &d) < 0) {
-            nm_cli_error("%s", d.msg);
-            goto out;
-        }
-    }
+    if (nm_cli_inputs_load_inventories(&in, &inv) < 0)
+        goto out;
     if ((set.hosts || set.role) && nm_inventory_select(&inv, set.hosts, set.role, &d) < 0) {
         nm_cli_error("merge: the shards' selection: %s", d.msg);
         goto out;
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
-    if (nm_cli_load_checks(checks_dir, &cs) < 0)
+    if (nm_cli_inputs_load_checks(&in, &cs) < 0)
         goto out;
     /* Forecasts and raised drive findings that history adds at merge are
      * waived as the shards waived theirs (the shards agreed on the list). */
@@ -180,13 +169,8 @@ int nm_cmd_merge(int argc, char **argv)
     /* The merged run happened when its shards did: history and forecasts
      * date it by the earliest shard's start, not by the merge. */
     run.now = set.started_at;
-    if (nm_run_execute(&run, &d) < 0) {
-        if (run.failed_step && strcmp(run.failed_step, "write") == 0)
-            nm_cli_error("writing the reports failed: %s", d.msg);
-        else
-            nm_cli_error("merge: %s", d.msg);
+    if (nm_cli_run_execute(&run, false, "merge: ") < 0)
         goto out;
-    }
     const json_t *s = json_object_get(run.report, "summary");
     if (!quiet) {
         printf("merged %u shards: %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
@@ -198,12 +182,7 @@ int nm_cmd_merge(int argc, char **argv)
         if (tk.n_targets)
             nm_cli_print_tickets(&run.ticket_counts);
     }
-    if (run.fail_on != NM_SEV_NONE && nm_view_worst_active(run.report) >= run.fail_on)
-        rc = NM_EXIT_FINDINGS;
-    else if (json_integer_value(json_object_get(s, "failed")) > 0)
-        rc = NM_EXIT_SOME_FAILED;
-    else
-        rc = NM_EXIT_OK;
+    rc = nm_cli_run_status(&run);
 out:
     nm_run_finish(&run);
     nm_shard_set_finish(&set);
@@ -211,7 +190,6 @@ out:
     nm_waivers_finish(&waivers);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
-    free(checks_dir);
-    free(inventories);
+    nm_cli_inputs_finish(&in);
     return rc;
 }

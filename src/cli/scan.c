@@ -11,20 +11,20 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "cli/runopts.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/check.h"
-#include "nearmiss/install.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/fleet.h"
 #include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
 #include "nearmiss/outdir.h"
+#include "nearmiss/reach.h"
 #include "nearmiss/report.h"
 #include "nearmiss/run.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/shard.h"
-#include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
 #include "nearmiss/writers.h"
@@ -300,16 +300,10 @@ static void warn_unsaved_scripts(const json_t *report)
 int nm_cmd_scan(int argc, char **argv)
 {
     enum {
-        O_TIMEOUT = 256,
-        O_KNOWN_HOSTS,
-        O_IDENTITY,
-        O_USER,
-        O_FORMAT,
+        O_FORMAT = 256,
         O_FAIL_ON,
         O_HOSTS,
         O_ROLE,
-        O_ACCEPT_NEW,
-        O_PASSFILE,
         O_MAXOUT,
         O_SAVE_SCRIPTS,
         O_DRAIN,
@@ -335,17 +329,11 @@ int nm_cmd_scan(int argc, char **argv)
         {"checks", required_argument, NULL, 'c'},
         {"waivers", required_argument, NULL, 'w'},
         {"out", required_argument, NULL, 'o'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-        {"identity", required_argument, NULL, O_IDENTITY},
-        {"user", required_argument, NULL, O_USER},
+        NM_CLI_REACH_OPTIONS,
         {"format", required_argument, NULL, O_FORMAT},
         {"fail-on", required_argument, NULL, O_FAIL_ON},
         {"hosts", required_argument, NULL, O_HOSTS},
         {"role", required_argument, NULL, O_ROLE},
-        {"accept-new", no_argument, NULL, O_ACCEPT_NEW},
-        {"passphrase-file", required_argument, NULL, O_PASSFILE},
         {"max-output", required_argument, NULL, O_MAXOUT},
         {"save-scripts", required_argument, NULL, O_SAVE_SCRIPTS},
         {"drain", required_argument, NULL, O_DRAIN},
@@ -356,8 +344,6 @@ int nm_cmd_scan(int argc, char **argv)
         {"unhealthy-at", required_argument, NULL, O_UNHEALTHY_AT},
         {"shard", required_argument, NULL, O_SHARD},
         NM_CLI_ONCE_OPTIONS,
-        {"ssh-config", required_argument, NULL, 'F'},
-        {"jump", required_argument, NULL, 'J'},
         {"explain-host", required_argument, NULL, O_EXPLAIN},
         {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
         {"file-mode", required_argument, NULL, O_FILE_MODE},
@@ -365,11 +351,10 @@ int nm_cmd_scan(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char **inventories = nm_xcalloc((size_t)argc + 1, sizeof *inventories);
-    size_t n_inv = 0;
-    const char *checks_opt = NULL, *out = "reports", *known_hosts_opt = NULL;
-    const char *identity_opt = NULL, *user = NULL, *host_glob = NULL, *role = NULL;
-    const char *passfile = NULL, *ssh_config = NULL, *jump = NULL, *explain = NULL;
+    struct nm_cli_inputs in;
+    nm_cli_inputs_init(&in, argc, "", &waivers);
+    struct nm_reach_options ro = {0};
+    const char *out = "reports", *host_glob = NULL, *role = NULL, *explain = NULL;
     bool quiet = false, allow_empty = false;
     int file_mode = NM_OUTDIR_FILE_MODE;
     int fail_on = NM_SEV_NONE;
@@ -380,7 +365,6 @@ int nm_cmd_scan(int argc, char **argv)
                                  .tls_discovery = NM_TLS_DISCOVERY_REMOTE};
     long v;
     int c, rc = NM_EXIT_USAGE;
-    char *checks_dir = NULL;
     struct nm_max_per *max_per = NULL;
     size_t n_max_per = 0;
     struct nm_inventory inv;
@@ -388,7 +372,6 @@ int nm_cmd_scan(int argc, char **argv)
     struct nm_checkset cs;
     struct nm_shard shard = {0, 0};
     struct nm_shard_record shard_rec;
-    const json_t *report = NULL;
     nm_diag d = {{0}};
 
     struct nm_ticket_options tk;
@@ -397,6 +380,7 @@ int nm_cmd_scan(int argc, char **argv)
     nm_checkset_init(&cs);
     if (nm_run_init(&run, &d) < 0) {
         nm_cli_error("%s", d.msg);
+        nm_cli_inputs_finish(&in);
         return NM_EXIT_USAGE;
     }
     nm_cli_getopt_reset();
@@ -406,41 +390,16 @@ int nm_cmd_scan(int argc, char **argv)
             goto out;
         if (once > 0)
             continue;
+        int shared = nm_cli_inputs_option(&in, c, optarg);
+        if (shared == 0)
+            shared = nm_cli_reach_option(c, optarg, &ro, &so);
+        if (shared < 0)
+            goto out;
+        if (shared > 0)
+            continue;
         switch (c) {
-        case 'i':
-            inventories[n_inv++] = optarg;
-            break;
-        case 'c':
-            checks_opt = optarg;
-            break;
-        case 'w':
-            /* Loaded now: a malformed waiver file stops the run before any scan. */
-            if (nm_waivers_load_file(&waivers, optarg, &d) < 0) {
-                nm_cli_error("%s", d.msg);
-                goto out;
-            }
-            break;
         case 'o':
             out = optarg;
-            break;
-        case 'j':
-            if (nm_cli_parse_long("--jobs", optarg, 1, 4096, &v) < 0)
-                goto out;
-            so.jobs = (int)v;
-            break;
-        case O_TIMEOUT:
-            if (nm_cli_parse_long("--timeout", optarg, 1, 86400, &v) < 0)
-                goto out;
-            so.timeout_s = (int)v;
-            break;
-        case O_KNOWN_HOSTS:
-            known_hosts_opt = optarg;
-            break;
-        case O_IDENTITY:
-            identity_opt = optarg;
-            break;
-        case O_USER:
-            user = optarg;
             break;
         case O_FORMAT:
             if (nm_report_formats_parse(optarg, &formats, &d) < 0) {
@@ -461,12 +420,6 @@ int nm_cmd_scan(int argc, char **argv)
             break;
         case O_ROLE:
             role = optarg;
-            break;
-        case O_ACCEPT_NEW:
-            so.accept_new = true;
-            break;
-        case O_PASSFILE:
-            passfile = optarg;
             break;
         case O_MAXOUT:
             if (nm_cli_parse_long("--max-output", optarg, 4096, 1L << 30, &v) < 0)
@@ -512,12 +465,6 @@ int nm_cmd_scan(int argc, char **argv)
             if (nm_cli_parse_file_mode("--file-mode", optarg, &file_mode) < 0)
                 goto out;
             break;
-        case 'F':
-            ssh_config = optarg;
-            break;
-        case 'J':
-            jump = optarg;
-            break;
         case O_EXPLAIN:
             explain = optarg;
             break;
@@ -538,31 +485,13 @@ int nm_cmd_scan(int argc, char **argv)
             rc = NM_EXIT_OK;
             goto out;
         default:
-            fputs("Try 'nearmiss scan --help'.\n", stderr);
+            nm_cli_try_help("scan");
             goto out;
         }
     }
-    if (optind < argc) {
-        nm_cli_error("scan: unexpected argument \"%s\" (Try 'nearmiss scan --help'.)",
-                     argv[optind]);
+    if (nm_cli_inputs_require(&in, "scan", argc, argv) < 0 ||
+        nm_cli_inputs_load_inventories(&in, &inv) < 0)
         goto out;
-    }
-    if (n_inv == 0) {
-        nm_cli_error("scan: no inventory given (-i FILE). Try 'nearmiss scan --help'.");
-        goto out;
-    }
-    for (size_t i = 0; i < n_inv; i++) {
-        if (nm_inventory_load_file(&inv, inventories[i], &d) < 0) {
-            nm_cli_error("%s", d.msg);
-            goto out;
-        }
-    }
-    struct nm_reach_options ro = {.user = user,
-                                  .identity = identity_opt,
-                                  .known_hosts = known_hosts_opt,
-                                  .proxy_jump = jump,
-                                  .passphrase_file = passfile,
-                                  .ssh_config = ssh_config};
     if (explain) {
         rc = explain_host(&inv, &ro, explain);
         goto out;
@@ -613,8 +542,7 @@ int nm_cmd_scan(int argc, char **argv)
         run.kind = NM_RUN_SHARD;
         run.shard = &shard_rec;
     }
-    checks_dir = checks_opt ? nm_xstrdup(checks_opt) : nm_default_checks_dir();
-    if (nm_cli_load_checks(checks_dir, &cs) < 0)
+    if (nm_cli_inputs_load_checks(&in, &cs) < 0)
         goto out;
     if (so.save_scripts && nm_cli_check_writable_dir("--save-scripts", so.save_scripts) < 0)
         goto out;
@@ -635,23 +563,11 @@ int nm_cmd_scan(int argc, char **argv)
     run.keep = keep;
     run.fail_on = fail_on;
     run.tickets = tk;
-    if (nm_ssh_global_init() < 0) {
-        nm_cli_error("cannot initialise libssh2");
+    if (nm_cli_run_execute(&run, true, "") < 0)
         goto out;
-    }
-    int r = nm_run_execute(&run, &d);
-    nm_ssh_global_finish();
-    if (r < 0) {
-        if (run.failed_step && strcmp(run.failed_step, "write") == 0)
-            nm_cli_error("writing the reports failed: %s", d.msg);
-        else
-            nm_cli_error("%s", d.msg);
-        goto out;
-    }
-    report = run.report;
-    warn_unsaved_scripts(report);
+    warn_unsaved_scripts(run.report);
     if (!quiet) {
-        print_summary(report, run.json_path);
+        print_summary(run.report, run.json_path);
         if (formats & NM_FORMAT_HTML)
             printf("html:   %s/%s\n", out, NM_REPORT_HTML_NAME);
         if (formats & NM_FORMAT_JUNIT)
@@ -661,13 +577,7 @@ int nm_cmd_scan(int argc, char **argv)
         if (tk.n_targets)
             nm_cli_print_tickets(&run.ticket_counts);
     }
-    const json_t *summary = json_object_get(report, "summary");
-    if (fail_on != NM_SEV_NONE && nm_view_worst_active(report) >= fail_on)
-        rc = NM_EXIT_FINDINGS;
-    else if (json_integer_value(json_object_get(summary, "failed")) > 0)
-        rc = NM_EXIT_SOME_FAILED;
-    else
-        rc = NM_EXIT_OK;
+    rc = nm_cli_run_status(&run);
 out:
     nm_run_finish(&run);
     nm_ticket_options_finish(&tk);
@@ -679,7 +589,6 @@ out:
     free(max_per);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);
-    free(checks_dir);
-    free(inventories);
+    nm_cli_inputs_finish(&in);
     return rc;
 }
