@@ -138,6 +138,12 @@ struct nm_probe_def {
     char *id;
     char *script;
     bool needs_root;
+    /* With needs_root: the exact command lines (absolute path and arguments,
+     * sudoers wildcards allowed except *) that the snippet runs as root
+     * through nm_root; the snippet itself runs as the login user.  None: the
+     * whole snippet runs as root. */
+    char **root_commands;
+    size_t n_root_commands;
     unsigned timeout_s;
     size_t max_output;
     char *origin; /* file that defined it first */

@@ -17,5 +17,7 @@ int nm_cmd_merge(int argc, char **argv);
 int nm_cmd_ledger(int argc, char **argv);
 int nm_cmd_tickets(int argc, char **argv);
 int nm_cmd_gate(int argc, char **argv);
+/* `nearmiss sudoers` (src/cli/sudoers.c). */
+int nm_cmd_sudoers(int argc, char **argv);
 
 #endif

@@ -21,6 +21,12 @@ struct nm_label {
     char *value;
 };
 
+enum nm_become {
+    NM_BECOME_DEFAULT = 0, /* not said: use sudo -n for root probes when not root */
+    NM_BECOME_OFF,         /* ansible_become false: never run sudo on this host */
+    NM_BECOME_UNSUPPORTED, /* a become method other than sudo: not run either */
+};
+
 struct nm_host {
     char *name;        /* required, unique across all files */
     char *address;     /* defaults to name */
@@ -38,6 +44,10 @@ struct nm_host {
     size_t n_tls;
     char *origin;           /* "FILE" (native) or "FILE (ansible)", for messages */
     unsigned from_defaults; /* NM_HOST_DEFAULT_* bits: filled from the file's "defaults" */
+    /* Privilege, from Ansible's become variables (docs/inventory.md). */
+    enum nm_become become;
+    char *become_user;   /* sudo -u USER for root probes; NULL = sudo's default, root */
+    char *become_method; /* the unsupported method (NM_BECOME_UNSUPPORTED), else NULL */
 };
 
 /* Fields filled from the file's "defaults", not set by the host itself: a

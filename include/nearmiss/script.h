@@ -17,6 +17,11 @@
  *
  *     <M> S <id> <reason-word>\n
  *
+ * A probe may also name, from inside its section, a command that sudo refused
+ * to run as root for it (nm_root, below; the command was not run):
+ *
+ *     \n<M> R <id> <command line>\n
+ *
  * Exit codes: rc is the probe's exit status; 124 when `timeout` killed it
  * (only when the host has timeout(1)); the splitter reports that as timed out.
  */
@@ -32,6 +37,8 @@
 
 #define NM_MARKER_LEN   32
 #define NM_PROBE_ID_MAX 64
+#define NM_REFUSED_MAX  4   /* refused command lines kept per section */
+#define NM_REFUSED_LEN  300 /* bytes kept of each */
 
 struct nm_probe_spec {
     const char *id;     /* [A-Za-z0-9._-]{1,64}; unique within the script */
@@ -39,6 +46,20 @@ struct nm_probe_spec {
     bool needs_root;    /* run through `sudo -n` when not root */
     unsigned timeout_s; /* 0 = no per-probe limit (host deadline applies) */
     size_t cap;         /* max stored bytes of stdout (and of stderr) */
+    /*
+     * With needs_root: the snippet itself runs as the login user and only
+     * the commands it runs as `nm_root [-t SEC] NAME ARG...` run as root
+     * (`sudo -n /full/path/NAME ARG...` when not root).  Without it the
+     * whole snippet runs through sudo, which only a sudo that allows
+     * everything (`sudo -n true`) can do.
+     */
+    bool root_commands;
+};
+
+/* Per-host choices about privilege (Ansible's become variables). */
+struct nm_script_opts {
+    bool no_sudo;          /* never run sudo: root probes are skipped ("off") */
+    const char *sudo_user; /* sudo -u USER; NULL = sudo's default (root) */
 };
 
 /* Fills marker with NM_MARKER_LEN hex digits + NUL from OpenSSL's RAND_bytes. */
@@ -51,13 +72,20 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1]);
  */
 int nm_script_build(const struct nm_probe_spec *probes, size_t n, const char *marker,
                     struct nm_buf *out, nm_diag *d);
+/* The same with per-host privilege choices; opts may be NULL. */
+int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const char *marker,
+                         const struct nm_script_opts *opts, struct nm_buf *out, nm_diag *d);
 
 enum nm_section_state {
     NM_SECTION_MISSING = 0, /* never started (host died, cap hit, script broken) */
     NM_SECTION_PARTIAL,     /* started, no end line (cut off) */
     NM_SECTION_DONE,        /* ran to completion; exit_code valid */
     NM_SECTION_TIMEOUT,     /* killed by the per-probe timeout (rc 124) */
-    NM_SECTION_SKIPPED,     /* not run; skip_reason says why (e.g. "noroot") */
+    /* not run; skip_reason says why sudo could not be used: "nosudo" (none
+     * installed), "password" (it wants one), "notallowed" (this user may not
+     * use it), "off" (the inventory says not to), "partial" (it allows only
+     * some commands, and this probe runs a whole script as root) */
+    NM_SECTION_SKIPPED,
 };
 
 struct nm_section {
@@ -71,6 +99,10 @@ struct nm_section {
     bool out_truncated;
     bool err_truncated;
     char skip_reason[32];
+    /* R lines: commands sudo refused to run as root for this probe. */
+    char refused[NM_REFUSED_MAX][NM_REFUSED_LEN + 1];
+    unsigned n_refused;      /* kept in refused[] */
+    uint32_t refused_total; /* seen */
 };
 
 struct nm_splitter;

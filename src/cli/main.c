@@ -31,6 +31,7 @@ static const char main_usage[] =
     "  tickets         list the open tickets and the events waiting for delivery\n"
     "  gate            is it safe to touch these hosts (and take them out of their\n"
     "                  roles) now? exit 0 ready, 100 not ready, 2 could not tell\n"
+    "  sudoers         print the sudoers drop-in for the commands checks run as root\n"
     "\n"
     "  nearmiss --help | --version | COMMAND --help\n"
     "\n"
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
         return nm_cmd_ledger(argc - 1, argv + 1);
     if (strcmp(cmd, "gate") == 0)
         return nm_cmd_gate(argc - 1, argv + 1);
+    if (strcmp(cmd, "sudoers") == 0)
+        return nm_cmd_sudoers(argc - 1, argv + 1);
     if (strcmp(cmd, "tickets") == 0)
         return nm_cmd_tickets(argc - 1, argv + 1);
     nm_cli_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);

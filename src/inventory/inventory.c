@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "nearmiss/inventory.h"
 #include "nearmiss/safetext.h"
@@ -77,6 +78,8 @@ static void host_finish(struct nm_host *h)
     free(h->criticality);
     free_strv(h->tls, h->n_tls);
     free(h->origin);
+    free(h->become_user);
+    free(h->become_method);
     memset(h, 0, sizeof *h);
 }
 
@@ -1069,6 +1072,76 @@ static json_t *ansible_var(struct loader *l, const struct ansible *a, const stru
     return NULL;
 }
 
+/* Ansible's booleans: YAML true/false, or the strings an INI file gives. */
+static int get_ansible_bool(struct loader *l, const json_t *v, bool *ret)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1", "y", "t", NULL};
+    static const char *const no[] = {"false", "no", "off", "0", "n", "f", NULL};
+    if (json_is_boolean(v)) {
+        *ret = json_is_true(v);
+        return 0;
+    }
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+        *ret = json_integer_value(v) == 1;
+        return 0;
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        for (size_t i = 0; yes[i]; i++)
+            if (strcasecmp(s, yes[i]) == 0) {
+                *ret = true;
+                return 0;
+            }
+        for (size_t i = 0; no[i]; i++)
+            if (strcasecmp(s, no[i]) == 0) {
+                *ret = false;
+                return 0;
+            }
+    }
+    return wrong_type(l, v, "a boolean (true/false, yes/no)");
+}
+
+/*
+ * ansible_become false: root probes never go through sudo on this host.
+ * ansible_become_user: sudo -u USER.  ansible_become_method other than sudo
+ * (su, doas, pbrun, ...): nearmiss cannot use it, so the host's root checks
+ * say so instead of being run another way.  Unset, nearmiss tries sudo -n
+ * whatever Ansible's own default (no become) is: reading as root is what
+ * those checks need, and a refused sudo costs nothing but a log line.
+ */
+static int ansible_become(struct loader *l, struct ansible *a, struct ahost *ah, struct nm_host *h)
+{
+    size_t base = l->depth;
+    const json_t *v;
+    bool on = true;
+    int r;
+    if ((v = ansible_var(l, a, ah, "ansible_become", "ansible_sudo"))) {
+        if ((r = get_ansible_bool(l, v, &on)) < 0)
+            return r;
+        l->depth = base;
+    }
+    if (!on) {
+        h->become = NM_BECOME_OFF;
+        return 0;
+    }
+    if ((v = ansible_var(l, a, ah, "ansible_become_user", "ansible_sudo_user"))) {
+        if ((r = set_text(l, v, TEXT_NAME, &h->become_user)) < 0)
+            return r;
+        l->depth = base;
+    }
+    if ((v = ansible_var(l, a, ah, "ansible_become_method", NULL))) {
+        const char *m = NULL;
+        if ((r = get_text(l, v, TEXT_NAME, &m)) < 0)
+            return r;
+        l->depth = base;
+        if (strcmp(m, "sudo") != 0) {
+            h->become = NM_BECOME_UNSUPPORTED;
+            h->become_method = nm_xstrdup(m);
+        }
+    }
+    return 0;
+}
+
 static int ansible_host(struct loader *l, struct ansible *a, struct ahost *ah)
 {
     struct nm_host h = {0};
@@ -1132,6 +1205,9 @@ static int ansible_host(struct loader *l, struct ansible *a, struct ahost *ah)
             goto out;
         l->depth = base;
     }
+    if ((r = ansible_become(l, a, ah, &h)) < 0)
+        goto out;
+    l->depth = base;
     if ((v = ansible_var(l, a, ah, "nearmiss_labels", NULL))) {
         if ((r = set_labels(l, v, true, &h)) < 0)
             goto out;

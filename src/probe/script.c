@@ -20,12 +20,14 @@
 #define FRAME_LEN (1 + NM_MARKER_LEN + 1)
 /*
  * Longest tail of a frame line after the prefix: "S <id> <reason>" is
- * 2 + 64 + 1 + 31 bytes, "E <id> <rc>" at most 2 + 64 + 1 + 10.  Anything
- * longer cannot be a frame line, so the carry never grows beyond this.
+ * 2 + 64 + 1 + 31 bytes, "E <id> <rc>" at most 2 + 64 + 1 + 10, and
+ * "R <id> <command line>" 2 + 64 + 1 + NM_REFUSED_LEN.  Anything longer
+ * cannot be a frame line, so the carry never grows beyond this.
  */
-#define LINE_REST_MAX 128
+#define LINE_REST_MAX (2 + NM_PROBE_ID_MAX + 1 + NM_REFUSED_LEN)
 #define REASON_MAX    (sizeof(((struct nm_section *)0)->skip_reason) - 1)
 #define NO_SECTION    SIZE_MAX
+_Static_assert(NM_REFUSED_LEN == 300, "nm_root's cut -c 1-300 must match NM_REFUSED_LEN");
 
 /* ---- validation shared by the builder and the splitter ---- */
 
@@ -106,12 +108,16 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
 /* ---- the script ---- */
 
 /*
- * nm_probe ID NEEDS_ROOT TIMEOUT SNIPPET frames one probe.  Wrappers are
- * stacked with `set --` so no eval is needed.  sudo goes outermost so that
- * timeout(1) runs as root too and can still kill a root child; timeout's path
- * is absolute so sudo's secure_path does not matter.  `sh -c --` keeps a
- * snippet that starts with "-" from being read as options.  The "\n" before
- * each E line is what lets output without a final newline end cleanly.
+ * nm_probe ID ROOT TIMEOUT SNIPPET frames one probe.  ROOT is 0 (runs as the
+ * login user), 1 (the whole snippet runs as root) or 2 (the snippet runs as
+ * the login user and only the commands it hands to nm_root run as root).
+ * Wrappers are stacked with `set --` so no eval is needed.  sudo goes
+ * outermost so that timeout(1) runs as root too and can still kill a root
+ * child; timeout's path is absolute so sudo's secure_path does not matter.
+ * `sh -c --` keeps a snippet that starts with "-" from being read as
+ * options.  fd 9 is the section's stdout, kept for nm_root's R lines when the
+ * snippet has redirected its own stdout.  The "\n" before each E line is
+ * what lets output without a final newline end cleanly.
  */
 static const char script_probe_fn[] =
     "nm_probe() {\n"
@@ -121,19 +127,61 @@ static const char script_probe_fn[] =
     "    if [ \"$nm_t\" != 0 ] && [ -n \"$nm_to\" ]; then\n"
     "        set -- \"$nm_to\" -k 2 \"$nm_t\" \"$@\"\n"
     "    fi\n"
-    "    if [ \"$nm_nr\" = 1 ] && [ \"$nm_root\" != 1 ]; then\n"
-    "        if [ \"$nm_sudo\" != 1 ]; then\n"
-    "            printf '%s S %s noroot\\n' \"$nm_m\" \"$nm_id\"\n"
+    "    if [ \"$nm_nr\" != 0 ]; then\n"
+    "        nm_why=\n"
+    "        case $nm_sudo in\n"
+    "        root) ;;\n"
+    "        all) [ \"$nm_nr\" = 1 ] && set -- sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} \"$@\" ;;\n"
+    "        some) [ \"$nm_nr\" = 1 ] && nm_why=partial ;;\n"
+    "        *) nm_why=$nm_sudo ;;\n"
+    "        esac\n"
+    "        if [ -n \"$nm_why\" ]; then\n"
+    "            printf '%s S %s %s\\n' \"$nm_m\" \"$nm_id\" \"$nm_why\"\n"
     "            return 0\n"
     "        fi\n"
-    "        set -- sudo -n \"$@\"\n"
     "    fi\n"
+    "    NM_PROBE_ID=$nm_id; export NM_PROBE_ID\n"
     "    printf '%s B %s\\n' \"$nm_m\" \"$nm_id\"\n"
     "    printf '%s B %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
-    "    \"$@\"\n"
+    "    \"$@\" 9>&1\n"
     "    nm_rc=$?\n"
     "    printf '\\n%s E %s %d\\n' \"$nm_m\" \"$nm_id\" \"$nm_rc\"\n"
     "    printf '\\n%s E %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
+    "}\n";
+
+/*
+ * Put in front of the snippet of a ROOT=2 probe.  nm_root [-t SEC] NAME ARG...
+ * runs NAME, found on PATH, as root: directly when the login user is root,
+ * else as `sudo -n /full/path ARG...`, the exact line a sudoers drop-in names
+ * (`nearmiss sudoers`).  Where sudo allows only some commands, `sudo -l`
+ * asks first (it runs nothing), and a refused command is reported on an R
+ * line instead of being run: its failure would otherwise look like the
+ * command's own.  timeout(1) stays outside sudo so it is not part of the line
+ * to allow; sudo passes its SIGTERM on to the command.
+ */
+static const char script_root_fn[] =
+    "nm_root() {\n"
+    "    nm_rt=\n"
+    "    if [ \"$1\" = -t ]; then nm_rt=$2; shift 2; fi\n"
+    "    nm_rp=$(command -v \"$1\" 2>/dev/null) || return 127\n"
+    "    case $nm_rp in /*) ;; *) return 127 ;; esac\n"
+    "    shift\n"
+    "    set -- \"$nm_rp\" \"$@\"\n"
+    "    case ${NM_SUDO:-} in\n"
+    "    root) ;;\n"
+    "    all) set -- sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} \"$@\" ;;\n"
+    "    some)\n"
+    "        if sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} -l \"$@\" >/dev/null 2>&1; then\n"
+    "            set -- sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} \"$@\"\n"
+    "        else\n"
+    "            nm_rl=$(printf '%s' \"$*\" | tr -c ' -~' '?' | cut -c 1-300)\n"
+    "            printf '\\n%s R %s %s\\n' \"$NM_M\" \"$NM_PROBE_ID\" \"$nm_rl\" >&9\n"
+    "            return 126\n"
+    "        fi ;;\n"
+    "    *) return 126 ;;\n"
+    "    esac\n"
+    "    if [ -n \"$nm_rt\" ] && [ -n \"${NM_TO:-}\" ]; then set -- \"$NM_TO\" -k 2 \"$nm_rt\" \"$@\"; fi\n"
+    "    \"$@\"\n"
     "}\n";
 
 /*
@@ -149,7 +197,7 @@ static const char script_preamble[] =
     "PATH=\"${PATH:-/usr/bin:/bin}:/usr/sbin:/sbin:/usr/local/sbin\"; export PATH\n"
     "nm_root=0\n"
     "[ \"$(id -u 2>/dev/null)\" = 0 ] && nm_root=1\n"
-    "nm_sudo=0\n"
+    "nm_sudo=root\n"
     "nm_to=\n"
     /* The scan must not compete with the host's own work: everything below
      * (sudo and timeout(1) included) inherits the lowest CPU share and the
@@ -157,15 +205,34 @@ static const char script_preamble[] =
     "command -v renice >/dev/null 2>&1 && renice -n 10 -p $$ >/dev/null 2>&1\n"
     "command -v ionice >/dev/null 2>&1 && ionice -c 3 -p $$ >/dev/null 2>&1\n";
 
-/* Only when some probe needs root: a refusing sudo may log to auth.log. */
+/*
+ * Only when some probe needs root: a refusing sudo may log to auth.log.
+ * nm_sudo says what root probes can expect: root (the login user is root),
+ * all (`sudo -n true` works), some (sudo refuses true but lists this user's
+ * rights without a password: a drop-in of exact commands), password (sudo
+ * wants a password), notallowed (sudo says this user may not run it at all),
+ * nosudo (no sudo installed), off (the inventory says never to use it).
+ */
 static const char script_sudo_probe[] =
-    "if [ \"$nm_root\" != 1 ] && command -v sudo >/dev/null 2>&1 &&\n"
-    "    sudo -n true >/dev/null 2>&1; then nm_sudo=1; fi\n";
+    "if [ \"$nm_root\" != 1 ]; then\n"
+    "    if [ \"$nm_become\" = 0 ]; then nm_sudo=off\n"
+    "    elif ! command -v sudo >/dev/null 2>&1; then nm_sudo=nosudo\n"
+    "    elif nm_se=$(sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} true 2>&1); then nm_sudo=all\n"
+    "    elif sudo -n -l >/dev/null 2>&1; then nm_sudo=some\n"
+    "    else\n"
+    "        case $nm_se in\n"
+    "        *'not allowed'* | *'not in the sudoers'* | *'may not run sudo'*) nm_sudo=notallowed ;;\n"
+    "        *) nm_sudo=password ;;\n"
+    "        esac\n"
+    "    fi\n"
+    "fi\n"
+    "NM_SUDO=$nm_sudo NM_M=$nm_m; export NM_SUDO NM_M\n";
 
 /* Tried once for real: an old busybox timeout(1) has another syntax (-t). */
 static const char script_timeout_probe[] =
     "nm_to=$(command -v timeout 2>/dev/null)\n"
-    "if [ -n \"$nm_to\" ] && ! \"$nm_to\" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi\n";
+    "if [ -n \"$nm_to\" ] && ! \"$nm_to\" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi\n"
+    "NM_TO=$nm_to; export NM_TO\n";
 
 static const char script_tail[] = "}\n"
                                   "nm_main </dev/null\n"
@@ -173,6 +240,25 @@ static const char script_tail[] = "}\n"
 
 int nm_script_build(const struct nm_probe_spec *probes, size_t n, const char *marker,
                     struct nm_buf *out, nm_diag *d)
+{
+    return nm_script_build_opts(probes, n, marker, NULL, out, d);
+}
+
+/* A user name goes into the script single-quoted, but sudo reads it too:
+ * only what a login name can hold, so it can never read as an option. */
+static bool sudo_user_valid(const char *u)
+{
+    size_t n = strnlen(u, 65);
+    if (n == 0 || n > 64 || u[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_id_char(u[i]) && u[i] != '@' && u[i] != '$')
+            return false;
+    return true;
+}
+
+int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const char *marker,
+                         const struct nm_script_opts *opts, struct nm_buf *out, nm_diag *d)
 {
     struct nm_buf b;
     bool any_root = false, any_timeout = false;
@@ -185,6 +271,9 @@ int nm_script_build(const struct nm_probe_spec *probes, size_t n, const char *ma
     r = probes_validate(probes, n, d);
     if (r < 0)
         return r;
+    if (opts && opts->sudo_user && !sudo_user_valid(opts->sudo_user))
+        return nm_diag_set(d, NM_ERR_INVAL, "invalid user name for sudo -u: \"%.80s\"",
+                           opts->sudo_user);
     for (size_t i = 0; i < n; i++) {
         any_root |= probes[i].needs_root;
         any_timeout |= probes[i].timeout_s > 0;
@@ -196,15 +285,35 @@ int nm_script_build(const struct nm_probe_spec *probes, size_t n, const char *ma
     nm_buf_appends(&b, script_probe_fn);
     nm_buf_appends(&b, script_preamble);
     nm_buf_appendf(&b, "nm_m=%s\n", marker);
-    if (any_root)
+    if (any_root) {
+        nm_buf_appendf(&b, "nm_become=%d\n", opts && opts->no_sudo ? 0 : 1);
+        if (opts && opts->sudo_user) {
+            nm_buf_appends(&b, "NM_SUDO_USER=");
+            nm_buf_append_shquoted(&b, opts->sudo_user);
+            nm_buf_appends(&b, "; export NM_SUDO_USER\n");
+        } else {
+            nm_buf_appends(&b, "NM_SUDO_USER=\n");
+        }
         nm_buf_appends(&b, script_sudo_probe);
+    }
     if (any_timeout)
         nm_buf_appends(&b, script_timeout_probe);
     for (size_t i = 0; i < n; i++) {
         nm_buf_appends(&b, "nm_probe ");
         nm_buf_append_shquoted(&b, probes[i].id);
-        nm_buf_appendf(&b, " %d %u ", probes[i].needs_root ? 1 : 0, probes[i].timeout_s);
-        nm_buf_append_shquoted(&b, probes[i].script);
+        int mode = !probes[i].needs_root ? 0 : probes[i].root_commands ? 2 : 1;
+        nm_buf_appendf(&b, " %d %u ", mode, probes[i].timeout_s);
+        if (mode == 2) {
+            /* One quoted word: nm_root is defined inside the probe's own sh. */
+            struct nm_buf w;
+            nm_buf_init(&w, SIZE_MAX);
+            nm_buf_appends(&w, script_root_fn);
+            nm_buf_appends(&w, probes[i].script);
+            nm_buf_append_shquoted(&b, w.data);
+            nm_buf_finish(&w);
+        } else {
+            nm_buf_append_shquoted(&b, probes[i].script);
+        }
         nm_buf_appends(&b, "\n");
     }
     nm_buf_appends(&b, script_tail);
@@ -345,7 +454,7 @@ struct frame_line {
     const char *id;
     size_t id_len;
     int rc;             /* E on stdout */
-    const char *reason; /* S */
+    const char *reason; /* S; R: the refused command line */
     size_t reason_len;
 };
 
@@ -362,7 +471,7 @@ static bool frame_line_parse(const char *p, size_t len, int s, struct frame_line
     if (len < 3 || p[1] != ' ')
         return false;
     fl->type = p[0];
-    if (fl->type != 'B' && fl->type != 'E' && !(fl->type == 'S' && s == 0))
+    if (fl->type != 'B' && fl->type != 'E' && !((fl->type == 'S' || fl->type == 'R') && s == 0))
         return false;
     p += 2;
     for (q = p; q < end && *q != ' '; q++)
@@ -382,6 +491,17 @@ static bool frame_line_parse(const char *p, size_t len, int s, struct frame_line
         if (nm_parse_u64(&p, end, &rc) < 0 || p != end || rc > INT_MAX)
             return false;
         fl->rc = (int)rc;
+        return true;
+    }
+    if (fl->type == 'R') {
+        /* A command line: words, so spaces too, and nothing else unprintable. */
+        if (p == end || (size_t)(end - p) > NM_REFUSED_LEN)
+            return false;
+        for (q = p; q < end; q++)
+            if (*q < ' ' || *q > '~')
+                return false;
+        fl->reason = p;
+        fl->reason_len = (size_t)(end - p);
         return true;
     }
     if (p == end || (size_t)(end - p) > REASON_MAX)
@@ -440,6 +560,23 @@ static void frame_line_apply(struct nm_splitter *sp, int s, const struct frame_l
             sec->exit_code = fl->rc;
             sec->state =
                 fl->rc == 124 && sp->sec[idx].timeout_s > 0 ? NM_SECTION_TIMEOUT : NM_SECTION_DONE;
+        }
+        return;
+    case 'R':
+        /* Only from inside the probe it names; it does not end the section. */
+        if (st->cur == NO_SECTION || idx != st->cur) {
+            sp->stray += line_len;
+            return;
+        }
+        {
+            struct nm_section *sec = &sp->sec[idx].pub;
+            if (sec->n_refused < NM_REFUSED_MAX) {
+                memcpy(sec->refused[sec->n_refused], fl->reason, fl->reason_len);
+                sec->refused[sec->n_refused][fl->reason_len] = '\0';
+                sec->n_refused++;
+            }
+            if (sec->refused_total < UINT32_MAX)
+                sec->refused_total++;
         }
         return;
     case 'S':

@@ -498,6 +498,69 @@ json_t *nm_check_evaluate(const struct nm_check *c, const struct nm_host *h,
     return e;
 }
 
+/* Why sudo could not be used, from the script's reason word (script.h). */
+static void why_no_sudo(struct nm_buf *b, const struct nm_host *h, const char *reason)
+{
+    if (strcmp(reason, "off") == 0 && h && h->become == NM_BECOME_UNSUPPORTED)
+        nm_buf_appendf(b,
+                       "the inventory sets ansible_become_method to %s for this host, and "
+                       "nearmiss runs root probes only through sudo",
+                       h->become_method ? h->become_method : "another method");
+    else if (strcmp(reason, "off") == 0)
+        nm_buf_appends(b, "the inventory sets ansible_become to false for this host, so "
+                          "nearmiss never runs sudo there");
+    else if (strcmp(reason, "nosudo") == 0)
+        nm_buf_appends(b, "sudo is not installed");
+    else if (strcmp(reason, "password") == 0)
+        nm_buf_appends(b, "sudo -n refuses: it wants a password, or this user may not use sudo");
+    else if (strcmp(reason, "notallowed") == 0)
+        nm_buf_appends(b, "sudo -n refuses: this user may not use sudo");
+    else if (strcmp(reason, "partial") == 0)
+        nm_buf_appends(b, "sudo -n allows this user only some commands, and this probe runs a "
+                          "whole script as root, which only sudo for every command "
+                          "(sudo -n true) allows");
+    else
+        nm_buf_appendf(b, "sudo -n is not available (%s)", reason);
+}
+
+/*
+ * A root probe that could not get root: the check is an error naming the
+ * exact command lines to allow, as a sudoers drop-in would hold them, so
+ * the fix is a copy and paste (or `nearmiss sudoers`) away.
+ */
+static json_t *root_error(const struct nm_check *c, const struct nm_host *h,
+                          const struct nm_section *sec)
+{
+    const struct nm_probe_def *p = c->probe;
+    struct nm_buf b;
+    nm_buf_init(&b, 4000);
+    if (sec->state == NM_SECTION_SKIPPED) {
+        nm_buf_appendf(&b, "probe %s needs root and the login user is not root; ", p->id);
+        why_no_sudo(&b, h, sec->skip_reason);
+    } else {
+        nm_buf_appendf(&b, "probe %s needs root: sudo -n refused to run ", p->id);
+        for (unsigned i = 0; i < sec->n_refused; i++)
+            nm_buf_appendf(&b, "%s'%s'", i ? ", " : "", sec->refused[i]);
+        if (sec->refused_total > sec->n_refused)
+            nm_buf_appendf(&b, " and %" PRIu32 " more", sec->refused_total - sec->n_refused);
+        nm_buf_appends(&b, " (not among this user's sudo rights)");
+    }
+    if (p->n_root_commands > 0) {
+        nm_buf_appends(&b, ". Allow exactly these commands as root with NOPASSWD (one path per "
+                           "line, whichever the host has; `nearmiss sudoers` prints the "
+                           "drop-in): ");
+        for (size_t i = 0; i < p->n_root_commands; i++)
+            nm_buf_appendf(&b, "%s%s", i ? ", " : "", p->root_commands[i]);
+        nm_buf_appends(&b, "; or scan as root");
+    } else {
+        nm_buf_appends(&b, ". It runs a whole script as root, which no list of exact commands "
+                           "can allow: scan as root, or grant this user sudo for every command");
+    }
+    json_t *e = nm_check_result_entry(c, NM_RESULT_ERROR, b.data ? b.data : "");
+    nm_buf_finish(&b);
+    return e;
+}
+
 json_t *nm_check_evaluate_with(const struct nm_check *c, const struct nm_host *h,
                                const struct nm_section *sec, const json_t *parser_options,
                                int64_t now, json_t *findings, json_t *metrics)
@@ -506,13 +569,8 @@ json_t *nm_check_evaluate_with(const struct nm_check *c, const struct nm_host *h
     if (!sec || sec->state == NM_SECTION_MISSING)
         return nm_check_result_entry(c, NM_RESULT_ERROR,
                                      "the probe did not run (host output ended before it)");
-    if (sec->state == NM_SECTION_SKIPPED) {
-        snprintf(why, sizeof why,
-                 "probe %s needs root: the login user is not root and sudo -n is not "
-                 "available (%s); grant passwordless sudo for it or scan as root",
-                 c->probe->id, sec->skip_reason);
-        return nm_check_result_entry(c, NM_RESULT_ERROR, why);
-    }
+    if (sec->state == NM_SECTION_SKIPPED)
+        return root_error(c, h, sec);
     if (sec->state == NM_SECTION_TIMEOUT) {
         snprintf(why, sizeof why, "probe %s exceeded its %u s timeout", c->probe->id,
                  c->probe->timeout_s);
@@ -538,6 +596,8 @@ json_t *nm_check_evaluate_with(const struct nm_check *c, const struct nm_host *h
         return nm_check_result_entry(c, NM_RESULT_NOTAPPLICABLE,
                                      k ? why : "the probe says it does not apply to this host");
     }
+    if (sec->refused_total > 0)
+        return root_error(c, h, sec);
     if (!exit_ok(c, sec->exit_code)) {
         /* Show the start of stderr: it usually says why. */
         size_t n = sec->err.len < 200 ? sec->err.len : 200;

@@ -58,8 +58,8 @@ static const char *const top_keys[] = {"id",
                                        NULL};
 static const char *const applies_keys[] = {"os",     "os_version",  "commands", "roles",
                                            "labels", "criticality", NULL};
-static const char *const probe_keys[] = {"id",         "script",  "needs_root", "timeout",
-                                         "max_output", "comment", NULL};
+static const char *const probe_keys[] = {"id",         "script",  "needs_root",    "timeout",
+                                         "max_output", "comment", "root_commands", NULL};
 static const char *const parser_keys[] = {"name", "options", NULL};
 static const char *const ticket_keys[] = {"summary", NULL};
 static const char *const record_keys[] = {"key", "fields", NULL};
@@ -472,7 +472,50 @@ static void probe_free(struct nm_probe_def *p)
     free(p->id);
     free(p->script);
     free(p->origin);
+    for (size_t i = 0; i < p->n_root_commands; i++)
+        free(p->root_commands[i]);
+    free(p->root_commands);
     free(p);
+}
+
+/*
+ * One entry of "root_commands": the command line as a sudoers drop-in allows
+ * it and as `sudo` sees it (words joined by one space): an absolute path, then
+ * arguments.  `*` is refused: in sudoers it also matches spaces, so any
+ * argument could be added after it.  Bounded classes such as [a-z] are fine.
+ */
+static bool root_command_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 256 || s[0] != '/' || s[n - 1] == ' ')
+        return false;
+    bool in_path = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ' ') {
+            if (s[i + 1] == ' ')
+                return false;
+            in_path = false;
+            continue;
+        }
+        if (c < ' ' || c > '~' || c == '*' || c == '"' || c == '\\')
+            return false;
+        if (in_path && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '/' || c == '.' || c == '_' ||
+                         c == '-' || c == '+'))
+            return false;
+    }
+    return true;
+}
+
+static bool same_strv(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
 }
 
 static bool probe_id_ok(const char *id)
@@ -498,6 +541,7 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
     const json_t *id = json_object_get(v, "id"), *script = json_object_get(v, "script");
     const json_t *root = json_object_get(v, "needs_root"), *to = json_object_get(v, "timeout");
     const json_t *cap = json_object_get(v, "max_output");
+    const json_t *rootcmds = json_object_get(v, "root_commands");
     if (!json_is_string(id) || !probe_id_ok(json_string_value(id)))
         return bad(l, "probe.id", "must be 1-64 characters of [A-Za-z0-9._-]%s", "");
     if (nm_str_has_prefix(json_string_value(id), "nm."))
@@ -539,6 +583,29 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
     p->timeout_s = to ? (unsigned)json_integer_value(to) : DEFAULT_PROBE_TIMEOUT;
     p->max_output = cap ? (size_t)json_integer_value(cap) : DEFAULT_PROBE_OUTPUT;
     p->origin = nm_xstrdup(l->file);
+    if (rootcmds) {
+        if (!json_is_true(root) || !json_is_array(rootcmds) || json_array_size(rootcmds) == 0 ||
+            json_array_size(rootcmds) > 64) {
+            probe_free(p);
+            return bad(l, "probe.root_commands",
+                       "is a non-empty array (at most 64) of command lines, and only with "
+                       "\"needs_root\": true%s",
+                       "");
+        }
+        p->root_commands = nm_xcalloc(json_array_size(rootcmds), sizeof *p->root_commands);
+        for (size_t i = 0; i < json_array_size(rootcmds); i++) {
+            const char *c = json_string_value(json_array_get(rootcmds, i));
+            if (!c || !root_command_ok(c)) {
+                probe_free(p);
+                return bad(l, "probe.root_commands",
+                           "entry %zu must be an absolute path and arguments separated by "
+                           "single spaces, printable ASCII without * \" or \\, at most 256 "
+                           "bytes",
+                           i);
+            }
+            p->root_commands[p->n_root_commands++] = nm_xstrdup(c);
+        }
+    }
 
     /* Checks sharing a probe id share one run, so they must agree on it. */
     for (size_t i = 0; i < cs->n_probes; i++) {
@@ -546,7 +613,9 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
         if (strcmp(q->id, p->id) != 0)
             continue;
         bool same = strcmp(q->script, p->script) == 0 && q->needs_root == p->needs_root &&
-                    q->timeout_s == p->timeout_s && q->max_output == p->max_output;
+                    q->timeout_s == p->timeout_s && q->max_output == p->max_output &&
+                    same_strv(q->root_commands, q->n_root_commands, p->root_commands,
+                              p->n_root_commands);
         char qo[256];
         snprintf(qo, sizeof qo, "%s", q->origin);
         probe_free(p);

@@ -216,6 +216,7 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
         specs[n++] = (struct nm_probe_spec){.id = pd->id,
                                             .script = script,
                                             .needs_root = pd->needs_root,
+                                            .root_commands = pd->n_root_commands > 0,
                                             .timeout_s = pd->timeout_s,
                                             .cap = pd->max_output};
     }
@@ -493,7 +494,10 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
     nm_buf_init(&script, 4u << 20);
     nm_diag d = {{0}};
     struct nm_splitter *sp = NULL;
-    if (nm_marker_generate(marker) < 0 || nm_script_build(specs, n, marker, &script, &d) < 0) {
+    const struct nm_script_opts sopts = {.no_sudo = h->become != NM_BECOME_DEFAULT,
+                                         .sudo_user = h->become_user};
+    if (nm_marker_generate(marker) < 0 ||
+        nm_script_build_opts(specs, n, marker, &sopts, &script, &d) < 0) {
         json_object_set_new(hj, "error", json_sprintf("cannot build the probe script: %s", d.msg));
         goto out;
     }

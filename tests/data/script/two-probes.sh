@@ -6,16 +6,23 @@ nm_probe() {
     if [ "$nm_t" != 0 ] && [ -n "$nm_to" ]; then
         set -- "$nm_to" -k 2 "$nm_t" "$@"
     fi
-    if [ "$nm_nr" = 1 ] && [ "$nm_root" != 1 ]; then
-        if [ "$nm_sudo" != 1 ]; then
-            printf '%s S %s noroot\n' "$nm_m" "$nm_id"
+    if [ "$nm_nr" != 0 ]; then
+        nm_why=
+        case $nm_sudo in
+        root) ;;
+        all) [ "$nm_nr" = 1 ] && set -- sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} "$@" ;;
+        some) [ "$nm_nr" = 1 ] && nm_why=partial ;;
+        *) nm_why=$nm_sudo ;;
+        esac
+        if [ -n "$nm_why" ]; then
+            printf '%s S %s %s\n' "$nm_m" "$nm_id" "$nm_why"
             return 0
         fi
-        set -- sudo -n "$@"
     fi
+    NM_PROBE_ID=$nm_id; export NM_PROBE_ID
     printf '%s B %s\n' "$nm_m" "$nm_id"
     printf '%s B %s\n' "$nm_m" "$nm_id" >&2
-    "$@"
+    "$@" 9>&1
     nm_rc=$?
     printf '\n%s E %s %d\n' "$nm_m" "$nm_id" "$nm_rc"
     printf '\n%s E %s\n' "$nm_m" "$nm_id" >&2
@@ -27,15 +34,29 @@ LC_ALL=C; export LC_ALL
 PATH="${PATH:-/usr/bin:/bin}:/usr/sbin:/sbin:/usr/local/sbin"; export PATH
 nm_root=0
 [ "$(id -u 2>/dev/null)" = 0 ] && nm_root=1
-nm_sudo=0
+nm_sudo=root
 nm_to=
 command -v renice >/dev/null 2>&1 && renice -n 10 -p $$ >/dev/null 2>&1
 command -v ionice >/dev/null 2>&1 && ionice -c 3 -p $$ >/dev/null 2>&1
 nm_m=0123456789abcdef0123456789abcdef
-if [ "$nm_root" != 1 ] && command -v sudo >/dev/null 2>&1 &&
-    sudo -n true >/dev/null 2>&1; then nm_sudo=1; fi
+nm_become=1
+NM_SUDO_USER=
+if [ "$nm_root" != 1 ]; then
+    if [ "$nm_become" = 0 ]; then nm_sudo=off
+    elif ! command -v sudo >/dev/null 2>&1; then nm_sudo=nosudo
+    elif nm_se=$(sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} true 2>&1); then nm_sudo=all
+    elif sudo -n -l >/dev/null 2>&1; then nm_sudo=some
+    else
+        case $nm_se in
+        *'not allowed'* | *'not in the sudoers'* | *'may not run sudo'*) nm_sudo=notallowed ;;
+        *) nm_sudo=password ;;
+        esac
+    fi
+fi
+NM_SUDO=$nm_sudo NM_M=$nm_m; export NM_SUDO NM_M
 nm_to=$(command -v timeout 2>/dev/null)
 if [ -n "$nm_to" ] && ! "$nm_to" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi
+NM_TO=$nm_to; export NM_TO
 nm_probe 'os-release' 0 10 'cat /etc/os-release'
 nm_probe 'shadow-perms' 1 0 'stat -c '\''%a %U'\'' /etc/shadow'
 }

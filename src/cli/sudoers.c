@@ -1,0 +1,299 @@
+/*
+ * `nearmiss sudoers`: the sudoers drop-in that lets a scan user run, as root
+ * and without a password, exactly the command lines the selected checks run
+ * as root (their probes' "root_commands"), and nothing else.
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/common.h"
+#include "nearmiss/check.h"
+#include "nearmiss/cli.h"
+#include "nearmiss/install.h"
+#include "nearmiss/util.h"
+
+#include "nm-config.h"
+
+static const char sudoers_usage[] =
+    "Usage: nearmiss sudoers [-c DIR] [--user NAME] [--runas NAME] [--checks ID,...]\n"
+    "\n"
+    "Prints a sudoers drop-in (for /etc/sudoers.d/) that lets NAME run, as root and\n"
+    "without a password, exactly the commands the selected checks run as root:\n"
+    "full paths and exact arguments, no shell, no '*'. Where a command's path\n"
+    "differs across distributions every variant is listed. Checks whose probe runs\n"
+    "a whole script as root cannot be allowed this way; they are named in a comment\n"
+    "(scan those hosts as root, or they report error).\n"
+    "\n"
+    "  -c, --checks-dir DIR  check definitions (default: the installed checks)\n"
+    "      --user NAME       the scan's login user (default: the current user)\n"
+    "      --runas NAME      the user sudo runs the commands as (default: root;\n"
+    "                        ansible_become_user makes the scan use sudo -u NAME)\n"
+    "      --checks ID,...   only these checks (default: all)\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "Check the file before installing it:\n"
+    "  nearmiss sudoers --user scan >nearmiss && visudo -cf nearmiss &&\n"
+    "  install -o root -g root -m 0440 nearmiss /etc/sudoers.d/nearmiss\n";
+
+/* Login and group names as sudoers takes them unquoted. */
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* NEARMISS_ plus the probe id upper-cased, other characters as '_': an alias
+ * name sudoers accepts ([A-Z][A-Z0-9_]*). */
+static void alias_name(struct nm_buf *b, const char *probe_id)
+{
+    nm_buf_appends(b, "NEARMISS_");
+    for (const char *p = probe_id; *p; p++) {
+        char c = *p;
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            c = '_';
+        nm_buf_append(b, &c, 1);
+    }
+}
+
+/*
+ * One command line in sudoers syntax.  The loader has vetted it (an
+ * absolute path, arguments of printable ASCII without '*', '"' or '\'); the
+ * characters sudoers gives a meaning to inside a command are escaped, and a
+ * command without arguments gets "" (bare, sudoers would allow any).
+ */
+static void sudoers_command(struct nm_buf *b, const char *cmd)
+{
+    const char *sp = strchr(cmd, ' ');
+    for (const char *p = cmd; *p; p++) {
+        if (p > sp && sp && strchr(",:=#!()", *p))
+            nm_buf_appends(b, "\\");
+        nm_buf_append(b, p, 1);
+    }
+    if (!sp)
+        nm_buf_appends(b, " \"\"");
+}
+
+/* The program's name and arguments, without its directory. */
+static const char *after_dir(const char *cmd, size_t *ret_dir_len)
+{
+    const char *sp = strchr(cmd, ' ');
+    size_t plen = sp ? (size_t)(sp - cmd) : strlen(cmd);
+    size_t d = plen;
+    while (d > 0 && cmd[d - 1] != '/')
+        d--;
+    *ret_dir_len = d;
+    return cmd + d;
+}
+
+/* "# dmesg: /usr/bin/dmesg or /bin/dmesg ..." for a program listed under
+ * several directories in one probe. */
+static void path_variants(struct nm_buf *b, const struct nm_probe_def *p)
+{
+    for (size_t i = 0; i < p->n_root_commands; i++) {
+        size_t di, pi;
+        const char *ni = after_dir(p->root_commands[i], &di);
+        const char *spi = strchr(ni, ' ');
+        size_t nlen = spi ? (size_t)(spi - ni) : strlen(ni);
+        bool first = true, other = false;
+        for (size_t k = 0; k < i && first; k++) {
+            const char *nk = after_dir(p->root_commands[k], &pi);
+            if (strncmp(nk, ni, nlen) == 0 && (nk[nlen] == ' ' || nk[nlen] == '\0'))
+                first = false;
+        }
+        if (!first)
+            continue;
+        /* seen: " /a/x /b/x " so a path is found whole, never as a suffix. */
+        struct nm_buf dirs, seen;
+        nm_buf_init(&dirs, 4096);
+        nm_buf_init(&seen, 4096);
+        nm_buf_appendf(&dirs, "%.*s", (int)(di + nlen), p->root_commands[i]);
+        nm_buf_appendf(&seen, " %s ", dirs.data);
+        for (size_t k = i + 1; k < p->n_root_commands; k++) {
+            const char *nk = after_dir(p->root_commands[k], &pi);
+            if (strncmp(nk, ni, nlen) != 0 || (nk[nlen] != ' ' && nk[nlen] != '\0'))
+                continue;
+            char *alt = nm_xasprintf(" %.*s ", (int)(pi + nlen), p->root_commands[k]);
+            if (!strstr(seen.data, alt)) {
+                nm_buf_appends(&seen, alt + 1);
+                nm_buf_appendf(&dirs, " or %.*s", (int)(pi + nlen), p->root_commands[k]);
+                other = true;
+            }
+            free(alt);
+        }
+        if (other)
+            nm_buf_appendf(b,
+                           "#   %.*s is at %s depending on the distribution (merged /usr or "
+                           "not, BusyBox): each variant is listed\n",
+                           (int)nlen, ni, dirs.data);
+        nm_buf_finish(&seen);
+        nm_buf_finish(&dirs);
+    }
+}
+
+static char *current_user(void)
+{
+    const struct passwd *pw = getpwuid(geteuid());
+    return nm_xstrdup(pw && pw->pw_name ? pw->pw_name : "nearmiss");
+}
+
+int nm_cmd_sudoers(int argc, char **argv)
+{
+    enum { O_USER = 0x100, O_RUNAS, O_CHECKS };
+    static const struct option opts[] = {{"checks-dir", required_argument, NULL, 'c'},
+                                         {"user", required_argument, NULL, O_USER},
+                                         {"runas", required_argument, NULL, O_RUNAS},
+                                         {"checks", required_argument, NULL, O_CHECKS},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *dir_opt = NULL, *user_opt = NULL, *runas = "root", *only = NULL;
+    int c;
+    nm_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            dir_opt = optarg;
+            break;
+        case O_USER:
+            user_opt = optarg;
+            break;
+        case O_RUNAS:
+            runas = optarg;
+            break;
+        case O_CHECKS:
+            only = optarg;
+            break;
+        case 'h':
+            fputs(sudoers_usage, stdout);
+            return 0;
+        default:
+            return NM_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        nm_cli_error("sudoers: unexpected argument \"%s\" (try --help)", argv[optind]);
+        return NM_EXIT_USAGE;
+    }
+    char *user = user_opt ? nm_xstrdup(user_opt) : current_user();
+    char *dir = dir_opt ? nm_xstrdup(dir_opt) : nm_default_checks_dir();
+    char **ids = NULL;
+    size_t n_ids = 0;
+    struct nm_checkset cs;
+    struct nm_buf b;
+    bool loaded = false;
+    int rc = NM_EXIT_USAGE;
+    nm_buf_init(&b, 1u << 20);
+
+    if (!name_ok(user) || !name_ok(runas)) {
+        nm_cli_error("sudoers: \"%s\" is not a user name sudoers can take",
+                     name_ok(user) ? runas : user);
+        goto out;
+    }
+    if (nm_cli_load_checks(dir, &cs) < 0)
+        goto out;
+    loaded = true;
+    if (only) {
+        for (const char *t = only; *t;) {
+            const char *e = strchr(t, ',');
+            size_t len = e ? (size_t)(e - t) : strlen(t);
+            if (len) {
+                ids = nm_xreallocarray(ids, n_ids + 1, sizeof *ids);
+                ids[n_ids++] = nm_xstrndup(t, len);
+            }
+            t += len + (e ? 1 : 0);
+        }
+        nm_diag d = {{0}};
+        if (n_ids == 0 || nm_checkset_keep(&cs, ids, n_ids, &d) < 0) {
+            nm_cli_error("sudoers: --checks: %s", n_ids ? d.msg : "no check named");
+            goto out;
+        }
+    }
+
+    nm_buf_appendf(&b,
+                   "# sudoers drop-in for nearmiss %s: lets %s run as %s, without a password,\n"
+                   "# exactly the commands below (full path, exact arguments; \"\" means none)\n"
+                   "# and nothing else: no shell, no '*'.  Generated by `nearmiss sudoers` from\n"
+                   "# %s.  Check and install it with:\n"
+                   "#   visudo -cf FILE && install -o root -g root -m 0440 FILE "
+                   "/etc/sudoers.d/nearmiss\n",
+                   NM_VERSION, user, runas, dir);
+
+    struct nm_buf aliases, whole;
+    nm_buf_init(&aliases, 1u << 16);
+    nm_buf_init(&whole, 1u << 16);
+    for (size_t pi = 0; pi < cs.n_probes; pi++) {
+        const struct nm_probe_def *p = cs.probes[pi];
+        struct nm_buf users;
+        nm_buf_init(&users, 1u << 14);
+        for (size_t k = 0; k < cs.n_checks; k++)
+            if (cs.checks[k].probe == p)
+                nm_buf_appendf(&users, "%s%s", users.len ? ", " : "", cs.checks[k].id);
+        if (!p->needs_root || users.len == 0) {
+            nm_buf_finish(&users);
+            continue;
+        }
+        if (p->n_root_commands == 0) {
+            nm_buf_appendf(&whole, "#   %s (probe %s)\n", users.data, p->id);
+            nm_buf_finish(&users);
+            continue;
+        }
+        nm_buf_appendf(&b, "\n# %s (probe %s)\n", users.data, p->id);
+        path_variants(&b, p);
+        nm_buf_appends(&b, "Cmnd_Alias ");
+        alias_name(&b, p->id);
+        nm_buf_appends(&b, " = \\\n");
+        for (size_t i = 0; i < p->n_root_commands; i++) {
+            nm_buf_appends(&b, "    ");
+            sudoers_command(&b, p->root_commands[i]);
+            nm_buf_appends(&b, i + 1 < p->n_root_commands ? ", \\\n" : "\n");
+        }
+        if (aliases.len)
+            nm_buf_appends(&aliases, ", ");
+        alias_name(&aliases, p->id);
+        nm_buf_finish(&users);
+    }
+    if (aliases.len) {
+        nm_buf_appendf(&b,
+                       "\nCmnd_Alias NEARMISS_ROOT = %s\n"
+                       "# The scan has no terminal: where sudoers sets requiretty (older RHEL "
+                       "and\n# CentOS), these commands must be exempt from it.\n"
+                       "Defaults!NEARMISS_ROOT !requiretty\n"
+                       "%s ALL=(%s) NOPASSWD: NEARMISS_ROOT\n",
+                       aliases.data, user, runas);
+    } else {
+        nm_buf_appends(&b, "\n# None of the selected checks runs a command as root.\n");
+    }
+    if (whole.len)
+        nm_buf_appendf(&b,
+                       "\n# Not allowed here: these checks run a whole script as root, which no "
+                       "exact\n# command can allow; scan their hosts as root (or they report "
+                       "error):\n%s",
+                       whole.data);
+    nm_buf_finish(&aliases);
+    nm_buf_finish(&whole);
+    fwrite(b.data, 1, b.len, stdout);
+    rc = fflush(stdout) == 0 ? NM_EXIT_OK : NM_EXIT_USAGE;
+out:
+    nm_buf_finish(&b);
+    if (loaded)
+        nm_checkset_finish(&cs);
+    for (size_t i = 0; i < n_ids; i++)
+        free(ids[i]);
+    free(ids);
+    free(dir);
+    free(user);
+    return rc;
+}
