@@ -21,6 +21,7 @@ pkgs=(
     python3                          # tests/hostile/peers.py: hostile TCP peers
     valgrind                                                    # valgrind setup
     strace                       # test-auth.sh: the identity is read once per run
+    sudo                # test-privilege.sh: root checks through a drop-in; visudo -c
     prometheus                 # promtool: checks the textfile and contrib/ rules
     python3 python3-yaml       # contrib/kubernetes manifests parsed and checked
 )

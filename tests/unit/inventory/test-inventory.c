@@ -375,6 +375,50 @@ static void test_ansible_minimal(void)
     nm_inventory_finish(&inv);
 }
 
+/* ansible_become / _user / _method, as INI strings and YAML booleans. */
+static void test_ansible_become(void)
+{
+    struct nm_inventory inv;
+    nm_diag d = {""};
+    static const char doc[] =
+        "{\n"
+        "  \"_meta\": {\"hostvars\": {\n"
+        "    \"plain\": {},\n"
+        "    \"off\": {\"ansible_become\": false, \"ansible_become_user\": \"x\"},\n"
+        "    \"offini\": {\"ansible_become\": \"no\"},\n"
+        "    \"asuser\": {\"ansible_become\": \"True\", \"ansible_become_user\": \"scan\"},\n"
+        "    \"viasu\": {\"ansible_become_method\": \"su\"},\n"
+        "    \"viasudo\": {\"ansible_become_method\": \"sudo\"}}},\n"
+        "  \"all\": {\"children\": [\"g\"]},\n"
+        "  \"g\": {\"hosts\": [\"plain\", \"off\", \"offini\", \"asuser\", \"viasu\", "
+        "\"viasudo\"], \"vars\": {\"ansible_become_user\": \"root\"}}\n"
+        "}\n";
+    nm_inventory_init(&inv);
+    CHECK_INT(nm_inventory_load_buffer(&inv, "become", doc, strlen(doc), &d), 0);
+    CHECK_STR(d.msg, "");
+    const struct nm_host *h;
+    CHECK((h = nm_inventory_find_host(&inv, "plain")) && h->become == NM_BECOME_DEFAULT &&
+          h->become_user && strcmp(h->become_user, "root") == 0);
+    CHECK((h = nm_inventory_find_host(&inv, "off")) && h->become == NM_BECOME_OFF);
+    CHECK((h = nm_inventory_find_host(&inv, "offini")) && h->become == NM_BECOME_OFF);
+    CHECK((h = nm_inventory_find_host(&inv, "asuser")) && h->become == NM_BECOME_DEFAULT &&
+          h->become_user && strcmp(h->become_user, "scan") == 0);
+    CHECK((h = nm_inventory_find_host(&inv, "viasu")) && h->become == NM_BECOME_UNSUPPORTED &&
+          h->become_method && strcmp(h->become_method, "su") == 0);
+    CHECK((h = nm_inventory_find_host(&inv, "viasudo")) && h->become == NM_BECOME_DEFAULT &&
+          !h->become_method);
+    nm_inventory_finish(&inv);
+
+    /* Not a boolean: an error naming where. */
+    static const char bad[] = "{\"_meta\": {\"hostvars\": {\"h\": {\"ansible_become\": "
+                              "\"maybe\"}}}, \"all\": {\"hosts\": [\"h\"]}}";
+    nm_inventory_init(&inv);
+    CHECK_INT(nm_inventory_load_buffer(&inv, "bad", bad, strlen(bad), &d), NM_ERR_INVAL);
+    CHECK(strstr(d.msg, "ansible_become") != NULL);
+    CHECK_INT(inv.n_hosts, 0);
+    nm_inventory_finish(&inv);
+}
+
 static void test_merge(void)
 {
     struct nm_inventory inv;
@@ -569,6 +613,7 @@ int main(void)
     test_native_defaults();
     test_ansible();
     test_ansible_minimal();
+    test_ansible_become();
     test_merge();
     test_io_errors();
     test_error_table();
