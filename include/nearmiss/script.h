@@ -101,7 +101,7 @@ struct nm_section {
     char skip_reason[32];
     /* R lines: commands sudo refused to run as root for this probe. */
     char refused[NM_REFUSED_MAX][NM_REFUSED_LEN + 1];
-    unsigned n_refused;      /* kept in refused[] */
+    unsigned n_refused;     /* kept in refused[] */
     uint32_t refused_total; /* seen */
 };
 

@@ -500,9 +500,9 @@ static bool root_command_ok(const char *s)
         }
         if (c < ' ' || c > '~' || c == '*' || c == '"' || c == '\\')
             return false;
-        if (in_path && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '/' || c == '.' || c == '_' ||
-                         c == '-' || c == '+'))
+        if (in_path &&
+            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '/' || c == '.' || c == '_' || c == '-' || c == '+'))
             return false;
     }
     return true;
@@ -612,10 +612,10 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
         struct nm_probe_def *q = cs->probes[i];
         if (strcmp(q->id, p->id) != 0)
             continue;
-        bool same = strcmp(q->script, p->script) == 0 && q->needs_root == p->needs_root &&
-                    q->timeout_s == p->timeout_s && q->max_output == p->max_output &&
-                    same_strv(q->root_commands, q->n_root_commands, p->root_commands,
-                              p->n_root_commands);
+        bool same =
+            strcmp(q->script, p->script) == 0 && q->needs_root == p->needs_root &&
+            q->timeout_s == p->timeout_s && q->max_output == p->max_output &&
+            same_strv(q->root_commands, q->n_root_commands, p->root_commands, p->n_root_commands);
         char qo[256];
         snprintf(qo, sizeof qo, "%s", q->origin);
         probe_free(p);
