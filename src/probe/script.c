@@ -115,8 +115,9 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * outermost so that timeout(1) runs as root too and can still kill a root
  * child; timeout's path is absolute so sudo's secure_path does not matter.
  * `sh -c --` keeps a snippet that starts with "-" from being read as
- * options.  fd 9 is the section's stdout, kept for nm_root's R lines when the
- * snippet has redirected its own stdout.  The "\n" before each E line is
+ * options.  For ROOT=2 fd 9 is the section's stdout, kept for nm_root's R
+ * lines when the snippet has redirected its own stdout (and closed for the
+ * commands it runs, so nothing left behind holds the channel open).  The "\n" before each E line is
  * what lets output without a final newline end cleanly.
  */
 static const char script_probe_fn[] =
@@ -144,7 +145,7 @@ static const char script_probe_fn[] =
     "    NM_PROBE_ID=$nm_id; export NM_PROBE_ID\n"
     "    printf '%s B %s\\n' \"$nm_m\" \"$nm_id\"\n"
     "    printf '%s B %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
-    "    \"$@\" 9>&1\n"
+    "    if [ \"$nm_nr\" = 2 ]; then \"$@\" 9>&1; else \"$@\"; fi\n"
     "    nm_rc=$?\n"
     "    printf '\\n%s E %s %d\\n' \"$nm_m\" \"$nm_id\" \"$nm_rc\"\n"
     "    printf '\\n%s E %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
@@ -183,7 +184,7 @@ static const char script_root_fn[] =
     "    esac\n"
     "    if [ -n \"$nm_rt\" ] && [ -n \"${NM_TO:-}\" ]; then set -- \"$NM_TO\" -k 2 \"$nm_rt\" "
     "\"$@\"; fi\n"
-    "    \"$@\"\n"
+    "    \"$@\" 9>&-\n"
     "}\n";
 
 /*

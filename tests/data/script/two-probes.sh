@@ -22,7 +22,7 @@ nm_probe() {
     NM_PROBE_ID=$nm_id; export NM_PROBE_ID
     printf '%s B %s\n' "$nm_m" "$nm_id"
     printf '%s B %s\n' "$nm_m" "$nm_id" >&2
-    "$@" 9>&1
+    if [ "$nm_nr" = 2 ]; then "$@" 9>&1; else "$@"; fi
     nm_rc=$?
     printf '\n%s E %s %d\n' "$nm_m" "$nm_id" "$nm_rc"
     printf '\n%s E %s\n' "$nm_m" "$nm_id" >&2
