@@ -121,8 +121,13 @@ int nm_cmd_checks(int argc, char **argv)
             printf("\n  items: the host's inventory \"tls\" endpoints, probed from the scanner\n");
         } else {
             printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,
-                   k->probe->needs_root ? "as root via sudo -n" : "as the login user",
+                   !k->probe->needs_root              ? "as the login user"
+                   : k->probe->n_root_commands == 0 ? "the whole script as root via sudo -n"
+                                                    : "as the login user; the commands below as "
+                                                      "root via sudo -n",
                    k->probe->timeout_s, k->probe->max_output);
+            for (size_t i = 0; i < k->probe->n_root_commands; i++)
+                printf("    root: %s\n", k->probe->root_commands[i]);
             for (const char *p = k->probe->script; *p;) {
                 const char *nl = strchr(p, '\n');
                 int len = nl ? (int)(nl - p) : (int)strlen(p);

@@ -79,7 +79,7 @@ static void sudoers_command(struct nm_buf *b, const char *cmd)
 {
     const char *sp = strchr(cmd, ' ');
     for (const char *p = cmd; *p; p++) {
-        if (p > sp && sp && strchr(",:=#!()", *p))
+        if (p > sp && sp && strchr(",:=#!", *p))
             nm_buf_appends(b, "\\");
         nm_buf_append(b, p, 1);
     }

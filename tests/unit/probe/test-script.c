@@ -971,6 +971,58 @@ static void test_skip_lines(const char *marker)
     hand_done(&h);
 }
 
+/* R lines: commands sudo refused for the open probe; they stay out of its
+ * output, do not end it, and only count inside the probe they name. */
+static void test_refused_lines(const char *marker)
+{
+    struct hand h;
+    hand_run(&h, marker,
+             B("@ B c\nout1\n\n@ R c /usr/sbin/smartctl --json=c -x /dev/sda -d sat\nout2\n"
+               "\n@ R c /usr/bin/ipmitool sdr type Power Supply\n\n@ E c 0\n"),
+             B("@ B c\n\n@ R c /bin/sh\n\n@ E c\n"));
+    const struct nm_section *c = nm_splitter_find(h.sp, "c");
+    CHECK_INT(c->state, NM_SECTION_DONE);
+    CHECK(c->out.len == 10 && memcmp(c->out.data, "out1\nout2\n", 10) == 0);
+    /* On stderr an R line is the probe's own bytes. */
+    CHECK(c->err.len > 0 && memmem(c->err.data, c->err.len, " R c /bin/sh", 12) != NULL);
+    CHECK_INT(c->n_refused, 2);
+    CHECK_INT(c->refused_total, 2);
+    CHECK_STR(c->refused[0], "/usr/sbin/smartctl --json=c -x /dev/sda -d sat");
+    CHECK_STR(c->refused[1], "/usr/bin/ipmitool sdr type Power Supply");
+    hand_done(&h);
+
+    /* Outside a section, or naming another probe: stray, and nothing kept;
+     * more than NM_REFUSED_MAX: counted, the first ones kept. */
+    hand_run(&h, marker,
+             B("@ R a /x\n@ B a\n\n@ R b /y\n\n@ R a /1\n\n@ R a /2\n\n@ R a /3\n"
+               "\n@ R a /4\n\n@ R a /5\n\n@ E a 0\n"),
+             B(""));
+    const struct nm_section *a = nm_splitter_find(h.sp, "a");
+    CHECK_INT(a->state, NM_SECTION_DONE);
+    CHECK_INT(a->n_refused, NM_REFUSED_MAX);
+    CHECK_INT(a->refused_total, 5);
+    CHECK_STR(a->refused[NM_REFUSED_MAX - 1], "/4");
+    CHECK_INT(nm_splitter_find(h.sp, "b")->n_refused, 0);
+    CHECK(nm_splitter_stray_bytes(h.sp) > 0);
+    hand_done(&h);
+
+    /* A line longer than NM_REFUSED_LEN, or with a control character, is
+     * the probe's output, not a refusal. */
+    struct nm_buf longer;
+    nm_buf_init(&longer, SIZE_MAX);
+    nm_buf_appends(&longer, "@ B a\n\n@ R a /");
+    for (int i = 0; i < NM_REFUSED_LEN; i++)
+        nm_buf_appends(&longer, "x");
+    nm_buf_appends(&longer, "\n\n@ R a /t\tab\n\n@ E a 0\n");
+    hand_run(&h, marker, (struct bytes){longer.data, longer.len}, B(""));
+    a = nm_splitter_find(h.sp, "a");
+    CHECK_INT(a->state, NM_SECTION_DONE);
+    CHECK_INT(a->refused_total, 0);
+    CHECK(a->out_total > NM_REFUSED_LEN);
+    hand_done(&h);
+    nm_buf_finish(&longer);
+}
+
 static void test_host_cap_hand(const char *marker)
 {
     struct nm_splitter *sp = nm_splitter_create(marker, hand_spec, NHAND, 50);
@@ -1066,6 +1118,7 @@ int main(void)
         test_split_everywhere(markers[i]);
         test_damage(markers[i]);
         test_skip_lines(markers[i]);
+        test_refused_lines(markers[i]);
         test_host_cap_hand(markers[i]);
         test_bounded(markers[i]);
     }

@@ -384,9 +384,103 @@ static void test_evaluate(void)
     nm_checkset_finish(&cs);
 }
 
+#define ROOT_CHECK(rootcmds)                                                                \
+    "{\"id\": \"sm\", \"title\": \"T\", \"category\": \"smart\", \"subject\": \"{line}\", "  \
+    "\"message\": \"{line}\", \"probe\": {\"id\": \"p\", \"script\": \"nm_root smartctl -a\", "  \
+    "\"needs_root\": true" rootcmds "}, \"parser\": \"lines\", "                                \
+    "\"rules\": [{\"field\": \"line\", \"op\": \"match\", \"value\": \"FAIL\", "                 \
+    "\"severity\": \"high\"}]}"
+
+/* root_commands: what the loader takes, and the errors that name them. */
+static void test_root(void)
+{
+    expect_error(ROOT_CHECK(", \"root_commands\": [\"smartctl -a\"]"), "absolute path");
+    expect_error(ROOT_CHECK(", \"root_commands\": [\"/usr/sbin/smartctl -a /dev/*\"]"),
+                 "without *");
+    expect_error(ROOT_CHECK(", \"root_commands\": [\"/usr/sbin/smartctl  -a\"]"),
+                 "single spaces");
+    expect_error(ROOT_CHECK(", \"root_commands\": []"), "non-empty");
+    expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": "
+                 "\"s\", \"message\": \"m\", \"probe\": {\"id\": \"p\", \"script\": \"x\", "
+                 "\"root_commands\": [\"/bin/x\"]}, \"parser\": \"lines\", \"rules\": "
+                 "[{\"severity\": \"low\"}]}",
+                 "needs_root");
+
+    static const char def[] = ROOT_CHECK(
+        ", \"root_commands\": [\"/usr/sbin/smartctl -a /dev/sd[a-z]\", \"/usr/sbin/smartctl "
+        "--scan-open\"]");
+    struct nm_checkset cs;
+    nm_diag d = {{0}};
+    nm_checkset_init(&cs);
+    CHECK_INT(nm_checkset_load_buffer(&cs, "sm.json", def, strlen(def), &d), 0);
+    if (cs.n_checks != 1) {
+        fprintf(stderr, "%s\n", d.msg);
+        nm_checkset_finish(&cs);
+        return;
+    }
+    const struct nm_check *c = &cs.checks[0];
+    CHECK_INT(c->probe->n_root_commands, 2);
+    char host_name[] = "db1", su[] = "su";
+    struct nm_host h = {.name = host_name};
+    json_t *none = json_array();
+
+    /* Each reason the script gives says what it means, then the lines. */
+    struct {
+        const char *reason;
+        enum nm_become become;
+        const char *needle;
+    } skips[] = {
+        {"nosudo", NM_BECOME_DEFAULT, "sudo is not installed"},
+        {"password", NM_BECOME_DEFAULT, "it wants a password"},
+        {"notallowed", NM_BECOME_DEFAULT, "may not use sudo"},
+        {"off", NM_BECOME_OFF, "ansible_become to false"},
+        {"off", NM_BECOME_UNSUPPORTED, "ansible_become_method to su"},
+    };
+    for (size_t i = 0; i < sizeof skips / sizeof skips[0]; i++) {
+        struct nm_section sec = section(NM_SECTION_SKIPPED, -1, "", "");
+        snprintf(sec.skip_reason, sizeof sec.skip_reason, "%s", skips[i].reason);
+        h.become = skips[i].become;
+        h.become_method = skips[i].become == NM_BECOME_UNSUPPORTED ? su : NULL;
+        json_t *e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
+        const char *reason = json_string_value(json_object_get(e, "reason"));
+        CHECK_STR(result_of(e), "error");
+        if (!reason || !strstr(reason, skips[i].needle) || !strstr(reason, "needs root") ||
+            !strstr(reason, "/usr/sbin/smartctl -a /dev/sd[a-z], /usr/sbin/smartctl --scan-open")) {
+            test_failures++;
+            fprintf(stderr, "skip %s: reason \"%s\"\n", skips[i].reason, reason ? reason : "");
+        }
+        json_decref(e);
+        nm_buf_finish(&sec.out);
+        nm_buf_finish(&sec.err);
+    }
+    h.become = NM_BECOME_DEFAULT;
+    h.become_method = NULL;
+
+    /* A refused command: error naming it, even though the probe exited 0
+     * and its output (no failing line) alone would pass. */
+    struct nm_section sec = section(NM_SECTION_DONE, 0, "ok\n", "");
+    snprintf(sec.refused[0], sizeof sec.refused[0], "/usr/sbin/smartctl -a /dev/sdb");
+    sec.n_refused = 1;
+    sec.refused_total = 3;
+    json_t *e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
+    const char *reason = json_string_value(json_object_get(e, "reason"));
+    CHECK_STR(result_of(e), "error");
+    CHECK(reason && strstr(reason, "refused to run '/usr/sbin/smartctl -a /dev/sdb' and 2 more"));
+    json_decref(e);
+    sec.n_refused = sec.refused_total = 0;
+    e = nm_check_evaluate(c, &h, &sec, 0, none, NULL);
+    CHECK_STR(result_of(e), "pass");
+    json_decref(e);
+    nm_buf_finish(&sec.out);
+    nm_buf_finish(&sec.err);
+    json_decref(none);
+    nm_checkset_finish(&cs);
+}
+
 int main(void)
 {
     test_evaluate();
+    test_root();
     test_loader_errors();
     test_fleet_attribute();
     test_loader_lines();

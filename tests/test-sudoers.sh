@@ -1,0 +1,56 @@
+#!/bin/sh
+# test-sudoers.sh BINARY CHECKS-DIR — `nearmiss sudoers` prints drop-ins that
+# visudo accepts: for every check alone and for all of them, with another
+# run-as user, and for a check whose arguments hold the characters sudoers
+# gives a meaning to (escaped). Bad options are usage errors. Whether sudo
+# really allows what the probes run is test-privilege.sh's (sshd suite).
+# Exit 0 pass, 1 fail, 77 without visudo.
+set -eu
+BIN=$1
+CHECKS=$2
+VISUDO=$(command -v visudo || echo /usr/sbin/visudo)
+[ -x "$VISUDO" ] || { echo "SKIP: no visudo (scripts/deps.sh installs sudo)"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/nm-sudoers.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail=0 n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
+valid() { "$VISUDO" -cf "$1" >/dev/null 2>&1; }
+
+"$BIN" sudoers -c "$CHECKS" --user scan >"$T/all" && valid "$T/all" &&
+    grep -q '^scan ALL=(root) NOPASSWD: NEARMISS_ROOT$' "$T/all" &&
+    ok "all checks: valid, one NOPASSWD rule for scan" || not_ok "all checks: $(cat "$T/all")"
+grep -v '^#' "$T/all" | grep -q '[*]' && not_ok "a '*' in the drop-in" || ok "no '*' anywhere"
+for id in $("$BIN" checks list -c "$CHECKS" | awk 'NR > 1 && $4 == "yes" { print $1 }'); do
+    "$BIN" sudoers -c "$CHECKS" --user scan --checks "$id" >"$T/one" && valid "$T/one" ||
+        not_ok "--checks $id: $(cat "$T/one")"
+done
+ok "each root check alone gives a valid drop-in"
+"$BIN" sudoers -c "$CHECKS" --user scan --runas ops --checks smart >"$T/ops" && valid "$T/ops" &&
+    grep -q '^scan ALL=(ops) NOPASSWD: NEARMISS_ROOT$' "$T/ops" &&
+    ok "--runas ops" || not_ok "--runas: $(cat "$T/ops")"
+"$BIN" sudoers -c "$CHECKS" --checks disk-space >"$T/none" && valid "$T/none" &&
+    grep -q 'None of the selected checks' "$T/none" &&
+    ok "a check without root commands: a valid file that grants nothing" || not_ok "none: $(cat "$T/none")"
+
+# Characters sudoers reads specially inside a command's arguments.
+mkdir "$T/checks"
+cat >"$T/checks/odd.json" <<'JSON'
+{ "id": "odd", "title": "T", "category": "health", "subject": "{line}", "message": "{line}",
+  "probe": { "id": "odd", "script": "nm_root tool", "needs_root": true,
+             "root_commands": ["/usr/bin/tool --a=b,c:d #e !f (g)", "/usr/bin/tool"] },
+  "parser": "lines", "rules": [ { "field": "line", "op": "match", "value": "x", "severity": "low" } ] }
+JSON
+"$BIN" sudoers -c "$T/checks" --user scan >"$T/odd" && valid "$T/odd" &&
+    grep -Fq '/usr/bin/tool --a\=b\,c\:d \#e \!f (g)' "$T/odd" &&
+    grep -Fq '/usr/bin/tool ""' "$T/odd" &&
+    ok "= , : # ! escaped; no arguments is \"\"" || not_ok "escaping: $(cat "$T/odd")"
+
+"$BIN" sudoers -c "$CHECKS" --user '-oops' >/dev/null 2>&1 && not_ok "--user -oops accepted" ||
+    ok "a user name sudoers can not take is a usage error"
+"$BIN" sudoers -c "$CHECKS" --checks nosuch >/dev/null 2>&1 && not_ok "--checks nosuch accepted" ||
+    ok "an unknown check is a usage error"
+"$BIN" sudoers --help | grep -q -- '--runas' && ok "--help" || not_ok "--help"
+
+echo "1..$n"
+[ "$fail" -eq 0 ] && echo "PASS" || { echo "FAIL: $fail of $n"; exit 1; }
