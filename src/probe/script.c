@@ -209,23 +209,29 @@ static const char script_preamble[] =
     "command -v ionice >/dev/null 2>&1 && ionice -c 3 -p $$ >/dev/null 2>&1\n";
 
 /*
- * Only when some probe needs root: a refusing sudo may log to auth.log.
- * nm_sudo says what root probes can expect: root (the login user is root),
- * all (`sudo -n true` works), some (sudo refuses true but lists this user's
- * rights without a password: a drop-in of exact commands), password (sudo
- * wants a password), notallowed (sudo says this user may not run it at all),
- * nosudo (no sudo installed), off (the inventory says never to use it).
+ * Only when some probe needs root.  nm_sudo says what root probes can
+ * expect: root (the login user is root), all (sudo runs anything without a
+ * password), some (sudo lists this user's rights without a password but
+ * does not allow everything: a drop-in of exact commands), password (sudo
+ * wants one), notallowed (sudo says this user may not use it), nosudo (none
+ * installed), off (the inventory says never to use it).  Listing first
+ * (`sudo -l`, `sudo -l true`) runs nothing, so a host with an exact-command
+ * drop-in does not log a refused `sudo true` on every scan; only a user who
+ * cannot even list tries `sudo -n true` to learn why.
  */
 static const char script_sudo_probe[] =
     "if [ \"$nm_root\" != 1 ]; then\n"
     "    if [ \"$nm_become\" = 0 ]; then nm_sudo=off\n"
     "    elif ! command -v sudo >/dev/null 2>&1; then nm_sudo=nosudo\n"
+    "    elif sudo -n -l >/dev/null 2>&1; then\n"
+    "        nm_sudo=some\n"
+    "        sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} -l true >/dev/null 2>&1 &&\n"
+    "            sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} true >/dev/null 2>&1 && nm_sudo=all\n"
     "    elif nm_se=$(sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} true 2>&1); then nm_sudo=all\n"
-    "    elif sudo -n -l >/dev/null 2>&1; then nm_sudo=some\n"
     "    else\n"
     "        case $nm_se in\n"
-    "        *'not allowed'* | *'not in the sudoers'* | *'may not run sudo'*) nm_sudo=notallowed "
-    ";;\n"
+    "        *'not allowed'* | *'not in the sudoers'* | *'may not run sudo'*)\n"
+    "            nm_sudo=notallowed ;;\n"
     "        *) nm_sudo=password ;;\n"
     "        esac\n"
     "    fi\n"

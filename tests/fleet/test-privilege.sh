@@ -10,8 +10,10 @@
 #                 is error saying why;
 #   sudo-partial  a drop-in allowing only some of them: the refused command
 #                 lines are named in the check's error;
+#   sudo-all      sudo for everything: the whole-script probe runs too;
 #   nonroot-debian no sudo rights at all: error with the lines to allow;
-# and Ansible's become variables (become false, become_method su). The
+# and Ansible's become variables (become false, become_method su,
+# become_user root and another user). The
 # drop-in passes `visudo -c`. Exit 0 pass, 1 fail, 77 no sshd or no sudo.
 set -euo pipefail
 
@@ -89,9 +91,12 @@ grep -Fq '/usr/sbin/smartctl --json\=c -x /dev/sd[a-z] -d sat' "$DIR/dropin" &&
 printf '%s\n' 'nobody ALL=(root) NOPASSWD: /usr/sbin/smartctl --scan-open, /usr/bin/dmesg -T' >"$DIR/partial"
 visudo -cf "$DIR/partial" >/dev/null
 
+printf '%s\n' 'nobody ALL=(ALL) NOPASSWD: ALL' >"$DIR/all"
+
 make_host sudo-full "$DIR/dropin"
 make_host sudo-partial "$DIR/partial"
-NM_FLEET_HOSTS_DIR=$HD nm_fleet_start sudo-full sudo-partial nonroot-debian
+make_host sudo-all "$DIR/all"
+NM_FLEET_HOSTS_DIR=$HD nm_fleet_start sudo-full sudo-partial sudo-all nonroot-debian
 
 R=$DIR/o1/latest.json
 nm_run_scan 120 "$DIR/o1.log" -i "$INV" -o "$DIR/o1" --timeout 60
@@ -113,6 +118,11 @@ r=$(res sudo-full cert-expiry)
     ok "cert-expiry (a whole-script probe) says no exact command can allow it" ||
     not_ok "sudo-full cert-expiry: $r"
 
+r=$(res sudo-all cert-expiry)$(res sudo-all smart)
+[[ $r != *error* && $r == *fail* ]] &&
+    ok "sudo for everything: whole-script probes (cert-expiry) run too, and smart" ||
+    not_ok "sudo-all: $r"
+
 r=$(res sudo-partial smart)
 [[ $r == error*"sudo -n refused to run '/usr/sbin/smartctl --json=c -x /dev/sda -d sat'"* &&
    $r == *"/usr/sbin/smartctl --json=c -x /dev/sd[a-z] -d sat"* ]] &&
@@ -133,8 +143,12 @@ r=$(res nonroot-debian smart)
 
 # Ansible's become variables, on the host that has the full drop-in.
 port=$(awk '$1 == "sudo-full" { print $2 }' "$F/ports")
-for become in false su; do
-    if [[ $become == false ]]; then vars='{"ansible_become": false}'; else vars='{"ansible_become_method": "su"}'; fi
+for become in false su root daemon; do
+    case $become in
+    false) vars='{"ansible_become": false}' ;;
+    su) vars='{"ansible_become_method": "su"}' ;;
+    *) vars="{\"ansible_become_user\": \"$become\"}" ;;
+    esac
     jq -n --argjson v "$vars" --arg p "$port" --arg k "$KEY" \
         '{_meta: {hostvars: {"sudo-full": ({ansible_host: "127.0.0.1", ansible_port: $p,
           ansible_ssh_private_key_file: $k} + $v)}}, all: {children: ["ungrouped"]},
@@ -143,15 +157,24 @@ for become in false su; do
         -o "$DIR/a-$become" --timeout 60
     R=$DIR/a-$become/latest.json
     r=$(res sudo-full smart)
-    if [[ $become == false ]]; then
+    case $become in
+    false)
         [[ $r == error*"ansible_become to false"* ]] &&
             ok "ansible_become false: sudo is never run, and the error says so" ||
-            not_ok "become false: $r ($(tail -3 "$DIR/a-$become.log"))"
-    else
+            not_ok "become false: $r ($(tail -3 "$DIR/a-$become.log"))" ;;
+    su)
         [[ $r == error*"ansible_become_method to su"* ]] &&
             ok "ansible_become_method su: the error names the method nearmiss does not use" ||
-            not_ok "become_method su: $r ($(tail -3 "$DIR/a-$become.log"))"
-    fi
+            not_ok "become_method su: $r ($(tail -3 "$DIR/a-$become.log"))" ;;
+    root)
+        [[ $r == fail* ]] &&
+            ok "ansible_become_user root: sudo -n -u root, allowed by the (root) drop-in" ||
+            not_ok "become_user root: $r ($(tail -3 "$DIR/a-$become.log"))" ;;
+    daemon)
+        [[ $r == error*"sudo -n refused to run '/usr/sbin/smartctl --scan-open'"* ]] &&
+            ok "ansible_become_user daemon: sudo -n -u daemon is not what the drop-in allows, and the error says which command" ||
+            not_ok "become_user daemon: $r ($(tail -3 "$DIR/a-$become.log"))" ;;
+    esac
 done
 
 nm_finish

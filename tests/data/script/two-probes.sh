@@ -44,11 +44,15 @@ NM_SUDO_USER=
 if [ "$nm_root" != 1 ]; then
     if [ "$nm_become" = 0 ]; then nm_sudo=off
     elif ! command -v sudo >/dev/null 2>&1; then nm_sudo=nosudo
+    elif sudo -n -l >/dev/null 2>&1; then
+        nm_sudo=some
+        sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} -l true >/dev/null 2>&1 &&
+            sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} true >/dev/null 2>&1 && nm_sudo=all
     elif nm_se=$(sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} true 2>&1); then nm_sudo=all
-    elif sudo -n -l >/dev/null 2>&1; then nm_sudo=some
     else
         case $nm_se in
-        *'not allowed'* | *'not in the sudoers'* | *'may not run sudo'*) nm_sudo=notallowed ;;
+        *'not allowed'* | *'not in the sudoers'* | *'may not run sudo'*)
+            nm_sudo=notallowed ;;
         *) nm_sudo=password ;;
         esac
     fi
