@@ -46,6 +46,35 @@ JSON
     grep -Fq '/usr/bin/tool ""' "$T/odd" &&
     ok "= , : # ! escaped; no arguments is \"\"" || not_ok "escaping: $(cat "$T/odd")"
 
+# -i: the inventory's login user and become_user; checks by roles; hosts
+# where sudo is never used are named.
+cat >"$T/inv.json" <<'JSON'
+{ "_meta": { "hostvars": {
+    "db1": { "ansible_user": "scan" }, "db2": { "ansible_user": "scan" },
+    "app1": { "ansible_user": "scan", "ansible_become_user": "ops" },
+    "web1": { "ansible_user": "deploy", "ansible_become": false } } },
+  "all": { "children": ["db", "app", "web"] }, "db": { "hosts": ["db1", "db2"] },
+  "app": { "hosts": ["app1"] }, "web": { "hosts": ["web1"] } }
+JSON
+sed 's/"parser": "lines"/"applies": { "roles": ["db"] }, "parser": "lines"/' "$T/checks/odd.json" >"$T/odd-db.json"
+mv "$T/odd-db.json" "$T/checks/odd.json"
+"$BIN" sudoers -c "$T/checks" -i "$T/inv.json" --role db >"$T/db" && valid "$T/db" &&
+    grep -q '^scan ALL=(root) NOPASSWD: NEARMISS_ROOT$' "$T/db" && grep -q 'NEARMISS_ODD' "$T/db" &&
+    ok "-i --role db: the hosts' login user, the check for role db" || not_ok "-i --role db: $(cat "$T/db")"
+"$BIN" sudoers -c "$T/checks" -i "$T/inv.json" --role app >"$T/app" && valid "$T/app" &&
+    grep -q 'None of the selected checks' "$T/app" &&
+    ok "-i --role app: a check that applies to role db only is left out" || not_ok "-i --role app: $(cat "$T/app")"
+"$BIN" sudoers -c "$CHECKS" -i "$T/inv.json" --hosts app1 --checks smart >"$T/app1" && valid "$T/app1" &&
+    grep -q '^scan ALL=(ops) NOPASSWD: NEARMISS_ROOT$' "$T/app1" &&
+    ok "-i --hosts app1: ansible_become_user ops is the run-as user" || not_ok "-i app1: $(cat "$T/app1")"
+"$BIN" sudoers -c "$CHECKS" -i "$T/inv.json" --checks smart >"$T/inv" && valid "$T/inv" &&
+    grep -q '^#   web1: ansible_become is false$' "$T/inv" &&
+    grep -q '^scan ALL=(root) NOPASSWD: NEARMISS_ROOT$' "$T/inv" &&
+    ok "-i: hosts that never use sudo are named, not counted; users that differ fall back to root" ||
+    not_ok "-i all: $(cat "$T/inv")"
+"$BIN" sudoers -c "$CHECKS" --role db >/dev/null 2>&1 && not_ok "--role without -i accepted" ||
+    ok "--role without -i is a usage error"
+
 "$BIN" sudoers -c "$CHECKS" --user '-oops' >/dev/null 2>&1 && not_ok "--user -oops accepted" ||
     ok "a user name sudoers can not take is a usage error"
 "$BIN" sudoers -c "$CHECKS" --checks nosuch >/dev/null 2>&1 && not_ok "--checks nosuch accepted" ||
