@@ -85,6 +85,11 @@ static void same_result(const struct nm_splitter *a, const struct nm_splitter *b
         FUZZ_ASSERT(x->out_total == y->out_total && x->err_total == y->err_total);
         FUZZ_ASSERT(x->out_truncated == y->out_truncated && x->err_truncated == y->err_truncated);
         FUZZ_ASSERT(strcmp(x->skip_reason, y->skip_reason) == 0);
+        FUZZ_ASSERT(x->n_refused == y->n_refused && x->refused_total == y->refused_total);
+        FUZZ_ASSERT(x->n_refused <= NM_REFUSED_MAX);
+        for (unsigned k = 0; k < x->n_refused; k++)
+            FUZZ_ASSERT(strcmp(x->refused[k], y->refused[k]) == 0 &&
+                        strlen(x->refused[k]) <= NM_REFUSED_LEN);
     }
 }
 
