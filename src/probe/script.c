@@ -117,8 +117,9 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * `sh -c --` keeps a snippet that starts with "-" from being read as
  * options.  For ROOT=2 fd 9 is the section's stdout, kept for nm_root's R
  * lines when the snippet has redirected its own stdout (and closed for the
- * commands it runs, so nothing left behind holds the channel open).  The "\n" before each E line is
- * what lets output without a final newline end cleanly.
+ * commands it runs, so nothing left behind holds the channel open).  The
+ * "\n" before each E line is what lets output without a final newline end
+ * cleanly.
  */
 static const char script_probe_fn[] =
     "nm_probe() {\n"
@@ -132,8 +133,10 @@ static const char script_probe_fn[] =
     "        nm_why=\n"
     "        case $nm_sudo in\n"
     "        root) ;;\n"
-    "        all) [ \"$nm_nr\" = 1 ] && set -- sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} "
-    "\"$@\" ;;\n"
+    "        all)\n"
+    "            [ \"$nm_nr\" = 1 ] &&\n"
+    "                set -- sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} \"$@\"\n"
+    "            ;;\n"
     "        some) [ \"$nm_nr\" = 1 ] && nm_why=partial ;;\n"
     "        *) nm_why=$nm_sudo ;;\n"
     "        esac\n"
@@ -182,8 +185,9 @@ static const char script_root_fn[] =
     "        fi ;;\n"
     "    *) return 126 ;;\n"
     "    esac\n"
-    "    if [ -n \"$nm_rt\" ] && [ -n \"${NM_TO:-}\" ]; then set -- \"$NM_TO\" -k 2 \"$nm_rt\" "
-    "\"$@\"; fi\n"
+    "    if [ -n \"$nm_rt\" ] && [ -n \"${NM_TO:-}\" ]; then\n"
+    "        set -- \"$NM_TO\" -k 2 \"$nm_rt\" \"$@\"\n"
+    "    fi\n"
     "    \"$@\" 9>&-\n"
     "}\n";
 
@@ -226,7 +230,8 @@ static const char script_sudo_probe[] =
     "    elif sudo -n -l >/dev/null 2>&1; then\n"
     "        nm_sudo=some\n"
     "        sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} -l true >/dev/null 2>&1 &&\n"
-    "            sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} true >/dev/null 2>&1 && nm_sudo=all\n"
+    "            sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} true >/dev/null 2>&1 &&\n"
+    "            nm_sudo=all\n"
     "    elif nm_se=$(sudo -n ${NM_SUDO_USER:+-u \"$NM_SUDO_USER\"} true 2>&1); then nm_sudo=all\n"
     "    else\n"
     "        case $nm_se in\n"

@@ -10,7 +10,10 @@ nm_probe() {
         nm_why=
         case $nm_sudo in
         root) ;;
-        all) [ "$nm_nr" = 1 ] && set -- sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} "$@" ;;
+        all)
+            [ "$nm_nr" = 1 ] &&
+                set -- sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} "$@"
+            ;;
         some) [ "$nm_nr" = 1 ] && nm_why=partial ;;
         *) nm_why=$nm_sudo ;;
         esac
@@ -47,7 +50,8 @@ if [ "$nm_root" != 1 ]; then
     elif sudo -n -l >/dev/null 2>&1; then
         nm_sudo=some
         sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} -l true >/dev/null 2>&1 &&
-            sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} true >/dev/null 2>&1 && nm_sudo=all
+            sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} true >/dev/null 2>&1 &&
+            nm_sudo=all
     elif nm_se=$(sudo -n ${NM_SUDO_USER:+-u "$NM_SUDO_USER"} true 2>&1); then nm_sudo=all
     else
         case $nm_se in
