@@ -121,7 +121,7 @@ int nm_cmd_checks(int argc, char **argv)
             printf("\n  items: the host's inventory \"tls\" endpoints, probed from the scanner\n");
         } else {
             printf("\n  probe %s (%s, timeout %u s, max output %zu bytes):\n", k->probe->id,
-                   !k->probe->needs_root              ? "as the login user"
+                   !k->probe->needs_root            ? "as the login user"
                    : k->probe->n_root_commands == 0 ? "the whole script as root via sudo -n"
                                                     : "as the login user; the commands below as "
                                                       "root via sudo -n",

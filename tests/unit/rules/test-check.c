@@ -384,11 +384,11 @@ static void test_evaluate(void)
     nm_checkset_finish(&cs);
 }
 
-#define ROOT_CHECK(rootcmds)                                                                \
-    "{\"id\": \"sm\", \"title\": \"T\", \"category\": \"smart\", \"subject\": \"{line}\", "  \
-    "\"message\": \"{line}\", \"probe\": {\"id\": \"p\", \"script\": \"nm_root smartctl -a\", "  \
-    "\"needs_root\": true" rootcmds "}, \"parser\": \"lines\", "                                \
-    "\"rules\": [{\"field\": \"line\", \"op\": \"match\", \"value\": \"FAIL\", "                 \
+#define ROOT_CHECK(rootcmds)                                                                       \
+    "{\"id\": \"sm\", \"title\": \"T\", \"category\": \"smart\", \"subject\": \"{line}\", "        \
+    "\"message\": \"{line}\", \"probe\": {\"id\": \"p\", \"script\": \"nm_root smartctl -a\", "    \
+    "\"needs_root\": true" rootcmds "}, \"parser\": \"lines\", "                                   \
+    "\"rules\": [{\"field\": \"line\", \"op\": \"match\", \"value\": \"FAIL\", "                   \
     "\"severity\": \"high\"}]}"
 
 /* root_commands: what the loader takes, and the errors that name them. */
@@ -397,8 +397,7 @@ static void test_root(void)
     expect_error(ROOT_CHECK(", \"root_commands\": [\"smartctl -a\"]"), "absolute path");
     expect_error(ROOT_CHECK(", \"root_commands\": [\"/usr/sbin/smartctl -a /dev/*\"]"),
                  "without *");
-    expect_error(ROOT_CHECK(", \"root_commands\": [\"/usr/sbin/smartctl  -a\"]"),
-                 "single spaces");
+    expect_error(ROOT_CHECK(", \"root_commands\": [\"/usr/sbin/smartctl  -a\"]"), "single spaces");
     expect_error(ROOT_CHECK(", \"root_commands\": []"), "non-empty");
     expect_error("{\"id\": \"t\", \"title\": \"T\", \"category\": \"disk\", \"subject\": "
                  "\"s\", \"message\": \"m\", \"probe\": {\"id\": \"p\", \"script\": \"x\", "
