@@ -18,6 +18,7 @@
 #include "nearmiss/fleet.h"
 #include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/knownhosts.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/reach.h"
 #include "nearmiss/report.h"
@@ -201,6 +202,9 @@ static void explain_reach(const struct nm_reach *t)
     explain_line("user", t->user, t->from[NM_REACH_USER]);
     explain_line("identity", ids.data, t->from[NM_REACH_IDENTITY]);
     explain_line("known_hosts", t->known_hosts, t->from[NM_REACH_KNOWN_HOSTS]);
+    explain_line("global_kh", nm_known_hosts_global_paths(),
+                 getenv("NEARMISS_GLOBAL_KNOWN_HOSTS") ? "environment (NEARMISS_GLOBAL_KNOWN_HOSTS)"
+                                                       : "built in");
     explain_line("hostkey_alias", t->hostkey_alias, t->from[NM_REACH_HOSTKEY_ALIAS]);
     explain_line("connect_timeout", t->connect_timeout_s ? timeout : NULL,
                  t->from[NM_REACH_CONNECT_TIMEOUT]);
