@@ -29,6 +29,11 @@ struct nm_host {
     char *identity;    /* private key path, "~/" expanded; NULL = not set */
     char *known_hosts; /* NULL = not set */
     char *proxy_jump;  /* ssh's ProxyJump: "[user@]host[:port],..." or "none"; NULL = not set */
+    /* An Ansible host's -o ProxyCommand (nearmiss/sshargs.h), as written;
+     * nearmiss/reach.h says what becomes of it.  NULL = none. */
+    char *proxy_command;
+    char *reach_note;  /* what the inventory asked for that is not used, and why; NULL = none */
+    char *reach_error; /* set: the inventory's ssh settings for this host cannot be followed */
     char **roles;
     size_t n_roles;
     struct nm_label *labels;

@@ -210,6 +210,8 @@ static void explain_reach(const struct nm_reach *t)
                  t->from[NM_REACH_CONNECT_TIMEOUT]);
     if (t->note)
         explain_line("note", t->note, "");
+    if (t->warning)
+        explain_line("warning", t->warning, "");
     nm_buf_finish(&ids);
 }
 
@@ -289,6 +291,15 @@ static int add_max_per(const char *arg, struct nm_max_per **list, size_t *n)
 
 /* --save-scripts failures are per host and do not stop the scan, but the
  * user asked for the files: say which are missing. */
+/* What the inventory's ssh arguments held that is not used, once per host. */
+static void warn_reach(const struct nm_run *run)
+{
+    for (size_t i = 0; i < run->reach.n_hosts && i < run->inv->n_hosts; i++)
+        if (run->reach.hosts[i].warning)
+            nm_cli_error("scan: warning: host %s: %s", run->inv->hosts[i].name,
+                         run->reach.hosts[i].warning);
+}
+
 static void warn_unsaved_scripts(const json_t *report)
 {
     size_t i;
@@ -571,6 +582,7 @@ int nm_cmd_scan(int argc, char **argv)
         goto out;
     warn_unsaved_scripts(run.report);
     if (!quiet) {
+        warn_reach(&run);
         print_summary(run.report, run.json_path);
         if (formats & NM_FORMAT_HTML)
             printf("html:   %s/%s\n", out, NM_REPORT_HTML_NAME);

@@ -375,6 +375,64 @@ static void test_ansible_minimal(void)
     nm_inventory_finish(&inv);
 }
 
+/* ansible_ssh_common_args / ansible_ssh_extra_args (nearmiss/sshargs.h). */
+static void test_ansible_ssh_args(void)
+{
+    struct nm_inventory inv;
+    nm_diag d = {""};
+    static const char doc[] =
+        "{\"_meta\": {\"hostvars\": {\n"
+        "  \"a\": {\"ansible_ssh_common_args\": \"-o ProxyJump=ops@bastion:2222 -o Port=2200\"},\n"
+        "  \"b\": {\"ansible_port\": 22, \"ansible_user\": \"deploy\",\n"
+        "        \"ansible_ssh_common_args\": \"-o 'ProxyCommand=ssh -W %h:%p -q bastion'\",\n"
+        "        \"ansible_ssh_extra_args\": \"-p 2300 -l other -o StrictHostKeyChecking=no\"},\n"
+        "  \"c\": {\"ansible_ssh_common_args\": \"-o Port=nope\"},\n"
+        "  \"d\": {\"ansible_ssh_extra_args\": \"-o UserKnownHostsFile=/srv/kh\"}}},\n"
+        " \"all\": {\"children\": [\"web\"]},\n"
+        " \"web\": {\"hosts\": [\"a\", \"b\", \"c\", \"d\", \"e\"],\n"
+        "         \"vars\": {\"ansible_ssh_common_args\": \"-J gw\"}}}\n";
+    nm_inventory_init(&inv);
+    CHECK_INT(nm_inventory_load_buffer(&inv, "args", doc, strlen(doc), &d), 0);
+    CHECK_STR(d.msg, "");
+    const struct nm_host *a = nm_inventory_find_host(&inv, "a");
+    const struct nm_host *b = nm_inventory_find_host(&inv, "b");
+    const struct nm_host *c = nm_inventory_find_host(&inv, "c");
+    const struct nm_host *dd = nm_inventory_find_host(&inv, "d");
+    const struct nm_host *e = nm_inventory_find_host(&inv, "e");
+    CHECK(a && b && c && dd && e);
+    if (!(a && b && c && dd && e)) {
+        nm_inventory_finish(&inv);
+        return;
+    }
+    /* The host's own variable hides the group's, as in Ansible. */
+    CHECK_STR(a->proxy_jump, "ops@bastion:2222");
+    CHECK_INT(a->port, 2200);
+    CHECK(a->reach_note == NULL && a->reach_error == NULL);
+    /* ansible_port/ansible_user come first on ssh's command line. */
+    CHECK_INT(b->port, 22);
+    CHECK_STR(b->user, "deploy");
+    CHECK(b->proxy_jump == NULL);
+    CHECK_STR(b->proxy_command, "ssh -W %h:%p -q bastion");
+    CHECK(b->reach_note && strstr(b->reach_note, "StrictHostKeyChecking=no not followed"));
+    CHECK(b->reach_error == NULL);
+    /* A bad value is this host's problem, not the inventory's. */
+    CHECK_STR(c->reach_error, "ansible_ssh_common_args: -o Port=nope: not a port 1..65535");
+    CHECK_INT(c->port, 0);
+    CHECK_STR(dd->known_hosts, "/srv/kh");
+    CHECK_STR(dd->proxy_jump, "gw"); /* the group's common args, and the host's extra args */
+    CHECK_STR(e->proxy_jump, "gw");
+    nm_inventory_finish(&inv);
+
+    /* Not a string: the file is wrong, as for any variable. */
+    static const char bad[] =
+        "{\"_meta\": {\"hostvars\": {\"x\": {\"ansible_ssh_common_args\": 5}}},"
+        " \"all\": {\"hosts\": [\"x\"]}}";
+    nm_inventory_init(&inv);
+    CHECK(nm_inventory_load_buffer(&inv, "bad", bad, strlen(bad), &d) < 0);
+    CHECK(strstr(d.msg, "ansible_ssh_common_args") != NULL);
+    nm_inventory_finish(&inv);
+}
+
 static void test_merge(void)
 {
     struct nm_inventory inv;
@@ -569,6 +627,7 @@ int main(void)
     test_native_defaults();
     test_ansible();
     test_ansible_minimal();
+    test_ansible_ssh_args();
     test_merge();
     test_io_errors();
     test_error_table();
