@@ -908,6 +908,10 @@ int nm_known_hosts_append(struct nm_known_hosts *kh, const char *path, const cha
             /* The number it has if the file was only appended to since load. */
             e.line = ++kh->lines;
             e.file = 0;
+            if (kh->n_files == 0) { /* a set of no files: this one becomes its first */
+                kh->files = nm_xreallocarray(kh->files, 1, sizeof *kh->files);
+                kh->files[kh->n_files++] = nm_xstrdup(path);
+            }
             add_entry(kh, &e);
         }
     }

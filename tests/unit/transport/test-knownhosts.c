@@ -785,6 +785,14 @@ static void test_global(void)
     genv = NULL;
     CHECK_INT(nm_known_hosts_load_global(&genv, &d), 0);
     CHECK_INT(check(genv, "second.example.com", 22, rsa), NM_HOSTKEY_UNKNOWN);
+    /* A set of no files still names the file an append went to. */
+    char *extra = nm_xasprintf("%s/extra", dir);
+    CHECK_INT(nm_known_hosts_append(genv, extra, "x.example.com", 22, ed.blob, ed.len, &d), 0);
+    nm_known_hosts_verify(genv, "x.example.com", 22, ec.blob, ec.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_MISMATCH);
+    CHECK_STR(c.at.file, extra);
+    CHECK_INT(c.at.line, 1);
+    free(extra);
     nm_known_hosts_destroy(genv);
     unsetenv("NEARMISS_GLOBAL_KNOWN_HOSTS");
     CHECK_STR(nm_known_hosts_global_paths(), "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2");
