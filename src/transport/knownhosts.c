@@ -869,6 +869,11 @@ int nm_known_hosts_append(struct nm_known_hosts *kh, const char *path, const cha
         return nm_diag_set(d, NM_ERR_INVAL, "%s: bad port %d for %s", path, port, host);
     if (nm_hostkey_type_name(blob, bloblen, type, sizeof type) < 0)
         return nm_diag_set(d, NM_ERR_INVAL, "%s: host key for %s is malformed", path, name);
+    /* A certificate line would trust that one certificate, not its CA, and
+     * nothing here checks what it says: only plain keys are recorded. */
+    if (strstr(type, "-cert-v01@openssh.com"))
+        return nm_diag_set(d, NM_ERR_INVAL, "%s: host key for %s is a certificate (%s)", path, name,
+                           type);
     char *b64 = b64_encode(blob, bloblen);
     if (!b64)
         return nm_diag_set(d, NM_ERR_TOOBIG, "%s: host key for %s is too large", path, name);

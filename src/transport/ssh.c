@@ -407,9 +407,16 @@ static int verify_hostkey(struct conn *c)
         c->res->hostkey_added = true;
         return 0;
     }
+    if (v.ca.line && strstr(c->res->hostkey_type, "-cert-v01@openssh.com"))
+        /* A libssh2 newer than the one documented may agree on one. */
+        return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
+                    "host key unknown: %s presented a host certificate (%s), trusted through "
+                    "@cert-authority in %s:%zu; nearmiss does not verify certificates: add the "
+                    "host's plain key to %s after verifying it out of band",
+                    who, c->res->hostkey_type, v.ca.file, v.ca.line, c->ep->known_hosts_path);
     if (v.ca.line)
         /* libssh2 never agrees on a *-cert-v01@openssh.com host key
-         * algorithm (docs/inventory.md), so the server showed a plain key. */
+         * algorithm (docs/ssh-config.md), so the server showed a plain key. */
         return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
                     "host key unknown: %s is trusted through @cert-authority in %s:%zu, which "
                     "libssh2 %s cannot verify (no certificate host key algorithms); add its key "

@@ -785,6 +785,14 @@ static void test_global(void)
     genv = NULL;
     CHECK_INT(nm_known_hosts_load_global(&genv, &d), 0);
     CHECK_INT(check(genv, "second.example.com", 22, rsa), NM_HOSTKEY_UNKNOWN);
+    /* Certificates are never recorded as if they were keys. */
+    static const unsigned char cert[] = {0,   0,   0,   32,  's', 's', 'h', '-', 'e', 'd',
+                                         '2', '5', '5', '1', '9', '-', 'c', 'e', 'r', 't',
+                                         '-', 'v', '0', '1', '@', 'o', 'p', 'e', 'n', 's',
+                                         's', 'h', '.', 'c', 'o', 'm', 0,   0,   0,   0};
+    CHECK_INT(nm_known_hosts_append(kh, user, "cert.example.com", 22, cert, sizeof cert, &d),
+              NM_ERR_INVAL);
+    CHECK(strstr(d.msg, "is a certificate (ssh-ed25519-cert-v01@openssh.com)") != NULL);
     /* A set of no files still names the file an append went to. */
     char *extra = nm_xasprintf("%s/extra", dir);
     CHECK_INT(nm_known_hosts_append(genv, extra, "x.example.com", 22, ed.blob, ed.len, &d), 0);
