@@ -574,10 +574,15 @@ int nm_known_hosts_load_global(struct nm_known_hosts **ret, nm_diag *d)
                             KH_GLOBAL_MAX);
             goto out;
         }
-        paths[n++] = p;
+        const char *path = p;
         p += strcspn(p, " \t");
         if (*p)
             *p++ = '\0';
+        /* ssh skips a system file it may not read; so do we (its hosts stay
+         * unknown, never trusted). */
+        if (access(path, R_OK) < 0 && errno == EACCES)
+            continue;
+        paths[n++] = path;
     }
     r = nm_known_hosts_load_files(paths, n, ret, d);
 out:
