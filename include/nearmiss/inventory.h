@@ -55,6 +55,9 @@ enum {
     NM_HOST_DEFAULT_PROXY_JUMP = 1u << 4,
     /* No address was given: it is the name (ssh_config's HostName may say another). */
     NM_HOST_ADDRESS_FROM_NAME = 1u << 5,
+    /* proxy_jump came from an Ansible host's ssh arguments: a value that
+     * cannot be followed is that host's error, not the run's. */
+    NM_HOST_JUMP_FROM_SSH_ARGS = 1u << 6,
 };
 
 struct nm_role {

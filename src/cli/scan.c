@@ -289,8 +289,6 @@ static int add_max_per(const char *arg, struct nm_max_per **list, size_t *n)
     return 0;
 }
 
-/* --save-scripts failures are per host and do not stop the scan, but the
- * user asked for the files: say which are missing. */
 /* What the inventory's ssh arguments held that is not used, once per host. */
 static void warn_reach(const struct nm_run *run)
 {
@@ -300,6 +298,8 @@ static void warn_reach(const struct nm_run *run)
                          run->reach.hosts[i].warning);
 }
 
+/* --save-scripts failures are per host and do not stop the scan, but the
+ * user asked for the files: say which are missing. */
 static void warn_unsaved_scripts(const json_t *report)
 {
     size_t i;

@@ -1088,6 +1088,8 @@ static void ansible_take_ssh_args(struct nm_host *h, struct nm_ssh_args *sa)
     TAKE(h->user, sa->user);
     TAKE(h->identity, sa->identity);
     TAKE(h->known_hosts, sa->known_hosts);
+    if (!h->proxy_jump && sa->proxy_jump)
+        h->from_defaults |= NM_HOST_JUMP_FROM_SSH_ARGS;
     TAKE(h->proxy_jump, sa->proxy_jump);
     TAKE(h->proxy_command, sa->proxy_command);
     TAKE(h->reach_note, sa->note);

@@ -546,7 +546,15 @@ static int resolve_host(struct ctx *x, const struct nm_host *h, struct nm_reach 
     }
     if (jump && strcmp(jump, "none") == 0 && !t->from[NM_REACH_JUMP])
         t->from[NM_REACH_JUMP] = "built in";
-    r = resolve_jumps(x, h, t, jump, d);
+    nm_diag jd = {{0}};
+    r = resolve_jumps(x, h, t, jump, &jd);
+    if (r < 0 && jump == h->proxy_jump && (fd & NM_HOST_JUMP_FROM_SSH_ARGS)) {
+        t->error = keepf(x->rs, "%s", jd.msg);
+        t->n_jumps = 0;
+        r = 0;
+    } else if (r < 0) {
+        nm_diag_set(d, r, "%s", jd.msg);
+    }
     if (h->reach_error)
         t->error = keepf(x->rs, "host %s: %s", h->name, h->reach_error);
 out:
