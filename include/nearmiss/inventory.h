@@ -35,6 +35,11 @@ struct nm_host {
     char *identity;    /* private key path, "~/" expanded; NULL = not set */
     char *known_hosts; /* NULL = not set */
     char *proxy_jump;  /* ssh's ProxyJump: "[user@]host[:port],..." or "none"; NULL = not set */
+    /* An Ansible host's -o ProxyCommand (nearmiss/sshargs.h), as written;
+     * nearmiss/reach.h says what becomes of it.  NULL = none. */
+    char *proxy_command;
+    char *reach_note;  /* what the inventory asked for that is not used, and why; NULL = none */
+    char *reach_error; /* set: the inventory's ssh settings for this host cannot be followed */
     char **roles;
     size_t n_roles;
     struct nm_label *labels;
@@ -60,6 +65,9 @@ enum {
     NM_HOST_DEFAULT_PROXY_JUMP = 1u << 4,
     /* No address was given: it is the name (ssh_config's HostName may say another). */
     NM_HOST_ADDRESS_FROM_NAME = 1u << 5,
+    /* proxy_jump came from an Ansible host's ssh arguments: a value that
+     * cannot be followed is that host's error, not the run's. */
+    NM_HOST_JUMP_FROM_SSH_ARGS = 1u << 6,
 };
 
 struct nm_role {

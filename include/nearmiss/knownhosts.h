@@ -5,7 +5,13 @@
  * negation), `[host]:port` for non-22 ports, hashed `|1|salt|hmac` entries
  * (HMAC-SHA1 of the host string, as ssh-keygen -H writes), the @revoked marker
  * (a revoked key never matches), and any key type; @cert-authority lines are
- * kept but never match a plain host key (certificates are not supported).
+ * kept but never match a plain host key: the libssh2 nearmiss is built on
+ * negotiates no certificate host key algorithms (docs/inventory.md), so a
+ * server never shows a certificate to verify.  A check reports the CA line
+ * that names an unknown host, so the message can say why it is unknown.
+ *
+ * A set may point at a second, global one (ssh's GlobalKnownHostsFile,
+ * /etc/ssh/ssh_known_hosts): checks read both, appends go to the first.
  * Comments and blank lines are skipped; a malformed line is skipped and
  * counted, as OpenSSH does, rather than failing the whole file.
  */
@@ -27,6 +33,24 @@ enum nm_hostkey_verdict {
 
 /* A missing file gives an empty set (every host unknown), not an error. */
 int nm_known_hosts_load(const char *path, struct nm_known_hosts **ret, nm_diag *d);
+/* Several files in one set, in order; paths[0] names appended entries. */
+int nm_known_hosts_load_files(const char *const *paths, size_t n, struct nm_known_hosts **ret,
+                              nm_diag *d);
+/*
+ * The global files, as ssh's GlobalKnownHostsFile default; the environment
+ * variable NEARMISS_GLOBAL_KNOWN_HOSTS replaces the list (space-separated;
+ * empty for none), which is meant for tests.  Missing files are empty.
+ */
+#define NM_KNOWN_HOSTS_GLOBAL_DEFAULT "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+const char *nm_known_hosts_global_paths(void);
+int nm_known_hosts_load_global(struct nm_known_hosts **ret, nm_diag *d);
+
+/*
+ * Makes checks and algorithms of kh also read global's entries, after kh's
+ * own.  global is borrowed (it must outlive kh's use) and is never appended
+ * to.  Call before kh is shared between threads.
+ */
+void nm_known_hosts_set_global(struct nm_known_hosts *kh, const struct nm_known_hosts *global);
 int nm_known_hosts_parse(const char *name, const char *data, size_t len,
                          struct nm_known_hosts **ret, nm_diag *d);
 void nm_known_hosts_destroy(struct nm_known_hosts *kh);
@@ -43,6 +67,27 @@ size_t nm_known_hosts_bad_lines(const struct nm_known_hosts *kh);
 enum nm_hostkey_verdict nm_known_hosts_check(const struct nm_known_hosts *kh, const char *host,
                                              int port, const unsigned char *blob, size_t bloblen,
                                              size_t *ret_line);
+
+/* A line of a file of the set; file NULL and line 0 when none. */
+struct nm_hostkey_where {
+    const char *file; /* valid while the set lives */
+    size_t line;      /* 1-based */
+};
+
+struct nm_hostkey_check {
+    enum nm_hostkey_verdict verdict;
+    /* MISMATCH: the conflicting line; REVOKED: the @revoked line. */
+    struct nm_hostkey_where at;
+    /* A @cert-authority line whose patterns name this host (any verdict). */
+    struct nm_hostkey_where ca;
+};
+
+/* nm_known_hosts_check, also saying which file and line decided.  As ssh
+ * does: the key listed on any line of either set verifies (MATCH); a
+ * @revoked line in either rejects it (REVOKED); otherwise another key for
+ * the host in either set is a MISMATCH. */
+void nm_known_hosts_verify(const struct nm_known_hosts *kh, const char *host, int port,
+                           const unsigned char *blob, size_t bloblen, struct nm_hostkey_check *ret);
 
 /*
  * Writes into buf a comma-separated list of SSH host key algorithm names for

@@ -3,8 +3,8 @@
  * scan.  For each value the first of these that sets it wins:
  *
  *   1. the host's own entry in the inventory (native keys, or ansible_user,
- *      ansible_port, ansible_ssh_private_key_file, ProxyJump in
- *      ansible_ssh_common_args/ansible_ssh_extra_args);
+ *      ansible_port, ansible_ssh_private_key_file, then what
+ *      ansible_ssh_common_args/ansible_ssh_extra_args say: nearmiss/sshargs.h);
  *   2. the command line (--user, --identity, --known-hosts, --jump);
  *   3. the OpenSSH client configuration (nearmiss/sshconfig.h): HostName,
  *      Port, User, IdentityFile, UserKnownHostsFile, ProxyJump,
@@ -26,7 +26,10 @@
  * else the target's.  A hop's own ProxyJump is not followed (the chain is
  * the target's).  A ProxyCommand of the form `ssh [opts] -W %h:%p HOST` is
  * read as ProxyJump HOST; any other ProxyCommand makes the host
- * unreachable with `error` saying why (nearmiss runs no commands).
+ * unreachable with `error` saying why (nearmiss runs no commands).  The
+ * same holds for an Ansible host's -o ProxyCommand, which counts as the
+ * host's own ProxyJump.  What the inventory's ssh arguments held that is not
+ * used is the host's `warning`.
  *
  * The passphrase of an encrypted identity is the first line of
  * --passphrase-file, read once, for every host.  Every string is owned by
@@ -83,8 +86,9 @@ struct nm_reach {
     int connect_timeout_s;     /* TCP connect limit of each hop; 0 = the host deadline */
     struct nm_reach *jumps;    /* ProxyJump hops, first to last */
     size_t n_jumps;
-    const char *error; /* set: cannot be reached as configured, and why */
-    const char *note;  /* what ssh_config had that was not evaluated; NULL = none */
+    const char *error;   /* set: cannot be reached as configured, and why */
+    const char *note;    /* what ssh_config had that was not evaluated; NULL = none */
+    const char *warning; /* what the inventory asked for that is not used, and why; NULL = none */
     const char *from[NM_REACH_N_FIELDS]; /* where each value came from */
 };
 

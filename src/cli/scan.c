@@ -18,6 +18,7 @@
 #include "nearmiss/fleet.h"
 #include "nearmiss/history.h"
 #include "nearmiss/inventory.h"
+#include "nearmiss/knownhosts.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/reach.h"
 #include "nearmiss/report.h"
@@ -201,11 +202,16 @@ static void explain_reach(const struct nm_reach *t)
     explain_line("user", t->user, t->from[NM_REACH_USER]);
     explain_line("identity", ids.data, t->from[NM_REACH_IDENTITY]);
     explain_line("known_hosts", t->known_hosts, t->from[NM_REACH_KNOWN_HOSTS]);
+    explain_line("global_kh", nm_known_hosts_global_paths(),
+                 getenv("NEARMISS_GLOBAL_KNOWN_HOSTS") ? "environment (NEARMISS_GLOBAL_KNOWN_HOSTS)"
+                                                       : "built in");
     explain_line("hostkey_alias", t->hostkey_alias, t->from[NM_REACH_HOSTKEY_ALIAS]);
     explain_line("connect_timeout", t->connect_timeout_s ? timeout : NULL,
                  t->from[NM_REACH_CONNECT_TIMEOUT]);
     if (t->note)
         explain_line("note", t->note, "");
+    if (t->warning)
+        explain_line("warning", t->warning, "");
     nm_buf_finish(&ids);
 }
 
@@ -281,6 +287,15 @@ static int add_max_per(const char *arg, struct nm_max_per **list, size_t *n)
     (*list)[*n] = (struct nm_max_per){.label = nm_xstrndup(arg, len), .max = (size_t)v};
     (*n)++;
     return 0;
+}
+
+/* What the inventory's ssh arguments held that is not used, once per host. */
+static void warn_reach(const struct nm_run *run)
+{
+    for (size_t i = 0; i < run->reach.n_hosts && i < run->inv->n_hosts; i++)
+        if (run->reach.hosts[i].warning)
+            nm_cli_error("scan: warning: host %s: %s", run->inv->hosts[i].name,
+                         run->reach.hosts[i].warning);
 }
 
 /* --save-scripts failures are per host and do not stop the scan, but the
@@ -567,6 +582,7 @@ int nm_cmd_scan(int argc, char **argv)
         goto out;
     warn_unsaved_scripts(run.report);
     if (!quiet) {
+        warn_reach(&run);
         print_summary(run.report, run.json_path);
         if (formats & NM_FORMAT_HTML)
             printf("html:   %s/%s\n", out, NM_REPORT_HTML_NAME);

@@ -24,6 +24,7 @@
 
 #include "nearmiss/inventory.h"
 #include "nearmiss/safetext.h"
+#include "nearmiss/sshargs.h"
 #include "nearmiss/jsonpos.h"
 #include "nearmiss/util.h"
 
@@ -69,6 +70,9 @@ static void host_finish(struct nm_host *h)
     free(h->identity);
     free(h->known_hosts);
     free(h->proxy_jump);
+    free(h->proxy_command);
+    free(h->reach_note);
+    free(h->reach_error);
     free_strv(h->roles, h->n_roles);
     for (size_t i = 0; i < h->n_labels; i++) {
         free(h->labels[i].key);
@@ -1142,6 +1146,30 @@ static int ansible_become(struct loader *l, struct ansible *a, struct ahost *ah,
     return 0;
 }
 
+/* What the host's own variables did not set already. */
+static void ansible_take_ssh_args(struct nm_host *h, struct nm_ssh_args *sa)
+{
+    if (!h->port)
+        h->port = sa->port;
+#define TAKE(dst, src)                                                                             \
+    do {                                                                                           \
+        if (!(dst)) {                                                                              \
+            (dst) = (src);                                                                         \
+            (src) = NULL;                                                                          \
+        }                                                                                          \
+    } while (0)
+    TAKE(h->user, sa->user);
+    TAKE(h->identity, sa->identity);
+    TAKE(h->known_hosts, sa->known_hosts);
+    if (!h->proxy_jump && sa->proxy_jump)
+        h->from_defaults |= NM_HOST_JUMP_FROM_SSH_ARGS;
+    TAKE(h->proxy_jump, sa->proxy_jump);
+    TAKE(h->proxy_command, sa->proxy_command);
+    TAKE(h->reach_note, sa->note);
+    TAKE(h->reach_error, sa->error);
+#undef TAKE
+}
+
 static int ansible_host(struct loader *l, struct ansible *a, struct ahost *ah)
 {
     struct nm_host h = {0};
@@ -1208,6 +1236,25 @@ static int ansible_host(struct loader *l, struct ansible *a, struct ahost *ah)
     if ((r = ansible_become(l, a, ah, &h)) < 0)
         goto out;
     l->depth = base;
+    /* After ansible_port and ansible_user: Ansible puts those on the ssh
+     * command line first, and ssh keeps the first value. */
+    static const char *const args_vars[] = {"ansible_ssh_common_args", "ansible_ssh_extra_args"};
+    struct nm_ssh_args sa = {0};
+    for (size_t k = 0; k < 2; k++) {
+        const char *s = NULL;
+        if (!(v = ansible_var(l, a, ah, args_vars[k], NULL)))
+            continue;
+        r = get_text(l, v, TEXT_VALUE, &s);
+        l->depth = base;
+        if (r < 0)
+            break;
+        nm_ssh_args_parse(args_vars[k], s, &sa);
+    }
+    if (r == 0)
+        ansible_take_ssh_args(&h, &sa);
+    nm_ssh_args_finish(&sa);
+    if (r < 0)
+        goto out;
     if ((v = ansible_var(l, a, ah, "nearmiss_labels", NULL))) {
         if ((r = set_labels(l, v, true, &h)) < 0)
             goto out;

@@ -499,9 +499,25 @@ static int resolve_host(struct ctx *x, const struct nm_host *h, struct nm_reach 
         t->note = keep(x->rs, nm_xstrdup(c.note));
 
     const char *jump = NULL;
+    t->warning = h->reach_note;
     if (h->proxy_jump && !(fd & NM_HOST_DEFAULT_PROXY_JUMP)) {
         jump = h->proxy_jump;
         t->from[NM_REACH_JUMP] = from_host(x, h);
+    } else if (h->proxy_command) {
+        char *as_jump = strcasecmp(h->proxy_command, "none") == 0
+                            ? nm_xstrdup("none")
+                            : proxycommand_as_jump(h->proxy_command);
+        t->from[NM_REACH_JUMP] =
+            keepf(x->rs, "inventory %s (host %s: ProxyCommand read as ProxyJump)",
+                  h->origin ? h->origin : "?", h->name);
+        if (as_jump)
+            jump = keep(x->rs, as_jump);
+        else
+            t->error = keepf(x->rs,
+                             "host %s: ProxyCommand \"%.200s\" from the inventory is not "
+                             "supported (nearmiss runs no local commands); use -o ProxyJump=HOST "
+                             "or -J HOST, or ProxyCommand ssh -W %%h:%%p HOST",
+                             h->name, h->proxy_command);
     } else if (o->proxy_jump) {
         jump = o->proxy_jump;
         t->from[NM_REACH_JUMP] = "command line (--jump)";
@@ -530,7 +546,17 @@ static int resolve_host(struct ctx *x, const struct nm_host *h, struct nm_reach 
     }
     if (jump && strcmp(jump, "none") == 0 && !t->from[NM_REACH_JUMP])
         t->from[NM_REACH_JUMP] = "built in";
-    r = resolve_jumps(x, h, t, jump, d);
+    nm_diag jd = {{0}};
+    r = resolve_jumps(x, h, t, jump, &jd);
+    if (r < 0 && jump == h->proxy_jump && (fd & NM_HOST_JUMP_FROM_SSH_ARGS)) {
+        t->error = keepf(x->rs, "%s", jd.msg);
+        t->n_jumps = 0;
+        r = 0;
+    } else if (r < 0) {
+        nm_diag_set(d, r, "%s", jd.msg);
+    }
+    if (h->reach_error)
+        t->error = keepf(x->rs, "host %s: %s", h->name, h->reach_error);
 out:
     nm_sshcfg_result_finish(&c);
     return r;

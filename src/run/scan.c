@@ -53,6 +53,7 @@ struct scan {
     char *facts_script;
     struct kh_entry *kh;
     size_t n_kh;
+    struct nm_known_hosts *kh_global;   /* /etc/ssh/ssh_known_hosts{,2}, read by every check */
     struct nm_identity_set *identities; /* each key file read once per run */
     json_t **parser_options;            /* per check, at the run's clock */
     json_t **hosts;                     /* one slot per inventory host, filled by workers */
@@ -96,6 +97,7 @@ static int load_one_known_hosts(struct scan *s, const char *path, nm_diag *d)
     int r = nm_known_hosts_load(path, &kh, d);
     if (r < 0)
         return r;
+    nm_known_hosts_set_global(kh, s->kh_global);
     s->kh = nm_xreallocarray(s->kh, s->n_kh + 1, sizeof *s->kh);
     s->kh[s->n_kh].path = nm_xstrdup(path);
     s->kh[s->n_kh].kh = kh;
@@ -107,6 +109,9 @@ static int load_one_known_hosts(struct scan *s, const char *path, nm_diag *d)
  * before any thread starts. */
 static int load_known_hosts(struct scan *s, nm_diag *d)
 {
+    int rg = nm_known_hosts_load_global(&s->kh_global, d);
+    if (rg < 0)
+        return rg;
     for (size_t i = 0; i < s->inv->n_hosts; i++) {
         const struct nm_reach *to = &s->reach->hosts[i];
         int r = load_one_known_hosts(s, to->known_hosts, d);
@@ -950,5 +955,6 @@ out:
         nm_known_hosts_destroy(s.kh[i].kh);
     }
     free(s.kh);
+    nm_known_hosts_destroy(s.kh_global);
     return r;
 }

@@ -42,6 +42,7 @@
 #define KH_HOST_MAX   1024 /* longer names are not host names */
 #define KH_SHA1_LEN   20
 #define KH_HASH_MAGIC "|1|"
+#define KH_GLOBAL_MAX 16
 
 enum kh_marker {
     KH_MARK_NONE,
@@ -50,7 +51,8 @@ enum kh_marker {
 };
 
 struct kh_entry {
-    size_t line; /* 1-based */
+    size_t line;   /* 1-based */
+    unsigned file; /* index in the set's files */
     enum kh_marker marker;
     bool hashed;
     char *patterns;                    /* plain: the comma list as written */
@@ -72,7 +74,11 @@ struct nm_known_hosts {
     size_t n_entries;
     size_t alloc;
     size_t bad_lines;
-    size_t lines; /* lines seen, to number appended entries */
+    size_t lines; /* lines of files[0], to number appended entries */
+    char **files; /* names for messages; files[0] is the one appends go to */
+    size_t n_files;
+    /* Consulted after this set's own entries; borrowed, never appended to. */
+    const struct nm_known_hosts *global;
 };
 
 static pthread_rwlock_t *kh_lock(const struct nm_known_hosts *kh)
@@ -431,30 +437,41 @@ static void add_entry(struct nm_known_hosts *kh, struct kh_entry *e)
     kh->entries[kh->n_entries++] = *e;
 }
 
-int nm_known_hosts_parse(const char *name, const char *data, size_t len,
-                         struct nm_known_hosts **ret, nm_diag *d)
+static struct nm_known_hosts *set_new(nm_diag *d)
 {
-    if (!ret || (!data && len > 0))
-        return nm_diag_set(d, NM_ERR_INVAL, "known_hosts: no data");
-    if (len > KH_FILE_MAX)
-        return nm_diag_set(d, NM_ERR_TOOBIG, "%s: larger than %u bytes",
-                           name ? name : "known_hosts", KH_FILE_MAX);
-
     struct nm_known_hosts *kh = nm_xcalloc(1, sizeof *kh);
     int r = pthread_rwlock_init(&kh->lock, NULL);
     if (r != 0) {
         free(kh);
-        return nm_diag_set(d, NM_ERR_NOMEM, "known_hosts: cannot create lock: %s", strerror(r));
+        nm_diag_set(d, NM_ERR_NOMEM, "known_hosts: cannot create lock: %s", strerror(r));
+        return NULL;
     }
+    return kh;
+}
+
+/* Adds one file's lines to a set not yet shared with other threads. */
+static int parse_into(struct nm_known_hosts *kh, const char *name, const char *data, size_t len,
+                      nm_diag *d)
+{
+    if (!data && len > 0)
+        return nm_diag_set(d, NM_ERR_INVAL, "known_hosts: no data");
+    if (len > KH_FILE_MAX)
+        return nm_diag_set(d, NM_ERR_TOOBIG, "%s: larger than %u bytes",
+                           name ? name : "known_hosts", KH_FILE_MAX);
+    unsigned file = (unsigned)kh->n_files;
+    kh->files = nm_xreallocarray(kh->files, kh->n_files + 1, sizeof *kh->files);
+    kh->files[kh->n_files++] = nm_xstrdup(name ? name : "known_hosts");
     const char *p = data, *end = data + len;
+    size_t lines = 0;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
         struct kh_entry e;
-        kh->lines++;
+        lines++;
         switch (parse_line(p, eol, &e)) {
         case LINE_ENTRY:
-            e.line = kh->lines;
+            e.line = lines;
+            e.file = file;
             add_entry(kh, &e);
             break;
         case LINE_BAD:
@@ -465,6 +482,64 @@ int nm_known_hosts_parse(const char *name, const char *data, size_t len,
         }
         p = nl ? nl + 1 : end;
     }
+    if (file == 0)
+        kh->lines = lines;
+    return 0;
+}
+
+int nm_known_hosts_parse(const char *name, const char *data, size_t len,
+                         struct nm_known_hosts **ret, nm_diag *d)
+{
+    if (!ret || (!data && len > 0))
+        return nm_diag_set(d, NM_ERR_INVAL, "known_hosts: no data");
+    if (len > KH_FILE_MAX)
+        return nm_diag_set(d, NM_ERR_TOOBIG, "%s: larger than %u bytes",
+                           name ? name : "known_hosts", KH_FILE_MAX);
+    struct nm_known_hosts *kh = set_new(d);
+    if (!kh)
+        return NM_ERR_NOMEM;
+    int r = parse_into(kh, name, data, len, d);
+    if (r < 0) {
+        nm_known_hosts_destroy(kh);
+        return r;
+    }
+    *ret = kh;
+    return 0;
+}
+
+static int load_into(struct nm_known_hosts *kh, const char *path, nm_diag *d)
+{
+    char *data = NULL;
+    size_t len = 0;
+    nm_diag rd;
+    int r = nm_read_file(path, KH_FILE_MAX, &data, &len, &rd);
+    if (r == NM_ERR_NOTFOUND)
+        return parse_into(kh, path, "", 0, d);
+    if (r < 0)
+        return nm_diag_set(d, r, "%s", rd.msg);
+    r = parse_into(kh, path, data, len, d);
+    free(data);
+    return r;
+}
+
+int nm_known_hosts_load_files(const char *const *paths, size_t n, struct nm_known_hosts **ret,
+                              nm_diag *d)
+{
+    if ((!paths && n > 0) || !ret)
+        return nm_diag_set(d, NM_ERR_INVAL, "known_hosts: no path");
+    for (size_t i = 0; i < n; i++)
+        if (!paths[i])
+            return nm_diag_set(d, NM_ERR_INVAL, "known_hosts: no path");
+    struct nm_known_hosts *kh = set_new(d);
+    if (!kh)
+        return NM_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int r = load_into(kh, paths[i], d);
+        if (r < 0) {
+            nm_known_hosts_destroy(kh);
+            return r;
+        }
+    }
     *ret = kh;
     return 0;
 }
@@ -473,17 +548,52 @@ int nm_known_hosts_load(const char *path, struct nm_known_hosts **ret, nm_diag *
 {
     if (!path || !ret)
         return nm_diag_set(d, NM_ERR_INVAL, "known_hosts: no path");
-    char *data = NULL;
-    size_t len = 0;
-    nm_diag rd;
-    int r = nm_read_file(path, KH_FILE_MAX, &data, &len, &rd);
-    if (r == NM_ERR_NOTFOUND)
-        return nm_known_hosts_parse(path, "", 0, ret, d);
-    if (r < 0)
-        return nm_diag_set(d, r, "%s", rd.msg);
-    r = nm_known_hosts_parse(path, data, len, ret, d);
-    free(data);
+    return nm_known_hosts_load_files(&path, 1, ret, d);
+}
+
+const char *nm_known_hosts_global_paths(void)
+{
+    const char *env = getenv("NEARMISS_GLOBAL_KNOWN_HOSTS");
+    return env ? env : NM_KNOWN_HOSTS_GLOBAL_DEFAULT;
+}
+
+int nm_known_hosts_load_global(struct nm_known_hosts **ret, nm_diag *d)
+{
+    if (!ret)
+        return nm_diag_set(d, NM_ERR_INVAL, "known_hosts: no result");
+    char *list = nm_xstrdup(nm_known_hosts_global_paths());
+    const char *paths[KH_GLOBAL_MAX];
+    size_t n = 0;
+    int r = 0;
+    for (char *p = list; *p;) {
+        p += strspn(p, " \t");
+        if (!*p)
+            break;
+        if (n == KH_GLOBAL_MAX) {
+            r = nm_diag_set(d, NM_ERR_CONFIG, "global known_hosts: more than %d files",
+                            KH_GLOBAL_MAX);
+            goto out;
+        }
+        const char *path = p;
+        p += strcspn(p, " \t");
+        if (*p)
+            *p++ = '\0';
+        /* ssh skips a system file it may not read; so do we (its hosts stay
+         * unknown, never trusted). */
+        if (access(path, R_OK) < 0 && errno == EACCES)
+            continue;
+        paths[n++] = path;
+    }
+    r = nm_known_hosts_load_files(paths, n, ret, d);
+out:
+    free(list);
     return r;
+}
+
+void nm_known_hosts_set_global(struct nm_known_hosts *kh, const struct nm_known_hosts *global)
+{
+    if (kh && global != kh)
+        kh->global = global;
 }
 
 void nm_known_hosts_destroy(struct nm_known_hosts *kh)
@@ -493,6 +603,9 @@ void nm_known_hosts_destroy(struct nm_known_hosts *kh)
     for (size_t i = 0; i < kh->n_entries; i++)
         entry_finish(&kh->entries[i]);
     free(kh->entries);
+    for (size_t i = 0; i < kh->n_files; i++)
+        free(kh->files[i]);
+    free(kh->files);
     pthread_rwlock_destroy(&kh->lock);
     free(kh);
 }
@@ -509,58 +622,103 @@ size_t nm_known_hosts_bad_lines(const struct nm_known_hosts *kh)
 
 /* ---- verification ---- */
 
-enum nm_hostkey_verdict nm_known_hosts_check(const struct nm_known_hosts *kh, const char *host,
-                                             int port, const unsigned char *blob, size_t bloblen,
-                                             size_t *ret_line)
+struct kh_acc {
+    const char *name; /* the lookup name */
+    const unsigned char *blob;
+    size_t bloblen;
+    const char *type;
+    struct kh_hmac h;
+    bool revoked, matched;
+    struct nm_hostkey_where revoked_at, other_at, same_type_at, ca_at;
+};
+
+static void where_set(struct nm_hostkey_where *w, const struct nm_known_hosts *kh,
+                      const struct kh_entry *e)
+{
+    w->file = kh->files[e->file];
+    w->line = e->line;
+}
+
+/* One set's entries (its own lock held for reading) into the running verdict. */
+static void check_set(const struct nm_known_hosts *kh, struct kh_acc *a)
+{
+    pthread_rwlock_rdlock(kh_lock(kh));
+    for (size_t i = 0; i < kh->n_entries && !a->revoked; i++) {
+        const struct kh_entry *e = &kh->entries[i];
+        if (e->marker == KH_MARK_CA) {
+            /* Never a match for a plain key; only remembered to explain an
+             * unknown host. */
+            if (!a->ca_at.line && entry_matches(&a->h, e, a->name))
+                where_set(&a->ca_at, kh, e);
+            continue;
+        }
+        bool equal = e->bloblen == a->bloblen && memcmp(e->blob, a->blob, a->bloblen) == 0;
+        /* A revoked line holding another key can change nothing. */
+        if (e->marker == KH_MARK_REVOKED && !equal)
+            continue;
+        if (!entry_matches(&a->h, e, a->name))
+            continue;
+        if (e->marker == KH_MARK_REVOKED) {
+            a->revoked = true;
+            where_set(&a->revoked_at, kh, e);
+        } else if (equal) {
+            a->matched = true;
+        } else {
+            if (!a->other_at.line)
+                where_set(&a->other_at, kh, e);
+            if (!a->same_type_at.line && strcmp(e->type, a->type) == 0)
+                where_set(&a->same_type_at, kh, e);
+        }
+    }
+    pthread_rwlock_unlock(kh_lock(kh));
+}
+
+void nm_known_hosts_verify(const struct nm_known_hosts *kh, const char *host, int port,
+                           const unsigned char *blob, size_t bloblen, struct nm_hostkey_check *ret)
 {
     char name[KH_HOST_MAX + 16];
     char type[KH_TYPE_MAX] = "";
 
+    if (!ret)
+        return;
+    memset(ret, 0, sizeof *ret);
+    ret->verdict = NM_HOSTKEY_UNKNOWN;
     if (!kh || !host || !blob || !lookup_name(host, port, name, sizeof name))
-        return NM_HOSTKEY_UNKNOWN;
+        return;
     /* A blob without a readable type still compares; it just has no type. */
     (void)nm_hostkey_type_name(blob, bloblen, type, sizeof type);
 
-    struct kh_hmac h = {0};
-    bool revoked = false, matched = false;
-    size_t first_other = 0, same_type = 0;
+    /* As ssh loads the user files and then the system ones into one list: a
+     * key listed in either verifies, a revocation in either rejects. */
+    struct kh_acc a = {.name = name, .blob = blob, .bloblen = bloblen, .type = type};
+    check_set(kh, &a);
+    if (kh->global && !a.revoked)
+        check_set(kh->global, &a);
+    kh_hmac_finish(&a.h);
 
-    pthread_rwlock_rdlock(kh_lock(kh));
-    for (size_t i = 0; i < kh->n_entries && !revoked; i++) {
-        const struct kh_entry *e = &kh->entries[i];
-        if (e->marker == KH_MARK_CA)
-            continue;
-        bool equal = e->bloblen == bloblen && memcmp(e->blob, blob, bloblen) == 0;
-        /* A revoked line holding another key can change nothing. */
-        if (e->marker == KH_MARK_REVOKED && !equal)
-            continue;
-        if (!entry_matches(&h, e, name))
-            continue;
-        if (e->marker == KH_MARK_REVOKED)
-            revoked = true;
-        else if (equal)
-            matched = true;
-        else {
-            if (!first_other)
-                first_other = e->line;
-            if (!same_type && strcmp(e->type, type) == 0)
-                same_type = e->line;
-        }
+    ret->ca = a.ca_at;
+    if (a.revoked) {
+        ret->verdict = NM_HOSTKEY_REVOKED;
+        ret->at = a.revoked_at;
+    } else if (a.matched) {
+        ret->verdict = NM_HOSTKEY_MATCH;
+    } else if (a.other_at.line) {
+        /* Point at the line the user most likely has to fix: the old key of
+         * the same type if there is one. */
+        ret->verdict = NM_HOSTKEY_MISMATCH;
+        ret->at = a.same_type_at.line ? a.same_type_at : a.other_at;
     }
-    pthread_rwlock_unlock(kh_lock(kh));
-    kh_hmac_finish(&h);
+}
 
-    if (revoked)
-        return NM_HOSTKEY_REVOKED;
-    if (matched)
-        return NM_HOSTKEY_MATCH;
-    if (!first_other)
-        return NM_HOSTKEY_UNKNOWN;
-    /* Point at the line the user most likely has to fix: the old key of the
-     * same type if there is one. */
-    if (ret_line)
-        *ret_line = same_type ? same_type : first_other;
-    return NM_HOSTKEY_MISMATCH;
+enum nm_hostkey_verdict nm_known_hosts_check(const struct nm_known_hosts *kh, const char *host,
+                                             int port, const unsigned char *blob, size_t bloblen,
+                                             size_t *ret_line)
+{
+    struct nm_hostkey_check c;
+    nm_known_hosts_verify(kh, host, port, blob, bloblen, &c);
+    if (c.verdict == NM_HOSTKEY_MISMATCH && ret_line)
+        *ret_line = c.at.line;
+    return c.verdict;
 }
 
 enum {
@@ -587,6 +745,34 @@ static const struct {
     {"ssh-dss", ALG_DSS, "ssh-dss"},
 };
 
+static int algorithms_of(const struct nm_known_hosts *kh, const char *name, struct kh_hmac *h,
+                         unsigned *seen, struct nm_buf *out)
+{
+    int r = 0;
+    pthread_rwlock_rdlock(kh_lock(kh));
+    for (size_t i = 0; i < kh->n_entries && r == 0; i++) {
+        const struct kh_entry *e = &kh->entries[i];
+        if (e->marker != KH_MARK_NONE)
+            continue;
+        size_t t = 0;
+        while (t < sizeof alg_table / sizeof alg_table[0] &&
+               strcmp(alg_table[t].type, e->type) != 0)
+            t++;
+        /* Unknown types, security keys and certificates are skipped. */
+        if (t == sizeof alg_table / sizeof alg_table[0] || (*seen & alg_table[t].bit))
+            continue;
+        if (!entry_matches(h, e, name))
+            continue;
+        *seen |= alg_table[t].bit;
+        if (out->len > 0)
+            r = nm_buf_append(out, ",", 1);
+        if (r == 0)
+            r = nm_buf_appends(out, alg_table[t].algs);
+    }
+    pthread_rwlock_unlock(kh_lock(kh));
+    return r;
+}
+
 int nm_known_hosts_algorithms(const struct nm_known_hosts *kh, const char *host, int port,
                               char *buf, size_t buflen)
 {
@@ -602,27 +788,9 @@ int nm_known_hosts_algorithms(const struct nm_known_hosts *kh, const char *host,
     if (kh && host && lookup_name(host, port, name, sizeof name)) {
         struct kh_hmac h = {0};
         unsigned seen = 0;
-        pthread_rwlock_rdlock(kh_lock(kh));
-        for (size_t i = 0; i < kh->n_entries && r == 0; i++) {
-            const struct kh_entry *e = &kh->entries[i];
-            if (e->marker != KH_MARK_NONE)
-                continue;
-            size_t t = 0;
-            while (t < sizeof alg_table / sizeof alg_table[0] &&
-                   strcmp(alg_table[t].type, e->type) != 0)
-                t++;
-            /* Unknown types, security keys and certificates are skipped. */
-            if (t == sizeof alg_table / sizeof alg_table[0] || (seen & alg_table[t].bit))
-                continue;
-            if (!entry_matches(&h, e, name))
-                continue;
-            seen |= alg_table[t].bit;
-            if (out.len > 0)
-                r = nm_buf_append(&out, ",", 1);
-            if (r == 0)
-                r = nm_buf_appends(&out, alg_table[t].algs);
-        }
-        pthread_rwlock_unlock(kh_lock(kh));
+        const struct nm_known_hosts *sets[] = {kh, kh->global};
+        for (size_t si = 0; si < 2 && sets[si] && r == 0; si++)
+            r = algorithms_of(sets[si], name, &h, &seen, &out);
         kh_hmac_finish(&h);
     }
     if (r == 0)
@@ -706,6 +874,11 @@ int nm_known_hosts_append(struct nm_known_hosts *kh, const char *path, const cha
         return nm_diag_set(d, NM_ERR_INVAL, "%s: bad port %d for %s", path, port, host);
     if (nm_hostkey_type_name(blob, bloblen, type, sizeof type) < 0)
         return nm_diag_set(d, NM_ERR_INVAL, "%s: host key for %s is malformed", path, name);
+    /* A certificate line would trust that one certificate, not its CA, and
+     * nothing here checks what it says: only plain keys are recorded. */
+    if (strstr(type, "-cert-v01@openssh.com"))
+        return nm_diag_set(d, NM_ERR_INVAL, "%s: host key for %s is a certificate (%s)", path, name,
+                           type);
     char *b64 = b64_encode(blob, bloblen);
     if (!b64)
         return nm_diag_set(d, NM_ERR_TOOBIG, "%s: host key for %s is too large", path, name);
@@ -744,6 +917,11 @@ int nm_known_hosts_append(struct nm_known_hosts *kh, const char *path, const cha
         if (parse_line(line + 1, line + linelen - 1, &e) == LINE_ENTRY) {
             /* The number it has if the file was only appended to since load. */
             e.line = ++kh->lines;
+            e.file = 0;
+            if (kh->n_files == 0) { /* a set of no files: this one becomes its first */
+                kh->files = nm_xreallocarray(kh->files, 1, sizeof *kh->files);
+                kh->files[kh->n_files++] = nm_xstrdup(path);
+            }
             add_entry(kh, &e);
         }
     }

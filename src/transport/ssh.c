@@ -376,27 +376,25 @@ static int verify_hostkey(struct conn *c)
                            sizeof c->res->hostkey_fingerprint);
     kh_display(c, who, sizeof who);
 
-    size_t line = 0;
     int kport;
     const char *kname = kh_name(c, &kport);
-    enum nm_hostkey_verdict v =
-        nm_known_hosts_check(c->ep->known_hosts, kname, kport, blob, len, &line);
-    switch (v) {
+    struct nm_hostkey_check v;
+    nm_known_hosts_verify(c->ep->known_hosts, kname, kport, blob, len, &v);
+    switch (v.verdict) {
     case NM_HOSTKEY_MATCH:
         return 0;
     case NM_HOSTKEY_REVOKED:
         return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
-                    "host key %s %s of %s is marked @revoked in %s; not scanned",
-                    c->res->hostkey_type, c->res->hostkey_fingerprint, who,
-                    c->ep->known_hosts_path);
+                    "host key %s %s of %s is marked @revoked in %s:%zu; not scanned",
+                    c->res->hostkey_type, c->res->hostkey_fingerprint, who, v.at.file, v.at.line);
     case NM_HOSTKEY_MISMATCH:
         return fail(c, NM_HOST_HOSTKEY_MISMATCH, NM_ERR_HOSTKEY_MISMATCH,
                     "HOST KEY CHANGED: %s offered %s %s but %s:%zu holds another key for it; "
                     "not scanned. If the change is expected (reinstall, key rotation), verify "
                     "the new fingerprint out of band, then run: ssh-keygen -R '%s' -f %s "
                     "and add the new key",
-                    who, c->res->hostkey_type, c->res->hostkey_fingerprint, c->ep->known_hosts_path,
-                    line, who, c->ep->known_hosts_path);
+                    who, c->res->hostkey_type, c->res->hostkey_fingerprint, v.at.file, v.at.line,
+                    who, v.at.file);
     case NM_HOSTKEY_UNKNOWN:
         break;
     }
@@ -409,6 +407,24 @@ static int verify_hostkey(struct conn *c)
         c->res->hostkey_added = true;
         return 0;
     }
+    if (v.ca.line && strstr(c->res->hostkey_type, "-cert-v01@openssh.com"))
+        /* A libssh2 newer than the one documented may agree on one. */
+        return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
+                    "host key unknown: %s presented a host certificate (%s), trusted through "
+                    "@cert-authority in %s:%zu; nearmiss does not verify certificates: add the "
+                    "host's plain key to %s after verifying it out of band",
+                    who, c->res->hostkey_type, v.ca.file, v.ca.line, c->ep->known_hosts_path);
+    if (v.ca.line)
+        /* libssh2 never agrees on a *-cert-v01@openssh.com host key
+         * algorithm (docs/ssh-config.md), so the server showed a plain key. */
+        return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
+                    "host key unknown: %s is trusted through @cert-authority in %s:%zu, which "
+                    "libssh2 %s cannot verify (no certificate host key algorithms); add its key "
+                    "(%s %s) to %s after verifying it out of band (ssh-keyscan -p %d %s >> %s), "
+                    "or rescan once with --accept-new",
+                    who, v.ca.file, v.ca.line, libssh2_version(0), c->res->hostkey_type,
+                    c->res->hostkey_fingerprint, c->ep->known_hosts_path, c->ep->port,
+                    c->ep->address, c->ep->known_hosts_path);
     return fail(c, NM_HOST_HOSTKEY_UNKNOWN, NM_ERR_HOSTKEY_UNKNOWN,
                 "host key of %s is not in %s (offered %s %s); not scanned. Verify the "
                 "fingerprint out of band, then add it (ssh-keyscan -p %d %s >> %s) or "

@@ -13,6 +13,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nm_known_hosts_check(kh, "host", 22, blob, sizeof blob, &line);
     nm_known_hosts_check(kh, "127.0.0.1", 2222, blob, sizeof blob, &line);
     nm_known_hosts_algorithms(kh, "host", 22, algs, sizeof algs);
+    /* The same bytes as a global file behind an empty user set. */
+    struct nm_known_hosts *user = NULL;
+    if (nm_known_hosts_parse("user", "", 0, &user, NULL) == 0) {
+        struct nm_hostkey_check c;
+        nm_known_hosts_set_global(user, kh);
+        nm_known_hosts_verify(user, "host", 22, blob, sizeof blob, &c);
+        nm_known_hosts_verify(user, "web.corp.example.com", 2222, blob, sizeof blob, &c);
+        nm_known_hosts_algorithms(user, "host", 22, algs, sizeof algs);
+        nm_known_hosts_destroy(user);
+    }
     (void)nm_known_hosts_bad_lines(kh);
     nm_known_hosts_destroy(kh);
     return 0;

@@ -375,6 +375,100 @@ static void test_ansible_minimal(void)
     nm_inventory_finish(&inv);
 }
 
+/* ansible_ssh_common_args / ansible_ssh_extra_args (nearmiss/sshargs.h). */
+static void test_ansible_ssh_args(void)
+{
+    struct nm_inventory inv;
+    nm_diag d = {""};
+    static const char doc[] =
+        "{\"_meta\": {\"hostvars\": {\n"
+        "  \"a\": {\"ansible_ssh_common_args\": \"-o ProxyJump=ops@bastion:2222 -o Port=2200\"},\n"
+        "  \"b\": {\"ansible_port\": 22, \"ansible_user\": \"deploy\",\n"
+        "        \"ansible_ssh_common_args\": \"-o 'ProxyCommand=ssh -W %h:%p -q bastion'\",\n"
+        "        \"ansible_ssh_extra_args\": \"-p 2300 -l other -o StrictHostKeyChecking=no\"},\n"
+        "  \"c\": {\"ansible_ssh_common_args\": \"-o Port=nope\"},\n"
+        "  \"d\": {\"ansible_ssh_extra_args\": \"-o UserKnownHostsFile=/srv/kh\"},\n"
+        "  \"f\": {\"ansible_ssh_common_args\": \"-J ops@\"},\n"
+        "  \"g\": {\"ansible_ssh_common_args\": \"-o 'ProxyCommand=nc %h %p'\"}}},\n"
+        " \"all\": {\"children\": [\"web\"]},\n"
+        " \"web\": {\"hosts\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\"],\n"
+        "         \"vars\": {\"ansible_ssh_common_args\": \"-J gw\"}}}\n";
+    nm_inventory_init(&inv);
+    CHECK_INT(nm_inventory_load_buffer(&inv, "args", doc, strlen(doc), &d), 0);
+    CHECK_STR(d.msg, "");
+    const struct nm_host *a = nm_inventory_find_host(&inv, "a");
+    const struct nm_host *b = nm_inventory_find_host(&inv, "b");
+    const struct nm_host *c = nm_inventory_find_host(&inv, "c");
+    const struct nm_host *dd = nm_inventory_find_host(&inv, "d");
+    const struct nm_host *e = nm_inventory_find_host(&inv, "e");
+    CHECK(a && b && c && dd && e);
+    if (!(a && b && c && dd && e)) {
+        nm_inventory_finish(&inv);
+        return;
+    }
+    /* The host's own variable hides the group's, as in Ansible. */
+    CHECK_STR(a->proxy_jump, "ops@bastion:2222");
+    CHECK_INT(a->port, 2200);
+    CHECK(a->reach_note == NULL && a->reach_error == NULL);
+    /* ansible_port/ansible_user come first on ssh's command line. */
+    CHECK_INT(b->port, 22);
+    CHECK_STR(b->user, "deploy");
+    CHECK(b->proxy_jump == NULL);
+    CHECK_STR(b->proxy_command, "ssh -W %h:%p -q bastion");
+    CHECK(b->reach_note && strstr(b->reach_note, "StrictHostKeyChecking=no not followed"));
+    CHECK(b->reach_error == NULL);
+    /* A bad value is this host's problem, not the inventory's. */
+    CHECK_STR(c->reach_error, "ansible_ssh_common_args: -o Port=nope: not a port 1..65535");
+    CHECK_INT(c->port, 0);
+    CHECK_STR(dd->known_hosts, "/srv/kh");
+    CHECK_STR(dd->proxy_jump, "gw"); /* the group's common args, and the host's extra args */
+    CHECK_STR(e->proxy_jump, "gw");
+
+    /* How each is reached: one bad host does not stop the others. */
+    struct nm_reach_set rs;
+    CHECK_INT(nm_reach_resolve(&inv, &(struct nm_reach_options){.ssh_config = "none"}, &rs, &d), 0);
+    if (rs.n_hosts == 7) {
+        const struct nm_reach *ra = &rs.hosts[a - inv.hosts], *rb = &rs.hosts[b - inv.hosts];
+        const struct nm_reach *rc = &rs.hosts[c - inv.hosts];
+        const struct nm_host *f = nm_inventory_find_host(&inv, "f");
+        const struct nm_host *g = nm_inventory_find_host(&inv, "g");
+        CHECK(f && g);
+        const struct nm_reach *rf = &rs.hosts[f ? f - inv.hosts : 0];
+        const struct nm_reach *rg = &rs.hosts[g ? g - inv.hosts : 0];
+        CHECK(ra->error == NULL && ra->n_jumps == 1);
+        if (ra->n_jumps == 1) {
+            CHECK_STR(ra->jumps[0].address, "bastion");
+            CHECK_INT(ra->jumps[0].port, 2222);
+            CHECK_STR(ra->jumps[0].user, "ops");
+        }
+        CHECK(rb->error == NULL && rb->n_jumps == 1);
+        if (rb->n_jumps == 1)
+            CHECK_STR(rb->jumps[0].address, "bastion");
+        CHECK(rb->warning && strstr(rb->warning, "StrictHostKeyChecking=no not followed"));
+        CHECK_STR(rb->from[NM_REACH_JUMP],
+                  "inventory args (ansible) (host b: ProxyCommand read as ProxyJump)");
+        CHECK_STR(rc->error, "host c: ansible_ssh_common_args: -o Port=nope: not a port 1..65535");
+        CHECK(rf->error && strstr(rf->error, "\"ops@\" is not [user@]host[:port] (host f)"));
+        CHECK_INT(rf->n_jumps, 0);
+        CHECK(rg->error && strstr(rg->error, "host g: ProxyCommand \"nc %h %p\" from the "
+                                             "inventory is not supported"));
+        CHECK_INT(rg->n_jumps, 0);
+    } else {
+        CHECK_INT(rs.n_hosts, 7);
+    }
+    nm_reach_set_finish(&rs);
+    nm_inventory_finish(&inv);
+
+    /* Not a string: the file is wrong, as for any variable. */
+    static const char bad[] =
+        "{\"_meta\": {\"hostvars\": {\"x\": {\"ansible_ssh_common_args\": 5}}},"
+        " \"all\": {\"hosts\": [\"x\"]}}";
+    nm_inventory_init(&inv);
+    CHECK(nm_inventory_load_buffer(&inv, "bad", bad, strlen(bad), &d) < 0);
+    CHECK(strstr(d.msg, "ansible_ssh_common_args") != NULL);
+    nm_inventory_finish(&inv);
+}
+
 /* ansible_become / _user / _method, as INI strings and YAML booleans. */
 static void test_ansible_become(void)
 {
@@ -614,6 +708,7 @@ int main(void)
     test_ansible();
     test_ansible_minimal();
     test_ansible_become();
+    test_ansible_ssh_args();
     test_merge();
     test_io_errors();
     test_error_table();

@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -654,6 +656,176 @@ static void test_concurrent(void)
     free(dir);
 }
 
+static char *pub_line(const char *name)
+{
+    char *path = nm_xasprintf(DIR_KH "%s.pub", name);
+    char *pub = slurp(path, NULL);
+    free(path);
+    /* "type base64", the comment dropped. */
+    char *sp = strchr(pub, ' ');
+    CHECK(sp != NULL);
+    sp[1 + strcspn(sp + 1, " \n")] = '\0';
+    return pub;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The user file and the global ones (ssh's UserKnownHostsFile and
+ * GlobalKnownHostsFile) read together. */
+static void test_global(void)
+{
+    char *dir = make_tmpdir();
+    char *user = nm_xasprintf("%s/known_hosts", dir);
+    char *g1 = nm_xasprintf("%s/ssh_known_hosts", dir);
+    char *g2 = nm_xasprintf("%s/ssh_known_hosts2", dir);
+    char *ped = pub_line("host_ed25519"), *pec = pub_line("host_ecdsa");
+    char *prsa = pub_line("host_rsa"), *pca = pub_line("ca_ed25519");
+    char *prev = pub_line("revoked_ed25519");
+
+    char *u = nm_xasprintf("# user\nboth.example.com %s\nuseronly.example.com %s\n"
+                           "changed.example.com %s\n",
+                           pec, ped, ped);
+    char *t1 = nm_xasprintf("both.example.com %s\nglobal.example.com %s\n"
+                            "changed.example.com %s\n@revoked useronly.example.com %s\n"
+                            "@cert-authority *.corp.example.com,[*.corp.example.com]:2222 %s\n",
+                            ped, pec, pec, ped, pca);
+    char *t2 = nm_xasprintf("\n\nsecond.example.com %s\nglobal.example.com %s\n", prsa, prev);
+    write_text(user, u);
+    write_text(g1, t1);
+    write_text(g2, t2);
+
+    struct nm_known_hosts *kh = load(user), *global = NULL;
+    nm_diag d = {""};
+    const char *paths[] = {g1, g2, "/nonexistent/ssh_known_hosts"};
+    CHECK_INT(nm_known_hosts_load_files(paths, 3, &global, &d), 0);
+    struct nm_hostkey_check c;
+
+    /* Without the global set, only the user file speaks. */
+    CHECK_INT(check(kh, "global.example.com", 22, ec), NM_HOSTKEY_UNKNOWN);
+    nm_known_hosts_set_global(kh, global);
+    nm_known_hosts_set_global(kh, kh); /* never itself */
+
+    /* A key in the global file verifies like one in the user file. */
+    CHECK_INT(check(kh, "global.example.com", 22, ec), NM_HOSTKEY_MATCH);
+    CHECK_INT(check(kh, "second.example.com", 22, rsa), NM_HOSTKEY_MATCH);
+    /* Each file holds one of the keys of both.example.com: both verify. */
+    CHECK_INT(check(kh, "both.example.com", 22, ec), NM_HOSTKEY_MATCH);
+    CHECK_INT(check(kh, "both.example.com", 22, ed), NM_HOSTKEY_MATCH);
+
+    /* Mismatch in the global file alone, with its file and line. */
+    nm_known_hosts_verify(kh, "second.example.com", 22, ed.blob, ed.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_MISMATCH);
+    CHECK_STR(c.at.file, g2);
+    CHECK_INT(c.at.line, 3);
+    /* Another key of the same type is pointed at first, whichever file. */
+    nm_known_hosts_verify(kh, "changed.example.com", 22, rsa.blob, rsa.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_MISMATCH);
+    CHECK_STR(c.at.file, user);
+    CHECK_INT(c.at.line, 4);
+    nm_known_hosts_verify(kh, "changed.example.com", 22, ec.blob, ec.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_MATCH);
+
+    /* @revoked in the global file rejects a key the user file lists. */
+    nm_known_hosts_verify(kh, "useronly.example.com", 22, ed.blob, ed.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_REVOKED);
+    CHECK_STR(c.at.file, g1);
+    CHECK_INT(c.at.line, 4);
+    /* A revoked key listed as a host's key in the global file never matches
+     * (the @revoked line is in the other file: rev is not revoked there). */
+    CHECK_INT(check(kh, "global.example.com", 22, rev), NM_HOSTKEY_MATCH);
+
+    /* @cert-authority: never a match, but named for an unknown host, with
+     * [host]:port for other ports as ssh looks CA lines up. */
+    nm_known_hosts_verify(kh, "web1.corp.example.com", 22, ed.blob, ed.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_UNKNOWN);
+    CHECK_STR(c.ca.file, g1);
+    CHECK_INT(c.ca.line, 5);
+    nm_known_hosts_verify(kh, "web1.corp.example.com", 2222, ca.blob, ca.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_UNKNOWN);
+    CHECK_INT(c.ca.line, 5);
+    nm_known_hosts_verify(kh, "web1.corp.example.com", 2200, ed.blob, ed.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_UNKNOWN);
+    CHECK(c.ca.file == NULL && c.ca.line == 0);
+    nm_known_hosts_verify(kh, "other.example.com", 22, ed.blob, ed.len, &c);
+    CHECK(c.ca.file == NULL && c.ca.line == 0);
+
+    /* Algorithms come from both sets. */
+    char algs[256];
+    CHECK_INT(nm_known_hosts_algorithms(kh, "both.example.com", 22, algs, sizeof algs), 0);
+    CHECK_STR(algs, "ecdsa-sha2-nistp256,ssh-ed25519");
+    CHECK_INT(nm_known_hosts_algorithms(kh, "second.example.com", 22, algs, sizeof algs), 0);
+    CHECK_STR(algs, "rsa-sha2-512,rsa-sha2-256,ssh-rsa");
+
+    /* Appends go to the user file only, numbered in it. */
+    char *g1_before = slurp(g1, NULL);
+    CHECK_INT(nm_known_hosts_append(kh, user, "fresh.example.com", 22, ed.blob, ed.len, &d), 0);
+    nm_known_hosts_verify(kh, "fresh.example.com", 22, ec.blob, ec.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_MISMATCH);
+    CHECK_STR(c.at.file, user);
+    CHECK_INT(c.at.line, 5);
+    char *g1_after = slurp(g1, NULL);
+    CHECK_STR(g1_after, g1_before);
+    char *u_after = slurp(user, NULL);
+    CHECK(strstr(u_after, "fresh.example.com ssh-ed25519 ") != NULL);
+
+    /* The environment names the global files, space-separated; empty: none. */
+    char *list = nm_xasprintf("  %s\t%s ", g1, g2);
+    setenv("NEARMISS_GLOBAL_KNOWN_HOSTS", list, 1);
+    struct nm_known_hosts *genv = NULL;
+    CHECK_INT(nm_known_hosts_load_global(&genv, &d), 0);
+    CHECK_INT(check(genv, "second.example.com", 22, rsa), NM_HOSTKEY_MATCH);
+    nm_known_hosts_destroy(genv);
+    setenv("NEARMISS_GLOBAL_KNOWN_HOSTS", "", 1);
+    genv = NULL;
+    CHECK_INT(nm_known_hosts_load_global(&genv, &d), 0);
+    CHECK_INT(check(genv, "second.example.com", 22, rsa), NM_HOSTKEY_UNKNOWN);
+    /* Certificates are never recorded as if they were keys. */
+    static const unsigned char cert[] = {0,   0,   0,   32,  's', 's', 'h', '-', 'e', 'd',
+                                         '2', '5', '5', '1', '9', '-', 'c', 'e', 'r', 't',
+                                         '-', 'v', '0', '1', '@', 'o', 'p', 'e', 'n', 's',
+                                         's', 'h', '.', 'c', 'o', 'm', 0,   0,   0,   0};
+    CHECK_INT(nm_known_hosts_append(kh, user, "cert.example.com", 22, cert, sizeof cert, &d),
+              NM_ERR_INVAL);
+    CHECK(strstr(d.msg, "is a certificate (ssh-ed25519-cert-v01@openssh.com)") != NULL);
+    /* A set of no files still names the file an append went to. */
+    char *extra = nm_xasprintf("%s/extra", dir);
+    CHECK_INT(nm_known_hosts_append(genv, extra, "x.example.com", 22, ed.blob, ed.len, &d), 0);
+    nm_known_hosts_verify(genv, "x.example.com", 22, ec.blob, ec.len, &c);
+    CHECK_INT(c.verdict, NM_HOSTKEY_MISMATCH);
+    CHECK_STR(c.at.file, extra);
+    CHECK_INT(c.at.line, 1);
+    free(extra);
+    nm_known_hosts_destroy(genv);
+    unsetenv("NEARMISS_GLOBAL_KNOWN_HOSTS");
+    CHECK_STR(nm_known_hosts_global_paths(), "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2");
+
+    free(list);
+    free(u_after);
+    free(g1_after);
+    free(g1_before);
+    nm_known_hosts_destroy(kh);
+    nm_known_hosts_destroy(global);
+    free(u);
+    free(t1);
+    free(t2);
+    free(ped);
+    free(pec);
+    free(prsa);
+    free(pca);
+    free(prev);
+    rm_rf(dir);
+    free(user);
+    free(g1);
+    free(g2);
+    free(dir);
+}
+
 int main(void)
 {
     ed = load_pub("host_ed25519");
@@ -669,6 +841,7 @@ int main(void)
     test_parse_edges();
     test_missing();
     test_append();
+    test_global();
     test_concurrent();
 
     free(ed.blob);
