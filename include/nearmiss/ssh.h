@@ -68,6 +68,9 @@ struct nm_ssh_target {
     struct nm_known_hosts *known_hosts;
     const char *known_hosts_path;
     bool accept_new;     /* trust on first use: append unknown keys */
+    /* Shared connections to the jump hosts (nearmiss/bastion.h); NULL: this
+     * host logs in to each hop itself. */
+    struct nm_bastion_pool *bastions;
     uint64_t output_cap; /* bytes of output the caller keeps (its splitter's cap) */
 };
 
