@@ -857,14 +857,13 @@ static void teardown(struct conn *c)
     c->fd = -1;
 }
 
-/*
- * The previous hop opens a direct-tcpip channel to this hop's address, as
- * `ssh -W` does: the jump host resolves the name and connects.
- */
 /* Stands for an open given up half way on a shared connection. */
 static const char opener_gone;
 
 /*
+ * The previous hop opens a direct-tcpip channel to this hop's address, as
+ * `ssh -W` does: the jump host resolves the name and connects.
+ *
  * On a shared connection: libssh2 keeps the state of one channel open per
  * session, and the next call resumes it whatever its arguments, so opens
  * take turns (the opener slot).  One that is given up half way would hand

@@ -20,6 +20,7 @@
 struct fake_conn {
     atomic_int in_use; /* slots taken, counted by the borrowers themselves */
     atomic_int max_in_use;
+    atomic_int holders; /* threads inside its lock */
     int id;
 };
 
@@ -305,7 +306,6 @@ static void test_deadlines(void)
 #define STRESS_K     3
 #define STRESS_CONNS 2
 static atomic_int connections_made;
-static atomic_int lock_holders;
 static atomic_int lock_overlap;
 
 static void *stress_thread(void *arg)
@@ -329,9 +329,9 @@ static void *stress_thread(void *arg)
         while (now > was && !atomic_compare_exchange_weak(&c->max_in_use, &was, now))
             ;
         if (nm_bastion_lock(b, nm_now_ms() + 20000) == 0) {
-            if (atomic_fetch_add(&lock_holders, 1) != 0)
+            if (atomic_fetch_add(&c->holders, 1) != 0)
                 atomic_store(&lock_overlap, 1);
-            atomic_fetch_sub(&lock_holders, 1);
+            atomic_fetch_sub(&c->holders, 1);
             nm_bastion_unlock(b);
         }
         if (i % 50 == 49)
