@@ -20,8 +20,8 @@ struct refusal {
 
 struct nm_bastion_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;          /* any entry's state or slot count changed */
-    struct nm_bastion *entries; /* newest first: inner hops after their outer */
+    pthread_cond_t cv; /* any entry's state or slot count changed */
+    struct nm_bastion *entries;
     struct refusal *refusals;
     size_t channels;
     size_t connections;
@@ -79,11 +79,29 @@ void nm_bastion_pool_destroy(struct nm_bastion_pool *p)
     pthread_mutex_lock(&p->mu);
     p->closing = true; /* releases from the closes below free nothing */
     pthread_mutex_unlock(&p->mu);
-    /* Newest first: a connection tunnelled through another is closed
-     * before the one carrying it. */
-    for (struct nm_bastion *b = p->entries; b; b = b->next)
-        if (b->conn && b->close)
-            b->close(b->conn);
+    /* A connection tunnelled through another holds a slot on it until it is
+     * closed: close those nobody holds, until none is left.  The last
+     * sweep closes whatever is still held (none, unless a borrower forgot
+     * to give its slot back). */
+    for (bool sweep_all = false;;) {
+        struct nm_bastion *next = NULL;
+        pthread_mutex_lock(&p->mu);
+        for (struct nm_bastion *b = p->entries; b && !next; b = b->next)
+            if (b->conn && (sweep_all || b->users == 0))
+                next = b;
+        void *conn = next ? next->conn : NULL;
+        if (next)
+            next->conn = NULL;
+        pthread_mutex_unlock(&p->mu);
+        if (!next) {
+            if (sweep_all)
+                break;
+            sweep_all = true;
+            continue;
+        }
+        if (next->close)
+            next->close(conn);
+    }
     while (p->entries) {
         struct nm_bastion *b = p->entries;
         p->entries = b->next;

@@ -3,8 +3,10 @@
 # connections to it: one login for six hosts, two for nine hosts that hold
 # their channels at once (8 channels per connection), one attempt for hosts
 # behind a jump host whose key is wrong (each host still told, naming the
-# hop), and a jump host killed mid-scan (its hosts fail at once, naming it;
-# the other hosts of the scan are untouched).
+# hop), a jump host killed mid-scan (its hosts fail at once, naming it; the
+# other hosts of the scan are untouched), both hops of a two-hop chain
+# shared, and a target the jump host cannot reach (its connect hangs) not
+# holding up the hosts behind the same jump host.
 #
 # As in test-jump.sh, each jump host is a real sshd in its own mount
 # namespace whose /etc/hosts alone knows the targets' names (*.invalid), so
@@ -24,6 +26,7 @@ nm_need_tools jq unshare mount python3
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-jump-share.XXXXXX")
 JUMP_PIDS=()
+HOLE_PID=
 # The processes below a jump host's sshd (one per connection), then it.
 kill_jump() {
     local pid=$1 kids c
@@ -34,6 +37,7 @@ kill_jump() {
 cleanup() {
     local p
     for p in "${JUMP_PIDS[@]}"; do kill_jump "$p"; done
+    [[ -n $HOLE_PID ]] && kill "$HOLE_PID" 2>/dev/null
     nm_fleet_stop
     if ((failed)) || [[ -n ${NM_KEEP:-} ]]; then
         echo "# kept $DIR"
@@ -115,13 +119,38 @@ top_channel() {
 names=()
 for i in 1 2 3 4 5 6; do names+=("nm-t$i.invalid"); done
 for i in 1 2 3 4 5 6 7 8 9; do names+=("nm-h$i.invalid"); done
+names+=(nm-b2.invalid nm-f1.invalid)
 PB1=$(free_port)
 start_jump b1 "$PB1" "${names[@]}"
+PB2=$(free_port)
+start_jump b2 "$PB2" nm-u1.invalid nm-u2.invalid nm-u3.invalid
 PBW=$(free_port)
 start_jump bw "$PBW" nm-w1.invalid nm-w2.invalid nm-w3.invalid nm-w4.invalid
 PBK=$(free_port)
 start_jump bk "$PBK" nm-k1.invalid nm-k2.invalid nm-k3.invalid
 
+# A port whose connects hang: a listener that never accepts, its queue
+# full, so the kernel drops further SYNs (a filtered host, on loopback).
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+fill = []
+for i in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(s.getsockname())
+    except BlockingIOError:
+        pass
+    fill.append(c)
+print(s.getsockname()[1], flush=True)
+time.sleep(3600)
+' >"$DIR/hole.port" &
+HOLE_PID=$!
+for ((i = 0; i < 50; i++)); do [[ -s $DIR/hole.port ]] && break; sleep 0.1; done
+P_HOLE=$(cat "$DIR/hole.port")
 key_of() { cut -d' ' -f1,2 "$1"; }
 {
     echo "deb-key $(key_of "$F/hosts/ok-debian/ssh_host_ed25519_key.pub")"
@@ -129,6 +158,7 @@ key_of() { cut -d' ' -f1,2 "$1"; }
     echo "hang-key $(key_of "$F/hosts/hang/ssh_host_ed25519_key.pub")"
     echo "[127.0.0.1]:$PB1 $(key_of "$DIR/jump/b1/host_key.pub")"
     echo "[127.0.0.1]:$PBK $(key_of "$DIR/jump/bk/host_key.pub")"
+    echo "[nm-b2.invalid]:$PB2 $(key_of "$DIR/jump/b2/host_key.pub")"
     # bw is known under another key: every host behind it must refuse it.
     echo "[127.0.0.1]:$PBW $(key_of "$DIR/jump/b1/host_key.pub")"
 } >"$DIR/known_hosts"
@@ -151,7 +181,18 @@ key_of() { cut -d' ' -f1,2 "$1"; }
         printf 'Host k%d\n    HostName nm-k%d.invalid\n    Port %d\n    HostKeyAlias hang-key\n    ProxyJump bk\n' \
             "$i" "$i" "$P_HANG"
     done
+    for i in 1 2 3; do
+        printf 'Host u%d\n    HostName nm-u%d.invalid\n    Port %d\n    HostKeyAlias deb-key\n    ProxyJump b1,b2\n' \
+            "$i" "$i" "$P_DEB"
+    done
     cat <<EOF
+Host f1
+    HostName nm-f1.invalid
+    Port $P_HOLE
+    ProxyJump b1
+Host b2
+    HostName nm-b2.invalid
+    Port $PB2
 Host direct-debian
     HostName 127.0.0.1
     Port $P_DEB
@@ -315,4 +356,41 @@ if [[ -s $R ]] && all_status ok t1 t2 direct-debian; then
 else
     not_ok "the other hosts of that scan are scanned"
 fi
+# 5. Two hops: hosts behind b1 then b2 share a connection to b2, which
+# itself runs over one channel of a shared connection to b1.
+b1_before=$(logins b1)
+inv "$DIR/inv-two.json" u1 u2 u3
+nm_run_scan 120 "$DIR/two.log" -i "$DIR/inv-two.json" -F "$DIR/ssh_config" -o "$DIR/two" \
+    --timeout 30 --format json
+R=$DIR/two/latest.json
+if [[ -s $R ]] && all_status ok u1 u2 u3; then
+    ok "two hops: 3 hosts behind b1 then b2 scanned"
+else
+    not_ok "two hops: 3 hosts behind b1 then b2 scanned"
+fi
+L1=$(($(logins b1) - b1_before)) L2=$(logins b2) FW2=$(forwards b2)
+if [[ $L1 == 1 && $L2 == 1 && $FW2 == 3 ]]; then
+    ok "two hops: 1 login to b1, 1 login to b2 (over b1), 3 forwardings from b2"
+else
+    not_ok "two hops: 1 login each to b1 and b2 (got $L1 and $L2 logins, $FW2 forwardings from b2)"
+fi
+
+# 6. A target b1 cannot reach (its TCP connect hangs): libssh2 opens one
+# channel at a time per connection, so the hosts behind b1 must not wait
+# for that open; they open theirs on another connection after a second.
+b1_before=$(logins b1)
+fw_before=$(forwards b1)
+inv "$DIR/inv-hole.json" f1 t1 t2 t3
+nm_run_scan 120 "$DIR/hole.log" -i "$DIR/inv-hole.json" -F "$DIR/ssh_config" -o "$DIR/hole" \
+    --timeout 15 --format json
+R=$DIR/hole/latest.json
+e=$(err f1)
+if [[ -s $R ]] && all_status ok t1 t2 t3 && [[ $(st f1) == timeout && $e == *"through the jump host"* ]]; then
+    ok "a target b1 cannot reach times out alone; the 3 other hosts behind b1 are scanned"
+else
+    not_ok "a target b1 cannot reach times out alone; the 3 other hosts behind b1 are scanned"
+    show f1
+fi
+first=$(grep "server_request_direct_tcpip" "$DIR/jump/b1/sshd.log" | tail -n +"$((fw_before + 1))" | head -1)
+echo "# b1 logins in that scan: $(($(logins b1) - b1_before)); first forwarding: ${first##*target }"
 nm_finish
