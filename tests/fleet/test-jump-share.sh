@@ -5,8 +5,9 @@
 # behind a jump host whose key is wrong (each host still told, naming the
 # hop), a jump host killed mid-scan (its hosts fail at once, naming it; the
 # other hosts of the scan are untouched), both hops of a two-hop chain
-# shared, and a target the jump host cannot reach (its connect hangs) not
-# holding up the hosts behind the same jump host.
+# shared, a target the jump host cannot reach (its connect hangs) not
+# holding up the hosts behind the same jump host, and a connection the jump
+# host closed while it sat idle replaced by a new one.
 #
 # As in test-jump.sh, each jump host is a real sshd in its own mount
 # namespace whose /etc/hosts alone knows the targets' names (*.invalid), so
@@ -128,6 +129,8 @@ PBW=$(free_port)
 start_jump bw "$PBW" nm-w1.invalid nm-w2.invalid nm-w3.invalid nm-w4.invalid
 PBK=$(free_port)
 start_jump bk "$PBK" nm-k1.invalid nm-k2.invalid nm-k3.invalid
+PBI=$(free_port)
+start_jump bi "$PBI" nm-i1.invalid nm-i2.invalid
 
 # A port whose connects hang: a listener that never accepts, its queue
 # full, so the kernel drops further SYNs (a filtered host, on loopback).
@@ -158,6 +161,7 @@ key_of() { cut -d' ' -f1,2 "$1"; }
     echo "hang-key $(key_of "$F/hosts/hang/ssh_host_ed25519_key.pub")"
     echo "[127.0.0.1]:$PB1 $(key_of "$DIR/jump/b1/host_key.pub")"
     echo "[127.0.0.1]:$PBK $(key_of "$DIR/jump/bk/host_key.pub")"
+    echo "[127.0.0.1]:$PBI $(key_of "$DIR/jump/bi/host_key.pub")"
     echo "[nm-b2.invalid]:$PB2 $(key_of "$DIR/jump/b2/host_key.pub")"
     # bw is known under another key: every host behind it must refuse it.
     echo "[127.0.0.1]:$PBW $(key_of "$DIR/jump/b1/host_key.pub")"
@@ -185,7 +189,15 @@ key_of() { cut -d' ' -f1,2 "$1"; }
         printf 'Host u%d\n    HostName nm-u%d.invalid\n    Port %d\n    HostKeyAlias deb-key\n    ProxyJump b1,b2\n' \
             "$i" "$i" "$P_DEB"
     done
+    for i in 1 2; do
+        printf 'Host i%d\n    HostName nm-i%d.invalid\n    Port %d\n    HostKeyAlias deb-key\n    ProxyJump bi\n' \
+            "$i" "$i" "$P_DEB"
+    done
     cat <<EOF
+Host direct-hole
+    HostName 127.0.0.1
+    Port $P_HOLE
+    ConnectTimeout 8
 Host f1
     HostName nm-f1.invalid
     Port $P_HOLE
@@ -197,7 +209,7 @@ Host direct-debian
     HostName 127.0.0.1
     Port $P_DEB
     HostKeyAlias deb-key
-Host b1 bw bk
+Host b1 bw bk bi
     HostName 127.0.0.1
 Host b1
     Port $PB1
@@ -205,6 +217,8 @@ Host bw
     Port $PBW
 Host bk
     Port $PBK
+Host bi
+    Port $PBI
 Host *
     IdentityFile $F/client_key
     UserKnownHostsFile $DIR/known_hosts
@@ -393,4 +407,34 @@ else
 fi
 first=$(grep "server_request_direct_tcpip" "$DIR/jump/b1/sshd.log" | tail -n +"$((fw_before + 1))" | head -1)
 echo "# b1 logins in that scan: $(($(logins b1) - b1_before)); first forwarding: ${first##*target }"
+
+# 7. One host at a time: i1 through bi, then a host whose connect hangs
+# for its 8 s ConnectTimeout, then i2 through bi.  While the second host
+# waits, bi's connection sits idle and its sshd process is killed (the
+# listener stays): i2 finds the dropped connection, which is not reused,
+# logs in again and is scanned.
+inv "$DIR/inv-idle.json" i1 direct-hole i2
+RC=0
+timeout 180 "$BIN" scan -i "$DIR/inv-idle.json" -F "$DIR/ssh_config" -o "$DIR/idle" \
+    --timeout 60 --jobs 1 --format json >"$DIR/idle.log" 2>&1 &
+scan_pid=$!
+for ((i = 0; i < 600; i++)); do
+    grep -q "free: direct-tcpip" "$DIR/jump/bi/sshd.log" && break
+    sleep 0.1
+done
+for c in $(cat /proc/"${JUMP_PID[bi]}"/task/*/children 2>/dev/null); do kill_jump "$c"; done
+wait "$scan_pid" || RC=$?
+R=$DIR/idle/latest.json
+if [[ -s $R ]] && all_status ok i1 i2; then
+    ok "a connection dropped while idle is replaced: both hosts behind bi scanned (exit $RC)"
+else
+    not_ok "a connection dropped while idle is replaced (exit $RC)"
+fi
+L=$(logins bi)
+if [[ $L == 2 ]]; then
+    ok "bi saw a second login after its first connection was killed"
+else
+    not_ok "bi saw a second login after its first connection was killed (got $L logins)"
+    grep -E "Accepted publickey|Connection from|direct_tcpip" "$DIR/jump/bi/sshd.log" | sed 's/^/# /' | head
+fi
 nm_finish
