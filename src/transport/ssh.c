@@ -63,6 +63,7 @@ struct conn {
     /* outer is a shared bastion connection: every call on its session is
      * made under via's lock (enter/leave). */
     struct nm_bastion *via;
+    const char *via_name; /* the hop via reaches, as this host's ProxyJump names it */
     /* This session is a shared bastion connection's (its fields below are
      * then used under shared->lock, by whichever host holds it). */
     struct nm_bastion *shared;
@@ -917,7 +918,7 @@ static int open_tunnel(struct conn *c)
             return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
                         "jump host %s could not connect to %s port %d: %s (the jump host "
                         "resolves the name and opens the connection)",
-                        o->ep->name, c->ep->address, c->ep->port, why);
+                        c->via_name ? c->via_name : o->ep->name, c->ep->address, c->ep->port, why);
     wait:
         if (wait_socket(c->via ? c : o, limit) < 0) {
         out_of_time:
@@ -929,7 +930,7 @@ static int open_tunnel(struct conn *c)
                 return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
                             "jump host %s did not connect to %s port %d before the "
                             "ConnectTimeout",
-                            o->ep->name, c->ep->address, c->ep->port);
+                            c->via_name ? c->via_name : o->ep->name, c->ep->address, c->ep->port);
             return timeout_fail(c, "the connection through the jump host");
         }
     }
@@ -1214,6 +1215,7 @@ static int borrow_tunnel(const struct route *rt, size_t level, struct conn *c)
         if (r < 0)
             return r;
         c->via = b;
+        c->via_name = rt->eps[level].name;
         c->outer = &((struct shared_conn *)b->conn)->c;
         r = open_tunnel(c);
         if (r == 0)
@@ -1236,7 +1238,7 @@ static int borrow(const struct route *rt, size_t level, struct nm_bastion **ret)
     struct nm_bastion *b = NULL;
     bool connect = false;
     enum nm_host_status st = NM_HOST_ERROR;
-    char msg[sizeof rt->res->error];
+    char msg[sizeof rt->res->error] = "no connection to the jump host (the scan is ending)";
     char *key = hop_key(rt->eps, level);
     int r =
         nm_bastion_acquire(rt->t->bastions, key, rt->deadline, &b, &connect, &st, msg, sizeof msg);
