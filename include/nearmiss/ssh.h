@@ -12,7 +12,11 @@
  * cap bounds what a peer can make libssh2 buffer.  Through jump hosts, each
  * inner session's socket callbacks read and write the previous session's
  * direct-tcpip channel, in the same thread, so the one deadline and the caps
- * hold on every hop.  Call nm_ssh_global_init() once before starting
+ * hold on every hop.  With a bastion pool (nearmiss/bastion.h) the jump
+ * hosts' sessions are shared between hosts, each host's session running over
+ * its own channel of a shared connection; every libssh2 call on a shared
+ * session is made under that connection's lock, by the host's own thread,
+ * within its own deadline.  Call nm_ssh_global_init() once before starting
  * threads; after that nm_ssh_run() may be called from many threads at once (one session each; the
  * known_hosts set is internally locked).
  */
