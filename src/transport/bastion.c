@@ -301,6 +301,14 @@ void nm_bastion_release(struct nm_bastion *b)
     }
 }
 
+size_t nm_bastion_users(struct nm_bastion *b)
+{
+    pthread_mutex_lock(&b->pool->mu);
+    size_t n = b->users;
+    pthread_mutex_unlock(&b->pool->mu);
+    return n;
+}
+
 /*
  * pthread_mutex_timedlock counts on the wall clock; the deadline is on the
  * monotonic one.  Short slices, each checked against the deadline, keep a

@@ -84,6 +84,9 @@ void nm_bastion_failed(struct nm_bastion *b, enum nm_host_status status, int cod
  * closes it. */
 void nm_bastion_release(struct nm_bastion *b);
 
+/* Slots taken on b now, waiters for its login included (tests). */
+size_t nm_bastion_users(struct nm_bastion *b);
+
 /* The entry's lock, given up at deadline_ms: returns 0 or NM_ERR_TIMEOUT. */
 int nm_bastion_lock(struct nm_bastion *b, int64_t deadline_ms);
 void nm_bastion_unlock(struct nm_bastion *b);
