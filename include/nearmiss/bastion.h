@@ -20,8 +20,8 @@
  * lock (libssh2 sessions are not thread-safe), so a host that floods its
  * channel slows the others on it; and a dropped connection fails every host
  * on it at once.  8 keeps both effects small while cutting the bastion's
- * logins eightfold; it also stays under OpenSSH's default MaxSessions (10),
- * for bastions whose policy counts forwarded channels as sessions.
+ * logins eightfold.  (sshd's MaxSessions does not count forwarded channels,
+ * so the bastion sets no limit here: this one is nearmiss's own.)
  */
 #define NM_BASTION_CHANNELS 8
 /* Connections to one bastion at once: 16 x 8 channels covers 128 jobs. */
