@@ -12,7 +12,11 @@
  * cap bounds what a peer can make libssh2 buffer.  Through jump hosts, each
  * inner session's socket callbacks read and write the previous session's
  * direct-tcpip channel, in the same thread, so the one deadline and the caps
- * hold on every hop.  Call nm_ssh_global_init() once before starting
+ * hold on every hop.  With a bastion pool (nearmiss/bastion.h) the jump
+ * hosts' sessions are shared between hosts, each host's session running over
+ * its own channel of a shared connection; every libssh2 call on a shared
+ * session is made under that connection's lock, by the host's own thread,
+ * within its own deadline.  Call nm_ssh_global_init() once before starting
  * threads; after that nm_ssh_run() may be called from many threads at once (one session each; the
  * known_hosts set is internally locked).
  */
@@ -68,6 +72,9 @@ struct nm_ssh_target {
     struct nm_known_hosts *known_hosts;
     const char *known_hosts_path;
     bool accept_new;     /* trust on first use: append unknown keys */
+    /* Shared connections to the jump hosts (nearmiss/bastion.h); NULL: this
+     * host logs in to each hop itself. */
+    struct nm_bastion_pool *bastions;
     uint64_t output_cap; /* bytes of output the caller keeps (its splitter's cap) */
 };
 

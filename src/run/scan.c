@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nearmiss/bastion.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/facts.h"
 #include "nearmiss/report.h"
@@ -55,6 +56,7 @@ struct scan {
     size_t n_kh;
     struct nm_known_hosts *kh_global;   /* /etc/ssh/ssh_known_hosts{,2}, read by every check */
     struct nm_identity_set *identities; /* each key file read once per run */
+    struct nm_bastion_pool *bastions;   /* hosts behind a jump host share its login */
     json_t **parser_options;            /* per check, at the run's clock */
     json_t **hosts;                     /* one slot per inventory host, filled by workers */
     struct tls_job *tls;
@@ -555,6 +557,7 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
         .known_hosts = kh_for(s, to->known_hosts),
         .known_hosts_path = to->known_hosts,
         .accept_new = o->accept_new,
+        .bastions = s->bastions,
         .output_cap = o->host_cap,
     };
     struct nm_ssh_result res;
@@ -876,6 +879,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
         goto out;
     s.facts_script = nm_facts_script(cs);
     s.identities = nm_identity_set_create(reach->passphrase);
+    s.bastions = nm_bastion_pool_create();
     s.parser_options = nm_xcalloc(cs->n_checks ? cs->n_checks : 1, sizeof *s.parser_options);
     for (size_t i = 0; i < cs->n_checks; i++)
         s.parser_options[i] = nm_check_parser_options(&cs->checks[i], now);
@@ -911,6 +915,9 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     }
     for (size_t i = 0; i < n_threads; i++)
         pthread_join(threads[i], NULL);
+    /* Logs out of the jump hosts now, not after the report is built. */
+    nm_bastion_pool_destroy(s.bastions);
+    s.bastions = NULL;
     /* What the sessions used (libssh2 buffers, outputs, scripts) was freed
      * in the workers' malloc arenas, which keep it; hand it back before the
      * writers build the report's big parts, so that the two peaks do not
@@ -943,6 +950,7 @@ out:
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     free(s.facts_script);
+    nm_bastion_pool_destroy(s.bastions);
     nm_identity_set_destroy(s.identities);
     for (size_t i = 0; s.parser_options && i < cs->n_checks; i++)
         json_decref(s.parser_options[i]);

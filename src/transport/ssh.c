@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "nearmiss/safetext.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
+#include "transport/bastion.h"
 
 /* How long teardown may take after the deadline: disconnect is a courtesy. */
 #define NM_SSH_TEARDOWN_MS 500
@@ -33,6 +35,13 @@
 #define NM_SSH_OVERHEAD_CAP       (1u << 20)
 #define NM_SSH_PREVIEW            96
 #define NM_SSH_DEFAULT_OUTPUT_CAP (64u << 20)
+/*
+ * A host whose bytes travel over a shared bastion connection cannot rely on
+ * poll() alone: another thread may read the socket and leave this host's
+ * data queued on its channel.  It looks again at least this often, and at
+ * once when the connection has read anything since its last look.
+ */
+#define NM_SSH_SHARED_SLICE_MS 20
 
 /* Why the socket callbacks stopped serving libssh2. */
 enum stop_reason {
@@ -51,7 +60,17 @@ struct conn {
     LIBSSH2_CHANNEL *channel;
     struct conn *outer;      /* the session this one is tunnelled through; NULL = direct */
     LIBSSH2_CHANNEL *tunnel; /* outer's direct-tcpip channel carrying this session */
-    char prefix[320];        /* names the jump host in messages; "" for the target */
+    /* outer is a shared bastion connection: every call on its session is
+     * made under via's lock (enter/leave). */
+    struct nm_bastion *via;
+    const char *via_name; /* the hop via reaches, as this host's ProxyJump names it */
+    /* This session is a shared bastion connection's (its fields below are
+     * then used under shared->lock, by whichever host holds it). */
+    struct nm_bastion *shared;
+    _Atomic uint64_t lent_cap; /* shared: the allowances of the hosts it carries */
+    uint64_t granted;          /* what this session added to its outers' caps */
+    uint64_t seen_gen;         /* the root connection's rx_gen at the last look */
+    char prefix[320];          /* names the jump host in messages; "" for the target */
     /* Accounting by the socket callbacks, the one place every byte passes. */
     uint64_t received;
     uint64_t recv_cap;
@@ -66,12 +85,52 @@ struct conn {
 };
 
 /* What the outer sessions carry is this session's traffic: their caps
- * follow its cap, plus their own framing. */
+ * follow its cap, plus their own framing.  A shared connection carries
+ * many hosts' traffic: each adds its own allowance to its cap. */
 static void raise_outer_caps(struct conn *c)
 {
     uint64_t room = c->recv_cap - c->received;
-    for (struct conn *o = c->outer; o; o = o->outer)
-        o->recv_cap = o->received + room + room / 8 + NM_SSH_OVERHEAD_CAP;
+    uint64_t total = c->recv_cap + c->recv_cap / 8 + NM_SSH_OVERHEAD_CAP;
+    uint64_t more = total > c->granted ? total - c->granted : 0;
+    c->granted += more;
+    for (struct conn *o = c->outer; o; o = o->outer) {
+        if (o->shared)
+            atomic_fetch_add(&o->lent_cap, more);
+        else
+            o->recv_cap = o->received + room + room / 8 + NM_SSH_OVERHEAD_CAP;
+    }
+}
+
+/* Takes the lock of the shared connection c is tunnelled through; until
+ * leave(), its socket callbacks serve c's deadline. */
+static int enter(struct conn *c, int64_t deadline)
+{
+    if (nm_bastion_lock(c->via, deadline) < 0)
+        return NM_ERR_TIMEOUT;
+    c->outer->deadline = deadline;
+    return 0;
+}
+
+static void leave(struct conn *c)
+{
+    nm_bastion_unlock(c->via);
+}
+
+/* The connection carrying many hosts is gone: none of them may use it again,
+ * and no new host is given it. */
+static void mark_broken(struct conn *c)
+{
+    if (c->shared)
+        atomic_store(&c->shared->broken, true);
+}
+
+/* Whether a shared connection on c's way broke; names its jump host. */
+static const struct conn *broken_hop(const struct conn *c)
+{
+    for (const struct conn *o = c->outer; o; o = o->outer)
+        if (o->shared && atomic_load(&o->shared->broken))
+            return o;
+    return NULL;
 }
 
 static int fail(struct conn *c, enum nm_host_status st, int code, const char *fmt, ...)
@@ -129,27 +188,44 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         c->stop = STOP_DEADLINE;
         return -EAGAIN;
     }
-    if (c->received >= c->recv_cap) {
+    uint64_t cap = c->recv_cap + (c->shared ? atomic_load(&c->lent_cap) : 0);
+    if (c->received >= cap) {
         c->stop = STOP_CAP;
+        mark_broken(c);
         return -ECONNABORTED;
     }
-    if (length > c->recv_cap - c->received)
-        length = (size_t)(c->recv_cap - c->received);
+    if (length > cap - c->received)
+        length = (size_t)(cap - c->received);
     ssize_t n;
     if (c->outer) {
         /* The previous hop's channel is this session's socket. */
+        if (c->via && enter(c, c->deadline) < 0) {
+            c->stop = STOP_DEADLINE;
+            return -EAGAIN;
+        }
         n = libssh2_channel_read(c->tunnel, buffer, length);
+        bool eof = n == 0 && libssh2_channel_eof(c->tunnel);
+        if (c->via)
+            leave(c);
         if (n == LIBSSH2_ERROR_EAGAIN)
             return -EAGAIN;
-        if (n < 0)
-            return -ECONNRESET;
-        if (n == 0 && !libssh2_channel_eof(c->tunnel))
+        if (n < 0 || eof) {
+            mark_broken(c);
+            return n < 0 ? -ECONNRESET : 0;
+        }
+        if (n == 0)
             return -EAGAIN;
     } else {
         n = recv(socket, buffer, length, flags);
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            mark_broken(c);
         if (n < 0)
             return -errno;
+        if (n == 0)
+            mark_broken(c);
     }
+    if (c->shared && n > 0)
+        atomic_fetch_add(&c->shared->rx_gen, 1);
     if (c->n_preview < sizeof c->preview) {
         size_t k = sizeof c->preview - c->n_preview;
         if (k > (size_t)n)
@@ -163,17 +239,73 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
     return n;
 }
 
+/*
+ * A shared connection's sends always complete: libssh2 keeps one
+ * half-sent packet per session and refuses any other packet until that one
+ * is finished (LIBSSH2_ERROR_BAD_USE), so a packet left half-sent by one host
+ * would break the connection for every host on it.  The packet is small (at
+ * most one channel packet); a bastion that accepts none of it until the
+ * holder's deadline (plus the teardown grace) is counted as gone.
+ */
+static ssize_t send_whole(struct conn *c, libssh2_socket_t socket, const void *buffer,
+                          size_t length, int flags)
+{
+    int64_t limit = c->deadline + NM_SSH_TEARDOWN_MS;
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n;
+        if (c->outer) {
+            if (c->via && enter(c, limit) < 0)
+                goto gone;
+            n = libssh2_channel_write(c->tunnel, (const char *)buffer + done, length - done);
+            if (c->via)
+                leave(c);
+            if (n == LIBSSH2_ERROR_EAGAIN)
+                n = 0;
+            else if (n < 0)
+                goto gone;
+        } else {
+            n = send(socket, (const char *)buffer + done, length - done, flags | MSG_NOSIGNAL);
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                goto gone;
+            if (n < 0)
+                n = 0;
+        }
+        done += (size_t)n;
+        if (n == 0) {
+            int64_t left = limit - nm_now_ms();
+            if (left <= 0)
+                goto gone;
+            /* Room in the socket, or (tunnelled) a window adjustment. */
+            struct pollfd p = {.fd = c->fd, .events = c->outer ? POLLIN : POLLOUT};
+            poll(&p, 1, (int)(left < NM_SSH_SHARED_SLICE_MS ? left : NM_SSH_SHARED_SLICE_MS));
+        }
+    }
+    return (ssize_t)length;
+gone:
+    mark_broken(c);
+    return -ECONNRESET;
+}
+
 static LIBSSH2_SEND_FUNC(guarded_send)
 {
     struct conn *c = *abstract;
     if (c->dead)
         return -ECONNRESET;
+    if (c->shared)
+        return send_whole(c, socket, buffer, length, flags);
     if (nm_now_ms() >= c->deadline) {
         c->stop = STOP_DEADLINE;
         return -EAGAIN;
     }
     if (c->outer) {
+        if (c->via && enter(c, c->deadline) < 0) {
+            c->stop = STOP_DEADLINE;
+            return -EAGAIN;
+        }
         ssize_t n = libssh2_channel_write(c->tunnel, buffer, length);
+        if (c->via)
+            leave(c);
         if (n == LIBSSH2_ERROR_EAGAIN)
             return -EAGAIN;
         return n < 0 ? -ECONNRESET : n;
@@ -210,11 +342,16 @@ static int wait_socket(struct conn *c, int64_t deadline)
 {
     struct pollfd p = {.fd = c->fd, .events = 0};
     int64_t step = 1000;
+    const struct conn *root = c;
     /* A tunnelled session waits on the one real socket, in the directions
      * any session on the way is blocked in; a channel window or a packet
      * already buffered by an outer session is not visible to poll, so the
-     * wait is short and the caller simply retries. */
+     * wait is short and the caller simply retries.  A shared connection's
+     * state is other threads' too: not read here (its sends never block). */
     for (struct conn *k = c; k; k = k->outer) {
+        root = k;
+        if (k->shared && k != c)
+            continue;
         int dir = k->session ? libssh2_session_block_directions(k->session) : 0;
         if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
             p.events |= POLLIN;
@@ -230,6 +367,14 @@ static int wait_socket(struct conn *c, int64_t deadline)
     int64_t left = deadline - nm_now_ms();
     if (left <= 0)
         return NM_ERR_TIMEOUT;
+    if (root->shared && root != c) {
+        uint64_t gen = atomic_load(&root->shared->rx_gen);
+        if (gen != c->seen_gen) {
+            c->seen_gen = gen;
+            return 0; /* it read something since: maybe ours */
+        }
+        step = NM_SSH_SHARED_SLICE_MS;
+    }
     int r = poll(&p, 1, (int)(left < step ? left : step));
     if (r < 0 && errno != EINTR)
         return NM_ERR_IO;
@@ -437,8 +582,7 @@ static int auth_with_file(struct conn *c, const char *path, bool *tried)
 {
     int rc;
     /* Without the run's set, the key is read for this session alone. */
-    struct nm_identity_set *own =
-        c->t->keys ? NULL : nm_identity_set_create(c->t->passphrase);
+    struct nm_identity_set *own = c->t->keys ? NULL : nm_identity_set_create(c->t->passphrase);
     struct nm_identity *id = nm_identity_set_get(own ? own : c->t->keys, path);
     if (nm_identity_read_errno(id)) {
         errno = nm_identity_read_errno(id);
@@ -672,11 +816,15 @@ done:
     return 0;
 }
 
-/* Every session on the way serves the goodbye: they share its deadline. */
+/* Every session on the way serves the goodbye: they share its deadline.  A
+ * shared connection takes its holder's deadline under its lock (enter). */
 static void set_deadline(struct conn *c, int64_t t)
 {
-    for (struct conn *k = c; k; k = k->outer)
+    for (struct conn *k = c; k; k = k->outer) {
         k->deadline = t;
+        if (k->via)
+            break;
+    }
 }
 
 static void teardown(struct conn *c)
@@ -706,8 +854,19 @@ static void teardown(struct conn *c)
     }
     if (c->tunnel) {
         /* Left to the outer session's free when out of time. */
-        set_deadline(c->outer, grace + NM_SSH_TEARDOWN_MS);
-        SSH_RETRY(c->outer, rc, libssh2_channel_free(c->tunnel));
+        int64_t t = grace + NM_SSH_TEARDOWN_MS;
+        if (c->via) {
+            /* The lock is given up while waiting: other hosts use it. */
+            while (enter(c, t) == 0) {
+                rc = libssh2_channel_free(c->tunnel);
+                leave(c);
+                if (rc != LIBSSH2_ERROR_EAGAIN || wait_socket(c, t) < 0)
+                    break;
+            }
+        } else {
+            set_deadline(c->outer, t);
+            SSH_RETRY(c->outer, rc, libssh2_channel_free(c->tunnel));
+        }
         c->tunnel = NULL;
     }
     if (!c->outer && c->fd >= 0)
@@ -715,30 +874,79 @@ static void teardown(struct conn *c)
     c->fd = -1;
 }
 
+/* Stands for an open given up half way on a shared connection. */
+static const char opener_gone;
+
 /*
  * The previous hop opens a direct-tcpip channel to this hop's address, as
  * `ssh -W` does: the jump host resolves the name and connects.
+ *
+ * On a shared connection: libssh2 keeps the state of one channel open per
+ * session, and the next call resumes it whatever its arguments, so opens
+ * take turns (the opener slot).  One that is given up half way would hand
+ * its channel to the next host's open: that connection opens nothing more
+ * (it is retired; its hosts keep their channels).  NM_ERR_BUSY: open on
+ * another connection instead.
  */
 static int open_tunnel(struct conn *c)
 {
     struct conn *o = c->outer;
     int64_t limit = connect_deadline(c);
+    bool mine = false;
+    char why[256] = "";
     for (;;) {
+        int err = LIBSSH2_ERROR_EAGAIN;
+        if (c->via) {
+            if (enter(c, limit) < 0)
+                goto out_of_time;
+            void *holder = atomic_load(&c->via->opener);
+            if (holder && holder != c) {
+                leave(c);
+                int64_t since = atomic_load(&c->via->opening_since);
+                if (holder == &opener_gone ||
+                    (since && nm_now_ms() - since > NM_BASTION_OPEN_PATIENCE_MS))
+                    return NM_ERR_BUSY;
+                goto wait;
+            }
+            atomic_store(&c->via->opener, c);
+            mine = true;
+        }
         c->tunnel = libssh2_channel_direct_tcpip_ex(o->session, c->ep->address, c->ep->port,
                                                     "127.0.0.1", 22);
+        if (!c->tunnel) {
+            err = libssh2_session_last_errno(o->session);
+            if (err != LIBSSH2_ERROR_EAGAIN)
+                snprintf(why, sizeof why, "%s", ssh_errmsg(o->session));
+        }
+        if (c->via) {
+            if (c->tunnel || err != LIBSSH2_ERROR_EAGAIN) {
+                atomic_store(&c->via->opening_since, 0);
+                atomic_store(&c->via->opener, NULL);
+                mine = false;
+            } else if (!atomic_load(&c->via->opening_since)) {
+                atomic_store(&c->via->opening_since, nm_now_ms());
+            }
+            leave(c);
+        }
         if (c->tunnel)
             break;
-        if (libssh2_session_last_errno(o->session) != LIBSSH2_ERROR_EAGAIN)
+        if (err != LIBSSH2_ERROR_EAGAIN)
             return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
                         "jump host %s could not connect to %s port %d: %s (the jump host "
                         "resolves the name and opens the connection)",
-                        o->ep->name, c->ep->address, c->ep->port, ssh_errmsg(o->session));
-        if (wait_socket(o, limit) < 0) {
+                        c->via_name ? c->via_name : o->ep->name, c->ep->address, c->ep->port, why);
+    wait:
+        if (wait_socket(c->via ? c : o, limit) < 0) {
+        out_of_time:
+            if (mine) {
+                atomic_store(&c->via->retired, true);
+                atomic_store(&c->via->opener, (void *)&opener_gone);
+            }
             if (limit < c->deadline)
                 return fail(c, NM_HOST_UNREACHABLE, NM_ERR_CONNECT,
                             "jump host %s did not connect to %s port %d before the "
                             "ConnectTimeout",
-                            o->ep->name, c->ep->address, c->ep->port);
+                            c->via_name ? c->via_name : o->ep->name, c->ep->address, c->ep->port);
             return timeout_fail(c, "the connection through the jump host");
         }
     }
@@ -920,7 +1128,7 @@ static int handshake_fail(struct conn *c, int rc)
 static int establish(struct conn *c)
 {
     int rc;
-    int r = c->outer ? open_tunnel(c) : connect_tcp(c);
+    int r = c->outer ? (c->tunnel ? 0 : open_tunnel(c)) : connect_tcp(c);
     if (r < 0)
         return r;
     c->session = libssh2_session_init_ex(NULL, NULL, NULL, c);
@@ -941,6 +1149,197 @@ static int establish(struct conn *c)
     if (r < 0)
         return r;
     return authenticate(c);
+}
+
+/* A shared connection's session, with its own copy of its hop and its own
+ * result (the host that logs in goes away; the connection stays). */
+struct shared_conn {
+    struct conn c;
+    struct nm_ssh_hop hop;
+    struct nm_ssh_result res;
+};
+
+/* One host's way through shared connections. */
+struct route {
+    const struct nm_ssh_target *t;
+    const struct nm_ssh_hop *eps;
+    size_t n_jumps;
+    int64_t deadline;
+    struct nm_ssh_result *res;
+};
+
+/* Everything that makes two connections to a hop the same one: the hops
+ * before it and, for each, where, who and how it is verified. */
+static char *hop_key(const struct nm_ssh_hop *eps, size_t level)
+{
+    struct nm_buf b;
+    nm_buf_init(&b, 1u << 20);
+#define KEY_STR(s) nm_buf_appendf(&b, "%zu:%s", strlen((s) ? (s) : ""), (s) ? (s) : "")
+    for (size_t i = 0; i <= level; i++) {
+        const struct nm_ssh_hop *h = &eps[i];
+        KEY_STR(h->address);
+        nm_buf_appendf(&b, "|%d|", h->port);
+        KEY_STR(h->user);
+        nm_buf_appendf(&b, "|%d|%zu|", h->use_agent, h->n_identities);
+        for (size_t k = 0; k < h->n_identities; k++)
+            KEY_STR(h->identities[k]);
+        KEY_STR(h->hostkey_alias);
+        KEY_STR(h->known_hosts_path);
+        nm_buf_appends(&b, ";");
+    }
+#undef KEY_STR
+    return nm_buf_steal(&b, NULL);
+}
+
+/* The host's result for a failure at hop `level`, named as without
+ * sharing: "jump host NAME (hop K of N to HOST): ...". */
+static int hop_failed(const struct route *rt, size_t level, enum nm_host_status st, int code,
+                      const char *msg)
+{
+    struct nm_buf b;
+    nm_buf_init(&b, sizeof rt->res->error - 1);
+    nm_buf_appendf(&b, "jump host %s (hop %zu of %zu to %s): ", rt->eps[level].name, level + 1,
+                   rt->n_jumps, rt->t->name);
+    nm_buf_appends(&b, msg);
+    rt->res->status = st;
+    snprintf(rt->res->error, sizeof rt->res->error, "%s", b.data ? b.data : "");
+    nm_buf_finish(&b);
+    nm_utf8_fix(rt->res->error);
+    return code;
+}
+
+static void close_shared(void *p)
+{
+    struct shared_conn *sc = p;
+    teardown(&sc->c);
+    nm_bastion_release(sc->c.via);
+    free(sc);
+}
+
+static int borrow(const struct route *rt, size_t level, struct nm_bastion **ret);
+
+/*
+ * Opens c's tunnel on a shared connection to hop `level`.  A connection that
+ * broke while idle, or that cannot open now, is given back and another one
+ * tried (a connection seen broken twice is the bastion's answer).
+ */
+static int borrow_tunnel(const struct route *rt, size_t level, struct conn *c)
+{
+    for (int broken = 0;;) {
+        struct nm_bastion *b = NULL;
+        int r = borrow(rt, level, &b);
+        if (r < 0)
+            return r;
+        c->via = b;
+        c->via_name = rt->eps[level].name;
+        c->outer = &((struct shared_conn *)b->conn)->c;
+        r = open_tunnel(c);
+        if (r == 0)
+            return 0;
+        bool again = r == NM_ERR_BUSY || (atomic_load(&b->broken) && ++broken < 2);
+        c->via = NULL;
+        c->outer = NULL;
+        nm_bastion_release(b);
+        if (!again)
+            return r;
+        c->res->status = NM_HOST_OK;
+        c->res->error[0] = '\0';
+    }
+}
+
+/* Takes a slot on a shared connection to hop `level`, logging in to it (and
+ * to the hops before it) when no connection has room. */
+static int borrow(const struct route *rt, size_t level, struct nm_bastion **ret)
+{
+    struct nm_bastion *b = NULL;
+    bool connect = false;
+    enum nm_host_status st = NM_HOST_ERROR;
+    char msg[sizeof rt->res->error] = "no connection to the jump host (the scan is ending)";
+    char *key = hop_key(rt->eps, level);
+    int r =
+        nm_bastion_acquire(rt->t->bastions, key, rt->deadline, &b, &connect, &st, msg, sizeof msg);
+    free(key);
+    if (r == NM_ERR_TIMEOUT)
+        return hop_failed(rt, level, NM_HOST_TIMEOUT, r,
+                          "host deadline reached waiting for a connection to the jump host "
+                          "(every connection to it was busy or still logging in)");
+    if (r < 0)
+        return hop_failed(rt, level, st, r, msg);
+    if (!connect) {
+        *ret = b;
+        return 0;
+    }
+
+    struct shared_conn *sc = nm_xcalloc(1, sizeof *sc);
+    struct conn *c = &sc->c;
+    sc->hop = rt->eps[level];
+    sc->res.exit_status = -1;
+    c->t = rt->t;
+    c->ep = &sc->hop;
+    c->res = &sc->res;
+    c->deadline = rt->deadline;
+    c->fd = -1;
+    c->recv_cap = NM_SSH_PRESESSION_CAP;
+    c->line_may_be_banner = true;
+    c->shared = b;
+    r = level ? borrow_tunnel(rt, level - 1, c) : 0;
+    bool further_out = r < 0 && sc->res.status == NM_HOST_OK; /* rt->res says it */
+    if (r == 0)
+        r = establish(c);
+    if (r == 0) {
+        c->t = NULL; /* the connector's; the connection outlives it */
+        c->recv_cap = c->received + NM_SSH_OVERHEAD_CAP;
+        nm_bastion_established(b, sc, close_shared);
+        *ret = b;
+        return 0;
+    }
+    if (!further_out) {
+        hop_failed(rt, level, sc->res.status, r, sc->res.error);
+        memcpy(rt->res->hostkey_type, sc->res.hostkey_type, sizeof sc->res.hostkey_type);
+        memcpy(rt->res->hostkey_fingerprint, sc->res.hostkey_fingerprint,
+               sizeof sc->res.hostkey_fingerprint);
+    }
+    teardown(c);
+    nm_bastion_release(c->via);
+    nm_bastion_failed(b, sc->res.status, r, further_out ? NULL : sc->res.error);
+    free(sc);
+    return r;
+}
+
+/* The way through shared jump-host connections: the target's session over a
+ * channel of the last hop's connection. */
+static int run_shared(const struct nm_ssh_target *t, const struct nm_ssh_hop *eps, size_t n_jumps,
+                      struct conn *tc, const char *script, size_t script_len,
+                      struct nm_splitter *sp, int64_t start)
+{
+    const struct route rt = {
+        .t = t, .eps = eps, .n_jumps = n_jumps, .deadline = tc->deadline, .res = tc->res};
+    int r = borrow_tunnel(&rt, n_jumps - 1, tc);
+    if (r == 0)
+        r = establish(tc);
+    if (r == 0) {
+        tc->res->connect_ms = nm_now_ms() - start;
+        r = run_channel(tc, script, script_len, sp);
+    }
+    const struct conn *gone = tc->via ? broken_hop(tc) : NULL;
+    if (r < 0 && gone && tc->res->status != NM_HOST_HOSTKEY_MISMATCH &&
+        tc->res->status != NM_HOST_HOSTKEY_UNKNOWN && tc->res->status != NM_HOST_AUTH_FAILED) {
+        /* The host's message says what broke on its side; the cause was
+         * the shared connection. */
+        size_t level = n_jumps - 1;
+        for (const struct conn *o = tc->outer; o && o != gone; o = o->outer)
+            level--;
+        char was[sizeof tc->res->error];
+        memcpy(was, tc->res->error, sizeof was);
+        struct nm_buf b;
+        nm_buf_init(&b, sizeof was - 1);
+        nm_buf_appendf(&b, "the connection to the jump host was lost; %s", was);
+        hop_failed(&rt, level, tc->res->status, r, b.data ? b.data : was);
+        nm_buf_finish(&b);
+    }
+    teardown(tc);
+    nm_bastion_release(tc->via);
+    return r;
 }
 
 int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_len,
@@ -984,6 +1383,12 @@ int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_
         if (i < n_jumps)
             snprintf(chain[i].prefix, sizeof chain[i].prefix,
                      "jump host %s (hop %zu of %zu to %s): ", eps[i].name, i + 1, n_jumps, t->name);
+    }
+    if (t->bastions && n_jumps) {
+        chain[n_jumps].outer = NULL;
+        r = run_shared(t, eps, n_jumps, &chain[n_jumps], script, script_len, sp, start);
+        res->total_ms = nm_now_ms() - start;
+        return r;
     }
     for (up = 0; up < n; up++) {
         r = establish(&chain[up]);
