@@ -199,38 +199,83 @@ static size_t text_columns(const char *s)
     return cols;
 }
 
+/* line cut to width columns, "..." marking the cut. */
+static void clip_line(struct nm_buf *line, size_t width)
+{
+    size_t cols, keep = fit_columns(line->data, width, &cols);
+    if (line->data[keep] && width > 3)
+        keep = fit_columns(line->data, width - 3, &cols);
+    bool cut = line->data[keep] != '\0';
+    line->len = keep;
+    line->data[keep] = '\0';
+    if (cut && width > 3)
+        nm_buf_appends(line, "...");
+}
+
+/* "; still running: a, b +N more": as many names as fit in width with the
+ * count of the others; nothing when there are many and not all fit.  On a
+ * narrow terminal the line's words make room for the names. */
+static void append_running(struct nm_buf *line, const struct nm_scan_progress *p, size_t width)
+{
+    char **names = nm_xcalloc(p->n_running, sizeof *names);
+    const char *lead = "; still running: ";
+    size_t all = 0;
+    for (size_t i = 0; i < p->n_running; i++) {
+        names[i] = nm_term_safe(p->running[i]);
+        all += text_columns(names[i]) + (i ? 2 : 0);
+    }
+    if (text_columns(line->data) + text_columns(lead) + 16 > width) {
+        line->len = 0;
+        line->data[0] = '\0';
+        nm_buf_appendf(line, "%zu/%zu done", p->done, p->total);
+        lead = "; running: ";
+    }
+    all += text_columns(line->data) + text_columns(lead);
+    if (p->n_running > NAMED_ALWAYS && all > width)
+        goto out;
+    nm_buf_appends(line, lead);
+    for (size_t i = 0; i < p->n_running; i++) {
+        char more[40] = "";
+        if (i + 1 < p->n_running)
+            snprintf(more, sizeof more, " +%zu more", p->n_running - i - 1);
+        size_t need = text_columns(names[i]) + (i ? 2 : 0) + text_columns(more);
+        if (i > 0 && text_columns(line->data) + need > width) {
+            nm_buf_appendf(line, " +%zu more", p->n_running - i);
+            break;
+        }
+        size_t used = text_columns(line->data), room = width > used ? width - used : 0;
+        if (i == 0 && need > room && room > text_columns(more) + 4) {
+            /* One long name: its start, and the count of the others. */
+            struct nm_buf one;
+            nm_buf_init(&one, 1u << 20);
+            nm_buf_appends(&one, names[0]);
+            clip_line(&one, room - text_columns(more));
+            nm_buf_appendf(line, "%s%s", one.data, more);
+            nm_buf_finish(&one);
+            break;
+        }
+        nm_buf_appendf(line, "%s%s", i ? ", " : "", names[i]);
+    }
+out:
+    for (size_t i = 0; i < p->n_running; i++)
+        free(names[i]);
+    free(names);
+}
+
 static void progress(void *ctx, const struct nm_scan_progress *p)
 {
     (void)ctx;
     size_t width = term_columns() - 1; /* the last column would wrap on some terminals */
     struct nm_buf line;
     nm_buf_init(&line, 1u << 20);
-    nm_buf_appendf(&line, "scanning: %zu/%zu hosts done, %zu could not be scanned", p->done,
-                   p->total, p->failed);
     if (p->n_running) {
-        struct nm_buf names;
-        nm_buf_init(&names, 1u << 20);
-        nm_buf_appendf(&names, "; still running: ");
-        for (size_t i = 0; i < p->n_running; i++) {
-            char *n = nm_term_safe(p->running[i]);
-            nm_buf_appendf(&names, "%s%s", i ? ", " : "", n);
-            free(n);
-        }
-        if (p->n_running <= NAMED_ALWAYS ||
-            text_columns(line.data) + text_columns(names.data) <= width)
-            nm_buf_appends(&line, names.data);
-        nm_buf_finish(&names);
-    }
-    size_t cols, keep = fit_columns(line.data, width, &cols);
-    if (line.data[keep] && width > 3) {
-        keep = fit_columns(line.data, width - 3, &cols);
-        line.len = keep;
-        line.data[keep] = '\0';
-        nm_buf_appends(&line, "...");
+        nm_buf_appendf(&line, "scanning: %zu/%zu done, %zu failed", p->done, p->total, p->failed);
+        append_running(&line, p, width);
     } else {
-        line.len = keep;
-        line.data[keep] = '\0';
+        nm_buf_appendf(&line, "scanning: %zu/%zu hosts done, %zu could not be scanned", p->done,
+                       p->total, p->failed);
     }
+    clip_line(&line, width);
     flockfile(stderr);
     fprintf(stderr, "\r\033[K%s%s", line.data, p->done == p->total ? "\n" : "");
     fflush(stderr);
