@@ -30,6 +30,8 @@
 #include "nearmiss/waiver.h"
 
 #define NM_HISTORY_FILE "history.sqlite"
+/* Its mode when none is given: the reports' (NM_OUTDIR_FILE_MODE). */
+#define NM_HISTORY_FILE_MODE 0600
 /* The schema version of component "history" this binary writes. */
 #define NM_HISTORY_SCHEMA 1
 
@@ -39,6 +41,11 @@ struct nm_history; /* opaque */
  * starts one write transaction (BEGIN IMMEDIATE) that lasts the whole run.
  * now is the run's clock. */
 int nm_history_open(const char *out_dir, int64_t now, struct nm_history **ret, nm_diag *d);
+/* The same with the mode of the report files (0: NM_HISTORY_FILE_MODE):
+ * history.sqlite and its -wal and -shm files get exactly this mode,
+ * whatever the umask; existing ones of this user are set to it. */
+int nm_history_open_mode(const char *out_dir, int64_t now, int file_mode, struct nm_history **ret,
+                         nm_diag *d);
 /* Opens an existing database read-only (no transaction, no migration),
  * refusing a newer or damaged schema as nm_history_open does: for
  * `nearmiss ledger` and other readers. */

@@ -76,6 +76,13 @@ enum nm_run_kind {
     NM_RUN_MERGE = 1u << 2, /* nearmiss merge */
 };
 
+/* How long a step that ran took (wall clock). */
+struct nm_run_step_time {
+    const char *name; /* static: the step's name */
+    int64_t ms;
+};
+#define NM_RUN_MAX_STEPS 32
+
 struct nm_run {
     /* Inputs, borrowed from the caller. */
     enum nm_run_kind kind;                /* NM_RUN_WHOLE after nm_run_init */
@@ -107,6 +114,9 @@ struct nm_run {
     struct nm_history *history;            /* open from history-open to history-commit */
     json_t *pruned_reports;                /* base names of reports of pruned runs (deleted) */
     struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
+    /* The steps that ran, in order (the failed one last). */
+    struct nm_run_step_time step_times[NM_RUN_MAX_STEPS];
+    size_t n_step_times;
 };
 
 /* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when

@@ -6,7 +6,8 @@
  * --max-per groups are full (a worker idles only when nothing it may start
  * waits); each host has its own absolute deadline, counted from its start,
  * so no host can hold up another beyond its own.  Each host's report gets
- * "scan": {started_at, ended_at, start_ms, end_ms}.  The
+ * "scan": {started_at, ended_at, start_ms, end_ms} (and its phases when
+ * asked for: nm_scan_options.timings).  The
  * inventory's TLS endpoints are probed by the same pool; their results are
  * left in each host's "tls" for the run's tls step to judge.
  *
@@ -39,6 +40,16 @@ struct nm_max_per {
     size_t max;        /* >= 1 */
 };
 
+/* What the progress callback is told.  running[] (borrowed, valid during
+ * the call) names the hosts being scanned now, in inventory order, when no
+ * more than nm_scan_options.progress_names hosts are unfinished; else
+ * n_running is 0. */
+struct nm_scan_progress {
+    size_t done, total, failed;
+    const char *const *running;
+    size_t n_running;
+};
+
 struct nm_scan_options {
     int jobs;
     int timeout_s;
@@ -51,8 +62,18 @@ struct nm_scan_options {
     const struct nm_max_per *max_per;    /* n_max_per limits, all applied */
     size_t n_max_per;
     /* Called from the main thread about every 200 ms and once at the end. */
-    void (*progress)(void *ctx, size_t done, size_t total, size_t failed);
-    void *progress_ctx;
+    void (*progress)(void *ctx, const struct nm_scan_progress *p);
+    /* Hosts named in nm_scan_progress.running once no more than this many
+     * hosts are unfinished (0: never). */
+    size_t progress_names;
+    /* Called from the worker that scanned a host, once its part of the
+     * report is complete (host borrowed; other workers may call at the same
+     * time, so the callback serialises its own output). */
+    void (*host_done)(void *ctx, const json_t *host);
+    void *progress_ctx; /* for progress and host_done */
+    /* Each host's "scan" also gets its phases: reach_ms, login_ms, run_ms,
+     * judge_ms (off by default: nothing is timed that nobody reads). */
+    bool timings;
 };
 
 /* reach->hosts[i] says how to connect to inv->hosts[i]; `now` (the run's

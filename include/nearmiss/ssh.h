@@ -89,6 +89,12 @@ struct nm_ssh_result {
     bool connection_lost; /* the session broke after the command started */
     uint64_t bytes_received;
     int64_t connect_ms; /* TCP + SSH handshake + auth */
+    /* The phases of connect_ms, -1 when the phase did not complete:
+     * reach_ms DNS, TCP and the jump hosts, until the target's byte stream
+     * was open; login_ms the target's key exchange, host key check and
+     * authentication. */
+    int64_t reach_ms;
+    int64_t login_ms;
     int64_t total_ms;
 };
 

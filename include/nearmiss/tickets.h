@@ -58,6 +58,8 @@ struct nm_ticket_options {
     const char *jira_issue_type;
     int connect_timeout_s; /* HTTP connect deadline */
     int timeout_s;         /* one HTTP request, or one exec: command, as a whole */
+    int file_mode;         /* of dir: ticket files (0: 0600, as reports); a dir: directory
+                            * made here gets nm_outdir_dir_mode() of it */
 };
 
 #define NM_TICKET_DEFAULT_PAGERDUTY_URL "https://events.pagerduty.com"

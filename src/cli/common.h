@@ -79,4 +79,12 @@ extern const char nm_cli_tickets_usage[];
 void nm_cli_print_changes(const json_t *report);
 void nm_cli_print_tickets(const struct nm_ticket_counts *c);
 
+/* -q: what needs a person, or nothing at all (cron mails whatever a job
+ * prints).  New criticals (new, or raised to critical since the previous
+ * run), hosts that could not be scanned and why, ticket events that could
+ * not be delivered (tickets may be NULL), then the report's path; host text
+ * escaped.  Returns whether anything was printed. */
+bool nm_cli_print_attention(const json_t *report, const struct nm_ticket_counts *tickets,
+                            const char *report_path);
+
 #endif

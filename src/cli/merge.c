@@ -35,7 +35,9 @@ static const char merge_usage[] =
     "      --format LIST      outputs: json,html,junit,prom (default json,html)\n"
     "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
     "      --keep-days D      keep the runs of the last D days\n"
-    "  -q, --quiet            no summary on the terminal\n"
+    "  -q, --quiet            for cron: print nothing unless something needs a person\n"
+    "                         (new criticals, hosts not scanned, tickets not\n"
+    "                         delivered; as scan -q)\n"
     "  -h, --help             this text\n"
     "\n"
     "The merged report is the fleet's run: it is recorded in OUT/history.sqlite\n"
@@ -172,7 +174,9 @@ int nm_cmd_merge(int argc, char **argv)
     if (nm_cli_run_execute(&run, false, "merge: ") < 0)
         goto out;
     const json_t *s = json_object_get(run.report, "summary");
-    if (!quiet) {
+    if (quiet)
+        nm_cli_print_attention(run.report, tk.n_targets ? &run.ticket_counts : NULL, run.json_path);
+    else {
         printf("merged %u shards: %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
                " hosts scanned, %zu fleet findings\nreport: %s\n",
                set.n, json_integer_value(json_object_get(s, "scanned")),

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "cli/common.h"
+#include "nearmiss/report_view.h"
 #include "nearmiss/safetext.h"
+#include "nearmiss/util.h"
 
 const char nm_cli_tickets_usage[] =
     "\n"
@@ -141,4 +143,99 @@ void nm_cli_print_changes(const json_t *report)
             putchar('\n');
         }
     }
+}
+
+/* A finding that became critical this run: new, or persisting and raised
+ * to critical (previous_severity says from what).  Without history marks
+ * (no summary.changes) every critical counts. */
+static bool newly_critical(const json_t *f, bool marked)
+{
+    const char *sev = json_string_value(json_object_get(f, "severity"));
+    if (!sev || strcmp(sev, "critical") != 0 || json_is_true(json_object_get(f, "waived")))
+        return false;
+    if (!marked)
+        return true;
+    const char *change = json_string_value(json_object_get(f, "change"));
+    const char *was = json_string_value(json_object_get(f, "previous_severity"));
+    return (change && strcmp(change, "new") == 0) || (was && strcmp(was, "critical") != 0);
+}
+
+static void print_critical(const char *host, const json_t *f)
+{
+    const char *was = json_string_value(json_object_get(f, "previous_severity"));
+    printf("  new critical: ");
+    print_clean(host);
+    printf(": ");
+    print_clean(json_string_value(json_object_get(f, "message")));
+    if (was) {
+        printf(" (was ");
+        print_clean(was);
+        putchar(')');
+    }
+    putchar('\n');
+}
+
+bool nm_cli_print_attention(const json_t *report, const struct nm_ticket_counts *tickets,
+                            const char *report_path)
+{
+    bool marked = json_object_get(json_object_get(report, "summary"), "changes") != NULL;
+    size_t n_crit = 0, n_down = 0, i, j;
+    json_t *h, *f;
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        if (!nm_view_host_ok(h))
+            n_down++;
+        json_array_foreach (json_object_get(h, "findings"), j, f)
+            n_crit += newly_critical(f, marked);
+    }
+    json_array_foreach (json_object_get(report, "fleet_findings"), j, f)
+        n_crit += newly_critical(f, marked);
+    size_t n_undelivered = tickets ? tickets->failed : 0;
+    if (!n_crit && !n_down && !n_undelivered)
+        return false;
+
+    struct nm_buf head;
+    nm_buf_init(&head, 512);
+    if (n_crit)
+        nm_buf_appendf(&head, "%zu new critical finding%s", n_crit, n_crit == 1 ? "" : "s");
+    if (n_down)
+        nm_buf_appendf(&head, "%s%zu host%s could not be scanned", head.len ? ", " : "", n_down,
+                       n_down == 1 ? "" : "s");
+    if (n_undelivered)
+        nm_buf_appendf(&head, "%s%zu ticket event%s not delivered", head.len ? ", " : "",
+                       n_undelivered, n_undelivered == 1 ? "" : "s");
+    printf("%s\n", head.data);
+    nm_buf_finish(&head);
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        const char *name = json_string_value(json_object_get(h, "name"));
+        json_array_foreach (json_object_get(h, "findings"), j, f)
+            if (newly_critical(f, marked))
+                print_critical(name, f);
+    }
+    json_array_foreach (json_object_get(report, "fleet_findings"), j, f)
+        if (newly_critical(f, marked))
+            print_critical("fleet", f);
+    json_array_foreach (json_object_get(report, "hosts"), i, h) {
+        if (nm_view_host_ok(h))
+            continue;
+        printf("  not scanned: ");
+        print_clean(json_string_value(json_object_get(h, "name")));
+        printf(" (");
+        print_clean(json_string_value(json_object_get(h, "status")));
+        printf("): ");
+        print_clean(json_string_value(json_object_get(h, "error")));
+        putchar('\n');
+    }
+    /* The message names a target and a URL or command, never a credential. */
+    if (n_undelivered) {
+        printf("  tickets: %zu event%s could not be delivered (kept for the next run); first: ",
+               n_undelivered, n_undelivered == 1 ? "" : "s");
+        print_clean(tickets->first_error);
+        putchar('\n');
+    }
+    if (report_path) {
+        printf("report: ");
+        print_clean(report_path);
+        putchar('\n');
+    }
+    return true;
 }

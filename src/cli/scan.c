@@ -5,9 +5,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli/common.h"
@@ -85,8 +87,7 @@ static const char scan_usage[] =
     "                         on and judge them like inventory endpoints: remote\n"
     "                         (default) probes them from here at the host's inventory\n"
     "                         address, loopback-only ones from the host itself\n"
-    "                         (openssl s_client); local probes all from the host\n"
-    ;
+    "                         (openssl s_client); local probes all from the host\n";
 /* Two halves: one C string literal of this size is beyond what C17 promises. */
 static const char scan_usage_more[] =
     "      --save-scripts DIR write the probe script sent to each host to DIR/HOST.sh\n"
@@ -95,7 +96,16 @@ static const char scan_usage_more[] =
     "      --keep-runs N      keep the N latest runs in the history (and their reports)\n"
     "      --keep-days D      keep the runs of the last D days; finding episodes, which\n"
     "                         the ledger and tickets read, are always kept\n"
-    "  -q, --quiet            no progress and no summary on the terminal\n"
+    "  -q, --quiet            for cron: print nothing unless something needs a person:\n"
+    "                         new critical findings (new, or raised to critical, since\n"
+    "                         the previous run), hosts that could not be scanned and\n"
+    "                         why, ticket events not delivered, errors; no progress\n"
+    "  -v, --verbose          per host as it ends, on stderr: the time spent reaching\n"
+    "                         it (DNS, TCP, jump hosts), logging in (key exchange, host\n"
+    "                         key, authentication), running the script and judging its\n"
+    "                         output; then the time of each step of the run; the\n"
+    "                         report's hosts[].scan gets reach_ms, login_ms, run_ms and\n"
+    "                         judge_ms\n"
     "  -h, --help             this text\n"
     "\n"
     "Writes OUT/latest.json, OUT/nearmiss-<start time>.json and OUT/report.html\n"
@@ -111,21 +121,208 @@ static const char scan_usage_outdir[] =
     "Report directory (-o OUT) and empty inventories:\n"
     "  OUT is created 0700 when missing and locked while the run lasts: a second\n"
     "  run into it exits 1 at once.  Report files are created 0600 whatever the\n"
-    "  umask; a run's files are published together or not at all.\n"
+    "  umask; a run's files are published together or not at all.  The history\n"
+    "  (OUT/history.sqlite, its -wal and -shm) and dir: ticket files get the same\n"
+    "  mode.\n"
     "      --file-mode MODE   mode of the report files (default: 0600; e.g. 0640 to let\n"
     "                         the directory's group read them)\n"
     "      --allow-empty      accept an inventory without hosts and write an empty report\n"
     "                         (otherwise an error: a failed inventory generator must not\n"
     "                         replace the last report)\n";
 
-static void progress(void *ctx, size_t done, size_t total, size_t failed)
+/* The terminal side of a running scan: the progress line (stderr is a
+ * terminal) and the --verbose lines, which may come from several workers
+ * at once and cut through the progress line. */
+struct live {
+    bool progress; /* a progress line is being drawn */
+    bool verbose;
+};
+
+/* Hosts still running are always named when this few; more only when all
+ * of them fit on the line. */
+#define NAMED_ALWAYS 5
+/* The scan looks the running hosts up once this few are unfinished. */
+#define NAMES_LOOKUP 64
+
+static size_t term_columns(void)
+{
+    struct winsize ws;
+    int64_t v;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *env = getenv("COLUMNS");
+    if (env && nm_str_to_i64(env, &v) == 0 && v > 0 && v <= 4096)
+        return (size_t)v;
+    return 80;
+}
+
+/* Columns a code point takes: 2 for the wide (East Asian, emoji) blocks, 0
+ * for combining marks, else 1.  Erring wide only leaves the line shorter. */
+static size_t cp_columns(uint32_t c)
+{
+    if ((c >= 0x300 && c <= 0x36f) || (c >= 0x200b && c <= 0x200f) || (c >= 0xfe00 && c <= 0xfe0f))
+        return 0;
+    if ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
+        (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+        (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+        (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) || c >= 0x20000)
+        return 2;
+    return 1;
+}
+
+/* Bytes of s (valid UTF-8: nm_term_safe output) that fit in max columns;
+ * *ret_cols gets their width. */
+static size_t fit_columns(const char *s, size_t max, size_t *ret_cols)
+{
+    size_t i = 0, cols = 0;
+    while (s[i]) {
+        unsigned char b = (unsigned char)s[i];
+        size_t len = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+        uint32_t c = len == 1 ? b : b & (0x3f >> (len - 1));
+        for (size_t k = 1; k < len; k++) {
+            if (!s[i + k])
+                goto out;
+            c = c << 6 | ((unsigned char)s[i + k] & 0x3f);
+        }
+        size_t w = cp_columns(c);
+        if (cols + w > max)
+            break;
+        cols += w;
+        i += len;
+    }
+out:
+    *ret_cols = cols;
+    return i;
+}
+
+static size_t text_columns(const char *s)
+{
+    size_t cols;
+    fit_columns(s, SIZE_MAX, &cols);
+    return cols;
+}
+
+/* line cut to width columns, "..." marking the cut. */
+static void clip_line(struct nm_buf *line, size_t width)
+{
+    size_t cols, keep = fit_columns(line->data, width, &cols);
+    if (line->data[keep] && width > 3)
+        keep = fit_columns(line->data, width - 3, &cols);
+    bool cut = line->data[keep] != '\0';
+    line->len = keep;
+    line->data[keep] = '\0';
+    if (cut && width > 3)
+        nm_buf_appends(line, "...");
+}
+
+/* "; still running: a, b +N more": as many names as fit in width with the
+ * count of the others; nothing when there are many and not all fit.  On a
+ * narrow terminal the line's words make room for the names. */
+static void append_running(struct nm_buf *line, const struct nm_scan_progress *p, size_t width)
+{
+    char **names = nm_xcalloc(p->n_running, sizeof *names);
+    const char *lead = "; still running: ";
+    size_t all = 0;
+    for (size_t i = 0; i < p->n_running; i++) {
+        names[i] = nm_term_safe(p->running[i]);
+        all += text_columns(names[i]) + (i ? 2 : 0);
+    }
+    if (text_columns(line->data) + text_columns(lead) + 16 > width) {
+        line->len = 0;
+        line->data[0] = '\0';
+        nm_buf_appendf(line, "%zu/%zu done", p->done, p->total);
+        lead = "; running: ";
+    }
+    all += text_columns(line->data) + text_columns(lead);
+    if (p->n_running > NAMED_ALWAYS && all > width)
+        goto out;
+    nm_buf_appends(line, lead);
+    for (size_t i = 0; i < p->n_running; i++) {
+        char more[40] = "";
+        if (i + 1 < p->n_running)
+            snprintf(more, sizeof more, " +%zu more", p->n_running - i - 1);
+        size_t need = text_columns(names[i]) + (i ? 2 : 0) + text_columns(more);
+        if (i > 0 && text_columns(line->data) + need > width) {
+            nm_buf_appendf(line, " +%zu more", p->n_running - i);
+            break;
+        }
+        size_t used = text_columns(line->data), room = width > used ? width - used : 0;
+        if (i == 0 && need > room && room > text_columns(more) + 4) {
+            /* One long name: its start, and the count of the others. */
+            struct nm_buf one;
+            nm_buf_init(&one, 1u << 20);
+            nm_buf_appends(&one, names[0]);
+            clip_line(&one, room - text_columns(more));
+            nm_buf_appendf(line, "%s%s", one.data, more);
+            nm_buf_finish(&one);
+            break;
+        }
+        nm_buf_appendf(line, "%s%s", i ? ", " : "", names[i]);
+    }
+out:
+    for (size_t i = 0; i < p->n_running; i++)
+        free(names[i]);
+    free(names);
+}
+
+static void progress(void *ctx, const struct nm_scan_progress *p)
 {
     (void)ctx;
-    fprintf(stderr, "\r\033[Kscanning: %zu/%zu hosts done, %zu could not be scanned", done, total,
-            failed);
-    if (done == total)
-        fputc('\n', stderr);
+    size_t width = term_columns() - 1; /* the last column would wrap on some terminals */
+    struct nm_buf line;
+    nm_buf_init(&line, 1u << 20);
+    if (p->n_running) {
+        nm_buf_appendf(&line, "scanning: %zu/%zu done, %zu failed", p->done, p->total, p->failed);
+        append_running(&line, p, width);
+    } else {
+        nm_buf_appendf(&line, "scanning: %zu/%zu hosts done, %zu could not be scanned", p->done,
+                       p->total, p->failed);
+    }
+    clip_line(&line, width);
+    flockfile(stderr);
+    fprintf(stderr, "\r\033[K%s%s", line.data, p->done == p->total ? "\n" : "");
     fflush(stderr);
+    funlockfile(stderr);
+    nm_buf_finish(&line);
+}
+
+static json_int_t scan_ms(const json_t *h, const char *key)
+{
+    return json_integer_value(json_object_get(json_object_get(h, "scan"), key));
+}
+
+/* --verbose: one line per host as it ends; called from the scan's workers. */
+static void host_timing(void *ctx, const json_t *h)
+{
+    const struct live *lv = ctx;
+    if (!lv->verbose)
+        return;
+    char *name = nm_term_safe(json_string_value(json_object_get(h, "name")));
+    char *status = nm_term_safe(json_string_value(json_object_get(h, "status")));
+    flockfile(stderr);
+    fprintf(stderr,
+            "%stiming: %s: reach %" JSON_INTEGER_FORMAT " ms, login %" JSON_INTEGER_FORMAT
+            " ms, run %" JSON_INTEGER_FORMAT " ms, judge %" JSON_INTEGER_FORMAT
+            " ms; total %" JSON_INTEGER_FORMAT " ms (%s)\n",
+            lv->progress ? "\r\033[K" : "", name, scan_ms(h, "reach_ms"), scan_ms(h, "login_ms"),
+            scan_ms(h, "run_ms"), scan_ms(h, "judge_ms"),
+            scan_ms(h, "end_ms") - scan_ms(h, "start_ms"), status);
+    fflush(stderr);
+    funlockfile(stderr);
+    free(name);
+    free(status);
+}
+
+/* --verbose: the run's steps that ran, in order. */
+static void print_step_times(const struct nm_run *run)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < run->n_step_times; i++) {
+        fprintf(stderr, "timing: step %s %" PRId64 " ms\n", run->step_times[i].name,
+                run->step_times[i].ms);
+        total += run->step_times[i].ms;
+    }
+    fprintf(stderr, "timing: steps %" PRId64 " ms in all\n", total);
 }
 
 static void print_summary(const json_t *report, const char *path)
@@ -363,6 +560,7 @@ int nm_cmd_scan(int argc, char **argv)
         {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
         {"file-mode", required_argument, NULL, O_FILE_MODE},
         {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -371,6 +569,7 @@ int nm_cmd_scan(int argc, char **argv)
     struct nm_reach_options ro = {0};
     const char *out = "reports", *host_glob = NULL, *role = NULL, *explain = NULL;
     bool quiet = false, allow_empty = false;
+    struct live live = {0};
     int file_mode = NM_OUTDIR_FILE_MODE;
     int fail_on = NM_SEV_NONE;
     struct nm_scan_options so = {.jobs = NM_DEFAULT_JOBS,
@@ -399,7 +598,7 @@ int nm_cmd_scan(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
     nm_cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "i:c:w:o:j:F:J:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:c:w:o:j:F:J:qvh", opts, NULL)) != -1) {
         int once = nm_cli_once_option(c, optarg, &keep, &tk);
         if (once < 0)
             goto out;
@@ -492,6 +691,9 @@ int nm_cmd_scan(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
+        case 'v':
+            live.verbose = true;
+            break;
         case 'h':
             fputs(scan_usage, stdout);
             fputs(scan_usage_more, stdout);
@@ -564,7 +766,14 @@ int nm_cmd_scan(int argc, char **argv)
     run.reach_opts = ro;
     if (!quiet && isatty(STDERR_FILENO)) {
         so.progress = progress;
+        so.progress_names = NAMES_LOOKUP;
+        live.progress = true;
     }
+    if (live.verbose) {
+        so.host_done = host_timing;
+        so.timings = true;
+    }
+    so.progress_ctx = &live;
     run.inv = &inv;
     run.cs = &cs;
     so.max_per = max_per;
@@ -578,10 +787,15 @@ int nm_cmd_scan(int argc, char **argv)
     run.keep = keep;
     run.fail_on = fail_on;
     run.tickets = tk;
-    if (nm_cli_run_execute(&run, true, "") < 0)
+    int ran = nm_cli_run_execute(&run, true, "");
+    if (live.verbose)
+        print_step_times(&run);
+    if (ran < 0)
         goto out;
     warn_unsaved_scripts(run.report);
-    if (!quiet) {
+    if (quiet)
+        nm_cli_print_attention(run.report, tk.n_targets ? &run.ticket_counts : NULL, run.json_path);
+    else {
         warn_reach(&run);
         print_summary(run.report, run.json_path);
         if (formats & NM_FORMAT_HTML)

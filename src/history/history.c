@@ -231,7 +231,57 @@ static int migrate(struct nm_history *h, long from, nm_diag *d)
     return 0;
 }
 
-static int open_common(const char *out_dir, bool readonly, struct nm_history **ret, nm_diag *d)
+/* An existing file of ours gets the mode the run's files get; a file we
+ * cannot change (another owner, gone meanwhile) is left as it is: the mode
+ * is a precaution, not a reason to stop the run. */
+static void fix_mode(const char *path, int mode)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        (st.st_mode & 07777) != (mode_t)mode)
+        (void)fchmod(fd, (mode_t)mode);
+    close(fd);
+}
+
+/*
+ * The database holds what the reports hold, so it gets their mode whatever
+ * the umask.  SQLite creates the main file 0644 less the umask, and its
+ * -wal and -shm files with the main file's mode: the main file is created
+ * under a umask that leaves at most `mode`, then set to exactly `mode`
+ * before SQLite makes the other two.  Leftovers of a killed run (and files
+ * of an older nearmiss) are set too, before SQLite opens them.
+ */
+static int open_db(struct nm_history *h, int flags, int mode, bool exists)
+{
+    static const char *const side[] = {"-wal", "-shm"};
+    if (mode) {
+        if (exists)
+            fix_mode(h->path, mode);
+        for (size_t i = 0; i < sizeof side / sizeof side[0]; i++) {
+            char *p = nm_xasprintf("%s%s", h->path, side[i]);
+            fix_mode(p, mode);
+            free(p);
+        }
+    }
+    /* The history is opened before the scan's threads start: the umask,
+     * which is the process's, is nobody else's for this moment. */
+    mode_t old = 0;
+    if (mode && !exists)
+        old = umask((mode_t)(~mode & 0777));
+    int rc = sqlite3_open_v2(h->path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (mode && !exists) {
+        umask(old);
+        if (rc == SQLITE_OK)
+            fix_mode(h->path, mode);
+    }
+    return rc;
+}
+
+static int open_common(const char *out_dir, bool readonly, int mode, struct nm_history **ret,
+                       nm_diag *d)
 {
     struct nm_history *h = nm_xcalloc(1, sizeof *h);
     bool exists;
@@ -247,7 +297,7 @@ static int open_common(const char *out_dir, bool readonly, struct nm_history **r
         goto out;
     }
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(h->path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (open_db(h, flags, readonly ? 0 : mode, exists) != SQLITE_OK) {
         r = db_fail(h, d, "cannot open");
         goto out;
     }
@@ -295,8 +345,14 @@ out:
 
 int nm_history_open(const char *out_dir, int64_t now, struct nm_history **ret, nm_diag *d)
 {
+    return nm_history_open_mode(out_dir, now, NM_HISTORY_FILE_MODE, ret, d);
+}
+
+int nm_history_open_mode(const char *out_dir, int64_t now, int file_mode, struct nm_history **ret,
+                         nm_diag *d)
+{
     struct nm_history *h = NULL;
-    int r = open_common(out_dir, false, &h, d);
+    int r = open_common(out_dir, false, file_mode ? file_mode : NM_HISTORY_FILE_MODE, &h, d);
     if (r < 0)
         return r;
     h->now = now;
@@ -306,7 +362,7 @@ int nm_history_open(const char *out_dir, int64_t now, struct nm_history **ret, n
 
 int nm_history_open_readonly(const char *out_dir, struct nm_history **ret, nm_diag *d)
 {
-    return open_common(out_dir, true, ret, d);
+    return open_common(out_dir, true, 0, ret, d);
 }
 
 sqlite3 *nm_history_db(struct nm_history *h)

@@ -84,7 +84,7 @@ static int step_history_open(struct nm_run *run, nm_diag *d)
 {
     if (run->no_history)
         return 0;
-    return nm_history_open(run->out_dir, run->now, &run->history, d);
+    return nm_history_open_mode(run->out_dir, run->now, run->file_mode, &run->history, d);
 }
 
 static struct nm_history_ctx history_ctx(const struct nm_run *run)
@@ -126,6 +126,9 @@ static int step_tickets_deliver(struct nm_run *run, nm_diag *d)
 {
     if (!run->history || !run->tickets.n_targets)
         return 0;
+    /* dir: tickets carry what the reports carry, and get their mode. */
+    if (!run->tickets.file_mode)
+        run->tickets.file_mode = run->file_mode;
     return nm_tickets_deliver(nm_history_db(run->history), &run->tickets, run->now,
                               &run->ticket_counts, d);
 }
@@ -311,10 +314,15 @@ void nm_run_finish(struct nm_run *run)
 
 int nm_run_execute(struct nm_run *run, nm_diag *d)
 {
+    run->n_step_times = 0;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (!(steps[i].kinds & run->kind))
             continue;
+        int64_t t0 = nm_now_ms();
         int r = steps[i].fn(run, d);
+        if (run->n_step_times < NM_RUN_MAX_STEPS)
+            run->step_times[run->n_step_times++] =
+                (struct nm_run_step_time){.name = steps[i].name, .ms = nm_now_ms() - t0};
         if (r < 0) {
             run->failed_step = steps[i].name;
             return r;

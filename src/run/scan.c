@@ -598,6 +598,16 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
                                          "-byte cap; reading stopped there and the probes after "
                                          "it are missing",
                                          o->host_cap));
+    if (o->timings) {
+        /* The phases add up to duration_ms: a phase that failed took the
+         * rest of the time, the ones after it none. */
+        int64_t reach = res.reach_ms >= 0 ? res.reach_ms : res.total_ms;
+        int64_t login = res.login_ms >= 0 ? res.login_ms : res.total_ms - reach;
+        int64_t run = res.login_ms >= 0 ? res.total_ms - reach - login : 0;
+        json_object_update_new(scan,
+                               json_pack("{s:I, s:I, s:I}", "reach_ms", (json_int_t)reach,
+                                         "login_ms", (json_int_t)login, "run_ms", (json_int_t)run));
+    }
     if (save_error)
         json_object_set_new(scan, "script_save_error", json_string(save_error));
     free(save_error);
@@ -609,6 +619,7 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
     /* Whatever arrived is judged, even when the host timed out or dropped
      * the connection half way: checks whose probe did not finish say so
      * themselves. */
+    int64_t t_judge = o->timings ? nm_now_ms() : 0;
     if (r == 0 || res.status == NM_HOST_TIMEOUT || res.output_capped || res.connection_lost) {
         bool got_facts = evaluate_host(s, h, hj, sp, r == 0);
         if (got_facts)
@@ -635,6 +646,8 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
                         res.exit_status, res.bytes_received));
         }
     }
+    if (o->timings)
+        json_object_set_new(scan, "judge_ms", json_integer((json_int_t)(nm_now_ms() - t_judge)));
 out:
     nm_splitter_destroy(sp);
     nm_buf_finish(&script);
@@ -835,6 +848,26 @@ static void record_times(const struct scan *s, json_t *hj, int64_t t_start, int6
     json_object_set_new(scan, "end_ms", json_integer((json_int_t)end));
 }
 
+/* Near the end, the names of the hosts still running: who is slow.  Only
+ * looked up once few hosts are unfinished; names[] has room for
+ * progress_names. */
+static void report_progress(struct scan *s, const char **names)
+{
+    struct nm_scan_progress p = {.done = atomic_load(&s->done),
+                                 .total = s->inv->n_hosts,
+                                 .failed = atomic_load(&s->failed),
+                                 .running = names};
+    size_t cap = s->o->progress_names;
+    if (cap && p.total - p.done <= cap) {
+        pthread_mutex_lock(&s->mu);
+        for (size_t h = 0; h < p.total && p.n_running < cap; h++)
+            if (s->state[h] == HOST_RUNNING)
+                names[p.n_running++] = s->inv->hosts[h].name;
+        pthread_mutex_unlock(&s->mu);
+    }
+    s->o->progress(s->o->progress_ctx, &p);
+}
+
 static void *worker(void *arg)
 {
     struct scan *s = arg;
@@ -850,6 +883,8 @@ static void *worker(void *arg)
         json_t *hj = scan_host(s, &s->inv->hosts[i]);
         record_times(s, hj, t_start, nm_now_ms());
         sched_done(s, i);
+        if (s->o->host_done)
+            s->o->host_done(s->o->progress_ctx, hj);
         if (!nm_view_host_ok(hj))
             atomic_fetch_add(&s->failed, 1);
         s->hosts[i] = hj;
@@ -867,6 +902,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     char started[32];
     pthread_t *threads = NULL;
     size_t n_threads = 0;
+    const char **running = NULL;
 
     s.t0_ms = nm_now_ms();
     pthread_mutex_init(&s.mu, NULL);
@@ -889,6 +925,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     s.state = nm_xcalloc(inv->n_hosts ? inv->n_hosts : 1, sizeof *s.state);
     s.n_waiting = inv->n_hosts;
     plan_groups(&s);
+    running = nm_xcalloc(o->progress_names ? o->progress_names : 1, sizeof *running);
 
     size_t want = (size_t)(o->jobs > 0 ? o->jobs : NM_DEFAULT_JOBS);
     if (want > inv->n_hosts + s.n_tls)
@@ -908,8 +945,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     }
     while (atomic_load(&s.done) < inv->n_hosts) {
         if (o->progress)
-            o->progress(o->progress_ctx, atomic_load(&s.done), inv->n_hosts,
-                        atomic_load(&s.failed));
+            report_progress(&s, running);
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -926,7 +962,9 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     for (size_t i = 0; i < inv->n_hosts; i++)
         attach_tls(&s, i);
     if (o->progress)
-        o->progress(o->progress_ctx, inv->n_hosts, inv->n_hosts, atomic_load(&s.failed));
+        o->progress(o->progress_ctx, &(struct nm_scan_progress){.done = inv->n_hosts,
+                                                                .total = inv->n_hosts,
+                                                                .failed = atomic_load(&s.failed)});
 
     /* The report's skeleton, in its key order; finished_at and summary are
      * filled by the run's summary step. */
@@ -938,6 +976,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
         json_array_append_new(hosts, s.hosts[i]);
     *ret_report = report;
 out:
+    free(running);
     free(threads);
     free(s.hosts);
     for (size_t i = 0; s.discovered && i < inv->n_hosts; i++)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/outdir.h"
 #include "tickets/sink.h"
 
 #define TICKET_FILE_CAP (4u << 20)
@@ -47,7 +48,9 @@ int nm_sink_dir(struct nm_sink_call *c, nm_diag *d)
     const char *action = nm_ev_str(c->event, "action");
     if (!fingerprint_ok(fp))
         return nm_diag_set(d, NM_ERR_INVAL, "event has no usable dedup_key");
-    int r = nm_mkdir_p(c->t->arg, 0755, d);
+    /* Tickets say what the reports say: the same modes (README "Reports"). */
+    int mode = c->o->file_mode ? c->o->file_mode : NM_OUTDIR_FILE_MODE;
+    int r = nm_mkdir_p(c->t->arg, nm_outdir_dir_mode(mode), d);
     if (r < 0)
         return r;
     char *jpath = nm_xasprintf("%s/%s.json", c->t->arg, fp);
@@ -99,9 +102,9 @@ int nm_sink_dir(struct nm_sink_call *c, nm_diag *d)
     if (!text)
         r = nm_diag_set(d, NM_ERR_NOMEM, "cannot render the ticket file");
     if (r == 0)
-        r = nm_write_atomic(mpath, md.data, md.len, 0644, d);
+        r = nm_write_atomic(mpath, md.data, md.len, mode, d);
     if (r == 0)
-        r = nm_write_atomic(jpath, text, strlen(text), 0644, d);
+        r = nm_write_atomic(jpath, text, strlen(text), mode, d);
     free(text);
     json_decref(doc);
     nm_buf_finish(&md);

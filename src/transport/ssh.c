@@ -82,6 +82,7 @@ struct conn {
     size_t line_pos;
     char preview[NM_SSH_PREVIEW]; /* the peer's first bytes, for "not SSH" */
     size_t n_preview;
+    int64_t stream_at; /* nm_now_ms() when the byte stream to ep was open */
 };
 
 /* What the outer sessions carry is this session's traffic: their caps
@@ -1131,6 +1132,7 @@ static int establish(struct conn *c)
     int r = c->outer ? (c->tunnel ? 0 : open_tunnel(c)) : connect_tcp(c);
     if (r < 0)
         return r;
+    c->stream_at = nm_now_ms();
     c->session = libssh2_session_init_ex(NULL, NULL, NULL, c);
     if (!c->session)
         return fail(c, NM_HOST_ERROR, NM_ERR_NOMEM, "cannot create an SSH session");
@@ -1354,6 +1356,7 @@ int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_
 
     memset(res, 0, sizeof *res);
     res->exit_status = -1;
+    res->reach_ms = res->login_ms = -1;
     res->status = NM_HOST_OK;
 
     for (size_t i = 0; i < n_jumps; i++)
@@ -1398,8 +1401,11 @@ int nm_ssh_run(const struct nm_ssh_target *t, const char *script, size_t script_
         }
     }
     res->connect_ms = nm_now_ms() - start;
+    res->login_ms = res->connect_ms - (chain[n - 1].stream_at - start);
     r = run_channel(&chain[n - 1], script, script_len, sp);
 out:
+    if (chain[n - 1].stream_at)
+        res->reach_ms = chain[n - 1].stream_at - start;
     while (up-- > 0)
         teardown(&chain[up]);
     res->total_ms = nm_now_ms() - start;
