@@ -147,7 +147,7 @@ int nm_cmd_checks(int argc, char **argv)
                    k->fleet->finding, k->fleet->what, k->fleet->single, k->fleet->server);
         rc = 0;
     } else {
-        nm_cli_error("checks: unknown subcommand \"%s\" (list, show ID, parsers)", sub);
+        nm_cli_error("unknown subcommand \"%s\" (list, show ID, parsers)", sub);
     }
 out:
     nm_checkset_finish(&cs);
