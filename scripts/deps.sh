@@ -23,6 +23,9 @@ pkgs=(
     strace                       # test-auth.sh: the identity is read once per run
     prometheus                 # promtool: checks the textfile and contrib/ rules
     python3 python3-yaml       # contrib/kubernetes manifests parsed and checked
+    man-db groff-base mandoc   # the manual rendered and linted (tests/docs/test-man.py)
+    bash-completion zsh        # the completions loaded and run (tests/docs/test-completion.py)
+    systemd                    # systemd-analyze verify on the installed units
 )
 for arg in "$@"; do
     case $arg in

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""test-errors.py NEARMISS — every error line reads "nearmiss: COMMAND: ...".
+
+For every command of `nearmiss --help`: an unknown option and a missing
+option value (getopt's own messages), and errors of the command itself (a
+bad value, a missing file, a missing argument).  Each must exit 1 and every
+stderr line but the "Try 'nearmiss COMMAND --help'." hint must start with
+"nearmiss: COMMAND: ", once (no "nearmiss: gate: gate: ").
+TAP-like output; exit 0 pass, 1 fail."""
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import helpopts  # noqa: E402
+
+n = 0
+failed = 0
+
+
+def check(ok, what, detail=""):
+    global n, failed
+    n += 1
+    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
+    if not ok:
+        failed += 1
+        for line in str(detail).splitlines():
+            print(f"#   {line}")
+
+
+def main():
+    nearmiss = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="nm-errors.")
+    missing = os.path.join(tmp, "no-such-file.json")
+    empty_dir = os.path.join(tmp, "empty")
+    os.mkdir(empty_dir)
+    # An option each command takes with a value, to leave the value out.
+    value_opt = {"scan": "--jobs", "gate": "--fail-on", "merge": "--out", "report": "--format",
+                 "checks": "--checks", "ledger": "--from", "tickets": "--format"}
+    own = {
+        "scan": [["-i", missing], ["-i", missing, "--jobs", "x"], ["--fail-on", "worst", "-i", missing],
+                 ["--format", "pdf", "-i", missing], []],
+        "gate": [["-i", missing], ["--fail-on", "worst"], ["-i", missing, "extra"]],
+        "merge": [[], ["-i", missing, missing], ["--format", "pdf"]],
+        "report": [[], [missing], [missing, "--format", "pdf"]],
+        "checks": [["show", "no-such-check"], ["frobnicate"], ["-c", missing, "list"]],
+        "ledger": [["-o", empty_dir], ["--from", "worst", "-o", empty_dir], ["--format", "xml"]],
+        "tickets": [["-o", empty_dir], ["--format", "xml", "-o", empty_dir], ["extra"]],
+    }
+    env = dict(os.environ)
+    env.pop("NEARMISS_NOW", None)
+    commands = helpopts.commands(nearmiss)
+    check(sorted(commands) == sorted(own), "every command of --help has error cases here",
+          f"--help: {sorted(commands)}, here: {sorted(own)}")
+    for cmd in commands:
+        cases = [["--no-such-option"], [value_opt.get(cmd, "--help-me")]] + own.get(cmd, [])
+        for args in cases:
+            r = subprocess.run([nearmiss, cmd] + args, capture_output=True, text=True, env=env,
+                               cwd=tmp, timeout=120)
+            lines = [l for l in r.stderr.splitlines() if l.strip()]
+            errors = [l for l in lines if not l.startswith(f"Try 'nearmiss {cmd} --help'")]
+            prefix = f"nearmiss: {cmd}: "
+            bad = [l for l in errors if not l.startswith(prefix) or l.startswith(prefix + cmd + ":")]
+            shown = " ".join(args) or "(no arguments)"
+            check(r.returncode == 1 and errors and not bad,
+                  f"nearmiss {cmd} {shown}: exit 1, every error line starts \"{prefix}\"",
+                  f"exit {r.returncode}\n{r.stderr}")
+    r = subprocess.run([nearmiss, "frobnicate"], capture_output=True, text=True)
+    check(r.returncode == 1 and r.stderr.startswith("nearmiss: unknown command \"frobnicate\""),
+          "an unknown command: \"nearmiss: unknown command ...\"", r.stderr)
+    print(f"1..{n}")
+    if failed:
+        print(f"FAIL: {failed} of {n}")
+        return 1
+    print(f"PASS: {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
