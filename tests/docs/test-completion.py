@@ -9,8 +9,9 @@ COMP_CWORD) for `nearmiss <TAB>`, `nearmiss sc<TAB>`, `nearmiss scan
 option that takes a value (must not offer options), --format and severity
 values.  Once without bash-completion loaded (the file's own fallbacks) and
 once with it, when it is installed.
-zsh: the file parses (zsh -n), and each command's _arguments specs name
-exactly the options of its --help.  TAP-like output; exit 0 pass, 1 fail."""
+zsh: the file parses (zsh -n); lines typed into an interactive zsh on a
+pseudo-terminal complete as above (tests/docs/zsh-complete.zsh); and each
+command's _arguments specs name exactly the options of its --help.  TAP-like output; exit 0 pass, 1 fail."""
 import os
 import re
 import shlex
@@ -155,12 +156,70 @@ def zsh_specs(path):
     return out
 
 
+def zsh_complete(zsh, nearmiss, completion, lines):
+    """{line: set of candidates} from tests/docs/zsh-complete.zsh."""
+    import tempfile
+    driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zsh-complete.zsh")
+    with tempfile.TemporaryDirectory(prefix="nm-zsh.") as tmp:
+        out = os.path.join(tmp, "out")
+        r = subprocess.run([zsh, "-f", driver, os.path.dirname(completion),
+                            os.path.dirname(nearmiss), out] + lines,
+                           capture_output=True, text=True, timeout=300, cwd=tmp,
+                           env=dict(os.environ, HOME=tmp, TERM="dumb"))
+        text = open(out, encoding="utf-8").read() if os.path.exists(out) else ""
+    if r.returncode != 0:
+        raise RuntimeError(f"zsh-complete.zsh exited {r.returncode}: {r.stderr}\n{text}")
+    got = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("== "):
+            current = line[3:]
+            got[current] = set()
+        elif current is not None and line:
+            got[current].add(line)
+    return got
+
+
+def zsh_for_real(zsh, nearmiss, completion):
+    commands = helpopts.commands(nearmiss)
+    lines = ["nearmiss ", "nearmiss sc", "nearmiss scan --for", "nearmiss scan --format ",
+             "nearmiss gate --fail-on ", "nearmiss ledger --format ", "nearmiss checks ",
+             "nearmiss checks show disk-s"] + [f"nearmiss {c} -" for c in commands]
+    try:
+        got = zsh_complete(zsh, nearmiss, completion, lines)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        check(False, "zsh completes typed lines (zpty)", e)
+        return
+    check(set(commands) <= got.get("nearmiss ", set()), "zsh: nearmiss <TAB> offers the commands",
+          got.get("nearmiss "))
+    check(got.get("nearmiss sc") == {"scan"}, "zsh: nearmiss sc<TAB> -> scan", got.get("nearmiss sc"))
+    check(got.get("nearmiss scan --for") == {"--format"}, "zsh: nearmiss scan --for<TAB> -> --format",
+          got.get("nearmiss scan --for"))
+    check(got.get("nearmiss scan --format ") == {"json", "html", "junit", "prom"},
+          "zsh: scan --format values", got.get("nearmiss scan --format "))
+    check(got.get("nearmiss gate --fail-on ") == {"info", "low", "medium", "high", "critical"},
+          "zsh: gate --fail-on severities", got.get("nearmiss gate --fail-on "))
+    check(got.get("nearmiss ledger --format ") == {"json", "csv", "md"}, "zsh: ledger --format values",
+          got.get("nearmiss ledger --format "))
+    check(got.get("nearmiss checks ") == {"list", "show", "parsers"}, "zsh: checks subcommands",
+          got.get("nearmiss checks "))
+    check("disk-space" in got.get("nearmiss checks show disk-s", set()),
+          "zsh: checks show completes check ids", got.get("nearmiss checks show disk-s"))
+    for c in commands:
+        want = set(helpopts.options(nearmiss, c))
+        have = {x for x in got.get(f"nearmiss {c} -", set()) if x.startswith("-")}
+        check(have == want, f"zsh: nearmiss {c} -<TAB> offers exactly its --help options",
+              f"missing: {sorted(want - have)}\nextra: {sorted(have - want)}")
+
+
 def test_zsh(nearmiss, completion):
     zsh = shutil.which("zsh")
     check(zsh is not None, "zsh is installed (scripts/deps.sh installs it)")
     if zsh:
         r = subprocess.run([zsh, "-n", completion], capture_output=True, text=True)
         check(r.returncode == 0 and not r.stderr, "zsh -n parses the zsh completion", r.stderr)
+    if zsh:
+        zsh_for_real(zsh, nearmiss, completion)
     specs = zsh_specs(completion)
     text = open(completion, encoding="utf-8").read()
     for cmd in helpopts.commands(nearmiss):
