@@ -36,7 +36,10 @@ static const char main_usage[] =
     "\n"
     "Exit status of scan: 0 done; 1 usage or configuration error (nothing scanned,\n"
     "nothing overwritten); 2 done, but some hosts could not be scanned; 100 a finding\n"
-    "at or above --fail-on exists (takes precedence over 2).\n";
+    "at or above --fail-on exists (takes precedence over 2).\n"
+    "\n"
+    "Every error line reads \"nearmiss: COMMAND: ...\". The manual: nearmiss(1), and\n"
+    "nearmiss-checks(5) for the check files.\n";
 
 int main(int argc, char **argv)
 {
