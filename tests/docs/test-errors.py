@@ -5,7 +5,8 @@ For every command of `nearmiss --help`: an unknown option and a missing
 option value (getopt's own messages), and errors of the command itself (a
 bad value, a missing file, a missing argument).  Each must exit 1 and every
 stderr line but the "Try 'nearmiss COMMAND --help'." hint must start with
-"nearmiss: COMMAND: ", once (no "nearmiss: gate: gate: ").
+"nearmiss: COMMAND: ", once (no "nearmiss: gate: gate: ").  And every
+option a command's --help lists is one the command takes.
 TAP-like output; exit 0 pass, 1 fail."""
 import os
 import subprocess
@@ -30,8 +31,11 @@ def check(ok, what, detail=""):
 
 
 def main():
-    nearmiss = os.path.abspath(sys.argv[1])
-    tmp = tempfile.mkdtemp(prefix="nm-errors.")
+    with tempfile.TemporaryDirectory(prefix="nm-errors.") as tmp:
+        return run(os.path.abspath(sys.argv[1]), tmp)
+
+
+def run(nearmiss, tmp):
     missing = os.path.join(tmp, "no-such-file.json")
     empty_dir = os.path.join(tmp, "empty")
     os.mkdir(empty_dir)
@@ -66,6 +70,18 @@ def main():
             check(r.returncode == 1 and errors and not bad,
                   f"nearmiss {cmd} {shown}: exit 1, every error line starts \"{prefix}\"",
                   f"exit {r.returncode}\n{r.stderr}")
+    # The other way round: every option --help lists is one the command
+    # takes (getopt would say "unrecognized option" or "invalid option").
+    # No inventory is given, so nothing is ever scanned or written.
+    for cmd in commands:
+        args_of = helpopts.option_arguments(nearmiss, cmd)
+        refused = []
+        for opt in helpopts.options(nearmiss, cmd):
+            argv = [nearmiss, cmd, opt] + (["x"] if args_of.get(opt) else [])
+            r = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp, timeout=120)
+            if "unrecognized option" in r.stderr or "invalid option" in r.stderr:
+                refused.append(f"{opt}: {r.stderr.strip()}")
+        check(not refused, f"nearmiss {cmd} takes every option its --help lists", "\n".join(refused))
     r = subprocess.run([nearmiss, "frobnicate"], capture_output=True, text=True)
     check(r.returncode == 1 and r.stderr.startswith("nearmiss: unknown command \"frobnicate\""),
           "an unknown command: \"nearmiss: unknown command ...\"", r.stderr)
