@@ -24,6 +24,9 @@ pkgs=(
     sudo                # test-privilege.sh: root checks through a drop-in; visudo -c
     prometheus                 # promtool: checks the textfile and contrib/ rules
     python3 python3-yaml       # contrib/kubernetes manifests parsed and checked
+    man-db groff-base mandoc   # the manual rendered and linted (tests/docs/test-man.py)
+    bash-completion zsh        # the completions loaded and run (tests/docs/test-completion.py)
+    systemd                    # systemd-analyze verify on the installed units
 )
 for arg in "$@"; do
     case $arg in

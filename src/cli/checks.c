@@ -55,6 +55,20 @@ static void print_rule(const struct nm_rule *r)
     printf("%s\n", r->override ? " (override)" : "");
 }
 
+static const char checks_usage[] =
+    "Usage: nearmiss checks [list | show ID | parsers] [-c DIR]\n"
+    "\n"
+    "  list                   one line per check: id, category, probe, whether it\n"
+    "                         needs root, title (the default)\n"
+    "  show ID                what check ID runs, where, on which items and with\n"
+    "                         which thresholds, and the file it comes from\n"
+    "  parsers                the parsers a check file can name\n"
+    "\n"
+    "  -c, --checks DIR       check definitions (default as for scan -c)\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "The check file format: docs/checks.md, nearmiss-checks(5).\n";
+
 int nm_cmd_checks(int argc, char **argv)
 {
     static const struct option opts[] = {{"checks", required_argument, NULL, 'c'},
@@ -67,7 +81,7 @@ int nm_cmd_checks(int argc, char **argv)
         if (c == 'c') {
             dir_opt = optarg;
         } else if (c == 'h') {
-            fputs("Usage: nearmiss checks list|show ID|parsers [-c DIR]\n", stdout);
+            fputs(checks_usage, stdout);
             return 0;
         } else {
             return NM_EXIT_USAGE;
@@ -152,7 +166,7 @@ int nm_cmd_checks(int argc, char **argv)
                    k->fleet->finding, k->fleet->what, k->fleet->single, k->fleet->server);
         rc = 0;
     } else {
-        nm_cli_error("checks: unknown subcommand \"%s\" (list, show ID, parsers)", sub);
+        nm_cli_error("unknown subcommand \"%s\" (list, show ID, parsers)", sub);
     }
 out:
     nm_checkset_finish(&cs);

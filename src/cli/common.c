@@ -11,13 +11,25 @@
 #include "nearmiss/safetext.h"
 #include "nearmiss/util.h"
 
+/* The command being run, named once by the dispatcher so that no message has
+ * to repeat it (and none can forget it). */
+static const char *cli_command;
+
+void nm_cli_set_command(const char *name)
+{
+    cli_command = name;
+}
+
 void nm_cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *msg = nm_term_vformat(fmt, ap); /* messages quote host and file text */
     va_end(ap);
-    fprintf(stderr, "nearmiss: %s\n", msg);
+    if (cli_command)
+        fprintf(stderr, "nearmiss: %s: %s\n", cli_command, msg);
+    else
+        fprintf(stderr, "nearmiss: %s\n", msg);
     free(msg);
 }
 

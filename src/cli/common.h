@@ -16,7 +16,13 @@
 #define NM_EXIT_SOME_FAILED 2
 #define NM_EXIT_FINDINGS    100
 
-/* "nearmiss: MESSAGE\n" on stderr, control characters escaped (nm_term_safe). */
+/* Every error line of the command layer reads "nearmiss: COMMAND: MESSAGE"
+ * (docs/man: DIAGNOSTICS).  The dispatcher names the command once (a static
+ * string, or NULL before one is known); messages never repeat it. */
+void nm_cli_set_command(const char *name);
+
+/* "nearmiss: COMMAND: MESSAGE\n" on stderr, control characters escaped
+ * (nm_term_safe); "nearmiss: MESSAGE\n" while no command is set. */
 void nm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A whole number option within [min, max]; prints the error itself. */

@@ -168,10 +168,10 @@ int nm_cmd_gate(int argc, char **argv)
     nm_checkset_init(&cs);
     nm_waivers_init(&waivers);
     if (nm_run_init(&run, &d) < 0) {
-        nm_cli_error("gate: %s", d.msg);
+        nm_cli_error("%s", d.msg);
         return NM_EXIT_USAGE;
     }
-    nm_cli_inputs_init(&in, argc, "gate: ", &waivers);
+    nm_cli_inputs_init(&in, argc, &waivers);
     nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "i:c:w:j:F:J:qh", opts, NULL)) != -1) {
         int shared = nm_cli_inputs_option(&in, c, optarg);
@@ -186,7 +186,7 @@ int nm_cmd_gate(int argc, char **argv)
         case O_UNHEALTHY_AT: {
             int s = nm_severity_from_name(optarg);
             if (s == NM_SEV_NONE) {
-                nm_cli_error("gate: %s: \"%s\" is not a severity (info low medium high critical)",
+                nm_cli_error("%s: \"%s\" is not a severity (info low medium high critical)",
                              c == O_FAIL_ON ? "--fail-on" : "--unhealthy-at", optarg);
                 goto out;
             }
@@ -231,7 +231,7 @@ int nm_cmd_gate(int argc, char **argv)
         goto out;
     for (size_t i = 0; i < n_drain; i++)
         if (!nm_inventory_find_host(&inv, drain[i])) {
-            nm_cli_error("gate: --drain: no host \"%s\" in the inventory", drain[i]);
+            nm_cli_error("--drain: no host \"%s\" in the inventory", drain[i]);
             goto out;
         }
     /* The hosts to touch: the selection, else the drained ones, else all. */
@@ -247,13 +247,13 @@ int nm_cmd_gate(int argc, char **argv)
         int r = nm_inventory_select(&inv, joined ? joined : host_glob, role, &d);
         free(joined);
         if (r < 0) {
-            nm_cli_error("gate: %s", d.msg);
+            nm_cli_error("%s", d.msg);
             goto out;
         }
     }
     for (size_t i = 0; i < n_drain; i++)
         if (!nm_inventory_find_host(&inv, drain[i])) {
-            nm_cli_error("gate: --drain: host \"%s\" is not among the hosts to touch", drain[i]);
+            nm_cli_error("--drain: host \"%s\" is not among the hosts to touch", drain[i]);
             goto out;
         }
     go.n_touch = inv.n_hosts;
@@ -271,7 +271,7 @@ int nm_cmd_gate(int argc, char **argv)
     if (nm_cli_inputs_load_checks(&in, &cs) < 0)
         goto out;
     if (n_only && nm_checkset_keep(&cs, only, n_only, &d) < 0) {
-        nm_cli_error("gate: --checks: %s", d.msg);
+        nm_cli_error("--checks: %s", d.msg);
         goto out;
     }
     run.inv = &inv;
@@ -283,7 +283,7 @@ int nm_cmd_gate(int argc, char **argv)
     run.no_history = true;
     run.no_write = true;
     run.fail_on = go.fail_on;
-    if (nm_cli_run_execute(&run, true, "gate: ") < 0)
+    if (nm_cli_run_execute(&run, true) < 0)
         goto out;
     verdict = nm_gate_judge(&inv, &cs, &go, run.report);
     size_t i;
@@ -299,7 +299,7 @@ int nm_cmd_gate(int argc, char **argv)
                                           : "could not tell",
            nm_severity_name(go.fail_on));
     if (junit && nm_gate_write_junit(verdict, junit, &d) < 0) {
-        nm_cli_error("gate: --junit: %s", d.msg);
+        nm_cli_error("--junit: %s", d.msg);
         goto out;
     }
     if (json_out) {
@@ -307,7 +307,7 @@ int nm_cmd_gate(int argc, char **argv)
         int w = nm_write_atomic(json_out, text, strlen(text), 0644, &d);
         free(text);
         if (w < 0) {
-            nm_cli_error("gate: --json: %s", d.msg);
+            nm_cli_error("--json: %s", d.msg);
             goto out;
         }
     }

@@ -36,7 +36,7 @@ static const char ledger_usage[] =
 
 static void say(const char *msg)
 {
-    nm_cli_error("ledger: %s", msg);
+    nm_cli_error("%s", msg);
 }
 
 int nm_cmd_ledger(int argc, char **argv)

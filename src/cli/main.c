@@ -37,7 +37,10 @@ static const char main_usage[] =
     "\n"
     "Exit status of scan: 0 done; 1 usage or configuration error (nothing scanned,\n"
     "nothing overwritten); 2 done, but some hosts could not be scanned; 100 a finding\n"
-    "at or above --fail-on exists (takes precedence over 2).\n";
+    "at or above --fail-on exists (takes precedence over 2).\n"
+    "\n"
+    "Every error line reads \"nearmiss: COMMAND: ...\". The manual: nearmiss(1), and\n"
+    "nearmiss-checks(5) for the check files.\n";
 
 int main(int argc, char **argv)
 {
@@ -61,22 +64,26 @@ int main(int argc, char **argv)
                x / 10000, (x / 100) % 100, x % 100);
         return 0;
     }
-    if (strcmp(cmd, "scan") == 0)
-        return nm_cmd_scan(argc - 1, argv + 1);
-    if (strcmp(cmd, "checks") == 0)
-        return nm_cmd_checks(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return nm_cmd_report(argc - 1, argv + 1);
-    if (strcmp(cmd, "merge") == 0)
-        return nm_cmd_merge(argc - 1, argv + 1);
-    if (strcmp(cmd, "ledger") == 0)
-        return nm_cmd_ledger(argc - 1, argv + 1);
-    if (strcmp(cmd, "gate") == 0)
-        return nm_cmd_gate(argc - 1, argv + 1);
-    if (strcmp(cmd, "sudoers") == 0)
-        return nm_cmd_sudoers(argc - 1, argv + 1);
-    if (strcmp(cmd, "tickets") == 0)
-        return nm_cmd_tickets(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {
+        {"scan", nm_cmd_scan},       {"checks", nm_cmd_checks}, {"report", nm_cmd_report},
+        {"merge", nm_cmd_merge},     {"ledger", nm_cmd_ledger}, {"gate", nm_cmd_gate},
+        {"tickets", nm_cmd_tickets}, {"sudoers", nm_cmd_sudoers},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) != 0)
+            continue;
+        /* One prefix for every error line of the command, ours and getopt's:
+         * getopt names argv[0] in "unrecognized option" and "requires an
+         * argument", so the command's argv[0] becomes "nearmiss: NAME". */
+        static char prog[64];
+        snprintf(prog, sizeof prog, "nearmiss: %s", commands[i].name);
+        nm_cli_set_command(commands[i].name);
+        argv[1] = prog;
+        return commands[i].run(argc - 1, argv + 1);
+    }
     nm_cli_error("unknown command \"%s\". Try 'nearmiss --help'.", cmd);
     return NM_EXIT_USAGE;
 }

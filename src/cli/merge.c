@@ -87,7 +87,7 @@ int nm_cmd_merge(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
     /* No -w: the shards' waivers are the merge's. */
-    nm_cli_inputs_init(&in, argc, "", NULL);
+    nm_cli_inputs_init(&in, argc, NULL);
     nm_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "i:c:o:qh", opts, NULL)) != -1) {
         int once = nm_cli_once_option(c, optarg, &keep, &tk);
@@ -121,12 +121,12 @@ int nm_cmd_merge(int argc, char **argv)
         }
     }
     if (in.n_inv == 0) {
-        nm_cli_error("merge: no inventory given (-i FILE): the fleet rules need it. Try "
+        nm_cli_error("no inventory given (-i FILE): the fleet rules need it. Try "
                      "'nearmiss merge --help'.");
         goto out;
     }
     if (optind >= argc) {
-        nm_cli_error("merge: no shard report given. Try 'nearmiss merge --help'.");
+        nm_cli_error("no shard report given. Try 'nearmiss merge --help'.");
         goto out;
     }
     /* A missing token or URL is known now, not after the merge. */
@@ -136,13 +136,13 @@ int nm_cmd_merge(int argc, char **argv)
     }
     if (nm_shard_set_load(&set, (const char *const *)argv + optind, (size_t)(argc - optind), &d) <
         0) {
-        nm_cli_error("merge: %s", d.msg);
+        nm_cli_error("%s", d.msg);
         goto out;
     }
     if (nm_cli_inputs_load_inventories(&in, &inv) < 0)
         goto out;
     if ((set.hosts || set.role) && nm_inventory_select(&inv, set.hosts, set.role, &d) < 0) {
-        nm_cli_error("merge: the shards' selection: %s", d.msg);
+        nm_cli_error("the shards' selection: %s", d.msg);
         goto out;
     }
     if (nm_cli_inputs_load_checks(&in, &cs) < 0)
@@ -151,7 +151,7 @@ int nm_cmd_merge(int argc, char **argv)
      * waived as the shards waived theirs (the shards agreed on the list). */
     if (nm_waivers_from_report(&waivers, json_object_get(set.reports[0], "waivers"), set.paths[0],
                                &d) < 0) {
-        nm_cli_error("merge: %s", d.msg);
+        nm_cli_error("%s", d.msg);
         goto out;
     }
     const char *fail_on = json_string_value(json_object_get(set.reports[0], "fail_on"));
@@ -171,7 +171,7 @@ int nm_cmd_merge(int argc, char **argv)
     /* The merged run happened when its shards did: history and forecasts
      * date it by the earliest shard's start, not by the merge. */
     run.now = set.started_at;
-    if (nm_cli_run_execute(&run, false, "merge: ") < 0)
+    if (nm_cli_run_execute(&run, false) < 0)
         goto out;
     const json_t *s = json_object_get(run.report, "summary");
     if (quiet)

@@ -48,9 +48,6 @@ static const char report_usage[] =
     "Exit status: 0 written; 1 usage error, unreadable or invalid report, or a write\n"
     "failed (files already written stay).\n";
 
-/* Every message of this command starts "nearmiss: report: ". */
-#define say_error(...) nm_cli_error("report: " __VA_ARGS__)
-
 static int read_stdin(char **ret, size_t *ret_len)
 {
     struct nm_buf b;
@@ -61,14 +58,14 @@ static int read_stdin(char **ret, size_t *ret_len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            say_error("standard input: %s", strerror(errno));
+            nm_cli_error("standard input: %s", strerror(errno));
             nm_buf_finish(&b);
             return -1;
         }
         if (n == 0)
             break;
         if (nm_buf_append(&b, chunk, (size_t)n) < 0) {
-            say_error("standard input: larger than %zu bytes", REPORT_INPUT_CAP);
+            nm_cli_error("standard input: larger than %zu bytes", REPORT_INPUT_CAP);
             nm_buf_finish(&b);
             return -1;
         }
@@ -86,7 +83,7 @@ static json_t *load_report(const char *path)
         if (read_stdin(&data, &len) < 0)
             return NULL;
     } else if (nm_read_file(path, REPORT_INPUT_CAP, &data, &len, &d) < 0) {
-        say_error("%s", d.msg);
+        nm_cli_error("%s", d.msg);
         return NULL;
     }
     const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
@@ -94,7 +91,7 @@ static json_t *load_report(const char *path)
     int r = nm_report_parse(data, len, name, &report, &d);
     free(data);
     if (r < 0) {
-        say_error("%s", d.msg);
+        nm_cli_error("%s", d.msg);
         return NULL;
     }
     return report;
@@ -129,7 +126,7 @@ static int write_stdout(const json_t *report, size_t fi)
     size_t len = 0;
     nm_diag d = {{0}};
     if (nm_report_formats[fi].render(report, &data, &len, &d) < 0) {
-        say_error("%s", d.msg);
+        nm_cli_error("%s", d.msg);
         return -1;
     }
     size_t off = 0;
@@ -138,7 +135,7 @@ static int write_stdout(const json_t *report, size_t fi)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            say_error("standard output: %s", strerror(errno));
+            nm_cli_error("standard output: %s", strerror(errno));
             free(data);
             return -1;
         }
@@ -186,24 +183,24 @@ int nm_cmd_report(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        say_error("no report given. Try 'nearmiss report --help'.");
+        nm_cli_error("no report given. Try 'nearmiss report --help'.");
         return 1;
     }
     if (argc - optind > 1) {
-        say_error("one report at a time (unexpected \"%s\")", argv[optind + 1]);
+        nm_cli_error("one report at a time (unexpected \"%s\")", argv[optind + 1]);
         return 1;
     }
     const char *input = argv[optind];
     if (nm_report_formats_parse(format_list, &fmts, &d) < 0) {
-        say_error("--format: %s", d.msg);
+        nm_cli_error("--format: %s", d.msg);
         return 1;
     }
     if (fmts & NM_FORMAT_JSON) {
-        say_error("--format: the input is the JSON report already (html, junit, prom)");
+        nm_cli_error("--format: the input is the JSON report already (html, junit, prom)");
         return 1;
     }
     if (fmts == 0) {
-        say_error("--format: no format given (html, junit, prom)");
+        nm_cli_error("--format: no format given (html, junit, prom)");
         return 1;
     }
     size_t n_fmts = 0, only = 0;
@@ -211,11 +208,11 @@ int nm_cmd_report(int argc, char **argv)
         if (fmts & nm_report_formats[i].bit)
             n_fmts++, only = i;
     if (!out && strcmp(input, "-") == 0) {
-        say_error("reading standard input: say where to write with -o");
+        nm_cli_error("reading standard input: say where to write with -o");
         return 1;
     }
     if (out && strcmp(out, "-") == 0 && n_fmts > 1) {
-        say_error("-o -: standard output takes one format at a time");
+        nm_cli_error("-o -: standard output takes one format at a time");
         return 1;
     }
     /* Everything is checked before the (possibly large) report is read. */
@@ -233,7 +230,7 @@ int nm_cmd_report(int argc, char **argv)
     bool dir_mode = out && (nm_cli_is_dir(out) || out[outlen - 1] == '/' || n_fmts > 1);
     if (dir_mode) {
         if (nm_report_write_formats(report, out, fmts, &d) < 0) {
-            say_error("%s", d.msg);
+            nm_cli_error("%s", d.msg);
             goto out;
         }
         for (size_t i = 0; !quiet && i < nm_report_n_formats; i++)
@@ -254,13 +251,13 @@ int nm_cmd_report(int argc, char **argv)
             int r = nm_mkdir_p(path, 0700, &d);
             *slash = '/';
             if (r < 0) {
-                say_error("%s", d.msg);
+                nm_cli_error("%s", d.msg);
                 free(path);
                 goto out;
             }
         }
         if (nm_report_write_rendered(nm_report_formats[i].render, report, path, &d) < 0) {
-            say_error("%s", d.msg);
+            nm_cli_error("%s", d.msg);
             free(path);
             goto out;
         }

@@ -11,14 +11,11 @@
 #include "nearmiss/ssh.h"
 #include "nearmiss/util.h"
 
-void nm_cli_inputs_init(struct nm_cli_inputs *in, int argc, const char *who,
-                        struct nm_waivers *waivers)
+void nm_cli_inputs_init(struct nm_cli_inputs *in, int argc, struct nm_waivers *waivers)
 {
     /* argc bounds the -i count: no growth while parsing. */
-    *in =
-        (struct nm_cli_inputs){.who = who,
-                               .inventories = nm_xcalloc((size_t)argc + 1, sizeof *in->inventories),
-                               .waivers = waivers};
+    *in = (struct nm_cli_inputs){
+        .inventories = nm_xcalloc((size_t)argc + 1, sizeof *in->inventories), .waivers = waivers};
 }
 
 void nm_cli_inputs_finish(struct nm_cli_inputs *in)
@@ -46,7 +43,7 @@ int nm_cli_inputs_option(struct nm_cli_inputs *in, int opt, const char *arg)
             return 0;
         /* Loaded now: a malformed waiver file stops the run before any scan. */
         if (nm_waivers_load_file(in->waivers, arg, &d) < 0) {
-            nm_cli_error("%s%s", in->who, d.msg);
+            nm_cli_error("%s", d.msg);
             return -1;
         }
         return 1;
@@ -59,12 +56,11 @@ int nm_cli_inputs_require(const struct nm_cli_inputs *in, const char *cmd, int a
                           char *const argv[])
 {
     if (optind < argc) {
-        nm_cli_error("%s: unexpected argument \"%s\" (Try 'nearmiss %s --help'.)", cmd,
-                     argv[optind], cmd);
+        nm_cli_error("unexpected argument \"%s\" (Try 'nearmiss %s --help'.)", argv[optind], cmd);
         return -1;
     }
     if (in->n_inv == 0) {
-        nm_cli_error("%s: no inventory given (-i FILE). Try 'nearmiss %s --help'.", cmd, cmd);
+        nm_cli_error("no inventory given (-i FILE). Try 'nearmiss %s --help'.", cmd);
         return -1;
     }
     return 0;
@@ -80,7 +76,7 @@ int nm_cli_inputs_load_inventories(const struct nm_cli_inputs *in, struct nm_inv
     nm_diag d = {{0}};
     for (size_t i = 0; i < in->n_inv; i++) {
         if (nm_inventory_load_file(inv, in->inventories[i], &d) < 0) {
-            nm_cli_error("%s%s", in->who, d.msg);
+            nm_cli_error("%s", d.msg);
             return -1;
         }
     }
@@ -135,11 +131,11 @@ int nm_cli_reach_option(int opt, const char *arg, struct nm_reach_options *ro,
     }
 }
 
-int nm_cli_run_execute(struct nm_run *run, bool ssh, const char *who)
+int nm_cli_run_execute(struct nm_run *run, bool ssh)
 {
     nm_diag d = {{0}};
     if (ssh && nm_ssh_global_init() < 0) {
-        nm_cli_error("%scannot initialise libssh2", who);
+        nm_cli_error("cannot initialise libssh2");
         return -1;
     }
     int r = nm_run_execute(run, &d);
@@ -149,7 +145,7 @@ int nm_cli_run_execute(struct nm_run *run, bool ssh, const char *who)
         if (run->failed_step && strcmp(run->failed_step, "write") == 0)
             nm_cli_error("writing the reports failed: %s", d.msg);
         else
-            nm_cli_error("%s%s", who, d.msg);
+            nm_cli_error("%s", d.msg);
         return -1;
     }
     return 0;

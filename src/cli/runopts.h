@@ -18,20 +18,18 @@
 #include "nearmiss/waiver.h"
 
 /*
- * -i (repeatable), -c and -w.  who prefixes the error lines ("" or
- * "gate: "); the strings are borrowed from argv, checks_dir is owned.
+ * -i (repeatable), -c and -w.  The strings are borrowed from argv,
+ * checks_dir is owned.
  * waivers may be NULL for a command without -w.
  */
 struct nm_cli_inputs {
-    const char *who;
     const char **inventories;
     size_t n_inv;
     const char *checks_opt;
     char *checks_dir;
     struct nm_waivers *waivers;
 };
-void nm_cli_inputs_init(struct nm_cli_inputs *in, int argc, const char *who,
-                        struct nm_waivers *waivers);
+void nm_cli_inputs_init(struct nm_cli_inputs *in, int argc, struct nm_waivers *waivers);
 void nm_cli_inputs_finish(struct nm_cli_inputs *in);
 /* 1 when opt was -i, -c or -w, 0 when not, -1 after printing the error. */
 int nm_cli_inputs_option(struct nm_cli_inputs *in, int opt, const char *arg);
@@ -74,15 +72,15 @@ enum {
 int nm_cli_reach_option(int opt, const char *arg, struct nm_reach_options *ro,
                         struct nm_scan_options *so);
 
-/*
- * nm_run_execute() with its error line: who prefixes it ("", "gate: ",
- * "merge: "), a failed write is said as such; with ssh, libssh2 is set up
- * around the run.  Returns 0, or -1 after printing.
- */
 /* The line after an unknown option or a missing argument. */
 void nm_cli_try_help(const char *cmd);
 
-int nm_cli_run_execute(struct nm_run *run, bool ssh, const char *who);
+/*
+ * nm_run_execute() with its error line (a failed write is said as such);
+ * with ssh, libssh2 is set up around the run.  Returns 0, or -1 after
+ * printing.
+ */
+int nm_cli_run_execute(struct nm_run *run, bool ssh);
 
 /* The exit status of a written run: 100 for a finding at or above
  * run->fail_on, 2 when a host could not be scanned, else 0. */

@@ -418,7 +418,7 @@ static int explain_host(const struct nm_inventory *inv, const struct nm_reach_op
 {
     const struct nm_host *h = nm_inventory_find_host(inv, name);
     if (!h) {
-        nm_cli_error("scan: --explain-host: no host \"%s\" in the inventory", name);
+        nm_cli_error("--explain-host: no host \"%s\" in the inventory", name);
         return NM_EXIT_USAGE;
     }
     struct nm_reach_set rs;
@@ -565,7 +565,7 @@ int nm_cmd_scan(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct nm_cli_inputs in;
-    nm_cli_inputs_init(&in, argc, "", &waivers);
+    nm_cli_inputs_init(&in, argc, &waivers);
     struct nm_reach_options ro = {0};
     const char *out = "reports", *host_glob = NULL, *role = NULL, *explain = NULL;
     bool quiet = false, allow_empty = false;
@@ -716,7 +716,7 @@ int nm_cmd_scan(int argc, char **argv)
     if (inv.n_hosts == 0 && !allow_empty) {
         /* Most often a generator that failed: replacing the last report with
          * an empty one would hide the whole fleet. */
-        nm_cli_error("scan: the inventory has no hosts; nothing scanned, no report written "
+        nm_cli_error("the inventory has no hosts; nothing scanned, no report written "
                      "(--allow-empty to accept it)");
         goto out;
     }
@@ -787,7 +787,7 @@ int nm_cmd_scan(int argc, char **argv)
     run.keep = keep;
     run.fail_on = fail_on;
     run.tickets = tk;
-    int ran = nm_cli_run_execute(&run, true, "");
+    int ran = nm_cli_run_execute(&run, true);
     if (live.verbose)
         print_step_times(&run);
     if (ran < 0)

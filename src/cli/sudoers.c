@@ -167,9 +167,9 @@ static int from_inventory(const char *const *files, size_t n_files, const char *
     nm_inventory_init(&inv);
     for (size_t i = 0; i < n_files && r == 0; i++)
         if ((r = nm_inventory_load_file(&inv, files[i], &d)) < 0)
-            nm_cli_error("sudoers: %s", d.msg);
+            nm_cli_error("%s", d.msg);
     if (r == 0 && (hosts || role) && (r = nm_inventory_select(&inv, hosts, role, &d)) < 0)
-        nm_cli_error("sudoers: %s", d.msg);
+        nm_cli_error("%s", d.msg);
     if (r < 0)
         goto out;
     const char *user = NULL, *runas = NULL;
@@ -262,9 +262,9 @@ int nm_cmd_sudoers(int argc, char **argv)
     }
     if (optind < argc || ((hosts || role) && n_invs == 0)) {
         if (optind < argc)
-            nm_cli_error("sudoers: unexpected argument \"%s\" (try --help)", argv[optind]);
+            nm_cli_error("unexpected argument \"%s\" (try --help)", argv[optind]);
         else
-            nm_cli_error("sudoers: --hosts and --role select hosts of an inventory: give -i");
+            nm_cli_error("--hosts and --role select hosts of an inventory: give -i");
         free(invs);
         return NM_EXIT_USAGE;
     }
@@ -295,7 +295,7 @@ int nm_cmd_sudoers(int argc, char **argv)
     if (!runas)
         runas = nm_xstrdup("root");
     if (!name_ok(user) || !name_ok(runas)) {
-        nm_cli_error("sudoers: \"%s\" is not a user name sudoers can take",
+        nm_cli_error("\"%s\" is not a user name sudoers can take",
                      name_ok(user) ? runas : user);
         goto out;
     }
@@ -314,7 +314,7 @@ int nm_cmd_sudoers(int argc, char **argv)
         for (size_t i = 0; i < n_ids && n_ids; i++) {
             const struct nm_check *k = nm_checkset_find(&cs, ids[i]);
             if (!k) {
-                nm_cli_error("sudoers: --checks: no check \"%s\" in %s", ids[i], dir);
+                nm_cli_error("--checks: no check \"%s\" in %s", ids[i], dir);
                 goto out;
             }
         }
@@ -326,7 +326,7 @@ int nm_cmd_sudoers(int argc, char **argv)
             any |= named;
         }
         if (!any) {
-            nm_cli_error("sudoers: --checks: %s", d.msg[0] ? d.msg : "no check named");
+            nm_cli_error("--checks: %s", d.msg[0] ? d.msg : "no check named");
             goto out;
         }
     }

@@ -115,11 +115,11 @@ int nm_cmd_tickets(int argc, char **argv)
     }
     bool json = strcmp(format, "json") == 0;
     if (!json && strcmp(format, "text") != 0) {
-        nm_cli_error("tickets: --format is text or json, not \"%s\"", format);
+        nm_cli_error("--format is text or json, not \"%s\"", format);
         return NM_EXIT_USAGE;
     }
     if (optind < argc) {
-        nm_cli_error("tickets: unexpected argument \"%s\"", argv[optind]);
+        nm_cli_error("unexpected argument \"%s\"", argv[optind]);
         return NM_EXIT_USAGE;
     }
     char *path = nm_xasprintf("%s/history.sqlite", out);
