@@ -22,7 +22,7 @@ _nearmiss_opts_report="-f --format -o --out -q --quiet -h --help"
 _nearmiss_opts_checks="-c --checks -h --help"
 _nearmiss_opts_ledger="-o --out --format --since --from -h --help"
 _nearmiss_opts_tickets="-o --out --format -h --help"
-_nearmiss_opts_sudoers="-c --checks-dir --user --runas --checks -h --help"
+_nearmiss_opts_sudoers="-c --checks-dir --user --runas --checks -i --inventory --hosts --role -h --help"
 
 # Files, or directories with -d, with or without bash-completion loaded.
 _nearmiss_files()
