@@ -608,7 +608,15 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                 eof_sent = true; /* remote may have closed already; reading tells */
             }
         }
+        /* Reading stdout drains the socket into libssh2's queue (its reads
+         * go on until recv says EAGAIN); stderr, and another round, are only
+         * worth asking for when data is left queued.  Each needless ask is a
+         * recv that finds nothing, several per packet the host sends.  An
+         * error from the queue check (a malformed packet) means "ask". */
+        bool uploaded = sent >= script_len && eof_sent;
         for (int stream = 0; stream < 2; stream++) {
+            if (stream == 1 && uploaded && libssh2_poll_channel_read(c->channel, 1) == 0)
+                continue;
             ssize_t n = libssh2_channel_read_ex(c->channel, stream, buf, NM_SSH_CHUNK);
             if (n > 0) {
                 progress = true;
@@ -633,7 +641,7 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                 break;
             continue;
         }
-        if (!progress) {
+        if (!progress || (uploaded && libssh2_poll_channel_read(c->channel, 1) == 0)) {
             int w = wait_socket(c, c->deadline);
             if (w == NM_ERR_TIMEOUT) {
                 ret = timeout_fail(c, "the probes (output incomplete)");
