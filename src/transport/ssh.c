@@ -32,6 +32,7 @@
 /* Protocol overhead allowed on top of the output cap once the command runs. */
 #define NM_SSH_OVERHEAD_CAP       (1u << 20)
 #define NM_SSH_PREVIEW            96
+#define NM_SSH_AHEAD              512
 #define NM_SSH_DEFAULT_OUTPUT_CAP (64u << 20)
 
 /* Why the socket callbacks stopped serving libssh2. */
@@ -63,6 +64,10 @@ struct conn {
     size_t line_pos;
     char preview[NM_SSH_PREVIEW]; /* the peer's first bytes, for "not SSH" */
     size_t n_preview;
+    /* Bytes read from the socket ahead of libssh2, which asks for the
+     * banner one byte at a time (a recv per byte otherwise). */
+    char ahead[NM_SSH_AHEAD];
+    size_t ahead_pos, ahead_len;
 };
 
 /* What the outer sessions carry is this session's traffic: their caps
@@ -120,6 +125,16 @@ static void note_banner_byte(struct conn *c, char ch)
     }
 }
 
+static ssize_t serve_ahead(struct conn *c, void *buffer, size_t length)
+{
+    size_t k = c->ahead_len - c->ahead_pos;
+    if (k > length)
+        k = length;
+    memcpy(buffer, c->ahead + c->ahead_pos, k);
+    c->ahead_pos += k;
+    return (ssize_t)k;
+}
+
 static LIBSSH2_RECV_FUNC(guarded_recv)
 {
     struct conn *c = *abstract;
@@ -129,12 +144,27 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         c->stop = STOP_DEADLINE;
         return -EAGAIN;
     }
+    if (c->ahead_pos < c->ahead_len)
+        return serve_ahead(c, buffer, length);
     if (c->received >= c->recv_cap) {
         c->stop = STOP_CAP;
         return -ECONNABORTED;
     }
     if (length > c->recv_cap - c->received)
         length = (size_t)(c->recv_cap - c->received);
+    /* Until the banner has ended libssh2 reads a byte at a time: the socket
+     * is read in bigger pieces, and what libssh2 did not ask for yet is
+     * kept for its next calls (the same bytes, counted once, as they come
+     * off the socket). */
+    bool ahead = !c->outer && !c->banner_done && length < sizeof c->ahead;
+    void *want_buf = buffer;
+    size_t want_len = length;
+    if (ahead) {
+        want_buf = c->ahead;
+        want_len = sizeof c->ahead;
+        if (want_len > c->recv_cap - c->received)
+            want_len = (size_t)(c->recv_cap - c->received);
+    }
     ssize_t n;
     if (c->outer) {
         /* The previous hop's channel is this session's socket. */
@@ -146,7 +176,7 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         if (n == 0 && !libssh2_channel_eof(c->tunnel))
             return -EAGAIN;
     } else {
-        n = recv(socket, buffer, length, flags);
+        n = recv(socket, want_buf, want_len, flags);
         if (n < 0)
             return -errno;
     }
@@ -154,12 +184,17 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         size_t k = sizeof c->preview - c->n_preview;
         if (k > (size_t)n)
             k = (size_t)n;
-        memcpy(c->preview + c->n_preview, buffer, k);
+        memcpy(c->preview + c->n_preview, want_buf, k);
         c->n_preview += k;
     }
-    for (const char *b = buffer; !c->banner_done && b < (const char *)buffer + n; b++)
+    for (const char *b = want_buf; !c->banner_done && b < (const char *)want_buf + n; b++)
         note_banner_byte(c, *b);
     c->received += (uint64_t)n;
+    if (ahead) {
+        c->ahead_pos = 0;
+        c->ahead_len = (size_t)n;
+        return serve_ahead(c, buffer, length);
+    }
     return n;
 }
 
