@@ -64,7 +64,8 @@ struct scan {
      * workers waiting for a slot. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pthread_cond_t done_cv; /* a host finished: the main thread waits on it, under mu */
+    /* A host finished: the main thread waits on it, under mu. */
+    pthread_cond_t done_cv;
     unsigned char *state; /* per host: HOST_WAITING, HOST_RUNNING, HOST_DONE */
     size_t first_waiting; /* no waiting host before this index */
     size_t n_waiting;     /* hosts not yet started */
