@@ -413,8 +413,8 @@ static void unescape_octal(struct nm_span t, struct nm_buf *b)
         p = stop;
         if (p == e)
             break;
-        if (e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-            p[3] >= '0' && p[3] <= '7') {
+        if (e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+            p[3] <= '7') {
             char c = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
             nm_buf_append(b, &c, 1);
             p += 4;
