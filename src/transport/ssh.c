@@ -68,6 +68,8 @@ struct conn {
      * banner one byte at a time (a recv per byte otherwise). */
     char ahead[NM_SSH_AHEAD];
     size_t ahead_pos, ahead_len;
+    /* The last recv took less than it asked for: the socket was empty. */
+    bool drained;
 };
 
 /* What the outer sessions carry is this session's traffic: their caps
@@ -176,9 +178,18 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         if (n == 0 && !libssh2_channel_eof(c->tunnel))
             return -EAGAIN;
     } else {
+        /* libssh2 reads on until recv says EAGAIN.  Right after a recv that
+         * emptied the socket that is (nearly) certain, and saying it here
+         * saves the call: should bytes have come in since, the caller's
+         * poll returns at once and the next read takes them. */
+        if (c->drained) {
+            c->drained = false;
+            return -EAGAIN;
+        }
         n = recv(socket, want_buf, want_len, flags);
         if (n < 0)
             return -errno;
+        c->drained = n > 0 && (size_t)n < want_len;
     }
     if (c->n_preview < sizeof c->preview) {
         size_t k = sizeof c->preview - c->n_preview;
