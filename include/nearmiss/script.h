@@ -17,6 +17,10 @@
  *
  *     <M> S <id> <reason-word>\n
  *
+ * A probe's E lines are written together with the next probe's B (or S)
+ * line, one write per stream (the last ones when the script ends): the bytes
+ * of each stream are as above, in fewer SSH packets.
+ *
  * Exit codes: rc is the probe's exit status; 124 when `timeout` killed it
  * (only when the host has timeout(1)); the splitter reports that as timed out.
  */
