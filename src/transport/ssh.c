@@ -158,7 +158,8 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
      * is read in bigger pieces, and what libssh2 did not ask for yet is
      * kept for its next calls (the same bytes, counted once, as they come
      * off the socket). */
-    bool ahead = !c->outer && !c->banner_done && length < sizeof c->ahead;
+    bool own = !c->outer && socket == c->fd; /* libssh2's agent code reads through here too */
+    bool ahead = own && !c->banner_done && length < sizeof c->ahead;
     void *want_buf = buffer;
     size_t want_len = length;
     if (ahead) {
@@ -182,14 +183,15 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
          * emptied the socket that is (nearly) certain, and saying it here
          * saves the call: should bytes have come in since, the caller's
          * poll returns at once and the next read takes them. */
-        if (c->drained) {
+        if (own && c->drained) {
             c->drained = false;
             return -EAGAIN;
         }
         n = recv(socket, want_buf, want_len, flags);
         if (n < 0)
             return -errno;
-        c->drained = n > 0 && (size_t)n < want_len;
+        if (own)
+            c->drained = n > 0 && (size_t)n < want_len;
     }
     if (c->n_preview < sizeof c->preview) {
         size_t k = sizeof c->preview - c->n_preview;
