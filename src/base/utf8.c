@@ -50,6 +50,13 @@ static bool unwanted(uint32_t cp)
            cp == 0xffff;
 }
 
+/* Printable ASCII, tab and newline: nearly every byte a host sends, kept
+ * as it is without decoding. */
+static bool plain(unsigned char c)
+{
+    return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t';
+}
+
 int nm_utf8_sanitize(struct nm_buf *b, const char *s, size_t len, size_t max, unsigned flags)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -59,6 +66,11 @@ int nm_utf8_sanitize(struct nm_buf *b, const char *s, size_t len, size_t max, un
     size_t out = b->len;
     int r = 0;
     while (p < end && out < max) {
+        if (plain(*p)) {
+            p++;
+            out++;
+            continue;
+        }
         uint32_t cp = 0;
         size_t n = char_len(p, end, &cp);
         bool lf = n == 1 && cp == '\r' && (flags & NM_UTF8_LINES);
@@ -106,6 +118,15 @@ char *nm_utf8_clean_json(const json_t *v)
 
 json_t *nm_json_string_sanitized(const char *s, size_t len, size_t max)
 {
+    if (len <= max) {
+        /* Already clean and short enough (the usual case): no copy to make,
+         * and nothing for jansson to check again. */
+        const unsigned char *p = (const unsigned char *)s, *end = p + len;
+        while (p < end && plain(*p))
+            p++;
+        if (p == end)
+            return json_stringn_nocheck(len ? s : "", len);
+    }
     struct nm_buf b;
     nm_buf_init(&b, max + 4);
     nm_utf8_sanitize(&b, s, len, max, 0);

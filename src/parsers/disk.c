@@ -405,8 +405,16 @@ static void unescape_octal(struct nm_span t, struct nm_buf *b)
 {
     const char *p = t.p, *e = nm_span_end(t);
     while (p < e) {
-        if (*p == '\\' && e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-            p[3] >= '0' && p[3] <= '7') {
+        /* Text up to the next backslash goes in one piece. */
+        const char *bs = memchr(p, '\\', (size_t)(e - p));
+        const char *stop = bs ? bs : e;
+        if (stop > p)
+            nm_buf_append(b, p, (size_t)(stop - p));
+        p = stop;
+        if (p == e)
+            break;
+        if (e - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+            p[3] <= '7') {
             char c = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
             nm_buf_append(b, &c, 1);
             p += 4;

@@ -11,17 +11,21 @@ char *nm_facts_script(const struct nm_checkset *cs)
 {
     struct nm_buf b;
     nm_buf_init(&b, 1u << 20);
-    /* Key=value lines; os-release keys get an "os." prefix.  printf, never
-     * echo, so a value starting with "-n" or holding backslashes survives. */
-    nm_buf_appends(&b, "f=/etc/os-release; [ -r \"$f\" ] || f=/usr/lib/os-release\n"
+    /* Key=value lines; os-release keys get an "os." prefix.  The lines are
+     * gathered in $o and printed once at the end: each write the host makes
+     * is an SSH packet for both ends, and a line-by-line loop made dozens.
+     * printf, never echo, so a value starting with "-n" or holding
+     * backslashes survives. */
+    nm_buf_appends(&b, "o=\n"
+                       "f=/etc/os-release; [ -r \"$f\" ] || f=/usr/lib/os-release\n"
                        "if [ -r \"$f\" ]; then while IFS= read -r l || [ -n \"$l\" ]; do "
-                       "printf 'os.%s\\n' \"$l\"; done < \"$f\"; fi\n"
-                       "printf 'kernel=%s\\n' \"$(uname -r 2>/dev/null)\"\n"
-                       "printf 'arch=%s\\n' \"$(uname -m 2>/dev/null)\"\n"
-                       "printf 'hostname=%s\\n' \"$(cat /proc/sys/kernel/hostname 2>/dev/null || "
-                       "hostname 2>/dev/null)\"\n"
-                       "read -r up _ < /proc/uptime 2>/dev/null && printf 'uptime=%s\\n' \"$up\"\n"
-                       "printf 'uid=%s\\n' \"$(id -u 2>/dev/null)\"\n");
+                       "o=\"${o}os.$l\n\"; done < \"$f\"; fi\n"
+                       "o=\"${o}kernel=$(uname -r 2>/dev/null)\n"
+                       "arch=$(uname -m 2>/dev/null)\n"
+                       "hostname=$(cat /proc/sys/kernel/hostname 2>/dev/null || "
+                       "hostname 2>/dev/null)\n\"\n"
+                       "read -r up _ < /proc/uptime 2>/dev/null && o=\"${o}uptime=$up\n\"\n"
+                       "o=\"${o}uid=$(id -u 2>/dev/null)\n\"\n");
     /* Union of required commands, deduplicated, in check order. */
     char **seen = NULL;
     size_t n_seen = 0;
@@ -42,11 +46,12 @@ char *nm_facts_script(const struct nm_checkset *cs)
         nm_buf_appends(&b, "for c in");
         for (size_t k = 0; k < n_seen; k++)
             nm_buf_appendf(&b, " %s", seen[k]);
-        nm_buf_appends(&b, "; do command -v \"$c\" >/dev/null 2>&1 && printf 'cmd=%s\\n' \"$c\"; "
+        nm_buf_appends(&b, "; do command -v \"$c\" >/dev/null 2>&1 && o=\"${o}cmd=$c\n\"; "
                            "done\n");
     }
     free(seen);
-    nm_buf_appends(&b, "exit 0\n");
+    nm_buf_appends(&b, "printf '%s' \"$o\"\n"
+                       "exit 0\n");
     return nm_buf_steal(&b, NULL);
 }
 

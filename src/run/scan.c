@@ -67,6 +67,8 @@ struct scan {
      * workers waiting for a slot. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* A host finished: the main thread waits on it, under mu. */
+    pthread_cond_t done_cv;
     unsigned char *state; /* per host: HOST_WAITING, HOST_RUNNING, HOST_DONE */
     size_t first_waiting; /* no waiting host before this index */
     size_t n_waiting;     /* hosts not yet started */
@@ -889,6 +891,9 @@ static void *worker(void *arg)
             atomic_fetch_add(&s->failed, 1);
         s->hosts[i] = hj;
         atomic_fetch_add(&s->done, 1);
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_signal(&s->done_cv);
+        pthread_mutex_unlock(&s->mu);
     }
     return NULL;
 }
@@ -907,6 +912,11 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     s.t0_ms = nm_now_ms();
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s.done_cv, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&s.done, 0);
     atomic_init(&s.failed, 0);
     nm_utc_iso8601(now, started);
@@ -943,12 +953,30 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     if (n_threads == 0 && inv->n_hosts + s.n_tls > 0) {
         worker(&s); /* no thread could start: scan serially rather than not at all */
     }
+    /* Woken by the last host as it finishes (the report waits for no
+     * sleep to end); progress is shown every 200 ms. */
+    struct timespec next = {0};
+    pthread_mutex_lock(&s.mu);
     while (atomic_load(&s.done) < inv->n_hosts) {
-        if (o->progress)
-            report_progress(&s, running);
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
-        nanosleep(&ts, NULL);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec > next.tv_sec || (t.tv_sec == next.tv_sec && t.tv_nsec >= next.tv_nsec)) {
+            if (o->progress) {
+                pthread_mutex_unlock(&s.mu);
+                report_progress(&s, running);
+                pthread_mutex_lock(&s.mu);
+            }
+            next = t;
+            next.tv_nsec += 200 * 1000000L;
+            if (next.tv_nsec >= 1000000000L) {
+                next.tv_sec++;
+                next.tv_nsec -= 1000000000L;
+            }
+            continue;
+        }
+        pthread_cond_timedwait(&s.done_cv, &s.mu, &next);
     }
+    pthread_mutex_unlock(&s.mu);
     for (size_t i = 0; i < n_threads; i++)
         pthread_join(threads[i], NULL);
     /* Logs out of the jump hosts now, not after the report is built. */
@@ -988,6 +1016,7 @@ out:
     free(s.group_cap);
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
+    pthread_cond_destroy(&s.done_cv);
     free(s.facts_script);
     nm_bastion_pool_destroy(s.bastions);
     nm_identity_set_destroy(s.identities);

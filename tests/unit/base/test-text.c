@@ -44,6 +44,18 @@ static void test_json_strings(void)
     json_case("ab\xf0\x9f\x98\x80z", 7, 3, "ab\xf0\x9f\x98\x80", 6);
     json_case("abc\xf0\x9f\x98\x80", 7, 3, "abc", 3);
     json_case("", 0, 10, "", 0);
+    /* Clean text takes a shorter way; it must cut and keep as the long one. */
+    json_case("abc", 3, 3, "abc", 3);
+    json_case("abcdef", 6, 3, "abc", 3);
+    json_case("ab\x7f", 3, 10, "ab\xef\xbf\xbd", 5);
+    for (int c = 0; c < 256; c++) {
+        char in[3] = {'x', (char)c, 'y'};
+        struct nm_buf b;
+        nm_buf_init(&b, 64);
+        nm_utf8_sanitize(&b, in, sizeof in, 64, 0);
+        json_case(in, sizeof in, 64, b.data, b.len);
+        nm_buf_finish(&b);
+    }
 }
 
 static void test_sanitize_flags(void)
