@@ -3495,6 +3495,10 @@ static void host_static(xmlNodePtr ol, const struct hinfo *hi, size_t i)
     xmlNodePtr li = el(ol, "li", "nojs-host");
     attrf(li, "id", "h-%zu", i);
     attr(li, "data-name", hi->name);
+    if (hi->has_score)
+        attrf(li, "data-score", "%.1f", hi->score);
+    else
+        attr(li, "data-score", "");
     xmlNodePtr head = el(li, "div", "fhead");
     el_text(head, "strong", "host-name", hi->name);
     status_badge(head, hi->status);
@@ -3857,10 +3861,15 @@ int nm_report_html_stream(const json_t *report, const struct nm_host_iter *hosts
     strtab_finish(&tab);
     fwrite(part2, 1, len2, out);
     if (n_static) {
-        xmlBufferPtr xb = xmlBufferCreate();
-        htmlNodeDump(xb, sdoc, sroot);
-        fwrite(xmlBufferContent(xb), 1, (size_t)xmlBufferLength(xb), out);
-        xmlBufferFree(xb);
+        /* Serialised as the frame is: ASCII, other characters as references. */
+        xmlChar *smem = NULL;
+        int ssize = 0;
+        htmlDocDumpMemoryFormat(sdoc, &smem, &ssize, 1);
+        if (smem && ssize > 0)
+            fwrite(smem, 1, (size_t)ssize, out);
+        else
+            r = r ? r : nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the HTML report");
+        xmlFree(smem);
     }
     xmlFreeDoc(sdoc);
     fwrite(rest, 1, strlen(rest), out);
