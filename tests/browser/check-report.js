@@ -3,6 +3,7 @@
 //
 //   node check-report.js REPORT.html REPORT.json SHOTDIR   the checks below
 //   node check-report.js --perf REPORT.html                 load/sort/filter timings (JSON)
+//   node check-report.js --big REPORT.html REPORT.json      a large fleet (see big())
 //
 // The page shows the host table a page of rows at a time and builds a host's
 // details when it is opened, from data blocks; the checks walk every page.
@@ -567,6 +568,107 @@ async function noJs(fileUrl, report, shotDir) {
   return failures === before;
 }
 
+// A large fleet (tests/browser/run-big-report-test.sh): few elements at first
+// paint, sort and filters right over every host, a host's details built when
+// it is opened, the no-JS fallback. Timings are printed, never judged.
+async function big(htmlPath, jsonPath) {
+  const report = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+  const hosts = report.hosts;
+  const fileUrl = 'file://' + path.resolve(htmlPath);
+  const b = await launch({ viewport: { width: 1280, height: 900 } });
+  const requests = [], errors = [];
+  await guard(b.ctx, fileUrl, requests);
+  const page = b.ctx.pages()[0] || await b.ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const t0 = Date.now();
+  await page.goto(fileUrl, { waitUntil: 'load', timeout: 300000 });
+  const loadMs = Date.now() - t0;
+  // The script has run by the load event: the first page of rows is built.
+  const els = await page.evaluate(() => document.getElementsByTagName('*').length);
+  check(els <= 20000, `${els} elements at first paint (at most 20 000)`);
+  check(await page.$eval('#f-count', (e) => e.textContent) === `all ${hosts.length} hosts shown`, 'count text');
+  check((await pageNames(page)).length === Math.min(100, hosts.length), 'a page of rows');
+  const timed = async (fn) => {
+    const s = Date.now();
+    await fn();
+    await nextFrame(page);
+    return Date.now() - s;
+  };
+  const times = { loadMs, elements: els };
+
+  const coll = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+  const byName = hosts.map((h) => clean(h.name)).sort(coll.compare);
+  times.sortByNameMs = await timed(() => page.click('.thead [data-sort=name]'));
+  check(JSON.stringify(await pageNames(page)) === JSON.stringify(byName.slice(0, 100)), 'sorted by name: first page');
+  const pages = Number(await page.$eval('#hostlist', (e) => e.getAttribute('data-pages')));
+  await page.evaluate((n) => { for (let k = 1; k < n; k++) document.querySelector('[data-act=next]').click(); }, pages);
+  check(JSON.stringify(await pageNames(page)) === JSON.stringify(byName.slice((pages - 1) * 100)), 'sorted by name: last page');
+  times.sortByScoreMs = await timed(() => page.click('.thead [data-sort=score]'));
+  const scores = hosts.filter((h) => typeof h.score === 'number').map((h) => h.score).sort((x, y) => y - x);
+  const scoreOf = new Map(hosts.map((h) => [clean(h.name), h.score]));
+  const first = (await pageNames(page)).map((n) => scoreOf.get(n));
+  check(first.every((s, k) => Math.abs(s - scores[k]) < 0.051), 'sorted by score: the riskiest first');
+
+  const active = (h) => (h.findings || []).filter((f) => f.waived !== true);
+  const countShown = () => page.$eval('#f-count', (e) => e.textContent);
+  const want = (list) => (list.length === hosts.length ? `all ${hosts.length} hosts shown` : `${list.length} of ${hosts.length} hosts shown`);
+  times.filterSeverityMs = await timed(() => select(page, 'f-sev', 'critical'));
+  const crit = hosts.filter((h) => active(h).some((f) => f.severity === 'critical'));
+  check(await countShown() === want(crit), `severity critical: ${await countShown()}, expected ${crit.length}`);
+  const firstCrit = await pageNames(page);
+  check(firstCrit.every((n) => crit.some((h) => clean(h.name) === n)), 'severity critical: only those hosts');
+  times.filterCategoryMs = await timed(() => select(page, 'f-cat', 'disk'));
+  const critDisk = hosts.filter((h) => active(h).some((f) => f.severity === 'critical' && f.category === 'disk'));
+  check(await countShown() === want(critDisk), `critical disk findings: ${await countShown()}, expected ${critDisk.length}`);
+  await page.click('[data-act=reset]');
+  const term = 'openssl';
+  times.filterTextMs = await timed(async () => { await page.fill('#f-q', term); await nextFrame(page); });
+  const withTerm = hosts.filter((h) => searchText(h).includes(term));
+  check(await countShown() === want(withTerm), `text "${term}": ${await countShown()}, expected ${withTerm.length}`);
+  await page.click('[data-act=reset]');
+  check(await countShown() === want(hosts), 'after reset');
+
+  // Open a host far down the list: its findings are built from its data.
+  const target = hosts.filter((h) => active(h).length > 2)[Math.floor(hosts.length / 3) % 50] ||
+    hosts.find((h) => active(h).length);
+  if (target) {
+    await page.fill('#f-q', clean(target.name));
+    await nextFrame(page);
+    const s = Date.now();
+    const id = await openHost(page, clean(target.name));
+    times.openHostMs = Date.now() - s;
+    check(id !== null, 'the host is found by name');
+    if (id) {
+      const msgs = await page.$$eval(`#${id} li.finding .msg`, (l) => l.map((x) => x.textContent));
+      const wantMsgs = target.findings.map((f) => clean(f.message));
+      check(msgs.length === wantMsgs.length && wantMsgs.every((m) => msgs.includes(m)),
+        `opening a host shows its ${wantMsgs.length} findings (${msgs.length})`);
+      const ev = await page.$$eval(`#${id} li.finding pre.evidence`, (l) => l.length);
+      check(ev === target.findings.filter((f) => f.evidence).length, 'with their evidence');
+    }
+    await page.click('[data-act=reset]');
+  }
+  // A fix-first link opens its host on whatever page it is.
+  const risk = await page.$('#top-risks a[href^="#h-"]');
+  if (risk) {
+    const href = await risk.getAttribute('href');
+    await risk.click();
+    const open = await page.waitForFunction((h) => {
+      const el = document.querySelector(h);
+      return el && el.closest('details.host').open && el.getBoundingClientRect().height > 0;
+    }, href, { polling: 'raf', timeout: 120000 }).then(() => true, () => false);
+    check(open, `link ${href} opens its host and shows the finding`);
+  }
+  times.elementsAfter = await page.evaluate(() => document.getElementsByTagName('*').length);
+  check(errors.length === 0, 'no page error: ' + errors.join('; '));
+  check(requests.length === 0, 'no network request: ' + requests.join(' '));
+  await close(b);
+  check(await noJs(fileUrl, report, null), 'without JavaScript');
+  console.log('timings ' + JSON.stringify(times));
+  console.log(`${checks} browser checks, ${failures} failed`);
+  return failures ? 1 : 0;
+}
+
 async function perf(htmlPath) {
   const b = await launch({ viewport: { width: 1280, height: 900 } });
   const page = b.ctx.pages()[0] || await b.ctx.newPage();
@@ -612,5 +714,6 @@ async function perf(htmlPath) {
 }
 
 const argv = process.argv.slice(2);
-const run = argv[0] === '--perf' ? perf(argv[1]) : main(argv[0], argv[1], argv[2] || os.tmpdir());
+const run = argv[0] === '--perf' ? perf(argv[1]) : argv[0] === '--big' ? big(argv[1], argv[2]) :
+  main(argv[0], argv[1], argv[2] || os.tmpdir());
 run.then((rc) => process.exit(rc), (e) => { console.error(e); process.exit(1); });
