@@ -19,12 +19,15 @@
  * their numbers as tables; "fix first" (the ten findings worth the most
  * points); fleet-level findings; hosts not scanned; waivers; the host table.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/HTMLtree.h>
 #include <libxml/tree.h>
@@ -33,6 +36,7 @@
 #include "nearmiss/hostiter.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
+#include "nearmiss/outdir.h"
 #include "nearmiss/score.h"
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
@@ -2683,7 +2687,7 @@ static void buf_token(struct nm_buf *b, const json_t *v)
  */
 struct jw {
     struct nm_buf *b;
-    struct nm_buf scratch;
+    struct nm_buf scratch, value;
     int depth;
     bool more[64]; /* a value was written at this depth */
 };
@@ -2693,11 +2697,13 @@ static void jw_init(struct jw *w, struct nm_buf *b)
     memset(w, 0, sizeof *w);
     w->b = b;
     nm_buf_init(&w->scratch, SIZE_MAX);
+    nm_buf_init(&w->value, SIZE_MAX);
 }
 
 static void jw_finish(struct jw *w)
 {
     nm_buf_finish(&w->scratch);
+    nm_buf_finish(&w->value);
 }
 
 static void jw_sep(struct jw *w)
@@ -2726,12 +2732,13 @@ static void jw_close(struct jw *w, char c)
 /* Escapes clean UTF-8 (what nm_utf8_sanitize leaves). */
 static void jw_escaped(struct nm_buf *b, const char *s, size_t len)
 {
+    static const bool special[128] = {
+        ['"'] = true, ['\\'] = true, ['<'] = true, ['>'] = true, ['&'] = true};
     nm_buf_append(b, "\"", 1);
     size_t start = 0;
     for (size_t i = 0; i < len;) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\' && ch != '<' && ch != '>' &&
-            ch != '&') {
+        if (ch >= 0x20 && ch < 0x80 && !special[ch]) {
             i++;
             continue;
         }
@@ -2785,6 +2792,15 @@ static void jw_escaped(struct nm_buf *b, const char *s, size_t len)
 static void jw_textn(struct jw *w, const char *s, size_t len)
 {
     jw_sep(w);
+    /* Most text is printable ASCII already, which cleaning leaves as it is. */
+    size_t i = 0;
+    while (i < len && (((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) ||
+                       s[i] == '\n' || s[i] == '\t'))
+        i++;
+    if (i == len) {
+        jw_escaped(w->b, s ? s : "", len);
+        return;
+    }
     nm_buf_reset(&w->scratch);
     nm_utf8_sanitize(&w->scratch, s ? s : "", s ? len : 0, SIZE_MAX, NM_UTF8_LINES);
     jw_escaped(w->b, w->scratch.data ? w->scratch.data : "", w->scratch.len);
@@ -2802,11 +2818,9 @@ static void jw_buf(struct jw *w, const struct nm_buf *b)
 
 static void jw_value(struct jw *w, const json_t *v, size_t cap)
 {
-    struct nm_buf b;
-    nm_buf_init(&b, SIZE_MAX);
-    buf_value(&b, v, cap);
-    jw_buf(w, &b);
-    nm_buf_finish(&b);
+    nm_buf_reset(&w->value);
+    buf_value(&w->value, v, cap);
+    jw_buf(w, &w->value);
 }
 
 static void jw_textf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -2839,15 +2853,24 @@ static void jw_raw(struct jw *w, const char *lit)
 
 static void jw_int(struct jw *w, long long v)
 {
-    char n[32];
-    snprintf(n, sizeof n, "%lld", v);
-    jw_raw(w, n);
+    char n[24], *p = n + sizeof n - 1;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    jw_raw(w, p);
 }
 
 static void jw_key(struct jw *w, const char *k)
 {
     jw_sep(w);
-    nm_buf_appendf(w->b, "\"%s\":", k);
+    nm_buf_append(w->b, "\"", 1);
+    nm_buf_appends(w->b, k);
+    nm_buf_append(w->b, "\":", 2);
     w->more[w->depth] = false; /* the value follows without a comma */
 }
 
@@ -3014,7 +3037,9 @@ static void kv_line(struct nm_buf *b, const char *key, const json_t *v)
 {
     if (!v || json_is_null(v))
         return;
-    nm_buf_appendf(b, "%-12s ", key);
+    size_t kl = strlen(key);
+    nm_buf_append(b, key, kl);
+    nm_buf_append(b, "             ", kl < 12 ? 13 - kl : 1); /* "%-12s " */
     size_t start = b->len;
     buf_value(b, v, GENERIC_CAP);
     /* Keep one line per key: a multi-line value is indented under it. */
@@ -3176,19 +3201,17 @@ static long strtab_id(struct strtab *t, const char *s, size_t len)
         t->cap = cap;
     }
 look:;
-    char *key = nm_xstrndup(s, len);
-    size_t m = t->cap - 1, i = fnv1a(key) & m;
-    while (t->keys[i] && strcmp(t->keys[i], key) != 0)
+    uint64_t hash = 14695981039346656037u;
+    for (size_t k = 0; k < len; k++)
+        hash = (hash ^ (unsigned char)s[k]) * 1099511628211u;
+    size_t m = t->cap - 1, i = hash & m;
+    while (t->keys[i] && !(strncmp(t->keys[i], s, len) == 0 && t->keys[i][len] == '\0'))
         i = (i + 1) & m;
-    if (t->keys[i]) {
-        free(key);
+    if (t->keys[i])
         return (long)t->ids[i];
-    }
-    if (t->n >= STRTAB_MAX || 2 * (t->n + 1) > t->cap) {
-        free(key);
+    if (t->n >= STRTAB_MAX || 2 * (t->n + 1) > t->cap)
         return -1;
-    }
-    t->keys[i] = key;
+    t->keys[i] = nm_xstrndup(s, len);
     t->ids[i] = t->n++;
     jw_textn(&t->w, s, len);
     return (long)t->ids[i];
@@ -3268,9 +3291,14 @@ static void finding_data(struct jw *w, struct strtab *tab, const struct hinfo *h
     const char *key;
     const json_t *v;
     json_object_foreach ((json_t *)json_object_get(f, "item"), key, v) {
-        char *term = nm_xasprintf("item.%s", key);
-        kv_line(&b, term, v);
-        free(term);
+        char term[80];
+        if (snprintf(term, sizeof term, "item.%s", key) < (int)sizeof term) {
+            kv_line(&b, term, v);
+        } else {
+            char *big = nm_xasprintf("item.%s", key);
+            kv_line(&b, big, v);
+            free(big);
+        }
     }
     json_object_foreach ((json_t *)f, key, v) {
         if (!is_known_finding_key(key))
@@ -3354,18 +3382,33 @@ static void host_measurements(struct jw *w, const json_t *h)
  * active ones of their severity: indices into findings, n of them. */
 static size_t *worst_first(const json_t *findings, size_t *ret_n)
 {
+    /* Buckets by severity (critical..none, then unknown last as before:
+     * it is never listed) and waiver, in index order within each. */
+    enum { N_BUCKETS = 2 * (N_SEV + 1) };
     size_t n = json_array_size(findings), m = 0, j;
     size_t *idx = nm_xcalloc(n + 1, sizeof *idx);
+    int *bucket = nm_xcalloc(n + 1, sizeof *bucket);
+    size_t count[N_BUCKETS + 1] = {0};
     const json_t *v;
-    for (int s = NM_SEV_CRITICAL; s >= NM_SEV_NONE; s--) {
-        for (int w = 0; w < 2; w++) {
-            json_array_foreach (findings, j, v) {
-                bool waived = !nm_view_active(v);
-                if (nm_view_severity(v) == s && waived == (w == 1))
-                    idx[m++] = j;
-            }
-        }
+    json_array_foreach (findings, j, v) {
+        int s = nm_view_severity(v);
+        bucket[j] = s < NM_SEV_NONE || s > NM_SEV_CRITICAL
+                        ? N_BUCKETS
+                        : 2 * (NM_SEV_CRITICAL - s) + (nm_view_active(v) ? 0 : 1);
+        count[bucket[j]]++;
     }
+    size_t start[N_BUCKETS + 1];
+    for (int k = 0, at = 0; k <= N_BUCKETS; k++) {
+        start[k] = (size_t)at;
+        at += (int)count[k];
+    }
+    for (j = 0; j < n; j++) {
+        if (bucket[j] == N_BUCKETS)
+            continue;
+        idx[start[bucket[j]]++] = j;
+        m++;
+    }
+    free(bucket);
     *ret_n = m;
     return idx;
 }
@@ -3904,7 +3947,44 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
     return 0;
 }
 
+/* Streamed into a temporary beside path, then renamed over it (as
+ * nm_write_atomic does with a buffer): the page is never held whole. */
 int nm_report_write_html(const json_t *report, const char *path, nm_diag *d)
 {
-    return nm_report_write_rendered(nm_report_render_html, report, path, d);
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    const char *slash = strrchr(path, '/');
+    char *prefix = nm_temp_prefix(slash ? slash + 1 : path);
+    char *tmp = slash ? nm_xasprintf("%.*s/%sXXXXXX", (int)(slash - path), path, prefix)
+                      : nm_xasprintf("%sXXXXXX", prefix);
+    free(prefix);
+    int r = 0;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        r = nm_diag_set(d, NM_ERR_IO, "%s: cannot create temporary file: %s", path,
+                        strerror(errno));
+        free(tmp);
+        return r;
+    }
+    FILE *out = fdopen(fd, "w");
+    if (!out) {
+        r = nm_diag_set(d, NM_ERR_IO, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    r = nm_report_html_stream(report, &it, out, d);
+    if (r == 0 && (fchmod(fd, NM_OUTDIR_FILE_MODE) < 0 || fsync(fd) < 0))
+        r = nm_diag_set(d, NM_ERR_IO, "%s: %s", tmp, strerror(errno));
+    if (fclose(out) != 0 && r == 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+    if (r == 0 && rename(tmp, path) < 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+out:
+    if (r < 0)
+        unlink(tmp);
+    free(tmp);
+    return r;
 }
