@@ -12,8 +12,9 @@
  * jansson ownership: report is borrowed and never modified.
  * nm_report_render_* return malloc'd buffers (free()) through ret_ parameters,
  * written only on success; nm_report_write_* write the file atomically
- * (nm_write_atomic: temporary file, fsync, rename), mode 0600 (reports list
- * the fleet's weaknesses; README "Reports").
+ * (temporary file, fsync, rename: nm_write_atomic, or for HTML the page
+ * streamed into the temporary), mode 0600 (reports list the fleet's
+ * weaknesses; README "Reports").
  */
 #ifndef NEARMISS_WRITERS_H
 #define NEARMISS_WRITERS_H
