@@ -3919,7 +3919,8 @@ int nm_report_html_stream(const json_t *report, const struct nm_host_iter *hosts
     xmlFree(frame);
     ctx_finish(&c);
     if (r == 0 && (fflush(out) != 0 || ferror(out)))
-        r = nm_diag_set(d, NM_ERR_IO, "cannot write the HTML report");
+        r = nm_diag_set(d, NM_ERR_IO, "cannot write the HTML report: %s",
+                        strerror(errno ? errno : EIO));
     return r;
 }
 

@@ -323,9 +323,17 @@ int nm_outdir_stage_stream(struct nm_outdir *od, const char *name, nm_outdir_wri
         close(fd);
         goto fail;
     }
+    errno = 0;
     r = write_fn(f, ctx, d);
     if (r == 0 && (fflush(f) != 0 || ferror(f)))
-        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno ? errno : EIO));
+    else if (r < 0 && ferror(f)) {
+        /* The writer saw its output fail: name the file, as a failed write
+         * of a buffer does. */
+        char why[sizeof d->msg];
+        snprintf(why, sizeof why, "%s", d ? d->msg : "");
+        r = nm_diag_set(d, r, "%s/%s: %s", od->path, name, why);
+    }
     /* fchmod, not the open mode: the umask must not decide who reads this. */
     if (r == 0 && (fchmod(fd, (mode_t)od->file_mode) < 0 || fsync(fd) < 0))
         r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
