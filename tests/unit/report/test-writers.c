@@ -30,6 +30,7 @@
 #include <libxml/xpath.h>
 
 #include "nearmiss/cli.h"
+#include "nearmiss/hostiter.h"
 #include "nearmiss/score.h"
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
@@ -242,9 +243,9 @@ static const char *data_fix(const struct page_data *pd, const json_t *f)
     if (json_is_string(json_object_get(f, "fix")))
         return json_string_value(json_object_get(f, "fix"));
     const json_t *id = json_object_get(f, "fx");
-    return json_is_integer(id) ? json_string_value(json_array_get(pd->strings,
-                                                                  (size_t)json_integer_value(id)))
-                               : NULL;
+    return json_is_integer(id)
+               ? json_string_value(json_array_get(pd->strings, (size_t)json_integer_value(id)))
+               : NULL;
 }
 
 /* A row of the script's host table, by name. */
@@ -399,8 +400,9 @@ static void check_html(const json_t *report, const char *label)
     size_t n_static = json_array_size(hosts) < 25 ? json_array_size(hosts) : 25;
     CHECK_INT(xcount(doc, "//div[@id='worst-hosts']//li[@class='nojs-host']"), n_static);
     CHECK_INT(xcount(doc, "//div[@id='hostrows']/*"), 0);
-    CHECK(xcount(doc, "//div[@id='worst-hosts']//li[contains(concat(' ',@class,' '),' finding ')]") <=
-          (int)nf);
+    CHECK(
+        xcount(doc, "//div[@id='worst-hosts']//li[contains(concat(' ',@class,' '),' finding ')]") <=
+        (int)nf);
     CHECK_INT(xcount(doc, "//section[@id='unscanned']//tr[@data-host]"),
               unscanned < 100 ? unscanned : 100);
     /* A short list is open; a long one is one click away. */
@@ -645,7 +647,8 @@ static void test_html_links_and_code(void)
         page_data_read(doc, &pd);
         const json_t *f0 = data_finding(data_host(&pd, 0), 0);
         const char *rem = data_fix(&pd, f0);
-        CHECK(rem && strstr(rem, "Run `dnf upgrade --advisory=<b>RLSA</b>` then `a` and ` unpaired"));
+        CHECK(rem &&
+              strstr(rem, "Run `dnf upgrade --advisory=<b>RLSA</b>` then `a` and ` unpaired"));
         const json_t *ln = json_object_get(f0, "ln");
         CHECK_INT(json_array_size(ln), 3);
         CHECK_STR(json_string_value(json_array_get(json_array_get(ln, 0), 0)),
@@ -672,6 +675,72 @@ static void test_html_links_and_code(void)
         xmlFreeDoc(doc);
     }
     free(html);
+    json_decref(r);
+}
+
+/* An iterator over a hosts array held apart from the report (as hosts kept
+ * on disk are), failing at host fail_at of the pass fail_pass when set. */
+struct apart {
+    const json_t *hosts;
+    size_t pos, pass, fail_at, fail_pass;
+};
+
+static int apart_next(void *ctx, const json_t **ret_host, nm_diag *d)
+{
+    struct apart *a = ctx;
+    if (a->fail_pass && a->pass == a->fail_pass && a->pos == a->fail_at)
+        return nm_diag_set(d, NM_ERR_IO, "host %zu cannot be read back", a->pos);
+    *ret_host = a->pos < json_array_size(a->hosts) ? json_array_get(a->hosts, a->pos++) : NULL;
+    return 0;
+}
+
+static int apart_rewind(void *ctx, nm_diag *d)
+{
+    (void)d;
+    struct apart *a = ctx;
+    a->pos = 0;
+    a->pass++;
+    return 0;
+}
+
+/* The page from an iterator, the report without "hosts": the same bytes as
+ * from the report's own array; an iterator's error stops the page. */
+static void test_html_stream(void)
+{
+    json_t *r = load("fleet-full.json", 0);
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    char *want = NULL;
+    size_t want_len = 0;
+    CHECK_INT(nm_report_render_html(r, &want, &want_len, NULL), 0);
+    json_t *bare = json_copy(r);
+    json_t *hosts = json_incref(json_object_get(r, "hosts"));
+    json_object_del(bare, "hosts");
+    struct apart a = {.hosts = hosts};
+    struct nm_host_iter it = {apart_next, apart_rewind, &a, json_array_size(hosts)};
+    char *got = NULL;
+    size_t got_len = 0;
+    FILE *out = open_memstream(&got, &got_len);
+    nm_diag d = {{0}};
+    CHECK_INT(nm_report_html_stream(bare, &it, out, &d), 0);
+    fclose(out);
+    CHECK_INT(got_len, want_len);
+    CHECK(got && want && got_len == want_len && memcmp(got, want, got_len) == 0);
+    CHECK(a.pass == 2);
+    free(got);
+    for (size_t pass = 1; pass <= 2; pass++) {
+        a = (struct apart){.hosts = hosts, .fail_at = 3, .fail_pass = pass};
+        got = NULL;
+        out = open_memstream(&got, &got_len);
+        CHECK_INT(nm_report_html_stream(bare, &it, out, &d), NM_ERR_IO);
+        CHECK(strstr(d.msg, "host 3 cannot be read back") != NULL);
+        fclose(out);
+        free(got);
+    }
+    free(want);
+    json_decref(hosts);
+    json_decref(bare);
     json_decref(r);
 }
 
@@ -1646,6 +1715,7 @@ int main(int argc, char **argv)
     test_html_hostile();
     test_html_fixtures();
     test_html_links_and_code();
+    test_html_stream();
     test_junit();
     test_prom();
     test_cmd_report();
