@@ -2729,64 +2729,83 @@ static void jw_close(struct jw *w, char c)
         w->depth--;
 }
 
-/* Escapes clean UTF-8 (what nm_utf8_sanitize leaves). */
+static size_t put_u(char *o, uint32_t cp)
+{
+    static const char hex[] = "0123456789abcdef";
+    o[0] = '\\';
+    o[1] = 'u';
+    o[2] = hex[(cp >> 12) & 15];
+    o[3] = hex[(cp >> 8) & 15];
+    o[4] = hex[(cp >> 4) & 15];
+    o[5] = hex[cp & 15];
+    return 6;
+}
+
+/* Escapes clean UTF-8 (what nm_utf8_sanitize leaves), through a block on
+ * the stack so the buffer is appended to once per 4 KiB. */
 static void jw_escaped(struct nm_buf *b, const char *s, size_t len)
 {
     static const bool special[128] = {
         ['"'] = true, ['\\'] = true, ['<'] = true, ['>'] = true, ['&'] = true};
-    nm_buf_append(b, "\"", 1);
-    size_t start = 0;
+    char out[4096];
+    size_t o = 0;
+    out[o++] = '"';
     for (size_t i = 0; i < len;) {
+        if (o > sizeof out - 16) {
+            nm_buf_append(b, out, o);
+            o = 0;
+        }
         unsigned char ch = (unsigned char)s[i];
         if (ch >= 0x20 && ch < 0x80 && !special[ch]) {
+            out[o++] = (char)ch;
             i++;
             continue;
         }
-        nm_buf_append(b, s + start, i - start);
-        char esc[16];
-        size_t n = 1;
         if (ch == '"' || ch == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)ch;
-            nm_buf_append(b, esc, 2);
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+            i++;
         } else if (ch == '\n') {
-            nm_buf_append(b, "\\n", 2);
+            out[o++] = '\\';
+            out[o++] = 'n';
+            i++;
         } else if (ch == '\t') {
-            nm_buf_append(b, "\\t", 2);
+            out[o++] = '\\';
+            out[o++] = 't';
+            i++;
         } else if (ch < 0x80) {
-            snprintf(esc, sizeof esc, "\\u%04x", ch);
-            nm_buf_append(b, esc, 6);
+            o += put_u(out + o, ch);
+            i++;
         } else {
             uint32_t cp;
+            size_t n;
             if (ch >= 0xf0 && i + 3 < len) {
                 cp = (uint32_t)(ch & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3f) << 12 |
                      (uint32_t)(s[i + 2] & 0x3f) << 6 | (uint32_t)(s[i + 3] & 0x3f);
                 n = 4;
-            } else if (ch >= 0xe0 && i + 2 < len) {
+            } else if (ch >= 0xe0 && ch < 0xf0 && i + 2 < len) {
                 cp = (uint32_t)(ch & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 |
                      (uint32_t)(s[i + 2] & 0x3f);
                 n = 3;
-            } else if (ch >= 0xc0 && i + 1 < len) {
+            } else if (ch >= 0xc0 && ch < 0xe0 && i + 1 < len) {
                 cp = (uint32_t)(ch & 0x1f) << 6 | (uint32_t)(s[i + 1] & 0x3f);
                 n = 2;
             } else {
                 cp = 0xfffd; /* cannot happen after cleaning; never trust it */
+                n = 1;
             }
             if (cp >= 0x10000) {
                 cp -= 0x10000;
-                snprintf(esc, sizeof esc, "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
-                         0xdc00 + (cp & 0x3ff));
-                nm_buf_append(b, esc, 12);
+                o += put_u(out + o, 0xd800 + (cp >> 10));
+                o += put_u(out + o, 0xdc00 + (cp & 0x3ff));
             } else {
-                snprintf(esc, sizeof esc, "\\u%04x", cp);
-                nm_buf_append(b, esc, 6);
+                o += put_u(out + o, cp);
             }
+            i += n;
         }
-        i += n;
-        start = i;
     }
-    nm_buf_append(b, s + start, len - start);
-    nm_buf_append(b, "\"", 1);
+    out[o++] = '"';
+    nm_buf_append(b, out, o);
 }
 
 static void jw_textn(struct jw *w, const char *s, size_t len)
