@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "nearmiss/error.h"
 
@@ -64,6 +65,12 @@ int nm_outdir_open(struct nm_outdir *od, const char *path, int file_mode, nm_dia
  * nm_outdir_discard() or nm_outdir_finish(). */
 int nm_outdir_stage(struct nm_outdir *od, const char *name, const void *data, size_t len,
                     nm_diag *d);
+/* As nm_outdir_stage, with the content written by write_fn to the
+ * temporary as it is made (outputs too large to hold in memory); a negative
+ * return from write_fn fails the staging with its error. */
+typedef int (*nm_outdir_writer)(FILE *out, void *ctx, nm_diag *d);
+int nm_outdir_stage_stream(struct nm_outdir *od, const char *name, nm_outdir_writer write_fn,
+                           void *ctx, nm_diag *d);
 /* Renames every staged file into place, in staging order, then fsyncs the
  * directory.  A failure removes the temporaries not yet renamed. */
 int nm_outdir_publish(struct nm_outdir *od, nm_diag *d);

@@ -12,8 +12,9 @@
  * jansson ownership: report is borrowed and never modified.
  * nm_report_render_* return malloc'd buffers (free()) through ret_ parameters,
  * written only on success; nm_report_write_* write the file atomically
- * (nm_write_atomic: temporary file, fsync, rename), mode 0600 (reports list
- * the fleet's weaknesses; README "Reports").
+ * (temporary file, fsync, rename: nm_write_atomic, or for HTML the page
+ * streamed into the temporary), mode 0600 (reports list the fleet's
+ * weaknesses; README "Reports").
  */
 #ifndef NEARMISS_WRITERS_H
 #define NEARMISS_WRITERS_H
@@ -21,8 +22,10 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/hostiter.h"
 
 /* Output formats, as a bit set; names as in --format. */
 enum nm_report_format {
@@ -40,6 +43,18 @@ enum nm_report_format {
 /* "json,html,junit,prom" (any subset, any order, repeats allowed; empty items
  * ignored) to a bit set.  NM_ERR_INVAL names the unknown item in d. */
 int nm_report_formats_parse(const char *list, unsigned *ret_formats, nm_diag *d);
+
+/* The HTML report written to out as it is made: the hosts come only from
+ * hosts (report["hosts"] is not read and may be absent), in two passes: the
+ * first keeps a compact summary of each host (for "fix first", the worst
+ * hosts, the counts), the second writes each host's data as it comes.  The
+ * page holds the summary sections as HTML, every host's details as data
+ * the page's script shows on demand, and the riskiest hosts as static HTML
+ * for readers without JavaScript (docs/report.md).  Errors from the
+ * iterator are passed on; NM_ERR_IO when out fails.  out may hold a partial
+ * page after an error: write to a temporary (nearmiss/outdir.h). */
+int nm_report_html_stream(const json_t *report, const struct nm_host_iter *hosts, FILE *out,
+                          nm_diag *d);
 
 /* Renders into memory; *ret_data is NUL-terminated (not counted in *ret_len). */
 int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);

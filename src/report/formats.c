@@ -65,15 +65,32 @@ int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned 
     return r;
 }
 
+static int html_writer(FILE *out, void *ctx, nm_diag *d)
+{
+    const json_t *report = ctx;
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_html_stream(report, &it, out, d);
+}
+
 int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned fmts, nm_diag *d)
 {
     for (size_t i = 0; i < nm_report_n_formats; i++) {
         const struct nm_report_format_info *f = &nm_report_formats[i];
         if (!(fmts & f->bit))
             continue;
+        int r;
+        if (f->bit == NM_FORMAT_HTML) {
+            /* Streamed into its temporary: a large fleet's page is tens of MB. */
+            r = nm_outdir_stage_stream(od, f->file, html_writer, (void *)report, d);
+            if (r < 0)
+                return r;
+            continue;
+        }
         char *data = NULL;
         size_t len = 0;
-        int r = f->render(report, &data, &len, d);
+        r = f->render(report, &data, &len, d);
         if (r == 0)
             r = nm_outdir_stage(od, f->file, data, len, d);
         free(data);

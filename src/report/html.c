@@ -19,29 +19,39 @@
  * their numbers as tables; "fix first" (the ten findings worth the most
  * points); fleet-level findings; hosts not scanned; waivers; the host table.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/HTMLtree.h>
 #include <libxml/tree.h>
 
 #include "nearmiss/advisory.h"
+#include "nearmiss/hostiter.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
+#include "nearmiss/outdir.h"
 #include "nearmiss/score.h"
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 #include "report/write.h"
 
-#define N_SEV        5 /* info..critical, indexed by enum nm_severity */
-#define TOP_RISKS    10
-#define EVIDENCE_CAP (32 * 1024) /* bytes of evidence shown per finding */
-#define GENERIC_CAP  2000        /* bytes of an unknown field shown */
+#define N_SEV         5 /* info..critical, indexed by enum nm_severity */
+#define TOP_RISKS     10
+#define EVIDENCE_CAP  (32 * 1024) /* bytes of evidence shown per finding */
+#define GENERIC_CAP   2000        /* bytes of an unknown field shown */
+#define CHANGE_CAP    50          /* items per list before "and N more" */
+#define LIST_CAP      100         /* rows of a static list of hosts */
+#define NOJS_HOSTS    25          /* hosts shown as static HTML (no script) */
+#define HOST_CHUNK    250         /* hosts per data block: the script reads one at a time */
+#define NOJS_FINDINGS 5           /* findings per host there */
 
 /* ---- constant style and script ------------------------------------------- */
 
@@ -132,6 +142,15 @@ static const char *const css_lines[] = {
     "border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin-bottom:8px}",
     ".js .filters{display:flex}",
     ".js .nojs{display:none}",
+    "#hostlist{display:none}.js #hostlist{display:block}",
+    ".pager{display:none;flex-wrap:wrap;gap:8px 12px;align-items:center;padding:8px 12px;",
+    "border-top:1px solid var(--line)}",
+    ".js .pager{display:flex}",
+    ".pager output{color:var(--muted);font-size:.88rem}",
+    ".pager button{font:inherit;font-size:.92rem;color:var(--fg);padding:5px 10px;",
+    "border:1px solid #8c959f;border-radius:6px;background:#f3f4f6;min-height:34px;cursor:pointer}",
+    ".pager button:disabled{cursor:default;color:var(--muted)}",
+    "#worst-hosts .fhead .host-name{overflow-wrap:anywhere}",
     ".filters label{display:flex;flex-direction:column;font-size:.78rem;font-weight:600;",
     "color:var(--muted);gap:2px}",
     ".filters input,.filters select,.filters button{font:inherit;font-size:.92rem;",
@@ -273,7 +292,7 @@ static const char *const css_lines[] = {
     "svg.chart text{fill:#e6edf3}",
     "table.grid th,.thead{background:#1c2129}",
     ".filters input,.filters select,.filters button{background:#0d1117;border-color:#6e7681}",
-    ".filters button{background:#21262d}",
+    ".filters button,.pager button{background:#21262d;border-color:#6e7681}",
     ".host>summary:hover{background:#1c2129}",
     ".host[open]>summary{background:#172232}",
     ".meter{background:#30363d}",
@@ -289,7 +308,7 @@ static const char *const css_lines[] = {
     "header.top{background:#fff;color:#000;border-bottom:2px solid #000;padding:0 0 6px}",
     "header.top .brand,header.top .meta{color:#333}",
     "main{max-width:none;padding:0}",
-    ".filters,.nojs,.thead button::after{display:none!important}",
+    ".filters,.nojs,.pager,.thead button::after{display:none!important}",
     ".thead{position:static}",
     ".host[hidden]{display:block!important}",
     ".host{content-visibility:visible;break-inside:avoid-page}",
@@ -308,7 +327,8 @@ static const char *const css_lines[] = {
     "body{font-size:9.5pt;line-height:1.3}",
     "section{margin:10px 0}",
     "#charts,#overview .note,.hostbody>:not(.findings):not(.err),.finding details.more,",
-    ".finding .fix,.finding .waiver,.finding .links,.finding .pts,.fhead .badge-age{display:none!important}",
+    ".finding .fix,.finding .waiver,.finding .links,.finding .pts,.fhead "
+    ".badge-age{display:none!important}",
     ".risks li{padding:2px 6px;margin:0 0 2px;border-radius:0}",
     ".cards{grid-template-columns:repeat(3,1fr);gap:6px}",
     ".card{padding:6px 8px}.big{font-size:1.5rem}",
@@ -322,7 +342,8 @@ static const char *const css_lines[] = {
     ".finding .sev{min-width:0;font-size:.65rem;padding:0 4px}",
     ".hostbody{padding:0 4px 4px 20px;border:0}",
     ".findings{margin:0}",
-    ".finding{margin:1px 0;padding:1px 6px;border-width:0 0 0 3px;border-radius:0;break-inside:avoid}",
+    ".finding{margin:1px 0;padding:1px 6px;border-width:0 0 0 "
+    "3px;border-radius:0;break-inside:avoid}",
     ".finding .fhead{display:inline-flex;margin-right:6px}",
     ".finding .msg{display:inline;margin:0;font-weight:400}",
     ".list>li{padding:3px 8px;margin:0 0 3px}",
@@ -340,9 +361,12 @@ static const char *const css_print_details[] = {
 };
 
 /*
- * The script: sorting, filtering, opening the target of in-page links, and
- * opening everything for print.  It must never contain the two characters
- * that end a script element, and reads host data only from data-* attributes.
+ * The script: the host table (a page of rows at a time, built from the
+ * index data block), sorting and filtering on that data, each host's details
+ * built when it is opened from its line of the hosts data block (text only:
+ * textContent and createTextNode, never markup), opening the target of
+ * in-page links, and opening everything for print.  It must never contain
+ * the two characters that end a script element.
  */
 static const char *const js_lines[] = {
     "(function () {",
@@ -350,39 +374,254 @@ static const char *const js_lines[] = {
     "var d = document;",
     "d.documentElement.classList.add(\"js\");",
     "var box = d.getElementById(\"hostlist\"), list = d.getElementById(\"hostrows\");",
+    "var still = d.getElementById(\"worst-hosts\");",
+    "if (still) still.parentNode.removeChild(still);",
+    "var SEVN = [\"info\", \"low\", \"medium\", \"high\", \"critical\"];",
     "var SEV = {info: 0, low: 1, medium: 2, high: 3, critical: 4};",
     "function sevOf(s) { return Object.prototype.hasOwnProperty.call(SEV, s) ? SEV[s] : -1; }",
-    "var rows = list ? Array.prototype.slice.call(list.children) : [];",
-    "var coll = new Intl.Collator(undefined, {numeric: true, sensitivity: \"base\"});",
-    "rows.forEach(function (r) {",
-    "  var s = r.getAttribute(\"data-score\");",
-    "  r.nmScore = s === null || s === \"\" ? -1 : Number(s);",
-    "  r.nmName = r.getAttribute(\"data-name\") || \"\";",
-    "  r.nmStatus = r.getAttribute(\"data-status\") || \"\";",
-    "  r.nmText = (r.getAttribute(\"data-text\") || \"\").toLowerCase();",
-    "  r.nmRoles = (r.getAttribute(\"data-roles\") || \"\").split(\"\\n\");",
-    "  r.nmPairs = (r.getAttribute(\"data-sc\") || \"\").split(\"\\n\").filter(Boolean)",
-    "    .map(function (p) {",
-    "      var t = p.split(\"\\t\");",
-    "      return {s: sevOf(t[0]), c: t[1] || \"\"};",
-    "    });",
+    "function data(id) {",
+    "  var e = d.getElementById(id);",
+    "  try { return e ? JSON.parse(e.textContent) : null; } catch (err) { return null; }",
+    "}",
+    "function add(p, tag, cls, text) {",
+    "  var e = d.createElement(tag);",
+    "  if (cls) e.className = cls;",
+    "  if (text !== undefined && text !== null) e.textContent = String(text);",
+    "  if (p) p.appendChild(e);",
+    "  return e;",
+    "}",
+    "function txt(p, s) { p.appendChild(d.createTextNode(String(s))); }",
+    "/* Rows: what the table, the sort and the filters need of every host. */",
+    "var rows = (data(\"nm-index\") || []).map(function (a) {",
+    "  return {i: a[0], name: String(a[1]), addr: a[2], status: String(a[3]), stTitle: a[4],",
+    "    stOk: a[5], scoreText: a[6], score: a[6] === null ? -1 : Number(a[6]), counts: a[7],",
+    "    waived: a[8], roles: a[9], os: a[10], pairs: a[11], text: String(a[12]).toLowerCase(),",
+    "    ok: a[13], el: null};",
     "});",
+    "var coll = new Intl.Collator(undefined, {numeric: true, sensitivity: \"base\"});",
+    "/* Collation is slow next to a number: rank the names and statuses once. */",
+    "rows.slice().sort(function (a, b) { return coll.compare(a.name, b.name); })",
+    "  .forEach(function (r, k) { r.nr = k; });",
+    "var sts = rows.map(function (r) { return r.status; }).filter(function (s, k, a) { return "
+    "a.indexOf(s) === k; });",
+    "sts.sort(function (a, b) { return ((a === \"ok\") - (b === \"ok\")) || coll.compare(a, b); "
+    "});",
+    "rows.forEach(function (r) { r.sr = sts.indexOf(r.status); });",
+    "/* Details: one JSON line per host, in blocks of data-chunk hosts; a block",
+    " * is read when one of its hosts is opened, a line parsed when its host is. */",
+    "var CH = Number(box && box.getAttribute(\"data-chunk\")) || 1, chunks = null, lines = {};",
+    "var strs = null;",
+    "function detail(i) {",
+    "  if (!chunks) chunks = d.querySelectorAll(\"script.nm-hosts\");",
+    "  var k = Math.floor(i / CH);",
+    "  if (!lines[k]) lines[k] = chunks[k] ? chunks[k].textContent.split(\"\\n\") : [];",
+    "  try {",
+    "    var h = JSON.parse(lines[k][i - k * CH + 1]);",
+    "    return h && h.i === i ? h : null;",
+    "  } catch (err) { return null; }",
+    "}",
+    "function fixText(f) {",
+    "  if (f.fix !== undefined) return f.fix;",
+    "  if (f.fx === undefined) return undefined;",
+    "  if (!strs) strs = data(\"nm-strings\") || [];",
+    "  return strs[f.fx] !== undefined ? strs[f.fx] : \"\";",
+    "}",
+    "var SEVT = [\"Info\", \"Low\", \"Medium\", \"High\", \"Critical\"];",
+    "var CATS = {patch: \"Patches\", reboot: \"Pending reboot\", cert: \"Certificates\",",
+    "  disk: \"Filesystems\", smart: \"Drives (SMART)\", spof: \"Single points of failure\", "
+    "health: \"Health\"};",
+    "function sevName(n) { return n >= 0 && n < 5 ? SEVN[n] : \"\"; }",
+    "function sevTitle(n) { return n >= 0 && n < 5 ? SEVT[n] : \"Unknown\"; }",
+    "function md(p, s) {",
+    "  var at = 0;",
+    "  for (;;) {",
+    "    var o = s.indexOf(\"`\", at), c = o < 0 ? -1 : s.indexOf(\"`\", o + 1);",
+    "    if (o < 0 || c < 0) { if (at < s.length) txt(p, s.slice(at)); return; }",
+    "    if (o > at) txt(p, s.slice(at, o));",
+    "    if (c > o + 1) add(p, \"code\", null, s.slice(o + 1, c));",
+    "    at = c + 1;",
+    "  }",
+    "}",
+    "function table(parent, heads, numFrom) {",
+    "  var t = add(add(parent, \"div\", \"scroll\"), \"table\", \"grid\");",
+    "  var tr = add(add(t, \"thead\"), \"tr\");",
+    "  heads.forEach(function (x, k) { add(tr, \"th\", k >= numFrom ? \"num\" : null, x); });",
+    "  return add(t, \"tbody\");",
+    "}",
+    "function finding(ol, i, f) {",
+    "  var li = add(ol, \"li\", f.w ? \"finding waived\" : \"finding\");",
+    "  li.id = \"h-\" + i + \"-f-\" + f.j;",
+    "  li.setAttribute(\"data-sev\", sevName(f.n));",
+    "  li.setAttribute(\"data-sevn\", f.n >= 0 ? String(f.n) : \"\");",
+    "  li.setAttribute(\"data-cat\", f.c);",
+    "  var hd = add(li, \"div\", \"fhead\");",
+    "  add(hd, \"span\", \"sev sev-\" + (f.n >= 0 && f.n < 5 ? SEVN[f.n] : \"unknown\"), "
+    "sevTitle(f.n));",
+    "  add(hd, \"span\", \"badge\", f.ct !== undefined ? f.ct :",
+    "    Object.prototype.hasOwnProperty.call(CATS, f.c) ? CATS[f.c] : f.c);",
+    "  if (f.sub !== undefined) add(hd, \"code\", \"subject\", f.sub);",
+    "  (f.b || []).forEach(function (b) {",
+    "    var e = add(hd, \"span\", b[0], b[1]);",
+    "    if (b[2]) e.title = b[2];",
+    "  });",
+    "  add(hd, \"span\", \"pts\", f.w ? \"counts 0 (waived)\" : \"fixing it: \\u2212\" + f.p);",
+    "  add(li, \"p\", \"msg\", f.msg);",
+    "  var fixt = fixText(f);",
+    "  if (fixt !== undefined) {",
+    "    var fx = add(li, \"p\", \"fix\");",
+    "    add(fx, \"strong\", null, \"Fix: \");",
+    "    md(fx, fixt);",
+    "  }",
+    "  if (f.ln && f.ln.length) {",
+    "    var lp = add(li, \"p\", \"links\");",
+    "    add(lp, \"strong\", null, \"See: \");",
+    "    f.ln.forEach(function (l, k) {",
+    "      if (k) txt(lp, \" \\u00b7 \");",
+    "      var a = add(lp, \"a\", null, l[1]);",
+    "      if (/^https:\\/\\/[^\\s\"'<>\\\\]+$/.test(l[0])) a.setAttribute(\"href\", l[0]);",
+    "      a.setAttribute(\"rel\", \"noreferrer\");",
+    "    });",
+    "  }",
+    "  if (f.wv) {",
+    "    var w = add(li, \"p\", \"waiver\");",
+    "    add(w, \"span\", f.wv[0], f.wv[1]);",
+    "    txt(w, f.wv[2]);",
+    "  }",
+    "  var more = add(li, \"details\", \"more\");",
+    "  add(more, \"summary\", null, \"Evidence and details\");",
+    "  if (f.ev !== undefined) add(more, \"pre\", \"evidence\", f.ev);",
+    "  if (f.kv) add(more, \"pre\", \"kv\", f.kv);",
+    "}",
+    "function fill(det) {",
+    "  var body = det.lastChild;",
+    "  if (!body || body.getAttribute(\"data-filled\")) return;",
+    "  body.setAttribute(\"data-filled\", \"1\");",
+    "  var i = Number(det.id.slice(2)), h = detail(i);",
+    "  if (!h) { add(body, \"p\", \"err\", \"The details of this host could not be read.\"); "
+    "return; }",
+    "  if (h.er) {",
+    "    var p = add(body, \"p\", \"err\");",
+    "    add(p, \"strong\", null, h.er[0]);",
+    "    txt(p, h.er[1]);",
+    "  }",
+    "  var dl = add(body, \"dl\", \"facts\");",
+    "  (h.fa || []).forEach(function (kv) {",
+    "    var dv = add(dl, \"div\");",
+    "    add(dv, \"dt\", null, kv[0]);",
+    "    add(dv, \"dd\", null, kv[1]);",
+    "  });",
+    "  var fs = h.f || [];",
+    "  add(body, \"h3\", null, \"Findings (\" + fs.length + \")\");",
+    "  if (!fs.length) add(body, \"p\", \"note\", h.ok ? \"Nothing found.\" : \"Not scanned: "
+    "nothing known.\");",
+    "  else {",
+    "    var ol = add(body, \"ol\", \"findings\");",
+    "    fs.forEach(function (f) { finding(ol, i, f); });",
+    "  }",
+    "  if (h.ck) {",
+    "    add(body, \"h3\", null, \"Checks\");",
+    "    var tb = table(body, [\"Check\", \"Result\", \"Detail\"], 9);",
+    "    h.ck.forEach(function (k) {",
+    "      var tr = add(tb, \"tr\");",
+    "      add(tr, \"td\", \"mono\", k[0]);",
+    "      add(add(tr, \"td\"), \"span\", k[1] === \"fail\" || k[1] === \"error\" ? \"st st-bad\" "
+    ":",
+    "        k[1] === \"pass\" ? \"st st-ok\" : \"badge\", k[1]);",
+    "      add(tr, \"td\", null, k[2]);",
+    "    });",
+    "  }",
+    "  if (h.me) {",
+    "    add(body, \"h3\", null, \"Measurements\");",
+    "    h.me.forEach(function (m) {",
+    "      var x = add(body, \"details\", \"more\");",
+    "      add(x, \"summary\", null, m[0]);",
+    "      if (m[1]) add(x, \"pre\", \"kv\", m[1]);",
+    "    });",
+    "  }",
+    "  if (h.bd) {",
+    "    add(body, \"h3\", null, \"Score breakdown\");",
+    "    var lk = (box.getAttribute(\"data-lk\") || \"\").split(\" \");",
+    "    add(body, \"p\", \"note\", \"Each finding is a chance of an outage within 30 days "
+    "(critical \" +",
+    "      lk[0] + \" %, high \" + lk[1] + \" %, medium \" + lk[2] + \" %, low \" + lk[3] +",
+    "      \" %), stretched by its urgency and the host's criticality (\\u00d7\" + h.bd[0] +",
+    "      \"); the score is the chance that at least one strikes. The column says how much \" +",
+    "      \"fixing each finding lowers the score. Waived findings count 0.\");",
+    "    var bt = table(body, [\"Finding\", \"Severity\", \"Fixing it\"], 2);",
+    "    bt.parentNode.setAttribute(\"data-role\", \"breakdown\");",
+    "    fs.filter(function (f) { return !f.w && f.n >= 1; })",
+    "      .sort(function (a, b) { return a.j - b.j; })",
+    "      .forEach(function (f) {",
+    "        var tr = add(bt, \"tr\");",
+    "        var a = add(add(tr, \"td\"), \"a\", null, f.k + \" \\u00b7 \" + (f.sub !== undefined "
+    "? f.sub : \"\"));",
+    "        a.setAttribute(\"href\", \"#h-\" + i + \"-f-\" + f.j);",
+    "        add(tr, \"td\", null, sevTitle(f.n));",
+    "        add(tr, \"td\", \"num\", f.p);",
+    "      });",
+    "    var last = add(bt, \"tr\");",
+    "    add(last, \"th\", null, \"Score\");",
+    "    add(last, \"td\");",
+    "    add(last, \"td\", \"num\", h.bd[1]);",
+    "  }",
+    "}",
+    "function rowEl(r) {",
+    "  if (r.el) return r.el;",
+    "  var det = add(null, \"details\", \"host\");",
+    "  det.id = \"h-\" + r.i;",
+    "  det.setAttribute(\"data-name\", r.name);",
+    "  det.setAttribute(\"data-score\", r.scoreText === null ? \"\" : r.scoreText);",
+    "  det.setAttribute(\"data-status\", r.status);",
+    "  var sum = add(det, \"summary\");",
+    "  var cn = add(sum, \"span\", \"c-name\");",
+    "  add(cn, \"span\", \"host-name\", r.name);",
+    "  if (r.addr) add(cn, \"span\", \"addr\", r.addr);",
+    "  add(add(sum, \"span\", \"c-status\"), \"span\", r.stOk ? \"st st-ok\" : \"st st-bad\", "
+    "r.stTitle);",
+    "  var sc = add(sum, \"span\", \"c-score\");",
+    "  add(sc, \"span\", \"lbl\", \"score\");",
+    "  add(sc, \"span\", \"score\", r.scoreText === null ? \"unknown\" : r.scoreText);",
+    "  if (r.scoreText !== null) {",
+    "    var m = add(sc, \"span\", \"meter\");",
+    "    m.setAttribute(\"aria-hidden\", \"true\");",
+    "    add(m, \"span\").style.width = Math.max(0, Math.min(100, Math.round(r.score))) + \"%\";",
+    "  }",
+    "  var cf = add(sum, \"span\", \"c-find\"), any = false;",
+    "  for (var s = 4; s >= 0; s--) {",
+    "    if (!r.counts[s]) continue;",
+    "    add(cf, \"span\", \"sev sev-\" + SEVN[s], r.counts[s] + \" \" + SEVN[s]);",
+    "    any = true;",
+    "  }",
+    "  if (r.waived) { add(cf, \"span\", \"badge badge-waived\", r.waived + \" waived\"); any = "
+    "true; }",
+    "  if (!any) add(cf, \"span\", \"none\", r.ok ? \"no findings\" : \"not scanned\");",
+    "  var cr = add(sum, \"span\", \"c-roles\");",
+    "  add(cr, \"span\", \"lbl\", \"roles\");",
+    "  if (r.roles.length) txt(cr, r.roles.join(\", \"));",
+    "  else add(cr, \"span\", \"none\", \"\\u2014\");",
+    "  var co = add(sum, \"span\", \"c-os\");",
+    "  if (r.os) txt(co, r.os);",
+    "  else add(co, \"span\", \"none\", \"\\u2014\");",
+    "  add(det, \"div\", \"hostbody\");",
+    "  r.el = det;",
+    "  return det;",
+    "}",
     "var q = d.getElementById(\"f-q\"), fsev = d.getElementById(\"f-sev\");",
     "var fcat = d.getElementById(\"f-cat\"), frole = d.getElementById(\"f-role\");",
     "var fsort = d.getElementById(\"f-sort\"), count = d.getElementById(\"f-count\");",
-    "var empty = d.getElementById(\"f-empty\");",
+    "var empty = d.getElementById(\"f-empty\"), fpage = d.getElementById(\"f-page\");",
+    "var PAGE = 100, page = 0, view = rows.slice();",
     "var key = \"score\", dir = -1;",
     "function cmp(a, b) {",
     "  var c = 0;",
     "  if (key === \"score\") {",
-    /* Unscanned hosts (no score) stay last both ways: unknown is not safe. */
-    "    if ((a.nmScore < 0) !== (b.nmScore < 0)) return a.nmScore < 0 ? 1 : -1;",
-    "    c = a.nmScore - b.nmScore;",
+    "    /* Unscanned hosts (no score) stay last both ways: unknown is not safe. */",
+    "    if ((a.score < 0) !== (b.score < 0)) return a.score < 0 ? 1 : -1;",
+    "    c = a.score - b.score;",
     "  }",
-    "  else if (key === \"status\") c = ((a.nmStatus === \"ok\") - (b.nmStatus === \"ok\")) ||",
-    "    coll.compare(a.nmStatus, b.nmStatus);",
-    "  else c = coll.compare(a.nmName, b.nmName);",
-    "  return c * dir || coll.compare(a.nmName, b.nmName);",
+    "  else if (key === \"status\") c = a.sr - b.sr;",
+    "  else c = a.nr - b.nr;",
+    "  return c * dir || a.nr - b.nr;",
     "}",
     "function mark() {",
     "  var bs = d.querySelectorAll(\"[data-sort]\");",
@@ -394,60 +633,81 @@ static const char *const js_lines[] = {
     "  }",
     "  if (fsort) fsort.value = key + \":\" + (dir < 0 ? \"desc\" : \"asc\");",
     "}",
-    /* Moving 2 000 large rows at once blocks the page for seconds; CSS order
-     * shows the new order at once, and the DOM follows in small steps so
-     * keyboard and screen-reader order catch up (data-sort-state says when). */
-    "var gen = 0;",
+    "/* Only the page shown is in the document: a few thousand rows are slow to",
+    " * lay out, sort and filter as elements; as data they take milliseconds. */",
+    "function render() {",
+    "  if (!list) return;",
+    "  var n = view.length, pages = Math.max(1, Math.ceil(n / PAGE));",
+    "  if (page >= pages) page = pages - 1;",
+    "  if (page < 0) page = 0;",
+    "  var frag = d.createDocumentFragment(), end = Math.min(n, (page + 1) * PAGE);",
+    "  for (var k = page * PAGE; k < end; k++) frag.appendChild(rowEl(view[k]));",
+    "  list.textContent = \"\";",
+    "  list.appendChild(frag);",
+    "  if (count) count.textContent = n === rows.length ? \"all \" + rows.length + \" hosts "
+    "shown\" :",
+    "    n + \" of \" + rows.length + \" hosts shown\";",
+    "  if (empty) empty.hidden = n !== 0;",
+    "  if (fpage) fpage.textContent = n ? \"hosts \" + (page * PAGE + 1) + \"\\u2013\" + end + \" "
+    "of \" + n +",
+    "    \" (page \" + (page + 1) + \" of \" + pages + \")\" : \"\";",
+    "  var pv = d.querySelector(\"[data-act=prev]\"), nx = d.querySelector(\"[data-act=next]\");",
+    "  if (pv) pv.disabled = page === 0;",
+    "  if (nx) nx.disabled = page >= pages - 1;",
+    "  box.setAttribute(\"data-pages\", String(pages));",
+    "  box.setAttribute(\"data-page\", String(page + 1));",
+    "  box.setAttribute(\"data-sort-state\", \"done\");",
+    "}",
     "function sortBy(k, dr) {",
     "  key = k; dir = dr;",
-    "  var sorted = rows.slice().sort(cmp), my = ++gen, at = 0;",
-    "  for (var i = 0; i < sorted.length; i++) sorted[i].style.order = i;",
+    "  view.sort(cmp);",
+    "  page = 0;",
     "  mark();",
-    "  box.setAttribute(\"data-sort-state\", \"moving\");",
-    "  function step() {",
-    "    if (my !== gen) return;",
-    "    var end = Math.min(at + 20, sorted.length);",
-    "    for (; at < end; at++) list.appendChild(sorted[at]);",
-    "    if (at < sorted.length) setTimeout(step, 0);",
-    "    else box.setAttribute(\"data-sort-state\", \"done\");",
-    "  }",
-    "  setTimeout(step, 0);",
+    "  render();",
     "}",
     "function apply() {",
     "  if (!q) return;",
     "  var terms = q.value.toLowerCase().split(/\\s+/).filter(Boolean);",
-    "  var ms = sevOf(fsev.value), c = fcat.value, ro = frole.value, shown = 0;",
-    "  for (var i = 0; i < rows.length; i++) {",
-    "    var r = rows[i], ok = true, j;",
-    "    for (j = 0; ok && j < terms.length; j++) ok = r.nmText.indexOf(terms[j]) >= 0;",
+    "  var ms = sevOf(fsev.value), c = fcat.value, ro = frole.value;",
+    "  view = rows.filter(function (r) {",
+    "    var ok = true, j;",
+    "    for (j = 0; ok && j < terms.length; j++) ok = r.text.indexOf(terms[j]) >= 0;",
     "    if (ok && (ms >= 0 || c)) {",
     "      ok = false;",
-    "      for (j = 0; !ok && j < r.nmPairs.length; j++)",
-    "        ok = r.nmPairs[j].s >= ms && (!c || r.nmPairs[j].c === c);",
+    "      for (j = 0; !ok && j < r.pairs.length; j++)",
+    "        ok = r.pairs[j][0] >= ms && (!c || r.pairs[j][1] === c);",
     "    }",
-    "    if (ok && ro) ok = r.nmRoles.indexOf(ro) >= 0;",
-    "    if (r.hidden === ok) r.hidden = !ok;",
-    "    if (ok) shown++;",
-    "  }",
+    "    if (ok && ro) ok = r.roles.indexOf(ro) >= 0;",
+    "    return ok;",
+    "  });",
+    "  view.sort(cmp);",
+    "  page = 0;",
     "  box.setAttribute(\"data-fsev\", ms >= 0 ? String(ms) : \"\");",
     "  box.setAttribute(\"data-fcat\", c);",
-    "  count.textContent = shown === rows.length ? \"all \" + rows.length + \" hosts shown\" :",
-    "    shown + \" of \" + rows.length + \" hosts shown\";",
-    "  empty.hidden = shown !== 0;",
+    "  render();",
     "}",
     "function reset() {",
     "  if (!q) return;",
     "  q.value = \"\"; fsev.value = \"\"; fcat.value = \"\"; frole.value = \"\"; apply();",
     "}",
+    "/* A link to a host or one of its findings: the host's page, the host open. */",
     "function reveal(id) {",
+    "  var m = /^h-(\\d+)(?:-f-\\d+)?$/.exec(id);",
+    "  if (m) {",
+    "    var r = rows[Number(m[1])];",
+    "    if (r) {",
+    "      var k = view.indexOf(r);",
+    "      if (k < 0) { reset(); k = view.indexOf(r); }",
+    "      if (k >= 0 && Math.floor(k / PAGE) !== page) { page = Math.floor(k / PAGE); render(); }",
+    "      var det = rowEl(r);",
+    "      fill(det);",
+    "      det.open = true;",
+    "    }",
+    "  }",
     "  var el = d.getElementById(id);",
     "  if (!el) return null;",
-    "  var host = el.closest(\"details.host\");",
-    "  if (host && host.hidden) reset();",
     "  for (var p = el; p; p = p.parentElement) if (p.tagName === \"DETAILS\") p.open = true;",
-    /* A host far off screen is skipped (content-visibility:auto): its
-     * content has no layout, so the browser's scroll to a fragment and
-     * scrollIntoView both see the target at 0,0 and stay where they are. */
+    "  var host = el.closest(\"details.host\");",
     "  if (host) host.style.contentVisibility = \"visible\";",
     "  return el;",
     "}",
@@ -455,6 +715,10 @@ static const char *const js_lines[] = {
     "function schedule() {",
     "  if (!pending) pending = requestAnimationFrame(function () { pending = 0; apply(); });",
     "}",
+    "d.addEventListener(\"toggle\", function (e) {",
+    "  var t = e.target;",
+    "  if (t && t.classList && t.classList.contains(\"host\") && t.open) fill(t);",
+    "}, true);",
     "d.addEventListener(\"input\", function (e) { if (e.target === q) schedule(); });",
     "d.addEventListener(\"change\", function (e) {",
     "  var t = e.target;",
@@ -473,8 +737,13 @@ static const char *const js_lines[] = {
     "  var act = t.closest(\"[data-act]\");",
     "  if (act) {",
     "    var a = act.getAttribute(\"data-act\");",
-    "    rows.forEach(function (r) {",
-    "      if (a === \"expand\" && !r.hidden) r.open = true;",
+    "    if (a === \"prev\" || a === \"next\") {",
+    "      page += a === \"next\" ? 1 : -1;",
+    "      render();",
+    "      box.scrollIntoView();",
+    "    }",
+    "    Array.prototype.forEach.call(list.children, function (r) {",
+    "      if (a === \"expand\") { fill(r); r.open = true; }",
     "      if (a === \"collapse\") r.open = false;",
     "    });",
     "    if (a === \"reset\") reset();",
@@ -483,8 +752,8 @@ static const char *const js_lines[] = {
     "  var l = t.closest(\"a[href]\");",
     "  var h = l ? l.getAttribute(\"href\") : \"\";",
     "  var el = h.charAt(0) === \"#\" ? reveal(h.slice(1)) : null;",
-    /* Scroll here, after reveal() made the target's host laid out, rather
-     * than leave it to the browser's fragment scroll. */
+    "  /* Scroll here, after reveal() made the target's host laid out, rather",
+    "   * than leave it to the browser's fragment scroll. */",
     "  if (el) {",
     "    e.preventDefault();",
     "    if (location.hash !== h) history.pushState(null, \"\", h);",
@@ -493,6 +762,7 @@ static const char *const js_lines[] = {
     "});",
     "var reopened = [];",
     "window.addEventListener(\"beforeprint\", function () {",
+    "  Array.prototype.forEach.call(list.children, fill);",
     "  var all = d.querySelectorAll(\"details:not([open])\");",
     "  for (var i = 0; i < all.length; i++) { all[i].open = true; reopened.push(all[i]); }",
     "});",
@@ -500,6 +770,7 @@ static const char *const js_lines[] = {
     "  reopened.forEach(function (x) { x.open = false; });",
     "  reopened = [];",
     "});",
+    "view.sort(cmp);",
     "mark();",
     "apply();",
     "if (location.hash.length > 1) {",
@@ -524,16 +795,22 @@ static char *join_lines(const char *const *lines, const char *sep)
 
 /* ---- the report, digested ------------------------------------------------ */
 
+/* What the page needs of one host once its JSON is gone: the hosts come one
+ * at a time (nearmiss/hostiter.h), and only this stays between passes. */
 struct hinfo {
-    const json_t *h;
-    char *name; /* cleaned */
-    bool ok;    /* status "ok" */
+    const json_t *h; /* valid only while the host is being looked at */
+    char *name;      /* cleaned */
+    char *status;    /* as in the report (NULL when absent) */
+    char *error;     /* cleaned and capped; kept for unscanned or partial hosts */
+    bool ok;         /* status "ok" */
     bool has_score;
+    bool has_span; /* scan.start_ms / end_ms */
     double score;
+    int64_t start_ms, end_ms;
     int crit_rank;     /* 0 low, 1 medium (default), 2 high, 3 critical */
     int counts[N_SEV]; /* findings not waived, per severity */
     size_t n_findings, n_waived;
-    double *points; /* per finding, from score_breakdown */
+    double *points; /* per finding, from score_breakdown; only while looked at */
 };
 
 struct catinfo {
@@ -547,7 +824,8 @@ struct risk {
     size_t finding;
     double points;
     int sev, crit;
-    char *key; /* one fix: check, then advisory or subject */
+    char *key;  /* one fix: check, then advisory or subject */
+    size_t cat; /* a host finding's category (ctx.cats) */
 };
 
 #define FIX_HOSTS_SHOWN 3
@@ -560,21 +838,38 @@ struct fix {
     size_t findings[FIX_HOSTS_SHOWN];
 };
 
+/* The message of the best candidate of each fix, kept while the hosts pass:
+ * "fix first" is written before the hosts, and by then they are gone. */
+struct fixmsg {
+    const char *key; /* a risk's key (owned by ctx.risks) */
+    struct risk best;
+    char *msg; /* cleaned, capped */
+};
+
 struct ctx {
     const json_t *report;
     struct hinfo *hosts;
-    size_t n_hosts;
-    size_t *order; /* host indices: score descending, unknown last, then name */
+    size_t n_hosts, cap_hosts;
+    size_t *order;   /* host indices: score descending, unknown last, then name */
+    size_t *rank;    /* the inverse of order */
+    size_t *by_name; /* host indices by name, for links by name */
     struct catinfo *cats;
     size_t n_cats;
     char **roles;
     size_t n_roles;
     struct risk *risks; /* every candidate */
     size_t n_risks;
+    struct fixmsg *msgs; /* open addressing on the fix's key */
+    size_t n_msgs, cap_msgs;
     struct fix top[TOP_RISKS];
     size_t n_top;
     int sev_total[N_SEV];
     size_t n_waived, n_scanned;
+    /* "What changed": the first CHANGE_CAP per severity (low..critical),
+     * host order, and how many there are in all. */
+    json_t *news[N_SEV], *worse[N_SEV];
+    size_t n_news, n_worse;
+    int64_t now; /* the scan's start, for the age of findings */
 };
 
 static const char *const known_cats[] = {"patch", "reboot", "cert",  "disk",
@@ -838,7 +1133,76 @@ static double fleet_points(const json_t *report, const json_t *f)
     return 0;
 }
 
-static void ctx_init(struct ctx *c, const json_t *report)
+static void buf_value(struct nm_buf *b, const json_t *v, size_t cap);
+
+/* A JSON value as buf_value shows it, cleaned, as a malloc'd string. */
+static char *clean_value(const json_t *v, size_t cap)
+{
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    buf_value(&b, v, cap);
+    char *s = nm_utf8_clean(b.data ? b.data : "", b.len);
+    nm_buf_finish(&b);
+    return s;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static struct fixmsg *msg_slot(struct ctx *c, const char *key)
+{
+    if (2 * (c->n_msgs + 1) > c->cap_msgs) {
+        size_t cap = c->cap_msgs ? 2 * c->cap_msgs : 256;
+        struct fixmsg *t = nm_xcalloc(cap, sizeof *t);
+        for (size_t i = 0; i < c->cap_msgs; i++) {
+            if (!c->msgs[i].key)
+                continue;
+            size_t k = fnv1a(c->msgs[i].key) & (cap - 1);
+            while (t[k].key)
+                k = (k + 1) & (cap - 1);
+            t[k] = c->msgs[i];
+        }
+        free(c->msgs);
+        c->msgs = t;
+        c->cap_msgs = cap;
+    }
+    size_t m = c->cap_msgs - 1, i = fnv1a(key) & m;
+    while (c->msgs[i].key && strcmp(c->msgs[i].key, key) != 0)
+        i = (i + 1) & m;
+    return &c->msgs[i];
+}
+
+static const struct fixmsg *msg_find(const struct ctx *c, const char *key)
+{
+    if (!c->cap_msgs)
+        return NULL;
+    size_t m = c->cap_msgs - 1, i = fnv1a(key) & m;
+    while (c->msgs[i].key && strcmp(c->msgs[i].key, key) != 0)
+        i = (i + 1) & m;
+    return c->msgs[i].key ? &c->msgs[i] : NULL;
+}
+
+/* Keeps the message and category of the best candidate of each fix. */
+static void note_fix(struct ctx *c, const struct risk *r, const json_t *f)
+{
+    struct fixmsg *m = msg_slot(c, r->key);
+    if (m->key && cmp_risk(r, &m->best) >= 0)
+        return;
+    if (!m->key) {
+        m->key = r->key;
+        c->n_msgs++;
+    }
+    m->best = *r;
+    free(m->msg);
+    m->msg = clean_value(json_object_get(f, "message"), GENERIC_CAP);
+}
+
+static void ctx_begin(struct ctx *c, const json_t *report, size_t n_hint)
 {
     memset(c, 0, sizeof *c);
     c->report = report;
@@ -847,46 +1211,116 @@ static void ctx_init(struct ctx *c, const json_t *report)
         cat_index(c, k);
         json_decref(k);
     }
-    const json_t *hosts = json_object_get(report, "hosts");
-    c->n_hosts = json_array_size(hosts);
-    c->hosts = nm_xcalloc(c->n_hosts + 1, sizeof *c->hosts);
-    c->order = nm_xcalloc(c->n_hosts + 1, sizeof *c->order);
-    size_t i, j;
-    const json_t *h, *f;
-    json_array_foreach (hosts, i, h) {
-        struct hinfo *hi = &c->hosts[i];
-        hi->h = h;
-        hi->name = nm_utf8_clean_json(json_object_get(h, "name"));
-        if (!hi->name)
-            hi->name = nm_xasprintf("(host %zu)", i + 1);
-        hi->ok = nm_view_host_ok(h);
-        c->n_scanned += hi->ok;
-        const json_t *sc = json_object_get(h, "score");
-        hi->has_score = json_is_number(sc);
-        hi->score = hi->has_score ? json_number_value(sc) : 0;
-        hi->crit_rank = crit_rank(str(h, "criticality"));
-        hi->n_findings = json_array_size(json_object_get(h, "findings"));
-        host_points(hi);
-        json_array_foreach (json_object_get(h, "roles"), j, f)
-            add_role(c, f);
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            int s = nm_view_severity(f);
-            if (!nm_view_active(f)) {
-                hi->n_waived++;
-                c->n_waived++;
-                continue;
-            }
-            size_t ci = cat_index(c, json_object_get(f, "category"));
-            if (s >= 0) {
-                hi->counts[s]++;
-                c->sev_total[s]++;
-                c->cats[ci].counts[s]++;
-            }
-            if (s >= NM_SEV_LOW || hi->points[j] > 0)
-                add_risk(c, (struct risk){(long)i, j, hi->points[j], s, hi->crit_rank,
-                                          risk_key(f, false)});
+    c->cap_hosts = n_hint ? n_hint : 16;
+    c->hosts = nm_xcalloc(c->cap_hosts, sizeof *c->hosts);
+    if (nm_utc_parse(str(report, "started_at"), &c->now) < 0)
+        c->now = 0;
+}
+
+/* A finding that is new or worse since the previous run, for "What
+ * changed": copied, since the host is gone when the section is written. */
+static void note_change(struct ctx *c, const json_t *h, const json_t *f)
+{
+    const char *ch = str(f, "change"), *ps = str(f, "previous_severity");
+    int s = nm_view_severity(f);
+    if (!ch || s < NM_SEV_LOW)
+        return;
+    bool is_new = strcmp(ch, "new") == 0;
+    if (!is_new && !(ps && nm_severity_from_name(ps) < s))
+        return;
+    json_t **arr = is_new ? c->news : c->worse;
+    *(is_new ? &c->n_news : &c->n_worse) += 1;
+    if (!arr[s])
+        arr[s] = json_array();
+    if (json_array_size(arr[s]) >= CHANGE_CAP)
+        return;
+    json_t *g = json_pack("{s:o?, s:o?, s:o?, s:o?}", "severity",
+                          json_deep_copy(json_object_get(f, "severity")), "message",
+                          json_deep_copy(json_object_get(f, "message")), "subject",
+                          json_deep_copy(json_object_get(f, "subject")), "_host",
+                          json_deep_copy(json_object_get(h, "name")));
+    if (!g)
+        return;
+    if (!is_new)
+        json_object_set_new(g, "_note", json_sprintf("was %s", ps));
+    json_array_append_new(arr[s], g);
+}
+
+/* The first pass: everything about a host that a section above the host
+ * list needs, kept compact. */
+static void ctx_add_host(struct ctx *c, const json_t *h)
+{
+    if (c->n_hosts == c->cap_hosts) {
+        c->cap_hosts *= 2;
+        c->hosts = nm_xreallocarray(c->hosts, c->cap_hosts, sizeof *c->hosts);
+    }
+    size_t i = c->n_hosts++, j;
+    struct hinfo *hi = &c->hosts[i];
+    memset(hi, 0, sizeof *hi);
+    hi->h = h;
+    hi->name = nm_utf8_clean_json(json_object_get(h, "name"));
+    if (!hi->name)
+        hi->name = nm_xasprintf("(host %zu)", i + 1);
+    if (str(h, "status"))
+        hi->status = nm_xstrdup(str(h, "status"));
+    hi->ok = nm_view_host_ok(h);
+    c->n_scanned += hi->ok;
+    if (!hi->ok || json_is_string(json_object_get(h, "error")))
+        hi->error = clean_value(json_object_get(h, "error"), GENERIC_CAP);
+    const json_t *sc = json_object_get(h, "score");
+    hi->has_score = json_is_number(sc);
+    hi->score = hi->has_score ? json_number_value(sc) : 0;
+    const json_t *scan = json_object_get(h, "scan");
+    const json_t *st = json_object_get(scan, "start_ms"), *en = json_object_get(scan, "end_ms");
+    if (json_is_integer(st) && json_is_integer(en) && json_integer_value(st) >= 0 &&
+        json_integer_value(en) >= json_integer_value(st)) {
+        hi->has_span = true;
+        hi->start_ms = json_integer_value(st);
+        hi->end_ms = json_integer_value(en);
+    }
+    hi->crit_rank = crit_rank(str(h, "criticality"));
+    hi->n_findings = json_array_size(json_object_get(h, "findings"));
+    host_points(hi);
+    const json_t *f;
+    json_array_foreach (json_object_get(h, "roles"), j, f)
+        add_role(c, f);
+    json_array_foreach (json_object_get(h, "findings"), j, f) {
+        note_change(c, h, f);
+        int s = nm_view_severity(f);
+        if (!nm_view_active(f)) {
+            hi->n_waived++;
+            c->n_waived++;
+            continue;
+        }
+        size_t ci = cat_index(c, json_object_get(f, "category"));
+        if (s >= 0) {
+            hi->counts[s]++;
+            c->sev_total[s]++;
+            c->cats[ci].counts[s]++;
+        }
+        if (s >= NM_SEV_LOW || hi->points[j] > 0) {
+            add_risk(c, (struct risk){(long)i, j, hi->points[j], s, hi->crit_rank,
+                                      risk_key(f, false), ci});
+            note_fix(c, &c->risks[c->n_risks - 1], f);
         }
     }
+    free(hi->points);
+    hi->points = NULL;
+    hi->h = NULL;
+}
+
+static int cmp_by_name(const void *a, const void *b)
+{
+    const struct order_key *x = a, *y = b;
+    int n = strcmp(x->name, y->name);
+    return n ? n : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+static void ctx_end(struct ctx *c)
+{
+    const json_t *report = c->report;
+    size_t i;
+    const json_t *f;
     json_array_foreach (json_object_get(report, "fleet_findings"), i, f) {
         int s = nm_view_severity(f);
         size_t ci = cat_index(c, json_object_get(f, "category"));
@@ -895,15 +1329,25 @@ static void ctx_init(struct ctx *c, const json_t *report)
             c->cats[ci].counts[s]++;
         }
         if (s >= NM_SEV_LOW && nm_view_active(f))
-            add_risk(c, (struct risk){-1, i, fleet_points(report, f), s, 4, risk_key(f, true)});
+            add_risk(c, (struct risk){-1, i, fleet_points(report, f), s, 4, risk_key(f, true), ci});
     }
     pick_top(c);
+    c->order = nm_xcalloc(c->n_hosts + 1, sizeof *c->order);
+    c->rank = nm_xcalloc(c->n_hosts + 1, sizeof *c->rank);
+    c->by_name = nm_xcalloc(c->n_hosts + 1, sizeof *c->by_name);
     struct order_key *keys = nm_xcalloc(c->n_hosts + 1, sizeof *keys);
     for (i = 0; i < c->n_hosts; i++)
         keys[i] = (struct order_key){i, c->hosts[i].has_score, c->hosts[i].score, c->hosts[i].name};
-    qsort(keys, c->n_hosts, sizeof *keys, cmp_order);
-    for (i = 0; i < c->n_hosts; i++)
+    if (c->n_hosts > 1)
+        qsort(keys, c->n_hosts, sizeof *keys, cmp_order);
+    for (i = 0; i < c->n_hosts; i++) {
         c->order[i] = keys[i].index;
+        c->rank[keys[i].index] = i;
+    }
+    if (c->n_hosts > 1)
+        qsort(keys, c->n_hosts, sizeof *keys, cmp_by_name);
+    for (i = 0; i < c->n_hosts; i++)
+        c->by_name[i] = keys[i].index;
     free(keys);
 }
 
@@ -911,19 +1355,30 @@ static void ctx_finish(struct ctx *c)
 {
     for (size_t i = 0; i < c->n_hosts; i++) {
         free(c->hosts[i].name);
+        free(c->hosts[i].status);
+        free(c->hosts[i].error);
         free(c->hosts[i].points);
     }
     free(c->hosts);
     free(c->order);
+    free(c->rank);
+    free(c->by_name);
     for (size_t i = 0; i < c->n_cats; i++)
         free(c->cats[i].name);
     free(c->cats);
     for (size_t i = 0; i < c->n_roles; i++)
         free(c->roles[i]);
     free(c->roles);
+    for (size_t i = 0; i < c->cap_msgs; i++)
+        free(c->msgs[i].msg);
+    free(c->msgs);
     for (size_t i = 0; i < c->n_risks; i++)
         free(c->risks[i].key);
     free(c->risks);
+    for (int s = 0; s < N_SEV; s++) {
+        json_decref(c->news[s]);
+        json_decref(c->worse[s]);
+    }
 }
 
 /* ---- tree helpers: every text and attribute goes through the cleaner ---- */
@@ -1166,15 +1621,22 @@ static void host_link(xmlNodePtr parent, const struct ctx *c, size_t host, long 
 
 static long find_host(const struct ctx *c, const json_t *name)
 {
-    const char *s = json_string_value(name);
-    if (!s)
+    char *want = nm_utf8_clean_json(name);
+    if (!want)
         return -1;
-    for (size_t i = 0; i < c->n_hosts; i++) {
-        const char *n = str(c->hosts[i].h, "name");
-        if (n && strcmp(n, s) == 0)
-            return (long)i;
+    size_t lo = 0, hi = c->n_hosts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(c->hosts[c->by_name[mid]].name, want) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return -1;
+    long r = lo < c->n_hosts && strcmp(c->hosts[c->by_name[lo]].name, want) == 0
+                 ? (long)c->by_name[lo]
+                 : -1;
+    free(want);
+    return r;
 }
 
 static void format_points(char *out, size_t size, double p)
@@ -1518,10 +1980,9 @@ static void chart_scores(xmlNodePtr parent, const struct ctx *c)
 
 #define TIMELINE_HOSTS 10
 
-static json_int_t start_of(const struct ctx *c, size_t host)
+static int64_t start_of(const struct ctx *c, size_t host)
 {
-    return json_integer_value(
-        json_object_get(json_object_get(c->hosts[host].h, "scan"), "start_ms"));
+    return c->hosts[host].start_ms;
 }
 
 /* When the slowest hosts were scanned, on one time axis from the scan's
@@ -1534,14 +1995,12 @@ static void chart_timeline(xmlNodePtr parent, const struct ctx *c)
     size_t n = 0;
     double max_end = 1;
     for (size_t i = 0; i < c->n_hosts; i++) {
-        const json_t *sc = json_object_get(c->hosts[i].h, "scan");
-        const json_t *st = json_object_get(sc, "start_ms"), *en = json_object_get(sc, "end_ms");
-        if (!json_is_integer(st) || !json_is_integer(en) || json_integer_value(st) < 0 ||
-            json_integer_value(en) < json_integer_value(st))
+        const struct hinfo *sp = &c->hosts[i];
+        if (!sp->has_span)
             continue;
-        double d = (double)(json_integer_value(en) - json_integer_value(st));
-        if ((double)json_integer_value(en) > max_end)
-            max_end = (double)json_integer_value(en);
+        double d = (double)(sp->end_ms - sp->start_ms);
+        if ((double)sp->end_ms > max_end)
+            max_end = (double)sp->end_ms;
         /* Keep the slowest, longest first; ties in inventory order. */
         size_t k = n < TIMELINE_HOSTS ? n++ : TIMELINE_HOSTS;
         while (k > 0 && dur[k - 1] < d) {
@@ -1584,8 +2043,7 @@ static void chart_timeline(xmlNodePtr parent, const struct ctx *c)
          "start and end are in its details (Scan).");
     for (size_t r = 0; r < n; r++) {
         const struct hinfo *hi = &c->hosts[pick[r]];
-        const json_t *sc = json_object_get(hi->h, "scan");
-        double st = (double)json_integer_value(json_object_get(sc, "start_ms"));
+        double st = (double)hi->start_ms;
         double y = top + row_h * (double)r;
         char name[40];
         snprintf(name, sizeof name, "%.28s%s", hi->name,
@@ -1691,9 +2149,8 @@ static void build_top_risks(xmlNodePtr main, const struct ctx *c)
         const struct fix *fx = &c->top[i];
         const struct risk *r = &fx->first;
         bool fleet = r->host < 0;
-        const json_t *f =
-            fleet ? json_array_get(ff, r->finding)
-                  : json_array_get(json_object_get(c->hosts[r->host].h, "findings"), r->finding);
+        const json_t *f = fleet ? json_array_get(ff, r->finding) : NULL;
+        const struct fixmsg *fm = fleet ? NULL : msg_find(c, r->key);
         xmlNodePtr li = el(ol, "li", NULL);
         if (!fleet)
             attr(li, "data-host", c->hosts[r->host].name);
@@ -1714,17 +2171,19 @@ static void build_top_risks(xmlNodePtr main, const struct ctx *c)
                 textf(what, " and %zu more hosts", fx->n_hosts - FIX_HOSTS_SHOWN);
         }
         text(what, ": ");
-        text_value(what, json_object_get(f, "message"), GENERIC_CAP);
+        if (fleet)
+            text_value(what, json_object_get(f, "message"), GENERIC_CAP);
+        else
+            text(what, fm && fm->msg ? fm->msg : "");
         char pts[32];
         format_points(pts, sizeof pts, r->points);
         xmlNodePtr p = el(li, "span", "pts");
-        textf(p, "\xe2\x88\x92%s \xc2\xb7 %s", pts, cat_title(str(f, "category")));
+        textf(p, "\xe2\x88\x92%s \xc2\xb7 %s", pts,
+              cat_title(fleet ? str(f, "category") : c->cats[r->cat].name));
     }
 }
 
 /* ---- history: what changed, and the ledger ------------------------------ */
-
-#define CHANGE_CAP 50 /* items per list before "and N more" */
 
 static void change_item(xmlNodePtr ul, const struct ctx *c, const char *host, const json_t *f,
                         const char *note)
@@ -1745,11 +2204,11 @@ static void change_item(xmlNodePtr ul, const struct ctx *c, const char *host, co
 }
 
 static void change_list(xmlNodePtr sec, const char *title, const char *id, json_t *items,
-                        const struct ctx *c)
+                        size_t total, const struct ctx *c)
 {
     xmlNodePtr h3 = el(sec, "h3", NULL);
-    textf(h3, "%s (%zu)", title, json_array_size(items));
-    if (json_array_size(items) == 0) {
+    textf(h3, "%s (%zu)", title, total);
+    if (total == 0) {
         el_text(sec, "p", "note", "None.");
         return;
     }
@@ -1758,33 +2217,32 @@ static void change_list(xmlNodePtr sec, const char *title, const char *id, json_
     size_t i;
     json_t *f;
     json_array_foreach (items, i, f) {
-        if (i == CHANGE_CAP) {
-            textf(el(ul, "li", "note"), "and %zu more (the JSON report lists them all)",
-                  json_array_size(items) - CHANGE_CAP);
+        if (i == CHANGE_CAP)
             break;
-        }
         change_item(ul, c, str(f, "_host"), f, str(f, "_note"));
     }
+    if (total > CHANGE_CAP)
+        textf(el(ul, "li", "note"), "and %zu more (the JSON report lists them all)",
+              total - CHANGE_CAP);
 }
 
-static int cmp_sev_desc(const void *a, const void *b)
+/* Worst first; within one severity, hosts in report order, then the fleet. */
+static json_t *by_sev(json_t *const *host_items, const json_t *fleet, size_t *total)
 {
-    return nm_view_severity(*(json_t *const *)b) - nm_view_severity(*(json_t *const *)a);
-}
-
-static void sort_by_sev(json_t *arr)
-{
-    size_t n = json_array_size(arr);
-    if (n < 2)
-        return;
-    json_t **v = nm_xcalloc(n, sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(arr, i));
-    qsort(v, n, sizeof *v, cmp_sev_desc);
-    json_array_clear(arr);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, v[i]);
-    free(v);
+    json_t *out = json_array();
+    for (int s = NM_SEV_CRITICAL; s >= -1; s--) {
+        size_t i;
+        json_t *f;
+        if (s >= 0)
+            json_array_extend(out, host_items[s] ? host_items[s] : NULL);
+        json_array_foreach ((json_t *)fleet, i, f) {
+            if (nm_view_severity(f) == s || (s == -1 && nm_view_severity(f) < -1)) {
+                json_array_append(out, f);
+                (*total)++;
+            }
+        }
+    }
+    return out;
 }
 
 /* Near the top: what a reader of yesterday's report needs to see first. */
@@ -1804,32 +2262,13 @@ static void build_changes(xmlNodePtr main, const struct ctx *c)
         return;
     }
     textf(el(sec, "h2", NULL), "What changed since %s", prev);
-    json_t *news = json_array(), *worse = json_array(), *gone = json_array();
-    size_t i, j;
-    json_t *h, *f;
-    json_array_foreach (json_object_get(c->report, "hosts"), i, h) {
-        json_array_foreach (json_object_get(h, "findings"), j, f) {
-            const char *ch = str(f, "change"), *ps = str(f, "previous_severity");
-            if (!ch || nm_view_severity(f) < NM_SEV_LOW)
-                continue;
-            json_t *g =
-                json_pack("{s:O, s:O, s:O, s:O}", "severity", json_object_get(f, "severity"),
-                          "message", json_object_get(f, "message"), "subject",
-                          json_object_get(f, "subject"), "_host", json_object_get(h, "name"));
-            if (strcmp(ch, "new") == 0) {
-                json_array_append_new(news, g);
-            } else if (ps && nm_severity_from_name(ps) < nm_view_severity(f)) {
-                json_object_set_new(g, "_note", json_sprintf("was %s", ps));
-                json_array_append_new(worse, g);
-            } else {
-                json_decref(g);
-            }
-        }
-    }
+    json_t *fleet_new = json_array(), *gone = json_array();
+    size_t j;
+    json_t *f;
     json_array_foreach (json_object_get(c->report, "fleet_findings"), j, f) {
         const char *ch = str(f, "change");
         if (ch && strcmp(ch, "new") == 0)
-            json_array_append(news, f);
+            json_array_append(fleet_new, f);
     }
     json_array_foreach (json_object_get(c->report, "resolved"), j, f) {
         json_t *g = json_deep_copy(f);
@@ -1841,17 +2280,20 @@ static void build_changes(xmlNodePtr main, const struct ctx *c)
             json_object_set_new(g, "_note", json_sprintf("open since %.10s", str(f, "first_seen")));
         json_array_append_new(gone, g);
     }
-    sort_by_sev(news);
-    sort_by_sev(worse);
-    sort_by_sev(gone);
+    json_t *none[N_SEV] = {NULL};
+    size_t n_news = c->n_news, n_worse = c->n_worse, n_gone = 0;
+    json_t *news = by_sev(c->news, fleet_new, &n_news);
+    json_t *worse = by_sev(c->worse, NULL, &n_worse);
+    json_t *gone_sorted = by_sev(none, gone, &n_gone);
     xmlNodePtr p = el(sec, "p", "note");
-    textf(p, "%zu new, %zu worse, %zu resolved since the previous run.", json_array_size(news),
-          json_array_size(worse), json_array_size(gone));
-    change_list(sec, "New", "changes-new", news, c);
-    change_list(sec, "Worse", "changes-worse", worse, c);
-    change_list(sec, "Resolved", "changes-resolved", gone, c);
+    textf(p, "%zu new, %zu worse, %zu resolved since the previous run.", n_news, n_worse, n_gone);
+    change_list(sec, "New", "changes-new", news, n_news, c);
+    change_list(sec, "Worse", "changes-worse", worse, n_worse, c);
+    change_list(sec, "Resolved", "changes-resolved", gone_sorted, n_gone, c);
     json_decref(news);
     json_decref(worse);
+    json_decref(gone_sorted);
+    json_decref(fleet_new);
     json_decref(gone);
 }
 
@@ -2062,7 +2504,7 @@ static void build_unscanned(xmlNodePtr main, const struct ctx *c)
     attr(sec, "id", "unscanned");
     size_t failed = c->n_hosts - c->n_scanned, partial = 0;
     for (size_t i = 0; i < c->n_hosts; i++)
-        if (c->hosts[i].ok && json_is_string(json_object_get(c->hosts[i].h, "error")))
+        if (c->hosts[i].ok && c->hosts[i].error)
             partial++;
     xmlNodePtr h2 = el(sec, "h2", NULL);
     textf(h2, "Hosts that could not be scanned (%zu)", failed);
@@ -2080,7 +2522,7 @@ static void build_unscanned(xmlNodePtr main, const struct ctx *c)
         const char *seen[64];
         size_t n_seen = 0;
         for (size_t k = 0; k < c->n_hosts && n_seen < 64; k++) {
-            const char *st = str(c->hosts[c->order[k]].h, "status");
+            const char *st = c->hosts[c->order[k]].status;
             if (c->hosts[c->order[k]].ok || !st)
                 continue;
             bool dup = false;
@@ -2091,7 +2533,7 @@ static void build_unscanned(xmlNodePtr main, const struct ctx *c)
             seen[n_seen++] = st;
             size_t n = 0;
             for (size_t q = 0; q < c->n_hosts; q++) {
-                const char *s2 = str(c->hosts[q].h, "status");
+                const char *s2 = c->hosts[q].status;
                 n += !c->hosts[q].ok && s2 && strcmp(s2, st) == 0;
             }
             xmlNodePtr li = el(by, "li", NULL);
@@ -2108,17 +2550,22 @@ static void build_unscanned(xmlNodePtr main, const struct ctx *c)
         el_text(tr, "th", NULL, "Status");
         el_text(tr, "th", NULL, "Why, and what to do");
         xmlNodePtr tb = el(tbl, "tbody", NULL);
-        for (size_t k = 0; k < c->n_hosts; k++) {
+        size_t shown = 0;
+        for (size_t k = 0; k < c->n_hosts && shown < LIST_CAP; k++) {
             size_t i = c->order[k];
             if (c->hosts[i].ok)
                 continue;
             tr = el(tb, "tr", NULL);
             attr(tr, "data-host", c->hosts[i].name);
             host_link(el(tr, "td", NULL), c, i, -1);
-            status_badge(el(tr, "td", NULL), str(c->hosts[i].h, "status"));
-            text_value(el(tr, "td", NULL), json_object_get(c->hosts[i].h, "error"),
-                       GENERIC_CAP * 2);
+            status_badge(el(tr, "td", NULL), c->hosts[i].status);
+            text(el(tr, "td", NULL), c->hosts[i].error);
+            shown++;
         }
+        if (failed > shown)
+            textf(el(box, "p", "note"),
+                  "and %zu more: sort the host list by \"not scanned first\" to see them all.",
+                  failed - shown);
     }
     if (partial) {
         el_text(sec, "h3", NULL, "Scanned, but incompletely");
@@ -2127,15 +2574,19 @@ static void build_unscanned(xmlNodePtr main, const struct ctx *c)
         el_text(tr, "th", NULL, "Host");
         el_text(tr, "th", NULL, "What is missing");
         xmlNodePtr tb = el(tbl, "tbody", NULL);
-        for (size_t k = 0; k < c->n_hosts; k++) {
+        size_t shown = 0;
+        for (size_t k = 0; k < c->n_hosts && shown < LIST_CAP; k++) {
             size_t i = c->order[k];
-            if (!c->hosts[i].ok || !json_is_string(json_object_get(c->hosts[i].h, "error")))
+            if (!c->hosts[i].ok || !c->hosts[i].error)
                 continue;
             tr = el(tb, "tr", NULL);
             host_link(el(tr, "td", NULL), c, i, -1);
-            text_value(el(tr, "td", NULL), json_object_get(c->hosts[i].h, "error"),
-                       GENERIC_CAP * 2);
+            text(el(tr, "td", NULL), c->hosts[i].error);
+            shown++;
         }
+        if (partial > shown)
+            textf(el(sec, "p", "note"), "and %zu more (the JSON report lists them all).",
+                  partial - shown);
     }
 }
 
@@ -2223,23 +2674,240 @@ static void buf_token(struct nm_buf *b, const json_t *v)
             b->data[i] = ' ';
 }
 
-/* <div><dt><dd></div>: HTML allows the div, and it makes each pair one cell
- * of the facts grid. */
-static void dl_row(xmlNodePtr dl, const char *term, const json_t *v)
+/* ---- the hosts: data for the script, a static list without it ----------- */
+
+/*
+ * A small JSON writer for the data blocks, straight into a buffer: 100 000
+ * findings as jansson trees cost more than the rest of the page.  Strings
+ * are cleaned as every text of the page is (nm_utf8_sanitize), then escaped
+ * for a <script> element: quotes, backslashes and controls as JSON wants,
+ * '<', '>' and '&' as \u003c etc. (so neither "</script" nor "<!--" can
+ * appear), every non-ASCII character as \uXXXX (U+2028/9 included, and the
+ * page stays ASCII).
+ */
+struct jw {
+    struct nm_buf *b;
+    struct nm_buf scratch, value;
+    int depth;
+    bool more[64]; /* a value was written at this depth */
+};
+
+static void jw_init(struct jw *w, struct nm_buf *b)
+{
+    memset(w, 0, sizeof *w);
+    w->b = b;
+    nm_buf_init(&w->scratch, SIZE_MAX);
+    nm_buf_init(&w->value, SIZE_MAX);
+}
+
+static void jw_finish(struct jw *w)
+{
+    nm_buf_finish(&w->scratch);
+    nm_buf_finish(&w->value);
+}
+
+static void jw_sep(struct jw *w)
+{
+    if (w->more[w->depth])
+        nm_buf_append(w->b, ",", 1);
+    w->more[w->depth] = true;
+}
+
+static void jw_open(struct jw *w, char c)
+{
+    jw_sep(w);
+    nm_buf_append(w->b, &c, 1);
+    if (w->depth < 63)
+        w->depth++;
+    w->more[w->depth] = false;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+    nm_buf_append(w->b, &c, 1);
+    if (w->depth > 0)
+        w->depth--;
+}
+
+static size_t put_u(char *o, uint32_t cp)
+{
+    static const char hex[] = "0123456789abcdef";
+    o[0] = '\\';
+    o[1] = 'u';
+    o[2] = hex[(cp >> 12) & 15];
+    o[3] = hex[(cp >> 8) & 15];
+    o[4] = hex[(cp >> 4) & 15];
+    o[5] = hex[cp & 15];
+    return 6;
+}
+
+/* Escapes clean UTF-8 (what nm_utf8_sanitize leaves), through a block on
+ * the stack so the buffer is appended to once per 4 KiB. */
+static void jw_escaped(struct nm_buf *b, const char *s, size_t len)
+{
+    static const bool special[128] = {
+        ['"'] = true, ['\\'] = true, ['<'] = true, ['>'] = true, ['&'] = true};
+    char out[4096];
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < len;) {
+        if (o > sizeof out - 16) {
+            nm_buf_append(b, out, o);
+            o = 0;
+        }
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch < 0x80 && !special[ch]) {
+            out[o++] = (char)ch;
+            i++;
+            continue;
+        }
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+            i++;
+        } else if (ch == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+            i++;
+        } else if (ch == '\t') {
+            out[o++] = '\\';
+            out[o++] = 't';
+            i++;
+        } else if (ch < 0x80) {
+            o += put_u(out + o, ch);
+            i++;
+        } else {
+            uint32_t cp;
+            size_t n;
+            if (ch >= 0xf0 && i + 3 < len) {
+                cp = (uint32_t)(ch & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3f) << 12 |
+                     (uint32_t)(s[i + 2] & 0x3f) << 6 | (uint32_t)(s[i + 3] & 0x3f);
+                n = 4;
+            } else if (ch >= 0xe0 && ch < 0xf0 && i + 2 < len) {
+                cp = (uint32_t)(ch & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 |
+                     (uint32_t)(s[i + 2] & 0x3f);
+                n = 3;
+            } else if (ch >= 0xc0 && ch < 0xe0 && i + 1 < len) {
+                cp = (uint32_t)(ch & 0x1f) << 6 | (uint32_t)(s[i + 1] & 0x3f);
+                n = 2;
+            } else {
+                cp = 0xfffd; /* cannot happen after cleaning; never trust it */
+                n = 1;
+            }
+            if (cp >= 0x10000) {
+                cp -= 0x10000;
+                o += put_u(out + o, 0xd800 + (cp >> 10));
+                o += put_u(out + o, 0xdc00 + (cp & 0x3ff));
+            } else {
+                o += put_u(out + o, cp);
+            }
+            i += n;
+        }
+    }
+    out[o++] = '"';
+    nm_buf_append(b, out, o);
+}
+
+static void jw_textn(struct jw *w, const char *s, size_t len)
+{
+    jw_sep(w);
+    /* Most text is printable ASCII already, which cleaning leaves as it is. */
+    size_t i = 0;
+    while (i < len && (((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) ||
+                       s[i] == '\n' || s[i] == '\t'))
+        i++;
+    if (i == len) {
+        jw_escaped(w->b, s ? s : "", len);
+        return;
+    }
+    nm_buf_reset(&w->scratch);
+    nm_utf8_sanitize(&w->scratch, s ? s : "", s ? len : 0, SIZE_MAX, NM_UTF8_LINES);
+    jw_escaped(w->b, w->scratch.data ? w->scratch.data : "", w->scratch.len);
+}
+
+static void jw_text(struct jw *w, const char *s)
+{
+    jw_textn(w, s, s ? strlen(s) : 0);
+}
+
+static void jw_buf(struct jw *w, const struct nm_buf *b)
+{
+    jw_textn(w, b->data ? b->data : "", b->len);
+}
+
+static void jw_value(struct jw *w, const json_t *v, size_t cap)
+{
+    nm_buf_reset(&w->value);
+    buf_value(&w->value, v, cap);
+    jw_buf(w, &w->value);
+}
+
+static void jw_textf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void jw_textf(struct jw *w, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (len >= 0 && (size_t)len < sizeof small) {
+        jw_textn(w, small, (size_t)len);
+        return;
+    }
+    char *big = nm_xmalloc(len > 0 ? (size_t)len + 1 : 1);
+    va_start(ap, fmt);
+    vsnprintf(big, len > 0 ? (size_t)len + 1 : 1, fmt, ap);
+    va_end(ap);
+    jw_text(w, big);
+    free(big);
+}
+
+/* A number or a literal we wrote ourselves. */
+static void jw_raw(struct jw *w, const char *lit)
+{
+    jw_sep(w);
+    nm_buf_appends(w->b, lit);
+}
+
+static void jw_int(struct jw *w, long long v)
+{
+    char n[24], *p = n + sizeof n - 1;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    jw_raw(w, p);
+}
+
+static void jw_key(struct jw *w, const char *k)
+{
+    jw_sep(w);
+    nm_buf_append(w->b, "\"", 1);
+    nm_buf_appends(w->b, k);
+    nm_buf_append(w->b, "\":", 2);
+    w->more[w->depth] = false; /* the value follows without a comma */
+}
+
+static void jw_pair(struct jw *w, const char *term, const struct nm_buf *value)
+{
+    jw_open(w, '[');
+    jw_text(w, term);
+    jw_buf(w, value);
+    jw_close(w, ']');
+}
+
+static void fact_v(struct jw *w, struct nm_buf *tmp, const char *term, const json_t *v)
 {
     if (!v || json_is_null(v))
         return;
-    xmlNodePtr div = el(dl, "div", NULL);
-    el_text(div, "dt", NULL, term);
-    text_value(el(div, "dd", NULL), v, GENERIC_CAP);
-}
-
-/* Buffers can hold NULs from the report: pass the length, never strlen. */
-static void dl_row_buf(xmlNodePtr dl, const char *term, const struct nm_buf *b)
-{
-    xmlNodePtr div = el(dl, "div", NULL);
-    el_text(div, "dt", NULL, term);
-    text_n(el(div, "dd", NULL), b->data ? b->data : "", b->len);
+    nm_buf_reset(tmp);
+    buf_value(tmp, v, GENERIC_CAP);
+    jw_pair(w, term, tmp);
 }
 
 static bool is_known_host_key(const char *k)
@@ -2275,10 +2943,10 @@ static bool is_known_host_key(const char *k)
     return false;
 }
 
-static void host_facts(xmlNodePtr body, const struct hinfo *hi)
+/* The facts of a host, as [term, value] pairs (a <dl> in the page). */
+static void host_facts(struct jw *w, const json_t *h)
 {
-    const json_t *h = hi->h;
-    xmlNodePtr dl = el(body, "dl", "facts");
+    jw_open(w, '[');
     struct nm_buf b;
     nm_buf_init(&b, SIZE_MAX);
     buf_value(&b, json_object_get(h, "address"), 512);
@@ -2286,9 +2954,9 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
         nm_buf_appendf(&b, " port %" JSON_INTEGER_FORMAT,
                        json_integer_value(json_object_get(h, "port")));
     if (b.len)
-        dl_row_buf(dl, "Address", &b);
+        jw_pair(w, "Address", &b);
+    fact_v(w, &b, "Criticality", json_object_get(h, "criticality"));
     nm_buf_reset(&b);
-    dl_row(dl, "Criticality", json_object_get(h, "criticality"));
     size_t i;
     const char *key;
     const json_t *v;
@@ -2298,7 +2966,7 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
         buf_value(&b, v, 256);
     }
     if (b.len)
-        dl_row_buf(dl, "Roles", &b);
+        jw_pair(w, "Roles", &b);
     nm_buf_reset(&b);
     json_object_foreach ((json_t *)json_object_get(h, "labels"), key, v) {
         if (b.len)
@@ -2307,15 +2975,15 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
         buf_value(&b, v, 256);
     }
     if (b.len)
-        dl_row_buf(dl, "Labels", &b);
-    nm_buf_reset(&b);
+        jw_pair(w, "Labels", &b);
     const json_t *os = json_object_get(h, "os");
     if (json_is_object(os))
-        dl_row(dl, "OS",
+        fact_v(w, &b, "OS",
                json_object_get(os, "pretty_name") ? json_object_get(os, "pretty_name")
                                                   : json_object_get(os, "id"));
-    dl_row(dl, "Kernel", json_object_get(h, "kernel"));
-    dl_row(dl, "Architecture", json_object_get(h, "arch"));
+    fact_v(w, &b, "Kernel", json_object_get(h, "kernel"));
+    fact_v(w, &b, "Architecture", json_object_get(h, "arch"));
+    nm_buf_reset(&b);
     const json_t *up = json_object_get(h, "uptime_seconds");
     if (json_is_number(up)) {
         double sec = json_number_value(up);
@@ -2325,7 +2993,7 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
             nm_buf_appendf(&b, "%.1f hours", sec / 3600);
         else
             nm_buf_appendf(&b, "%.0f days", sec / 86400);
-        dl_row_buf(dl, "Uptime", &b);
+        jw_pair(w, "Uptime", &b);
         nm_buf_reset(&b);
     }
     const json_t *scan = json_object_get(h, "scan");
@@ -2335,7 +3003,7 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
         if (json_is_number(json_object_get(scan, "bytes")))
             nm_buf_appendf(&b, ", %.0f bytes of output",
                            json_number_value(json_object_get(scan, "bytes")));
-        dl_row_buf(dl, "Scan", &b);
+        jw_pair(w, "Scan", &b);
         nm_buf_reset(&b);
     }
     const json_t *hk = json_object_get(scan, "hostkey");
@@ -2345,42 +3013,52 @@ static void host_facts(xmlNodePtr body, const struct hinfo *hi)
         buf_value(&b, json_object_get(hk, "fingerprint"), 128);
         if (json_is_true(json_object_get(hk, "added")))
             nm_buf_appends(&b, " (added to known_hosts by this scan)");
-        dl_row_buf(dl, "Host key", &b);
+        jw_pair(w, "Host key", &b);
         nm_buf_reset(&b);
     }
     if (json_is_string(json_object_get(scan, "truncated")))
-        dl_row(dl, "Output", json_object_get(scan, "truncated"));
+        fact_v(w, &b, "Output", json_object_get(scan, "truncated"));
     /* Fields added by later versions or other stages, shown as they are. */
     json_object_foreach ((json_t *)h, key, v) {
         if (is_known_host_key(key) || json_is_null(v))
             continue;
-        dl_row(dl, key, v);
+        fact_v(w, &b, key, v);
     }
     nm_buf_finish(&b);
+    jw_close(w, ']');
 }
 
-static void waiver_note(xmlNodePtr parent, const json_t *w, bool expired)
+/* [badge class, badge text, the rest of the line]. */
+static void waiver_note(struct jw *w, const json_t *wv, bool expired)
 {
-    xmlNodePtr p = el(parent, "p", "waiver");
-    el_text(p, "span", expired ? "badge badge-expired" : "badge badge-waived",
-            expired ? "waiver expired" : "waived");
-    text(p, " ");
-    text_value(p, json_object_get(w, "justification"), GENERIC_CAP);
-    if (json_is_string(json_object_get(w, "approved_by"))) {
-        text(p, " \xe2\x80\x94 approved by ");
-        text_value(p, json_object_get(w, "approved_by"), 256);
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    nm_buf_appends(&b, " ");
+    buf_value(&b, json_object_get(wv, "justification"), GENERIC_CAP);
+    if (json_is_string(json_object_get(wv, "approved_by"))) {
+        nm_buf_appends(&b, " \xe2\x80\x94 approved by ");
+        buf_value(&b, json_object_get(wv, "approved_by"), 256);
     }
-    if (json_is_string(json_object_get(w, "expires"))) {
-        text(p, expired ? "; expired " : "; until ");
-        text_value(p, json_object_get(w, "expires"), 64);
+    if (json_is_string(json_object_get(wv, "expires"))) {
+        nm_buf_appends(&b, expired ? "; expired " : "; until ");
+        buf_value(&b, json_object_get(wv, "expires"), 64);
     }
+    jw_key(w, "wv");
+    jw_open(w, '[');
+    jw_text(w, expired ? "badge badge-expired" : "badge badge-waived");
+    jw_text(w, expired ? "waiver expired" : "waived");
+    jw_buf(w, &b);
+    jw_close(w, ']');
+    nm_buf_finish(&b);
 }
 
 static void kv_line(struct nm_buf *b, const char *key, const json_t *v)
 {
     if (!v || json_is_null(v))
         return;
-    nm_buf_appendf(b, "%-12s ", key);
+    size_t kl = strlen(key);
+    nm_buf_append(b, key, kl);
+    nm_buf_append(b, "             ", kl < 12 ? 13 - kl : 1); /* "%-12s " */
     size_t start = b->len;
     buf_value(b, v, GENERIC_CAP);
     /* Keep one line per key: a multi-line value is indented under it. */
@@ -2393,10 +3071,9 @@ static void kv_line(struct nm_buf *b, const char *key, const json_t *v)
 static bool is_known_finding_key(const char *k)
 {
     static const char *const known[] = {
-        "check",          "category",  "severity",    "subject",  "message",
-        "value",          "threshold", "fingerprint", "evidence", "remediation",
-        "ticket_summary", "item",      "waived",      "waiver",   "waiver_expired",
-        "links",
+        "check",     "category",    "severity",       "subject",     "message",        "value",
+        "threshold", "fingerprint", "evidence",       "remediation", "ticket_summary", "item",
+        "waived",    "waiver",      "waiver_expired", "links",
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(k, known[i]) == 0)
@@ -2404,158 +3081,297 @@ static bool is_known_finding_key(const char *k)
     return false;
 }
 
-/* How long the finding has been open, from the history's first_seen. */
-static void age_badge(xmlNodePtr head, const json_t *f, int64_t now)
+static void jw_badge(struct jw *w, const char *cls, const char *text, const char *title)
 {
-    const char *ch = str(f, "change"), *ps = str(f, "previous_severity");
-    int64_t first;
-    if (!ch)
-        return;
-    if (strcmp(ch, "new") == 0) {
-        el_text(head, "span", "badge badge-new", "new");
-    } else if (now > 0 && nm_utc_parse(str(f, "first_seen"), &first) == 0) {
-        xmlNodePtr b = el(head, "span", "badge badge-age");
-        int64_t days = (now - first) / 86400;
-        if (days < 1)
-            text(b, "open < 1 day");
-        else
-            textf(b, "open %lld day%s", (long long)days, days == 1 ? "" : "s");
-        attr(b, "title", str(f, "first_seen"));
-    }
-    if (ps && nm_severity_from_name(ps) < nm_view_severity(f))
-        textf(el(head, "span", "badge badge-worse"), "worse (was %s)", ps);
+    jw_open(w, '[');
+    jw_text(w, cls);
+    jw_text(w, text);
+    if (title)
+        jw_text(w, title);
+    jw_close(w, ']');
 }
 
-static void finding_el(xmlNodePtr ol, const struct hinfo *hi, size_t host, size_t j,
-                       const json_t *f, int64_t now)
+/* How long the finding has been open, from the history's first_seen, and
+ * its waiver: the badges after the subject. */
+static void badges(struct jw *w, const json_t *f, int64_t now)
+{
+    const char *ch = str(f, "change"), *ps = str(f, "previous_severity");
+    bool waived = !nm_view_active(f),
+         expired = json_is_object(json_object_get(f, "waiver_expired"));
+    bool worse = ch && ps && nm_severity_from_name(ps) < nm_view_severity(f);
+    int64_t first = 0;
+    bool age =
+        ch && strcmp(ch, "new") != 0 && now > 0 && nm_utc_parse(str(f, "first_seen"), &first) == 0;
+    if (!(ch && strcmp(ch, "new") == 0) && !age && !worse && !waived && !expired)
+        return;
+    jw_key(w, "b");
+    jw_open(w, '[');
+    if (ch && strcmp(ch, "new") == 0) {
+        jw_badge(w, "badge badge-new", "new", NULL);
+    } else if (age) {
+        int64_t days = (now - first) / 86400;
+        char t[64];
+        if (days < 1)
+            snprintf(t, sizeof t, "open < 1 day");
+        else
+            snprintf(t, sizeof t, "open %lld day%s", (long long)days, days == 1 ? "" : "s");
+        jw_badge(w, "badge badge-age", t, str(f, "first_seen"));
+    }
+    if (worse) {
+        char *t = nm_xasprintf("worse (was %s)", ps);
+        jw_badge(w, "badge badge-worse", t, NULL);
+        free(t);
+    }
+    if (waived)
+        jw_badge(w, "badge badge-waived", "waived", NULL);
+    else if (expired)
+        jw_badge(w, "badge badge-expired", "waiver expired", NULL);
+    jw_close(w, ']');
+}
+
+/* The finding's links as finding_links() shows them: [href, text]. */
+static void links_data(struct jw *w, const json_t *f)
+{
+    size_t i, n = 0;
+    const json_t *l;
+    json_array_foreach (json_object_get(f, "links"), i, l) {
+        const char *rel = str(l, "rel"), *id = str(l, "id"), *u = str(l, "url");
+        char url[256];
+        const char *href = NULL;
+        bool check = rel && strcmp(rel, "check") == 0;
+        if (check)
+            href = url_safe(u) ? u : NULL;
+        else if (id && nm_advisory_url(id, url, sizeof url))
+            href = url;
+        if (!href || n == 12)
+            continue;
+        if (n == 0) {
+            jw_key(w, "ln");
+            jw_open(w, '[');
+        }
+        jw_open(w, '[');
+        jw_text(w, href);
+        if (check)
+            jw_textf(w, "about %s", id ? id : "this check");
+        else
+            jw_text(w, id);
+        jw_close(w, ']');
+        n++;
+    }
+    if (n)
+        jw_close(w, ']');
+}
+
+/* Remediation texts repeat across thousands of findings: each is written
+ * once, in a table the findings point into (up to a bound, then inline). */
+#define STRTAB_MAX 4096
+#define STRTAB_LEN 4096
+
+struct strtab {
+    char **keys;
+    size_t *ids;
+    size_t n, cap;
+    struct nm_buf json; /* the table as a JSON array's items */
+    struct jw w;
+};
+
+static void strtab_init(struct strtab *t)
+{
+    memset(t, 0, sizeof *t);
+    nm_buf_init(&t->json, SIZE_MAX);
+    jw_init(&t->w, &t->json);
+    t->w.more[0] = false;
+}
+
+static void strtab_finish(struct strtab *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->keys[i]);
+    free(t->keys);
+    free(t->ids);
+    jw_finish(&t->w);
+    nm_buf_finish(&t->json);
+}
+
+/* The id of s in the table, or -1 when it is not kept there. */
+static long strtab_id(struct strtab *t, const char *s, size_t len)
+{
+    if (len > STRTAB_LEN || memchr(s, '\0', len))
+        return -1;
+    if (2 * (t->n + 1) > t->cap) {
+        if (t->n >= STRTAB_MAX && t->cap)
+            goto look;
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        char **keys = nm_xcalloc(cap, sizeof *keys);
+        size_t *ids = nm_xcalloc(cap, sizeof *ids);
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->keys[i])
+                continue;
+            size_t k = fnv1a(t->keys[i]) & (cap - 1);
+            while (keys[k])
+                k = (k + 1) & (cap - 1);
+            keys[k] = t->keys[i];
+            ids[k] = t->ids[i];
+        }
+        free(t->keys);
+        free(t->ids);
+        t->keys = keys;
+        t->ids = ids;
+        t->cap = cap;
+    }
+look:;
+    uint64_t hash = 14695981039346656037u;
+    for (size_t k = 0; k < len; k++)
+        hash = (hash ^ (unsigned char)s[k]) * 1099511628211u;
+    size_t m = t->cap - 1, i = hash & m;
+    while (t->keys[i] && !(strncmp(t->keys[i], s, len) == 0 && t->keys[i][len] == '\0'))
+        i = (i + 1) & m;
+    if (t->keys[i])
+        return (long)t->ids[i];
+    if (t->n >= STRTAB_MAX || 2 * (t->n + 1) > t->cap)
+        return -1;
+    t->keys[i] = nm_xstrndup(s, len);
+    t->ids[i] = t->n++;
+    jw_textn(&t->w, s, len);
+    return (long)t->ids[i];
+}
+
+/* One finding for the script, keys kept short: a large fleet has 100 000.
+ * What the script can work out (severity names, titles) is left out. */
+static void finding_data(struct jw *w, struct strtab *tab, const struct hinfo *hi, size_t j,
+                         const json_t *f, int64_t now)
 {
     int s = nm_view_severity(f);
     bool waived = !nm_view_active(f);
-    xmlNodePtr li = el(ol, "li", waived ? "finding waived" : "finding");
-    attrf(li, "id", "h-%zu-f-%zu", host, j);
-    attr(li, "data-sev", s >= 0 ? nm_severity_name(s) : "");
-    if (s >= 0)
-        attrf(li, "data-sevn", "%d", s);
-    else
-        attr(li, "data-sevn", "");
-    {
-        struct nm_buf b;
-        nm_buf_init(&b, SIZE_MAX);
-        buf_token(&b, json_object_get(f, "category"));
-        attr_n(li, "data-cat", b.data ? b.data : "", b.len);
-        nm_buf_finish(&b);
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    jw_open(w, '{');
+    jw_key(w, "j");
+    jw_int(w, (long long)j);
+    jw_key(w, "n");
+    jw_int(w, s >= 0 ? s : -1);
+    buf_token(&b, json_object_get(f, "category"));
+    jw_key(w, "c");
+    jw_buf(w, &b);
+    const char *cat = str(f, "category");
+    bool known = false;
+    for (size_t k = 0; cat && k < N_KNOWN_CATS; k++)
+        known = known || strcmp(cat, known_cats[k]) == 0;
+    if (!known) {
+        jw_key(w, "ct");
+        jw_text(w, cat_title(cat));
     }
-    xmlNodePtr head = el(li, "div", "fhead");
-    sev_badge(head, s);
-    el_text(head, "span", "badge", cat_title(str(f, "category")));
-    if (json_object_get(f, "subject") && !json_is_null(json_object_get(f, "subject")))
-        text_value(el(head, "code", "subject"), json_object_get(f, "subject"), GENERIC_CAP);
-    age_badge(head, f, now);
-    if (waived)
-        el_text(head, "span", "badge badge-waived", "waived");
-    else if (json_is_object(json_object_get(f, "waiver_expired")))
-        el_text(head, "span", "badge badge-expired", "waiver expired");
-    xmlNodePtr pts = el(head, "span", "pts");
+    jw_key(w, "k");
+    jw_value(w, json_object_get(f, "check"), 128);
+    if (json_object_get(f, "subject") && !json_is_null(json_object_get(f, "subject"))) {
+        jw_key(w, "sub");
+        jw_value(w, json_object_get(f, "subject"), GENERIC_CAP);
+    }
+    badges(w, f, now);
     if (waived) {
-        text(pts, "counts 0 (waived)");
-    } else {
-        char p[32];
-        format_points(p, sizeof p, hi->points[j]);
-        textf(pts, "fixing it: \xe2\x88\x92%s", p);
+        jw_key(w, "w");
+        jw_raw(w, "1");
     }
-    text_value(el(li, "p", "msg"), json_object_get(f, "message"), GENERIC_CAP);
-    if (json_object_get(f, "remediation") && !json_is_null(json_object_get(f, "remediation"))) {
-        xmlNodePtr fx = el(li, "p", "fix");
-        el_text(fx, "strong", NULL, "Fix: ");
-        text_md(fx, json_object_get(f, "remediation"), GENERIC_CAP * 4);
+    char p[32];
+    format_points(p, sizeof p, hi->points[j]);
+    jw_key(w, "p");
+    jw_text(w, p);
+    jw_key(w, "msg");
+    jw_value(w, json_object_get(f, "message"), GENERIC_CAP);
+    const json_t *rem = json_object_get(f, "remediation");
+    if (rem && !json_is_null(rem)) {
+        nm_buf_reset(&b);
+        buf_value(&b, rem, GENERIC_CAP * 4);
+        long id = strtab_id(tab, b.data ? b.data : "", b.len);
+        if (id >= 0) {
+            jw_key(w, "fx");
+            jw_int(w, id);
+        } else {
+            jw_key(w, "fix");
+            jw_buf(w, &b);
+        }
     }
-    finding_links(li, f);
+    links_data(w, f);
     if (waived)
-        waiver_note(li, json_object_get(f, "waiver"), false);
+        waiver_note(w, json_object_get(f, "waiver"), false);
     else if (json_is_object(json_object_get(f, "waiver_expired")))
-        waiver_note(li, json_object_get(f, "waiver_expired"), true);
-
-    /* Evidence and details stay closed: long, and rarely needed first. */
-    xmlNodePtr more = el(li, "details", "more");
-    el_text(more, "summary", NULL, "Evidence and details");
+        waiver_note(w, json_object_get(f, "waiver_expired"), true);
     const json_t *ev = json_object_get(f, "evidence");
-    if (ev && !json_is_null(ev))
-        text_value(el(more, "pre", "evidence"), ev, EVIDENCE_CAP);
-    /* One text block, not a list of elements: 20 000 findings times twenty
-     * dt/dd pairs is what made a large page slow to load and to sort. */
-    struct nm_buf kv;
-    nm_buf_init(&kv, SIZE_MAX);
-    kv_line(&kv, "check", json_object_get(f, "check"));
-    kv_line(&kv, "value", json_object_get(f, "value"));
-    kv_line(&kv, "threshold", json_object_get(f, "threshold"));
-    kv_line(&kv, "ticket", json_object_get(f, "ticket_summary"));
-    kv_line(&kv, "fingerprint", json_object_get(f, "fingerprint"));
+    if (ev && !json_is_null(ev)) {
+        jw_key(w, "ev");
+        jw_value(w, ev, EVIDENCE_CAP);
+    }
+    nm_buf_reset(&b);
+    kv_line(&b, "check", json_object_get(f, "check"));
+    kv_line(&b, "value", json_object_get(f, "value"));
+    kv_line(&b, "threshold", json_object_get(f, "threshold"));
+    kv_line(&b, "ticket", json_object_get(f, "ticket_summary"));
+    kv_line(&b, "fingerprint", json_object_get(f, "fingerprint"));
     const char *key;
     const json_t *v;
     json_object_foreach ((json_t *)json_object_get(f, "item"), key, v) {
-        char *term = nm_xasprintf("item.%s", key);
-        kv_line(&kv, term, v);
-        free(term);
+        char term[80];
+        if (snprintf(term, sizeof term, "item.%s", key) < (int)sizeof term) {
+            kv_line(&b, term, v);
+        } else {
+            char *big = nm_xasprintf("item.%s", key);
+            kv_line(&b, big, v);
+            free(big);
+        }
     }
     json_object_foreach ((json_t *)f, key, v) {
         if (!is_known_finding_key(key))
-            kv_line(&kv, key, v);
+            kv_line(&b, key, v);
     }
-    if (kv.len)
-        text_n(el(more, "pre", "kv"), kv.data, kv.len);
-    nm_buf_finish(&kv);
+    if (b.len) {
+        jw_key(w, "kv");
+        jw_buf(w, &b);
+    }
+    nm_buf_finish(&b);
+    jw_close(w, '}');
 }
 
-static void host_checks(xmlNodePtr body, const json_t *h)
+static void host_checks(struct jw *w, const json_t *h)
 {
     const json_t *checks = json_object_get(h, "checks");
     if (json_array_size(checks) == 0)
         return;
-    el_text(body, "h3", NULL, "Checks");
-    xmlNodePtr tbl = grid_table(body);
-    xmlNodePtr tr = el(el(tbl, "thead", NULL), "tr", NULL);
-    el_text(tr, "th", NULL, "Check");
-    el_text(tr, "th", NULL, "Result");
-    el_text(tr, "th", NULL, "Detail");
-    xmlNodePtr tb = el(tbl, "tbody", NULL);
+    jw_key(w, "ck");
+    jw_open(w, '[');
     size_t i;
     const json_t *k;
     json_array_foreach (checks, i, k) {
-        tr = el(tb, "tr", NULL);
-        text_value(el(tr, "td", "mono"), json_object_get(k, "id"), 256);
         const char *res = str(k, "result");
-        xmlNodePtr td = el(tr, "td", NULL);
-        el_text(td, "span",
-                res && (strcmp(res, "fail") == 0 || strcmp(res, "error") == 0) ? "st st-bad"
-                : res && strcmp(res, "pass") == 0                              ? "st st-ok"
-                                                                               : "badge",
-                res ? res : "unknown");
-        td = el(tr, "td", NULL);
-        if (json_is_string(json_object_get(k, "reason"))) {
-            text_value(td, json_object_get(k, "reason"), GENERIC_CAP);
-        } else if (json_is_integer(json_object_get(k, "items"))) {
-            textf(td,
-                  "%" JSON_INTEGER_FORMAT " item(s) looked at, %" JSON_INTEGER_FORMAT " finding(s)",
-                  json_integer_value(json_object_get(k, "items")),
-                  json_integer_value(json_object_get(k, "findings")));
-        }
+        jw_open(w, '[');
+        jw_value(w, json_object_get(k, "id"), 256);
+        jw_text(w, res ? res : "unknown");
+        if (json_is_string(json_object_get(k, "reason")))
+            jw_value(w, json_object_get(k, "reason"), GENERIC_CAP);
+        else if (json_is_integer(json_object_get(k, "items")))
+            jw_textf(w,
+                     "%" JSON_INTEGER_FORMAT " item(s) looked at, %" JSON_INTEGER_FORMAT
+                     " finding(s)",
+                     json_integer_value(json_object_get(k, "items")),
+                     json_integer_value(json_object_get(k, "findings")));
+        else
+            jw_text(w, "");
+        jw_close(w, ']');
     }
+    jw_close(w, ']');
 }
 
 /* What the checks measured, finding or not (metrics[CHECK][KEY]): one
- * closed block per check, one line per thing, as text (cheap to lay out). */
-static void host_measurements(xmlNodePtr body, const json_t *h)
+ * [summary, text] per check, one line per thing. */
+static void host_measurements(struct jw *w, const json_t *h)
 {
     const json_t *m = json_object_get(h, "metrics");
     if (json_object_size(m) == 0)
         return;
-    el_text(body, "h3", NULL, "Measurements");
+    jw_key(w, "me");
+    jw_open(w, '[');
     const char *check, *key, *field;
     const json_t *recs, *rec, *v;
     json_object_foreach ((json_t *)m, check, recs) {
-        xmlNodePtr box = el(body, "details", "more");
-        xmlNodePtr sum = el(box, "summary", NULL);
-        textf(sum, "%s: %zu recorded", check, json_is_object(recs) ? json_object_size(recs) : 0);
         struct nm_buf b;
         nm_buf_init(&b, SIZE_MAX);
         json_object_foreach ((json_t *)recs, key, rec) {
@@ -2572,207 +3388,235 @@ static void host_measurements(xmlNodePtr body, const json_t *h)
                 nm_buf_appends(&b, "\n");
             }
         }
-        if (b.len)
-            text_n(el(box, "pre", "kv"), b.data, b.len);
+        jw_open(w, '[');
+        jw_textf(w, "%s: %zu recorded", check, json_is_object(recs) ? json_object_size(recs) : 0);
+        jw_buf(w, &b);
+        jw_close(w, ']');
         nm_buf_finish(&b);
     }
+    jw_close(w, ']');
 }
 
-static void host_breakdown(xmlNodePtr body, const struct hinfo *hi, size_t host)
+/* A host's findings, worst first as in "fix first", waived ones after the
+ * active ones of their severity: indices into findings, n of them. */
+static size_t *worst_first(const json_t *findings, size_t *ret_n)
 {
-    if (!hi->ok)
-        return;
-    el_text(body, "h3", NULL, "Score breakdown");
-    const json_t *findings = json_object_get(hi->h, "findings");
-    double factor = nm_score_criticality_factor(str(hi->h, "criticality"));
-    xmlNodePtr p = el(body, "p", "note");
-    textf(p,
-          "Each finding is a chance of an outage within 30 days (critical %g %%, high %g %%, "
-          "medium %g %%, low %g %%), stretched by its urgency and the host's criticality "
-          "(\xc3\x97%g); the score is the chance that at least one strikes. The column says how "
-          "much fixing each finding lowers the score. Waived findings count 0.",
-          100 * nm_score_likelihood(NM_SEV_CRITICAL), 100 * nm_score_likelihood(NM_SEV_HIGH),
-          100 * nm_score_likelihood(NM_SEV_MEDIUM), 100 * nm_score_likelihood(NM_SEV_LOW), factor);
-    xmlNodePtr tbl = grid_table(body);
-    attr(tbl, "data-role", "breakdown");
-    xmlNodePtr tr = el(el(tbl, "thead", NULL), "tr", NULL);
-    el_text(tr, "th", NULL, "Finding");
-    el_text(tr, "th", NULL, "Severity");
-    el_text(tr, "th", "num", "Fixing it");
-    xmlNodePtr tb = el(tbl, "tbody", NULL);
-    size_t j;
-    const json_t *f;
-    json_array_foreach (findings, j, f) {
-        if (!nm_view_active(f) || nm_view_severity(f) < NM_SEV_LOW)
-            continue;
-        tr = el(tb, "tr", NULL);
-        xmlNodePtr a = el(el(tr, "td", NULL), "a", NULL);
-        attrf(a, "href", "#h-%zu-f-%zu", host, j);
-        text_value(a, json_object_get(f, "check"), 128);
-        text(a, " \xc2\xb7 ");
-        text_value(a, json_object_get(f, "subject"), 256);
-        text(el(tr, "td", NULL), sev_title(nm_view_severity(f)));
-        char pts[32];
-        format_points(pts, sizeof pts, hi->points[j]);
-        el_text(tr, "td", "num", pts);
+    /* Buckets by severity (critical..none, then unknown last as before:
+     * it is never listed) and waiver, in index order within each. */
+    enum { N_BUCKETS = 2 * (N_SEV + 1) };
+    size_t n = json_array_size(findings), m = 0, j;
+    size_t *idx = nm_xcalloc(n + 1, sizeof *idx);
+    int *bucket = nm_xcalloc(n + 1, sizeof *bucket);
+    size_t count[N_BUCKETS + 1] = {0};
+    const json_t *v;
+    json_array_foreach (findings, j, v) {
+        int s = nm_view_severity(v);
+        bucket[j] = s < NM_SEV_NONE || s > NM_SEV_CRITICAL
+                        ? N_BUCKETS
+                        : 2 * (NM_SEV_CRITICAL - s) + (nm_view_active(v) ? 0 : 1);
+        count[bucket[j]]++;
     }
-    tr = el(tb, "tr", NULL);
-    el_text(tr, "th", NULL, "Score");
-    el(tr, "td", NULL);
-    xmlNodePtr td = el(tr, "td", "num");
-    if (hi->has_score)
-        textf(td, "%.1f", hi->score);
+    size_t start[N_BUCKETS + 1];
+    for (int k = 0, at = 0; k <= N_BUCKETS; k++) {
+        start[k] = (size_t)at;
+        at += (int)count[k];
+    }
+    for (j = 0; j < n; j++) {
+        if (bucket[j] == N_BUCKETS)
+            continue;
+        idx[start[bucket[j]]++] = j;
+        m++;
+    }
+    free(bucket);
+    *ret_n = m;
+    return idx;
 }
 
-static void host_row(xmlNodePtr rows, const struct ctx *c, size_t i)
+/* Everything the script shows when a host is opened: one JSON line. */
+static void host_data(struct jw *w, struct strtab *tab, const struct ctx *c, const struct hinfo *hi,
+                      size_t i)
 {
-    const struct hinfo *hi = &c->hosts[i];
     const json_t *h = hi->h;
-    xmlNodePtr det = el(rows, "details", "host");
-    attrf(det, "id", "h-%zu", i);
-    attr(det, "data-name", hi->name);
-    if (hi->has_score)
-        attrf(det, "data-score", "%.1f", hi->score);
-    else
-        attr(det, "data-score", "");
-    attr(det, "data-status", str(h, "status") ? str(h, "status") : "");
-
+    jw_open(w, '{');
+    jw_key(w, "i");
+    jw_int(w, (long long)i);
+    jw_key(w, "ok");
+    jw_raw(w, hi->ok ? "true" : "false");
     struct nm_buf b;
     nm_buf_init(&b, SIZE_MAX);
-    size_t j;
-    const json_t *v;
-    json_array_foreach (json_object_get(h, "roles"), j, v) {
-        if (j)
-            nm_buf_appends(&b, "\n");
-        buf_token(&b, v);
+    if (!hi->ok) {
+        nm_buf_appends(&b, ": ");
+        buf_value(&b, json_object_get(h, "error"), GENERIC_CAP * 2);
+        jw_key(w, "er");
+        jw_pair(w, status_title(hi->status), &b);
+    } else if (json_is_string(json_object_get(h, "error"))) {
+        buf_value(&b, json_object_get(h, "error"), GENERIC_CAP * 2);
+        jw_key(w, "er");
+        jw_pair(w, "Incomplete: ", &b);
     }
-    attr_n(det, "data-roles", b.data ? b.data : "", b.len);
-    nm_buf_reset(&b);
-    json_array_foreach (json_object_get(h, "findings"), j, v) {
-        if (!nm_view_active(v))
-            continue;
-        if (b.len)
-            nm_buf_appends(&b, "\n");
-        buf_token(&b, json_object_get(v, "severity"));
-        nm_buf_appends(&b, "\t");
-        buf_token(&b, json_object_get(v, "category"));
+    nm_buf_finish(&b);
+    jw_key(w, "fa");
+    host_facts(w, h);
+    const json_t *findings = json_object_get(h, "findings");
+    size_t n = 0;
+    size_t *idx = worst_first(findings, &n);
+    jw_key(w, "f");
+    jw_open(w, '[');
+    for (size_t k = 0; k < n; k++)
+        finding_data(w, tab, hi, idx[k], json_array_get(findings, idx[k]), c->now);
+    jw_close(w, ']');
+    free(idx);
+    host_checks(w, h);
+    host_measurements(w, h);
+    if (hi->ok) {
+        /* The breakdown's rows are the findings the script already has. */
+        char cf[64], sc[320] = "";
+        snprintf(cf, sizeof cf, "%g", nm_score_criticality_factor(str(h, "criticality")));
+        if (hi->has_score)
+            snprintf(sc, sizeof sc, "%.1f", hi->score);
+        jw_key(w, "bd");
+        jw_open(w, '[');
+        jw_text(w, cf);
+        jw_text(w, sc);
+        jw_close(w, ']');
     }
-    attr_n(det, "data-sc", b.data ? b.data : "", b.len);
-    nm_buf_reset(&b);
-    search_text(&b, h);
-    attr_n(det, "data-text", b.data ? b.data : "", b.len);
-    nm_buf_reset(&b);
+    jw_close(w, '}');
+}
 
-    xmlNodePtr sum = el(det, "summary", NULL);
-    xmlNodePtr cn = el(sum, "span", "c-name");
-    el_text(cn, "span", "host-name", hi->name);
+/* A host's row for the script's table, sort and filters: [index, name,
+ * address, status, status title, status ok, score text or null, counts by
+ * severity (info..critical), waived, roles, os, [severity, category] of the
+ * active findings, search text, scanned]. */
+static void host_index_row(struct jw *w, const struct hinfo *hi, size_t i)
+{
+    const json_t *h = hi->h;
+    struct nm_buf b;
+    nm_buf_init(&b, SIZE_MAX);
+    jw_open(w, '[');
+    jw_int(w, (long long)i);
+    jw_text(w, hi->name);
     buf_value(&b, json_object_get(h, "address"), 256);
     if (json_is_integer(json_object_get(h, "port")) &&
         json_integer_value(json_object_get(h, "port")) != 22)
         nm_buf_appendf(&b, ":%" JSON_INTEGER_FORMAT,
                        json_integer_value(json_object_get(h, "port")));
-    if (b.len)
-        text_n(el(cn, "span", "addr"), b.data, b.len);
+    jw_buf(w, &b);
     nm_buf_reset(&b);
-
-    xmlNodePtr cs = el(sum, "span", "c-status");
-    status_badge(cs, str(h, "status"));
-
-    xmlNodePtr sc = el(sum, "span", "c-score");
-    el_text(sc, "span", "lbl", "score");
-    xmlNodePtr num = el(sc, "span", "score");
-    if (hi->has_score) {
-        textf(num, "%.1f", hi->score);
-        xmlNodePtr meter = el(sc, "span", "meter");
-        attr(meter, "aria-hidden", "true");
-        xmlNodePtr fill = el(meter, "span", NULL);
-        long w = hi->score < 0 ? 0 : hi->score > 100 ? 100 : lround(hi->score);
-        attrf(fill, "style", "width:%ld%%", w);
-    } else {
-        text(num, "unknown");
+    jw_text(w, hi->status ? hi->status : "");
+    jw_text(w, status_title(hi->status));
+    jw_raw(w, nm_host_status_from_name(hi->status) == NM_HOST_OK ? "true" : "false");
+    if (hi->has_score)
+        jw_textf(w, "%.1f", hi->score);
+    else
+        jw_raw(w, "null");
+    jw_open(w, '[');
+    for (int s = 0; s < N_SEV; s++)
+        jw_int(w, hi->counts[s]);
+    jw_close(w, ']');
+    jw_int(w, (long long)hi->n_waived);
+    jw_open(w, '[');
+    size_t j;
+    const json_t *v;
+    json_array_foreach (json_object_get(h, "roles"), j, v) {
+        buf_token(&b, v);
+        jw_buf(w, &b);
+        nm_buf_reset(&b);
     }
+    jw_close(w, ']');
+    const json_t *os = json_object_get(h, "os");
+    if (json_is_string(json_object_get(os, "pretty_name")))
+        jw_value(w, json_object_get(os, "pretty_name"), 256);
+    else if (json_is_string(json_object_get(os, "id")))
+        jw_value(w, json_object_get(os, "id"), 256);
+    else
+        jw_text(w, "");
+    jw_open(w, '[');
+    json_array_foreach (json_object_get(h, "findings"), j, v) {
+        if (!nm_view_active(v))
+            continue;
+        int s = nm_view_severity(v);
+        jw_open(w, '[');
+        jw_int(w, s >= 0 ? s : -1);
+        buf_token(&b, json_object_get(v, "category"));
+        jw_buf(w, &b);
+        nm_buf_reset(&b);
+        jw_close(w, ']');
+    }
+    jw_close(w, ']');
+    search_text(&b, h);
+    jw_buf(w, &b);
+    jw_raw(w, hi->ok ? "true" : "false");
+    jw_close(w, ']');
+    nm_buf_finish(&b);
+}
 
-    xmlNodePtr cf = el(sum, "span", "c-find");
-    bool any = false;
+/* Without the script: one of the riskiest hosts, its worst findings. */
+static void host_static(xmlNodePtr ol, const struct hinfo *hi, size_t i)
+{
+    const json_t *h = hi->h;
+    xmlNodePtr li = el(ol, "li", "nojs-host");
+    attrf(li, "id", "h-%zu", i);
+    attr(li, "data-name", hi->name);
+    if (hi->has_score)
+        attrf(li, "data-score", "%.1f", hi->score);
+    else
+        attr(li, "data-score", "");
+    xmlNodePtr head = el(li, "div", "fhead");
+    el_text(head, "strong", "host-name", hi->name);
+    status_badge(head, hi->status);
+    xmlNodePtr sc = el(head, "span", "badge");
+    if (hi->has_score)
+        textf(sc, "score %.1f", hi->score);
+    else
+        text(sc, "score unknown");
     for (int s = NM_SEV_CRITICAL; s >= NM_SEV_INFO; s--) {
         if (!hi->counts[s])
             continue;
         char cls[32];
         snprintf(cls, sizeof cls, "sev sev-%s", nm_severity_name(s));
-        xmlNodePtr badge = el(cf, "span", cls);
-        textf(badge, "%d %s", hi->counts[s], nm_severity_name(s));
-        any = true;
+        textf(el(head, "span", cls), "%d %s", hi->counts[s], nm_severity_name(s));
     }
-    if (hi->n_waived) {
-        xmlNodePtr badge = el(cf, "span", "badge badge-waived");
-        textf(badge, "%zu waived", hi->n_waived);
-        any = true;
-    }
-    if (!any)
-        el_text(cf, "span", "none", hi->ok ? "no findings" : "not scanned");
-
-    xmlNodePtr cr = el(sum, "span", "c-roles");
-    el_text(cr, "span", "lbl", "roles");
-    json_array_foreach (json_object_get(h, "roles"), j, v) {
-        if (j)
-            text(cr, ", ");
-        text_value(cr, v, 256);
-    }
-    if (json_array_size(json_object_get(h, "roles")) == 0)
-        el_text(cr, "span", "none", "\xe2\x80\x94");
-    xmlNodePtr co = el(sum, "span", "c-os");
-    const json_t *os = json_object_get(h, "os");
-    if (json_is_string(json_object_get(os, "pretty_name")))
-        text_value(co, json_object_get(os, "pretty_name"), 256);
-    else if (json_is_string(json_object_get(os, "id")))
-        text_value(co, json_object_get(os, "id"), 256);
-    else
-        el_text(co, "span", "none", "\xe2\x80\x94");
-
-    xmlNodePtr body = el(det, "div", "hostbody");
     if (!hi->ok) {
-        xmlNodePtr p = el(body, "p", "err");
-        el_text(p, "strong", NULL, status_title(str(h, "status")));
+        xmlNodePtr p = el(li, "p", "err");
+        el_text(p, "strong", NULL, status_title(hi->status));
         text(p, ": ");
-        text_value(p, json_object_get(h, "error"), GENERIC_CAP * 2);
-    } else if (json_is_string(json_object_get(h, "error"))) {
-        xmlNodePtr p = el(body, "p", "err");
-        el_text(p, "strong", NULL, "Incomplete: ");
-        text_value(p, json_object_get(h, "error"), GENERIC_CAP * 2);
+        text(p, hi->error);
+        return;
     }
-    host_facts(body, hi);
-
     const json_t *findings = json_object_get(h, "findings");
-    xmlNodePtr h3 = el(body, "h3", NULL);
-    textf(h3, "Findings (%zu)", json_array_size(findings));
-    if (json_array_size(findings) == 0) {
-        el_text(body, "p", "note", hi->ok ? "Nothing found." : "Not scanned: nothing known.");
-    } else {
-        /* Worst first, as in "fix first". */
-        size_t n = json_array_size(findings);
-        size_t *idx = nm_xcalloc(n, sizeof *idx);
-        size_t m = 0;
-        for (int s = NM_SEV_CRITICAL; s >= NM_SEV_NONE; s--) {
-            for (int w = 0; w < 2; w++) {
-                json_array_foreach (findings, j, v) {
-                    bool waived = !nm_view_active(v);
-                    if (nm_view_severity(v) == s && waived == (w == 1))
-                        idx[m++] = j;
-                }
-            }
+    size_t n = 0, shown = 0;
+    size_t *idx = worst_first(findings, &n);
+    xmlNodePtr fl = NULL;
+    for (size_t k = 0; k < n && shown < NOJS_FINDINGS; k++) {
+        const json_t *f = json_array_get(findings, idx[k]);
+        if (!nm_view_active(f))
+            continue;
+        if (!fl)
+            fl = el(li, "ol", "findings");
+        xmlNodePtr fi = el(fl, "li", "finding");
+        attrf(fi, "id", "h-%zu-f-%zu", i, idx[k]);
+        int s = nm_view_severity(f);
+        attr(fi, "data-sev", s >= 0 ? nm_severity_name(s) : "");
+        xmlNodePtr fh = el(fi, "div", "fhead");
+        sev_badge(fh, s);
+        el_text(fh, "span", "badge", cat_title(str(f, "category")));
+        if (json_object_get(f, "subject") && !json_is_null(json_object_get(f, "subject")))
+            text_value(el(fh, "code", "subject"), json_object_get(f, "subject"), GENERIC_CAP);
+        text_value(el(fi, "p", "msg"), json_object_get(f, "message"), GENERIC_CAP);
+        if (json_is_string(json_object_get(f, "remediation"))) {
+            xmlNodePtr fx = el(fi, "p", "fix");
+            el_text(fx, "strong", NULL, "Fix: ");
+            text_md(fx, json_object_get(f, "remediation"), GENERIC_CAP * 4);
         }
-        xmlNodePtr ol = el(body, "ol", "findings");
-        int64_t now = 0;
-        if (nm_utc_parse(str(c->report, "started_at"), &now) < 0)
-            now = 0;
-        for (size_t k = 0; k < m; k++)
-            finding_el(ol, hi, i, idx[k], json_array_get(findings, idx[k]), now);
-        free(idx);
+        shown++;
     }
-    host_checks(body, h);
-    host_measurements(body, h);
-    host_breakdown(body, hi, i);
-    nm_buf_finish(&b);
+    free(idx);
+    size_t active = hi->n_findings - hi->n_waived;
+    if (active > shown)
+        textf(el(li, "p", "note"), "and %zu more finding%s", active - shown,
+              active - shown == 1 ? "" : "s");
+    else if (active == 0)
+        el_text(li, "p", "note", "No findings.");
 }
 
 /* An <option> whose value is `value` in the filter-token form the page's
@@ -2795,9 +3639,11 @@ static void build_hosts(xmlNodePtr main, const struct ctx *c)
     attr(sec, "id", "hosts");
     xmlNodePtr h2 = el(sec, "h2", NULL);
     textf(h2, "Hosts (%zu)", c->n_hosts);
-    el_text(sec, "p", "note nojs",
-            "Sorting and filtering need JavaScript; without it every host is listed, riskiest "
-            "first. Open a host to see its findings.");
+    textf(el(sec, "p", "note nojs"),
+          "The host list, each host's findings and evidence, sorting and filtering need "
+          "JavaScript; without it the %d riskiest hosts are listed below with their worst "
+          "findings. The JSON report holds every detail.",
+          NOJS_HOSTS);
 
     xmlNodePtr fl = el(sec, "div", "filters");
     attr(fl, "id", "filters");
@@ -2867,6 +3713,11 @@ static void build_hosts(xmlNodePtr main, const struct ctx *c)
 
     xmlNodePtr box = el(sec, "div", "hosttable");
     attr(box, "id", "hostlist");
+    attrf(box, "data-chunk", "%d", HOST_CHUNK);
+    /* The score breakdown's note, as the script writes it for each host. */
+    attrf(box, "data-lk", "%g %g %g %g", 100 * nm_score_likelihood(NM_SEV_CRITICAL),
+          100 * nm_score_likelihood(NM_SEV_HIGH), 100 * nm_score_likelihood(NM_SEV_MEDIUM),
+          100 * nm_score_likelihood(NM_SEV_LOW));
     xmlNodePtr th = el(box, "div", "thead");
     attr(th, "aria-hidden", "false");
     el(th, "span", NULL);
@@ -2886,42 +3737,65 @@ static void build_hosts(xmlNodePtr main, const struct ctx *c)
     }
     xmlNodePtr rows = el(box, "div", NULL);
     attr(rows, "id", "hostrows");
-    for (size_t k = 0; k < c->n_hosts; k++)
-        host_row(rows, c, c->order[k]);
     xmlNodePtr empty =
         el_text(box, "p", "empty",
                 c->n_hosts ? "No host matches the filters." : "This report lists no hosts.");
     attr(empty, "id", "f-empty");
     xmlNewProp(empty, BAD_CAST "hidden", NULL);
+    /* The script shows the rows a page at a time: a page of a few thousand
+     * hosts is slow to lay out, to sort and to filter. */
+    xmlNodePtr pager = el(box, "div", "pager");
+    attr(pager, "id", "pager");
+    btn = el_text(pager, "button", NULL, "Previous");
+    attr(btn, "type", "button");
+    attr(btn, "data-act", "prev");
+    xmlNodePtr pos = el(pager, "output", NULL);
+    attr(pos, "id", "f-page");
+    btn = el_text(pager, "button", NULL, "Next");
+    attr(btn, "type", "button");
+    attr(btn, "data-act", "next");
+    /* Where the data blocks and the static list go (nm_report_html_stream). */
+    el(sec, "nm-data", NULL);
+    el(sec, "nm-static", NULL);
 }
 
-int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
-{
-    if (!json_is_object(report))
-        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
-    struct ctx c;
-    ctx_init(&c, report);
+/* ---- writing ---------------------------------------------------------------- */
 
+static bool split_at(char **rest, const char *marker, char **ret_before, size_t *ret_len)
+{
+    char *p = strstr(*rest, marker);
+    if (!p)
+        return false;
+    *ret_before = *rest;
+    *ret_len = (size_t)(p - *rest);
+    *rest = p + strlen(marker);
+    return true;
+}
+
+/* The page around the hosts, as one small tree: everything but the data
+ * blocks and the static list, whose places the two markers hold. */
+static void render_frame(const struct ctx *c, xmlChar **ret_mem, int *ret_size)
+{
     htmlDocPtr doc = htmlNewDocNoDtD(NULL, NULL);
     xmlCreateIntSubset(doc, BAD_CAST "html", NULL, NULL);
     xmlNodePtr html = xmlNewNode(NULL, BAD_CAST "html");
     xmlDocSetRootElement(doc, html);
     attr(html, "lang", "en");
-    build_head(html, &c);
+    build_head(html, c);
     xmlNodePtr body = el(html, "body", NULL);
-    build_header(body, &c);
+    build_header(body, c);
     xmlNodePtr main = el(body, "main", NULL);
     /* Above the fold: what to do first; the detail follows. */
-    build_verdict(main, &c);
-    build_top_risks(main, &c);
-    build_changes(main, &c);
-    build_overview(main, &c);
-    build_charts(main, &c);
-    build_fleet(main, &c);
-    build_unscanned(main, &c);
-    build_waivers(main, &c);
-    build_ledger(main, &c);
-    build_hosts(main, &c);
+    build_verdict(main, c);
+    build_top_risks(main, c);
+    build_changes(main, c);
+    build_overview(main, c);
+    build_charts(main, c);
+    build_fleet(main, c);
+    build_unscanned(main, c);
+    build_waivers(main, c);
+    build_ledger(main, c);
+    build_hosts(main, c);
     xmlNodePtr foot = el(body, "footer", NULL);
     el_text(foot, "p", "note",
             "Generated by nearmiss from the JSON report, which holds every detail shown here.");
@@ -2932,15 +3806,205 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
     xmlAddChild(script, xmlNewText(BAD_CAST js));
     free(js);
 
-    xmlChar *mem = NULL;
-    int size = 0;
-    htmlDocDumpMemoryFormat(doc, &mem, &size, 1);
+    htmlDocDumpMemoryFormat(doc, ret_mem, ret_size, 1);
     xmlFreeDoc(doc);
-    ctx_finish(&c);
-    return nm_report_take_xml(mem, size, "HTML report", ret_data, ret_len, d);
 }
 
+int nm_report_html_stream(const json_t *report, const struct nm_host_iter *hosts, FILE *out,
+                          nm_diag *d)
+{
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    struct ctx c;
+    ctx_begin(&c, report, hosts->n_hosts);
+    int r = nm_host_iter_rewind(hosts, d);
+    const json_t *h = NULL;
+    /* First pass: what the sections above the host list need. */
+    while (r == 0 && (r = nm_host_iter_next(hosts, &h, d)) == 0 && h)
+        ctx_add_host(&c, h);
+    if (r < 0) {
+        ctx_finish(&c);
+        return r;
+    }
+    ctx_end(&c);
+
+    int size = 0;
+    xmlChar *frame = NULL;
+    render_frame(&c, &frame, &size);
+    if (!frame || size <= 0) {
+        xmlFree(frame);
+        ctx_finish(&c);
+        return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the HTML report");
+    }
+    char *rest = (char *)frame, *part1 = NULL, *part2 = NULL;
+    size_t len1 = 0, len2 = 0;
+    if (!split_at(&rest, "<nm-data></nm-data>", &part1, &len1) ||
+        !split_at(&rest, "<nm-static></nm-static>", &part2, &len2)) {
+        xmlFree(frame);
+        ctx_finish(&c);
+        return nm_diag_set(d, NM_ERR_INVAL, "the HTML report's frame lost its markers");
+    }
+    fwrite(part1, 1, len1, out);
+
+    /* Second pass: each host's data, written as it comes; the index and the
+     * static list are small enough to keep until the hosts are through. */
+    struct nm_buf index, line;
+    nm_buf_init(&index, SIZE_MAX);
+    nm_buf_init(&line, SIZE_MAX);
+    struct jw iw, lw;
+    jw_init(&iw, &index);
+    jw_init(&lw, &line);
+    struct strtab tab;
+    strtab_init(&tab);
+    jw_open(&iw, '[');
+    htmlDocPtr sdoc = htmlNewDocNoDtD(NULL, NULL);
+    xmlNodePtr sroot = xmlNewNode(NULL, BAD_CAST "div");
+    xmlDocSetRootElement(sdoc, sroot);
+    attr(sroot, "id", "worst-hosts");
+    attr(sroot, "class", "nojs");
+    size_t n_static = c.n_hosts < NOJS_HOSTS ? c.n_hosts : NOJS_HOSTS;
+    textf(el(sroot, "h3", NULL), "The %zu riskiest hosts and their worst findings", n_static);
+    xmlNodePtr sol = el(sroot, "ol", "list");
+    xmlNodePtr *slots = nm_xcalloc(n_static + 1, sizeof *slots);
+    for (size_t k = 0; k < n_static; k++)
+        slots[k] = el(sol, "li", NULL);
+
+    fputs("<script type=\"application/json\" class=\"nm-hosts\">\n", out);
+    r = nm_host_iter_rewind(hosts, d);
+    size_t i = 0;
+    while (r == 0 && (r = nm_host_iter_next(hosts, &h, d)) == 0 && h) {
+        if (i >= c.n_hosts) {
+            r = nm_diag_set(d, NM_ERR_INVAL, "the hosts changed between the two passes");
+            break;
+        }
+        struct hinfo *hi = &c.hosts[i];
+        hi->h = h;
+        if (i && i % HOST_CHUNK == 0)
+            fputs("</script>\n<script type=\"application/json\" class=\"nm-hosts\">\n", out);
+        host_points(hi);
+        nm_buf_reset(&line);
+        lw.depth = 0;
+        lw.more[0] = false;
+        host_data(&lw, &tab, &c, hi, i);
+        nm_buf_append(&line, "\n", 1);
+        fwrite(line.data, 1, line.len, out);
+        if (i)
+            nm_buf_append(&index, "\n", 1);
+        host_index_row(&iw, hi, i);
+        if (c.rank[i] < n_static) {
+            xmlNodePtr tmp = xmlNewNode(NULL, BAD_CAST "ol");
+            host_static(tmp, hi, i);
+            xmlNodePtr li = tmp->children;
+            xmlUnlinkNode(li);
+            xmlReplaceNode(slots[c.rank[i]], li);
+            xmlFreeNode(slots[c.rank[i]]);
+            slots[c.rank[i]] = li;
+            xmlFreeNode(tmp);
+        }
+        free(hi->points);
+        hi->points = NULL;
+        hi->h = NULL;
+        i++;
+    }
+    if (r == 0 && i != c.n_hosts)
+        r = nm_diag_set(d, NM_ERR_INVAL, "the hosts changed between the two passes");
+    free(slots);
+    jw_close(&iw, ']');
+    fputs("</script>\n<script type=\"application/json\" id=\"nm-index\">", out);
+    fwrite(index.data, 1, index.len, out);
+    fputs("</script>\n<script type=\"application/json\" id=\"nm-strings\">[", out);
+    if (tab.json.len)
+        fwrite(tab.json.data, 1, tab.json.len, out);
+    fputs("]</script>\n", out);
+    jw_finish(&iw);
+    jw_finish(&lw);
+    nm_buf_finish(&index);
+    nm_buf_finish(&line);
+    strtab_finish(&tab);
+    fwrite(part2, 1, len2, out);
+    if (n_static) {
+        /* Serialised as the frame is: ASCII, other characters as references. */
+        xmlChar *smem = NULL;
+        int ssize = 0;
+        htmlDocDumpMemoryFormat(sdoc, &smem, &ssize, 1);
+        if (smem && ssize > 0)
+            fwrite(smem, 1, (size_t)ssize, out);
+        else
+            r = r ? r : nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the HTML report");
+        xmlFree(smem);
+    }
+    xmlFreeDoc(sdoc);
+    fwrite(rest, 1, strlen(rest), out);
+    xmlFree(frame);
+    ctx_finish(&c);
+    if (r == 0 && (fflush(out) != 0 || ferror(out)))
+        r = nm_diag_set(d, NM_ERR_IO, "cannot write the HTML report: %s",
+                        strerror(errno ? errno : EIO));
+    return r;
+}
+
+int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
+{
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    char *mem = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&mem, &len);
+    if (!out)
+        return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the HTML report");
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    int r = nm_report_html_stream(report, &it, out, d);
+    if (fclose(out) != 0 && r == 0)
+        r = nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the HTML report");
+    if (r < 0) {
+        free(mem);
+        return r;
+    }
+    *ret_data = mem;
+    *ret_len = len;
+    return 0;
+}
+
+/* Streamed into a temporary beside path, then renamed over it (as
+ * nm_write_atomic does with a buffer): the page is never held whole. */
 int nm_report_write_html(const json_t *report, const char *path, nm_diag *d)
 {
-    return nm_report_write_rendered(nm_report_render_html, report, path, d);
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    const char *slash = strrchr(path, '/');
+    char *prefix = nm_temp_prefix(slash ? slash + 1 : path);
+    char *tmp = slash ? nm_xasprintf("%.*s/%sXXXXXX", (int)(slash - path), path, prefix)
+                      : nm_xasprintf("%sXXXXXX", prefix);
+    free(prefix);
+    int r = 0;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        r = nm_diag_set(d, NM_ERR_IO, "%s: cannot create temporary file: %s", path,
+                        strerror(errno));
+        free(tmp);
+        return r;
+    }
+    FILE *out = fdopen(fd, "w");
+    if (!out) {
+        r = nm_diag_set(d, NM_ERR_IO, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    r = nm_report_html_stream(report, &it, out, d);
+    if (r == 0 && (fchmod(fd, NM_OUTDIR_FILE_MODE) < 0 || fsync(fd) < 0))
+        r = nm_diag_set(d, NM_ERR_IO, "%s: %s", tmp, strerror(errno));
+    if (fclose(out) != 0 && r == 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+    if (r == 0 && rename(tmp, path) < 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+out:
+    if (r < 0)
+        unlink(tmp);
+    free(tmp);
+    return r;
 }

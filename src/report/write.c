@@ -29,6 +29,8 @@ int nm_report_take_xml(xmlChar *mem, int size, const char *what, char **ret_data
 int nm_report_write_rendered(nm_report_renderer render, const json_t *report, const char *path,
                              nm_diag *d)
 {
+    if (render == nm_report_render_html)
+        return nm_report_write_html(report, path, d); /* streamed, not held */
     char *data = NULL;
     size_t len = 0;
     int r = render(report, &data, &len, d);
