@@ -9,10 +9,11 @@
 # cert-host generated now with three TLS endpoints (valid,
 # expired, and one still serving a certificate renewed on disk), the roles
 # of tests/fleet/roles.json, and waivers (one active, one expired).
-# Both scans get NEARMISS_NOW = the moment they start (a build that ignores
-# it reads the same real clock), so certificate days left agree.
-# Removed before comparing: started_at, finished_at, every *_ms field and
-# uptime_seconds (the fake hosts show the real machine's uptime).
+# Both scans get one NEARMISS_NOW (the caller's, else the moment the first
+# starts), so certificate days left and first_seen agree.
+# Removed before comparing: started_at, finished_at and ended_at wherever
+# they are, every *_ms field and uptime_seconds (the fake hosts show the real
+# machine's uptime).
 # Needs root or the current user's sshd access, jq, openssl.
 set -euo pipefail
 
@@ -66,9 +67,10 @@ cat >"$WORK/waivers.json" <<'JSON'
     "expires": "2020-01-31" } ] }
 JSON
 
+NOW=${NEARMISS_NOW:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
 scan() { # scan BINARY OUTDIR
     local rc=0
-    NEARMISS_NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ) "$1" scan -i "$WORK/inventory.json" \
+    NEARMISS_NOW=$NOW "$1" scan -i "$WORK/inventory.json" \
         -w "$WORK/waivers.json" --tls-ca "$P/root.pem" --tls-timeout 5 --timeout 20 \
         --format json,html,junit,prom -q -o "$2" || rc=$?
     [[ $rc == 0 || $rc == 2 ]] || { echo "$1 exited $rc" >&2; exit 1; }
@@ -77,16 +79,16 @@ scan "$OLD" "$WORK/old"
 scan "$NEW" "$WORK/new"
 norm() {
     jq -S 'del(.started_at, .finished_at)
-           | walk(if type == "object" then with_entries(select((.key | endswith("_ms")) or .key == "uptime_seconds" | not)) else . end)' "$1"
+           | walk(if type == "object" then with_entries(select((.key | endswith("_ms")) or .key == "uptime_seconds" or .key == "started_at" or .key == "ended_at" | not)) else . end)' "$1"
 }
 norm "$WORK/old/latest.json" >"$WORK/old.json"
 norm "$WORK/new/latest.json" >"$WORK/new.json"
 # Key order matters too: compare unsorted as well.
 jq 'del(.started_at, .finished_at)
-    | walk(if type == "object" then with_entries(select((.key | endswith("_ms")) or .key == "uptime_seconds" | not)) else . end)' \
+    | walk(if type == "object" then with_entries(select((.key | endswith("_ms")) or .key == "uptime_seconds" or .key == "started_at" or .key == "ended_at" | not)) else . end)' \
     "$WORK/old/latest.json" >"$WORK/old.ordered.json"
 jq 'del(.started_at, .finished_at)
-    | walk(if type == "object" then with_entries(select((.key | endswith("_ms")) or .key == "uptime_seconds" | not)) else . end)' \
+    | walk(if type == "object" then with_entries(select((.key | endswith("_ms")) or .key == "uptime_seconds" or .key == "started_at" or .key == "ended_at" | not)) else . end)' \
     "$WORK/new/latest.json" >"$WORK/new.ordered.json"
 echo "hosts: $(jq '.hosts | length' "$WORK/new.json"), findings: $(jq '[.hosts[].findings[]] | length' "$WORK/new.json"), fleet findings: $(jq '.fleet_findings | length' "$WORK/new.json"), bytes: $(wc -c <"$WORK/new/latest.json")"
 if diff -u "$WORK/old.ordered.json" "$WORK/new.ordered.json"; then

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -74,6 +75,55 @@ int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned
         char *data = NULL;
         size_t len = 0;
         int r = f->render(report, &data, &len, d);
+        if (r == 0)
+            r = nm_outdir_stage(od, f->file, data, len, d);
+        free(data);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Every host of it, in a copy of report: the HTML page is built whole. */
+static int gather_hosts(const json_t *report, const struct nm_host_iter *it, json_t **ret,
+                        nm_diag *d)
+{
+    json_t *hosts = json_array();
+    const json_t *h;
+    int r = nm_host_iter_rewind(it, d);
+    while (r == 0 && (r = nm_host_iter_next(it, &h, d)) == 0 && h)
+        json_array_append(hosts, (json_t *)h);
+    if (r < 0) {
+        json_decref(hosts);
+        return r;
+    }
+    json_t *full = json_copy((json_t *)report);
+    json_object_set_new(full, "hosts", hosts);
+    *ret = full;
+    return 0;
+}
+
+int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_iter *it,
+                                  struct nm_outdir *od, unsigned fmts, nm_diag *d)
+{
+    for (size_t i = 0; i < nm_report_n_formats; i++) {
+        const struct nm_report_format_info *f = &nm_report_formats[i];
+        if (!(fmts & f->bit))
+            continue;
+        char *data = NULL;
+        size_t len = 0;
+        int r = 0;
+        if (f->bit == NM_FORMAT_JUNIT) {
+            r = nm_report_render_junit_hosts(report, it, &data, &len, d);
+        } else if (f->bit == NM_FORMAT_PROM) {
+            r = nm_report_render_prom_hosts(report, it, &data, &len, d);
+        } else {
+            json_t *full = NULL;
+            r = gather_hosts(report, it, &full, d);
+            if (r == 0)
+                r = f->render(full, &data, &len, d);
+            json_decref(full);
+        }
         if (r == 0)
             r = nm_outdir_stage(od, f->file, data, len, d);
         free(data);

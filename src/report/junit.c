@@ -32,6 +32,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/utf8.h"
@@ -490,6 +491,15 @@ static void add_fleet(xmlNodePtr root, const json_t *report, const char *timesta
 
 int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
 {
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_render_junit_hosts(report, &it, ret_data, ret_len, d);
+}
+
+int nm_report_render_junit_hosts(const json_t *report, const struct nm_host_iter *it,
+                                 char **ret_data, size_t *ret_len, nm_diag *d)
+{
     if (!json_is_object(report))
         return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
@@ -503,16 +513,21 @@ int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_le
     const char *ts = junit_timestamp(str(report, "started_at"), ts_buf) ? ts_buf : NULL;
     /* Absent or null: no threshold, warnings pass. */
     int fail_on = nm_severity_from_name(str(report, "fail_on"));
-    size_t i;
+    size_t i = 0;
     const json_t *h;
     double ms = 0;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        add_host(root, h, ts, i, fail_on, &total);
+    int r = nm_host_iter_rewind(it, d);
+    while (r == 0 && (r = nm_host_iter_next(it, &h, d)) == 0 && h) {
+        add_host(root, h, ts, i++, fail_on, &total);
         const json_t *dur = json_object_get(json_object_get(h, "scan"), "duration_ms");
         if (json_is_number(dur) && json_number_value(dur) > 0)
             ms += json_number_value(dur);
     }
-    add_fleet(root, report, ts, json_array_size(json_object_get(report, "hosts")), &total);
+    if (r < 0) {
+        xmlFreeDoc(doc);
+        return r;
+    }
+    add_fleet(root, report, ts, i, &total);
     /* testsuites carries no "skipped" in the Ant/Jenkins schema. */
     set_counts(root, &total, false);
     {
