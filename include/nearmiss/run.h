@@ -107,7 +107,22 @@ struct nm_run {
     struct nm_history *history;            /* open from history-open to history-commit */
     json_t *pruned_reports;                /* base names of reports of pruned runs (deleted) */
     struct nm_ticket_counts ticket_counts; /* planned and delivered this run */
+    /* A run that writes a report and opens no tickets keeps its hosts on
+     * disk (nearmiss/spool.h) from the moment each is scanned: the per-host
+     * steps (tls, waivers, history-load, score, and history-diff's marks)
+     * take them one at a time from there and put them back, and
+     * report["hosts"] holds only each host's summary (nm_run_host_summary),
+     * which is all that the fleet steps and the command layer read.  The
+     * writers take the whole hosts from the spool. */
+    struct nm_spool *spool;
+    json_t *full_hosts; /* per host: null (in the spool), or the host the spool could not take */
 };
+
+/* What report["hosts"] holds for a host whose whole object is on disk: name,
+ * status, error, criticality, score, its active findings' severity, message
+ * and change, the metrics of checks that fleet rules read (cs), and a
+ * script-saving error.  A new reference; host is borrowed. */
+json_t *nm_run_host_summary(const struct nm_checkset *cs, const json_t *host);
 
 /* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when
  * NEARMISS_NOW is set but malformed. */

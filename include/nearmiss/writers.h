@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nearmiss/error.h"
 
@@ -53,6 +54,12 @@ int nm_report_render_junit_hosts(const json_t *report, const struct nm_host_iter
                                  char **ret_data, size_t *ret_len, nm_diag *d);
 int nm_report_render_prom_hosts(const json_t *report, const struct nm_host_iter *it,
                                 char **ret_data, size_t *ret_len, nm_diag *d);
+
+/* The JUnit document written to f suite by suite: two passes over it (the
+ * totals first, which the root carries), never more than one host's suite
+ * in memory; the bytes nm_report_render_junit() gives. */
+int nm_report_junit_stream(const json_t *report, const struct nm_host_iter *it, FILE *f,
+                           nm_diag *d);
 
 /* A renderer, as the three above; nm_report_write_rendered() renders with
  * it and writes the result to path atomically (mode 0600). */

@@ -4,9 +4,13 @@
  * `nearmiss scan` (the run's write step) and `nearmiss report`; both publish
  * through the report directory (nearmiss/outdir.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nearmiss/hostiter.h"
 #include "nearmiss/outdir.h"
@@ -103,6 +107,32 @@ static int gather_hosts(const json_t *report, const struct nm_host_iter *it, jso
     return 0;
 }
 
+/* Written suite by suite straight to its staged file. */
+static int stage_junit(const json_t *report, const struct nm_host_iter *it, struct nm_outdir *od,
+                       const char *name, nm_diag *d)
+{
+    int fd = nm_outdir_stage_open(od, name, d);
+    if (fd < 0)
+        return fd;
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    FILE *f = dup_fd >= 0 ? fdopen(dup_fd, "w") : NULL;
+    if (!f) {
+        int r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+        if (dup_fd >= 0)
+            close(dup_fd);
+        close(fd);
+        return r;
+    }
+    int r = nm_report_junit_stream(report, it, f, d);
+    if (fclose(f) != 0 && r == 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return nm_outdir_stage_close(od, fd, name, d);
+}
+
 int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_iter *it,
                                   struct nm_outdir *od, unsigned fmts, nm_diag *d)
 {
@@ -114,7 +144,9 @@ int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_ite
         size_t len = 0;
         int r = 0;
         if (f->bit == NM_FORMAT_JUNIT) {
-            r = nm_report_render_junit_hosts(report, it, &data, &len, d);
+            if ((r = stage_junit(report, it, od, f->file, d)) < 0)
+                return r;
+            continue;
         } else if (f->bit == NM_FORMAT_PROM) {
             r = nm_report_render_prom_hosts(report, it, &data, &len, d);
         } else {

@@ -217,11 +217,13 @@ static void check_streamed(const char *root, const char *label, const json_t *re
         struct nm_host_iter it;
         struct nm_host_iter_spool_state st;
         nm_host_iter_spool(&it, &st, sp);
-        r = nm_report_stage_hosts(bare, &it, &od, NM_FORMAT_JSON | NM_FORMAT_PROM, &name, &d);
+        r = nm_report_stage_hosts(bare, &it, &od, NM_FORMAT_JSON | NM_FORMAT_PROM | NM_FORMAT_JUNIT,
+                                  &name, &d);
         nm_host_iter_spool_finish(&st);
         json_decref(bare);
     } else {
-        r = nm_report_stage(report, &od, NM_FORMAT_JSON | NM_FORMAT_PROM, &name, &d);
+        r = nm_report_stage(report, &od, NM_FORMAT_JSON | NM_FORMAT_PROM | NM_FORMAT_JUNIT, &name,
+                            &d);
     }
     CHECK(r == 0);
     if (r < 0)
@@ -245,6 +247,15 @@ static void check_streamed(const char *root, const char *label, const json_t *re
     CHECK(got && prom && len == plen && memcmp(got, prom, len) == 0);
     free(got);
     free(prom);
+    /* And JUnit, written suite by suite, is the document built whole. */
+    char *junit = NULL;
+    CHECK(nm_report_render_junit(report, &junit, &plen, &d) == 0);
+    got = read_all(dir, NM_REPORT_JUNIT_NAME, &len);
+    CHECK(got && junit && len == plen && memcmp(got, junit, len) == 0);
+    if (!(got && junit && len == plen && memcmp(got, junit, len) == 0))
+        fprintf(stderr, "%s (spooled %d): streamed JUnit differs\n", label, spooled);
+    free(got);
+    free(junit);
     free(want);
     free(name);
     nm_outdir_finish(&od);
