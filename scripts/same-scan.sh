@@ -18,7 +18,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-[[ $# -eq 2 ]] || { sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 2; }
+[[ $# -eq 2 ]] || { sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 2; }
 OLD=$(realpath "$1")
 NEW=$(realpath "$2")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nm-same-scan.XXXXXX")

@@ -15,6 +15,8 @@
  *            and the served-versus-on-disk certificate comparison)
  *   waivers  mark accepted risks; list the waivers in the report
  *   score    each host's score
+ *   hosts    (a spooled run, see below) tls, waivers, history-load and score
+ *            done here instead, host by host from the spool
  *   shard    (scan --shard K/N) what the shard is, for merge to check
  *   fleet    role redundancy, spread and shared dependencies
  *   summary  finished_at, the counts and the fleet score (computed once)
@@ -31,9 +33,9 @@
  * Every step says which kinds of run it belongs to (enum nm_run_kind):
  *
  *   whole  reach outdir history-open scan tls waivers history-load score
- *          fleet summary history-diff tickets-plan write history-commit
+ *          hosts fleet summary history-diff tickets-plan write history-commit
  *          tickets-deliver
- *   shard  reach outdir scan tls waivers score shard summary write
+ *   shard  reach outdir scan tls waivers score hosts shard summary write
  *   merge  outdir history-open merge history-load fleet summary
  *          history-diff tickets-plan write history-commit tickets-deliver
  *
