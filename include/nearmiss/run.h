@@ -15,8 +15,9 @@
  *            and the served-versus-on-disk certificate comparison)
  *   waivers  mark accepted risks; list the waivers in the report
  *   score    each host's score
- *   hosts    (a spooled run, see below) tls, waivers, history-load and score
- *            done here instead, host by host from the spool
+ *   hosts    (a spooled run, see below) tls, waivers, history-load, score
+ *            and history-diff's marks done here instead, host by host
+ *            from the spool; history-diff then adds the fleet's part
  *   shard    (scan --shard K/N) what the shard is, for merge to check
  *   fleet    role redundancy, spread and shared dependencies
  *   summary  finished_at, the counts and the fleet score (computed once)
@@ -118,6 +119,7 @@ struct nm_run {
      * writers take the whole hosts from the spool. */
     struct nm_spool *spool;
     json_t *full_hosts; /* per host: null (in the spool), or the host the spool could not take */
+    struct nm_history_diff *diff; /* a spooled run: from the hosts step to history-diff */
 };
 
 /* What report["hosts"] holds for a host whose whole object is on disk: name,

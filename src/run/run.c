@@ -230,7 +230,15 @@ static int step_history_load(struct nm_run *run, nm_diag *d)
  * A spooled run's tls, waivers, history-load and score, host by host in
  * that order (each reads only its own host and the run's inputs, so doing
  * all four for one host before the next is the same as four passes), then
- * the host back to the spool and its summary into report["hosts"].
+ * the per-host part of history-diff, the host back to the spool and its
+ * summary into report["hosts"].
+ *
+ * history-diff's host part (change marks, what the host resolved, its
+ * samples) reads only that host and the database, and nothing between
+ * here and the history-diff step changes a host; history-load reads only
+ * samples of runs before this one and of the same host.  Marking here
+ * spares one more read and write of every host; the history-diff step
+ * then does the fleet's part (nm_history_diff_end).
  */
 static int step_hosts(struct nm_run *run, nm_diag *d)
 {
@@ -240,6 +248,8 @@ static int step_hosts(struct nm_run *run, nm_diag *d)
     json_t *sums = json_object_get(run->report, "hosts");
     json_t *one = json_pack("{s:[]}", "hosts");
     int r = 0;
+    if (run->history)
+        r = nm_history_diff_begin(run->history, &ctx, &run->diff, d);
     for (size_t i = 0; r == 0 && i < run->inv->n_hosts; i++) {
         json_t *h = NULL;
         if ((r = full_host(run, i, &h, d)) < 0)
@@ -252,6 +262,8 @@ static int step_hosts(struct nm_run *run, nm_diag *d)
             json_array_clear(json_object_get(one, "hosts"));
         }
         nm_score_host(h);
+        if (r == 0 && run->diff)
+            r = nm_history_diff_host(run->diff, h, d);
         if (r == 0) {
             put_host(run, i, h);
             json_array_append_new(sums, nm_run_host_summary(run->cs, h));
@@ -269,25 +281,10 @@ static int step_history_diff(struct nm_run *run, nm_diag *d)
     struct nm_history_ctx ctx = history_ctx(run);
     if (!run->spool)
         return nm_history_diff(run->history, &ctx, run->report, d);
-    /* Each host's findings marked and put back; its summary again, since
-     * the marks are part of it. */
-    struct nm_history_diff *x = NULL;
-    int r = nm_history_diff_begin(run->history, &ctx, &x, d);
-    json_t *sums = json_object_get(run->report, "hosts");
-    for (size_t i = 0; r == 0 && i < run->inv->n_hosts; i++) {
-        json_t *h = NULL;
-        if ((r = full_host(run, i, &h, d)) < 0)
-            break;
-        r = nm_history_diff_host(x, h, d);
-        if (r == 0) {
-            put_host(run, i, h);
-            json_array_set_new(sums, i, nm_run_host_summary(run->cs, h));
-        }
-        json_decref(h);
-    }
-    if (r == 0)
-        r = nm_history_diff_end(x, run->report, d);
-    nm_history_diff_free(x);
+    /* The hosts were marked by the hosts step; the fleet's part now. */
+    int r = nm_history_diff_end(run->diff, run->report, d);
+    nm_history_diff_free(run->diff);
+    run->diff = NULL;
     return r;
 }
 
@@ -500,6 +497,8 @@ void nm_run_finish(struct nm_run *run)
     json_decref(run->pruned_reports);
     nm_spool_destroy(run->spool);
     json_decref(run->full_hosts);
+    nm_history_diff_free(run->diff);
+    run->diff = NULL;
     run->spool = NULL;
     run->full_hosts = NULL;
     run->report = NULL;
