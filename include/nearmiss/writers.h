@@ -61,6 +61,10 @@ int nm_report_render_prom_hosts(const json_t *report, const struct nm_host_iter 
 int nm_report_junit_stream(const json_t *report, const struct nm_host_iter *it, FILE *f,
                            nm_diag *d);
 
+/* The Prometheus file written to f family by family, each family's samples
+ * freed once written; the bytes nm_report_render_prom() gives. */
+int nm_report_prom_stream(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d);
+
 /* A renderer, as the three above; nm_report_write_rendered() renders with
  * it and writes the result to path atomically (mode 0600). */
 typedef int (*nm_report_renderer)(const json_t *report, char **ret_data, size_t *ret_len,

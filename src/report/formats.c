@@ -107,9 +107,11 @@ static int gather_hosts(const json_t *report, const struct nm_host_iter *it, jso
     return 0;
 }
 
-/* Written suite by suite straight to its staged file. */
-static int stage_junit(const json_t *report, const struct nm_host_iter *it, struct nm_outdir *od,
-                       const char *name, nm_diag *d)
+typedef int (*stream_fn)(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d);
+
+/* Written straight to its staged file, never whole in memory. */
+static int stage_stream(stream_fn write, const json_t *report, const struct nm_host_iter *it,
+                        struct nm_outdir *od, const char *name, nm_diag *d)
 {
     int fd = nm_outdir_stage_open(od, name, d);
     if (fd < 0)
@@ -123,7 +125,7 @@ static int stage_junit(const json_t *report, const struct nm_host_iter *it, stru
         close(fd);
         return r;
     }
-    int r = nm_report_junit_stream(report, it, f, d);
+    int r = write(report, it, f, d);
     if (fclose(f) != 0 && r == 0)
         r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
     if (r < 0) {
@@ -143,12 +145,12 @@ int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_ite
         char *data = NULL;
         size_t len = 0;
         int r = 0;
-        if (f->bit == NM_FORMAT_JUNIT) {
-            if ((r = stage_junit(report, it, od, f->file, d)) < 0)
+        if (f->bit == NM_FORMAT_JUNIT || f->bit == NM_FORMAT_PROM) {
+            stream_fn write =
+                f->bit == NM_FORMAT_JUNIT ? nm_report_junit_stream : nm_report_prom_stream;
+            if ((r = stage_stream(write, report, it, od, f->file, d)) < 0)
                 return r;
             continue;
-        } else if (f->bit == NM_FORMAT_PROM) {
-            r = nm_report_render_prom_hosts(report, it, &data, &len, d);
         } else {
             json_t *full = NULL;
             r = gather_hosts(report, it, &full, d);

@@ -10,6 +10,7 @@
  * label set (first occurrence wins): a report with two hosts of the same
  * name, or a certificate listed twice, must not yield an invalid file.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -376,8 +377,24 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
     return nm_report_render_prom_hosts(report, &it, ret_data, ret_len, d);
 }
 
+static int prom_render(const json_t *report, const struct nm_host_iter *it, FILE *to,
+                       char **ret_data, size_t *ret_len, nm_diag *d);
+
 int nm_report_render_prom_hosts(const json_t *report, const struct nm_host_iter *it,
                                 char **ret_data, size_t *ret_len, nm_diag *d)
+{
+    return prom_render(report, it, NULL, ret_data, ret_len, d);
+}
+
+int nm_report_prom_stream(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d)
+{
+    return prom_render(report, it, f, NULL, NULL, d);
+}
+
+/* Into memory, or (to set) family by family into to, each family's samples
+ * freed once written. */
+static int prom_render(const json_t *report, const struct nm_host_iter *it, FILE *to,
+                       char **ret_data, size_t *ret_len, nm_diag *d)
 {
     if (!json_is_object(report))
         return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
@@ -446,9 +463,29 @@ int nm_report_render_prom_hosts(const json_t *report, const struct nm_host_iter 
                 continue;
             nm_buf_appendf(&out, "%s%s %s\n", f->name, f->s[j].labels, f->s[j].value);
         }
+        if (to) {
+            if (out.len)
+                fwrite(out.data, 1, out.len, to);
+            nm_buf_finish(&out);
+            nm_buf_init(&out, SIZE_MAX);
+            for (size_t j = 0; j < f->n; j++) {
+                free(f->s[j].labels);
+                free(f->s[j].value);
+            }
+            free(f->s);
+            f->s = NULL;
+            f->n = 0;
+        }
     }
     free_families(&p);
     nm_buf_finish(&b);
+    if (to) {
+        nm_buf_finish(&out);
+        if (ferror(to))
+            return nm_diag_set(d, NM_ERR_IO, "cannot write the Prometheus file: %s",
+                               strerror(errno));
+        return 0;
+    }
     size_t len = 0;
     char *data = nm_buf_steal(&out, &len);
     if (!data)

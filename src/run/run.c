@@ -119,15 +119,29 @@ json_t *nm_run_host_summary(const struct nm_checkset *cs, const json_t *host)
         json_array_append_new(fs, o);
     }
     json_object_set_new(sum, "findings", fs);
+    /* Of what a check with a fleet rule recorded, the fleet reads its first
+     * record's single-server flag and its (first) server: only those. */
     const json_t *metrics = json_object_get(host, "metrics");
     json_t *m = NULL;
     for (size_t k = 0; cs && k < cs->n_checks; k++) {
-        json_t *v = json_object_get(metrics, cs->checks[k].id);
-        if (!cs->checks[k].fleet || !v)
+        const struct nm_check_fleet *fr = cs->checks[k].fleet;
+        void *iter = json_object_iter(json_object_get(metrics, cs->checks[k].id));
+        if (!fr || !iter)
             continue;
+        const json_t *rec = json_object_iter_value(iter);
+        json_t *single = json_object_get(rec, fr->single);
+        json_t *server = json_object_get(rec, fr->server);
+        if (json_is_array(server))
+            server = json_array_get(server, 0);
+        json_t *slim = json_object();
+        if (single)
+            json_object_set(slim, fr->single, single);
+        if (server)
+            json_object_set(slim, fr->server, server);
         if (!m)
             m = json_object();
-        json_object_set(m, cs->checks[k].id, v);
+        json_object_set_new(m, cs->checks[k].id,
+                            json_pack("{s:o}", json_object_iter_key(iter), slim));
     }
     if (m)
         json_object_set_new(sum, "metrics", m);
