@@ -81,6 +81,16 @@ int nm_history_enrich(struct nm_history *h, const struct nm_history_ctx *ctx, js
  */
 int nm_history_diff(struct nm_history *h, const struct nm_history_ctx *ctx, json_t *report,
                     nm_diag *d);
+/* The same in three parts, for a run whose hosts are not all in memory:
+ * begin (the run recorded), each host in report order (its findings marked,
+ * what it no longer has resolved, its samples recorded), then end with the
+ * report whose fleet findings and summary are final.  free accepts NULL. */
+struct nm_history_diff;
+int nm_history_diff_begin(struct nm_history *h, const struct nm_history_ctx *ctx,
+                          struct nm_history_diff **ret, nm_diag *d);
+int nm_history_diff_host(struct nm_history_diff *x, json_t *host, nm_diag *d);
+int nm_history_diff_end(struct nm_history_diff *x, json_t *report, nm_diag *d);
+void nm_history_diff_free(struct nm_history_diff *x);
 
 /* The timestamped report file of this run (its base name is stored). */
 int nm_history_set_report(struct nm_history *h, const char *path, nm_diag *d);

@@ -71,6 +71,18 @@ int nm_outdir_stage(struct nm_outdir *od, const char *name, const void *data, si
 typedef int (*nm_outdir_writer)(FILE *out, void *ctx, nm_diag *d);
 int nm_outdir_stage_stream(struct nm_outdir *od, const char *name, nm_outdir_writer write_fn,
                            void *ctx, nm_diag *d);
+/* A temporary for `name` that is not staged (a run's scratch file, such as
+ * the host spool): created 0600 with the staging name, so that the sweep
+ * of a later run removes it when this one dies.  Returns its descriptor
+ * (open for writing) and its name inside the directory in *ret_tmp; the
+ * caller removes it (unlinkat on od->dir_fd). */
+int nm_outdir_temp(struct nm_outdir *od, const char *name, char **ret_tmp, nm_diag *d);
+/* Staging written in pieces: open returns a descriptor to a temporary that
+ * is staged at once (a discard removes it, whatever was written), close
+ * sets its mode, syncs and closes it.  A writer that fails closes the
+ * descriptor itself and leaves the temporary to the discard. */
+int nm_outdir_stage_open(struct nm_outdir *od, const char *name, nm_diag *d);
+int nm_outdir_stage_close(struct nm_outdir *od, int fd, const char *name, nm_diag *d);
 /* Renames every staged file into place, in staging order, then fsyncs the
  * directory.  A failure removes the temporaries not yet renamed. */
 int nm_outdir_publish(struct nm_outdir *od, nm_diag *d);

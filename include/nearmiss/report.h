@@ -33,6 +33,13 @@ char *nm_report_stamped_name(const json_t *report);
 int nm_report_stage(const json_t *report, struct nm_outdir *od, unsigned formats,
                     char **ret_json_name, nm_diag *d);
 
+/* The same, with the hosts taken from it and report's own "hosts" ignored
+ * (its place among the keys kept): the JSON is written host by host, never
+ * held whole.  What a run whose hosts are kept on disk publishes. */
+struct nm_host_iter;
+int nm_report_stage_hosts(const json_t *report, const struct nm_host_iter *it, struct nm_outdir *od,
+                          unsigned formats, char **ret_json_name, nm_diag *d);
+
 /* Opens out_dir (taking its lock: not for a caller that holds it already),
  * stages the JSON files and publishes them.  The timestamped file's path in
  * *ret_path (malloc'd) if not NULL. */

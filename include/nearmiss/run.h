@@ -15,6 +15,9 @@
  *            and the served-versus-on-disk certificate comparison)
  *   waivers  mark accepted risks; list the waivers in the report
  *   score    each host's score
+ *   hosts    (a spooled run, see below) tls, waivers, history-load, score
+ *            and history-diff's marks done here instead, host by host
+ *            from the spool; history-diff then adds the fleet's part
  *   shard    (scan --shard K/N) what the shard is, for merge to check
  *   fleet    role redundancy, spread and shared dependencies
  *   summary  finished_at, the counts and the fleet score (computed once)
@@ -31,9 +34,9 @@
  * Every step says which kinds of run it belongs to (enum nm_run_kind):
  *
  *   whole  reach outdir history-open scan tls waivers history-load score
- *          fleet summary history-diff tickets-plan write history-commit
+ *          hosts fleet summary history-diff tickets-plan write history-commit
  *          tickets-deliver
- *   shard  reach outdir scan tls waivers score shard summary write
+ *   shard  reach outdir scan tls waivers score hosts shard summary write
  *   merge  outdir history-open merge history-load fleet summary
  *          history-diff tickets-plan write history-commit tickets-deliver
  *
@@ -117,7 +120,23 @@ struct nm_run {
     /* The steps that ran, in order (the failed one last). */
     struct nm_run_step_time step_times[NM_RUN_MAX_STEPS];
     size_t n_step_times;
+    /* A run that writes a report and opens no tickets keeps its hosts on
+     * disk (nearmiss/spool.h) from the moment each is scanned: the per-host
+     * steps (tls, waivers, history-load, score, and history-diff's marks)
+     * take them one at a time from there and put them back, and
+     * report["hosts"] holds only each host's summary (nm_run_host_summary),
+     * which is all that the fleet steps and the command layer read.  The
+     * writers take the whole hosts from the spool. */
+    struct nm_spool *spool;
+    json_t *full_hosts; /* per host: null (in the spool), or the host the spool could not take */
+    struct nm_history_diff *diff; /* a spooled run: from the hosts step to history-diff */
 };
+
+/* What report["hosts"] holds for a host whose whole object is on disk: name,
+ * status, error, criticality, score, its active findings' severity, message
+ * and change, the metrics of checks that fleet rules read (cs), and a
+ * script-saving error.  A new reference; host is borrowed. */
+json_t *nm_run_host_summary(const struct nm_checkset *cs, const json_t *host);
 
 /* Zeroes the run (fail_on NM_SEV_NONE) and takes its clock (nm_run_clock); NM_ERR_INVAL in d when
  * NEARMISS_NOW is set but malformed. */

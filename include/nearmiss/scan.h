@@ -50,6 +50,7 @@ struct nm_scan_progress {
     size_t n_running;
 };
 
+struct nm_spool;
 struct nm_scan_options {
     int jobs;
     int timeout_s;
@@ -61,6 +62,11 @@ struct nm_scan_options {
     enum nm_tls_discovery tls_discovery; /* TLS endpoints found on the hosts (0 = off) */
     const struct nm_max_per *max_per;    /* n_max_per limits, all applied */
     size_t n_max_per;
+    /* When set, each host goes to the spool as it finishes and leaves
+     * memory; its place in the report's "hosts" is then null (a host the
+     * spool could not take stays in memory, in its place).  Hosts with TLS
+     * endpoints are put again once those are attached. */
+    struct nm_spool *spool;
     /* Called from the main thread about every 200 ms and once at the end. */
     void (*progress)(void *ctx, const struct nm_scan_progress *p);
     /* Hosts named in nm_scan_progress.running once no more than this many

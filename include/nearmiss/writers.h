@@ -61,6 +61,24 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
 int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
 int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d);
 
+/* The same, with the hosts taken from it (rewound first) and report's own
+ * "hosts" ignored: what a run whose hosts are kept on disk renders. */
+struct nm_host_iter;
+int nm_report_render_junit_hosts(const json_t *report, const struct nm_host_iter *it,
+                                 char **ret_data, size_t *ret_len, nm_diag *d);
+int nm_report_render_prom_hosts(const json_t *report, const struct nm_host_iter *it,
+                                char **ret_data, size_t *ret_len, nm_diag *d);
+
+/* The JUnit document written to f suite by suite: two passes over it (the
+ * totals first, which the root carries), never more than one host's suite
+ * in memory; the bytes nm_report_render_junit() gives. */
+int nm_report_junit_stream(const json_t *report, const struct nm_host_iter *it, FILE *f,
+                           nm_diag *d);
+
+/* The Prometheus file written to f family by family, each family's samples
+ * freed once written; the bytes nm_report_render_prom() gives. */
+int nm_report_prom_stream(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d);
+
 /* A renderer, as the three above; nm_report_write_rendered() renders with
  * it and writes the result to path atomically (mode 0600). */
 typedef int (*nm_report_renderer)(const json_t *report, char **ret_data, size_t *ret_len,
@@ -98,6 +116,9 @@ int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned 
 struct nm_outdir;
 int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned formats,
                             nm_diag *d);
-
+/* The same with the hosts taken from it (report's "hosts" ignored).  The
+ * HTML page is rendered from a copy of report holding every host. */
+int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_iter *it,
+                                  struct nm_outdir *od, unsigned formats, nm_diag *d);
 
 #endif

@@ -392,43 +392,70 @@ static int finish_run(struct diff *df, const json_t *summary)
     return rc == SQLITE_DONE ? 0 : sql_fail(df, "recording the run");
 }
 
-int nm_history_diff(struct nm_history *h, const struct nm_history_ctx *ctx, json_t *report,
-                    nm_diag *d)
-{
-    struct diff df = {.h = h, .ctx = ctx, .marks = json_object(), .resolved = json_array(), .d = d};
+struct nm_history_diff {
+    struct diff df;
+    struct nm_history_ctx ctx; /* a copy: the caller's may be gone by the next host */
     int64_t prev_at;
     long prev_runs;
-    size_t i, j;
-    json_t *host, *f;
+};
+
+int nm_history_diff_begin(struct nm_history *h, const struct nm_history_ctx *ctx,
+                          struct nm_history_diff **ret, nm_diag *d)
+{
+    struct nm_history_diff *x = nm_xcalloc(1, sizeof *x);
+    x->ctx = *ctx;
+    x->df = (struct diff){
+        .h = h, .ctx = &x->ctx, .marks = json_object(), .resolved = json_array(), .d = d};
     int r;
-    if ((r = add_run(&df)) < 0 || (r = previous_run(&df, &prev_at, &prev_runs)) < 0)
-        goto out;
-    json_array_foreach (json_object_get(report, "hosts"), i, host) {
-        const char *name = jstr(host, "name");
-        if (!name)
-            continue;
-        if ((r = host_scan(&df, host)) < 0)
-            goto out;
-        /* A host that could not be scanned tells nothing: its findings are
-         * unknown, not fixed, and nothing is marked or resolved. */
-        if (!jstr(host, "status") || strcmp(jstr(host, "status"), "ok") != 0)
-            continue;
-        json_array_foreach (json_object_get(host, "findings"), j, f) {
-            if ((r = mark(&df, name, f)) < 0)
-                goto out;
-        }
-        json_t *ran = ran_checks(host);
-        r = resolve_missing(&df, name, ran);
-        json_decref(ran);
-        if (r < 0 || (r = record_metrics(&df, name, json_object_get(host, "metrics"))) < 0)
-            goto out;
+    if ((r = add_run(&x->df)) < 0 || (r = previous_run(&x->df, &x->prev_at, &x->prev_runs)) < 0) {
+        nm_history_diff_free(x);
+        return r;
     }
+    *ret = x;
+    return 0;
+}
+
+int nm_history_diff_host(struct nm_history_diff *x, json_t *host, nm_diag *d)
+{
+    struct diff *df = &x->df;
+    df->d = d;
+    const char *name = jstr(host, "name");
+    size_t j;
+    json_t *f;
+    int r;
+    if (!name)
+        return 0;
+    if ((r = host_scan(df, host)) < 0)
+        return r;
+    /* A host that could not be scanned tells nothing: its findings are
+     * unknown, not fixed, and nothing is marked or resolved. */
+    if (!jstr(host, "status") || strcmp(jstr(host, "status"), "ok") != 0)
+        return 0;
+    json_array_foreach (json_object_get(host, "findings"), j, f) {
+        if ((r = mark(df, name, f)) < 0)
+            return r;
+    }
+    json_t *ran = ran_checks(host);
+    r = resolve_missing(df, name, ran);
+    json_decref(ran);
+    if (r == 0)
+        r = record_metrics(df, name, json_object_get(host, "metrics"));
+    return r;
+}
+
+int nm_history_diff_end(struct nm_history_diff *x, json_t *report, nm_diag *d)
+{
+    struct diff *df = &x->df;
+    df->d = d;
+    size_t j;
+    json_t *f;
+    int r;
     json_array_foreach (json_object_get(report, "fleet_findings"), j, f) {
-        if ((r = mark(&df, NULL, f)) < 0)
-            goto out;
+        if ((r = mark(df, NULL, f)) < 0)
+            return r;
     }
-    if ((r = resolve_missing(&df, NULL, NULL)) < 0)
-        goto out;
+    if ((r = resolve_missing(df, NULL, NULL)) < 0)
+        return r;
 
     json_t *summary = json_object_get(report, "summary");
     if (!json_is_object(summary)) {
@@ -436,26 +463,52 @@ int nm_history_diff(struct nm_history *h, const struct nm_history_ctx *ctx, json
         json_object_set_new(report, "summary", summary);
     }
     json_object_set_new(summary, "changes",
-                        json_pack("{s:I, s:I, s:I}", "new", (json_int_t)df.n_new, "persisting",
-                                  (json_int_t)df.n_persisting, "resolved",
-                                  (json_int_t)df.n_resolved));
-    json_object_set(report, "resolved", df.resolved);
-    if ((r = finish_run(&df, summary)) < 0)
-        goto out;
+                        json_pack("{s:I, s:I, s:I}", "new", (json_int_t)df->n_new, "persisting",
+                                  (json_int_t)df->n_persisting, "resolved",
+                                  (json_int_t)df->n_resolved));
+    json_object_set(report, "resolved", df->resolved);
+    if ((r = finish_run(df, summary)) < 0)
+        return r;
 
     json_t *hist = json_object();
     json_object_set_new(hist, "database", json_string(NM_HISTORY_FILE));
-    json_object_set_new(hist, "previous_run", prev_at == INT64_MIN ? json_null() : iso(prev_at));
-    json_object_set_new(hist, "runs", json_integer(prev_runs + 1));
+    json_object_set_new(hist, "previous_run",
+                        x->prev_at == INT64_MIN ? json_null() : iso(x->prev_at));
+    json_object_set_new(hist, "runs", json_integer(x->prev_runs + 1));
     json_t *window = NULL;
-    if ((r = nm_ledger_window(h->db, h->now, 30, &window, d)) < 0) {
+    if ((r = nm_ledger_window(df->h->db, df->h->now, 30, &window, d)) < 0) {
         json_decref(hist);
-        goto out;
+        return r;
     }
     json_object_set_new(hist, "ledger", window);
     json_object_set_new(report, "history", hist);
+    return 0;
+}
+
+void nm_history_diff_free(struct nm_history_diff *x)
+{
+    if (!x)
+        return;
+    json_decref(x->df.marks);
+    json_decref(x->df.resolved);
+    free(x);
+}
+
+int nm_history_diff(struct nm_history *h, const struct nm_history_ctx *ctx, json_t *report,
+                    nm_diag *d)
+{
+    struct nm_history_diff *x = NULL;
+    int r = nm_history_diff_begin(h, ctx, &x, d);
+    size_t i;
+    json_t *host;
+    if (r < 0)
+        return r;
+    json_array_foreach (json_object_get(report, "hosts"), i, host) {
+        if ((r = nm_history_diff_host(x, host, d)) < 0)
+            goto out;
+    }
+    r = nm_history_diff_end(x, report, d);
 out:
-    json_decref(df.marks);
-    json_decref(df.resolved);
+    nm_history_diff_free(x);
     return r;
 }

@@ -4,10 +4,15 @@
  * `nearmiss scan` (the run's write step) and `nearmiss report`; both publish
  * through the report directory (nearmiss/outdir.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -94,6 +99,53 @@ int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned
         if (r == 0)
             r = nm_outdir_stage(od, f->file, data, len, d);
         free(data);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+typedef int (*stream_fn)(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d);
+
+/* Written straight to its staged file, never whole in memory. */
+static int stage_stream(stream_fn write, const json_t *report, const struct nm_host_iter *it,
+                        struct nm_outdir *od, const char *name, nm_diag *d)
+{
+    int fd = nm_outdir_stage_open(od, name, d);
+    if (fd < 0)
+        return fd;
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    FILE *f = dup_fd >= 0 ? fdopen(dup_fd, "w") : NULL;
+    if (!f) {
+        int r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+        if (dup_fd >= 0)
+            close(dup_fd);
+        close(fd);
+        return r;
+    }
+    int r = write(report, it, f, d);
+    if (fclose(f) != 0 && r == 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return nm_outdir_stage_close(od, fd, name, d);
+}
+
+int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_iter *it,
+                                  struct nm_outdir *od, unsigned fmts, nm_diag *d)
+{
+    for (size_t i = 0; i < nm_report_n_formats; i++) {
+        const struct nm_report_format_info *f = &nm_report_formats[i];
+        if (!(fmts & f->bit))
+            continue;
+        /* Every writer takes its hosts from the iterator, one at a time:
+         * nothing here holds the fleet whole. */
+        stream_fn write = f->bit == NM_FORMAT_HTML    ? nm_report_html_stream
+                          : f->bit == NM_FORMAT_JUNIT ? nm_report_junit_stream
+                                                      : nm_report_prom_stream;
+        int r = stage_stream(write, report, it, od, f->file, d);
         if (r < 0)
             return r;
     }

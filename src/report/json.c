@@ -3,9 +3,13 @@
  * JSON, the rendered formats, then latest.json, staged in the report
  * directory and renamed into place together (nearmiss/outdir.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/util.h"
@@ -39,23 +43,199 @@ int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret
     return 0;
 }
 
-static int render_json(const json_t *report, char **ret_text, size_t *ret_len, nm_diag *d)
+/*
+ * The JSON report written piece by piece, each host as the iterator hands
+ * it out: the bytes json_dumps(JSON_FLAGS) and a trailing newline give for
+ * the same report with those hosts, without the whole text (or the whole
+ * tree) in memory.  jansson's
+ * indented form puts every member on its own line, indented two spaces per
+ * level, and a newline in its output is always structure (newlines inside
+ * strings are escaped), so a value dumped on its own moves one level in by
+ * indenting after each of its newlines.
+ */
+/* JSON_ENSURE_ASCII is not used: reports stay readable UTF-8 (host data
+ * went through the sanitiser).  Fifteen significant digits print a score of
+ * 37.8 as 37.8, where jansson's default seventeen show the binary rounding
+ * (37.799999999999997). */
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+struct out {
+    int fd;
+    const char *what; /* for messages */
+    char buf[1 << 16];
+    size_t len;
+    int err; /* errno of the first failed write */
+};
+
+static void out_flush(struct out *o)
 {
-    /* Host data went through the sanitiser, so this cannot fail on content;
-     * JSON_ENSURE_ASCII is not used: reports stay readable UTF-8.  Fifteen
-     * significant digits print a score of 37.8 as 37.8, where jansson's
-     * default seventeen show the binary rounding (37.799999999999997). */
-    char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    const char *p = o->buf;
+    while (o->len > 0 && !o->err) {
+        ssize_t w = write(o->fd, p, o->len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            o->err = errno;
+            break;
+        }
+        p += w;
+        o->len -= (size_t)w;
+    }
+    o->len = 0;
+}
+
+static void out_put(struct out *o, const char *s, size_t len)
+{
+    while (len > 0) {
+        if (o->len == sizeof o->buf)
+            out_flush(o);
+        size_t n = sizeof o->buf - o->len;
+        n = n < len ? n : len;
+        memcpy(o->buf + o->len, s, n);
+        o->len += n;
+        s += n;
+        len -= n;
+    }
+}
+
+/* value at `depth` levels in: its text with depth*2 spaces after each newline. */
+static int out_value(struct out *o, const json_t *value, int depth, nm_diag *d)
+{
+    char *text = json_dumps(value, JSON_FLAGS | JSON_ENCODE_ANY);
     if (!text)
         return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the report");
-    /* One trailing newline, as text files have; jansson allocates with malloc. */
-    size_t len = strlen(text);
-    text = nm_xrealloc(text, len + 2);
-    text[len++] = '\n';
-    text[len] = '\0';
-    *ret_text = text;
-    *ret_len = len;
+    static const char pad[] = "\n        ";
+    size_t n_pad = 1 + (size_t)depth * 2;
+    const char *p = text;
+    for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        out_put(o, p, (size_t)(nl - p));
+        out_put(o, pad, n_pad);
+    }
+    out_put(o, p, strlen(p));
+    free(text);
     return 0;
+}
+
+static int out_hosts(struct out *o, const struct nm_host_iter *it, nm_diag *d)
+{
+    const json_t *h;
+    size_t n = 0;
+    int r = nm_host_iter_rewind(it, d);
+    while (r == 0 && (r = nm_host_iter_next(it, &h, d)) == 0 && h) {
+        out_put(o, n++ ? ",\n    " : "[\n    ", 6);
+        r = out_value(o, h, 2, d);
+    }
+    if (r == 0)
+        out_put(o, n ? "\n  ]" : "[]", n ? 4 : 2);
+    return r;
+}
+
+static int stream_json(struct out *o, const json_t *report, const struct nm_host_iter *it,
+                       nm_diag *d)
+{
+    const char *key;
+    const json_t *value;
+    size_t n = 0;
+    int r = 0;
+    out_put(o, "{", 1);
+    json_object_foreach ((json_t *)report, key, value) {
+        if (n++)
+            out_put(o, ",", 1);
+        out_put(o, "\n  ", 3);
+        json_t *k = json_string(key);
+        r = out_value(o, k, 1, d);
+        json_decref(k);
+        if (r < 0)
+            return r;
+        out_put(o, ": ", 2);
+        r = strcmp(key, "hosts") == 0 ? out_hosts(o, it, d) : out_value(o, value, 1, d);
+        if (r < 0)
+            return r;
+    }
+    out_put(o, n ? "\n}\n" : "}\n", n ? 3 : 2);
+    out_flush(o);
+    if (o->err)
+        return nm_diag_set(d, NM_ERR_IO, "%s: %s", o->what, strerror(o->err));
+    return 0;
+}
+
+static int stage_streamed(const json_t *report, const struct nm_host_iter *it, struct nm_outdir *od,
+                          const char *name, nm_diag *d)
+{
+    int fd = nm_outdir_stage_open(od, name, d);
+    if (fd < 0)
+        return fd;
+    struct out *o = nm_xcalloc(1, sizeof *o);
+    o->fd = fd;
+    o->what = name;
+    int r = stream_json(o, report, it, d);
+    free(o);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return nm_outdir_stage_close(od, fd, name, d);
+}
+
+/* latest.json: the staged timestamped file's bytes, read back in pieces. */
+static int stage_copy(struct nm_outdir *od, const char *from_tmp, const char *name, nm_diag *d)
+{
+    int in = openat(od->dir_fd, from_tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0)
+        return nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, from_tmp, strerror(errno));
+    int fd = nm_outdir_stage_open(od, name, d);
+    if (fd < 0) {
+        close(in);
+        return fd;
+    }
+    struct out *o = nm_xcalloc(1, sizeof *o);
+    o->fd = fd;
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(in, o->buf, sizeof o->buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, from_tmp, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        o->len = (size_t)n;
+        out_flush(o);
+        if (o->err) {
+            r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(o->err));
+            break;
+        }
+    }
+    free(o);
+    close(in);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return nm_outdir_stage_close(od, fd, name, d);
+}
+
+int nm_report_stage_hosts(const json_t *report, const struct nm_host_iter *it, struct nm_outdir *od,
+                          unsigned formats, char **ret_json_name, nm_diag *d)
+{
+    char *stamped = nm_report_stamped_name(report);
+    int r = stage_streamed(report, it, od, stamped, d);
+    const char *tmp = r == 0 ? od->staged[od->n_staged - 1].tmp : NULL;
+    char *stamped_tmp = tmp ? nm_xstrdup(tmp) : NULL;
+    if (r == 0)
+        r = nm_report_stage_formats_hosts(report, it, od, formats, d);
+    /* Last, so that whoever reads latest.json finds the rest already there. */
+    if (r == 0)
+        r = stage_copy(od, stamped_tmp, NM_REPORT_LATEST_NAME, d);
+    free(stamped_tmp);
+    if (r == 0 && ret_json_name) {
+        *ret_json_name = stamped;
+        stamped = NULL;
+    }
+    free(stamped);
+    return r;
 }
 
 char *nm_report_stamped_name(const json_t *report)
@@ -76,25 +256,10 @@ char *nm_report_stamped_name(const json_t *report)
 int nm_report_stage(const json_t *report, struct nm_outdir *od, unsigned formats,
                     char **ret_json_name, nm_diag *d)
 {
-    char *text = NULL, *stamped = NULL;
-    size_t len = 0;
-    int r = render_json(report, &text, &len, d);
-    if (r < 0)
-        return r;
-    stamped = nm_report_stamped_name(report);
-    r = nm_outdir_stage(od, stamped, text, len, d);
-    if (r == 0)
-        r = nm_report_stage_formats(report, od, formats, d);
-    /* Last, so that whoever reads latest.json finds the rest already there. */
-    if (r == 0)
-        r = nm_outdir_stage(od, NM_REPORT_LATEST_NAME, text, len, d);
-    free(text);
-    if (r == 0 && ret_json_name) {
-        *ret_json_name = stamped;
-        stamped = NULL;
-    }
-    free(stamped);
-    return r;
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_stage_hosts(report, &it, od, formats, ret_json_name, d);
 }
 
 int nm_report_write_json(const json_t *report, const char *out_dir, char **ret_path, nm_diag *d)

@@ -23,6 +23,7 @@
  * the tree through nm_utf8_clean() or the serialiser writes an unparseable
  * file.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/utf8.h"
@@ -490,49 +492,192 @@ static void add_fleet(xmlNodePtr root, const json_t *report, const char *timesta
 
 int nm_report_render_junit(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
 {
-    if (!json_is_object(report))
-        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_render_junit_hosts(report, &it, ret_data, ret_len, d);
+}
+
+/* The run's wall time when the report has both ends, else the sum of the
+ * suites (hosts are scanned in parallel: the wall time says more). */
+static void set_run_time(xmlNodePtr root, const json_t *report, double ms)
+{
+    int64_t t0, t1;
+    char buf[48];
+    if (nm_utc_parse(str(report, "started_at"), &t0) == 0 &&
+        nm_utc_parse(str(report, "finished_at"), &t1) == 0 && t1 >= t0)
+        ms = (double)(t1 - t0) * 1000.0;
+    long long whole = ms > 0 && ms < 1e15 ? (long long)ms : 0;
+    snprintf(buf, sizeof buf, "%lld.%03lld", whole / 1000, whole % 1000);
+    set_attr(root, "time", buf);
+}
+
+/* The document's root with nothing in it yet, its counts to be set. */
+static xmlDocPtr new_doc(xmlNodePtr *ret_root)
+{
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "testsuites");
     xmlDocSetRootElement(doc, root);
     set_attr(root, "name", "nearmiss");
-    struct counts total = {0};
-    set_counts(root, &total, false);
+    struct counts zero = {0};
+    set_counts(root, &zero, false);
+    *ret_root = root;
+    return doc;
+}
 
+static double host_ms(const json_t *h)
+{
+    const json_t *dur = json_object_get(json_object_get(h, "scan"), "duration_ms");
+    return json_is_number(dur) && json_number_value(dur) > 0 ? json_number_value(dur) : 0;
+}
+
+int nm_report_render_junit_hosts(const json_t *report, const struct nm_host_iter *it,
+                                 char **ret_data, size_t *ret_len, nm_diag *d)
+{
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    xmlNodePtr root;
+    xmlDocPtr doc = new_doc(&root);
+    struct counts total = {0};
     char ts_buf[20];
     const char *ts = junit_timestamp(str(report, "started_at"), ts_buf) ? ts_buf : NULL;
     /* Absent or null: no threshold, warnings pass. */
     int fail_on = nm_severity_from_name(str(report, "fail_on"));
-    size_t i;
+    size_t i = 0;
     const json_t *h;
     double ms = 0;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        add_host(root, h, ts, i, fail_on, &total);
-        const json_t *dur = json_object_get(json_object_get(h, "scan"), "duration_ms");
-        if (json_is_number(dur) && json_number_value(dur) > 0)
-            ms += json_number_value(dur);
+    int r = nm_host_iter_rewind(it, d);
+    while (r == 0 && (r = nm_host_iter_next(it, &h, d)) == 0 && h) {
+        add_host(root, h, ts, i++, fail_on, &total);
+        ms += host_ms(h);
     }
-    add_fleet(root, report, ts, json_array_size(json_object_get(report, "hosts")), &total);
+    if (r < 0) {
+        xmlFreeDoc(doc);
+        return r;
+    }
+    add_fleet(root, report, ts, i, &total);
     /* testsuites carries no "skipped" in the Ant/Jenkins schema. */
     set_counts(root, &total, false);
-    {
-        /* Hosts are scanned in parallel: the wall time of the run says more
-         * than the sum of the suites, which is the fallback. */
-        int64_t t0, t1;
-        char buf[48];
-        if (nm_utc_parse(str(report, "started_at"), &t0) == 0 &&
-            nm_utc_parse(str(report, "finished_at"), &t1) == 0 && t1 >= t0)
-            ms = (double)(t1 - t0) * 1000.0;
-        long long whole = ms > 0 && ms < 1e15 ? (long long)ms : 0;
-        snprintf(buf, sizeof buf, "%lld.%03lld", whole / 1000, whole % 1000);
-        set_attr(root, "time", buf);
-    }
+    set_run_time(root, report, ms);
 
     xmlChar *mem = NULL;
     int size = 0;
     xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);
     xmlFreeDoc(doc);
     return nm_report_take_xml(mem, size, "JUnit XML", ret_data, ret_len, d);
+}
+
+/* Frees what add_host()/add_fleet() appended to root after `last`. */
+static void drop_after(xmlNodePtr root, xmlNodePtr last)
+{
+    for (xmlNodePtr n = last ? last->next : root->children, next; n; n = next) {
+        next = n->next;
+        xmlUnlinkNode(n);
+        xmlFreeNode(n);
+    }
+}
+
+/* Serialises what was appended to root after `last` as the whole-document
+ * dump would (one level in, each suite on its own lines), then frees it. */
+static void dump_after(FILE *f, xmlOutputBufferPtr ob, xmlDocPtr doc, xmlNodePtr root,
+                       xmlNodePtr last)
+{
+    for (xmlNodePtr n = last ? last->next : root->children; n; n = n->next) {
+        fputs("  ", f);
+        xmlNodeDumpOutput(ob, doc, n, 1, 1, "UTF-8");
+        xmlOutputBufferFlush(ob);
+        fputc('\n', f);
+    }
+    drop_after(root, last);
+}
+
+int nm_report_junit_stream(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d)
+{
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    static const char split[] = "  <!--nearmiss-suites-->\n";
+    xmlNodePtr root, mark = NULL;
+    xmlDocPtr doc = new_doc(&root);
+    xmlOutputBufferPtr ob = NULL;
+    xmlChar *mem = NULL;
+    struct counts total = {0};
+    char ts_buf[20];
+    const char *ts = junit_timestamp(str(report, "started_at"), ts_buf) ? ts_buf : NULL;
+    int fail_on = nm_severity_from_name(str(report, "fail_on"));
+    size_t i = 0;
+    const json_t *h;
+    double ms = 0;
+
+    /* First pass: the totals, which the root carries before any suite. */
+    bool any = false;
+    int r = nm_host_iter_rewind(it, d);
+    while (r == 0 && (r = nm_host_iter_next(it, &h, d)) == 0 && h) {
+        add_host(root, h, ts, i++, fail_on, &total);
+        ms += host_ms(h);
+        any = any || root->children;
+        drop_after(root, NULL);
+    }
+    if (r < 0)
+        goto out;
+    add_fleet(root, report, ts, i, &total);
+    any = any || root->children;
+    drop_after(root, NULL);
+    set_counts(root, &total, false);
+    set_run_time(root, report, ms);
+
+    /* The document around the suites, from libxml2 itself: dumped with a
+     * marker where the suites go (without suites, the root closes itself). */
+    if (any) {
+        mark = xmlNewComment(BAD_CAST "nearmiss-suites");
+        xmlAddChild(root, mark);
+    }
+    int size = 0;
+    xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);
+    if (mem && !any) {
+        fwrite(mem, 1, (size_t)size, f);
+        if (ferror(f))
+            r = nm_diag_set(d, NM_ERR_IO, "cannot write the JUnit XML: %s", strerror(errno));
+        goto out;
+    }
+    const char *at = mem ? strstr((const char *)mem, split) : NULL;
+    if (!at) {
+        r = nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the JUnit XML");
+        goto out;
+    }
+    fwrite(mem, 1, (size_t)(at - (const char *)mem), f);
+
+    /* Second pass: each suite written and freed before the next.  The
+     * whole-document dump names the encoding on the document while it
+     * writes, which keeps non-ASCII text in attributes as UTF-8 rather than
+     * character references; the suites are written under the same terms. */
+    if (!doc->encoding)
+        doc->encoding = xmlStrdup(BAD_CAST "UTF-8");
+    ob = xmlOutputBufferCreateFile(f, NULL);
+    if (!ob) {
+        r = nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the JUnit XML");
+        goto out;
+    }
+    i = 0;
+    r = nm_host_iter_rewind(it, d);
+    while (r == 0 && (r = nm_host_iter_next(it, &h, d)) == 0 && h) {
+        xmlNodePtr last = root->last;
+        add_host(root, h, ts, i++, fail_on, &(struct counts){0});
+        dump_after(f, ob, doc, root, last);
+    }
+    if (r < 0)
+        goto out;
+    xmlNodePtr last = root->last;
+    add_fleet(root, report, ts, i, &(struct counts){0});
+    dump_after(f, ob, doc, root, last);
+    fputs(at + strlen(split), f);
+    if (ferror(f))
+        r = nm_diag_set(d, NM_ERR_IO, "cannot write the JUnit XML: %s", strerror(errno));
+out:
+    if (ob)
+        xmlOutputBufferClose(ob);
+    xmlFree(mem);
+    xmlFreeDoc(doc);
+    return r;
 }
 
 int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d)

@@ -305,6 +305,50 @@ fail:
     return r;
 }
 
+int nm_outdir_temp(struct nm_outdir *od, const char *name, char **ret_tmp, nm_diag *d)
+{
+    if (od->dir_fd < 0)
+        return nm_diag_set(d, NM_ERR_INVAL, "the report directory is not open");
+    if (!plain_component(name))
+        return nm_diag_set(d, NM_ERR_INVAL, "\"%s\" is not a plain file name", name);
+    char *tmp = NULL;
+    int fd = create_temp(od, name, &tmp, d);
+    if (fd < 0)
+        return fd;
+    if (fchmod(fd, 0600) < 0) {
+        int r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+        close(fd);
+        unlinkat(od->dir_fd, tmp, 0);
+        free(tmp);
+        return r;
+    }
+    *ret_tmp = tmp;
+    return fd;
+}
+
+int nm_outdir_stage_open(struct nm_outdir *od, const char *name, nm_diag *d)
+{
+    char *tmp = NULL;
+    int fd = nm_outdir_temp(od, name, &tmp, d);
+    if (fd < 0)
+        return fd;
+    /* Staged from the start, so that a discard removes it whatever the
+     * writer managed to write. */
+    od->staged = nm_xreallocarray(od->staged, od->n_staged + 1, sizeof *od->staged);
+    od->staged[od->n_staged++] = (struct nm_outdir_file){nm_xstrdup(name), tmp};
+    return fd;
+}
+
+int nm_outdir_stage_close(struct nm_outdir *od, int fd, const char *name, nm_diag *d)
+{
+    int r = 0;
+    if (fchmod(fd, (mode_t)od->file_mode) < 0 || fsync(fd) < 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+    if (close(fd) < 0 && r == 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+    return r;
+}
+
 int nm_outdir_stage_stream(struct nm_outdir *od, const char *name, nm_outdir_writer write_fn,
                            void *ctx, nm_diag *d)
 {

@@ -10,12 +10,14 @@
  * label set (first occurrence wins): a report with two hosts of the same
  * name, or a certificate listed twice, must not yield an invalid file.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
 #include "nearmiss/utf8.h"
@@ -356,7 +358,43 @@ static void host_metrics(struct prom *p, const json_t *h)
     nm_buf_finish(&b);
 }
 
+static void free_families(struct prom *p)
+{
+    for (int k = 0; k < F_COUNT; k++) {
+        for (size_t j = 0; j < p->f[k].n; j++) {
+            free(p->f[k].s[j].labels);
+            free(p->f[k].s[j].value);
+        }
+        free(p->f[k].s);
+    }
+}
+
 int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
+{
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_render_prom_hosts(report, &it, ret_data, ret_len, d);
+}
+
+static int prom_render(const json_t *report, const struct nm_host_iter *it, FILE *to,
+                       char **ret_data, size_t *ret_len, nm_diag *d);
+
+int nm_report_render_prom_hosts(const json_t *report, const struct nm_host_iter *it,
+                                char **ret_data, size_t *ret_len, nm_diag *d)
+{
+    return prom_render(report, it, NULL, ret_data, ret_len, d);
+}
+
+int nm_report_prom_stream(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d)
+{
+    return prom_render(report, it, f, NULL, NULL, d);
+}
+
+/* Into memory, or (to set) family by family into to, each family's samples
+ * freed once written. */
+static int prom_render(const json_t *report, const struct nm_host_iter *it, FILE *to,
+                       char **ret_data, size_t *ret_len, nm_diag *d)
 {
     if (!json_is_object(report))
         return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
@@ -367,8 +405,13 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
     }
     size_t i;
     const json_t *h;
-    json_array_foreach (json_object_get(report, "hosts"), i, h)
+    int r = nm_host_iter_rewind(it, d);
+    while (r == 0 && (r = nm_host_iter_next(it, &h, d)) == 0 && h)
         host_metrics(&p, h);
+    if (r < 0) {
+        free_families(&p);
+        return r;
+    }
 
     struct nm_buf b;
     nm_buf_init(&b, SIZE_MAX);
@@ -420,15 +463,29 @@ int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len
                 continue;
             nm_buf_appendf(&out, "%s%s %s\n", f->name, f->s[j].labels, f->s[j].value);
         }
-    }
-    for (int k = 0; k < F_COUNT; k++) {
-        for (size_t j = 0; j < p.f[k].n; j++) {
-            free(p.f[k].s[j].labels);
-            free(p.f[k].s[j].value);
+        if (to) {
+            if (out.len)
+                fwrite(out.data, 1, out.len, to);
+            nm_buf_finish(&out);
+            nm_buf_init(&out, SIZE_MAX);
+            for (size_t j = 0; j < f->n; j++) {
+                free(f->s[j].labels);
+                free(f->s[j].value);
+            }
+            free(f->s);
+            f->s = NULL;
+            f->n = 0;
         }
-        free(p.f[k].s);
     }
+    free_families(&p);
     nm_buf_finish(&b);
+    if (to) {
+        nm_buf_finish(&out);
+        if (ferror(to))
+            return nm_diag_set(d, NM_ERR_IO, "cannot write the Prometheus file: %s",
+                               strerror(errno));
+        return 0;
+    }
     size_t len = 0;
     char *data = nm_buf_steal(&out, &len);
     if (!data)

@@ -12,13 +12,16 @@
 #include <unistd.h>
 
 #include "nearmiss/endpoints.h"
+#include "nearmiss/hostiter.h"
 #include "nearmiss/merge.h"
 #include "nearmiss/model.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
+#include "nearmiss/report_view.h"
 #include "nearmiss/run.h"
 #include "nearmiss/tickets.h"
 #include "nearmiss/score.h"
+#include "nearmiss/spool.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
@@ -44,27 +47,163 @@ static int step_outdir(struct nm_run *run, nm_diag *d)
                           run->file_mode ? run->file_mode : NM_OUTDIR_FILE_MODE, d);
 }
 
+/* Whether the run keeps its hosts on disk (see nearmiss/run.h): a scan that
+ * writes a report.  Ticket planning reads every finding of every host at
+ * once, so a run with ticket targets keeps its hosts in memory. */
+static bool wants_spool(const struct nm_run *run)
+{
+    return (run->kind & (NM_RUN_WHOLE | NM_RUN_SHARD)) && !run->no_write && !run->tickets.n_targets;
+}
+
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
-    return nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
+    if (wants_spool(run)) {
+        int r = nm_spool_create(&run->outdir, run->inv->n_hosts, &run->spool, d);
+        if (r < 0)
+            return r;
+        run->scan.spool = run->spool;
+    }
+    int r = nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
+    if (r == 0 && run->spool) {
+        /* The whole hosts (null where spooled) leave the report; their
+         * summaries take their place once the per-host steps have run. */
+        run->full_hosts = json_incref(json_object_get(run->report, "hosts"));
+        json_object_set_new(run->report, "hosts", json_array());
+    }
+    return r;
+}
+
+/* Host i, whole: a new reference (from memory or the spool). */
+static int full_host(struct nm_run *run, size_t i, json_t **ret, nm_diag *d)
+{
+    json_t *h = json_array_get(run->full_hosts, i);
+    if (h && !json_is_null(h)) {
+        *ret = json_incref(h);
+        return 0;
+    }
+    return nm_spool_get(run->spool, i, ret, d);
+}
+
+/* Back to the spool; a host it cannot take stays in memory. */
+static void put_host(struct nm_run *run, size_t i, json_t *h)
+{
+    nm_diag d = {{0}};
+    if (nm_spool_put(run->spool, i, h, &d) == 0)
+        json_array_set_new(run->full_hosts, i, json_null());
+    else
+        json_array_set(run->full_hosts, i, h);
+}
+
+json_t *nm_run_host_summary(const struct nm_checkset *cs, const json_t *host)
+{
+    static const char *const keys[] = {"name", "status", "error", "criticality", "score"};
+    json_t *sum = json_object();
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        json_t *v = json_object_get(host, keys[k]);
+        if (v)
+            json_object_set(sum, keys[k], v);
+    }
+    json_t *fs = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach (json_object_get(host, "findings"), i, f) {
+        if (!nm_view_active(f))
+            continue;
+        json_t *o = json_object();
+        static const char *const fkeys[] = {"severity", "message", "change"};
+        for (size_t k = 0; k < sizeof fkeys / sizeof fkeys[0]; k++) {
+            json_t *v = json_object_get(f, fkeys[k]);
+            if (v)
+                json_object_set(o, fkeys[k], v);
+        }
+        json_array_append_new(fs, o);
+    }
+    json_object_set_new(sum, "findings", fs);
+    /* Of what a check with a fleet rule recorded, the fleet reads its first
+     * record's single-server flag and its (first) server: only those. */
+    const json_t *metrics = json_object_get(host, "metrics");
+    json_t *m = NULL;
+    for (size_t k = 0; cs && k < cs->n_checks; k++) {
+        const struct nm_check_fleet *fr = cs->checks[k].fleet;
+        void *iter = json_object_iter(json_object_get(metrics, cs->checks[k].id));
+        if (!fr || !iter)
+            continue;
+        const json_t *rec = json_object_iter_value(iter);
+        json_t *single = json_object_get(rec, fr->single);
+        json_t *server = json_object_get(rec, fr->server);
+        if (json_is_array(server))
+            server = json_array_get(server, 0);
+        json_t *slim = json_object();
+        if (single)
+            json_object_set(slim, fr->single, single);
+        if (server)
+            json_object_set(slim, fr->server, server);
+        if (!m)
+            m = json_object();
+        json_object_set_new(m, cs->checks[k].id,
+                            json_pack("{s:o}", json_object_iter_key(iter), slim));
+    }
+    if (m)
+        json_object_set_new(sum, "metrics", m);
+    json_t *err = json_object_get(json_object_get(host, "scan"), "script_save_error");
+    if (err)
+        json_object_set_new(sum, "scan", json_pack("{s:O}", "script_save_error", err));
+    return sum;
+}
+
+/* The hosts for the writers: host i whole, from memory or the spool. */
+struct run_iter {
+    struct nm_run *run;
+    size_t pos;
+    json_t *cur;
+};
+
+static int run_iter_next(void *ctx, const json_t **ret_host, nm_diag *d)
+{
+    struct run_iter *it = ctx;
+    json_decref(it->cur);
+    it->cur = NULL;
+    if (it->pos >= json_array_size(it->run->full_hosts)) {
+        *ret_host = NULL;
+        return 0;
+    }
+    int r = full_host(it->run, it->pos, &it->cur, d);
+    if (r < 0)
+        return r;
+    it->pos++;
+    *ret_host = it->cur;
+    return 0;
+}
+
+static int run_iter_rewind(void *ctx, nm_diag *d)
+{
+    (void)d;
+    struct run_iter *it = ctx;
+    json_decref(it->cur);
+    it->cur = NULL;
+    it->pos = 0;
+    return 0;
+}
+
+static void judge_tls(struct nm_run *run, size_t i, json_t *h)
+{
+    nm_endpoints_judge(run->cs, &run->inv->hosts[i], h);
+    /* The last step that runs checks: every check has recorded what it
+     * wanted by now, so an empty "metrics" goes. */
+    if (json_object_size(json_object_get(h, "metrics")) == 0)
+        json_object_del(h, "metrics");
 }
 
 static int step_tls(struct nm_run *run, nm_diag *d)
 {
-    for (size_t i = 0; i < run->inv->n_hosts; i++) {
-        json_t *h = host_at(run, i);
-        nm_endpoints_judge(run->cs, &run->inv->hosts[i], h);
-        /* The last step that runs checks: every check has recorded what it
-         * wanted by now, so an empty "metrics" goes. */
-        if (json_object_size(json_object_get(h, "metrics")) == 0)
-            json_object_del(h, "metrics");
-    }
+    for (size_t i = 0; !run->spool && i < run->inv->n_hosts; i++)
+        judge_tls(run, i, host_at(run, i));
     return 0;
 }
 
 static int step_waivers(struct nm_run *run, nm_diag *d)
 {
-    for (size_t i = 0; i < run->inv->n_hosts; i++)
+    for (size_t i = 0; !run->spool && i < run->inv->n_hosts; i++)
         nm_waivers_apply(run->waivers, host_at(run, i), run->now);
     if (run->waivers && run->waivers->n)
         json_object_set_new(run->report, "waivers", nm_waivers_report(run->waivers, run->now));
@@ -73,7 +212,7 @@ static int step_waivers(struct nm_run *run, nm_diag *d)
 
 static int step_score(struct nm_run *run, nm_diag *d)
 {
-    for (size_t i = 0; i < run->inv->n_hosts; i++)
+    for (size_t i = 0; !run->spool && i < run->inv->n_hosts; i++)
         nm_score_host(host_at(run, i));
     return 0;
 }
@@ -95,10 +234,58 @@ static struct nm_history_ctx history_ctx(const struct nm_run *run)
 
 static int step_history_load(struct nm_run *run, nm_diag *d)
 {
-    if (!run->history)
+    if (!run->history || run->spool)
         return 0;
     struct nm_history_ctx ctx = history_ctx(run);
     return nm_history_enrich(run->history, &ctx, run->report, d);
+}
+
+/*
+ * A spooled run's tls, waivers, history-load and score, host by host in
+ * that order (each reads only its own host and the run's inputs, so doing
+ * all four for one host before the next is the same as four passes), then
+ * the per-host part of history-diff, the host back to the spool and its
+ * summary into report["hosts"].
+ *
+ * history-diff's host part (change marks, what the host resolved, its
+ * samples) reads only that host and the database, and nothing between
+ * here and the history-diff step changes a host; history-load reads only
+ * samples of runs before this one and of the same host.  Marking here
+ * spares one more read and write of every host; the history-diff step
+ * then does the fleet's part (nm_history_diff_end).
+ */
+static int step_hosts(struct nm_run *run, nm_diag *d)
+{
+    if (!run->spool)
+        return 0;
+    struct nm_history_ctx ctx = history_ctx(run);
+    json_t *sums = json_object_get(run->report, "hosts");
+    json_t *one = json_pack("{s:[]}", "hosts");
+    int r = 0;
+    if (run->history)
+        r = nm_history_diff_begin(run->history, &ctx, &run->diff, d);
+    for (size_t i = 0; r == 0 && i < run->inv->n_hosts; i++) {
+        json_t *h = NULL;
+        if ((r = full_host(run, i, &h, d)) < 0)
+            break;
+        judge_tls(run, i, h);
+        nm_waivers_apply(run->waivers, h, run->now);
+        if (run->history) {
+            json_array_append(json_object_get(one, "hosts"), h);
+            r = nm_history_enrich(run->history, &ctx, one, d);
+            json_array_clear(json_object_get(one, "hosts"));
+        }
+        nm_score_host(h);
+        if (r == 0 && run->diff)
+            r = nm_history_diff_host(run->diff, h, d);
+        if (r == 0) {
+            put_host(run, i, h);
+            json_array_append_new(sums, nm_run_host_summary(run->cs, h));
+        }
+        json_decref(h);
+    }
+    json_decref(one);
+    return r;
 }
 
 static int step_history_diff(struct nm_run *run, nm_diag *d)
@@ -106,7 +293,13 @@ static int step_history_diff(struct nm_run *run, nm_diag *d)
     if (!run->history)
         return 0;
     struct nm_history_ctx ctx = history_ctx(run);
-    return nm_history_diff(run->history, &ctx, run->report, d);
+    if (!run->spool)
+        return nm_history_diff(run->history, &ctx, run->report, d);
+    /* The hosts were marked by the hosts step; the fleet's part now. */
+    int r = nm_history_diff_end(run->diff, run->report, d);
+    nm_history_diff_free(run->diff);
+    run->diff = NULL;
+    return r;
 }
 
 /* Inside the run's one transaction: a ticket event is planned together with
@@ -208,7 +401,18 @@ static int step_write(struct nm_run *run, nm_diag *d)
     if (run->no_write)
         return 0;
     char *name = NULL;
-    int r = nm_report_stage(run->report, &run->outdir, run->formats, &name, d);
+    int r;
+    if (run->spool) {
+        struct run_iter st = {.run = run};
+        struct nm_host_iter it = {.next = run_iter_next,
+                                  .rewind = run_iter_rewind,
+                                  .ctx = &st,
+                                  .n_hosts = json_array_size(run->full_hosts)};
+        r = nm_report_stage_hosts(run->report, &it, &run->outdir, run->formats, &name, d);
+        json_decref(st.cur);
+    } else {
+        r = nm_report_stage(run->report, &run->outdir, run->formats, &name, d);
+    }
     if (r == 0)
         r = nm_outdir_publish(&run->outdir, d);
     else
@@ -252,6 +456,8 @@ static const struct {
     {"history-load", step_history_load, ONCE},
     /* per host */
     {"score", step_score, SCANS},
+    /* tls, waivers, history-load and score of a spooled run, host by host */
+    {"hosts", step_hosts, SCANS},
     /* what the shard is, for merge to check; no fleet findings */
     {"shard", step_shard, NM_RUN_SHARD},
     /* reads host status, waivers and metrics of every host */
@@ -306,6 +512,12 @@ void nm_run_finish(struct nm_run *run)
     free(run->json_path);
     nm_history_close(run->history);
     json_decref(run->pruned_reports);
+    nm_spool_destroy(run->spool);
+    json_decref(run->full_hosts);
+    nm_history_diff_free(run->diff);
+    run->diff = NULL;
+    run->spool = NULL;
+    run->full_hosts = NULL;
     run->report = NULL;
     run->json_path = NULL;
     run->history = NULL;

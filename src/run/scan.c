@@ -15,6 +15,7 @@
 #include "nearmiss/report.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/script.h"
+#include "nearmiss/spool.h"
 #include "nearmiss/ssh.h"
 #include "nearmiss/tls.h"
 #include "nearmiss/util.h"
@@ -870,6 +871,30 @@ static void report_progress(struct scan *s, const char **names)
     s->o->progress(s->o->progress_ctx, &p);
 }
 
+/* Out of memory as soon as it is done (nearmiss/spool.h); kept when the
+ * spool cannot take it, so a full disk costs memory, never a host. */
+static json_t *spool_host(const struct scan *s, size_t i, json_t *hj)
+{
+    nm_diag d = {{0}};
+    if (!s->o->spool || nm_spool_put(s->o->spool, i, hj, &d) < 0)
+        return hj;
+    json_decref(hj);
+    return NULL;
+}
+
+/* attach_tls() for a host in the spool: read back, attached, put again. */
+static void attach_tls_spooled(struct scan *s, size_t host)
+{
+    bool any = s->discovered[host] && json_array_size(s->discovered[host]);
+    for (size_t i = 0; !any && i < s->n_tls; i++)
+        any = s->tls[i].host == host && s->tls[i].item;
+    nm_diag d = {{0}};
+    if (!any || nm_spool_get(s->o->spool, host, &s->hosts[host], &d) < 0)
+        return;
+    attach_tls(s, host);
+    s->hosts[host] = spool_host(s, host, s->hosts[host]);
+}
+
 static void *worker(void *arg)
 {
     struct scan *s = arg;
@@ -889,7 +914,7 @@ static void *worker(void *arg)
             s->o->host_done(s->o->progress_ctx, hj);
         if (!nm_view_host_ok(hj))
             atomic_fetch_add(&s->failed, 1);
-        s->hosts[i] = hj;
+        s->hosts[i] = spool_host(s, i, hj);
         atomic_fetch_add(&s->done, 1);
         pthread_mutex_lock(&s->mu);
         pthread_cond_signal(&s->done_cv);
@@ -987,8 +1012,12 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
      * writers build the report's big parts, so that the two peaks do not
      * add up. */
     malloc_trim(0);
-    for (size_t i = 0; i < inv->n_hosts; i++)
-        attach_tls(&s, i);
+    for (size_t i = 0; i < inv->n_hosts; i++) {
+        if (s.hosts[i])
+            attach_tls(&s, i);
+        else
+            attach_tls_spooled(&s, i);
+    }
     if (o->progress)
         o->progress(o->progress_ctx, &(struct nm_scan_progress){.done = inv->n_hosts,
                                                                 .total = inv->n_hosts,
@@ -1001,7 +1030,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
                                started, "summary", "hosts", "fleet_findings");
     json_t *hosts = json_object_get(report, "hosts");
     for (size_t i = 0; i < inv->n_hosts; i++)
-        json_array_append_new(hosts, s.hosts[i]);
+        json_array_append_new(hosts, s.hosts[i] ? s.hosts[i] : json_null());
     *ret_report = report;
 out:
     free(running);

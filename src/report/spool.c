@@ -1,0 +1,209 @@
+/* Hosts kept on disk during a run (nearmiss/spool.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nearmiss/outdir.h"
+#include "nearmiss/spool.h"
+#include "nearmiss/util.h"
+
+struct slot {
+    uint64_t off;
+    size_t len; /* 0: never put */
+};
+
+struct nm_spool {
+    int dir_fd; /* our own copy: the spool is removed even after the outdir closed */
+    int wfd, rfd;
+    char *tmp;
+    char *dir_path;
+    struct slot *slots;
+    size_t n;
+    uint64_t end; /* where the next host goes */
+    pthread_mutex_t mu;
+};
+
+int nm_spool_create(struct nm_outdir *od, size_t n, struct nm_spool **ret, nm_diag *d)
+{
+    char *tmp = NULL;
+    int wfd = nm_outdir_temp(od, NM_SPOOL_NAME, &tmp, d);
+    if (wfd < 0)
+        return wfd;
+    int rfd = openat(od->dir_fd, tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int dfd = rfd < 0 ? -1 : fcntl(od->dir_fd, F_DUPFD_CLOEXEC, 0);
+    if (rfd < 0 || dfd < 0) {
+        int r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, tmp, strerror(errno));
+        if (rfd >= 0)
+            close(rfd);
+        close(wfd);
+        unlinkat(od->dir_fd, tmp, 0);
+        free(tmp);
+        return r;
+    }
+    struct nm_spool *sp = nm_xcalloc(1, sizeof *sp);
+    sp->dir_fd = dfd;
+    sp->wfd = wfd;
+    sp->rfd = rfd;
+    sp->tmp = tmp;
+    sp->dir_path = nm_xstrdup(od->path);
+    sp->n = n;
+    sp->slots = nm_xcalloc(n ? n : 1, sizeof *sp->slots);
+    pthread_mutex_init(&sp->mu, NULL);
+    *ret = sp;
+    return 0;
+}
+
+void nm_spool_destroy(struct nm_spool *sp)
+{
+    if (!sp)
+        return;
+    close(sp->wfd);
+    close(sp->rfd);
+    unlinkat(sp->dir_fd, sp->tmp, 0);
+    close(sp->dir_fd);
+    pthread_mutex_destroy(&sp->mu);
+    free(sp->slots);
+    free(sp->tmp);
+    free(sp->dir_path);
+    free(sp);
+}
+
+size_t nm_spool_size(const struct nm_spool *sp)
+{
+    return sp->n;
+}
+
+const char *nm_spool_name(const struct nm_spool *sp)
+{
+    return sp->tmp;
+}
+
+bool nm_spool_has(const struct nm_spool *sp, size_t i)
+{
+    return i < sp->n && sp->slots[i].len > 0;
+}
+
+/* Every byte or none: a short write past what the file may hold is undone
+ * by not advancing the end, so the next host overwrites it. */
+static int write_at(struct nm_spool *sp, const char *p, size_t len, uint64_t off, nm_diag *d)
+{
+    while (len > 0) {
+        ssize_t w = pwrite(sp->wfd, p, len, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return nm_diag_set(d, NM_ERR_IO, "%s/%s: cannot write a host: %s", sp->dir_path,
+                               sp->tmp, w < 0 ? strerror(errno) : "no space");
+        p += w;
+        len -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+int nm_spool_put(struct nm_spool *sp, size_t i, const json_t *host, nm_diag *d)
+{
+    if (i >= sp->n)
+        return nm_diag_set(d, NM_ERR_INVAL, "host %zu is outside the spool (%zu hosts)", i, sp->n);
+    /* Seventeen digits (jansson's default): every real reads back as the
+     * same double, whatever precision the writers print it with. */
+    char *text = json_dumps(host, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    if (!text)
+        return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise host %zu", i);
+    size_t len = strlen(text);
+    /* Serialised outside the lock; only the file's end is shared. */
+    pthread_mutex_lock(&sp->mu);
+    uint64_t off = sp->end;
+    int r = write_at(sp, text, len, off, d);
+    if (r == 0) {
+        sp->end = off + len;
+        sp->slots[i] = (struct slot){off, len};
+    }
+    pthread_mutex_unlock(&sp->mu);
+    free(text);
+    return r;
+}
+
+int nm_spool_get(struct nm_spool *sp, size_t i, json_t **ret_host, nm_diag *d)
+{
+    if (!nm_spool_has(sp, i))
+        return nm_diag_set(d, NM_ERR_NOTFOUND, "host %zu is not in the spool", i);
+    pthread_mutex_lock(&sp->mu);
+    struct slot s = sp->slots[i];
+    pthread_mutex_unlock(&sp->mu);
+    char *buf = nm_xmalloc(s.len);
+    size_t got = 0;
+    while (got < s.len) {
+        ssize_t n = pread(sp->rfd, buf + got, s.len - got, (off_t)(s.off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int r = nm_diag_set(d, NM_ERR_IO, "%s/%s: cannot read host %zu back: %s", sp->dir_path,
+                                sp->tmp, i, n < 0 ? strerror(errno) : "short file");
+            free(buf);
+            return r;
+        }
+        got += (size_t)n;
+    }
+    json_error_t err;
+    json_t *host = json_loadb(buf, s.len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+    free(buf);
+    if (!host)
+        return nm_diag_set(d, NM_ERR_PARSE, "%s/%s: host %zu does not read back: %s", sp->dir_path,
+                           sp->tmp, i, err.text);
+    *ret_host = host;
+    return 0;
+}
+
+static int spool_next(void *ctx, const json_t **ret_host, nm_diag *d)
+{
+    struct nm_host_iter_spool_state *st = ctx;
+    json_decref(st->cur);
+    st->cur = NULL;
+    if (st->pos >= nm_spool_size(st->sp)) {
+        *ret_host = NULL;
+        return 0;
+    }
+    json_t *h = NULL;
+    int r = nm_spool_get(st->sp, st->pos, &h, d);
+    if (r < 0)
+        return r;
+    st->pos++;
+    st->cur = h;
+    *ret_host = h;
+    return 0;
+}
+
+static int spool_rewind(void *ctx, nm_diag *d)
+{
+    (void)d;
+    struct nm_host_iter_spool_state *st = ctx;
+    json_decref(st->cur);
+    st->cur = NULL;
+    st->pos = 0;
+    return 0;
+}
+
+void nm_host_iter_spool(struct nm_host_iter *it, struct nm_host_iter_spool_state *st,
+                        struct nm_spool *sp)
+{
+    st->sp = sp;
+    st->pos = 0;
+    st->cur = NULL;
+    it->next = spool_next;
+    it->rewind = spool_rewind;
+    it->ctx = st;
+    it->n_hosts = nm_spool_size(sp);
+}
+
+void nm_host_iter_spool_finish(struct nm_host_iter_spool_state *st)
+{
+    if (!st)
+        return;
+    json_decref(st->cur);
+    st->cur = NULL;
+}
