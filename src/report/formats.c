@@ -123,7 +123,16 @@ static int stage_stream(stream_fn write, const json_t *report, const struct nm_h
         close(fd);
         return r;
     }
+    errno = 0;
     int r = write(report, it, f, d);
+    if (r == 0 && fflush(f) != 0)
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno ? errno : EIO));
+    else if (r < 0 && ferror(f)) {
+        /* The writer saw its output fail (a full disk): name the file and
+         * the reason, as a failed write of a buffer does. */
+        int e = errno ? errno : EIO;
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(e));
+    }
     if (fclose(f) != 0 && r == 0)
         r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
     if (r < 0) {

@@ -156,8 +156,8 @@ jcheck "-v: the scanned hosts logged in and ran (login_ms > 0, run_ms > 0)" \
 jcheck "-v: the host down never got past reaching it" \
     '.hosts[] | select(.name == "down") | .scan | .login_ms == 0 and .run_ms == 0' "$R" || :
 steps=$(grep -cE '^timing: step [a-z-]+ [0-9]+ ms$' "$DIR/v1.err" || :)
-check "-v: one line per step that ran (15 for a whole run; got $steps), scan and write among them" \
-    "$([[ $steps == 15 ]] && grep -q '^timing: step scan ' "$DIR/v1.err" &&
+check "-v: one line per step that ran (16 for a whole run: the step table with its per-host pass; got $steps), scan, hosts and write among them" \
+    "$([[ $steps == 16 ]] && grep -q "^timing: step scan " "$DIR/v1.err" && grep -q "^timing: step hosts " "$DIR/v1.err" &&
         grep -q '^timing: step write ' "$DIR/v1.err" && grep -qE '^timing: steps [0-9]+ ms in all$' "$DIR/v1.err"; echo $?)" v1
 check "-v on a file: no progress line" "$(! grep -q 'scanning:' "$DIR/v1.err"; echo $?)" v1
 check "without -v: no timing lines" "$(! grep -q '^timing:' "$DIR/loud1.err"; echo $?)" loud1
