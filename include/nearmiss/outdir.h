@@ -65,12 +65,6 @@ int nm_outdir_open(struct nm_outdir *od, const char *path, int file_mode, nm_dia
  * nm_outdir_discard() or nm_outdir_finish(). */
 int nm_outdir_stage(struct nm_outdir *od, const char *name, const void *data, size_t len,
                     nm_diag *d);
-/* As nm_outdir_stage, with the content written by write_fn to the
- * temporary as it is made (outputs too large to hold in memory); a negative
- * return from write_fn fails the staging with its error. */
-typedef int (*nm_outdir_writer)(FILE *out, void *ctx, nm_diag *d);
-int nm_outdir_stage_stream(struct nm_outdir *od, const char *name, nm_outdir_writer write_fn,
-                           void *ctx, nm_diag *d);
 /* A temporary for `name` that is not staged (a run's scratch file, such as
  * the host spool): created 0600 with the staging name, so that the sweep
  * of a later run removes it when this one dies.  Returns its descriptor

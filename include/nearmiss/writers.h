@@ -116,8 +116,9 @@ int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned 
 struct nm_outdir;
 int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned formats,
                             nm_diag *d);
-/* The same with the hosts taken from it (report's "hosts" ignored).  The
- * HTML page is rendered from a copy of report holding every host. */
+/* The same with the hosts taken from it (report's "hosts" ignored): every
+ * writer takes one host at a time and writes straight into its staged file,
+ * so no format holds the fleet whole. */
 int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_iter *it,
                                   struct nm_outdir *od, unsigned formats, nm_diag *d);
 

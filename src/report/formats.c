@@ -70,41 +70,6 @@ int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned 
     return r;
 }
 
-static int html_writer(FILE *out, void *ctx, nm_diag *d)
-{
-    const json_t *report = ctx;
-    struct nm_host_iter it;
-    struct nm_host_iter_array_state st;
-    nm_host_iter_array(&it, &st, report);
-    return nm_report_html_stream(report, &it, out, d);
-}
-
-int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned fmts, nm_diag *d)
-{
-    for (size_t i = 0; i < nm_report_n_formats; i++) {
-        const struct nm_report_format_info *f = &nm_report_formats[i];
-        if (!(fmts & f->bit))
-            continue;
-        int r;
-        if (f->bit == NM_FORMAT_HTML) {
-            /* Streamed into its temporary: a large fleet's page is tens of MB. */
-            r = nm_outdir_stage_stream(od, f->file, html_writer, (void *)report, d);
-            if (r < 0)
-                return r;
-            continue;
-        }
-        char *data = NULL;
-        size_t len = 0;
-        r = f->render(report, &data, &len, d);
-        if (r == 0)
-            r = nm_outdir_stage(od, f->file, data, len, d);
-        free(data);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
 typedef int (*stream_fn)(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d);
 
 /* Written straight to its staged file, never whole in memory. */
@@ -159,4 +124,12 @@ int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_ite
             return r;
     }
     return 0;
+}
+
+int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned fmts, nm_diag *d)
+{
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_stage_formats_hosts(report, &it, od, fmts, d);
 }

@@ -349,51 +349,6 @@ int nm_outdir_stage_close(struct nm_outdir *od, int fd, const char *name, nm_dia
     return r;
 }
 
-int nm_outdir_stage_stream(struct nm_outdir *od, const char *name, nm_outdir_writer write_fn,
-                           void *ctx, nm_diag *d)
-{
-    if (od->dir_fd < 0)
-        return nm_diag_set(d, NM_ERR_INVAL, "the report directory is not open");
-    if (!plain_component(name))
-        return nm_diag_set(d, NM_ERR_INVAL, "\"%s\" is not a plain file name", name);
-    char *tmp = NULL;
-    int fd = create_temp(od, name, &tmp, d);
-    if (fd < 0)
-        return fd;
-    int r = 0;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    errno = 0;
-    r = write_fn(f, ctx, d);
-    if (r == 0 && (fflush(f) != 0 || ferror(f)))
-        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno ? errno : EIO));
-    else if (r < 0 && ferror(f)) {
-        /* The writer saw its output fail: name the file, as a failed write
-         * of a buffer does. */
-        char why[sizeof d->msg];
-        snprintf(why, sizeof why, "%s", d ? d->msg : "");
-        r = nm_diag_set(d, r, "%s/%s: %s", od->path, name, why);
-    }
-    /* fchmod, not the open mode: the umask must not decide who reads this. */
-    if (r == 0 && (fchmod(fd, (mode_t)od->file_mode) < 0 || fsync(fd) < 0))
-        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
-    if (fclose(f) != 0 && r == 0)
-        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
-    if (r < 0)
-        goto fail;
-    od->staged = nm_xreallocarray(od->staged, od->n_staged + 1, sizeof *od->staged);
-    od->staged[od->n_staged++] = (struct nm_outdir_file){nm_xstrdup(name), tmp};
-    return 0;
-fail:
-    unlinkat(od->dir_fd, tmp, 0);
-    free(tmp);
-    return r;
-}
-
 static void drop_staged(struct nm_outdir *od, size_t from)
 {
     for (size_t i = from; i < od->n_staged; i++) {
