@@ -89,6 +89,32 @@ def option_arguments(nearmiss, command):
     return args
 
 
+
+class Tap:
+    """TAP-like results for the docs tests: check() prints one line per
+    check, finish() the plan and the verdict, as the exit status."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        self.n += 1
+        print(f"{'ok' if ok else 'not ok'} {self.n} - {what}")
+        if not ok:
+            self.failed += 1
+            for line in str(detail).splitlines():
+                print(f"#   {line}")
+
+    def finish(self):
+        print(f"1..{self.n}")
+        if self.failed:
+            print(f"FAIL: {self.failed} of {self.n}")
+            return 1
+        print(f"PASS: {self.n}")
+        return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 2:
         print("\n".join(commands(sys.argv[1])))

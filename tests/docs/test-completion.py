@@ -22,20 +22,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import helpopts  # noqa: E402
 
-n = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global n, failed
-    n += 1
-    if ok:
-        print(f"ok {n} - {what}")
-    else:
-        failed += 1
-        print(f"not ok {n} - {what}")
-        for line in str(detail).splitlines():
-            print(f"#   {line}")
+_tap = helpopts.Tap()
+check = _tap.check
 
 
 BASH_COMPLETION_MAIN = "/usr/share/bash-completion/bash_completion"
@@ -238,12 +226,7 @@ def main():
     else:
         check(False, f"bash-completion is installed ({BASH_COMPLETION_MAIN}; scripts/deps.sh)")
     test_zsh(nearmiss, zsh_file)
-    print(f"1..{n}")
-    if failed:
-        print(f"FAIL: {failed} of {n}")
-        return 1
-    print(f"PASS: {n}")
-    return 0
+    return _tap.finish()
 
 
 if __name__ == "__main__":

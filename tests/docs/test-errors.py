@@ -16,18 +16,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import helpopts  # noqa: E402
 
-n = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    if not ok:
-        failed += 1
-        for line in str(detail).splitlines():
-            print(f"#   {line}")
+_tap = helpopts.Tap()
+check = _tap.check
 
 
 def main():
@@ -83,12 +73,7 @@ def run(nearmiss, tmp):
     r = subprocess.run([nearmiss, "frobnicate"], capture_output=True, text=True)
     check(r.returncode == 1 and r.stderr.startswith("nearmiss: unknown command \"frobnicate\""),
           "an unknown command: \"nearmiss: unknown command ...\"", r.stderr)
-    print(f"1..{n}")
-    if failed:
-        print(f"FAIL: {failed} of {n}")
-        return 1
-    print(f"PASS: {n}")
-    return 0
+    return _tap.finish()
 
 
 if __name__ == "__main__":
