@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Jump hosts for the fleet tests that reach hosts through them (sourced by
-# test-jump.sh and test-jump-share.sh after testlib.sh; they set DIR, F, ME
+# test-jump.sh, test-jump-share.sh and test-trust.sh after testlib.sh; they set DIR, F, ME
 # and JUMP_PIDS=(), and kill JUMP_PIDS on exit).  JUMP_PID maps a jump
 # host's name to its pid, for the tests that stop one mid-scan.
 declare -A JUMP_PID

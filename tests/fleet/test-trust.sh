@@ -28,10 +28,10 @@ nm_args_plain "$@"
 nm_need_tools jq unshare mount python3 ssh ssh-keygen getent sha256sum
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-trust-test.XXXXXX")
-EXTRA_PIDS=()
+EXTRA_PIDS=() JUMP_PIDS=()
 cleanup() {
     local p
-    for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null || :; done
+    for p in "${EXTRA_PIDS[@]}" "${JUMP_PIDS[@]}"; do kill "$p" 2>/dev/null || :; done
     nm_fleet_stop
     if ((failed)) || [[ -n ${NM_KEEP:-} ]]; then
         echo "# kept $DIR"
@@ -56,9 +56,7 @@ key_of() { cut -d' ' -f1,2 "$1"; }
 hostkey() { key_of "$F/hosts/$1/ssh_host_ed25519_key.pub"; }
 ssh-keygen -q -t ed25519 -N '' -C nm-other -f "$DIR/other_key" </dev/null
 OTHER=$(key_of "$DIR/other_key.pub")
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$HERE/lib-jump.sh"
 st() { jq -r --arg h "$1" '.hosts[] | select(.name == $h) | .status' "$R"; }
 err() { jq -r --arg h "$1" '.hosts[] | select(.name == $h) | .error // ""' "$R"; }
 show() { jq -c --arg h "$1" '.hosts[] | select(.name == $h) | {status, error, scan}' "$R" | sed 's/^/# /'; }
@@ -230,43 +228,8 @@ fi
 
 # ---- 3. Ansible: hosts behind a bastion named in ansible_ssh_*_args ----
 PB=$(free_port)
-B=$DIR/bastion
-mkdir -p "$B"
-ssh-keygen -q -t ed25519 -N '' -C nm-bastion -f "$B/host_key" </dev/null
-{ cat /etc/hosts; echo "127.0.0.1 nm-web1.invalid nm-web2.invalid nm-web3.invalid"; } >"$B/hosts"
-HAVE_PENALTIES=1
-out=$(/usr/sbin/sshd -t -f /dev/null -o PerSourcePenalties=no 2>&1) || :
-[[ $out == *PerSourcePenalties* ]] && HAVE_PENALTIES=0
-cat >"$B/sshd_config" <<EOF
-ListenAddress 127.0.0.1:$PB
-HostKey $B/host_key
-PidFile $B/sshd.pid
-AuthorizedKeysFile $F/authorized_keys
-AllowUsers $ME
-StrictModes no
-UsePAM no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-AllowTcpForwarding yes
-PermitOpen any
-ForceCommand /bin/false
-LogLevel DEBUG1
-MaxStartups 100:30:200
-EOF
-((HAVE_PENALTIES)) && echo "PerSourcePenalties no" >>"$B/sshd_config"
-/usr/sbin/sshd -t -f "$B/sshd_config"
-ns=(unshare -m --propagation private)
-((EUID == 0)) || ns=(unshare -Um --map-current-user --keep-caps --propagation private)
-# shellcheck disable=SC2016 # expanded by the inner sh
-"${ns[@]}" sh -c 'mount --bind "$1" /etc/hosts && exec /usr/sbin/sshd -D -f "$2" -E "$3"' \
-    sh "$B/hosts" "$B/sshd_config" "$B/sshd.log" &
-EXTRA_PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-    grep -q "Server listening" "$B/sshd.log" 2>/dev/null && break
-    sleep 0.1
-done
+start_jump bastion "$PB" nm-web1.invalid nm-web2.invalid nm-web3.invalid
+B=$DIR/jump/bastion
 # As on an Ansible control node: the key and known_hosts in ~/.ssh; the hop
 # reaches the bastion with them (ssh -J passes no -i to the hop either).
 cp "$KEY" "$HOME/.ssh/id_ed25519"
