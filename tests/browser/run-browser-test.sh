@@ -19,43 +19,7 @@ report=$1
 bin=$2
 here=$(cd "$(dirname "$0")" && pwd -P)
 
-chromium=${NM_CHROMIUM:-}
-if [ -z "$chromium" ]; then
-    for c in /usr/bin/chromium chromium chromium-browser; do
-        if command -v "$c" >/dev/null 2>&1; then
-            chromium=$(command -v "$c")
-            break
-        fi
-    done
-fi
-if [ -z "$chromium" ] || [ ! -x "$chromium" ]; then
-    echo "chromium is not installed (Debian: apt-get install chromium): skipped"
-    exit 77
-fi
-node=$(command -v node || command -v nodejs || true)
-if [ -z "$node" ]; then
-    echo "Node.js is not installed (Debian: apt-get install nodejs npm): skipped"
-    exit 77
-fi
-
-if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-    if ! command -v npm >/dev/null 2>&1; then
-        echo "playwright-core is missing and npm is not installed: apt-get install npm, then" \
-             "npm ci --prefix $here" >&2
-        exit 1
-    fi
-    # Both browser tests may start at once: one installs, the other waits
-    # for it (flock), then finds the package there.
-    echo "installing playwright-core (npm ci in $here)"
-    (
-        flock 9
-        [ -f "$here/node_modules/playwright-core/package.json" ] ||
-            (cd "$here" && npm ci --no-audit --no-fund)
-    ) 9>"$here/.npm-install.lock" || {
-        echo "npm ci failed: cannot get playwright-core" >&2
-        exit 1
-    }
-fi
+. "$here/browser-env.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nm-browser-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
