@@ -119,7 +119,9 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * lines when the snippet has redirected its own stdout (and closed for the
  * commands it runs, so nothing left behind holds the channel open).  The
  * "\n" before each E line is what lets output without a final newline end
- * cleanly.
+ * cleanly.  The E lines wait in nm_eo/nm_ee and go out with the next probe's
+ * B (or S) line, in one write per stream: every write the host makes is an
+ * SSH packet both ends pay for, and the bytes of each stream stay the same.
  */
 static const char script_probe_fn[] =
     "nm_probe() {\n"
@@ -141,17 +143,22 @@ static const char script_probe_fn[] =
     "        *) nm_why=$nm_sudo ;;\n"
     "        esac\n"
     "        if [ -n \"$nm_why\" ]; then\n"
-    "            printf '%s S %s %s\\n' \"$nm_m\" \"$nm_id\" \"$nm_why\"\n"
+    "            printf '%s%s S %s %s\\n' \"$nm_eo\" \"$nm_m\" \"$nm_id\" \"$nm_why\"\n"
+    "            nm_eo=\n"
     "            return 0\n"
     "        fi\n"
     "    fi\n"
     "    NM_PROBE_ID=$nm_id; export NM_PROBE_ID\n"
-    "    printf '%s B %s\\n' \"$nm_m\" \"$nm_id\"\n"
-    "    printf '%s B %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
+    "    printf '%s%s B %s\\n' \"$nm_eo\" \"$nm_m\" \"$nm_id\"\n"
+    "    printf '%s%s B %s\\n' \"$nm_ee\" \"$nm_m\" \"$nm_id\" >&2\n"
     "    if [ \"$nm_nr\" = 2 ]; then \"$@\" 9>&1; else \"$@\"; fi\n"
     "    nm_rc=$?\n"
-    "    printf '\\n%s E %s %d\\n' \"$nm_m\" \"$nm_id\" \"$nm_rc\"\n"
-    "    printf '\\n%s E %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
+    "    nm_eo=\"\n"
+    "$nm_m E $nm_id $nm_rc\n"
+    "\"\n"
+    "    nm_ee=\"\n"
+    "$nm_m E $nm_id\n"
+    "\"\n"
     "}\n";
 
 /*
@@ -206,6 +213,8 @@ static const char script_preamble[] =
     "[ \"$(id -u 2>/dev/null)\" = 0 ] && nm_root=1\n"
     "nm_sudo=root\n"
     "nm_to=\n"
+    "nm_eo=\n"
+    "nm_ee=\n"
     /* The scan must not compete with the host's own work: everything below
      * (sudo and timeout(1) included) inherits the lowest CPU share and the
      * idle I/O class, where the host has renice and ionice. */
@@ -249,7 +258,9 @@ static const char script_timeout_probe[] =
     "if [ -n \"$nm_to\" ] && ! \"$nm_to\" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi\n"
     "NM_TO=$nm_to; export NM_TO\n";
 
-static const char script_tail[] = "}\n"
+static const char script_tail[] = "printf '%s' \"$nm_eo\"\n"
+                                  "printf '%s' \"$nm_ee\" >&2\n"
+                                  "}\n"
                                   "nm_main </dev/null\n"
                                   "exit 0\n";
 

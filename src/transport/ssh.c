@@ -34,6 +34,7 @@
 /* Protocol overhead allowed on top of the output cap once the command runs. */
 #define NM_SSH_OVERHEAD_CAP       (1u << 20)
 #define NM_SSH_PREVIEW            96
+#define NM_SSH_AHEAD              512
 #define NM_SSH_DEFAULT_OUTPUT_CAP (64u << 20)
 /*
  * A host whose bytes travel over a shared bastion connection cannot rely on
@@ -83,6 +84,13 @@ struct conn {
     char preview[NM_SSH_PREVIEW]; /* the peer's first bytes, for "not SSH" */
     size_t n_preview;
     int64_t stream_at; /* nm_now_ms() when the byte stream to ep was open */
+    /* Bytes read from the socket ahead of libssh2, which asks for the
+     * banner one byte at a time (a recv per byte otherwise). */
+    char ahead[NM_SSH_AHEAD];
+    size_t ahead_pos, ahead_len;
+    /* The last recv on the session's own socket took less than it asked
+     * for: the socket was empty. */
+    bool drained;
 };
 
 /* What the outer sessions carry is this session's traffic: their caps
@@ -180,6 +188,16 @@ static void note_banner_byte(struct conn *c, char ch)
     }
 }
 
+static ssize_t serve_ahead(struct conn *c, void *buffer, size_t length)
+{
+    size_t k = c->ahead_len - c->ahead_pos;
+    if (k > length)
+        k = length;
+    memcpy(buffer, c->ahead + c->ahead_pos, k);
+    c->ahead_pos += k;
+    return (ssize_t)k;
+}
+
 static LIBSSH2_RECV_FUNC(guarded_recv)
 {
     struct conn *c = *abstract;
@@ -195,8 +213,25 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         mark_broken(c);
         return -ECONNABORTED;
     }
+    if (c->ahead_pos < c->ahead_len)
+        return serve_ahead(c, buffer, length);
     if (length > cap - c->received)
         length = (size_t)(cap - c->received);
+    /* Until the banner has ended libssh2 reads a byte at a time: the socket
+     * is read in bigger pieces, and what libssh2 did not ask for yet is
+     * kept for its next calls (the same bytes, counted once, as they come
+     * off the socket).  Only the session's own socket: libssh2's agent code
+     * reads through this callback too. */
+    bool own = !c->outer && socket == c->fd;
+    bool ahead = own && !c->banner_done && length < sizeof c->ahead;
+    void *want_buf = buffer;
+    size_t want_len = length;
+    if (ahead) {
+        want_buf = c->ahead;
+        want_len = sizeof c->ahead;
+        if (want_len > cap - c->received)
+            want_len = (size_t)(cap - c->received);
+    }
     ssize_t n;
     if (c->outer) {
         /* The previous hop's channel is this session's socket. */
@@ -217,7 +252,17 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         if (n == 0)
             return -EAGAIN;
     } else {
-        n = recv(socket, buffer, length, flags);
+        /* libssh2 reads on until recv says EAGAIN.  Right after a recv that
+         * emptied the socket that is (nearly) certain, and saying it here
+         * saves the call: should bytes have come in since, the caller's
+         * poll returns at once and the next read takes them. */
+        if (own && c->drained) {
+            c->drained = false;
+            return -EAGAIN;
+        }
+        n = recv(socket, want_buf, want_len, flags);
+        if (own)
+            c->drained = n > 0 && (size_t)n < want_len;
         if (n < 0 && errno != EAGAIN && errno != EINTR)
             mark_broken(c);
         if (n < 0)
@@ -231,12 +276,17 @@ static LIBSSH2_RECV_FUNC(guarded_recv)
         size_t k = sizeof c->preview - c->n_preview;
         if (k > (size_t)n)
             k = (size_t)n;
-        memcpy(c->preview + c->n_preview, buffer, k);
+        memcpy(c->preview + c->n_preview, want_buf, k);
         c->n_preview += k;
     }
-    for (const char *b = buffer; !c->banner_done && b < (const char *)buffer + n; b++)
+    for (const char *b = want_buf; !c->banner_done && b < (const char *)want_buf + n; b++)
         note_banner_byte(c, *b);
     c->received += (uint64_t)n;
+    if (ahead) {
+        c->ahead_pos = 0;
+        c->ahead_len = (size_t)n;
+        return serve_ahead(c, buffer, length);
+    }
     return n;
 }
 
@@ -769,7 +819,17 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                 eof_sent = true; /* remote may have closed already; reading tells */
             }
         }
+        /* Reading stdout drains the socket into libssh2's queue (its reads
+         * go on until recv says EAGAIN); stderr, and another round, are only
+         * worth asking for when data is left queued.  Each needless ask is a
+         * recv that finds nothing, several per packet the host sends.  An
+         * error from the queue check (a malformed packet) means "ask".  A
+         * tunnelled session's bytes may wait in an outer session that this
+         * check cannot see: it always asks. */
+        bool quiet_ok = !c->outer && sent >= script_len && eof_sent;
         for (int stream = 0; stream < 2; stream++) {
+            if (stream == 1 && quiet_ok && libssh2_poll_channel_read(c->channel, 1) == 0)
+                continue;
             ssize_t n = libssh2_channel_read_ex(c->channel, stream, buf, NM_SSH_CHUNK);
             if (n > 0) {
                 progress = true;
@@ -794,7 +854,7 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                 break;
             continue;
         }
-        if (!progress) {
+        if (!progress || (quiet_ok && libssh2_poll_channel_read(c->channel, 1) == 0)) {
             int w = wait_socket(c, c->deadline);
             if (w == NM_ERR_TIMEOUT) {
                 ret = timeout_fail(c, "the probes (output incomplete)");

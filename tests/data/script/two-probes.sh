@@ -18,17 +18,22 @@ nm_probe() {
         *) nm_why=$nm_sudo ;;
         esac
         if [ -n "$nm_why" ]; then
-            printf '%s S %s %s\n' "$nm_m" "$nm_id" "$nm_why"
+            printf '%s%s S %s %s\n' "$nm_eo" "$nm_m" "$nm_id" "$nm_why"
+            nm_eo=
             return 0
         fi
     fi
     NM_PROBE_ID=$nm_id; export NM_PROBE_ID
-    printf '%s B %s\n' "$nm_m" "$nm_id"
-    printf '%s B %s\n' "$nm_m" "$nm_id" >&2
+    printf '%s%s B %s\n' "$nm_eo" "$nm_m" "$nm_id"
+    printf '%s%s B %s\n' "$nm_ee" "$nm_m" "$nm_id" >&2
     if [ "$nm_nr" = 2 ]; then "$@" 9>&1; else "$@"; fi
     nm_rc=$?
-    printf '\n%s E %s %d\n' "$nm_m" "$nm_id" "$nm_rc"
-    printf '\n%s E %s\n' "$nm_m" "$nm_id" >&2
+    nm_eo="
+$nm_m E $nm_id $nm_rc
+"
+    nm_ee="
+$nm_m E $nm_id
+"
 }
 nm_main() {
 set +e
@@ -39,6 +44,8 @@ nm_root=0
 [ "$(id -u 2>/dev/null)" = 0 ] && nm_root=1
 nm_sudo=root
 nm_to=
+nm_eo=
+nm_ee=
 command -v renice >/dev/null 2>&1 && renice -n 10 -p $$ >/dev/null 2>&1
 command -v ionice >/dev/null 2>&1 && ionice -c 3 -p $$ >/dev/null 2>&1
 nm_m=0123456789abcdef0123456789abcdef
@@ -67,6 +74,8 @@ if [ -n "$nm_to" ] && ! "$nm_to" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi
 NM_TO=$nm_to; export NM_TO
 nm_probe 'os-release' 0 10 'cat /etc/os-release'
 nm_probe 'shadow-perms' 1 0 'stat -c '\''%a %U'\'' /etc/shadow'
+printf '%s' "$nm_eo"
+printf '%s' "$nm_ee" >&2
 }
 nm_main </dev/null
 exit 0
