@@ -241,18 +241,56 @@ static int step_history_load(struct nm_run *run, nm_diag *d)
     return nm_history_enrich(run->history, &ctx, run->report, d);
 }
 
-/* report["hosts"]: the summaries of a spooled run, decoded from their
- * packed text. */
+/* Takes v; gives back the value equal to it that pool already holds (a new
+ * reference), or v, now in pool.  Equal means the same JSON text, reals
+ * with every digit. */
+static json_t *shared_value(json_t *pool, json_t *v)
+{
+    char *key = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    if (!key)
+        return v;
+    json_t *have = json_object_get(pool, key);
+    if (have) {
+        json_decref(v);
+        v = json_incref(have);
+    } else {
+        json_object_set_nocheck(pool, key, v);
+    }
+    free(key);
+    return v;
+}
+
+/*
+ * report["hosts"]: the summaries of a spooled run, decoded from their
+ * packed text.  As trees they cost some 6 KiB a host, mostly in values
+ * that many hosts hold alike: the statuses, a finding every host of one
+ * release has, the servers a zone's hosts share.  Such values are decoded
+ * once and the summaries share them (jansson counts references); nothing
+ * changes a summary after the hosts step, so the sharing is never seen.
+ */
 static int unpack_summaries(struct nm_run *run, nm_diag *d)
 {
-    json_t *sums = json_array();
+    json_t *sums = json_array(), *pool = json_object();
     int r = 0;
     for (size_t i = 0; i < run->sums.n; i++) {
         json_t *sum = NULL;
         if ((r = nm_packed_json_get(&run->sums, i, &sum, d)) < 0)
             break;
+        for (void *it = json_object_iter(sum); it; it = json_object_iter_next(sum, it)) {
+            const char *key = json_object_iter_key(it);
+            json_t *v = json_object_iter_value(it);
+            /* Each host's own: sharing would only fill the pool. */
+            if (strcmp(key, "name") == 0 || strcmp(key, "score") == 0)
+                continue;
+            size_t k;
+            json_t *f;
+            json_array_foreach (strcmp(key, "findings") == 0 ? v : NULL, k, f)
+                json_array_set_new(v, k, shared_value(pool, json_incref(f)));
+            json_object_iter_set_new(sum, it, shared_value(pool, json_incref(v)));
+        }
         json_array_append_new(sums, sum);
     }
+    json_decref(pool);
     if (r == 0)
         json_object_set_new(run->report, "hosts", sums);
     else
