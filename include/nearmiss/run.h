@@ -128,6 +128,9 @@ struct nm_run {
      * which is all that the fleet steps and the command layer read.  The
      * writers take the whole hosts from the spool. */
     struct nm_spool *spool;
+    /* Bytes of hosts the spool keeps in memory before it uses its file
+     * (nm_spool_set_memory): NEARMISS_SPOOL_MEMORY, in MiB, or the default. */
+    size_t spool_memory;
     json_t *full_hosts; /* per host: null (in the spool), or the host the spool could not take */
     struct nm_history_diff *diff; /* a spooled run: from the hosts step to history-diff */
 };

@@ -5,6 +5,7 @@
  * `static int step_NAME(struct nm_run *, nm_diag *)` and put it in steps[]
  * where it belongs.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static int step_scan(struct nm_run *run, nm_diag *d)
         int r = nm_spool_create(&run->outdir, run->inv->n_hosts, &run->spool, d);
         if (r < 0)
             return r;
+        nm_spool_set_memory(run->spool, run->spool_memory);
         run->scan.spool = run->spool;
     }
     int r = nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
@@ -492,6 +494,26 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
     return 0;
 }
 
+/* NEARMISS_SPOOL_MEMORY: MiB of hosts kept in memory before the spool's
+ * file is used (0: every host to the file). */
+static int spool_memory(size_t *ret, nm_diag *d)
+{
+    const char *env = getenv("NEARMISS_SPOOL_MEMORY");
+    if (!env || !*env) {
+        *ret = NM_SPOOL_MEMORY_DEFAULT;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long mib = strtoull(env, &end, 10);
+    if (errno || *end || end == env || *env == '-' || mib > 1u << 20)
+        return nm_diag_set(d, NM_ERR_INVAL,
+                           "NEARMISS_SPOOL_MEMORY=\"%.40s\" is not a number of MiB (0 to 1048576)",
+                           env);
+    *ret = (size_t)mib << 20;
+    return 0;
+}
+
 int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
@@ -499,6 +521,9 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
     run->t0_ms = nm_now_ms();
     run->fail_on = NM_SEV_NONE;
     run->kind = NM_RUN_WHOLE;
+    int r = spool_memory(&run->spool_memory, d);
+    if (r < 0)
+        return r;
     return nm_run_clock(&run->now, d);
 }
 
