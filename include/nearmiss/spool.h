@@ -44,7 +44,7 @@ struct nm_spool;
 int nm_spool_create(struct nm_outdir *od, size_t n, struct nm_spool **ret, nm_diag *d);
 /* Bytes of hosts (estimated) kept in memory at most; 0 = every host to the
  * file.  Set before the first put. */
-#define NM_SPOOL_MEMORY_DEFAULT ((size_t)16 << 20)
+#define NM_SPOOL_MEMORY_DEFAULT ((size_t)8 << 20)
 void nm_spool_set_memory(struct nm_spool *sp, size_t bytes);
 /* How many hosts are in memory now (for tests and -v). */
 size_t nm_spool_in_memory(const struct nm_spool *sp);
