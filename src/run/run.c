@@ -49,11 +49,10 @@ static int step_outdir(struct nm_run *run, nm_diag *d)
 }
 
 /* Whether the run keeps its hosts on disk (see nearmiss/run.h): a scan that
- * writes a report.  Ticket planning reads every finding of every host at
- * once, so a run with ticket targets keeps its hosts in memory. */
+ * writes a report. */
 static bool wants_spool(const struct nm_run *run)
 {
-    return (run->kind & (NM_RUN_WHOLE | NM_RUN_SHARD)) && !run->no_write && !run->tickets.n_targets;
+    return (run->kind & (NM_RUN_WHOLE | NM_RUN_SHARD)) && !run->no_write;
 }
 
 static int step_scan(struct nm_run *run, nm_diag *d)
@@ -310,8 +309,19 @@ static int step_tickets_plan(struct nm_run *run, nm_diag *d)
 {
     if (!run->history || !run->tickets.n_targets)
         return 0;
-    return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, run->now,
-                           &run->ticket_counts, d);
+    if (!run->spool)
+        return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, NULL,
+                               run->now, &run->ticket_counts, d);
+    /* The hosts' findings one host at a time, as the writers read them. */
+    struct run_iter st = {.run = run};
+    struct nm_host_iter it = {.next = run_iter_next,
+                              .rewind = run_iter_rewind,
+                              .ctx = &st,
+                              .n_hosts = json_array_size(run->full_hosts)};
+    int r = nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, &it, run->now,
+                            &run->ticket_counts, d);
+    json_decref(st.cur);
+    return r;
 }
 
 /* After the commit, so that what is sent was planned for good.  An event
