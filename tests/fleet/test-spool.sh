@@ -45,7 +45,7 @@ spool_has_ok_debian() {
 
 # --- a scan held by the hang host
 export NEARMISS_SPOOL_MEMORY=0
-"$BIN" scan -q -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT" --timeout "$TMO" \
+"$BIN" scan -q -v -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT" --timeout "$TMO" \
     --jobs 2 --format json,junit,prom >"$DIR/run1.log" 2>&1 &
 pid=$!
 d="during the scan: ok-debian's result is in the spool before the scan ends"
@@ -59,6 +59,9 @@ rc=0
 wait "$pid" || rc=$?
 d="the scan ends with exit 2 (hang timed out)"
 [[ $rc == 2 ]] && ok "$d" || { not_ok "$d (got $rc)"; sed -n '1,10s/^/#   /p' "$DIR/run1.log"; }
+d="after the scan: -v says no host stayed in memory"
+grep -qx 'memory: 0 of 2 hosts kept in memory, the rest read back from disk' "$DIR/run1.log" &&
+    ok "$d" || not_ok "$d"
 d="after the scan: no spool left"
 [[ -z $(spool_files "$OUT") ]] && ok "$d" || not_ok "$d"
 jcheck "after the scan: the report lists ok-debian (ok, with its findings) and hang (timeout)" \
@@ -91,7 +94,7 @@ d="the next scan: the stale spool is swept"
 # --- the default budget: a small fleet stays in memory
 unset NEARMISS_SPOOL_MEMORY
 OUT2=$DIR/out-mem
-"$BIN" scan -q -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT2" --timeout "$TMO" \
+"$BIN" scan -q -v -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT2" --timeout "$TMO" \
     --jobs 2 --format json,junit,prom >"$DIR/run4.log" 2>&1 &
 pid=$!
 sleep $((TMO / 2)) # ok-debian done (its scan takes a second or two), hang still held
@@ -100,6 +103,9 @@ d="default budget: while hang holds the scan, the spool exists and its file is e
 [[ -n $f && ! -s $f ]] && kill -0 "$pid" 2>/dev/null && ok "$d" || not_ok "$d (${f:-none})"
 rc=0
 wait "$pid" || rc=$?
+d="default budget: -v says both hosts stayed in memory"
+grep -qx 'memory: 2 of 2 hosts kept in memory, the rest read back from disk' "$DIR/run4.log" &&
+    ok "$d" || not_ok "$d"
 d="default budget: exit 2, no spool left"
 [[ $rc == 2 && -z $(spool_files "$OUT2") ]] && ok "$d" || not_ok "$d (got $rc)"
 norm() { jq -S '[.hosts[] | {name, status, score, findings: [.findings[] | {check, severity, message}]}]' "$1"; }
