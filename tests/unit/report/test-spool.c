@@ -68,6 +68,27 @@ static void rm_dir(const char *dir)
     rmdir(dir);
 }
 
+/* A report directory dir (opened into od) holding a spool of n hosts with
+ * budget bytes of memory; NULL (the failure counted) when either fails. */
+static struct nm_spool *open_spool(const char *dir, struct nm_outdir *od, size_t n, size_t budget)
+{
+    nm_diag d = {{0}};
+    nm_outdir_init(od);
+    struct nm_spool *sp = NULL;
+    CHECK(nm_outdir_open(od, dir, NM_OUTDIR_FILE_MODE, &d) == 0);
+    CHECK(nm_spool_create(od, n, &sp, &d) == 0);
+    if (sp)
+        nm_spool_set_memory(sp, budget);
+    return sp;
+}
+
+static void close_dir(char *dir, struct nm_outdir *od)
+{
+    nm_outdir_finish(od);
+    rm_dir(dir);
+    free(dir);
+}
+
 static json_t *odd_host(int i)
 {
     /* A NUL inside a string, reals that print differently at 15 and 17
@@ -82,14 +103,10 @@ static void test_round_trip(const char *root, size_t budget)
 {
     char *dir = nm_xasprintf("%s/rt-%zu", root, budget);
     struct nm_outdir od;
-    nm_outdir_init(&od);
     nm_diag d = {{0}};
-    CHECK(nm_outdir_open(&od, dir, NM_OUTDIR_FILE_MODE, &d) == 0);
-    struct nm_spool *sp = NULL;
-    CHECK(nm_spool_create(&od, 4, &sp, &d) == 0);
+    struct nm_spool *sp = open_spool(dir, &od, 4, budget);
     if (!sp)
         goto out;
-    nm_spool_set_memory(sp, budget);
     int mode = -1;
     CHECK_INT(count_named(dir, NM_SPOOL_NAME, &mode), 1);
     CHECK_INT(mode, 0600);
@@ -124,9 +141,7 @@ static void test_round_trip(const char *root, size_t budget)
     nm_spool_destroy(sp);
     CHECK_INT(count_named(dir, NM_SPOOL_NAME, NULL), 0);
 out:
-    nm_outdir_finish(&od);
-    rm_dir(dir);
-    free(dir);
+    close_dir(dir, &od);
 }
 
 /* A file size limit stands in for a full disk: the write fails part way. */
@@ -134,14 +149,10 @@ static void test_write_fails(const char *root)
 {
     char *dir = nm_xasprintf("%s/full", root);
     struct nm_outdir od;
-    nm_outdir_init(&od);
     nm_diag d = {{0}};
-    CHECK(nm_outdir_open(&od, dir, NM_OUTDIR_FILE_MODE, &d) == 0);
-    struct nm_spool *sp = NULL;
-    CHECK(nm_spool_create(&od, 3, &sp, &d) == 0);
+    struct nm_spool *sp = open_spool(dir, &od, 3, 0); /* the file is what fails here */
     if (!sp)
         goto out;
-    nm_spool_set_memory(sp, 0); /* the file is what fails here */
     json_t *small = odd_host(0);
     CHECK(nm_spool_put(sp, 0, small, &d) == 0);
     CHECK(nm_spool_put(sp, 1, small, &d) == 0);
@@ -181,9 +192,7 @@ static void test_write_fails(const char *root)
     json_decref(small);
     nm_spool_destroy(sp);
 out:
-    nm_outdir_finish(&od);
-    rm_dir(dir);
-    free(dir);
+    close_dir(dir, &od);
 }
 
 static char *dump_whole(const json_t *report)
@@ -322,21 +331,16 @@ static long long spool_file_size(const char *dir)
 }
 
 /* Hosts stay in memory while they fit the budget and go to the file past
- * it; a host that grows past it on its way back moves to the file, and the
- * room it leaves takes the next host in memory again. */
+ * it; a host that grows past it on its way back moves to the file. */
 static void test_memory_budget(const char *root)
 {
     char *dir = nm_xasprintf("%s/budget", root);
     struct nm_outdir od;
-    nm_outdir_init(&od);
     nm_diag d = {{0}};
-    CHECK(nm_outdir_open(&od, dir, NM_OUTDIR_FILE_MODE, &d) == 0);
-    struct nm_spool *sp = NULL;
-    CHECK(nm_spool_create(&od, 6, &sp, &d) == 0);
+    /* Room for a few small hosts (each a few hundred bytes). */
+    struct nm_spool *sp = open_spool(dir, &od, 6, 2000);
     if (!sp)
         goto out;
-    /* Room for about two small hosts (each a few hundred bytes). */
-    nm_spool_set_memory(sp, 2000);
     json_t *hosts[6];
     for (int i = 0; i < 6; i++) {
         hosts[i] = odd_host(i);
@@ -387,9 +391,7 @@ static void test_memory_budget(const char *root)
     nm_spool_destroy(sp); /* frees the hosts still in memory (valgrind, ASan) */
     CHECK_INT(count_named(dir, NM_SPOOL_NAME, NULL), 0);
 out:
-    nm_outdir_finish(&od);
-    rm_dir(dir);
-    free(dir);
+    close_dir(dir, &od);
 }
 
 int main(void)
