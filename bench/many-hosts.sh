@@ -14,8 +14,10 @@
 # --jobs NM_BENCH_JOBS (default 100), --timeout 120, a fresh report directory
 # per run, NEARMISS_NOW fixed so both binaries judge the same moment.
 # One line per binary: hosts scanned, wall s, client CPU (user+sys) ms per
-# host, peak RSS MiB (GNU time's maximum resident set size).  Needs root (the
-# fleet's namespaces) and jq.
+# host, peak RSS MiB (GNU time's maximum resident set size), the fleet's
+# server CPU (every sshd and all it reaped) and wall / floor, the floor being
+# that server CPU divided by the cores: the wall time no scanner on this
+# machine can beat.  Needs root (the fleet's namespaces) and jq.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 N=${1:?usage: bench/many-hosts.sh N [BINARY...]}
@@ -49,14 +51,30 @@ if [[ $MODE == light ]]; then
     done
 fi
 
+# CPU of every sshd of the fleet and all it reaped (fields 14-17 of
+# /proc/PID/stat, clock ticks), as bench/peers.sh counts it.
+server_ticks() {
+    local sum=0 pid f
+    for f in "$DIR"/fleet/hosts/*/sshd.pid; do
+        pid=$(<"$f")
+        [[ -r /proc/$pid/stat ]] || continue
+        sum=$((sum + $(awk '{sub(/^.*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$sum"
+}
+HZ=$(getconf CLK_TCK)
+CORES=$(nproc)
+
 echo "# $N hosts on $SSHD sshd, checks: $MODE, formats: $FORMATS, --jobs $JOBS"
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), Linux $(uname -r)"
 for bin in "${BINS[@]}"; do
     out=$DIR/out
     rm -rf "$out"
+    t0=$(server_ticks)
     /usr/bin/time -v -o "$DIR/time" env NEARMISS_NOW=2026-12-01T02:00:00Z \
         "$bin" scan -q -c "$CHECKS" -i "$DIR/inventory.json" -o "$out" -j "$JOBS" \
         --timeout 120 --format "$FORMATS" >/dev/null || :
+    t1=$(server_ticks)
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0;
                        for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$DIR/time")
     user=$(awk -F': ' '/User time/ {print $2}' "$DIR/time")
@@ -64,6 +82,8 @@ for bin in "${BINS[@]}"; do
     kib=$(awk -F': ' '/Maximum resident/ {print $2}' "$DIR/time")
     ok=$(jq '.summary.scanned' "$out/latest.json" 2>/dev/null || echo '?')
     awk -v b="$bin" -v n="$N" -v ok="$ok" -v w="$wall" -v u="$user" -v s="$sys" -v k="$kib" \
-        'BEGIN { printf "%s: %s/%d scanned, wall %.1f s, client CPU %.2f ms/host, peak RSS %.1f MiB\n",
-                 b, ok, n, w, (u + s) * 1000 / n, k / 1024 }'
+        -v st="$((t1 - t0))" -v hz="$HZ" -v c="$CORES" \
+        'BEGIN { srv = st / hz
+                 printf "%s: %s/%d scanned, wall %.1f s, client CPU %.2f ms/host, peak RSS %.1f MiB, server CPU %.1f s, wall/floor %.2f\n",
+                 b, ok, n, w, (u + s) * 1000 / n, k / 1024, srv, srv > 0 ? w / (srv / c) : 0 }'
 done

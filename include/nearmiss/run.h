@@ -121,14 +121,17 @@ struct nm_run {
     /* The steps that ran, in order (the failed one last). */
     struct nm_run_step_time step_times[NM_RUN_MAX_STEPS];
     size_t n_step_times;
-    /* A run that writes a report and opens no tickets keeps its hosts on
-     * disk (nearmiss/spool.h) from the moment each is scanned: the per-host
+    /* A scan that writes a report keeps its hosts in the spool
+     * (nearmiss/spool.h) from the moment each is scanned: the per-host
      * steps (tls, waivers, history-load, score, and history-diff's marks)
      * take them one at a time from there and put them back, and
      * report["hosts"] holds only each host's summary (nm_run_host_summary),
-     * which is all that the fleet steps and the command layer read.  The
-     * writers take the whole hosts from the spool. */
+     * which is all that the fleet steps and the command layer read.  Ticket
+     * planning and the writers take the whole hosts from the spool. */
     struct nm_spool *spool;
+    /* Bytes of hosts the spool keeps in memory before it uses its file
+     * (nm_spool_set_memory): NEARMISS_SPOOL_MEMORY, in MiB, or the default. */
+    size_t spool_memory;
     json_t *full_hosts; /* per host: null (in the spool), or the host the spool could not take */
     /* A spooled run: the summaries, packed as text; report["hosts"] is
      * decoded from them, and left empty while the writers run (whose

@@ -10,6 +10,13 @@
  * integers and reals exactly, strings with NUL), so a report written from
  * the spool is byte for byte the one written from memory.
  *
+ * Hosts are kept in memory as they are until their estimated size reaches a
+ * budget (nm_spool_set_memory; NM_SPOOL_MEMORY_DEFAULT), and only the rest
+ * goes to the file: a small fleet pays nothing for the spool, a large one
+ * holds at most the budget.  A host kept in memory is shared, not copied:
+ * get hands out the host that was put, so a caller must not change a host
+ * after putting it, and one that changes a host it got puts it back.
+ *
  * nm_spool_put() may be called from several threads at once.
  *
  * jansson ownership: put borrows the host; get returns a new reference.
@@ -35,6 +42,12 @@ struct nm_spool;
 /* A spool for n hosts (indexes 0..n-1) in the open report directory od,
  * which must stay open until nm_spool_destroy(). */
 int nm_spool_create(struct nm_outdir *od, size_t n, struct nm_spool **ret, nm_diag *d);
+/* Bytes of hosts (estimated) kept in memory at most; 0 = every host to the
+ * file.  Set before the first put. */
+#define NM_SPOOL_MEMORY_DEFAULT ((size_t)8 << 20)
+void nm_spool_set_memory(struct nm_spool *sp, size_t bytes);
+/* How many hosts are in memory now (for tests and -v). */
+size_t nm_spool_in_memory(const struct nm_spool *sp);
 /* Removes the file and frees; accepts NULL. */
 void nm_spool_destroy(struct nm_spool *sp);
 

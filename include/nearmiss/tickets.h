@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/hostiter.h"
 
 #define NM_TICKET_SCHEMA          "nearmiss.ticket/1"
 #define NM_TICKETS_SCHEMA_VERSION 1
@@ -107,10 +108,14 @@ struct nm_ticket_plan {
 
 /* Decides the events for one target from its current states (any order) and
  * the annotated report (findings with change/first_seen/waived,
- * fleet_findings, the top-level resolved list).  Writes nothing. */
+ * fleet_findings, the top-level resolved list).  Writes nothing.  The
+ * hosts' findings come from hosts when it is given (a run whose hosts wait
+ * on disk: report["hosts"] then holds their summaries, whose status is all
+ * that is read from it), else from report["hosts"]; NM_ERR_* of the
+ * iterator passes through. */
 int nm_tickets_plan_events(const struct nm_ticket_state *states, size_t n_states,
-                           const json_t *report, int min_severity, int64_t now,
-                           struct nm_ticket_plan *ret, nm_diag *d);
+                           const json_t *report, const struct nm_host_iter *hosts, int min_severity,
+                           int64_t now, struct nm_ticket_plan *ret, nm_diag *d);
 void nm_ticket_plan_finish(struct nm_ticket_plan *p);
 void nm_ticket_state_finish(struct nm_ticket_state *s);
 
@@ -125,7 +130,8 @@ struct nm_ticket_counts {
 
 /* For every target of o: plans and enqueues (inside the caller's transaction). */
 int nm_tickets_plan(sqlite3 *db, const struct nm_ticket_options *o, const json_t *report,
-                    int64_t now, struct nm_ticket_counts *ret, nm_diag *d);
+                    const struct nm_host_iter *hosts, int64_t now, struct nm_ticket_counts *ret,
+                    nm_diag *d);
 
 /* Delivers every target's queue (outside any transaction).  A failed event is
  * counted, recorded in its row and kept; it is not an error of the run.

@@ -28,6 +28,7 @@
 #include "nearmiss/safetext.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/shard.h"
+#include "nearmiss/spool.h"
 #include "nearmiss/util.h"
 #include "nearmiss/waiver.h"
 #include "nearmiss/writers.h"
@@ -103,7 +104,8 @@ static const char scan_usage_more[] =
     "  -v, --verbose          per host as it ends, on stderr: the time spent reaching\n"
     "                         it (DNS, TCP, jump hosts), logging in (key exchange, host\n"
     "                         key, authentication), running the script and judging its\n"
-    "                         output; then the time of each step of the run; the\n"
+    "                         output; then the time of each step of the run and how\n"
+    "                         many hosts stayed in memory (NEARMISS_SPOOL_MEMORY); the\n"
     "                         report's hosts[].scan gets reach_ms, login_ms, run_ms and\n"
     "                         judge_ms\n"
     "  -h, --help             this text\n"
@@ -323,6 +325,9 @@ static void print_step_times(const struct nm_run *run)
         total += run->step_times[i].ms;
     }
     fprintf(stderr, "timing: steps %" PRId64 " ms in all\n", total);
+    if (run->spool)
+        fprintf(stderr, "memory: %zu of %zu hosts kept in memory, the rest read back from disk\n",
+                nm_spool_in_memory(run->spool), nm_spool_size(run->spool));
 }
 
 static void print_summary(const json_t *report, const char *path)

@@ -13,7 +13,9 @@
 
 struct slot {
     uint64_t off;
-    size_t len; /* 0: never put */
+    size_t len;  /* on disk: its bytes; 0 = not on disk */
+    json_t *mem; /* or in memory (owned reference) */
+    size_t cost; /* what mem counts against the budget */
 };
 
 struct nm_spool {
@@ -23,7 +25,9 @@ struct nm_spool {
     char *dir_path;
     struct slot *slots;
     size_t n;
-    uint64_t end; /* where the next host goes */
+    uint64_t end;  /* where the next host goes */
+    size_t budget; /* bytes of hosts kept in memory at most (estimated) */
+    size_t used;   /* ...and kept now */
     pthread_mutex_t mu;
 };
 
@@ -52,6 +56,7 @@ int nm_spool_create(struct nm_outdir *od, size_t n, struct nm_spool **ret, nm_di
     sp->dir_path = nm_xstrdup(od->path);
     sp->n = n;
     sp->slots = nm_xcalloc(n ? n : 1, sizeof *sp->slots);
+    sp->budget = NM_SPOOL_MEMORY_DEFAULT;
     pthread_mutex_init(&sp->mu, NULL);
     *ret = sp;
     return 0;
@@ -66,6 +71,8 @@ void nm_spool_destroy(struct nm_spool *sp)
     unlinkat(sp->dir_fd, sp->tmp, 0);
     close(sp->dir_fd);
     pthread_mutex_destroy(&sp->mu);
+    for (size_t i = 0; i < sp->n; i++)
+        json_decref(sp->slots[i].mem);
     free(sp->slots);
     free(sp->tmp);
     free(sp->dir_path);
@@ -84,7 +91,58 @@ const char *nm_spool_name(const struct nm_spool *sp)
 
 bool nm_spool_has(const struct nm_spool *sp, size_t i)
 {
-    return i < sp->n && sp->slots[i].len > 0;
+    return i < sp->n && (sp->slots[i].len > 0 || sp->slots[i].mem);
+}
+
+void nm_spool_set_memory(struct nm_spool *sp, size_t bytes)
+{
+    sp->budget = bytes;
+}
+
+size_t nm_spool_in_memory(const struct nm_spool *sp)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sp->n; i++)
+        k += sp->slots[i].mem != NULL;
+    return k;
+}
+
+/*
+ * What a host costs in memory, roughly: jansson's node, malloc's header and
+ * the hash table slot of every value, plus its text.  Only compared with the
+ * budget, so it needs to be proportional, not exact; a walk is far cheaper
+ * than the serialising it decides about.  Hosts nest a handful of levels;
+ * anything deeper than the cap is counted as one node.
+ */
+#define NM_SPOOL_NODE_COST 72
+static size_t json_cost(const json_t *v, int depth)
+{
+    size_t c = NM_SPOOL_NODE_COST;
+    if (depth > 32)
+        return c;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        size_t klen;
+        json_t *x;
+        json_object_keylen_foreach((json_t *)v, k, klen, x) c +=
+            NM_SPOOL_NODE_COST / 2 + klen + json_cost(x, depth + 1);
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *x;
+        json_array_foreach (v, i, x)
+            c += sizeof(json_t *) + json_cost(x, depth + 1);
+        break;
+    }
+    case JSON_STRING:
+        c += json_string_length(v);
+        break;
+    default:
+        break;
+    }
+    return c;
 }
 
 /* Every byte or none: a short write past what the file may hold is undone
@@ -105,10 +163,37 @@ static int write_at(struct nm_spool *sp, const char *p, size_t len, uint64_t off
     return 0;
 }
 
+/* Host i leaves memory (the caller holds sp->mu); returns the reference to
+ * drop once the lock is released. */
+static json_t *take_mem(struct nm_spool *sp, size_t i)
+{
+    json_t *old = sp->slots[i].mem;
+    sp->used -= sp->slots[i].cost;
+    sp->slots[i].mem = NULL;
+    sp->slots[i].cost = 0;
+    return old;
+}
+
 int nm_spool_put(struct nm_spool *sp, size_t i, const json_t *host, nm_diag *d)
 {
     if (i >= sp->n)
         return nm_diag_set(d, NM_ERR_INVAL, "host %zu is outside the spool (%zu hosts)", i, sp->n);
+    /* While the hosts kept fit the budget they stay as they are: a small
+     * fleet never pays for serialising and parsing them back.  Past it they
+     * go to the file, and memory stays flat whatever the fleet's size. */
+    if (sp->budget) {
+        size_t cost = json_cost(host, 0);
+        pthread_mutex_lock(&sp->mu);
+        if (sp->used - sp->slots[i].cost + cost <= sp->budget) {
+            json_t *old = take_mem(sp, i);
+            sp->slots[i] = (struct slot){.mem = json_incref((json_t *)host), .cost = cost};
+            sp->used += cost;
+            pthread_mutex_unlock(&sp->mu);
+            json_decref(old);
+            return 0;
+        }
+        pthread_mutex_unlock(&sp->mu);
+    }
     /* Seventeen digits (jansson's default): every real reads back as the
      * same double, whatever precision the writers print it with. */
     char *text = json_dumps(host, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
@@ -116,14 +201,17 @@ int nm_spool_put(struct nm_spool *sp, size_t i, const json_t *host, nm_diag *d)
         return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise host %zu", i);
     size_t len = strlen(text);
     /* Serialised outside the lock; only the file's end is shared. */
+    json_t *old = NULL;
     pthread_mutex_lock(&sp->mu);
     uint64_t off = sp->end;
     int r = write_at(sp, text, len, off, d);
     if (r == 0) {
         sp->end = off + len;
-        sp->slots[i] = (struct slot){off, len};
+        old = take_mem(sp, i);
+        sp->slots[i] = (struct slot){off, len, NULL, 0};
     }
     pthread_mutex_unlock(&sp->mu);
+    json_decref(old);
     free(text);
     return r;
 }
@@ -134,7 +222,13 @@ int nm_spool_get(struct nm_spool *sp, size_t i, json_t **ret_host, nm_diag *d)
         return nm_diag_set(d, NM_ERR_NOTFOUND, "host %zu is not in the spool", i);
     pthread_mutex_lock(&sp->mu);
     struct slot s = sp->slots[i];
+    if (s.mem)
+        json_incref(s.mem);
     pthread_mutex_unlock(&sp->mu);
+    if (s.mem) {
+        *ret_host = s.mem;
+        return 0;
+    }
     char *buf = nm_xmalloc(s.len);
     size_t got = 0;
     while (got < s.len) {

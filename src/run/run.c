@@ -5,6 +5,7 @@
  * `static int step_NAME(struct nm_run *, nm_diag *)` and put it in steps[]
  * where it belongs.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,10 @@ static int step_outdir(struct nm_run *run, nm_diag *d)
 }
 
 /* Whether the run keeps its hosts on disk (see nearmiss/run.h): a scan that
- * writes a report.  Ticket planning reads every finding of every host at
- * once, so a run with ticket targets keeps its hosts in memory. */
+ * writes a report. */
 static bool wants_spool(const struct nm_run *run)
 {
-    return (run->kind & (NM_RUN_WHOLE | NM_RUN_SHARD)) && !run->no_write && !run->tickets.n_targets;
+    return (run->kind & (NM_RUN_WHOLE | NM_RUN_SHARD)) && !run->no_write;
 }
 
 static int step_scan(struct nm_run *run, nm_diag *d)
@@ -62,6 +62,7 @@ static int step_scan(struct nm_run *run, nm_diag *d)
         int r = nm_spool_create(&run->outdir, run->inv->n_hosts, &run->spool, d);
         if (r < 0)
             return r;
+        nm_spool_set_memory(run->spool, run->spool_memory);
         run->scan.spool = run->spool;
     }
     int r = nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
@@ -390,8 +391,19 @@ static int step_tickets_plan(struct nm_run *run, nm_diag *d)
 {
     if (!run->history || !run->tickets.n_targets)
         return 0;
-    return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, run->now,
-                           &run->ticket_counts, d);
+    if (!run->spool)
+        return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, NULL,
+                               run->now, &run->ticket_counts, d);
+    /* The hosts' findings one host at a time, as the writers read them. */
+    struct run_iter st = {.run = run};
+    struct nm_host_iter it = {.next = run_iter_next,
+                              .rewind = run_iter_rewind,
+                              .ctx = &st,
+                              .n_hosts = json_array_size(run->full_hosts)};
+    int r = nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, &it, run->now,
+                            &run->ticket_counts, d);
+    json_decref(st.cur);
+    return r;
 }
 
 /* After the commit, so that what is sent was planned for good.  An event
@@ -588,6 +600,26 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
     return 0;
 }
 
+/* NEARMISS_SPOOL_MEMORY: MiB of hosts kept in memory before the spool's
+ * file is used (0: every host to the file). */
+static int spool_memory(size_t *ret, nm_diag *d)
+{
+    const char *env = getenv("NEARMISS_SPOOL_MEMORY");
+    if (!env || !*env) {
+        *ret = NM_SPOOL_MEMORY_DEFAULT;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long mib = strtoull(env, &end, 10);
+    if (errno || *end || end == env || *env == '-' || mib > 1u << 20)
+        return nm_diag_set(d, NM_ERR_INVAL,
+                           "NEARMISS_SPOOL_MEMORY=\"%.40s\" is not a number of MiB (0 to 1048576)",
+                           env);
+    *ret = (size_t)mib << 20;
+    return 0;
+}
+
 int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
@@ -596,6 +628,9 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
     run->fail_on = NM_SEV_NONE;
     run->kind = NM_RUN_WHOLE;
     nm_packed_json_init(&run->sums);
+    int r = spool_memory(&run->spool_memory, d);
+    if (r < 0)
+        return r;
     return nm_run_clock(&run->now, d);
 }
 

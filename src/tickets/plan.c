@@ -23,6 +23,7 @@
 
 #include "nearmiss/model.h"
 #include "nearmiss/parsers.h"
+#include "nearmiss/hostiter.h"
 #include "nearmiss/tickets.h"
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
@@ -307,9 +308,34 @@ static bool fleet_complete(const json_t *report)
     return true;
 }
 
+/* The findings of every scanned host, from the iterator or the report. */
+static int see_hosts(struct planner *p, const json_t *report, const struct nm_host_iter *hosts,
+                     nm_diag *d)
+{
+    struct nm_host_iter_array_state st;
+    struct nm_host_iter arr;
+    if (!hosts) {
+        nm_host_iter_array(&arr, &st, report);
+        hosts = &arr;
+    }
+    int r = nm_host_iter_rewind(hosts, d);
+    const json_t *h = NULL;
+    while (r == 0 && (r = nm_host_iter_next(hosts, &h, d)) == 0 && h) {
+        const char *st_name = jstr(h, "status");
+        if (!st_name || strcmp(st_name, "ok") != 0)
+            continue;
+        const char *name = jstr(h, "name");
+        size_t j;
+        const json_t *f;
+        json_array_foreach (json_object_get(h, "findings"), j, f)
+            see_finding(p, f, name);
+    }
+    return r;
+}
+
 int nm_tickets_plan_events(const struct nm_ticket_state *states, size_t n_states,
-                           const json_t *report, int min_severity, int64_t now,
-                           struct nm_ticket_plan *ret, nm_diag *d)
+                           const json_t *report, const struct nm_host_iter *hosts, int min_severity,
+                           int64_t now, struct nm_ticket_plan *ret, nm_diag *d)
 {
     if (!json_is_object(report))
         return nm_diag_set(d, NM_ERR_INVAL, "tickets: the report is not a JSON object");
@@ -328,16 +354,9 @@ int nm_tickets_plan_events(const struct nm_ticket_state *states, size_t n_states
         state_copy(&p.w.st[idx], &states[i]);
     }
 
-    size_t i, j;
-    const json_t *h, *f;
-    json_array_foreach (json_object_get(report, "hosts"), i, h) {
-        const char *st = jstr(h, "status");
-        if (!st || strcmp(st, "ok") != 0)
-            continue;
-        const char *name = jstr(h, "name");
-        json_array_foreach (json_object_get(h, "findings"), j, f)
-            see_finding(&p, f, name);
-    }
+    size_t i;
+    const json_t *f;
+    int r = see_hosts(&p, report, hosts, d);
     json_array_foreach (json_object_get(report, "fleet_findings"), i, f)
         see_finding(&p, f, NULL);
     json_array_foreach (json_object_get(report, "resolved"), i, f)
@@ -355,6 +374,16 @@ int nm_tickets_plan_events(const struct nm_ticket_state *states, size_t n_states
         }
     }
 
+    if (r < 0) {
+        json_decref(p.events);
+        for (size_t k = 0; k < p.w.n; k++)
+            nm_ticket_state_finish(&p.w.st[k]);
+        free(p.w.st);
+        free(p.w.changed);
+        free(p.w.handled);
+        free(p.w.slots);
+        return r;
+    }
     struct nm_ticket_plan out = {0};
     out.n_events = json_array_size(p.events);
     out.events = nm_xcalloc(out.n_events ? out.n_events : 1, sizeof *out.events);

@@ -267,7 +267,8 @@ static int prune_delivered(sqlite3 *db, int64_t now, nm_diag *d)
 }
 
 int nm_tickets_plan(sqlite3 *db, const struct nm_ticket_options *o, const json_t *report,
-                    int64_t now, struct nm_ticket_counts *ret, nm_diag *d)
+                    const struct nm_host_iter *hosts, int64_t now, struct nm_ticket_counts *ret,
+                    nm_diag *d)
 {
     char now_s[32];
     nm_utc_iso8601(now, now_s);
@@ -282,7 +283,7 @@ int nm_tickets_plan(sqlite3 *db, const struct nm_ticket_options *o, const json_t
         const char *target = o->targets[i].key;
         r = load_states(db, target, &states, &n, d);
         if (r == 0)
-            r = nm_tickets_plan_events(states, n, report, o->min_severity, now, &plan, d);
+            r = nm_tickets_plan_events(states, n, report, hosts, o->min_severity, now, &plan, d);
         if (r == 0)
             r = store_plan(db, target, &plan, now_s, d);
         c.opened += plan.opened;

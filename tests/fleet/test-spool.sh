@@ -7,7 +7,10 @@
 # spool (0600, staging name) and ok-debian's finished result is already in
 # it; after the scan the spool is gone and the report lists both hosts; a
 # scan killed half way leaves its spool behind, and the next scan into the
-# directory sweeps it.  Exit 0 pass, 1 fail, 77 skip (no sshd).
+# directory sweeps it.  Those scans keep nothing in memory
+# (NEARMISS_SPOOL_MEMORY=0); with the default budget two hosts stay in
+# memory, the spool's file stays empty, and the report is the same.
+# Exit 0 pass, 1 fail, 77 skip (no sshd).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -41,7 +44,8 @@ spool_has_ok_debian() {
 }
 
 # --- a scan held by the hang host
-"$BIN" scan -q -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT" --timeout "$TMO" \
+export NEARMISS_SPOOL_MEMORY=0
+"$BIN" scan -q -v -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT" --timeout "$TMO" \
     --jobs 2 --format json,junit,prom >"$DIR/run1.log" 2>&1 &
 pid=$!
 d="during the scan: ok-debian's result is in the spool before the scan ends"
@@ -55,11 +59,15 @@ rc=0
 wait "$pid" || rc=$?
 d="the scan ends with exit 2 (hang timed out)"
 [[ $rc == 2 ]] && ok "$d" || { not_ok "$d (got $rc)"; sed -n '1,10s/^/#   /p' "$DIR/run1.log"; }
+d="after the scan: -v says no host stayed in memory"
+grep -qx 'memory: 0 of 2 hosts kept in memory, the rest read back from disk' "$DIR/run1.log" &&
+    ok "$d" || not_ok "$d"
 d="after the scan: no spool left"
 [[ -z $(spool_files "$OUT") ]] && ok "$d" || not_ok "$d"
 jcheck "after the scan: the report lists ok-debian (ok, with its findings) and hang (timeout)" \
     '([.hosts[] | {(.name): .status}] | add) == {"ok-debian": "ok", "hang": "timeout"}
      and (.hosts[] | select(.name == "ok-debian") | (.checks | length) > 0)' "$OUT/latest.json" || :
+cp "$OUT/latest.json" "$DIR/run1-latest.json"
 d="after the scan: the JUnit file lists both hosts"
 grep -q '<testsuite name="ok-debian"' "$OUT/junit.xml" && grep -q '<testsuite name="hang"' "$OUT/junit.xml" &&
     ok "$d" || not_ok "$d"
@@ -82,5 +90,26 @@ d="the next scan: exit 0"
 [[ $RC == 0 ]] && ok "$d" || { not_ok "$d (got $RC)"; sed -n '1,10s/^/#   /p' "$DIR/run3.log"; }
 d="the next scan: the stale spool is swept"
 [[ -z $(spool_files "$OUT") ]] && ok "$d" || not_ok "$d"
+
+# --- the default budget: a small fleet stays in memory
+unset NEARMISS_SPOOL_MEMORY
+OUT2=$DIR/out-mem
+"$BIN" scan -q -v -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT2" --timeout "$TMO" \
+    --jobs 2 --format json,junit,prom >"$DIR/run4.log" 2>&1 &
+pid=$!
+sleep $((TMO / 2)) # ok-debian done (its scan takes a second or two), hang still held
+f=$(spool_files "$OUT2" | head -n1)
+d="default budget: while hang holds the scan, the spool exists and its file is empty"
+[[ -n $f && ! -s $f ]] && kill -0 "$pid" 2>/dev/null && ok "$d" || not_ok "$d (${f:-none})"
+rc=0
+wait "$pid" || rc=$?
+d="default budget: -v says both hosts stayed in memory"
+grep -qx 'memory: 2 of 2 hosts kept in memory, the rest read back from disk' "$DIR/run4.log" &&
+    ok "$d" || not_ok "$d"
+d="default budget: exit 2, no spool left"
+[[ $rc == 2 && -z $(spool_files "$OUT2") ]] && ok "$d" || not_ok "$d (got $rc)"
+norm() { jq -S '[.hosts[] | {name, status, score, findings: [.findings[] | {check, severity, message}]}]' "$1"; }
+d="default budget: the hosts and findings are those of the scan that used the file"
+[[ $(norm "$OUT2/latest.json") == "$(norm "$DIR/run1-latest.json")" ]] && ok "$d" || not_ok "$d"
 
 nm_finish

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     struct nm_ticket_counts c = {0};
     int r = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     if (r == 0)
-        r = nm_tickets_plan(db, &o, report, now, &c, &d);
+        r = nm_tickets_plan(db, &o, report, NULL, now, &c, &d);
     if (r == 0 && crash) {
         /* As a run killed after planning: the transaction never commits. */
         sqlite3_close_v2(db);

@@ -68,6 +68,27 @@ static void rm_dir(const char *dir)
     rmdir(dir);
 }
 
+/* A report directory dir (opened into od) holding a spool of n hosts with
+ * budget bytes of memory; NULL (the failure counted) when either fails. */
+static struct nm_spool *open_spool(const char *dir, struct nm_outdir *od, size_t n, size_t budget)
+{
+    nm_diag d = {{0}};
+    nm_outdir_init(od);
+    struct nm_spool *sp = NULL;
+    CHECK(nm_outdir_open(od, dir, NM_OUTDIR_FILE_MODE, &d) == 0);
+    CHECK(nm_spool_create(od, n, &sp, &d) == 0);
+    if (sp)
+        nm_spool_set_memory(sp, budget);
+    return sp;
+}
+
+static void close_dir(char *dir, struct nm_outdir *od)
+{
+    nm_outdir_finish(od);
+    rm_dir(dir);
+    free(dir);
+}
+
 static json_t *odd_host(int i)
 {
     /* A NUL inside a string, reals that print differently at 15 and 17
@@ -78,15 +99,12 @@ static json_t *odd_host(int i)
                      "findings", "severity", "low", "waived", "metrics");
 }
 
-static void test_round_trip(const char *root)
+static void test_round_trip(const char *root, size_t budget)
 {
-    char *dir = nm_xasprintf("%s/rt", root);
+    char *dir = nm_xasprintf("%s/rt-%zu", root, budget);
     struct nm_outdir od;
-    nm_outdir_init(&od);
     nm_diag d = {{0}};
-    CHECK(nm_outdir_open(&od, dir, NM_OUTDIR_FILE_MODE, &d) == 0);
-    struct nm_spool *sp = NULL;
-    CHECK(nm_spool_create(&od, 4, &sp, &d) == 0);
+    struct nm_spool *sp = open_spool(dir, &od, 4, budget);
     if (!sp)
         goto out;
     int mode = -1;
@@ -123,9 +141,7 @@ static void test_round_trip(const char *root)
     nm_spool_destroy(sp);
     CHECK_INT(count_named(dir, NM_SPOOL_NAME, NULL), 0);
 out:
-    nm_outdir_finish(&od);
-    rm_dir(dir);
-    free(dir);
+    close_dir(dir, &od);
 }
 
 /* A file size limit stands in for a full disk: the write fails part way. */
@@ -133,11 +149,8 @@ static void test_write_fails(const char *root)
 {
     char *dir = nm_xasprintf("%s/full", root);
     struct nm_outdir od;
-    nm_outdir_init(&od);
     nm_diag d = {{0}};
-    CHECK(nm_outdir_open(&od, dir, NM_OUTDIR_FILE_MODE, &d) == 0);
-    struct nm_spool *sp = NULL;
-    CHECK(nm_spool_create(&od, 3, &sp, &d) == 0);
+    struct nm_spool *sp = open_spool(dir, &od, 3, 0); /* the file is what fails here */
     if (!sp)
         goto out;
     json_t *small = odd_host(0);
@@ -179,9 +192,7 @@ static void test_write_fails(const char *root)
     json_decref(small);
     nm_spool_destroy(sp);
 out:
-    nm_outdir_finish(&od);
-    rm_dir(dir);
-    free(dir);
+    close_dir(dir, &od);
 }
 
 static char *dump_whole(const json_t *report)
@@ -207,6 +218,8 @@ static void check_streamed(const char *root, const char *label, const json_t *re
     if (spooled) {
         const json_t *hosts = json_object_get(report, "hosts");
         CHECK(nm_spool_create(&od, json_array_size(hosts), &sp, &d) == 0);
+        if (sp)
+            nm_spool_set_memory(sp, 0); /* every host read back from the file */
         size_t i;
         const json_t *h;
         json_array_foreach (hosts, i, h)
@@ -297,6 +310,90 @@ static void test_streamed_json(const char *root)
     json_decref(r);
 }
 
+/* Bytes of the spool's file (its staging name), -1 when there is none. */
+static long long spool_file_size(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    long long size = -1;
+    struct dirent *e;
+    while (dh && (e = readdir(dh))) {
+        if (!strstr(e->d_name, NM_SPOOL_NAME))
+            continue;
+        char *p = nm_xasprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) == 0)
+            size = (long long)st.st_size;
+        free(p);
+    }
+    if (dh)
+        closedir(dh);
+    return size;
+}
+
+/* Hosts stay in memory while they fit the budget and go to the file past
+ * it; a host that grows past it on its way back moves to the file. */
+static void test_memory_budget(const char *root)
+{
+    char *dir = nm_xasprintf("%s/budget", root);
+    struct nm_outdir od;
+    nm_diag d = {{0}};
+    /* Room for a few small hosts (each a few hundred bytes). */
+    struct nm_spool *sp = open_spool(dir, &od, 6, 2000);
+    if (!sp)
+        goto out;
+    json_t *hosts[6];
+    for (int i = 0; i < 6; i++) {
+        hosts[i] = odd_host(i);
+        CHECK(nm_spool_put(sp, (size_t)i, hosts[i], &d) == 0);
+    }
+    size_t kept = nm_spool_in_memory(sp);
+    CHECK(kept >= 1 && kept < 6);
+    long long before = spool_file_size(dir);
+    CHECK(before > 0);
+
+    /* Host 0 (in memory) comes back as the very host put; grown past the
+     * budget it goes to the file, which grows. */
+    json_t *got = NULL;
+    CHECK(nm_spool_get(sp, 0, &got, &d) == 0);
+    CHECK(got == hosts[0]);
+    char *filler = nm_xmalloc(5000);
+    memset(filler, 'y', 4999);
+    filler[4999] = '\0';
+    json_object_set_new(got, "evidence", json_string(filler));
+    free(filler);
+    CHECK(nm_spool_put(sp, 0, got, &d) == 0);
+    json_decref(got);
+    CHECK(spool_file_size(dir) > before + 4999);
+    CHECK_INT(nm_spool_in_memory(sp), kept - 1);
+    got = NULL;
+    CHECK(nm_spool_get(sp, 0, &got, &d) == 0);
+    CHECK(got && got != hosts[0] && json_equal(got, hosts[0]));
+    json_decref(got);
+
+    /* Every host reads back equal, from wherever it is. */
+    for (int i = 1; i < 6; i++) {
+        got = NULL;
+        CHECK(nm_spool_get(sp, (size_t)i, &got, &d) == 0);
+        CHECK(got && json_equal(got, hosts[i]));
+        json_decref(got);
+    }
+    /* Budget 0: nothing in memory, every put goes to the file. */
+    nm_spool_set_memory(sp, 0);
+    json_t *h5 = odd_host(5);
+    CHECK(nm_spool_put(sp, 5, h5, &d) == 0);
+    got = NULL;
+    CHECK(nm_spool_get(sp, 5, &got, &d) == 0);
+    CHECK(got && got != h5 && json_equal(got, h5));
+    json_decref(got);
+    json_decref(h5);
+    for (int i = 0; i < 6; i++)
+        json_decref(hosts[i]);
+    nm_spool_destroy(sp); /* frees the hosts still in memory (valgrind, ASan) */
+    CHECK_INT(count_named(dir, NM_SPOOL_NAME, NULL), 0);
+out:
+    close_dir(dir, &od);
+}
+
 int main(void)
 {
     char root[] = "/tmp/nm-spool-XXXXXX";
@@ -304,8 +401,10 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    test_round_trip(root);
+    test_round_trip(root, 0);
+    test_round_trip(root, NM_SPOOL_MEMORY_DEFAULT);
     test_write_fails(root);
+    test_memory_budget(root);
     test_streamed_json(root);
     rm_dir(root);
     return test_result();
