@@ -68,6 +68,7 @@
 #include "nearmiss/inventory.h"
 #include "nearmiss/merge.h"
 #include "nearmiss/outdir.h"
+#include "nearmiss/packedjson.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/shard.h"
 #include "nearmiss/waiver.h"
@@ -132,6 +133,10 @@ struct nm_run {
      * (nm_spool_set_memory): NEARMISS_SPOOL_MEMORY, in MiB, or the default. */
     size_t spool_memory;
     json_t *full_hosts; /* per host: null (in the spool), or the host the spool could not take */
+    /* A spooled run: the summaries, packed as text; report["hosts"] is
+     * decoded from them, and left empty while the writers run (whose
+     * buffers would otherwise come on top of ten thousand summary trees). */
+    struct nm_packed_json sums;
     struct nm_history_diff *diff; /* a spooled run: from the hosts step to history-diff */
 };
 

@@ -9,6 +9,10 @@
  * Families are collected first, then each is sorted and de-duplicated on its
  * label set (first occurrence wins): a report with two hosts of the same
  * name, or a certificate listed twice, must not yield an invalid file.
+ * A family keeps its samples packed in one buffer (labels and value, each
+ * NUL-terminated) with their offsets beside it: at 10 000 hosts there are
+ * hundreds of thousands of samples, and one allocation each would cost
+ * more than the text itself.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,16 +28,19 @@
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
-struct sample {
-    char *labels; /* "{a=\"x\",b=\"y\"}" or "" */
-    char *value;
-    size_t seq; /* insertion order: first of duplicates wins */
+/* Before sorting, where the sample starts in its family's text; then the
+ * text itself (labels "{a=\"x\"}" or "", NUL, value, NUL).  Samples are
+ * appended in insertion order, so a lower address is an earlier sample. */
+union sample {
+    size_t off;
+    const char *at;
 };
 
 struct family {
     const char *name;
     const char *help;
-    struct sample *s;
+    struct nm_buf text;
+    union sample *s;
     size_t n, alloc;
 };
 
@@ -107,7 +114,6 @@ static const struct {
 
 struct prom {
     struct family f[F_COUNT];
-    size_t seq;
     size_t host_series;  /* certificate and filesystem series of the current host */
     size_t host_dropped; /* ...left out beyond NM_PROM_HOST_SERIES_MAX */
 };
@@ -154,19 +160,23 @@ static void add_label_json(struct nm_buf *b, const char *name, const json_t *v)
 }
 
 /* Integers exactly; other values with enough digits to round-trip what
- * the report holds (percentages, milliseconds). */
-static char *format_value(double v)
+ * the report holds (percentages, milliseconds).  The room is what %.0f of
+ * the largest double could take, though integers here stay below 1e15. */
+enum { VALUE_MAX = 330 };
+
+static void format_value(double v, char out[static VALUE_MAX])
 {
     if (isnan(v))
-        return nm_xstrdup("NaN");
-    if (isinf(v))
-        return nm_xstrdup(v > 0 ? "+Inf" : "-Inf");
-    if (v == floor(v) && fabs(v) < 1e15)
-        return nm_xasprintf("%.0f", v);
-    return nm_xasprintf("%.10g", v);
+        snprintf(out, VALUE_MAX, "NaN");
+    else if (isinf(v))
+        snprintf(out, VALUE_MAX, "%s", v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(out, VALUE_MAX, "%.0f", v);
+    else
+        snprintf(out, VALUE_MAX, "%.10g", v);
 }
 
-/* Takes the labels buffer (left empty). */
+/* Copies the labels buffer into the family's text and empties it. */
 static void add_sample(struct prom *p, int fam, struct nm_buf *labels, double v)
 {
     struct family *f = &p->f[fam];
@@ -176,19 +186,26 @@ static void add_sample(struct prom *p, int fam, struct nm_buf *labels, double v)
     }
     if (labels->len)
         nm_buf_appends(labels, "}");
-    size_t len;
-    char *l = nm_buf_steal(labels, &len);
-    f->s[f->n++] = (struct sample){
-        .labels = l ? l : nm_xstrdup(""), .value = format_value(v), .seq = p->seq++};
+    char value[VALUE_MAX];
+    format_value(v, value);
+    f->s[f->n++].off = f->text.len;
+    nm_buf_append(&f->text, labels->len ? labels->data : "", labels->len + 1);
+    nm_buf_append(&f->text, value, strlen(value) + 1);
+    nm_buf_reset(labels);
 }
 
 static int cmp_sample(const void *a, const void *b)
 {
-    const struct sample *x = a, *y = b;
-    int c = strcmp(x->labels, y->labels);
+    const union sample *x = a, *y = b;
+    int c = strcmp(x->at, y->at);
     if (c)
         return c;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static const char *sample_value(const union sample *s)
+{
+    return s->at + strlen(s->at) + 1;
 }
 
 static void help_escaped(struct nm_buf *b, const char *s)
@@ -358,15 +375,18 @@ static void host_metrics(struct prom *p, const json_t *h)
     nm_buf_finish(&b);
 }
 
+static void free_family(struct family *f)
+{
+    nm_buf_finish(&f->text);
+    free(f->s);
+    f->s = NULL;
+    f->n = f->alloc = 0;
+}
+
 static void free_families(struct prom *p)
 {
-    for (int k = 0; k < F_COUNT; k++) {
-        for (size_t j = 0; j < p->f[k].n; j++) {
-            free(p->f[k].s[j].labels);
-            free(p->f[k].s[j].value);
-        }
-        free(p->f[k].s);
-    }
+    for (int k = 0; k < F_COUNT; k++)
+        free_family(&p->f[k]);
 }
 
 int nm_report_render_prom(const json_t *report, char **ret_data, size_t *ret_len, nm_diag *d)
@@ -402,6 +422,7 @@ static int prom_render(const json_t *report, const struct nm_host_iter *it, FILE
     for (int i = 0; i < F_COUNT; i++) {
         p.f[i].name = family_defs[i].name;
         p.f[i].help = family_defs[i].help;
+        nm_buf_init(&p.f[i].text, SIZE_MAX);
     }
     size_t i;
     const json_t *h;
@@ -456,25 +477,27 @@ static int prom_render(const json_t *report, const struct nm_host_iter *it, FILE
         nm_buf_appendf(&out, "# HELP %s ", f->name);
         help_escaped(&out, f->help);
         nm_buf_appendf(&out, "\n# TYPE %s gauge\n", f->name);
+        /* The text no longer grows: offsets become addresses. */
+        for (size_t j = 0; j < f->n; j++)
+            f->s[j].at = f->text.data + f->s[j].off;
         if (f->n > 1)
             qsort(f->s, f->n, sizeof *f->s, cmp_sample);
         for (size_t j = 0; j < f->n; j++) {
-            if (j > 0 && strcmp(f->s[j].labels, f->s[j - 1].labels) == 0)
+            if (j > 0 && strcmp(f->s[j].at, f->s[j - 1].at) == 0)
                 continue;
-            nm_buf_appendf(&out, "%s%s %s\n", f->name, f->s[j].labels, f->s[j].value);
+            nm_buf_appendf(&out, "%s%s %s\n", f->name, f->s[j].at, sample_value(&f->s[j]));
+            /* Streamed: a family's lines go out as they are made. */
+            if (to && out.len >= 1 << 16) {
+                fwrite(out.data, 1, out.len, to);
+                nm_buf_reset(&out);
+            }
         }
         if (to) {
             if (out.len)
                 fwrite(out.data, 1, out.len, to);
             nm_buf_finish(&out);
             nm_buf_init(&out, SIZE_MAX);
-            for (size_t j = 0; j < f->n; j++) {
-                free(f->s[j].labels);
-                free(f->s[j].value);
-            }
-            free(f->s);
-            f->s = NULL;
-            f->n = 0;
+            free_family(f);
         }
     }
     free_families(&p);

@@ -6,6 +6,7 @@
  * where it belongs.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,83 @@ static int step_history_load(struct nm_run *run, nm_diag *d)
     return nm_history_enrich(run->history, &ctx, run->report, d);
 }
 
+/* Takes v; gives back the value equal to it that pool already holds (a new
+ * reference), or v, now in pool.  Equal means the same JSON text, reals
+ * with every digit. */
+static json_t *shared_value(json_t *pool, json_t *v)
+{
+    char *key = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    if (!key)
+        return v;
+    json_t *have = json_object_get(pool, key);
+    if (have) {
+        json_decref(v);
+        v = json_incref(have);
+    } else {
+        json_object_set_nocheck(pool, key, v);
+    }
+    free(key);
+    return v;
+}
+
+/*
+ * report["hosts"]: the summaries of a spooled run, decoded from their
+ * packed text.  As trees they cost some 6 KiB a host, mostly in values
+ * that many hosts hold alike: the statuses, a finding every host of one
+ * release has, the servers a zone's hosts share.  Such values are decoded
+ * once and the summaries share them (jansson counts references); nothing
+ * changes a summary after the hosts step, so the sharing is never seen.
+ */
+static int unpack_summaries(struct nm_run *run, nm_diag *d)
+{
+    json_t *sums = json_array(), *pool = json_object();
+    int r = 0;
+    for (size_t i = 0; i < run->sums.n; i++) {
+        json_t *sum = NULL;
+        if ((r = nm_packed_json_get(&run->sums, i, &sum, d)) < 0)
+            break;
+        for (void *it = json_object_iter(sum); it; it = json_object_iter_next(sum, it)) {
+            const char *key = json_object_iter_key(it);
+            json_t *v = json_object_iter_value(it);
+            /* Each host's own: sharing would only fill the pool. */
+            if (strcmp(key, "name") == 0 || strcmp(key, "score") == 0)
+                continue;
+            size_t k;
+            json_t *f;
+            json_array_foreach (strcmp(key, "findings") == 0 ? v : NULL, k, f)
+                json_array_set_new(v, k, shared_value(pool, json_incref(f)));
+            json_object_iter_set_new(sum, it, shared_value(pool, json_incref(v)));
+        }
+        json_array_append_new(sums, sum);
+    }
+    json_decref(pool);
+    if (r == 0)
+        json_object_set_new(run->report, "hosts", sums);
+    else
+        json_decref(sums);
+    return r;
+}
+
+/* The other way: report["hosts"] packed again, replacing what was. */
+static int pack_summaries(struct nm_run *run, nm_diag *d)
+{
+    struct nm_packed_json p;
+    nm_packed_json_init(&p);
+    size_t i;
+    json_t *sum;
+    json_array_foreach (json_object_get(run->report, "hosts"), i, sum) {
+        int r = nm_packed_json_append(&p, sum, d);
+        if (r < 0) {
+            nm_packed_json_finish(&p);
+            return r;
+        }
+    }
+    nm_packed_json_shrink(&p);
+    nm_packed_json_finish(&run->sums);
+    run->sums = p;
+    return 0;
+}
+
 /*
  * A spooled run's tls, waivers, history-load and score, host by host in
  * that order (each reads only its own host and the run's inputs, so doing
@@ -260,7 +338,6 @@ static int step_hosts(struct nm_run *run, nm_diag *d)
     if (!run->spool)
         return 0;
     struct nm_history_ctx ctx = history_ctx(run);
-    json_t *sums = json_object_get(run->report, "hosts");
     json_t *one = json_pack("{s:[]}", "hosts");
     int r = 0;
     if (run->history)
@@ -281,11 +358,16 @@ static int step_hosts(struct nm_run *run, nm_diag *d)
             r = nm_history_diff_host(run->diff, h, d);
         if (r == 0) {
             put_host(run, i, h);
-            json_array_append_new(sums, nm_run_host_summary(run->cs, h));
+            json_t *sum = nm_run_host_summary(run->cs, h);
+            r = nm_packed_json_append(&run->sums, sum, d);
+            json_decref(sum);
         }
         json_decref(h);
     }
     json_decref(one);
+    nm_packed_json_shrink(&run->sums);
+    if (r == 0)
+        r = unpack_summaries(run, d);
     return r;
 }
 
@@ -415,6 +497,15 @@ static int step_write(struct nm_run *run, nm_diag *d)
     char *name = NULL;
     int r;
     if (run->spool) {
+        /* The writers take whole hosts from the spool and nothing from
+         * report["hosts"]: its summaries wait packed (as the steps since
+         * the hosts step left them) while they run, and what the trees
+         * held goes back to the system before the writers' buffers grow,
+         * so that the two do not add up. */
+        if ((r = pack_summaries(run, d)) < 0)
+            return r;
+        json_object_set_new(run->report, "hosts", json_array());
+        malloc_trim(0);
         struct run_iter st = {.run = run};
         struct nm_host_iter it = {.next = run_iter_next,
                                   .rewind = run_iter_rewind,
@@ -422,6 +513,11 @@ static int step_write(struct nm_run *run, nm_diag *d)
                                   .n_hosts = json_array_size(run->full_hosts)};
         r = nm_report_stage_hosts(run->report, &it, &run->outdir, run->formats, &name, d);
         json_decref(st.cur);
+        /* Back for the command layer (and anything after this step). */
+        nm_diag d2 = {{0}};
+        int r2 = unpack_summaries(run, r < 0 ? &d2 : d);
+        if (r == 0)
+            r = r2;
     } else {
         r = nm_report_stage(run->report, &run->outdir, run->formats, &name, d);
     }
@@ -531,6 +627,7 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
     run->t0_ms = nm_now_ms();
     run->fail_on = NM_SEV_NONE;
     run->kind = NM_RUN_WHOLE;
+    nm_packed_json_init(&run->sums);
     int r = spool_memory(&run->spool_memory, d);
     if (r < 0)
         return r;
@@ -549,6 +646,7 @@ void nm_run_finish(struct nm_run *run)
     json_decref(run->pruned_reports);
     nm_spool_destroy(run->spool);
     json_decref(run->full_hosts);
+    nm_packed_json_finish(&run->sums);
     nm_history_diff_free(run->diff);
     run->diff = NULL;
     run->spool = NULL;
