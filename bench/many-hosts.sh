@@ -85,5 +85,5 @@ for bin in "${BINS[@]}"; do
         -v st="$((t1 - t0))" -v hz="$HZ" -v c="$CORES" \
         'BEGIN { srv = st / hz
                  printf "%s: %s/%d scanned, wall %.1f s, client CPU %.2f ms/host, peak RSS %.1f MiB, server CPU %.1f s, wall/floor %.2f\n",
-                 b, ok, n, w, (u + s) * 1000 / n, k / 1024, srv, srv > 0 ? w / (srv / c) : 0 }'
+                 b, ok, n, w, (u + s) * 1000 / n, k / 1024, srv, (srv > 0 ? w / (srv / c) : 0) }'
 done
