@@ -125,8 +125,8 @@ static size_t json_cost(const json_t *v, int depth)
         const char *k;
         size_t klen;
         json_t *x;
-        json_object_keylen_foreach((json_t *)v, k, klen, x) c +=
-            NM_SPOOL_NODE_COST / 2 + klen + json_cost(x, depth + 1);
+        json_object_keylen_foreach ((json_t *)v, k, klen, x)
+            c += NM_SPOOL_NODE_COST / 2 + klen + json_cost(x, depth + 1);
         break;
     }
     case JSON_ARRAY: {

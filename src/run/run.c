@@ -187,6 +187,23 @@ static int run_iter_rewind(void *ctx, nm_diag *d)
     return 0;
 }
 
+/* it over the run's whole hosts, with st as its state; the caller drops
+ * st->cur (run_iter_done) when done. */
+static void run_iter_init(struct nm_run *run, struct run_iter *st, struct nm_host_iter *it)
+{
+    *st = (struct run_iter){.run = run};
+    *it = (struct nm_host_iter){.next = run_iter_next,
+                                .rewind = run_iter_rewind,
+                                .ctx = st,
+                                .n_hosts = json_array_size(run->full_hosts)};
+}
+
+static void run_iter_done(struct run_iter *st)
+{
+    json_decref(st->cur);
+    st->cur = NULL;
+}
+
 static void judge_tls(struct nm_run *run, size_t i, json_t *h)
 {
     nm_endpoints_judge(run->cs, &run->inv->hosts[i], h);
@@ -395,14 +412,12 @@ static int step_tickets_plan(struct nm_run *run, nm_diag *d)
         return nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, NULL,
                                run->now, &run->ticket_counts, d);
     /* The hosts' findings one host at a time, as the writers read them. */
-    struct run_iter st = {.run = run};
-    struct nm_host_iter it = {.next = run_iter_next,
-                              .rewind = run_iter_rewind,
-                              .ctx = &st,
-                              .n_hosts = json_array_size(run->full_hosts)};
+    struct run_iter st;
+    struct nm_host_iter it;
+    run_iter_init(run, &st, &it);
     int r = nm_tickets_plan(nm_history_db(run->history), &run->tickets, run->report, &it, run->now,
                             &run->ticket_counts, d);
-    json_decref(st.cur);
+    run_iter_done(&st);
     return r;
 }
 
@@ -506,13 +521,11 @@ static int step_write(struct nm_run *run, nm_diag *d)
             return r;
         json_object_set_new(run->report, "hosts", json_array());
         malloc_trim(0);
-        struct run_iter st = {.run = run};
-        struct nm_host_iter it = {.next = run_iter_next,
-                                  .rewind = run_iter_rewind,
-                                  .ctx = &st,
-                                  .n_hosts = json_array_size(run->full_hosts)};
+        struct run_iter st;
+        struct nm_host_iter it;
+        run_iter_init(run, &st, &it);
         r = nm_report_stage_hosts(run->report, &it, &run->outdir, run->formats, &name, d);
-        json_decref(st.cur);
+        run_iter_done(&st);
         /* Back for the command layer (and anything after this step). */
         nm_diag d2 = {{0}};
         int r2 = unpack_summaries(run, r < 0 ? &d2 : d);

@@ -39,6 +39,16 @@ struct work {
     size_t n_slots;
 };
 
+/* The arrays only: the states themselves are handed on or finished by the
+ * caller. */
+static void work_free(struct work *w)
+{
+    free(w->st);
+    free(w->changed);
+    free(w->handled);
+    free(w->slots);
+}
+
 static size_t hash_str(const char *s)
 {
     size_t h = 1469598103934665603u;
@@ -357,6 +367,14 @@ int nm_tickets_plan_events(const struct nm_ticket_state *states, size_t n_states
     size_t i;
     const json_t *f;
     int r = see_hosts(&p, report, hosts, d);
+    if (r < 0) {
+        /* Nothing is planned from part of a report. */
+        json_decref(p.events);
+        for (size_t k = 0; k < p.w.n; k++)
+            nm_ticket_state_finish(&p.w.st[k]);
+        work_free(&p.w);
+        return r;
+    }
     json_array_foreach (json_object_get(report, "fleet_findings"), i, f)
         see_finding(&p, f, NULL);
     json_array_foreach (json_object_get(report, "resolved"), i, f)
@@ -374,16 +392,6 @@ int nm_tickets_plan_events(const struct nm_ticket_state *states, size_t n_states
         }
     }
 
-    if (r < 0) {
-        json_decref(p.events);
-        for (size_t k = 0; k < p.w.n; k++)
-            nm_ticket_state_finish(&p.w.st[k]);
-        free(p.w.st);
-        free(p.w.changed);
-        free(p.w.handled);
-        free(p.w.slots);
-        return r;
-    }
     struct nm_ticket_plan out = {0};
     out.n_events = json_array_size(p.events);
     out.events = nm_xcalloc(out.n_events ? out.n_events : 1, sizeof *out.events);
@@ -400,10 +408,7 @@ int nm_tickets_plan_events(const struct nm_ticket_state *states, size_t n_states
     out.updated = p.updated;
     out.resolved = p.resolved;
     json_decref(p.events);
-    free(p.w.st);
-    free(p.w.changed);
-    free(p.w.handled);
-    free(p.w.slots);
+    work_free(&p.w);
     *ret = out;
     return 0;
 }
