@@ -91,6 +91,14 @@ d="the next scan: exit 0"
 d="the next scan: the stale spool is swept"
 [[ -z $(spool_files "$OUT") ]] && ok "$d" || not_ok "$d"
 
+# --- a malformed budget stops the run before anything is scanned
+rc=0
+NEARMISS_SPOOL_MEMORY=12MB "$BIN" scan -q -i "$INV" --known-hosts "$KH" --identity "$KEY" \
+    -o "$DIR/out-bad" --timeout "$TMO" >"$DIR/run-bad.log" 2>&1 || rc=$?
+d="NEARMISS_SPOOL_MEMORY=12MB: exit 1 naming the variable, no report"
+[[ $rc == 1 && ! -e $DIR/out-bad/latest.json ]] && grep -q 'NEARMISS_SPOOL_MEMORY="12MB" is not a number of MiB' "$DIR/run-bad.log" &&
+    ok "$d" || not_ok "$d (got $rc)"
+
 # --- the default budget: a small fleet stays in memory
 unset NEARMISS_SPOOL_MEMORY
 OUT2=$DIR/out-mem
