@@ -14,9 +14,9 @@
  * (scores, waivers, TLS verdicts are per host); the fleet rules, the summary
  * and the writers then run as in a whole run (nearmiss/run.h).
  *
- * jansson ownership: the set owns its reports; nm_merge_build returns a new
- * reference whose host objects are shared with the set (refcounted);
- * nm_shard_record_json returns a new reference.
+ * jansson ownership: the set owns its reports; nm_merge_build returns new
+ * references (the draft and the hosts array); nm_shard_record_json returns
+ * a new reference.
  */
 #ifndef NEARMISS_MERGE_H
 #define NEARMISS_MERGE_H
@@ -39,7 +39,8 @@ json_t *nm_shard_record_json(const struct nm_shard_record *rec, const struct nm_
 
 struct nm_shard_set {
     unsigned n;       /* N: every shard of the cut is present once */
-    json_t **reports; /* [k - 1]: shard k's report (own references) */
+    json_t **reports; /* [k - 1]: shard k's report without its hosts ("hosts": []) */
+    size_t *n_hosts;  /* [k - 1]: how many hosts shard k's report holds */
     char **paths;     /* [k - 1]: where it was read from */
 
     /* Agreed by every shard; strings borrowed from reports[0]. */
@@ -57,15 +58,21 @@ struct nm_shard_set {
 void nm_shard_set_init(struct nm_shard_set *set);
 void nm_shard_set_finish(struct nm_shard_set *set);
 
-/* Reads every path (each a shard report) into set.  NM_ERR_CONFIG with the
+/* Reads every path (each a shard report) into set: the top level of each,
+ * its hosts only counted (nearmiss/reportread.h).  NM_ERR_CONFIG with the
  * files named in d when they do not make one whole cut. */
 int nm_shard_set_load(struct nm_shard_set *set, const char *const *paths, size_t n, nm_diag *d);
 
 /* The merged report's draft for inv (selected with set->hosts / set->role)
- * and cs: hosts in inventory order, the earliest start and the latest end,
- * the first shard's other top-level fields, and a "merged" object listing
- * the shards.  No fleet findings and no summary yet. */
+ * and cs: the earliest start and the latest end, the first shard's other
+ * top-level fields, and a "merged" object listing the shards; no fleet
+ * findings and no summary yet, and "hosts" empty.  The hosts, read again
+ * from the shard files one at a time, come in *ret_hosts in inventory
+ * order: each put into spool (when not NULL) and null in the array, or
+ * the host itself where there is no spool or it could not take the host. */
+struct nm_spool;
 int nm_merge_build(const struct nm_shard_set *set, const struct nm_inventory *inv,
-                   const struct nm_checkset *cs, json_t **ret_report, nm_diag *d);
+                   const struct nm_checkset *cs, struct nm_spool *spool, json_t **ret_report,
+                   json_t **ret_hosts, nm_diag *d);
 
 #endif

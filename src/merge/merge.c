@@ -8,6 +8,8 @@
 
 #include "nearmiss/merge.h"
 #include "nearmiss/report.h"
+#include "nearmiss/reportread.h"
+#include "nearmiss/spool.h"
 #include "nearmiss/time.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -45,6 +47,7 @@ void nm_shard_set_finish(struct nm_shard_set *set)
         free(set->paths ? set->paths[i] : NULL);
     }
     free(set->reports);
+    free(set->n_hosts);
     free(set->paths);
     free(set->drain);
     memset(set, 0, sizeof *set);
@@ -107,12 +110,9 @@ static int shard_of_report(const char *path, const json_t *report, const json_t 
     json_array_foreach (json_object_get(fleet, "drain"), i, v)
         if (!json_is_string(v))
             return nm_diag_set(d, NM_ERR_PARSE, "%s: shard: fleet.drain holds a non-string", path);
-    const json_t *hosts = json_object_get(report, "hosts");
-    if (!json_is_array(hosts))
+    /* The hosts themselves are checked as the merge step reads them. */
+    if (!json_is_array(json_object_get(report, "hosts")))
         return nm_diag_set(d, NM_ERR_PARSE, "%s: no hosts array", path);
-    json_array_foreach (hosts, i, v)
-        if (!json_is_string(json_object_get(v, "name")))
-            return nm_diag_set(d, NM_ERR_PARSE, "%s: hosts[%zu] has no name", path, i);
     if (!json_is_string(json_object_get(report, "started_at")) ||
         !json_is_string(json_object_get(report, "finished_at")))
         return nm_diag_set(d, NM_ERR_PARSE, "%s: started_at or finished_at missing", path);
@@ -175,24 +175,19 @@ int nm_shard_set_load(struct nm_shard_set *set, const char *const *paths, size_t
 {
     json_t **byk = NULL;
     const char **pathk = NULL;
+    size_t *nk = NULL;
     unsigned count = 0;
     int r = 0;
     if (n == 0)
         return nm_diag_set(d, NM_ERR_INVAL, "no shard report given");
     for (size_t i = 0; i < n; i++) {
-        char *data = NULL;
-        size_t len = 0;
-        json_error_t jerr;
         const json_t *sh = NULL;
-        if ((r = nm_read_file(paths[i], SHARD_REPORT_MAX, &data, &len, d)) < 0)
+        json_t *rep = NULL;
+        size_t n_hosts = 0;
+        /* Everything but the hosts, which are only counted here: the merge
+         * step reads them one at a time. */
+        if ((r = nm_report_read(paths[i], SHARD_REPORT_MAX, &rep, &n_hosts, NULL, NULL, d)) < 0)
             goto out;
-        json_t *rep = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-        free(data);
-        if (!rep) {
-            r = nm_diag_set(d, NM_ERR_PARSE, "%s:%d:%d: %s", paths[i], jerr.line, jerr.column,
-                            jerr.text);
-            goto out;
-        }
         if ((r = shard_of_report(paths[i], rep, &sh, d)) < 0) {
             json_decref(rep);
             goto out;
@@ -203,6 +198,7 @@ int nm_shard_set_load(struct nm_shard_set *set, const char *const *paths, size_t
             count = nn;
             byk = nm_xcalloc(count, sizeof *byk);
             pathk = nm_xcalloc(count, sizeof *pathk);
+            nk = nm_xcalloc(count, sizeof *nk);
         } else if (nn != count) {
             r = nm_diag_set(d, NM_ERR_CONFIG,
                             "%s is a shard of %u but %s is a shard of %u: the reports come from "
@@ -219,6 +215,7 @@ int nm_shard_set_load(struct nm_shard_set *set, const char *const *paths, size_t
         }
         byk[k - 1] = rep;
         pathk[k - 1] = paths[i];
+        nk[k - 1] = n_hosts;
     }
     /* Say every missing shard, not only the first: the operator reruns them all. */
     {
@@ -230,7 +227,7 @@ int nm_shard_set_load(struct nm_shard_set *set, const char *const *paths, size_t
                 nm_buf_appendf(&miss, "%s%u/%u", n_miss ? ", " : "", k + 1, count);
                 n_miss++;
             } else {
-                have_hosts += json_array_size(json_object_get(byk[k], "hosts"));
+                have_hosts += nk[k];
             }
         }
         if (n_miss) {
@@ -271,6 +268,8 @@ int nm_shard_set_load(struct nm_shard_set *set, const char *const *paths, size_t
     nm_shard_set_finish(set);
     set->n = count;
     set->reports = byk;
+    set->n_hosts = nk;
+    nk = NULL;
     set->paths = nm_xcalloc(count, sizeof *set->paths);
     for (unsigned k = 0; k < count; k++)
         set->paths[k] = nm_xstrdup(pathk[k]);
@@ -294,14 +293,62 @@ out:
             json_decref(byk[k]);
     free(byk);
     free(pathk);
+    free(nk);
     return r;
 }
 
+/* What the merge step carries from one shard host to the next. */
+struct gather {
+    const struct nm_shard_set *set;
+    const struct nm_inventory *inv;
+    unsigned k;        /* the shard being read, from 1 */
+    json_t *index;     /* inventory name -> its position */
+    bool *seen;        /* [position]: already given by a shard */
+    size_t n_unknown;  /* hosts of the right shard but not in the inventory */
+    struct nm_spool *spool;
+    json_t *hosts;     /* [position]: the host, or null where spooled */
+};
+
+/* One host of shard k: it must belong there and come once; it goes to its
+ * inventory position, in the spool when there is one. */
+static int gather_host(void *ctx, size_t i, json_t *h, nm_diag *d)
+{
+    struct gather *g = ctx;
+    const char *path = g->set->paths[g->k - 1];
+    const char *name = json_string_value(json_object_get(h, "name"));
+    if (!name)
+        return nm_diag_set(d, NM_ERR_PARSE, "%s: hosts[%zu] has no name", path, i);
+    /* A report edited or produced with another hash would otherwise slip
+     * a host in twice or not at all. */
+    unsigned want = nm_shard_of(name, g->set->n);
+    if (want != g->k)
+        return nm_diag_set(d, NM_ERR_CONFIG, "%s: host \"%.200s\" belongs to shard %u/%u, not %u",
+                           path, name, want, g->set->n, g->k);
+    json_t *pos = json_object_get(g->index, name);
+    if (!pos) {
+        g->n_unknown++;
+        return 0;
+    }
+    size_t at = (size_t)json_integer_value(pos);
+    if (g->seen[at])
+        return nm_diag_set(d, NM_ERR_CONFIG, "%s: host \"%.200s\" appears twice", path, name);
+    g->seen[at] = true;
+    nm_diag ds = {{0}};
+    /* A host the spool cannot take (a full disk) stays in memory. */
+    if (g->spool && nm_spool_put(g->spool, at, h, &ds) == 0)
+        json_array_set_new(g->hosts, at, json_null());
+    else
+        json_array_set(g->hosts, at, h);
+    return 0;
+}
+
 int nm_merge_build(const struct nm_shard_set *set, const struct nm_inventory *inv,
-                   const struct nm_checkset *cs, json_t **ret_report, nm_diag *d)
+                   const struct nm_checkset *cs, struct nm_spool *spool, json_t **ret_report,
+                   json_t **ret_hosts, nm_diag *d)
 {
     char digest[NM_SHA256_HEX_LEN];
-    json_t *report = NULL, *hosts = NULL, *index = NULL;
+    json_t *report = NULL;
+    struct gather g = {.set = set, .inv = inv, .spool = spool};
     int r = 0;
 
     nm_inventory_digest(inv, digest);
@@ -320,47 +367,32 @@ int nm_merge_build(const struct nm_shard_set *set, const struct nm_inventory *in
         return nm_diag_set(d, NM_ERR_CONFIG, "the shards cut %zu hosts, the inventory has %zu",
                            set->hosts_total, inv->n_hosts);
 
-    /* Every shard host must belong to its shard: a report edited or produced
-     * with another hash would otherwise slip a host in twice or not at all. */
-    index = json_object();
-    size_t n_shard_hosts = 0;
-    for (unsigned k = 1; k <= set->n; k++) {
-        size_t i;
-        json_t *h;
-        json_array_foreach (json_object_get(set->reports[k - 1], "hosts"), i, h) {
-            const char *name = json_string_value(json_object_get(h, "name"));
-            unsigned want = nm_shard_of(name, set->n);
-            if (want != k) {
-                r = nm_diag_set(d, NM_ERR_CONFIG,
-                                "%s: host \"%.200s\" belongs to shard %u/%u, not %u",
-                                set->paths[k - 1], name, want, set->n, k);
-                goto out;
-            }
-            if (json_object_get(index, name)) {
-                r = nm_diag_set(d, NM_ERR_CONFIG, "%s: host \"%.200s\" appears twice",
-                                set->paths[k - 1], name);
-                goto out;
-            }
-            json_object_set(index, name, h);
-            n_shard_hosts++;
-        }
-    }
-    hosts = json_array();
+    /* The hosts, one at a time from each shard's file, each to its place in
+     * inventory order: only one shard host is ever parsed at once. */
+    g.index = json_object();
+    g.seen = nm_xcalloc(inv->n_hosts + 1, sizeof *g.seen);
+    g.hosts = json_array();
     for (size_t i = 0; i < inv->n_hosts; i++) {
-        const char *name = inv->hosts[i].name;
-        json_t *h = json_object_get(index, name);
-        if (!h) {
+        json_object_set_new(g.index, inv->hosts[i].name, json_integer((json_int_t)i));
+        json_array_append_new(g.hosts, json_null());
+    }
+    for (g.k = 1; g.k <= set->n; g.k++)
+        if ((r = nm_report_read(set->paths[g.k - 1], SHARD_REPORT_MAX, NULL, NULL, gather_host, &g,
+                                d)) < 0)
+            goto out;
+    for (size_t i = 0; i < inv->n_hosts; i++) {
+        if (!g.seen[i]) {
+            const char *name = inv->hosts[i].name;
             unsigned k = nm_shard_of(name, set->n);
             r = nm_diag_set(d, NM_ERR_CONFIG, "host \"%.200s\" (shard %u/%u) is missing from %s",
                             name, k, set->n, set->paths[k - 1]);
             goto out;
         }
-        json_array_append(hosts, h);
     }
-    if (n_shard_hosts != inv->n_hosts) {
+    if (g.n_unknown) {
         r = nm_diag_set(d, NM_ERR_CONFIG,
                         "the shards hold %zu hosts, %zu of them not in the inventory",
-                        n_shard_hosts, n_shard_hosts - inv->n_hosts);
+                        inv->n_hosts + g.n_unknown, g.n_unknown);
         goto out;
     }
 
@@ -386,12 +418,11 @@ int nm_merge_build(const struct nm_shard_set *set, const struct nm_inventory *in
         json_array_append_new(from,
                               json_pack("{s:i, s:s, s:s, s:s, s:I}", "index", (int)k + 1, "report",
                                         set->paths[k], "started_at", s, "finished_at", f, "hosts",
-                                        (json_int_t)json_array_size(json_object_get(rk, "hosts"))));
+                                        (json_int_t)set->n_hosts[k]));
     }
     json_object_set_new(report, "started_at", json_string(started));
     json_object_set_new(report, "finished_at", json_string(finished));
-    json_object_set_new(report, "hosts", hosts);
-    hosts = NULL;
+    json_object_set_new(report, "hosts", json_array());
     json_object_set_new(report, "fleet_findings", json_array());
     json_object_set_new(report, "merged",
                         json_pack("{s:i, s:s, s:s, s:s, s:I, s:o}", "count", (int)set->n, "hash",
@@ -399,8 +430,11 @@ int nm_merge_build(const struct nm_shard_set *set, const struct nm_inventory *in
                                   "checks_digest", set->checks_digest, "hosts_total",
                                   (json_int_t)set->hosts_total, "shards", from));
     *ret_report = report;
+    *ret_hosts = g.hosts;
+    g.hosts = NULL;
 out:
-    json_decref(hosts);
-    json_decref(index);
+    json_decref(g.hosts);
+    json_decref(g.index);
+    free(g.seen);
     return r;
 }

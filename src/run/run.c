@@ -49,22 +49,29 @@ static int step_outdir(struct nm_run *run, nm_diag *d)
                           run->file_mode ? run->file_mode : NM_OUTDIR_FILE_MODE, d);
 }
 
-/* Whether the run keeps its hosts on disk (see nearmiss/run.h): a scan that
- * writes a report. */
+/* Whether the run keeps its hosts on disk (see nearmiss/run.h): any run
+ * that writes a report (a scan or a merge). */
 static bool wants_spool(const struct nm_run *run)
 {
-    return (run->kind & (NM_RUN_WHOLE | NM_RUN_SHARD)) && !run->no_write;
+    return !run->no_write;
+}
+
+static int open_spool(struct nm_run *run, nm_diag *d)
+{
+    if (!wants_spool(run))
+        return 0;
+    int r = nm_spool_create(&run->outdir, run->inv->n_hosts, &run->spool, d);
+    if (r == 0)
+        nm_spool_set_memory(run->spool, run->spool_memory);
+    return r;
 }
 
 static int step_scan(struct nm_run *run, nm_diag *d)
 {
-    if (wants_spool(run)) {
-        int r = nm_spool_create(&run->outdir, run->inv->n_hosts, &run->spool, d);
-        if (r < 0)
-            return r;
-        nm_spool_set_memory(run->spool, run->spool_memory);
-        run->scan.spool = run->spool;
-    }
+    int r0 = open_spool(run, d);
+    if (r0 < 0)
+        return r0;
+    run->scan.spool = run->spool;
     int r = nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
     if (r == 0 && run->spool) {
         /* The whole hosts (null where spooled) leave the report; their
@@ -359,18 +366,23 @@ static int step_hosts(struct nm_run *run, nm_diag *d)
     int r = 0;
     if (run->history)
         r = nm_history_diff_begin(run->history, &ctx, &run->diff, d);
+    /* A merge's hosts were judged, waived and scored by their shards. */
+    bool judged = run->kind == NM_RUN_MERGE;
     for (size_t i = 0; r == 0 && i < run->inv->n_hosts; i++) {
         json_t *h = NULL;
         if ((r = full_host(run, i, &h, d)) < 0)
             break;
-        judge_tls(run, i, h);
-        nm_waivers_apply(run->waivers, h, run->now);
+        if (!judged) {
+            judge_tls(run, i, h);
+            nm_waivers_apply(run->waivers, h, run->now);
+        }
         if (run->history) {
             json_array_append(json_object_get(one, "hosts"), h);
             r = nm_history_enrich(run->history, &ctx, one, d);
             json_array_clear(json_object_get(one, "hosts"));
         }
-        nm_score_host(h);
+        if (!judged)
+            nm_score_host(h);
         if (r == 0 && run->diff)
             r = nm_history_diff_host(run->diff, h, d);
         if (r == 0) {
@@ -463,9 +475,21 @@ static int step_history_commit(struct nm_run *run, nm_diag *d)
     return 0;
 }
 
+/* The shards' hosts go through the spool as a scan's do, so that a merge
+ * of 10 000 hosts holds no more than the scan of them would. */
 static int step_merge(struct nm_run *run, nm_diag *d)
 {
-    return nm_merge_build(run->shard_set, run->inv, run->cs, &run->report, d);
+    json_t *hosts = NULL;
+    int r = open_spool(run, d);
+    if (r == 0)
+        r = nm_merge_build(run->shard_set, run->inv, run->cs, run->spool, &run->report, &hosts, d);
+    if (r < 0)
+        return r;
+    if (run->spool)
+        run->full_hosts = hosts; /* the hosts step reads them from here */
+    else
+        json_object_set_new(run->report, "hosts", hosts);
+    return 0;
 }
 
 /* A shard records what it is, so that merge can tell whether the shards it
@@ -577,8 +601,9 @@ static const struct {
     {"history-load", step_history_load, ONCE},
     /* per host */
     {"score", step_score, SCANS},
-    /* tls, waivers, history-load and score of a spooled run, host by host */
-    {"hosts", step_hosts, SCANS},
+    /* tls, waivers, history-load and score of a spooled run, host by host
+     * (of a merge: history-load only) */
+    {"hosts", step_hosts, ALL},
     /* what the shard is, for merge to check; no fleet findings */
     {"shard", step_shard, NM_RUN_SHARD},
     /* reads host status, waivers and metrics of every host */

@@ -98,6 +98,18 @@ jcheck "merged report lists its shards and the cut" \
     [[ $(find "$DIR/merged" -name 'nearmiss-*.json' | wc -l) == 1 ]] &&
     ok "merge writes as scan does: latest.json, the timestamped file, --format outputs" ||
     not_ok "merge outputs missing: $(ls "$DIR/merged")"
+# The same merge with every host through the spool's file instead of memory
+# (the path a merge of thousands of hosts takes): the same bytes.
+RC=0; NEARMISS_SPOOL_MEMORY=0 "$BIN" merge -q -i "$INV" -o "$DIR/merged-file" \
+    --format json,html,junit,prom "$DIR/s3/latest.json" "$DIR/s1/latest.json" "$DIR/s2/latest.json" \
+    >"$DIR/merge-file.log" 2>&1 || RC=$?
+same=1
+for f in latest.json report.html junit.xml nearmiss.prom; do
+    cmp -s "$DIR/merged/$f" "$DIR/merged-file/$f" || { same=0; echo "# $f differs"; }
+done
+[[ ($RC == 0 || $RC == 2) && $same == 1 ]] &&
+    ok "merge with its hosts spooled to disk (NEARMISS_SPOOL_MEMORY=0) writes the same four files" ||
+    { not_ok "spooled merge: exit $RC"; sed 's/^/# /' "$DIR/merge-file.log"; }
 jcheck "the timestamped file is named after the earliest shard start" \
     --arg f "$(basename "$(ls "$DIR"/merged/nearmiss-*.json)")" \
     '("nearmiss-" + (.started_at | gsub("[-:]"; "")) + ".json") == $f' "$M" || :
@@ -130,6 +142,14 @@ jq '.shard.checks_digest = ("0" * 64)' "$S2" >"$DIR/s2-other.json"
 refuse "shards judged by different check sets" "different check sets" -i "$INV" "$S1" "$DIR/s2-other.json" "$S3"
 jq '.hosts += [.hosts[0]]' "$S1" >"$DIR/s1-dup.json"
 refuse "a host twice in one shard" "appears twice" -i "$INV" "$DIR/s1-dup.json" "$S2" "$S3"
+# Shard files are read host by host: a file cut short, or a host without a
+# name deep inside it, is still refused with the file (and line) named.
+jq . "$S1" | head -c -200 >"$DIR/s1-cut.json"
+refuse "a shard report cut short names the file and its line" "s1-cut.json:[0-9]*: " \
+    -i "$INV" "$DIR/s1-cut.json" "$S2" "$S3"
+jq '.hosts[-1] |= del(.name)' "$S1" >"$DIR/s1-noname.json"
+refuse "a host without a name" "s1-noname.json: hosts\[[0-9]*\] has no name" \
+    -i "$INV" "$DIR/s1-noname.json" "$S2" "$S3"
 # --- an empty shard is a valid shard: one host cut in two
 scan -o "$DIR/one-whole" --hosts ok-debian >/dev/null 2>&1 || :
 for k in 1 2; do scan -o "$DIR/one$k" --hosts ok-debian --shard "$k/2" >/dev/null 2>&1 || :; done

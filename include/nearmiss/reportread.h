@@ -1,0 +1,37 @@
+/*
+ * A stored report read host by host.  A command that reads whole reports
+ * (merge reads every shard's) would otherwise hold each file's text and its
+ * whole tree at once: some 60 KiB a host at 10 000 hosts, where a scan
+ * holds a few.  The reader keeps one host's text and tree at a time.
+ *
+ * nm_report_read() parses the JSON object in PATH (at most max bytes):
+ * every top-level member except "hosts" goes into *ret_top (a new object,
+ * or skipped when ret_top is NULL), with "hosts" there as an empty array
+ * when the file has a "hosts" array; each element of that array is parsed
+ * on its own and handed, in order, to host_cb (when host_cb is NULL the
+ * elements are only checked for balanced brackets and counted).
+ * *ret_n_hosts (may be NULL) gets the number of elements.
+ *
+ * The file is as hostile as any input: a member or host larger than
+ * NM_REPORT_READ_VALUE_MAX, malformed JSON, a duplicate top-level member or
+ * data after the object is refused, and every error names the file and the
+ * line.  host_cb borrows the host; a negative return stops the read and is
+ * returned as is.
+ */
+#ifndef NEARMISS_REPORTREAD_H
+#define NEARMISS_REPORTREAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "nearmiss/error.h"
+
+/* One top-level member or one host, as text. */
+#define NM_REPORT_READ_VALUE_MAX ((size_t)256 << 20)
+
+typedef int (*nm_report_host_fn)(void *ctx, size_t i, json_t *host, nm_diag *d);
+
+int nm_report_read(const char *path, size_t max, json_t **ret_top, size_t *ret_n_hosts,
+                   nm_report_host_fn host_cb, void *ctx, nm_diag *d);
+
+#endif
