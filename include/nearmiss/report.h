@@ -22,6 +22,9 @@ struct nm_outdir;
  * name labels errors.  *ret_report is a new reference. */
 int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret_report,
                     nm_diag *d);
+/* The same checks on a report already parsed (or its top level, as
+ * nearmiss/reportread.h gives it). */
+int nm_report_check(const json_t *report, const char *name, nm_diag *d);
 
 /* "nearmiss-<started_at without - and :>.json" (malloc'd). */
 char *nm_report_stamped_name(const json_t *report);

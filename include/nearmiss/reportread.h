@@ -34,4 +34,21 @@ typedef int (*nm_report_host_fn)(void *ctx, size_t i, json_t *host, nm_diag *d);
 int nm_report_read(const char *path, size_t max, json_t **ret_top, size_t *ret_n_hosts,
                    nm_report_host_fn host_cb, void *ctx, nm_diag *d);
 
+/*
+ * The same file's hosts as a host iterator (nearmiss/hostiter.h), for the
+ * writers: the file is read once through (the top level into *ret_top, the
+ * hosts counted and checked for balance), then every pass of the iterator
+ * reads the hosts from the file again, one at a time (a rewind seeks back
+ * to them).  The first hosts that fit in memory bytes (estimated as the
+ * spool does) are kept parsed after the first pass and not read again.
+ * The file stays open until nm_report_iter_close(), so a report replaced
+ * meanwhile (renamed over) is still read whole.  A file without a "hosts"
+ * array is refused.
+ */
+struct nm_host_iter;
+struct nm_report_file_iter;
+int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **ret_top,
+                        struct nm_host_iter *it, struct nm_report_file_iter **ret_state, nm_diag *d);
+void nm_report_iter_close(struct nm_report_file_iter *st);
+
 #endif

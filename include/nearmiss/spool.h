@@ -46,6 +46,11 @@ int nm_spool_create(struct nm_outdir *od, size_t n, struct nm_spool **ret, nm_di
  * file.  Set before the first put. */
 #define NM_SPOOL_MEMORY_DEFAULT ((size_t)8 << 20)
 void nm_spool_set_memory(struct nm_spool *sp, size_t bytes);
+/* That budget as NEARMISS_SPOOL_MEMORY gives it (MiB; unset or empty: the
+ * default); NM_ERR_INVAL naming the variable when it is not a number. */
+int nm_spool_memory_env(size_t *ret, nm_diag *d);
+/* What a host (any JSON value) is estimated to take in memory as a tree. */
+size_t nm_spool_json_cost(const json_t *v);
 /* How many hosts are in memory now (for tests and -v). */
 size_t nm_spool_in_memory(const struct nm_spool *sp);
 /* Removes the file and frees; accepts NULL. */

@@ -91,15 +91,25 @@ int nm_report_write_html(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d);
 int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d);
 
+/* A writer that streams to f, the hosts from it (report's own "hosts"
+ * ignored): nm_report_html_stream and the two above.  write_stream runs
+ * one into a temporary beside path, then fsyncs it (mode 0600) and renames
+ * it over path; nothing is left behind on failure. */
+typedef int (*nm_report_streamer)(const json_t *report, const struct nm_host_iter *it, FILE *f,
+                                  nm_diag *d);
+int nm_report_write_stream(nm_report_streamer stream, const json_t *report,
+                           const struct nm_host_iter *it, const char *path, nm_diag *d);
+
 /* One rendered format: its --format name, its bit, its file name inside a
  * report directory, the suffix `nearmiss report` appends to a stored report's
- * stem (latest.json -> latest.html), and its renderer. */
+ * stem (latest.json -> latest.html), its renderer and its streaming writer. */
 struct nm_report_format_info {
     const char *name;
     unsigned bit;
     const char *file;
     const char *suffix;
     nm_report_renderer render;
+    nm_report_streamer stream;
 };
 /* The formats other than JSON, in the order they are written. */
 extern const struct nm_report_format_info nm_report_formats[];
@@ -111,6 +121,9 @@ extern const size_t nm_report_n_formats;
  * file in d, and leaves the previous files as they were. */
 int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned formats,
                             nm_diag *d);
+/* The same with the hosts taken from it (report's "hosts" ignored). */
+int nm_report_write_formats_hosts(const json_t *report, const struct nm_host_iter *it,
+                                  const char *out_dir, unsigned formats, nm_diag *d);
 /* Renders and stages those formats in an open report directory; published
  * with the rest of the run's files (nearmiss/outdir.h). */
 struct nm_outdir;

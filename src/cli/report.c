@@ -15,6 +15,8 @@
 #include "cli/common.h"
 #include "nearmiss/cli.h"
 #include "nearmiss/report.h"
+#include "nearmiss/reportread.h"
+#include "nearmiss/spool.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
@@ -74,27 +76,52 @@ static int read_stdin(char **ret, size_t *ret_len)
     return 0;
 }
 
-static json_t *load_report(const char *path)
+/*
+ * The report and its hosts.  A file is read host by host (each writer's
+ * pass reads the hosts from it again, past the first ones that fit in
+ * NEARMISS_SPOOL_MEMORY: nearmiss/reportread.h), so that rendering a
+ * 10 000-host report does not hold them all; standard input cannot be
+ * read twice and is held whole.
+ */
+struct input {
+    json_t *report;
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state array;
+    struct nm_report_file_iter *file;
+};
+
+static int load_report(const char *path, struct input *in)
 {
-    char *data = NULL;
-    size_t len = 0;
     nm_diag d = {{0}};
     if (strcmp(path, "-") == 0) {
+        char *data = NULL;
+        size_t len = 0;
         if (read_stdin(&data, &len) < 0)
-            return NULL;
-    } else if (nm_read_file(path, REPORT_INPUT_CAP, &data, &len, &d) < 0) {
-        nm_cli_error("%s", d.msg);
-        return NULL;
+            return -1;
+        int r = nm_report_parse(data, len, "standard input", &in->report, &d);
+        free(data);
+        if (r < 0) {
+            nm_cli_error("%s", d.msg);
+            return -1;
+        }
+        nm_host_iter_array(&in->it, &in->array, in->report);
+        return 0;
     }
-    const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
-    json_t *report = NULL;
-    int r = nm_report_parse(data, len, name, &report, &d);
-    free(data);
-    if (r < 0) {
+    size_t memory = 0;
+    if (nm_spool_memory_env(&memory, &d) < 0 ||
+        nm_report_iter_open(path, REPORT_INPUT_CAP, memory, &in->report, &in->it, &in->file,
+                            &d) < 0 ||
+        nm_report_check(in->report, path, &d) < 0) {
         nm_cli_error("%s", d.msg);
-        return NULL;
+        return -1;
     }
-    return report;
+    return 0;
+}
+
+static void input_finish(struct input *in)
+{
+    nm_report_iter_close(in->file);
+    json_decref(in->report);
 }
 
 /* "dir/run.json" -> "dir/run"; "-" has no stem. */
@@ -120,29 +147,18 @@ static char *default_path(const char *input, const char *stem, size_t fi)
     return nm_xasprintf("%s%s", stem, nm_report_formats[fi].suffix);
 }
 
-static int write_stdout(const json_t *report, size_t fi)
+static int write_stdout(const struct input *in, size_t fi)
 {
-    char *data = NULL;
-    size_t len = 0;
     nm_diag d = {{0}};
-    if (nm_report_formats[fi].render(report, &data, &len, &d) < 0) {
+    errno = 0;
+    int r = nm_report_formats[fi].stream(in->report, &in->it, stdout, &d);
+    if (r == 0 && fflush(stdout) != 0)
+        r = nm_diag_set(&d, NM_ERR_IO, "standard output: %s", strerror(errno));
+    else if (r < 0 && ferror(stdout))
+        nm_diag_set(&d, NM_ERR_IO, "standard output: %s", strerror(errno ? errno : EIO));
+    if (r < 0)
         nm_cli_error("%s", d.msg);
-        return -1;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(STDOUT_FILENO, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            nm_cli_error("standard output: %s", strerror(errno));
-            free(data);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    free(data);
-    return 0;
+    return r;
 }
 
 int nm_cmd_report(int argc, char **argv)
@@ -158,7 +174,7 @@ int nm_cmd_report(int argc, char **argv)
     bool quiet = false;
     int c, rc = 1;
     unsigned fmts = 0;
-    json_t *report = NULL;
+    struct input in = {0};
     char *stem = NULL;
     nm_diag d = {{0}};
 
@@ -216,12 +232,11 @@ int nm_cmd_report(int argc, char **argv)
         return 1;
     }
     /* Everything is checked before the (possibly large) report is read. */
-    report = load_report(input);
-    if (!report)
+    if (load_report(input, &in) < 0)
         goto out;
 
     if (out && strcmp(out, "-") == 0) {
-        if (write_stdout(report, only) < 0)
+        if (write_stdout(&in, only) < 0)
             goto out;
         rc = 0;
         goto out;
@@ -229,7 +244,7 @@ int nm_cmd_report(int argc, char **argv)
     size_t outlen = out ? strlen(out) : 0;
     bool dir_mode = out && (nm_cli_is_dir(out) || out[outlen - 1] == '/' || n_fmts > 1);
     if (dir_mode) {
-        if (nm_report_write_formats(report, out, fmts, &d) < 0) {
+        if (nm_report_write_formats_hosts(in.report, &in.it, out, fmts, &d) < 0) {
             nm_cli_error("%s", d.msg);
             goto out;
         }
@@ -256,7 +271,7 @@ int nm_cmd_report(int argc, char **argv)
                 goto out;
             }
         }
-        if (nm_report_write_rendered(nm_report_formats[i].render, report, path, &d) < 0) {
+        if (nm_report_write_stream(nm_report_formats[i].stream, in.report, &in.it, path, &d) < 0) {
             nm_cli_error("%s", d.msg);
             free(path);
             goto out;
@@ -268,6 +283,6 @@ int nm_cmd_report(int argc, char **argv)
     rc = 0;
 out:
     free(stem);
-    json_decref(report);
+    input_finish(&in);
     return rc;
 }

@@ -18,9 +18,12 @@
 #include "nearmiss/writers.h"
 
 const struct nm_report_format_info nm_report_formats[] = {
-    {"html", NM_FORMAT_HTML, NM_REPORT_HTML_NAME, ".html", nm_report_render_html},
-    {"junit", NM_FORMAT_JUNIT, NM_REPORT_JUNIT_NAME, ".junit.xml", nm_report_render_junit},
-    {"prom", NM_FORMAT_PROM, NM_REPORT_PROM_NAME, ".prom", nm_report_render_prom},
+    {"html", NM_FORMAT_HTML, NM_REPORT_HTML_NAME, ".html", nm_report_render_html,
+     nm_report_html_stream},
+    {"junit", NM_FORMAT_JUNIT, NM_REPORT_JUNIT_NAME, ".junit.xml", nm_report_render_junit,
+     nm_report_junit_stream},
+    {"prom", NM_FORMAT_PROM, NM_REPORT_PROM_NAME, ".prom", nm_report_render_prom,
+     nm_report_prom_stream},
 };
 const size_t nm_report_n_formats = sizeof nm_report_formats / sizeof nm_report_formats[0];
 
@@ -57,23 +60,30 @@ int nm_report_formats_parse(const char *list, unsigned *ret_formats, nm_diag *d)
 
 int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned fmts, nm_diag *d)
 {
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_write_formats_hosts(report, &it, out_dir, fmts, d);
+}
+
+int nm_report_write_formats_hosts(const json_t *report, const struct nm_host_iter *it,
+                                  const char *out_dir, unsigned fmts, nm_diag *d)
+{
     if (!(fmts & (NM_FORMAT_HTML | NM_FORMAT_JUNIT | NM_FORMAT_PROM)))
         return 0;
     struct nm_outdir od;
     nm_outdir_init(&od);
     int r = nm_outdir_open(&od, out_dir, NM_OUTDIR_FILE_MODE, d);
     if (r == 0)
-        r = nm_report_stage_formats(report, &od, fmts, d);
+        r = nm_report_stage_formats_hosts(report, it, &od, fmts, d);
     if (r == 0)
         r = nm_outdir_publish(&od, d);
     nm_outdir_finish(&od);
     return r;
 }
 
-typedef int (*stream_fn)(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d);
-
 /* Written straight to its staged file, never whole in memory. */
-static int stage_stream(stream_fn write, const json_t *report, const struct nm_host_iter *it,
+static int stage_stream(nm_report_streamer write, const json_t *report, const struct nm_host_iter *it,
                         struct nm_outdir *od, const char *name, nm_diag *d)
 {
     int fd = nm_outdir_stage_open(od, name, d);
@@ -116,10 +126,7 @@ int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_ite
             continue;
         /* Every writer takes its hosts from the iterator, one at a time:
          * nothing here holds the fleet whole. */
-        stream_fn write = f->bit == NM_FORMAT_HTML    ? nm_report_html_stream
-                          : f->bit == NM_FORMAT_JUNIT ? nm_report_junit_stream
-                                                      : nm_report_prom_stream;
-        int r = stage_stream(write, report, it, od, f->file, d);
+        int r = stage_stream(f->stream, report, it, od, f->file, d);
         if (r < 0)
             return r;
     }

@@ -3973,38 +3973,8 @@ int nm_report_write_html(const json_t *report, const char *path, nm_diag *d)
 {
     if (!json_is_object(report))
         return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
-    const char *slash = strrchr(path, '/');
-    char *prefix = nm_temp_prefix(slash ? slash + 1 : path);
-    char *tmp = slash ? nm_xasprintf("%.*s/%sXXXXXX", (int)(slash - path), path, prefix)
-                      : nm_xasprintf("%sXXXXXX", prefix);
-    free(prefix);
-    int r = 0;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        r = nm_diag_set(d, NM_ERR_IO, "%s: cannot create temporary file: %s", path,
-                        strerror(errno));
-        free(tmp);
-        return r;
-    }
-    FILE *out = fdopen(fd, "w");
-    if (!out) {
-        r = nm_diag_set(d, NM_ERR_IO, "%s: %s", tmp, strerror(errno));
-        close(fd);
-        goto out;
-    }
     struct nm_host_iter it;
     struct nm_host_iter_array_state st;
     nm_host_iter_array(&it, &st, report);
-    r = nm_report_html_stream(report, &it, out, d);
-    if (r == 0 && (fchmod(fd, NM_OUTDIR_FILE_MODE) < 0 || fsync(fd) < 0))
-        r = nm_diag_set(d, NM_ERR_IO, "%s: %s", tmp, strerror(errno));
-    if (fclose(out) != 0 && r == 0)
-        r = nm_diag_set(d, NM_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-    if (r == 0 && rename(tmp, path) < 0)
-        r = nm_diag_set(d, NM_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-out:
-    if (r < 0)
-        unlink(tmp);
-    free(tmp);
-    return r;
+    return nm_report_write_stream(nm_report_html_stream, report, &it, path, d);
 }

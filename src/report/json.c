@@ -15,6 +15,20 @@
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
 
+int nm_report_check(const json_t *report, const char *name, nm_diag *d)
+{
+    const char *schema = json_string_value(json_object_get(report, "schema"));
+    if (!json_is_object(report) || !schema)
+        return nm_diag_set(d, NM_ERR_PARSE, "%s: not a nearmiss report (no \"schema\")", name);
+    if (strcmp(schema, NM_REPORT_SCHEMA) != 0 && !nm_str_has_prefix(schema, NM_REPORT_SCHEMA "."))
+        return nm_diag_set(d, NM_ERR_PARSE,
+                           "%s: schema \"%.100s\" is not supported (this version reads %s)", name,
+                           schema, NM_REPORT_SCHEMA);
+    if (!json_is_array(json_object_get(report, "hosts")))
+        return nm_diag_set(d, NM_ERR_PARSE, "%s: \"hosts\" is missing or not an array", name);
+    return 0;
+}
+
 int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret_report, nm_diag *d)
 {
     json_error_t err;
@@ -24,17 +38,7 @@ int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret
     if (!report)
         return nm_diag_set(d, NM_ERR_PARSE, "%s:%d:%d: not valid JSON: %s", name, err.line,
                            err.column, err.text);
-    int r = 0;
-    const char *schema = json_string_value(json_object_get(report, "schema"));
-    if (!json_is_object(report) || !schema)
-        r = nm_diag_set(d, NM_ERR_PARSE, "%s: not a nearmiss report (no \"schema\")", name);
-    else if (strcmp(schema, NM_REPORT_SCHEMA) != 0 &&
-             !nm_str_has_prefix(schema, NM_REPORT_SCHEMA "."))
-        r = nm_diag_set(d, NM_ERR_PARSE,
-                        "%s: schema \"%.100s\" is not supported (this version reads %s)", name,
-                        schema, NM_REPORT_SCHEMA);
-    else if (!json_is_array(json_object_get(report, "hosts")))
-        r = nm_diag_set(d, NM_ERR_PARSE, "%s: \"hosts\" is missing or not an array", name);
+    int r = nm_report_check(report, name, d);
     if (r < 0) {
         json_decref(report);
         return r;

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/reportread.h"
+#include "nearmiss/spool.h"
 #include "nearmiss/util.h"
 
 struct rd {
@@ -29,6 +31,7 @@ struct rd {
     size_t pos, len;  /* window into buf */
     bool eof, failed; /* failed: read error or size cap, already in d */
     int err;          /* its code */
+    uint64_t hosts_at, hosts_line; /* where "hosts"' value starts */
     nm_diag *d;
     unsigned char buf[65536];
 };
@@ -173,11 +176,16 @@ static int read_hosts(struct rd *r, size_t *n, nm_report_host_fn host_cb, void *
     int ret = 0;
     nm_buf_init(&b, NM_REPORT_READ_VALUE_MAX);
     skip_ws(r);
-    if (get(r) != '[')
+    r->hosts_at = r->taken;
+    r->hosts_line = r->line;
+    if (get(r) != '[') {
+        nm_buf_finish(&b);
         return bad(r, "\"hosts\" is not an array");
+    }
     skip_ws(r);
     if (peek(r) == ']') {
         get(r);
+        nm_buf_finish(&b);
         return 0;
     }
     for (;;) {
@@ -283,26 +291,43 @@ end:
     return r->failed ? bad(r, "") : 0;
 }
 
-int nm_report_read(const char *path, size_t max, json_t **ret_top, size_t *ret_n_hosts,
-                   nm_report_host_fn host_cb, void *ctx, nm_diag *d)
+static int rd_open(const char *path, size_t max, nm_diag *d, struct rd **ret)
 {
-    struct rd *r = nm_xcalloc(1, sizeof *r);
-    r->path = path;
-    r->max = max;
-    r->line = 1;
-    r->d = d;
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         int e = errno;
-        free(r);
         return nm_diag_set(d, e == ENOENT ? NM_ERR_NOTFOUND : NM_ERR_IO, "%s: %s", path,
                            strerror(e));
     }
+    struct rd *r = nm_xcalloc(1, sizeof *r);
+    r->path = path;
+    r->fd = fd;
+    r->max = max;
+    r->line = 1;
+    r->d = d;
+    *ret = r;
+    return 0;
+}
+
+static void rd_close(struct rd *r)
+{
+    if (r) {
+        close(r->fd);
+        free(r);
+    }
+}
+
+int nm_report_read(const char *path, size_t max, json_t **ret_top, size_t *ret_n_hosts,
+                   nm_report_host_fn host_cb, void *ctx, nm_diag *d)
+{
+    struct rd *r = NULL;
+    int ret = rd_open(path, max, d, &r);
+    if (ret < 0)
+        return ret;
     json_t *top = ret_top ? json_object() : NULL;
     size_t n = 0;
-    int ret = read_report(r, top, &n, host_cb, ctx);
-    close(r->fd);
-    free(r);
+    ret = read_report(r, top, &n, host_cb, ctx);
+    rd_close(r);
     if (ret < 0) {
         json_decref(top);
         return ret;
@@ -312,4 +337,176 @@ int nm_report_read(const char *path, size_t max, json_t **ret_top, size_t *ret_n
     if (ret_n_hosts)
         *ret_n_hosts = n;
     return 0;
+}
+
+/* ---- the hosts as an iterator: one pass to learn where they are, then
+ * each pass reads them from there again ---- */
+
+enum file_state { AT_START, IN_ARRAY, AT_END };
+
+struct nm_report_file_iter {
+    struct rd *r;
+    char *path;
+    enum file_state state;
+    struct nm_buf buf;
+    json_t *cur;
+    size_t i, n;
+    /* The first hosts stay parsed while they fit the memory budget; later
+     * passes hand them out from here and read the rest from the file,
+     * from just after the last of them (resume_*). */
+    json_t **cache;
+    size_t n_cached, cost, budget;
+    bool caching, serving;
+    uint64_t resume_at, resume_line;
+    enum file_state resume_state;
+};
+
+static int seek_to(struct nm_report_file_iter *st, uint64_t at, uint64_t line, nm_diag *d)
+{
+    struct rd *r = st->r;
+    if (lseek(r->fd, (off_t)at, SEEK_SET) < 0)
+        return nm_diag_set(d, NM_ERR_IO, "%s: %s", st->path, strerror(errno));
+    r->pos = r->len = 0;
+    r->eof = r->failed = false;
+    r->taken = at;
+    r->line = line;
+    return 0;
+}
+
+static int file_iter_rewind(void *ctx, nm_diag *d)
+{
+    struct nm_report_file_iter *st = ctx;
+    json_decref(st->cur);
+    st->cur = NULL;
+    /* Only the first pass fills the cache (a rewind before it has read a
+     * host does not end it), and only with a first run of hosts: what
+     * follows the cached ones is always read from the file. */
+    if (st->i > 0)
+        st->caching = false;
+    st->serving = false;
+    st->i = 0;
+    st->state = AT_START;
+    if (st->n_cached) {
+        st->serving = true;
+        return 0;
+    }
+    return seek_to(st, st->r->hosts_at, st->r->hosts_line, d);
+}
+
+static int file_iter_next(void *ctx, const json_t **ret_host, nm_diag *d)
+{
+    struct nm_report_file_iter *st = ctx;
+    struct rd *r = st->r;
+    json_decref(st->cur);
+    st->cur = NULL;
+    *ret_host = NULL;
+    r->d = d;
+    if (st->serving) {
+        if (st->i < st->n_cached) {
+            st->cur = json_incref(st->cache[st->i++]);
+            *ret_host = st->cur;
+            return 0;
+        }
+        st->serving = false;
+        int ret = seek_to(st, st->resume_at, st->resume_line, d);
+        if (ret < 0)
+            return ret;
+        st->state = st->resume_state;
+    }
+    if (st->state == AT_START) {
+        skip_ws(r);
+        if (get(r) != '[')
+            return bad(r, "\"hosts\" is not an array");
+        skip_ws(r);
+        st->state = IN_ARRAY;
+        if (peek(r) == ']') {
+            get(r);
+            st->state = AT_END;
+        }
+    }
+    if (st->state == AT_END)
+        return 0;
+    skip_ws(r);
+    uint64_t line0 = r->line;
+    nm_buf_reset(&st->buf);
+    char what[48];
+    snprintf(what, sizeof what, "hosts[%zu]", st->i);
+    int ret = capture(r, &st->buf);
+    if (ret == 0)
+        ret = parse(r, &st->buf, line0, what, &st->cur);
+    if (ret < 0)
+        return ret;
+    skip_ws(r);
+    int c = get(r);
+    if (c == ']')
+        st->state = AT_END;
+    else if (c != ',')
+        return bad(r, "expected ',' or ']' after a host");
+    if (st->caching && st->n_cached == st->i && st->n_cached < st->n) {
+        size_t cost = nm_spool_json_cost(st->cur);
+        if (cost <= st->budget - st->cost) {
+            st->cache[st->n_cached++] = json_incref(st->cur);
+            st->cost += cost;
+            st->resume_at = r->taken;
+            st->resume_line = r->line;
+            st->resume_state = st->state;
+        } else {
+            st->caching = false;
+        }
+    }
+    st->i++;
+    *ret_host = st->cur;
+    return 0;
+}
+
+int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **ret_top,
+                        struct nm_host_iter *it, struct nm_report_file_iter **ret_state, nm_diag *d)
+{
+    struct rd *r = NULL;
+    int ret = rd_open(path, max, d, &r);
+    if (ret < 0)
+        return ret;
+    json_t *top = json_object();
+    size_t n = 0;
+    ret = read_report(r, top, &n, NULL, NULL);
+    if (ret == 0 && !json_object_get(top, "hosts"))
+        ret = nm_diag_set(d, NM_ERR_PARSE, "%s: \"hosts\" is missing or not an array", path);
+    if (ret < 0) {
+        json_decref(top);
+        rd_close(r);
+        return ret;
+    }
+    struct nm_report_file_iter *st = nm_xcalloc(1, sizeof *st);
+    st->r = r;
+    st->path = nm_xstrdup(path);
+    r->path = st->path;
+    nm_buf_init(&st->buf, NM_REPORT_READ_VALUE_MAX);
+    st->n = n;
+    st->budget = memory;
+    st->cache = nm_xcalloc(n + 1, sizeof *st->cache);
+    *it = (struct nm_host_iter){
+        .next = file_iter_next, .rewind = file_iter_rewind, .ctx = st, .n_hosts = n};
+    if ((ret = file_iter_rewind(st, d)) < 0) {
+        nm_report_iter_close(st);
+        json_decref(top);
+        return ret;
+    }
+    st->caching = true; /* the first pass */
+    *ret_top = top;
+    *ret_state = st;
+    return 0;
+}
+
+void nm_report_iter_close(struct nm_report_file_iter *st)
+{
+    if (!st)
+        return;
+    json_decref(st->cur);
+    for (size_t i = 0; i < st->n_cached; i++)
+        json_decref(st->cache[i]);
+    free(st->cache);
+    nm_buf_finish(&st->buf);
+    rd_close(st->r);
+    free(st->path);
+    free(st);
 }

@@ -301,3 +301,26 @@ void nm_host_iter_spool_finish(struct nm_host_iter_spool_state *st)
     json_decref(st->cur);
     st->cur = NULL;
 }
+
+size_t nm_spool_json_cost(const json_t *v)
+{
+    return json_cost(v, 0);
+}
+
+int nm_spool_memory_env(size_t *ret, nm_diag *d)
+{
+    const char *env = getenv("NEARMISS_SPOOL_MEMORY");
+    if (!env || !*env) {
+        *ret = NM_SPOOL_MEMORY_DEFAULT;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long mib = strtoull(env, &end, 10);
+    if (errno || *end || end == env || *env == '-' || mib > 1u << 20)
+        return nm_diag_set(d, NM_ERR_INVAL,
+                           "NEARMISS_SPOOL_MEMORY=\"%.40s\" is not a number of MiB (0 to 1048576)",
+                           env);
+    *ret = (size_t)mib << 20;
+    return 0;
+}

@@ -638,26 +638,6 @@ int nm_run_clock(int64_t *ret_now, nm_diag *d)
     return 0;
 }
 
-/* NEARMISS_SPOOL_MEMORY: MiB of hosts kept in memory before the spool's
- * file is used (0: every host to the file). */
-static int spool_memory(size_t *ret, nm_diag *d)
-{
-    const char *env = getenv("NEARMISS_SPOOL_MEMORY");
-    if (!env || !*env) {
-        *ret = NM_SPOOL_MEMORY_DEFAULT;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long mib = strtoull(env, &end, 10);
-    if (errno || *end || end == env || *env == '-' || mib > 1u << 20)
-        return nm_diag_set(d, NM_ERR_INVAL,
-                           "NEARMISS_SPOOL_MEMORY=\"%.40s\" is not a number of MiB (0 to 1048576)",
-                           env);
-    *ret = (size_t)mib << 20;
-    return 0;
-}
-
 int nm_run_init(struct nm_run *run, nm_diag *d)
 {
     memset(run, 0, sizeof *run);
@@ -666,7 +646,7 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
     run->fail_on = NM_SEV_NONE;
     run->kind = NM_RUN_WHOLE;
     nm_packed_json_init(&run->sums);
-    int r = spool_memory(&run->spool_memory, d);
+    int r = nm_spool_memory_env(&run->spool_memory, d);
     if (r < 0)
         return r;
     return nm_run_clock(&run->now, d);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "nearmiss/hostiter.h"
 #include "nearmiss/reportread.h"
 
 static int collect(void *ctx, size_t i, json_t *host, nm_diag *d)
@@ -63,6 +64,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 json_object_set_new(rest, "hosts", json_array());
             FUZZ_ASSERT(json_equal(rest, top));
             json_decref(rest);
+        }
+        /* As an iterator, whatever part of it stays parsed: two passes,
+         * each the same hosts in the same order (a file without "hosts"
+         * is not one to iterate). */
+        for (size_t mem = 0; json_object_get(top, "hosts") && mem <= 4096; mem += 2048) {
+            json_t *top2 = NULL;
+            struct nm_host_iter it;
+            struct nm_report_file_iter *st = NULL;
+            FUZZ_ASSERT(nm_report_iter_open(path, SIZE_MAX, mem, &top2, &it, &st, &d) == 0);
+            FUZZ_ASSERT(it.n_hosts == n && json_equal(top2, top));
+            for (int pass = 0; pass < 2; pass++) {
+                const json_t *h;
+                size_t k = 0;
+                FUZZ_ASSERT(nm_host_iter_rewind(&it, &d) == 0);
+                while (nm_host_iter_next(&it, &h, &d) == 0 && h)
+                    FUZZ_ASSERT(json_equal(h, json_array_get(hosts, k++)));
+                FUZZ_ASSERT(k == n);
+            }
+            nm_report_iter_close(st);
+            json_decref(top2);
         }
         /* Counting only, and without the top level, sees the same hosts. */
         FUZZ_ASSERT(nm_report_read(path, SIZE_MAX, NULL, &n2, NULL, NULL, &d) == 0 && n2 == n);
