@@ -4,8 +4,9 @@
 # formats, twice in the same run: with the default spool (hosts read one at
 # a time from each shard file and kept in memory up to 8 MiB) and with
 # NEARMISS_SPOOL_MEMORY=65536 (every host held in memory, as a merge that
-# loads its shards whole would).  Also checks that both write the same
-# bytes.
+# loads its shards whole would).  Then the same two ways for `nearmiss
+# report` re-rendering the merged latest.json (HTML, JUnit, Prometheus).
+# Checks that both ways write the same bytes.
 #
 # The shard reports are real ones, made fast: `scan --shard K/N` of an
 # inventory of N hosts that all refuse the connection (127.0.0.1 port 9),
@@ -49,24 +50,36 @@ PY
 done
 SIZE=$(cat "$DIR"/s*/latest.json | wc -c)
 
-run() { # NAME ENV...
+run() { # NAME ENV... -- COMMAND...
     local name=$1
     shift
+    local -a env=()
+    while [[ $1 != -- ]]; do env+=("$1"); shift; done
+    shift
     rm -rf "$DIR/out-$name"
-    env "$@" /usr/bin/time -f '%e %U %S %M' -o "$DIR/time-$name" "$BIN" merge -q -i "$DIR/inv.json" \
-        -o "$DIR/out-$name" --format json,html,junit,prom "$DIR"/s*/latest.json >/dev/null 2>&1 || :
+    env "${env[@]}" /usr/bin/time -f '%e %U %S %M' -o "$DIR/time-$name" "$@" >/dev/null 2>&1 || :
     read -r wall user sys rss <"$DIR/time-$name"
     printf '%-28s wall %6.2f s  CPU %6.2f s  peak RSS %7.1f MiB\n' "$name" "$wall" \
         "$(echo "$user + $sys" | bc)" "$(echo "scale=1; $rss / 1024" | bc)"
     echo "$rss" >"$DIR/rss-$name"
 }
 echo "merge of $N hosts in $S shards ($((SIZE / 1048576)) MiB of shard reports), $(nproc) cores"
-run spooled NEARMISS_SPOOL_MEMORY=8
-run in-memory NEARMISS_SPOOL_MEMORY=65536
+for m in spooled:8 in-memory:65536; do
+    run "merge-${m%%:*}" NEARMISS_SPOOL_MEMORY="${m#*:}" -- "$BIN" merge -q -i "$DIR/inv.json" \
+        -o "$DIR/out-merge-${m%%:*}" --format json,html,junit,prom "$DIR"/s*/latest.json
+done
 same=yes
 for f in latest.json report.html junit.xml nearmiss.prom; do
-    cmp -s "$DIR/out-spooled/$f" "$DIR/out-in-memory/$f" || same=no
+    cmp -s "$DIR/out-merge-spooled/$f" "$DIR/out-merge-in-memory/$f" || same=no
 done
-echo "same four files: $same"
-echo "peak RSS spooled / in memory: $(echo "scale=3; $(cat "$DIR/rss-spooled") / $(cat "$DIR/rss-in-memory")" | bc)"
+ratio() { echo "scale=3; $(cat "$DIR/rss-$1") / $(cat "$DIR/rss-$2")" | bc; }
+echo "merge: same four files: $same; peak RSS spooled / in memory: $(ratio merge-spooled merge-in-memory)"
+for m in host-by-host:8 in-memory:65536; do
+    run "report-${m%%:*}" NEARMISS_SPOOL_MEMORY="${m#*:}" -- "$BIN" report -q -f html,junit,prom \
+        -o "$DIR/out-report-${m%%:*}" "$DIR/out-merge-spooled/latest.json"
+done
+for f in report.html junit.xml nearmiss.prom; do
+    cmp -s "$DIR/out-report-host-by-host/$f" "$DIR/out-report-in-memory/$f" || same=no
+done
+echo "report: same three files: $same; peak RSS host by host / in memory: $(ratio report-host-by-host report-in-memory)"
 [[ $same == yes ]]
