@@ -315,9 +315,13 @@ static int gather_host(void *ctx, size_t i, json_t *h, nm_diag *d)
 {
     struct gather *g = ctx;
     const char *path = g->set->paths[g->k - 1];
-    const char *name = json_string_value(json_object_get(h, "name"));
+    const json_t *jname = json_object_get(h, "name");
+    const char *name = json_string_value(jname);
     if (!name)
         return nm_diag_set(d, NM_ERR_PARSE, "%s: hosts[%zu] has no name", path, i);
+    /* "a\u0000b" would otherwise pass for host "a". */
+    if (strlen(name) != json_string_length(jname))
+        return nm_diag_set(d, NM_ERR_PARSE, "%s: hosts[%zu]: a NUL in the host's name", path, i);
     /* A report edited or produced with another hash would otherwise slip
      * a host in twice or not at all. */
     unsigned want = nm_shard_of(name, g->set->n);

@@ -150,6 +150,9 @@ refuse "a shard report cut short names the file and its line" "s1-cut.json:[0-9]
 jq '.hosts[-1] |= del(.name)' "$S1" >"$DIR/s1-noname.json"
 refuse "a host without a name" "s1-noname.json: hosts\[[0-9]*\] has no name" \
     -i "$INV" "$DIR/s1-noname.json" "$S2" "$S3"
+jq '.hosts[0].name += "\u0000x"' "$S1" >"$DIR/s1-nul.json"
+refuse "a host whose name holds a NUL (it would pass for another)" "a NUL in the host's name" \
+    -i "$INV" "$DIR/s1-nul.json" "$S2" "$S3"
 # --- an empty shard is a valid shard: one host cut in two
 scan -o "$DIR/one-whole" --hosts ok-debian >/dev/null 2>&1 || :
 for k in 1 2; do scan -o "$DIR/one$k" --hosts ok-debian --shard "$k/2" >/dev/null 2>&1 || :; done
