@@ -26,8 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <libxml/HTMLtree.h>
 #include <libxml/tree.h>
@@ -36,7 +34,6 @@
 #include "nearmiss/hostiter.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/model.h"
-#include "nearmiss/outdir.h"
 #include "nearmiss/score.h"
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
@@ -3965,16 +3962,4 @@ int nm_report_render_html(const json_t *report, char **ret_data, size_t *ret_len
     *ret_data = mem;
     *ret_len = len;
     return 0;
-}
-
-/* Streamed into a temporary beside path, then renamed over it (as
- * nm_write_atomic does with a buffer): the page is never held whole. */
-int nm_report_write_html(const json_t *report, const char *path, nm_diag *d)
-{
-    if (!json_is_object(report))
-        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
-    struct nm_host_iter it;
-    struct nm_host_iter_array_state st;
-    nm_host_iter_array(&it, &st, report);
-    return nm_report_write_stream(nm_report_html_stream, report, &it, path, d);
 }

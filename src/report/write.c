@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nearmiss/hostiter.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/util.h"
 #include "nearmiss/writers.h"
@@ -28,6 +29,17 @@ int nm_report_take_xml(xmlChar *mem, int size, const char *what, char **ret_data
     *ret_data = out;
     *ret_len = (size_t)size;
     return 0;
+}
+
+/* The HTML is streamed to its file, never held whole. */
+int nm_report_write_html(const json_t *report, const char *path, nm_diag *d)
+{
+    if (!json_is_object(report))
+        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
+    struct nm_host_iter it;
+    struct nm_host_iter_array_state st;
+    nm_host_iter_array(&it, &st, report);
+    return nm_report_write_stream(nm_report_html_stream, report, &it, path, d);
 }
 
 int nm_report_write_rendered(nm_report_renderer render, const json_t *report, const char *path,
