@@ -48,7 +48,8 @@ int nm_report_read(const char *path, size_t max, json_t **ret_top, size_t *ret_n
 struct nm_host_iter;
 struct nm_report_file_iter;
 int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **ret_top,
-                        struct nm_host_iter *it, struct nm_report_file_iter **ret_state, nm_diag *d);
+                        struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
+                        nm_diag *d);
 void nm_report_iter_close(struct nm_report_file_iter *st);
 
 #endif

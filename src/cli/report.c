@@ -109,8 +109,8 @@ static int load_report(const char *path, struct input *in)
     }
     size_t memory = 0;
     if (nm_spool_memory_env(&memory, &d) < 0 ||
-        nm_report_iter_open(path, REPORT_INPUT_CAP, memory, &in->report, &in->it, &in->file,
-                            &d) < 0 ||
+        nm_report_iter_open(path, REPORT_INPUT_CAP, memory, &in->report, &in->it, &in->file, &d) <
+            0 ||
         nm_report_check(in->report, path, &d) < 0) {
         nm_cli_error("%s", d.msg);
         return -1;

@@ -301,12 +301,12 @@ out:
 struct gather {
     const struct nm_shard_set *set;
     const struct nm_inventory *inv;
-    unsigned k;        /* the shard being read, from 1 */
-    json_t *index;     /* inventory name -> its position */
-    bool *seen;        /* [position]: already given by a shard */
-    size_t n_unknown;  /* hosts of the right shard but not in the inventory */
+    unsigned k;       /* the shard being read, from 1 */
+    json_t *index;    /* inventory name -> its position */
+    bool *seen;       /* [position]: already given by a shard */
+    size_t n_unknown; /* hosts of the right shard but not in the inventory */
     struct nm_spool *spool;
-    json_t *hosts;     /* [position]: the host, or null where spooled */
+    json_t *hosts; /* [position]: the host, or null where spooled */
 };
 
 /* One host of shard k: it must belong there and come once; it goes to its

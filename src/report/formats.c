@@ -83,8 +83,9 @@ int nm_report_write_formats_hosts(const json_t *report, const struct nm_host_ite
 }
 
 /* Written straight to its staged file, never whole in memory. */
-static int stage_stream(nm_report_streamer write, const json_t *report, const struct nm_host_iter *it,
-                        struct nm_outdir *od, const char *name, nm_diag *d)
+static int stage_stream(nm_report_streamer write, const json_t *report,
+                        const struct nm_host_iter *it, struct nm_outdir *od, const char *name,
+                        nm_diag *d)
 {
     int fd = nm_outdir_stage_open(od, name, d);
     if (fd < 0)

@@ -25,12 +25,12 @@
 struct rd {
     const char *path;
     int fd;
-    size_t max;       /* bytes of the file at most */
-    uint64_t taken;   /* bytes consumed so far */
-    uint64_t line;    /* line of the next byte, from 1 */
-    size_t pos, len;  /* window into buf */
-    bool eof, failed; /* failed: read error or size cap, already in d */
-    int err;          /* its code */
+    size_t max;                    /* bytes of the file at most */
+    uint64_t taken;                /* bytes consumed so far */
+    uint64_t line;                 /* line of the next byte, from 1 */
+    size_t pos, len;               /* window into buf */
+    bool eof, failed;              /* failed: read error or size cap, already in d */
+    int err;                       /* its code */
     uint64_t hosts_at, hosts_line; /* where "hosts"' value starts */
     nm_diag *d;
     unsigned char buf[65536];
@@ -122,8 +122,9 @@ static int capture(struct rd *r, struct nm_buf *out)
             if ((c = get(r)) < 0)
                 return bad(r, "unexpected end of file inside a value");
             if (keep(out, c) < 0)
-                return nm_diag_set(r->d, NM_ERR_TOOBIG, "%s:%" PRIu64 ": a value larger than %zu bytes",
-                                   r->path, r->line, (size_t)NM_REPORT_READ_VALUE_MAX);
+                return nm_diag_set(r->d, NM_ERR_TOOBIG,
+                                   "%s:%" PRIu64 ": a value larger than %zu bytes", r->path,
+                                   r->line, (size_t)NM_REPORT_READ_VALUE_MAX);
             if (in_str) {
                 if (esc)
                     esc = false;
@@ -170,6 +171,15 @@ static int parse(struct rd *r, const struct nm_buf *b, uint64_t line0, const cha
     return 0;
 }
 
+/* After an element or member: ',' (more follow) or close (the end, *done). */
+static int next_or_close(struct rd *r, int close, const char *what, bool *done)
+{
+    skip_ws(r);
+    int c = get(r);
+    *done = c == close;
+    return *done || c == ',' ? 0 : bad(r, what);
+}
+
 static int read_hosts(struct rd *r, size_t *n, nm_report_host_fn host_cb, void *ctx)
 {
     struct nm_buf b;
@@ -206,14 +216,9 @@ static int read_hosts(struct rd *r, size_t *n, nm_report_host_fn host_cb, void *
                 break;
         }
         (*n)++;
-        skip_ws(r);
-        int c = get(r);
-        if (c == ']')
+        bool done;
+        if ((ret = next_or_close(r, ']', "expected ',' or ']' after a host", &done)) < 0 || done)
             break;
-        if (c != ',') {
-            ret = bad(r, "expected ',' or ']' after a host");
-            break;
-        }
     }
     nm_buf_finish(&b);
     return ret;
@@ -270,16 +275,10 @@ static int read_report(struct rd *r, json_t *top, size_t *n, nm_report_host_fn h
                 json_object_set_new(top, k, v);
         }
         json_decref(key);
-        if (ret < 0)
+        bool done;
+        if (ret < 0 ||
+            (ret = next_or_close(r, '}', "expected ',' or '}' after a member", &done)) < 0 || done)
             break;
-        skip_ws(r);
-        int c = get(r);
-        if (c == '}')
-            break;
-        if (c != ',') {
-            ret = bad(r, "expected ',' or '}' after a member");
-            break;
-        }
     }
     nm_buf_finish(&b);
     if (ret < 0)
@@ -436,12 +435,11 @@ static int file_iter_next(void *ctx, const json_t **ret_host, nm_diag *d)
         ret = parse(r, &st->buf, line0, what, &st->cur);
     if (ret < 0)
         return ret;
-    skip_ws(r);
-    int c = get(r);
-    if (c == ']')
+    bool done;
+    if ((ret = next_or_close(r, ']', "expected ',' or ']' after a host", &done)) < 0)
+        return ret;
+    if (done)
         st->state = AT_END;
-    else if (c != ',')
-        return bad(r, "expected ',' or ']' after a host");
     if (st->caching && st->n_cached == st->i && st->n_cached < st->n) {
         size_t cost = nm_spool_json_cost(st->cur);
         if (cost <= st->budget - st->cost) {

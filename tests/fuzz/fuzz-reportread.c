@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(pwrite(fd, data, size, 0) == (ssize_t)size);
 
     json_error_t jerr;
-    json_t *whole = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-                               &jerr);
+    json_t *whole =
+        json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     json_t *top = NULL, *hosts = json_array();
     size_t n = 0, n2 = 0;
     nm_diag d = {{0}};
@@ -92,9 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         /* Refused: then the whole is not a report-shaped object either. */
         FUZZ_ASSERT(d.msg[0] != '\0');
-        FUZZ_ASSERT(!whole || !json_is_object(whole) ||
-                    (json_object_get(whole, "hosts") &&
-                     !json_is_array(json_object_get(whole, "hosts"))));
+        FUZZ_ASSERT(
+            !whole || !json_is_object(whole) ||
+            (json_object_get(whole, "hosts") && !json_is_array(json_object_get(whole, "hosts"))));
     }
     json_decref(top);
     json_decref(hosts);
