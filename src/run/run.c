@@ -43,17 +43,18 @@ static int step_reach(struct nm_run *run, nm_diag *d)
  * host is contacted (nearmiss/outdir.h); held until nm_run_finish(). */
 static int step_outdir(struct nm_run *run, nm_diag *d)
 {
-    if (run->no_write)
+    if (run->no_write && !run->spool_only)
         return 0;
     return nm_outdir_open(&run->outdir, run->out_dir,
                           run->file_mode ? run->file_mode : NM_OUTDIR_FILE_MODE, d);
 }
 
 /* Whether the run keeps its hosts on disk (see nearmiss/run.h): any run
- * that writes a report (a scan or a merge). */
+ * that writes a report (a scan or a merge), and one given a scratch
+ * directory for them (the gate). */
 static bool wants_spool(const struct nm_run *run)
 {
-    return !run->no_write;
+    return !run->no_write || run->spool_only;
 }
 
 static int open_spool(struct nm_run *run, nm_diag *d)
@@ -119,7 +120,7 @@ json_t *nm_run_host_summary(const struct nm_checkset *cs, const json_t *host)
         if (!nm_view_active(f))
             continue;
         json_t *o = json_object();
-        static const char *const fkeys[] = {"severity", "message", "change"};
+        static const char *const fkeys[] = {"check", "severity", "message", "change"};
         for (size_t k = 0; k < sizeof fkeys / sizeof fkeys[0]; k++) {
             json_t *v = json_object_get(f, fkeys[k]);
             if (v)

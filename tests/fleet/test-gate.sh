@@ -77,6 +77,22 @@ gate role --role web --drain ok-debian
 expect "--role web --drain ok-debian: ubuntu-reboot's own high findings make it not ready" 100 role \
     "^host ubuntu-reboot: NOT READY$" "high patch-apt: security update" "^host ok-debian: NOT READY (taken out)"
 
+# The scanned hosts go through a spool in a private scratch directory under
+# $TMPDIR (every host to its file with NEARMISS_SPOOL_MEMORY=0): the same
+# verdicts, reasons with their check ids included, and nothing left behind.
+mkdir -p "$DIR/tmp"
+gate role-mem --role web --drain ok-debian --json "$DIR/role-mem.json"
+RC_MEM=$RC
+TMPDIR=$DIR/tmp NEARMISS_SPOOL_MEMORY=0 gate role-file --role web --drain ok-debian --json "$DIR/role-file.json"
+if [[ $RC == 100 && $RC_MEM == 100 ]] && cmp -s "$DIR/role-mem.json" "$DIR/role-file.json" &&
+    grep -q "high patch-apt: security update" "$DIR/role-file.out" &&
+    [[ -z $(ls -A "$DIR/tmp") ]]; then
+    ok "hosts spooled to a scratch file (NEARMISS_SPOOL_MEMORY=0): the same verdicts, the scratch directory removed"
+else
+    not_ok "spooled gate: exit $RC_MEM/$RC, scratch left: $(ls -A "$DIR/tmp")"
+    diff "$DIR/role-mem.json" "$DIR/role-file.json" | sed 's/^/# /' | head -20
+fi
+
 gate down --hosts down
 expect "a host that cannot be scanned: could not tell, exit 2" 2 down \
     "^host down: UNKNOWN (taken out)" "could not be scanned: unreachable" "^gate: could not tell"
