@@ -10,14 +10,16 @@
  *   scan     every host over SSH, and the TLS endpoints, in one worker pool;
  *            leaves the report's first draft (hosts[i] = inventory host i)
  *   merge    (nearmiss merge) the same first draft rebuilt from the shard
- *            reports: hosts judged, waived and scored as their shards left them
+ *            reports: hosts judged, waived and scored as their shards left them,
+ *            read one at a time into the spool
  *   tls      judge each host's TLS endpoints (checks with "source": "tls",
  *            and the served-versus-on-disk certificate comparison)
  *   waivers  mark accepted risks; list the waivers in the report
  *   score    each host's score
  *   hosts    (a spooled run, see below) tls, waivers, history-load, score
  *            and history-diff's marks done here instead, host by host
- *            from the spool; history-diff then adds the fleet's part
+ *            from the spool (for a merge, history-load and the marks
+ *            only); history-diff then adds the fleet's part
  *   shard    (scan --shard K/N) what the shard is, for merge to check
  *   fleet    role redundancy, spread and shared dependencies
  *   summary  finished_at, the counts and the fleet score (computed once)
@@ -37,7 +39,7 @@
  *          hosts fleet summary history-diff tickets-plan write history-commit
  *          tickets-deliver
  *   shard  reach outdir scan tls waivers score hosts shard summary write
- *   merge  outdir history-open merge history-load fleet summary
+ *   merge  outdir history-open merge history-load hosts fleet summary
  *          history-diff tickets-plan write history-commit tickets-deliver
  *
  * A shard judges its own hosts only.  Fleet rules need every host, and
@@ -123,8 +125,9 @@ struct nm_run {
     /* The steps that ran, in order (the failed one last). */
     struct nm_run_step_time step_times[NM_RUN_MAX_STEPS];
     size_t n_step_times;
-    /* A scan that writes a report keeps its hosts in the spool
-     * (nearmiss/spool.h) from the moment each is scanned: the per-host
+    /* A scan or a merge that writes a report (and the gate, in its scratch
+     * directory) keeps its hosts in the spool (nearmiss/spool.h) from the
+     * moment each is scanned or read from its shard: the per-host
      * steps (tls, waivers, history-load, score, and history-diff's marks)
      * take them one at a time from there and put them back, and
      * report["hosts"] holds only each host's summary (nm_run_host_summary),
