@@ -116,32 +116,49 @@ static int capture(struct rd *r, struct nm_buf *out)
     if (c < 0)
         return bad(r, "unexpected end of file");
     if (c == '{' || c == '[' || c == '"') {
+        /* A window of the read buffer at a time, appended in one piece:
+         * this loop sees every byte of a 100 MB report, several times. */
         size_t depth = 0;
-        bool in_str = false, esc = false;
-        do {
-            if ((c = get(r)) < 0)
+        bool in_str = false, esc = false, done = false;
+        while (!done) {
+            if (!fill(r))
                 return bad(r, "unexpected end of file inside a value");
-            if (keep(out, c) < 0)
+            size_t start = r->pos;
+            while (r->pos < r->len && !done) {
+                unsigned char ch = r->buf[r->pos++];
+                if (ch == '\n')
+                    r->line++;
+                if (in_str) {
+                    if (esc)
+                        esc = false;
+                    else if (ch == '\\')
+                        esc = true;
+                    else if (ch == '"')
+                        in_str = false;
+                } else if (ch == '"') {
+                    in_str = true;
+                } else if (ch == '{' || ch == '[') {
+                    depth++;
+                } else if (ch == '}' || ch == ']') {
+                    if (depth == 0)
+                        return bad(r, "unbalanced brackets");
+                    depth--;
+                }
+                done = !in_str && depth == 0;
+            }
+            size_t n = r->pos - start;
+            if (r->taken + n > r->max) {
+                r->failed = true;
+                r->err = nm_diag_set(r->d, NM_ERR_TOOBIG, "%s: larger than %zu bytes", r->path,
+                                     r->max);
+                return r->err;
+            }
+            r->taken += n;
+            if (out && nm_buf_append(out, r->buf + start, n) < 0)
                 return nm_diag_set(r->d, NM_ERR_TOOBIG,
                                    "%s:%" PRIu64 ": a value larger than %zu bytes", r->path,
                                    r->line, (size_t)NM_REPORT_READ_VALUE_MAX);
-            if (in_str) {
-                if (esc)
-                    esc = false;
-                else if (c == '\\')
-                    esc = true;
-                else if (c == '"')
-                    in_str = false;
-            } else if (c == '"') {
-                in_str = true;
-            } else if (c == '{' || c == '[') {
-                depth++;
-            } else if (c == '}' || c == ']') {
-                if (depth == 0)
-                    return bad(r, "unbalanced brackets");
-                depth--;
-            }
-        } while (in_str || depth > 0);
+        }
         return 0;
     }
     if (c == ',' || c == ']' || c == '}' || c == ':')
