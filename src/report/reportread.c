@@ -149,8 +149,8 @@ static int capture(struct rd *r, struct nm_buf *out)
             size_t n = r->pos - start;
             if (r->taken + n > r->max) {
                 r->failed = true;
-                r->err = nm_diag_set(r->d, NM_ERR_TOOBIG, "%s: larger than %zu bytes", r->path,
-                                     r->max);
+                r->err =
+                    nm_diag_set(r->d, NM_ERR_TOOBIG, "%s: larger than %zu bytes", r->path, r->max);
                 return r->err;
             }
             r->taken += n;
