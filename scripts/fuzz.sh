@@ -3,7 +3,7 @@
 # every one, one after the other) for SECONDS each (default 60).  Builds
 # build-fuzz with clang, -Dfuzzing=true and ASan+UBSan first.  Targets are the
 # tests/fuzz/fuzz-*.c files: parsers splitter inventory checks waivers
-# knownhosts facts report reportread.
+# knownhosts facts report reportread spool.
 #   NM_FUZZ_JOBS=2   run that many targets at once (with `all`)
 #   NM_FUZZ_ARGS=... extra libFuzzer flags (default -max_len=32768: the
 #                    100 KB hostile seeds would otherwise set the length
@@ -18,7 +18,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
-ALL=(parsers splitter inventory checks waivers knownhosts facts report reportread)
+ALL=(parsers splitter inventory checks waivers knownhosts facts report reportread spool)
 target=${1:-}
 secs=${2:-60}
 if [[ -z $target || $target == -h || $target == --help ]]; then

@@ -1,6 +1,7 @@
 /*
  * The hosts of a run kept on disk while it runs, so that memory does not
- * grow with the fleet.  Each host is appended, compactly serialised, to one
+ * grow with the fleet.  Each host is appended, in a compact binary form of
+ * its JSON value (src/report/spool.c), to one
  * scratch file in the report directory (created 0600 under the staging
  * name, so that a run killed half way leaves nothing a later run's sweep
  * does not remove); only its offset stays in memory.  Putting a host again
@@ -49,6 +50,12 @@ void nm_spool_set_memory(struct nm_spool *sp, size_t bytes);
 /* That budget as NEARMISS_SPOOL_MEMORY gives it (MiB; unset or empty: the
  * default); NM_ERR_INVAL naming the variable when it is not a number. */
 int nm_spool_memory_env(size_t *ret, nm_diag *d);
+/* The file's form of one value (malloc'd), and back: NULL for bytes that
+ * are not exactly one encoded value (truncated, trailing bytes, a bad tag,
+ * a count past the data, a number not in its shortest form, a key given
+ * twice, nesting deeper than 512, invalid UTF-8). */
+void nm_spool_encode(const json_t *v, char **ret, size_t *ret_len);
+json_t *nm_spool_decode(const void *data, size_t len);
 /* What a host (any JSON value) is estimated to take in memory as a tree. */
 size_t nm_spool_json_cost(const json_t *v);
 /* How many hosts are in memory now (for tests and -v). */

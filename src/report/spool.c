@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,244 @@ static size_t json_cost(const json_t *v, int depth)
     return c;
 }
 
+/*
+ * The file holds each host in a compact binary form, not JSON text: a tag
+ * byte per value, lengths and counts as LEB128 varints, integers as
+ * zigzag varints, reals as their eight bytes (so every double reads back
+ * exactly), strings and keys as their bytes (NUL included).  Reading it
+ * back skips the lexing and number parsing a JSON parser does, and the
+ * writers read every host several times.  The decoder trusts nothing: every
+ * length is checked against what is left, nesting is capped, and strings
+ * and keys are checked for UTF-8 as jansson checks them.
+ */
+enum {
+    T_OBJECT = 'o',
+    T_ARRAY = 'a',
+    T_STRING = 's',
+    T_INT = 'i',
+    T_REAL = 'r',
+    T_TRUE = 't',
+    T_FALSE = 'f',
+    T_NULL = 'n'
+};
+#define CODEC_DEPTH_MAX 512
+
+struct enc {
+    char *p;
+    size_t len, alloc;
+};
+
+static void enc_reserve(struct enc *e, size_t more)
+{
+    if (e->len + more <= e->alloc)
+        return;
+    size_t a = e->alloc ? e->alloc : 4096;
+    while (a < e->len + more)
+        a *= 2;
+    e->p = nm_xrealloc(e->p, a);
+    e->alloc = a;
+}
+
+static void enc_byte(struct enc *e, unsigned char b)
+{
+    enc_reserve(e, 1);
+    e->p[e->len++] = (char)b;
+}
+
+static void enc_uvar(struct enc *e, uint64_t v)
+{
+    enc_reserve(e, 10);
+    do {
+        unsigned char b = v & 0x7f;
+        v >>= 7;
+        e->p[e->len++] = (char)(b | (v ? 0x80 : 0));
+    } while (v);
+}
+
+static void enc_bytes(struct enc *e, const char *b, size_t n)
+{
+    enc_uvar(e, n);
+    enc_reserve(e, n);
+    memcpy(e->p + e->len, b, n);
+    e->len += n;
+}
+
+static void encode(struct enc *e, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        size_t klen;
+        json_t *x;
+        enc_byte(e, T_OBJECT);
+        enc_uvar(e, json_object_size(v));
+        json_object_keylen_foreach ((json_t *)v, k, klen, x) {
+            enc_bytes(e, k, klen);
+            encode(e, x);
+        }
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *x;
+        enc_byte(e, T_ARRAY);
+        enc_uvar(e, json_array_size(v));
+        json_array_foreach (v, i, x)
+            encode(e, x);
+        break;
+    }
+    case JSON_STRING:
+        enc_byte(e, T_STRING);
+        enc_bytes(e, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER: {
+        int64_t i = (int64_t)json_integer_value(v);
+        enc_byte(e, T_INT);
+        enc_uvar(e, ((uint64_t)i << 1) ^ (uint64_t)(i >> 63));
+        break;
+    }
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        enc_byte(e, T_REAL);
+        enc_reserve(e, sizeof d);
+        memcpy(e->p + e->len, &d, sizeof d);
+        e->len += sizeof d;
+        break;
+    }
+    case JSON_TRUE:
+        enc_byte(e, T_TRUE);
+        break;
+    case JSON_FALSE:
+        enc_byte(e, T_FALSE);
+        break;
+    default:
+        enc_byte(e, T_NULL);
+        break;
+    }
+}
+
+struct dec {
+    const unsigned char *p, *end;
+};
+
+/* Only the shortest spelling of a number is taken, so that every value has
+ * exactly one form. */
+static bool dec_uvar(struct dec *c, uint64_t *ret)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end)
+            return false;
+        unsigned char b = *c->p++;
+        if (shift == 63 && b > 1)
+            return false; /* past 64 bits */
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            if (b == 0 && shift > 0)
+                return false; /* a needless trailing zero group */
+            *ret = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool dec_bytes(struct dec *c, const char **ret, size_t *ret_len)
+{
+    uint64_t n;
+    if (!dec_uvar(c, &n) || n > (uint64_t)(c->end - c->p))
+        return false;
+    *ret = (const char *)c->p;
+    *ret_len = (size_t)n;
+    c->p += n;
+    return true;
+}
+
+static json_t *decode(struct dec *c, int depth)
+{
+    if (c->p >= c->end || depth > CODEC_DEPTH_MAX)
+        return NULL;
+    unsigned char tag = *c->p++;
+    uint64_t n;
+    const char *b;
+    size_t blen;
+    switch (tag) {
+    case T_OBJECT: {
+        /* Each member takes at least two bytes: a count past that is a lie. */
+        if (!dec_uvar(c, &n) || n > (uint64_t)(c->end - c->p) / 2)
+            return NULL;
+        json_t *o = json_object();
+        for (uint64_t k = 0; k < n; k++) {
+            json_t *x = NULL;
+            if (!dec_bytes(c, &b, &blen) || !(x = decode(c, depth + 1)) ||
+                json_object_setn_new(o, b, blen, x) < 0) {
+                json_decref(o);
+                return NULL;
+            }
+        }
+        if (json_object_size(o) != n) { /* a key given twice */
+            json_decref(o);
+            return NULL;
+        }
+        return o;
+    }
+    case T_ARRAY: {
+        if (!dec_uvar(c, &n) || n > (uint64_t)(c->end - c->p))
+            return NULL;
+        json_t *a = json_array();
+        for (uint64_t k = 0; k < n; k++) {
+            json_t *x = decode(c, depth + 1);
+            if (!x || json_array_append_new(a, x) < 0) {
+                json_decref(a);
+                return NULL;
+            }
+        }
+        return a;
+    }
+    case T_STRING:
+        return dec_bytes(c, &b, &blen) ? json_stringn(b, blen) : NULL;
+    case T_INT:
+        if (!dec_uvar(c, &n))
+            return NULL;
+        return json_integer((json_int_t)(int64_t)((n >> 1) ^ (~(n & 1) + 1)));
+    case T_REAL: {
+        double d;
+        if ((size_t)(c->end - c->p) < sizeof d)
+            return NULL;
+        memcpy(&d, c->p, sizeof d);
+        c->p += sizeof d;
+        return json_real(d);
+    }
+    case T_TRUE:
+        return json_true();
+    case T_FALSE:
+        return json_false();
+    case T_NULL:
+        return json_null();
+    default:
+        return NULL;
+    }
+}
+
+void nm_spool_encode(const json_t *v, char **ret, size_t *ret_len)
+{
+    struct enc e = {0};
+    encode(&e, v);
+    *ret = e.p;
+    *ret_len = e.len;
+}
+
+json_t *nm_spool_decode(const void *data, size_t len)
+{
+    struct dec c = {data, (const unsigned char *)data + len};
+    json_t *v = decode(&c, 0);
+    if (v && c.p != c.end) {
+        json_decref(v);
+        v = NULL;
+    }
+    return v;
+}
+
 /* Every byte or none: a short write past what the file may hold is undone
  * by not advancing the end, so the next host overwrites it. */
 static int write_at(struct nm_spool *sp, const char *p, size_t len, uint64_t off, nm_diag *d)
@@ -194,12 +433,9 @@ int nm_spool_put(struct nm_spool *sp, size_t i, const json_t *host, nm_diag *d)
         }
         pthread_mutex_unlock(&sp->mu);
     }
-    /* Seventeen digits (jansson's default): every real reads back as the
-     * same double, whatever precision the writers print it with. */
-    char *text = json_dumps(host, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    if (!text)
-        return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise host %zu", i);
-    size_t len = strlen(text);
+    char *text;
+    size_t len;
+    nm_spool_encode(host, &text, &len);
     /* Serialised outside the lock; only the file's end is shared. */
     json_t *old = NULL;
     pthread_mutex_lock(&sp->mu);
@@ -243,12 +479,13 @@ int nm_spool_get(struct nm_spool *sp, size_t i, json_t **ret_host, nm_diag *d)
         }
         got += (size_t)n;
     }
-    json_error_t err;
-    json_t *host = json_loadb(buf, s.len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+    json_t *host = nm_spool_decode(buf, s.len);
     free(buf);
     if (!host)
-        return nm_diag_set(d, NM_ERR_PARSE, "%s/%s: host %zu does not read back: %s", sp->dir_path,
-                           sp->tmp, i, err.text);
+        return nm_diag_set(d, NM_ERR_PARSE,
+                           "%s/%s: host %zu does not read back (the file was "
+                           "changed under the run)",
+                           sp->dir_path, sp->tmp, i);
     *ret_host = host;
     return 0;
 }

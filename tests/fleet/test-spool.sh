@@ -40,7 +40,9 @@ wait_for() {
 spool_has_ok_debian() {
     local f
     f=$(spool_files "$OUT" | head -n1)
-    [[ -n $f ]] && grep -q '"name":"ok-debian"' "$f"
+    # The spool's binary form (src/report/spool.c): the key "name" (length
+    # 4), a string tag, then "ok-debian" (length 9).
+    [[ -n $f ]] && LC_ALL=C grep -aqP '\x04names\x09ok-debian' "$f"
 }
 
 # --- a scan held by the hang host
