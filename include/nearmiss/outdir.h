@@ -45,6 +45,7 @@ struct nm_outdir {
     int lock_fd;
     int file_mode;
     bool created;         /* the directory did not exist before open */
+    bool scratch;         /* made by nm_outdir_open_scratch: removed by finish */
     size_t stale_removed; /* temporaries of earlier runs removed by open */
     struct nm_outdir_file *staged;
     size_t n_staged;
@@ -60,6 +61,11 @@ void nm_outdir_init(struct nm_outdir *od);
  * when another process holds the directory (its pid in d when known),
  * NM_ERR_IO / NM_ERR_INVAL with the reason otherwise. */
 int nm_outdir_open(struct nm_outdir *od, const char *path, int file_mode, nm_diag *d);
+/* A private directory made for this run under $TMPDIR (default /tmp),
+ * "NAME.XXXXXX", 0700, opened as above, for scratch files only (the gate's
+ * host spool).  nm_outdir_finish() removes it, after the caller has removed
+ * what it put there. */
+int nm_outdir_open_scratch(struct nm_outdir *od, const char *name, nm_diag *d);
 /* Writes data to a temporary for `name` (one plain path component).  On
  * failure that temporary is gone; the ones staged before stay staged until
  * nm_outdir_discard() or nm_outdir_finish(). */

@@ -108,8 +108,9 @@ struct nm_run {
     int64_t t0_ms;    /* monotonic ms when now was taken: finished_at = now + elapsed */
     bool no_history;  /* leave OUT/history.sqlite alone (and add no change marks) */
     bool no_write;    /* no report directory, no report files (the gate) */
-    bool spool_only;  /* with no_write: out_dir is a scratch directory that only
-                       * holds the spool (the gate's, under $TMPDIR) */
+    bool spool_only;  /* with no_write: the hosts still go through a spool, in a
+                       * scratch directory under $TMPDIR removed at the end (the
+                       * gate); out_dir is not used */
     struct nm_retention keep;
     struct nm_ticket_options tickets; /* targets (none: no ticket steps); owned by the caller */
 

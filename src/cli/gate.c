@@ -5,12 +5,10 @@
  * tickets), then prints one verdict line per host and role
  * (nearmiss/gate.h).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/common.h"
 #include "cli/runopts.h"
@@ -18,7 +16,6 @@
 #include "nearmiss/cli.h"
 #include "nearmiss/gate.h"
 #include "nearmiss/inventory.h"
-#include "nearmiss/outdir.h"
 #include "nearmiss/reach.h"
 #include "nearmiss/run.h"
 #include "nearmiss/safetext.h"
@@ -118,38 +115,6 @@ static void free_names(char **v, size_t n)
     free(v);
 }
 
-/*
- * The gate writes no report, but a role of thousands of hosts should not
- * hold every scanned host in memory either: its hosts go through the same
- * spool as a scan's (the first NEARMISS_SPOOL_MEMORY MiB in memory, the
- * rest in a file), in a private directory under $TMPDIR made for the run
- * and removed after it.  Without one (a read-only $TMPDIR) they stay in
- * memory.
- */
-static char *scratch_open(nm_diag *d)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *path = nm_xasprintf("%s/nearmiss-gate.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(path)) {
-        nm_diag_set(d, NM_ERR_IO, "cannot make a scratch directory %s: %s", path, strerror(errno));
-        free(path);
-        return NULL;
-    }
-    return path;
-}
-
-/* After nm_run_finish(): the spool is gone, the lock file is left. */
-static void scratch_remove(char *path)
-{
-    if (!path)
-        return;
-    char *lock = nm_xasprintf("%s/%s", path, NM_OUTDIR_LOCK_NAME);
-    unlink(lock);
-    free(lock);
-    rmdir(path);
-    free(path);
-}
-
 int nm_cmd_gate(int argc, char **argv)
 {
     enum {
@@ -197,7 +162,6 @@ int nm_cmd_gate(int argc, char **argv)
     struct nm_waivers waivers;
     struct nm_run run;
     json_t *verdict = NULL;
-    char *scratch = NULL;
     nm_diag d = {{0}};
 
     nm_inventory_init(&inv);
@@ -319,12 +283,10 @@ int nm_cmd_gate(int argc, char **argv)
     run.no_history = true;
     run.no_write = true;
     run.fail_on = go.fail_on;
-    /* Without a scratch directory (a read-only or full $TMPDIR) the hosts
-     * stay in memory, as they would for a small role anyway. */
-    if ((scratch = scratch_open(&d))) {
-        run.out_dir = scratch;
-        run.spool_only = true;
-    }
+    /* No report, but a role of thousands of hosts should not hold every
+     * scanned host in memory either: they go through the spool, in a
+     * scratch directory of the run's own. */
+    run.spool_only = true;
     if (nm_cli_run_execute(&run, true) < 0)
         goto out;
     verdict = nm_gate_judge(&inv, &cs, &go, run.report);
@@ -359,7 +321,6 @@ int nm_cmd_gate(int argc, char **argv)
 out:
     json_decref(verdict);
     nm_run_finish(&run);
-    scratch_remove(scratch);
     nm_waivers_finish(&waivers);
     nm_checkset_finish(&cs);
     nm_inventory_finish(&inv);

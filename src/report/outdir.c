@@ -390,15 +390,39 @@ void nm_outdir_discard(struct nm_outdir *od)
         drop_staged(od, 0);
 }
 
+int nm_outdir_open_scratch(struct nm_outdir *od, const char *name, nm_diag *d)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *path = nm_xasprintf("%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (!mkdtemp(path)) {
+        int r = nm_diag_set(d, NM_ERR_IO, "cannot make a scratch directory %s: %s", path,
+                            strerror(errno));
+        free(path);
+        return r;
+    }
+    int r = nm_outdir_open(od, path, NM_OUTDIR_FILE_MODE, d);
+    if (r < 0)
+        rmdir(path);
+    else
+        od->scratch = true;
+    free(path);
+    return r;
+}
+
 void nm_outdir_finish(struct nm_outdir *od)
 {
     if (!od)
         return;
     drop_staged(od, 0);
+    if (od->scratch && od->dir_fd >= 0)
+        unlinkat(od->dir_fd, NM_OUTDIR_LOCK_NAME, 0);
     if (od->lock_fd >= 0)
         close(od->lock_fd); /* closing the last descriptor releases the flock */
     if (od->dir_fd >= 0)
         close(od->dir_fd);
+    if (od->scratch && od->path)
+        rmdir(od->path);
+    od->scratch = false;
     free(od->path);
     od->path = NULL;
     od->lock_fd = od->dir_fd = -1;

@@ -43,14 +43,22 @@ static int step_reach(struct nm_run *run, nm_diag *d)
  * host is contacted (nearmiss/outdir.h); held until nm_run_finish(). */
 static int step_outdir(struct nm_run *run, nm_diag *d)
 {
-    if (run->no_write && !run->spool_only)
+    if (run->spool_only) {
+        /* Without a scratch directory (a read-only or full $TMPDIR) the
+         * hosts stay in memory, as they would for a small run anyway. */
+        nm_diag ds = {{0}};
+        if (nm_outdir_open_scratch(&run->outdir, "nearmiss-gate", &ds) < 0)
+            run->spool_only = false;
+        return 0;
+    }
+    if (run->no_write)
         return 0;
     return nm_outdir_open(&run->outdir, run->out_dir,
                           run->file_mode ? run->file_mode : NM_OUTDIR_FILE_MODE, d);
 }
 
 /* Whether the run keeps its hosts on disk (see nearmiss/run.h): any run
- * that writes a report (a scan or a merge), and one given a scratch
+ * that writes a report (a scan or a merge), and one that has a scratch
  * directory for them (the gate). */
 static bool wants_spool(const struct nm_run *run)
 {
@@ -658,12 +666,14 @@ void nm_run_finish(struct nm_run *run)
     if (!run)
         return;
     nm_reach_set_finish(&run->reach);
+    /* The spool's file first: a scratch directory goes with the outdir. */
+    nm_spool_destroy(run->spool);
+    run->spool = NULL;
     nm_outdir_finish(&run->outdir); /* discards anything unpublished, unlocks */
     json_decref(run->report);
     free(run->json_path);
     nm_history_close(run->history);
     json_decref(run->pruned_reports);
-    nm_spool_destroy(run->spool);
     json_decref(run->full_hosts);
     nm_packed_json_finish(&run->sums);
     nm_history_diff_free(run->diff);
