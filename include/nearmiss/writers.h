@@ -79,17 +79,9 @@ int nm_report_junit_stream(const json_t *report, const struct nm_host_iter *it, 
  * freed once written; the bytes nm_report_render_prom() gives. */
 int nm_report_prom_stream(const json_t *report, const struct nm_host_iter *it, FILE *f, nm_diag *d);
 
-/* A renderer, as the three above; nm_report_write_rendered() renders with
- * it and writes the result to path atomically (mode 0600). */
+/* A renderer into memory, as the three above. */
 typedef int (*nm_report_renderer)(const json_t *report, char **ret_data, size_t *ret_len,
                                   nm_diag *d);
-int nm_report_write_rendered(nm_report_renderer render, const json_t *report, const char *path,
-                             nm_diag *d);
-
-/* Renders and writes one file atomically (mode 0600). */
-int nm_report_write_html(const json_t *report, const char *path, nm_diag *d);
-int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d);
-int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d);
 
 /* A writer that streams to f, the hosts from it (report's own "hosts"
  * ignored): nm_report_html_stream and the two above.  write_stream runs
@@ -124,14 +116,12 @@ int nm_report_write_formats(const json_t *report, const char *out_dir, unsigned 
 /* The same with the hosts taken from it (report's "hosts" ignored). */
 int nm_report_write_formats_hosts(const json_t *report, const struct nm_host_iter *it,
                                   const char *out_dir, unsigned formats, nm_diag *d);
-/* Renders and stages those formats in an open report directory; published
- * with the rest of the run's files (nearmiss/outdir.h). */
+/* Renders and stages those formats in an open report directory, published
+ * with the rest of the run's files (nearmiss/outdir.h), the hosts taken
+ * from it (report's "hosts" ignored): every writer takes one host at a
+ * time and writes straight into its staged file, so no format holds the
+ * fleet whole. */
 struct nm_outdir;
-int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned formats,
-                            nm_diag *d);
-/* The same with the hosts taken from it (report's "hosts" ignored): every
- * writer takes one host at a time and writes straight into its staged file,
- * so no format holds the fleet whole. */
 int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_iter *it,
                                   struct nm_outdir *od, unsigned formats, nm_diag *d);
 

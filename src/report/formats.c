@@ -133,11 +133,3 @@ int nm_report_stage_formats_hosts(const json_t *report, const struct nm_host_ite
     }
     return 0;
 }
-
-int nm_report_stage_formats(const json_t *report, struct nm_outdir *od, unsigned fmts, nm_diag *d)
-{
-    struct nm_host_iter it;
-    struct nm_host_iter_array_state st;
-    nm_host_iter_array(&it, &st, report);
-    return nm_report_stage_formats_hosts(report, &it, od, fmts, d);
-}

@@ -679,8 +679,3 @@ out:
     xmlFreeDoc(doc);
     return r;
 }
-
-int nm_report_write_junit(const json_t *report, const char *path, nm_diag *d)
-{
-    return nm_report_write_rendered(nm_report_render_junit, report, path, d);
-}

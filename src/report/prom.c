@@ -517,8 +517,3 @@ static int prom_render(const json_t *report, const struct nm_host_iter *it, FILE
     *ret_len = len;
     return 0;
 }
-
-int nm_report_write_prom(const json_t *report, const char *path, nm_diag *d)
-{
-    return nm_report_write_rendered(nm_report_render_prom, report, path, d);
-}

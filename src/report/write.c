@@ -31,32 +31,6 @@ int nm_report_take_xml(xmlChar *mem, int size, const char *what, char **ret_data
     return 0;
 }
 
-/* The HTML is streamed to its file, never held whole. */
-int nm_report_write_html(const json_t *report, const char *path, nm_diag *d)
-{
-    if (!json_is_object(report))
-        return nm_diag_set(d, NM_ERR_INVAL, "the report is not a JSON object");
-    struct nm_host_iter it;
-    struct nm_host_iter_array_state st;
-    nm_host_iter_array(&it, &st, report);
-    return nm_report_write_stream(nm_report_html_stream, report, &it, path, d);
-}
-
-int nm_report_write_rendered(nm_report_renderer render, const json_t *report, const char *path,
-                             nm_diag *d)
-{
-    if (render == nm_report_render_html)
-        return nm_report_write_html(report, path, d); /* streamed, not held */
-    char *data = NULL;
-    size_t len = 0;
-    int r = render(report, &data, &len, d);
-    if (r < 0)
-        return r;
-    r = nm_write_atomic(path, data, len, NM_OUTDIR_FILE_MODE, d);
-    free(data);
-    return r;
-}
-
 int nm_report_write_stream(nm_report_streamer stream, const json_t *report,
                            const struct nm_host_iter *it, const char *path, nm_diag *d)
 {

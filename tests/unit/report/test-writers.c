@@ -1686,7 +1686,11 @@ static int run_promtool(void)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         json_t *r = load(names[i], JSON_ALLOW_NUL);
         char *file = nm_xasprintf("%s/%zu.prom", dir, i);
-        CHECK(r && nm_report_write_prom(r, file, NULL) == 0);
+        struct nm_host_iter it;
+        struct nm_host_iter_array_state ist;
+        if (r)
+            nm_host_iter_array(&it, &ist, r);
+        CHECK(r && nm_report_write_stream(nm_report_prom_stream, r, &it, file, NULL) == 0);
         char *cmd = nm_xasprintf("promtool check metrics < '%s'", file);
         int st = system(cmd);
         int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
