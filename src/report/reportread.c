@@ -197,48 +197,78 @@ static int next_or_close(struct rd *r, int close, const char *what, bool *done)
     return *done || c == ',' ? 0 : bad(r, what);
 }
 
+/* Where a walk through the "hosts" array stands. */
+enum file_state { AT_START, IN_ARRAY, AT_END };
+
+/*
+ * The next element of "hosts", the reader standing before the '[' (state
+ * AT_START) or after an element: *ret gets it parsed (text held in b), or
+ * it is only skipped when ret is NULL; *state becomes AT_END after the last
+ * (and *ret stays NULL when there was none).  Both the callback walk and
+ * the iterator step with it.
+ */
+static int hosts_next(struct rd *r, enum file_state *state, size_t i, struct nm_buf *b,
+                      json_t **ret)
+{
+    if (*state == AT_START) {
+        skip_ws(r);
+        if (get(r) != '[')
+            return bad(r, "\"hosts\" is not an array");
+        skip_ws(r);
+        *state = IN_ARRAY;
+        if (peek(r) == ']') {
+            get(r);
+            *state = AT_END;
+        }
+    }
+    if (*state == AT_END)
+        return 0;
+    skip_ws(r);
+    uint64_t line0 = r->line;
+    nm_buf_reset(b);
+    int ret_c = capture(r, ret ? b : NULL);
+    if (ret_c < 0)
+        return ret_c;
+    if (ret) {
+        char what[48];
+        snprintf(what, sizeof what, "hosts[%zu]", i);
+        if ((ret_c = parse(r, b, line0, what, ret)) < 0)
+            return ret_c;
+    }
+    bool done;
+    if ((ret_c = next_or_close(r, ']', "expected ',' or ']' after a host", &done)) < 0) {
+        if (ret) {
+            json_decref(*ret);
+            *ret = NULL;
+        }
+        return ret_c;
+    }
+    if (done)
+        *state = AT_END;
+    return 1;
+}
+
 static int read_hosts(struct rd *r, size_t *n, nm_report_host_fn host_cb, void *ctx)
 {
     struct nm_buf b;
+    enum file_state state = AT_START;
     int ret = 0;
     nm_buf_init(&b, NM_REPORT_READ_VALUE_MAX);
     skip_ws(r);
     r->hosts_at = r->taken;
     r->hosts_line = r->line;
-    if (get(r) != '[') {
-        nm_buf_finish(&b);
-        return bad(r, "\"hosts\" is not an array");
-    }
-    skip_ws(r);
-    if (peek(r) == ']') {
-        get(r);
-        nm_buf_finish(&b);
-        return 0;
-    }
-    for (;;) {
-        skip_ws(r);
-        uint64_t line0 = r->line;
-        nm_buf_reset(&b);
-        if ((ret = capture(r, host_cb ? &b : NULL)) < 0)
+    while (state != AT_END) {
+        json_t *h = NULL;
+        if ((ret = hosts_next(r, &state, *n, &b, host_cb ? &h : NULL)) <= 0)
             break;
-        if (host_cb) {
-            char what[48];
-            json_t *h = NULL;
-            snprintf(what, sizeof what, "hosts[%zu]", *n);
-            if ((ret = parse(r, &b, line0, what, &h)) < 0)
-                break;
-            ret = host_cb(ctx, *n, h, r->d);
-            json_decref(h);
-            if (ret < 0)
-                break;
-        }
         (*n)++;
-        bool done;
-        if ((ret = next_or_close(r, ']', "expected ',' or ']' after a host", &done)) < 0 || done)
+        ret = host_cb ? host_cb(ctx, *n - 1, h, r->d) : 0;
+        json_decref(h);
+        if (ret < 0)
             break;
     }
     nm_buf_finish(&b);
-    return ret;
+    return ret < 0 ? ret : 0;
 }
 
 static int read_report(struct rd *r, json_t *top, size_t *n, nm_report_host_fn host_cb, void *ctx)
@@ -358,8 +388,6 @@ int nm_report_read(const char *path, size_t max, json_t **ret_top, size_t *ret_n
 /* ---- the hosts as an iterator: one pass to learn where they are, then
  * each pass reads them from there again ---- */
 
-enum file_state { AT_START, IN_ARRAY, AT_END };
-
 struct nm_report_file_iter {
     struct rd *r;
     char *path;
@@ -429,34 +457,9 @@ static int file_iter_next(void *ctx, const json_t **ret_host, nm_diag *d)
             return ret;
         st->state = st->resume_state;
     }
-    if (st->state == AT_START) {
-        skip_ws(r);
-        if (get(r) != '[')
-            return bad(r, "\"hosts\" is not an array");
-        skip_ws(r);
-        st->state = IN_ARRAY;
-        if (peek(r) == ']') {
-            get(r);
-            st->state = AT_END;
-        }
-    }
-    if (st->state == AT_END)
-        return 0;
-    skip_ws(r);
-    uint64_t line0 = r->line;
-    nm_buf_reset(&st->buf);
-    char what[48];
-    snprintf(what, sizeof what, "hosts[%zu]", st->i);
-    int ret = capture(r, &st->buf);
-    if (ret == 0)
-        ret = parse(r, &st->buf, line0, what, &st->cur);
-    if (ret < 0)
+    int ret = hosts_next(r, &st->state, st->i, &st->buf, &st->cur);
+    if (ret <= 0)
         return ret;
-    bool done;
-    if ((ret = next_or_close(r, ']', "expected ',' or ']' after a host", &done)) < 0)
-        return ret;
-    if (done)
-        st->state = AT_END;
     if (st->caching && st->n_cached == st->i && st->n_cached < st->n) {
         size_t cost = nm_spool_json_cost(st->cur);
         if (cost <= st->budget - st->cost) {
