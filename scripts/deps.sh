@@ -27,6 +27,7 @@ pkgs=(
     man-db groff-base mandoc   # the manual rendered and linted (tests/docs/test-man.py)
     bash-completion zsh        # the completions loaded and run (tests/docs/test-completion.py)
     systemd                    # systemd-analyze verify on the installed units
+    busybox                    # test-script, test-tls: the probe script under busybox sh
 )
 for arg in "$@"; do
     case $arg in

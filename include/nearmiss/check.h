@@ -146,6 +146,9 @@ struct nm_probe_def {
     size_t n_root_commands;
     unsigned timeout_s;
     size_t max_output;
+    /* Some check reads this probe's output with a parser of bytes
+     * (nm_parser_reads_bytes): it must be sent unchanged, not captured. */
+    bool raw_output;
     char *origin; /* file that defined it first */
 };
 

@@ -45,6 +45,9 @@ size_t nm_parser_count(void);
 /* Whether the parser reads the time (certificate days left): such a parser
  * takes the run's clock as its "now" option (nm_check_evaluate). */
 bool nm_parser_reads_clock(const struct nm_parser_def *p);
+/* Whether the parser reads bytes, not text (DER certificates): its probe's
+ * output must reach it unchanged, NUL bytes and all (script.h). */
+bool nm_parser_reads_bytes(const struct nm_parser_def *p);
 const struct nm_parser_def *nm_parser_at(size_t i);
 
 #endif

@@ -9,10 +9,15 @@
  *
  *     <M> B <id>\n  ...probe stdout...  \n<M> E <id> <rc>\n
  *
- * and on stderr the same B/E lines around the probe's stderr (E without rc).
- * The "\n" before E is always added by the script, so exactly one trailing
- * newline is removed from the section and the bytes in between are the probe's
- * output unchanged.  A probe that needs root on a host where the login user is
+ * and on stderr the same B/E lines around the probe's stderr (E without rc),
+ * only when the probe wrote to its stderr.  The "\n" before E is always added
+ * by the script, so exactly one trailing newline is removed from the section.
+ * Where the host lets the script make a scratch file (mktemp), stdout is
+ * captured by the shell so that a probe's frame goes out in one write, and
+ * frames are held for up to a second (see script.c): the section then has the
+ * probe's stdout without NUL bytes and with trailing newlines made one.
+ * Otherwise the bytes in between are the probe's output unchanged, and the
+ * stderr B/E lines are always there.  A probe that needs root on a host where the login user is
  * not root and `sudo -n` does not work is not run; instead:
  *
  *     <M> S <id> <reason-word>\n
@@ -54,6 +59,9 @@ struct nm_probe_spec {
      * everything (`sudo -n true`) can do.
      */
     bool root_commands;
+    /* Send the output as it comes, unchanged (NUL bytes and all), instead of
+     * captured by the shell and sent in one write (see above). */
+    bool raw;
 };
 
 /* Per-host choices about privilege (Ansible's become variables). */

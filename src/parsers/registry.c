@@ -55,6 +55,11 @@ bool nm_parser_reads_clock(const struct nm_parser_def *p)
     return p && p->fn == nm_parse_x509_files;
 }
 
+bool nm_parser_reads_bytes(const struct nm_parser_def *p)
+{
+    return p && p->fn == nm_parse_x509_files;
+}
+
 size_t nm_parser_count(void)
 {
     return sizeof parsers / sizeof parsers[0];

@@ -108,25 +108,43 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
 /* ---- the script ---- */
 
 /*
- * nm_probe ID ROOT TIMEOUT SNIPPET frames one probe.  ROOT is 0 (runs as the
- * login user), 1 (the whole snippet runs as root) or 2 (the snippet runs as
- * the login user and only the commands it hands to nm_root run as root).
+ * nm_probe ID ROOT TIMEOUT RAW SNIPPET frames one probe.  ROOT is 0 (runs as
+ * the login user), 1 (the whole snippet runs as root) or 2 (the snippet runs
+ * as the login user and only the commands it hands to nm_root run as root).
+ * RAW 1 sends the output as it comes (below).
  * Wrappers are stacked with `set --` so no eval is needed.  sudo goes
  * outermost so that timeout(1) runs as root too and can still kill a root
  * child; timeout's path is absolute so sudo's secure_path does not matter.
  * `sh -c --` keeps a snippet that starts with "-" from being read as
  * options.  For ROOT=2 fd 9 is the section's stdout, kept for nm_root's R
  * lines when the snippet has redirected its own stdout (and closed for the
- * commands it runs, so nothing left behind holds the channel open).  The
- * "\n" before each E line is what lets output without a final newline end
- * cleanly.  The E lines wait in nm_eo/nm_ee and go out with the next probe's
- * B (or S) line, in one write per stream: every write the host makes is an
- * SSH packet both ends pay for, and the bytes of each stream stay the same.
+ * commands it runs, so nothing left behind holds the channel open).
+ *
+ * Every write the host makes is an SSH packet that both ends pay for (a
+ * wakeup, a MAC, a decryption), so a probe's frame goes out in one write:
+ * its stdout is captured (`nm_o=$(...)`; the shell execs the probe in the
+ * subshell it forks anyway, so this costs no extra process) and its stderr
+ * goes to a private scratch file ($nm_ef) that is sent, framed, only when
+ * the probe wrote to it.  Frames then wait in nm_eo until a second has
+ * passed since the last write (read from /proc/uptime by the shell itself;
+ * where that file is missing, every probe is sent as it ends), so a fast
+ * host sends its whole output in a few writes.  The price: a probe that
+ * hangs so hard that timeout(1) cannot end it (a dead NFS mount) takes with
+ * it its own output and that of the probes that ended in the second before
+ * it; everything older is already sent.  Sending the whole output at the
+ * end would lose all of it.  The capture drops NUL bytes and trailing
+ * newlines (one newline is put back); the shell's warning about NULs (bash)
+ * goes to /dev/null.  A RAW probe (its parser reads bytes: DER
+ * certificates) is not captured: its stdout streams as it comes.
+ * Where no scratch file can be made, output streams as it comes: the E
+ * lines then wait in nm_eo/nm_ee and go out with the next B (or S) line.
+ * The "\n" before each E line is what lets output without a final newline
+ * end cleanly.
  */
 static const char script_probe_fn[] =
     "nm_probe() {\n"
-    "    nm_id=$1 nm_nr=$2 nm_t=$3\n"
-    "    shift 3\n"
+    "    nm_id=$1 nm_nr=$2 nm_t=$3 nm_raw=$4\n"
+    "    shift 4\n"
     "    set -- sh -c -- \"$1\"\n"
     "    if [ \"$nm_t\" != 0 ] && [ -n \"$nm_to\" ]; then\n"
     "        set -- \"$nm_to\" -k 2 \"$nm_t\" \"$@\"\n"
@@ -143,12 +161,45 @@ static const char script_probe_fn[] =
     "        *) nm_why=$nm_sudo ;;\n"
     "        esac\n"
     "        if [ -n \"$nm_why\" ]; then\n"
-    "            printf '%s%s S %s %s\\n' \"$nm_eo\" \"$nm_m\" \"$nm_id\" \"$nm_why\"\n"
-    "            nm_eo=\n"
+    "            nm_eo=\"$nm_eo$nm_m S $nm_id $nm_why\n"
+    "\"\n"
     "            return 0\n"
     "        fi\n"
     "    fi\n"
     "    NM_PROBE_ID=$nm_id; export NM_PROBE_ID\n"
+    "    if [ -n \"$nm_ef\" ] && [ \"$nm_raw\" = 1 ]; then\n"
+    "        printf '%s%s B %s\\n' \"$nm_eo\" \"$nm_m\" \"$nm_id\"\n"
+    "        if [ \"$nm_nr\" = 2 ]; then \"$@\" 9>&1 2>\"$nm_ef\"; else \"$@\" 2>\"$nm_ef\"; fi\n"
+    "        nm_rc=$?\n"
+    "        nm_eo=\"\n"
+    "$nm_m E $nm_id $nm_rc\n"
+    "\"\n"
+    "    elif [ -n \"$nm_ef\" ]; then\n"
+    "        if [ \"$nm_nr\" = 2 ]; then { nm_o=$(\"$@\" 9>&1 2>\"$nm_ef\"); } 2>/dev/null\n"
+    "        else { nm_o=$(\"$@\" 2>\"$nm_ef\"); } 2>/dev/null; fi\n"
+    "        nm_rc=$?\n"
+    "        nm_eo=\"$nm_eo$nm_m B $nm_id\n"
+    "${nm_o:+$nm_o\n"
+    "}\n"
+    "$nm_m E $nm_id $nm_rc\n"
+    "\"\n"
+    "        nm_o=\n"
+    "    fi\n"
+    "    if [ -n \"$nm_ef\" ]; then\n"
+    "        if [ -s \"$nm_ef\" ]; then\n"
+    "            printf '%s B %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
+    "            cat \"$nm_ef\" >&2\n"
+    "            printf '\\n%s E %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
+    "        fi\n"
+    "        if [ -n \"$nm_up\" ] && read nm_up nm_x </proc/uptime; then\n"
+    "            nm_up=${nm_up%.*}\n"
+    "            [ $((nm_up - nm_last)) -lt 1 ] && return 0\n"
+    "            nm_last=$nm_up\n"
+    "        fi\n"
+    "        printf '%s' \"$nm_eo\"\n"
+    "        nm_eo=\n"
+    "        return 0\n"
+    "    fi\n"
     "    printf '%s%s B %s\\n' \"$nm_eo\" \"$nm_m\" \"$nm_id\"\n"
     "    printf '%s%s B %s\\n' \"$nm_ee\" \"$nm_m\" \"$nm_id\" >&2\n"
     "    if [ \"$nm_nr\" = 2 ]; then \"$@\" 9>&1; else \"$@\"; fi\n"
@@ -215,6 +266,20 @@ static const char script_preamble[] =
     "nm_to=\n"
     "nm_eo=\n"
     "nm_ee=\n"
+    /* The scratch file for probes' stderr.  On Linux it is unlinked at once
+     * and reached through /proc/$$/fd/7, so a scan cut short by the client's
+     * deadline leaves nothing behind; elsewhere it is removed at the end.
+     * No trap: a shell with traps set forks once more for every command. */
+    "nm_ef= nm_en= nm_up= nm_last=0\n"
+    "[ -r /proc/uptime ] && nm_up=0\n"
+    "if nm_en=$(mktemp \"${TMPDIR:-/tmp}/nearmiss.XXXXXXXX\" 2>/dev/null) && [ -f \"$nm_en\" ]; then\n"
+    "    nm_ef=$nm_en\n"
+    "    if exec 7>\"$nm_en\" && [ -w \"/proc/$$/fd/7\" ]; then\n"
+    "        rm -f \"$nm_en\"; nm_en= nm_ef=/proc/$$/fd/7\n"
+    "    fi\n"
+    "else\n"
+    "    nm_en=\n"
+    "fi\n"
     /* The scan must not compete with the host's own work: everything below
      * (sudo and timeout(1) included) inherits the lowest CPU share and the
      * idle I/O class, where the host has renice and ionice. */
@@ -260,6 +325,7 @@ static const char script_timeout_probe[] =
 
 static const char script_tail[] = "printf '%s' \"$nm_eo\"\n"
                                   "printf '%s' \"$nm_ee\" >&2\n"
+                                  "[ -n \"$nm_en\" ] && rm -f \"$nm_en\"\n"
                                   "}\n"
                                   "nm_main </dev/null\n"
                                   "exit 0\n";
@@ -328,7 +394,7 @@ int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const cha
         nm_buf_appends(&b, "nm_probe ");
         nm_buf_append_shquoted(&b, probes[i].id);
         int mode = !probes[i].needs_root ? 0 : probes[i].root_commands ? 2 : 1;
-        nm_buf_appendf(&b, " %d %u ", mode, probes[i].timeout_s);
+        nm_buf_appendf(&b, " %d %u %d ", mode, probes[i].timeout_s, probes[i].raw ? 1 : 0);
         if (mode == 2) {
             /* One quoted word: nm_root is defined inside the probe's own sh. */
             struct nm_buf w;
@@ -739,8 +805,11 @@ void nm_splitter_finish(struct nm_splitter *sp)
     for (size_t i = 0; i < sp->n; i++) {
         struct sp_section *s = &sp->sec[i];
         /* The stdout end line makes a section DONE; stderr cut short is
-         * still worth knowing, and "truncated" is the honest word for it. */
-        if ((s->pub.state == NM_SECTION_DONE || s->pub.state == NM_SECTION_TIMEOUT) && !s->ended[1])
+         * still worth knowing, and "truncated" is the honest word for it.
+         * A probe that wrote nothing to stderr may send no stderr frame at
+         * all (script.h), so only a begun and unended one counts. */
+        if ((s->pub.state == NM_SECTION_DONE || s->pub.state == NM_SECTION_TIMEOUT) &&
+            s->begun[1] && !s->ended[1])
             s->pub.err_truncated = true;
     }
     sp->finished = true;

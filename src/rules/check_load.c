@@ -1152,6 +1152,8 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
             json_decref(probe_items);
         if (rc < 0 && strstr(pd.msg, "option"))
             return bad(l, "parser.options", "%s", pd.msg);
+        if (c->probe && nm_parser_reads_bytes(c->parser))
+            c->probe->raw_output = true;
     }
 
     if ((rc = parse_ledger(l, json_object_get(root, "ledger"), &c->ledger)) < 0 ||

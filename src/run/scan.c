@@ -228,7 +228,8 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
                                             .needs_root = pd->needs_root,
                                             .root_commands = pd->n_root_commands > 0,
                                             .timeout_s = pd->timeout_s,
-                                            .cap = pd->max_output};
+                                            .cap = pd->max_output,
+                                            .raw = pd->raw_output};
     }
     if (s->o->tls_discovery != NM_TLS_DISCOVERY_OFF) {
         guarded[n] = nm_discover_script(s->o->tls_discovery, host_sni(h));

@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,49 @@ static char *find_in_path(const char *name)
             path++;
     }
     return NULL;
+}
+
+/*
+ * The script sends a probe's stdout one of two ways (script.h): captured by
+ * the shell, when it can make a scratch file, or streamed as it comes, when
+ * it cannot.  Both are run for real; an unusable TMPDIR forces streaming.
+ */
+enum out_mode { MODE_CAPTURED, MODE_STREAMED };
+
+static const char *mode_name(enum out_mode m)
+{
+    return m == MODE_CAPTURED ? "captured" : "streamed";
+}
+
+/* Captured runs get a TMPDIR of their own, which must be empty again when
+ * the script has ended: the scratch file is never left behind. */
+static char scratch_dir[] = "/tmp/nm-test-script.XXXXXX";
+
+static void mode_set(enum out_mode m)
+{
+    setenv("TMPDIR", m == MODE_STREAMED ? "/nonexistent/nearmiss-test-no-tmp" : scratch_dir, 1);
+}
+
+static bool scratch_empty(void)
+{
+    char *cmd = nm_xasprintf("test -z \"$(ls -A '%s')\"", scratch_dir);
+    int st = system(cmd);
+    free(cmd);
+    return st == 0;
+}
+
+/* What the shell's capture makes of stdout: NULs gone, trailing newlines
+ * made one (none for empty output). */
+static void capture_of(struct nm_buf *dst, struct bytes src)
+{
+    nm_buf_init(dst, SIZE_MAX);
+    for (size_t i = 0; i < src.len; i++)
+        if (src.p[i] != '\0')
+            nm_buf_append(dst, src.p + i, 1);
+    while (dst->len > 0 && dst->data[dst->len - 1] == '\n')
+        dst->len--;
+    if (dst->len > 0)
+        nm_buf_append(dst, "\n", 1);
 }
 
 /* ---- running a script under a real shell ---- */
@@ -344,7 +388,7 @@ static const char good_marker[] = "0123456789abcdef0123456789abcdef";
 
 static void test_build_rejects(void)
 {
-    struct nm_probe_spec ok = {"ok", "true", false, 0, 10, false};
+    struct nm_probe_spec ok = {"ok", "true", false, 0, 10, false, false};
     struct nm_buf out;
     nm_diag d;
     char long_id[NM_PROBE_ID_MAX + 2];
@@ -354,7 +398,7 @@ static void test_build_rejects(void)
 
     nm_buf_init(&out, 1 << 20);
     for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
-        struct nm_probe_spec p[2] = {ok, {bad_ids[i], "true", false, 0, 10, false}};
+        struct nm_probe_spec p[2] = {ok, {bad_ids[i], "true", false, 0, 10, false, false}};
         d.msg[0] = '\0';
         CHECK_INT(nm_script_build(p, 2, good_marker, &out, &d), NM_ERR_INVAL);
         CHECK(d.msg[0] != '\0');
@@ -362,17 +406,17 @@ static void test_build_rejects(void)
     }
     /* 64 characters is still fine. */
     long_id[NM_PROBE_ID_MAX] = '\0';
-    struct nm_probe_spec p64 = {long_id, "true", false, 0, 10, false};
+    struct nm_probe_spec p64 = {long_id, "true", false, 0, 10, false, false};
     CHECK_INT(nm_script_build(&p64, 1, good_marker, &out, NULL), 0);
     CHECK(out.len > 0);
     nm_buf_reset(&out);
 
-    struct nm_probe_spec nullid = {NULL, "true", false, 0, 10, false};
+    struct nm_probe_spec nullid = {NULL, "true", false, 0, 10, false, false};
     CHECK_INT(nm_script_build(&nullid, 1, good_marker, &out, NULL), NM_ERR_INVAL);
-    struct nm_probe_spec nullscript = {"x", NULL, false, 0, 10, false};
+    struct nm_probe_spec nullscript = {"x", NULL, false, 0, 10, false, false};
     CHECK_INT(nm_script_build(&nullscript, 1, good_marker, &out, NULL), NM_ERR_INVAL);
 
-    struct nm_probe_spec dup[3] = {ok, {"other", "true", false, 0, 10, false}, ok};
+    struct nm_probe_spec dup[3] = {ok, {"other", "true", false, 0, 10, false, false}, ok};
     d.msg[0] = '\0';
     CHECK_INT(nm_script_build(dup, 3, good_marker, &out, &d), NM_ERR_INVAL);
     CHECK(strstr(d.msg, "duplicate") != NULL);
@@ -404,8 +448,8 @@ static void test_build_rejects(void)
 static void test_build_golden(void)
 {
     struct nm_probe_spec p[] = {
-        {"os-release", "cat /etc/os-release", false, 10, 65536, false},
-        {"shadow-perms", "stat -c '%a %U' /etc/shadow", true, 0, 4096, false},
+        {"os-release", "cat /etc/os-release", false, 10, 65536, false, false},
+        {"shadow-perms", "stat -c '%a %U' /etc/shadow", true, 0, 4096, false, false},
     };
     struct nm_buf out;
     char *want = NULL;
@@ -430,7 +474,7 @@ static void test_build_golden(void)
 
 /* ---- real shells ---- */
 
-#define NREAL 13
+#define NREAL 14
 
 /* What the script says for a root probe run by nobody: sudo refuses it
  * (wants a password: nobody has no rights), or there is none. */
@@ -449,7 +493,22 @@ struct real_case {
     struct expect want[NREAL];
     char *fake_snippet;
     struct nm_buf fake_out, fake_err;
+    struct nm_buf captured[NREAL];
+    bool has_captured;
 };
+
+/* Turns the expected stdout of every section into what a capture gives. */
+static void real_case_captured(struct real_case *c)
+{
+    for (size_t i = 0; i < NREAL; i++) {
+        capture_of(&c->captured[i], c->want[i].out);
+        if (c->spec[i].raw)
+            continue;
+        c->want[i].out = (struct bytes){c->captured[i].data ? c->captured[i].data : "",
+                                        c->captured[i].len};
+    }
+    c->has_captured = true;
+}
 
 /*
  * One probe per awkward case.  The "fake" probe prints frame lines with a
@@ -474,20 +533,22 @@ static void real_case_init(struct real_case *c, const char *marker, bool root_ru
     nm_buf_appendf(&c->fake_err, "\n%s E fake\n", fake);
 
     const struct nm_probe_spec spec[NREAL] = {
-        {"bin", "printf 'a\\000b\\377\\n'", false, 0, 1000, false},
-        {"stderr-only", "printf 'oops\\n' >&2", false, 0, 1000, false},
-        {"exit3", "printf 'x\\n'; exit 3", false, 0, 1000, false},
-        {"no-newline", "printf 'no newline'", false, 0, 1000, false},
-        {"two-newlines", "printf 'two\\n\\n'", false, 0, 1000, false},
-        {"fake", c->fake_snippet, false, 0, 1000, false},
-        {"stdin", "cat; printf eof", false, 0, 1 << 20, false},
-        {"root", "id -u", true, 0, 1000, false},
-        {"quote", "printf '%s\\n' \"it's\"", false, 0, 1000, false},
+        {"bin", "printf 'a\\000b\\377\\n'", false, 0, 1000, false, false},
+        {"stderr-only", "printf 'oops\\n' >&2", false, 0, 1000, false, false},
+        {"exit3", "printf 'x\\n'; exit 3", false, 0, 1000, false, false},
+        {"no-newline", "printf 'no newline'", false, 0, 1000, false, false},
+        {"two-newlines", "printf 'two\\n\\n'", false, 0, 1000, false, false},
+        {"fake", c->fake_snippet, false, 0, 1000, false, false},
+        {"stdin", "cat; printf eof", false, 0, 1 << 20, false, false},
+        {"root", "id -u", true, 0, 1000, false, false},
+        {"quote", "printf '%s\\n' \"it's\"", false, 0, 1000, false, false},
         {"mixed", "printf 'o1\\n'; printf 'e1\\n' >&2; printf o2; printf e2 >&2", false, 0, 1000,
-         false},
-        {"empty", "true", false, 0, 1000, false},
-        {"dash-start", "-nm-no-such-command 2>/dev/null; printf 'rc=%d' $?", false, 0, 1000, false},
-        {"rc124-no-timeout", "exit 124", false, 0, 1000, false},
+         false, false},
+        {"empty", "true", false, 0, 1000, false, false},
+        {"dash-start", "-nm-no-such-command 2>/dev/null; printf 'rc=%d' $?", false, 0, 1000, false, false},
+        {"rc124-no-timeout", "exit 124", false, 0, 1000, false, false},
+        /* Sent as it comes even where others are captured: NULs survive. */
+        {"bin-raw", "printf 'a\\000b\\377\\n'", false, 0, 1000, false, true},
     };
     const struct expect want[NREAL] = {
         {"bin", NM_SECTION_DONE, 0, B("a\0b\377\n"), B(""), NULL},
@@ -510,13 +571,18 @@ static void real_case_init(struct real_case *c, const char *marker, bool root_ru
         {"dash-start", NM_SECTION_DONE, 0, B("rc=127"), B(""), NULL},
         /* 124 means "timed out" only for a probe that had a timeout. */
         {"rc124-no-timeout", NM_SECTION_DONE, 124, B(""), B(""), NULL},
+        {"bin-raw", NM_SECTION_DONE, 0, B("a\0b\377\n"), B(""), NULL},
     };
     memcpy(c->spec, spec, sizeof spec);
     memcpy(c->want, want, sizeof want);
+    c->has_captured = false;
 }
 
 static void real_case_finish(struct real_case *c)
 {
+    if (c->has_captured)
+        for (size_t i = 0; i < NREAL; i++)
+            nm_buf_finish(&c->captured[i]);
     free(c->fake_snippet);
     nm_buf_finish(&c->fake_out);
     nm_buf_finish(&c->fake_err);
@@ -553,6 +619,7 @@ static void test_real_shells(void)
     bool is_root = geteuid() == 0;
 
     CHECK_INT(nm_marker_generate(marker), 0);
+    for (int mode = MODE_CAPTURED; mode <= MODE_STREAMED; mode++)
     for (size_t i = 0; i < nsh; i++) {
         /* As root the root probe runs; as nobody (only reachable from root,
          * and with no sudo rights) the script must skip it saying why:
@@ -567,9 +634,11 @@ static void test_real_shells(void)
             real_case_init(&c, marker, root_runs);
             nm_buf_init(&script, 1 << 20);
             CHECK_INT(nm_script_build(c.spec, NREAL, marker, &script, NULL), 0);
-            snprintf(label, sizeof label, "%s %s%s", sh[i].argv[0], sh[i].argv[1],
-                     drop ? " as nobody" : "");
+            snprintf(label, sizeof label, "%s %s%s, %s", sh[i].argv[0], sh[i].argv[1],
+                     drop ? " as nobody" : "", mode_name((enum out_mode)mode));
+            mode_set((enum out_mode)mode);
             CHECK_INT(run_script(sh[i].argv, drop, &script, NULL, 0, &r), 0);
+            CHECK(scratch_empty());
             CHECK(!r.timed_out);
             CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
             if (!is_root && !drop) {
@@ -582,6 +651,8 @@ static void test_real_shells(void)
                     c.want[7] = (struct expect){"root", NM_SECTION_DONE, 0, B("0\n"), B(""), NULL};
                 nm_splitter_destroy(sp);
             }
+            if (mode == MODE_CAPTURED)
+                real_case_captured(&c);
             check_real_run(&c, marker, &r, label);
             run_finish(&r);
             nm_buf_finish(&script);
@@ -592,7 +663,7 @@ static void test_real_shells(void)
         free(sh[i].path);
 }
 
-static void test_real_timeout(void)
+static void test_real_timeout(enum out_mode mode)
 {
     char *to = find_in_path("timeout");
     if (!to) {
@@ -603,8 +674,8 @@ static void test_real_timeout(void)
     char marker[NM_MARKER_LEN + 1];
     nm_marker_generate(marker);
     struct nm_probe_spec p[] = {
-        {"slow", "printf before; sleep 5; printf after", false, 1, 1000, false},
-        {"next", "printf next", false, 1, 1000, false},
+        {"slow", "printf before; sleep 5; printf after", false, 1, 1000, false, false},
+        {"next", "printf next", false, 1, 1000, false, false},
     };
     struct nm_buf script;
     struct run r;
@@ -612,11 +683,14 @@ static void test_real_timeout(void)
     CHECK_INT(nm_script_build(p, 2, marker, &script, NULL), 0);
     struct nm_splitter *sp = nm_splitter_create(marker, p, 2, 1 << 20);
     char *argv[] = {(char *)"/bin/sh", (char *)"-s", NULL};
+    mode_set(mode);
     CHECK_INT(run_script(argv, false, &script, sp, 7, &r), 0);
+    CHECK(scratch_empty());
     nm_splitter_finish(sp);
+    bool cap = mode == MODE_CAPTURED;
     const struct expect want[] = {
-        {"slow", NM_SECTION_TIMEOUT, 124, B("before"), B(""), NULL},
-        {"next", NM_SECTION_DONE, 0, B("next"), B(""), NULL},
+        {"slow", NM_SECTION_TIMEOUT, 124, cap ? B("before\n") : B("before"), B(""), NULL},
+        {"next", NM_SECTION_DONE, 0, cap ? B("next\n") : B("next"), B(""), NULL},
     };
     expect_section(sp, &want[0], "timeout");
     expect_section(sp, &want[1], "timeout");
@@ -628,7 +702,7 @@ static void test_real_timeout(void)
     nm_buf_finish(&script);
 }
 
-static void test_real_caps(void)
+static void test_real_caps(enum out_mode mode)
 {
     char marker[NM_MARKER_LEN + 1];
     char *argv[] = {(char *)"/bin/sh", (char *)"-s", NULL};
@@ -636,10 +710,12 @@ static void test_real_caps(void)
     struct run r;
     nm_marker_generate(marker);
 
-    /* Per-probe cap: 1 MiB written, 1000 bytes kept, the total still known. */
+    /* Per-probe cap: 1 MiB written, 1000 bytes kept, the total still known.
+     * Text, not zeros: a capture drops NUL bytes (test_real_shells). */
+    mode_set(mode);
     struct nm_probe_spec p[] = {
-        {"big", "dd if=/dev/zero bs=1024 count=1024 2>/dev/null", false, 0, 1000, false},
-        {"small", "printf hi", false, 0, 100, false},
+        {"big", "yes 0123456789abcde | head -c 1048576", false, 0, 1000, false, false},
+        {"small", "printf 'hi\\n'", false, 0, 100, false, false},
     };
     nm_buf_init(&script, 1 << 20);
     CHECK_INT(nm_script_build(p, 2, marker, &script, NULL), 0);
@@ -656,7 +732,7 @@ static void test_real_caps(void)
     CHECK(!big->err_truncated);
     const struct nm_section *small = nm_splitter_find(sp, "small");
     CHECK_INT(small->state, NM_SECTION_DONE);
-    CHECK_STR(small->out.data, "hi");
+    CHECK_STR(small->out.data, "hi\n");
     CHECK(!nm_splitter_host_capped(sp));
     nm_splitter_destroy(sp);
     run_finish(&r);
@@ -665,9 +741,9 @@ static void test_real_caps(void)
     /* Host cap: 64 KiB in total while a probe writes 10 MiB.  Reading stops,
      * the shell is killed, and the sections after it are MISSING. */
     struct nm_probe_spec q[] = {
-        {"first", "printf one", false, 0, 100, false},
-        {"huge", "dd if=/dev/zero bs=65536 count=160 2>/dev/null", false, 0, 4096, false},
-        {"later", "printf later", false, 0, 100, false},
+        {"first", "printf 'one\\n'", false, 0, 100, false, false},
+        {"huge", "yes 0123456789abcde | head -c 10485760", false, 0, 4096, false, false},
+        {"later", "printf later", false, 0, 100, false, false},
     };
     nm_buf_init(&script, 1 << 20);
     CHECK_INT(nm_script_build(q, 3, marker, &script, NULL), 0);
@@ -680,7 +756,7 @@ static void test_real_caps(void)
     CHECK(nm_splitter_host_capped(sp));
     CHECK_INT(nm_splitter_total_bytes(sp), 65536);
     CHECK_INT(nm_splitter_find(sp, "first")->state, NM_SECTION_DONE);
-    CHECK_STR(nm_splitter_find(sp, "first")->out.data, "one");
+    CHECK_STR(nm_splitter_find(sp, "first")->out.data, "one\n");
     const struct nm_section *huge = nm_splitter_find(sp, "huge");
     CHECK_INT(huge->state, NM_SECTION_PARTIAL);
     CHECK_INT(huge->out.len, 4096);
@@ -696,9 +772,9 @@ static void test_real_caps(void)
 /* ---- hand-written streams ---- */
 
 static const struct nm_probe_spec hand_spec[] = {
-    {"a", "", false, 0, 100, false},
-    {"b", "", false, 1, 100, false},
-    {"c", "", true, 0, 100, false},
+    {"a", "", false, 0, 100, false, false},
+    {"b", "", false, 1, 100, false, false},
+    {"c", "", true, 0, 100, false, false},
 };
 #define NHAND 3
 
@@ -820,7 +896,9 @@ static void test_damage(const char *marker)
     expect_section(h.sp, &(struct expect){"a", NM_SECTION_PARTIAL, 0, B("hi"), B(""), NULL},
                    "b-in-a");
     CHECK_INT(nm_splitter_find(h.sp, "b")->state, NM_SECTION_DONE);
-    CHECK(nm_splitter_find(h.sp, "b")->err_truncated); /* its stderr never came */
+    /* No stderr frame at all is how a probe that wrote nothing to stderr
+     * looks (script.h); only a begun stderr frame can be cut short. */
+    CHECK(!nm_splitter_find(h.sp, "b")->err_truncated);
     hand_done(&h);
 
     /* Unknown id: its whole section is stray. */
@@ -1122,8 +1200,19 @@ int main(void)
         test_host_cap_hand(markers[i]);
         test_bounded(markers[i]);
     }
+    if (!mkdtemp(scratch_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    /* "as nobody" runs need to make their scratch file here too. */
+    chmod(scratch_dir, 01777);
     test_real_shells();
-    test_real_timeout();
-    test_real_caps();
+    for (int m = MODE_CAPTURED; m <= MODE_STREAMED; m++) {
+        test_real_timeout((enum out_mode)m);
+        test_real_caps((enum out_mode)m);
+    }
+    unsetenv("TMPDIR");
+    CHECK(scratch_empty());
+    rmdir(scratch_dir);
     return test_result();
 }

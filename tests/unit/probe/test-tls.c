@@ -874,7 +874,9 @@ static void check_probe_output(const char *shell, const char *root, const char *
 }
 
 /* The certificate files probe as a scan sends it: from the check files. */
-static char *files_probe_script(void)
+/* The probe as the shipped checks define it; *raw says whether the check
+ * set marked its output as bytes to be sent unchanged (it reads DER). */
+static char *files_probe_script(bool *raw)
 {
     struct nm_checkset cs;
     nm_diag d = {{0}};
@@ -883,16 +885,20 @@ static char *files_probe_script(void)
     if (nm_checkset_load_dir(&cs, "../checks", &d) < 0)
         fprintf(stderr, "checks: %s\n", d.msg);
     for (size_t i = 0; i < cs.n_probes && !script; i++)
-        if (strcmp(cs.probes[i]->id, "x509-files") == 0)
+        if (strcmp(cs.probes[i]->id, "x509-files") == 0) {
             script = nm_xstrdup(cs.probes[i]->script);
+            *raw = cs.probes[i]->raw_output;
+        }
     nm_checkset_finish(&cs);
     return script;
 }
 
 static void test_probe_script(void)
 {
-    char *files_probe = files_probe_script();
+    bool raw = false;
+    char *files_probe = files_probe_script(&raw);
     CHECK(files_probe != NULL);
+    CHECK(raw);
     if (!files_probe)
         return;
     char root[] = "/tmp/nm-x509-tree.XXXXXX";
@@ -946,8 +952,11 @@ static void test_probe_script(void)
     /* The whole path of a scan: the probe inside the host script (built by
      * nm_script_build, fed to sh -s as over SSH), split back by markers,
      * then parsed.  The parser must see the same bytes as above. */
-    struct nm_probe_spec spec = {
-        .id = "x509-files", .script = files_probe, .timeout_s = 120, .cap = 8u << 20};
+    struct nm_probe_spec spec = {.id = "x509-files",
+                                 .script = files_probe,
+                                 .timeout_s = 120,
+                                 .cap = 8u << 20,
+                                 .raw = raw};
     char marker[NM_MARKER_LEN + 1];
     struct nm_buf script;
     nm_diag d = {{0}};
