@@ -683,26 +683,33 @@ static int auth_with_agent(struct conn *c, int *ret_keys)
     return rc;
 }
 
+/*
+ * The server's list of methods (a "none" request), asked only after the
+ * keys failed: asking first would cost every host a round trip for a
+ * list that only phrases an error.  Returns NULL when "none" itself was
+ * accepted (then authenticated) or on failure (then *r is set).
+ */
+static char *auth_methods(struct conn *c, int *r)
+{
+    const char *user = c->ep->user;
+    for (;;) {
+        char *methods = libssh2_userauth_list(c->session, user, (unsigned)strlen(user));
+        if (methods || libssh2_userauth_authenticated(c->session))
+            return methods;
+        if (libssh2_session_last_errno(c->session) != LIBSSH2_ERROR_EAGAIN) {
+            *r = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "userauth: %s", ssh_errmsg(c->session));
+            return NULL;
+        }
+        if (wait_socket(c, c->deadline) < 0) {
+            *r = timeout_fail(c, "authentication");
+            return NULL;
+        }
+    }
+}
+
 static int authenticate(struct conn *c)
 {
     const char *user = c->ep->user;
-    char *methods;
-    for (;;) {
-        methods = libssh2_userauth_list(c->session, user, (unsigned)strlen(user));
-        if (methods || libssh2_userauth_authenticated(c->session))
-            break;
-        if (libssh2_session_last_errno(c->session) != LIBSSH2_ERROR_EAGAIN)
-            return fail(c, NM_HOST_ERROR, NM_ERR_SSH, "userauth: %s", ssh_errmsg(c->session));
-        if (wait_socket(c, c->deadline) < 0)
-            return timeout_fail(c, "authentication");
-    }
-    if (libssh2_userauth_authenticated(c->session))
-        return 0; /* "none" auth accepted */
-    if (!strstr(methods, "publickey"))
-        return fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
-                    "server accepts only \"%s\" for %s; nearmiss uses public keys only", methods,
-                    user);
-
     struct nm_buf tried;
     nm_buf_init(&tried, 512);
     int rc = -1, r = 0;
@@ -721,6 +728,7 @@ static int authenticate(struct conn *c)
     }
     static const char *const defaults[] = {"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"};
     size_t n_files = ep->n_identities ? ep->n_identities : sizeof defaults / sizeof defaults[0];
+    int missing = 0; /* errno of the one key asked for, unreadable */
     for (size_t i = 0; i < n_files; i++) {
         const char *shown = ep->n_identities ? ep->identities[i] : defaults[i];
         char *path = ep->n_identities ? nm_xstrdup(shown) : nm_expand_home(shown);
@@ -740,16 +748,31 @@ static int authenticate(struct conn *c)
             goto out;
         }
         if (!used && ep->n_identities == 1 && !ep->use_agent) {
-            /* The one key asked for is missing: say that, not "refused". */
-            r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH, "identity %s is not readable: %s", shown,
-                     strerror(errno));
-            goto out;
+            missing = errno ? errno : ENOENT;
+            break;
         }
     }
-    r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
-             "public key authentication as %s refused (tried: %s); check that the key is in "
-             "the user's authorized_keys",
-             user, tried.len ? tried.data : "no key: no agent, no ~/.ssh/id_*");
+    /* No key worked: the server's methods say why ("none" may even be
+     * enough, on a server that asks for nothing). */
+    char *methods = auth_methods(c, &r);
+    if (!methods) {
+        if (r == 0 && !libssh2_userauth_authenticated(c->session))
+            r = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "userauth: %s", ssh_errmsg(c->session));
+        goto out;
+    }
+    if (!strstr(methods, "publickey"))
+        r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
+                 "server accepts only \"%s\" for %s; nearmiss uses public keys only", methods,
+                 user);
+    else if (missing)
+        /* The one key asked for is missing: say that, not "refused". */
+        r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH, "identity %s is not readable: %s",
+                 ep->identities[0], strerror(missing));
+    else
+        r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
+                 "public key authentication as %s refused (tried: %s); check that the key is "
+                 "in the user's authorized_keys",
+                 user, tried.len ? tried.data : "no key: no agent, no ~/.ssh/id_*");
 out:
     nm_buf_finish(&tried);
     return r;

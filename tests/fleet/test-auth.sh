@@ -150,4 +150,22 @@ else
     skip "strace not installed"
 fi
 
+# The one identity asked for does not exist: said so, not "refused".
+run "$DIR/o13" --identity "$DIR/no-such-key"
+[[ $(status_of "$DIR/o13") == auth_failed && $(error_of "$DIR/o13") == *"no-such-key is not readable"* ]] &&
+    ok "missing identity file: auth_failed naming the file" ||
+    not_ok "missing identity: $(status_of "$DIR/o13") / $(error_of "$DIR/o13")"
+
+# A server that takes passwords only: the keys are tried first (no round
+# trip is spent asking for the methods up front), then the methods are asked
+# for to say why. Last, as it changes the host's sshd (reloaded by SIGHUP).
+CFG=$F/hosts/ok-debian/sshd_config
+sed -i 's/^PubkeyAuthentication yes/PubkeyAuthentication no/; s/^PasswordAuthentication no/PasswordAuthentication yes/' "$CFG"
+kill -HUP "$(cat "$F/hosts/ok-debian/sshd.pid")"
+sleep 1
+run "$DIR/o14" --identity "$F/client_key"
+[[ $(status_of "$DIR/o14") == auth_failed && $(error_of "$DIR/o14") == *'accepts only "password'*'public keys only'* ]] &&
+    ok "password-only server: auth_failed saying which methods it accepts" ||
+    not_ok "password-only server: $(status_of "$DIR/o14") / $(error_of "$DIR/o14")"
+
 nm_finish_counts
