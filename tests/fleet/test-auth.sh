@@ -156,16 +156,41 @@ run "$DIR/o13" --identity "$DIR/no-such-key"
     ok "missing identity file: auth_failed naming the file" ||
     not_ok "missing identity: $(status_of "$DIR/o13") / $(error_of "$DIR/o13")"
 
-# A server that takes passwords only: the keys are tried first (no round
-# trip is spent asking for the methods up front), then the methods are asked
-# for to say why. Last, as it changes the host's sshd (reloaded by SIGHUP).
+# The last cases change the host's sshd (reloaded by SIGHUP): its log at
+# DEBUG1 names the method of every auth request.
 CFG=$F/hosts/ok-debian/sshd_config
+LOG=$F/hosts/ok-debian/sshd.log
+reload_sshd() {
+    kill -HUP "$(cat "$F/hosts/ok-debian/sshd.pid")"
+    sleep 1
+}
+methods_since() { # LINE: the auth methods the client asked for after that log line
+    tail -n +"$(($1 + 1))" "$LOG" | sed -nE 's/.*userauth-request for user [^ ]+ service [^ ]+ method ([a-z-]+).*/\1/p' |
+        sort -u | tr '\n' ' '
+}
+sed -i 's/^LogLevel VERBOSE/LogLevel DEBUG1/' "$CFG"
+reload_sshd
+
+# A login with the right key asks for nothing else: no "none" request, whose
+# only use is the list of methods, costs a round trip.
+mark=$(wc -l <"$LOG")
+run "$DIR/o15" --identity "$F/client_key"
+asked=$(methods_since "$mark")
+[[ $(status_of "$DIR/o15") == ok && $asked == "publickey " ]] &&
+    ok "a good key logs in with publickey requests alone" ||
+    not_ok "good key: $(status_of "$DIR/o15"), methods asked: '$asked' (expected 'publickey ')"
+
+# A server that takes passwords only: the keys are tried first, then the
+# methods are asked for ("none") to say why.
 sed -i 's/^PubkeyAuthentication yes/PubkeyAuthentication no/; s/^PasswordAuthentication no/PasswordAuthentication yes/' "$CFG"
-kill -HUP "$(cat "$F/hosts/ok-debian/sshd.pid")"
-sleep 1
+reload_sshd
+mark=$(wc -l <"$LOG")
 run "$DIR/o14" --identity "$F/client_key"
+asked=$(methods_since "$mark")
 [[ $(status_of "$DIR/o14") == auth_failed && $(error_of "$DIR/o14") == *'accepts only "password'*'public keys only'* ]] &&
     ok "password-only server: auth_failed saying which methods it accepts" ||
     not_ok "password-only server: $(status_of "$DIR/o14") / $(error_of "$DIR/o14")"
+[[ $asked == "none publickey " ]] && ok "password-only server: the key first, then the methods asked for" ||
+    not_ok "password-only server: methods asked: '$asked' (expected 'none publickey ')"
 
 nm_finish_counts
