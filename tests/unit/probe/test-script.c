@@ -672,6 +672,45 @@ static void test_real_shells(void)
         free(sh[i].path);
 }
 
+/*
+ * A host without /proc (BSD, or one that hides it): no /proc/uptime, so each
+ * probe is sent as it ends, and no /proc/$$/fd, so the scratch file keeps its
+ * name until the script removes it at the end.  Reached here by mounting an
+ * empty tmpfs over /proc in a private mount namespace (root only).
+ */
+static void test_real_no_proc(void)
+{
+    char *unshare = find_in_path("unshare");
+    if (geteuid() != 0 || !unshare) {
+        printf("SKIP: no /proc case needs root and unshare(1)\n");
+        free(unshare);
+        return;
+    }
+    char marker[NM_MARKER_LEN + 1];
+    CHECK_INT(nm_marker_generate(marker), 0);
+    char *argv[] = {unshare, (char *)"-m", (char *)"--propagation", (char *)"private",
+                    (char *)"/bin/sh", (char *)"-c",
+                    (char *)"mount -t tmpfs none /proc && exec /bin/sh -s", NULL};
+    struct real_case c;
+    struct nm_buf script;
+    struct run r;
+    real_case_init(&c, marker, true);
+    nm_buf_init(&script, 1 << 20);
+    CHECK_INT(nm_script_build(c.spec, NREAL, marker, &script, NULL), 0);
+    mode_set(MODE_CAPTURED);
+    CHECK_INT(run_script(argv, false, &script, NULL, 0, &r), 0);
+    CHECK(!r.timed_out);
+    CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    CHECK(scratch_empty()); /* removed by name at the end */
+    printf("no /proc: %u reads of stdout, %u of stderr\n", r.reads[0], r.reads[1]);
+    real_case_captured(&c);
+    check_real_run(&c, marker, &r, "/bin/sh -s without /proc");
+    run_finish(&r);
+    nm_buf_finish(&script);
+    real_case_finish(&c);
+    free(unshare);
+}
+
 static void test_real_timeout(enum out_mode mode)
 {
     char *to = find_in_path("timeout");
@@ -1216,6 +1255,7 @@ int main(void)
     /* "as nobody" runs need to make their scratch file here too. */
     chmod(scratch_dir, 01777);
     test_real_shells();
+    test_real_no_proc();
     for (int m = MODE_CAPTURED; m <= MODE_STREAMED; m++) {
         test_real_timeout((enum out_mode)m);
         test_real_caps((enum out_mode)m);
