@@ -1,6 +1,6 @@
 #include <errno.h>
-#include <limits.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libssh2.h>
 #include <netdb.h>
@@ -759,11 +759,8 @@ static int authenticate(struct conn *c)
     /* No key worked: the server's methods say why ("none" may even be
      * enough, on a server that asks for nothing). */
     char *methods = auth_methods(c, &r);
-    if (!methods) {
-        if (r == 0 && !libssh2_userauth_authenticated(c->session))
-            r = fail(c, NM_HOST_ERROR, NM_ERR_SSH, "userauth: %s", ssh_errmsg(c->session));
-        goto out;
-    }
+    if (!methods)
+        goto out; /* r is 0 if "none" was accepted, else the failure */
     if (!strstr(methods, "publickey"))
         r = fail(c, NM_HOST_AUTH_FAILED, NM_ERR_AUTH,
                  "server accepts only \"%s\" for %s; nearmiss uses public keys only", methods,

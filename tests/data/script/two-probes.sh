@@ -24,14 +24,7 @@ nm_probe() {
         fi
     fi
     NM_PROBE_ID=$nm_id; export NM_PROBE_ID
-    if [ -n "$nm_ef" ] && [ "$nm_raw" = 1 ]; then
-        printf '%s%s B %s\n' "$nm_eo" "$nm_m" "$nm_id"
-        if [ "$nm_nr" = 2 ]; then "$@" 9>&1 2>"$nm_ef"; else "$@" 2>"$nm_ef"; fi
-        nm_rc=$?
-        nm_eo="
-$nm_m E $nm_id $nm_rc
-"
-    elif [ -n "$nm_ef" ]; then
+    if [ -n "$nm_ef" ] && [ "$nm_raw" != 1 ]; then
         if [ "$nm_nr" = 2 ]; then { nm_o=$("$@" 9>&1 2>"$nm_ef"); } 2>/dev/null
         else { nm_o=$("$@" 2>"$nm_ef"); } 2>/dev/null; fi
         nm_rc=$?
@@ -41,32 +34,37 @@ ${nm_o:+$nm_o
 $nm_m E $nm_id $nm_rc
 "
         nm_o=
-    fi
-    if [ -n "$nm_ef" ]; then
-        if [ -s "$nm_ef" ]; then
-            printf '%s B %s\n' "$nm_m" "$nm_id" >&2
-            cat "$nm_ef" >&2
-            printf '\n%s E %s\n' "$nm_m" "$nm_id" >&2
+    else
+        printf '%s%s B %s\n' "$nm_eo" "$nm_m" "$nm_id"
+        if [ -n "$nm_ef" ]; then
+            if [ "$nm_nr" = 2 ]; then "$@" 9>&1 2>"$nm_ef"; else "$@" 2>"$nm_ef"; fi
+        else
+            printf '%s%s B %s\n' "$nm_ee" "$nm_m" "$nm_id" >&2
+            if [ "$nm_nr" = 2 ]; then "$@" 9>&1; else "$@"; fi
         fi
-        if [ -n "$nm_up" ] && read nm_up nm_x </proc/uptime; then
-            nm_up=${nm_up%.*}
-            [ $((nm_up - nm_last)) -lt 1 ] && return 0
-            nm_last=$nm_up
-        fi
-        printf '%s' "$nm_eo"
-        nm_eo=
-        return 0
-    fi
-    printf '%s%s B %s\n' "$nm_eo" "$nm_m" "$nm_id"
-    printf '%s%s B %s\n' "$nm_ee" "$nm_m" "$nm_id" >&2
-    if [ "$nm_nr" = 2 ]; then "$@" 9>&1; else "$@"; fi
-    nm_rc=$?
-    nm_eo="
+        nm_rc=$?
+        nm_eo="
 $nm_m E $nm_id $nm_rc
 "
-    nm_ee="
+        if [ -z "$nm_ef" ]; then
+            nm_ee="
 $nm_m E $nm_id
 "
+            return 0
+        fi
+    fi
+    if [ -s "$nm_ef" ]; then
+        printf '%s B %s\n' "$nm_m" "$nm_id" >&2
+        cat "$nm_ef" >&2
+        printf '\n%s E %s\n' "$nm_m" "$nm_id" >&2
+    fi
+    if [ -n "$nm_up" ] && read nm_up nm_x </proc/uptime; then
+        nm_up=${nm_up%.*}
+        [ $((nm_up - nm_last)) -lt 1 ] && return 0
+        nm_last=$nm_up
+    fi
+    printf '%s' "$nm_eo"
+    nm_eo=
 }
 nm_main() {
 set +e
