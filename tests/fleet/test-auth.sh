@@ -150,6 +150,26 @@ else
     skip "strace not installed"
 fi
 
+# A host whose script idles for 3 s: the waiting thread sleeps until output
+# comes or its deadline, with no idle wakeups (polls that end with nothing).
+if command -v strace >/dev/null; then
+    mkdir -p "$DIR/idle-checks"
+    cat >"$DIR/idle-checks/idle.json" <<'JSON'
+{ "id": "idle", "title": "T", "category": "health", "subject": "{line}", "message": "{line}",
+  "probe": { "id": "idle", "script": "sleep 3; echo done" },
+  "parser": "lines", "rules": [ { "field": "line", "op": "match", "value": "never", "severity": "low" } ] }
+JSON
+    strace -f -qq -e trace=poll -o "$DIR/poll.log" "$BIN" scan -q -i "$DIR/inv.json" \
+        --known-hosts "$F/known_hosts" -c "$DIR/idle-checks" -o "$DIR/o16" --timeout 30 \
+        --identity "$F/client_key" --hosts ok-debian >/dev/null 2>&1 || :
+    idle=$(grep -c '= 0 (Timeout)' "$DIR/poll.log" || :)
+    [[ $(status_of "$DIR/o16") == ok && $idle == 0 ]] &&
+        ok "a host idle for 3 s: no poll woke up for nothing" ||
+        not_ok "idle host: $(status_of "$DIR/o16"), $idle polls ended with nothing (expected 0)"
+else
+    skip "strace not installed"
+fi
+
 # The one identity asked for does not exist: said so, not "refused".
 run "$DIR/o13" --identity "$DIR/no-such-key"
 [[ $(status_of "$DIR/o13") == auth_failed && $(error_of "$DIR/o13") == *"no-such-key is not readable"* ]] &&
