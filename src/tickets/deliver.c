@@ -11,13 +11,13 @@
  * the event is then sent again next run (PagerDuty's dedup_key and the
  * dir: target's event ids make that harmless there).
  */
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nearmiss/tickets.h"
 #include "nearmiss/util.h"
+#include "tickets/curlapi.h"
 #include "tickets/sink.h"
 #include "tickets/store.h"
 
@@ -209,12 +209,15 @@ int nm_tickets_deliver(sqlite3 *db, const struct nm_ticket_options *o, int64_t n
     int r = 0;
     for (size_t i = 0; i < o->n_targets; i++)
         http |= o->targets[i].kind >= NM_TICKET_PAGERDUTY;
-    if (http && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    /* Without libcurl, each HTTP target fails as unreachable (its events
+     * wait, the reason recorded) and the other targets are still served. */
+    const struct nm_curl_api *C = http ? nm_curl(NULL) : NULL;
+    if (C && C->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return nm_diag_set(d, NM_ERR_IO, "tickets: cannot initialise libcurl");
     for (size_t i = 0; r == 0 && i < o->n_targets; i++)
         r = deliver_target(db, o, &o->targets[i], now_s, &c, d);
-    if (http)
-        curl_global_cleanup();
+    if (C)
+        C->global_cleanup();
     if (r < 0)
         return r;
     if (ret) {

@@ -1,15 +1,16 @@
 /*
- * HTTP for the ticket targets, through libcurl: certificate and host name
- * verified (libcurl's defaults, never turned off), http and https only, no
+ * HTTP for the ticket targets, through libcurl (loaded on first use:
+ * tickets/curlapi.h): certificate and host name verified (libcurl's
+ * defaults, never turned off), http and https only, no
  * redirects (a token must not follow one elsewhere), a connect deadline and
  * a deadline for the whole request, the answer capped.
  */
-#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nm-config.h"
+#include "tickets/curlapi.h"
 #include "tickets/sink.h"
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
@@ -41,7 +42,11 @@ int nm_http_request(const struct nm_ticket_options *o, const char *method, const
                     const char *const *headers, const struct nm_http_auth *auth, const char *body,
                     long *ret_status, char **ret_body, nm_diag *d)
 {
-    CURL *h = curl_easy_init();
+    /* Without libcurl the target cannot be reached: its events wait. */
+    const struct nm_curl_api *C = nm_curl(d);
+    if (!C)
+        return NM_ERR_CONNECT;
+    CURL *h = C->easy_init();
     struct curl_slist *hl = NULL;
     struct nm_buf resp;
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -50,40 +55,40 @@ int nm_http_request(const struct nm_ticket_options *o, const char *method, const
     if (!h)
         return nm_diag_set(d, NM_ERR_NOMEM, "%s %s: cannot create a libcurl handle", method, url);
     for (size_t i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
-    hl = curl_slist_append(hl, "Expect:"); /* no 100-continue round trip */
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout_s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)o->timeout_s);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "nearmiss/" NM_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* what libcurl can decode */
+        hl = C->slist_append(hl, headers[i]);
+    hl = C->slist_append(hl, "Expect:"); /* no 100-continue round trip */
+    C->easy_setopt(h, CURLOPT_URL, url);
+    C->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    C->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    C->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    C->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    C->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    C->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    C->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout_s);
+    C->easy_setopt(h, CURLOPT_TIMEOUT, (long)o->timeout_s);
+    C->easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    C->easy_setopt(h, CURLOPT_USERAGENT, "nearmiss/" NM_VERSION);
+    C->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    C->easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    C->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    C->easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* what libcurl can decode */
     if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        C->easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        C->easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     } else if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        C->easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     if (auth && auth->bearer) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, auth->bearer);
+        C->easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        C->easy_setopt(h, CURLOPT_XOAUTH2_BEARER, auth->bearer);
     } else if (auth && auth->user) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, auth->user);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, auth->password ? auth->password : "");
+        C->easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        C->easy_setopt(h, CURLOPT_USERNAME, auth->user);
+        C->easy_setopt(h, CURLOPT_PASSWORD, auth->password ? auth->password : "");
     }
-    CURLcode cr = curl_easy_perform(h);
+    CURLcode cr = C->easy_perform(h);
     /* libcurl's messages name hosts and causes, never credentials. */
-    const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cr);
+    const char *why = errbuf[0] ? errbuf : C->easy_strerror(cr);
     switch (cr) {
     case CURLE_OK:
         break;
@@ -111,13 +116,13 @@ int nm_http_request(const struct nm_ticket_options *o, const char *method, const
     }
     if (r == 0) {
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        C->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         *ret_status = status;
         *ret_body = nm_buf_steal(&resp, NULL);
     }
     nm_buf_finish(&resp);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(h);
+    C->slist_free_all(hl);
+    C->easy_cleanup(h);
     return r;
 }
 

@@ -101,11 +101,11 @@ class Api:
         self.proc.wait(10)
 
 
-def drive(db, now, rep, tmp, *args, expect_rc=0):
+def drive(db, now, rep, tmp, *args, expect_rc=0, wrap=()):
     path = os.path.join(tmp, "report.json")
     with open(path, "w") as f:
         json.dump(rep, f)
-    p = subprocess.run([DRIVE, db, now, path, *args], capture_output=True, text=True,
+    p = subprocess.run([*wrap, DRIVE, db, now, path, *args], capture_output=True, text=True,
                        timeout=120)
     eq(p.returncode, expect_rc, f"tickets-drive {now} exit status ({p.stderr.strip()})")
     for secret in (GH_TOKEN, JIRA_TOKEN, PD_KEY):
@@ -373,11 +373,55 @@ def exec_deadline_and_hostile(tmp):
     check("`````text\n```\n# not a heading\n````\n`````" in md, "markdown: fence outruns backticks")
 
 
+def libcurl_path():
+    """Where the dynamic loader finds libcurl.so.4, this machine's kind first."""
+    out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    found = [(line.split("=>")[0], line.split("=>")[1].strip()) for line in out.splitlines()
+             if line.strip().startswith("libcurl.so.4 ") and "=>" in line]
+    arch = os.uname().machine.replace("_", "-")
+    found.sort(key=lambda kv: arch not in kv[0])
+    return found[0][1] if found else None
+
+
+def without_libcurl(tmp):
+    """libcurl is opened only when an HTTP target is served: without it,
+    that target fails as unreachable (its events wait, the reason recorded)
+    and the others are still served; the next run with it delivers all."""
+    lib = libcurl_path()
+    check(lib is not None, "ldconfig knows libcurl.so.4")
+    if lib is None:
+        return
+    db = os.path.join(tmp, "history4.sqlite")
+    tdir = os.path.join(tmp, "nocurl-dir")
+    empty = os.path.join(tmp, "empty.so")
+    open(empty, "w").close()
+    api = Api(tmp, "api4")
+    rep = report([finding("A", "high"), finding("B", "critical")], [])
+    args = ["--ticket", f"pagerduty:{PD_KEY}", "--pagerduty-url", api.url, "--ticket",
+            f"dir:{tdir}", "--timeout", "5"]
+    # An empty file over the library, in a mount namespace of this command only.
+    c = drive(db, day(1), rep, tmp, *args,
+              wrap=["unshare", "-rm", "sh", "-c", 'l=$1; shift; mount --bind "$0" "$l" && exec "$@"', empty,
+                    lib])
+    eq((c["delivered"], c["failed"], c["waiting"]), (2, 1, 2),
+       "no libcurl: dir delivered, PagerDuty tried once, both of its events wait")
+    check("libcurl.so.4" in c["first_error"], f"no libcurl: named ({c['first_error']!r})")
+    eq(sorted(f for f in os.listdir(tdir) if f.endswith(".md")),
+       [FP["A"] + ".md", FP["B"] + ".md"], "no libcurl: the dir target still served")
+    eq(api.requests(), [], "no libcurl: nothing sent")
+    c = drive(db, day(1), rep, tmp, *args)
+    eq((c["delivered"], c["failed"], c["waiting"]), (2, 0, 0), "libcurl back: the queue delivered")
+    api.stop()
+    eq(sorted(SHORT[r["body"]["dedup_key"]] for r in api.requests()), ["A", "B"],
+       "libcurl back: each event once")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="nm-tickets-") as tmp:
         main_sequence(tmp)
         unreachable_then_back(tmp)
         exec_deadline_and_hostile(tmp)
+        without_libcurl(tmp)
     print(f"{checks} checks, {failures} failed")
     return 1 if failures else 0
 
