@@ -102,21 +102,37 @@ static void out_put(struct out *o, const char *s, size_t len)
     }
 }
 
-/* value at `depth` levels in: its text with depth*2 spaces after each newline. */
+/* jansson hands the text of a value over in pieces; each newline in it is
+ * followed by the value's own indentation plus `pad` more spaces. */
+struct indented {
+    struct out *o;
+    size_t pad; /* 1 + 2*depth: the newline and the spaces */
+};
+
+static int put_indented(const char *buffer, size_t size, void *data)
+{
+    static const char pad[] = "\n        ";
+    struct indented *in = data;
+    for (const char *p = buffer, *end = buffer + size; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            out_put(in->o, p, (size_t)(end - p));
+            break;
+        }
+        out_put(in->o, p, (size_t)(nl - p));
+        out_put(in->o, pad, in->pad);
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* value at `depth` levels in: its text with depth*2 spaces after each
+ * newline, written as jansson produces it (no whole text in between). */
 static int out_value(struct out *o, const json_t *value, int depth, nm_diag *d)
 {
-    char *text = json_dumps(value, JSON_FLAGS | JSON_ENCODE_ANY);
-    if (!text)
+    struct indented in = {o, 1 + (size_t)depth * 2};
+    if (json_dump_callback(value, put_indented, &in, JSON_FLAGS | JSON_ENCODE_ANY) != 0)
         return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the report");
-    static const char pad[] = "\n        ";
-    size_t n_pad = 1 + (size_t)depth * 2;
-    const char *p = text;
-    for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1) {
-        out_put(o, p, (size_t)(nl - p));
-        out_put(o, pad, n_pad);
-    }
-    out_put(o, p, strlen(p));
-    free(text);
     return 0;
 }
 

@@ -78,6 +78,7 @@ struct conn {
     uint64_t recv_cap;
     enum stop_reason stop;
     bool dead;        /* teardown out of time: the socket counts as gone */
+    bool more;        /* the script is being sent: its EOF follows (MSG_MORE) */
     bool banner_seen; /* a line starting "SSH-" began */
     bool banner_done; /* ...and ended */
     bool line_may_be_banner;
@@ -362,7 +363,7 @@ static LIBSSH2_SEND_FUNC(guarded_send)
             return -EAGAIN;
         return n < 0 ? -ECONNRESET : n;
     }
-    ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL);
+    ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL | (c->more ? MSG_MORE : 0));
     return n < 0 ? -errno : n;
 }
 
@@ -823,6 +824,7 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
     bool eof_sent = false;
     char *buf = nm_xmalloc(NM_SSH_CHUNK);
     int ret = 0;
+    c->more = true;
     for (;;) {
         bool progress = false;
         if (sent < script_len) {
@@ -835,6 +837,9 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                 break;
             }
         } else if (!eof_sent) {
+            /* Sent without MSG_MORE: the script's last packet and the EOF
+             * leave in one segment, and the host wakes once for both. */
+            c->more = false;
             int e = libssh2_channel_send_eof(c->channel);
             if (e == 0) {
                 eof_sent = true;

@@ -170,6 +170,25 @@ else
     skip "strace not installed"
 fi
 
+# The script's last packet goes with MSG_MORE, and the EOF right after it
+# without: the two leave in one segment and the host wakes once for both.
+if command -v strace >/dev/null; then
+    strace -f -qq -e trace=sendto -o "$DIR/send.log" "$BIN" scan -q -i "$DIR/inv.json" \
+        --known-hosts "$F/known_hosts" -o "$DIR/o17" --timeout 30 \
+        --identity "$F/client_key" --hosts ok-debian >/dev/null 2>&1 || :
+    # "more=N big=B next=F": sends with MSG_MORE, the largest of them, and
+    # whether the send that followed the last one was flagged too.
+    got=$(awk '/sendto\(/ { more = /MSG_MORE/; n = $NF + 0
+                if (after) { next_more = more; after = 0 }
+                if (more) { m++; if (n > big) big = n; after = 1 } }
+               END { printf "more=%d big=%d next=%d", m, big, next_more }' "$DIR/send.log")
+    [[ $(status_of "$DIR/o17") == ok && $got =~ ^more=1\ big=([0-9]+)\ next=0$ && ${BASH_REMATCH[1]} -gt 10000 ]] &&
+        ok "the script is sent with MSG_MORE, its EOF right after without ($got)" ||
+        not_ok "script send: $(status_of "$DIR/o17"), $got (expected one MSG_MORE send of the script, then one without)"
+else
+    skip "strace not installed"
+fi
+
 # The one identity asked for does not exist: said so, not "refused".
 run "$DIR/o13" --identity "$DIR/no-such-key"
 [[ $(status_of "$DIR/o13") == auth_failed && $(error_of "$DIR/o13") == *"no-such-key is not readable"* ]] &&
