@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/many-hosts.sh N [BINARY...] — peak memory, client CPU and wall time
-# of one scan of N inventory hosts, for each BINARY (default build/nearmiss;
-# give an older build too for a before/after).  N may be far more than the
+# of one scan of N inventory hosts, for each BINARY (default the release
+# build, bench/release-build.sh; give an older build too for a before/after).  N may be far more than the
 # sshd instances this machine can run: a fleet of NM_BENCH_SSHD copies of
 # the ok-debian fake host (default 20, tests/fleet) is started and the N
 # inventory hosts (h00000, h00001, ...) point at them in turn, with labels
@@ -23,7 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 N=${1:?usage: bench/many-hosts.sh N [BINARY...]}
 shift
 BINS=("$@")
-((${#BINS[@]})) || BINS=("$ROOT/build/nearmiss")
+((${#BINS[@]})) || BINS=("$("$ROOT/bench/release-build.sh")")
 SSHD=${NM_BENCH_SSHD:-20}
 JOBS=${NM_BENCH_JOBS:-100}
 FORMATS=${NM_BENCH_FORMATS:-json,html,junit,prom}

@@ -12,8 +12,10 @@
 # wall time, client CPU per host (user+sys of the tool's whole process tree,
 # as the kernel accounts reaped children), peak RSS (the largest single
 # process of the tree, GNU time's %M), the sshd side's CPU, and the ratios;
-# plus the command and the machine. Needs root (the fleet's namespaces), a
-# built build/nearmiss, and `scripts/deps.sh --bench` (pssh, ansible-core).
+# plus the command and the machine. nearmiss is the release build
+# (bench/release-build.sh builds it in build-release/), or NM_BENCH_BIN.
+# Needs root (the fleet's namespaces) and `scripts/deps.sh --bench` (pssh,
+# ansible-core).
 # A peer that is not installed is left out and the file says so. Whatever
 # follows the line "<!-- notes below are kept by bench/peers.sh -->" in an
 # existing results file is carried over.
@@ -21,10 +23,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 N=${1:-100}
 RUNS=${NM_BENCH_RUNS:-3}
-BIN=$ROOT/build/nearmiss
+BIN=${NM_BENCH_BIN:-$("$ROOT/bench/release-build.sh")}
 OUT=${NM_BENCH_RESULTS:-$ROOT/bench/RESULTS.md}
 FLEET=$ROOT/tests/fleet/fleet.sh
-[[ -x $BIN ]] || { echo "peers.sh: build nearmiss first (meson setup build && ninja -C build)" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "peers.sh: $BIN is not an executable" >&2; exit 1; }
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/nm-peers.XXXXXX")
 trap '"$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -rf "$DIR"' EXIT
 "$FLEET" start "$DIR/fleet" --clones "$N" >"$DIR/fleet.log" 2>&1 ||
@@ -147,6 +149,7 @@ if [[ -f $OUT ]]; then awk -v k="$KEEP" '$0 == k {on = 1} on' "$OUT" >"$DIR/kept
     echo "Machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo),"
     echo "Linux $(uname -r), $(ver ssh -V), libssh2 $(dpkg-query -W -f='${Version}' libssh2-1 2>/dev/null || echo '?'),"
     echo "$(ver "$BIN" --version), parallel-ssh $(ver parallel-ssh --version), $(ver ansible --version)."
+    echo "nearmiss binary: ${NM_BENCH_BIN:-the release build of bench/release-build.sh (-O3, link-time optimisation)}."
     echo
     echo "| tool | hosts ok | wall s | client CPU ms/host | peak RSS MiB | server CPU s | wall / floor | client CPU vs nearmiss |"
     echo "|---|---|---|---|---|---|---|---|"
