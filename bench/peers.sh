@@ -7,7 +7,8 @@
 #   parallel-ssh -I ... /bin/sh -s       (Debian pssh: one ssh process per host)
 #     once with -o KexAlgorithms=curve25519-sha256, once with ssh's default
 #   ansible all -m raw -a SCRIPT         (Debian ansible-core, ssh, forks N)
-# Each tool runs once to warm up, then NM_BENCH_RUNS times (default 3); the
+# One round warms every tool up, then NM_BENCH_RUNS rounds (default 3) run
+# each tool once, so that the ratios compare runs made side by side; the
 # figures are medians. Writes bench/RESULTS.md (or $NM_BENCH_RESULTS) with
 # wall time, client CPU per host (user+sys of the tool's whole process tree,
 # as the kernel accounts reaped children), peak RSS (the largest single
@@ -91,42 +92,62 @@ run_ansible() {
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# measure NAME RUNNER OKFN: one warm-up, then RUNS runs; appends
-# "NAME wall cpu_s rss_kib server_s ok" (medians) to $DIR/results.
-measure() {
-    local name=$1 runner=$2 okfn=$3 i t0 t1
-    : >"$DIR/runs"
-    for ((i = 0; i <= RUNS; i++)); do
-        t0=$(server_ticks)
-        /usr/bin/time -f '%e %U %S %M' -o "$DIR/time" bash -c "$(declare -f "$runner"); $(declare -p DIR F N INV BIN SCRIPT SSH_OPTS); $runner" \
-            >"$DIR/last.out" 2>&1 || :
-        sleep 1 # the sessions' sshd reaped by their listeners
-        t1=$(server_ticks)
-        ((i == 0)) && continue
-        read -r wall user sys rss <"$DIR/time"
-        echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') $rss \
-$(awk -v a="$t0" -v b="$t1" -v t="$TICK" 'BEGIN {print (b - a) / t}') $($okfn)" >>"$DIR/runs"
-        echo "peers.sh: $name run $i: $(tail -1 "$DIR/runs")" >&2
-    done
-    local col out=$name
-    for col in 1 2 3 4 5; do out+=" $(awk -v c="$col" '{print $c}' "$DIR/runs" | median)"; done
-    echo "$out" >>"$DIR/results"
+# run_one K: tool K (of NAMES/RUNNERS/OKFNS) once; appends
+# "wall cpu_s rss_kib server_s ok" to $DIR/runs.K.
+run_one() {
+    local k=$1 t0 t1 wall user sys rss
+    t0=$(server_ticks)
+    /usr/bin/time -f '%e %U %S %M' -o "$DIR/time" bash -c "$(declare -f "${RUNNERS[k]}"); $(declare -p DIR F N INV BIN SCRIPT SSH_OPTS); ${RUNNERS[k]}" \
+        >"$DIR/last.out" 2>&1 || :
+    sleep 1 # the sessions' sshd reaped by their listeners
+    t1=$(server_ticks)
+    read -r wall user sys rss <"$DIR/time"
+    echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') $rss \
+$(awk -v a="$t0" -v b="$t1" -v t="$TICK" 'BEGIN {print (b - a) / t}') $(${OKFNS[k]})" >>"$DIR/runs.$k"
 }
 
-: >"$DIR/results"
+NAMES=(nearmiss) RUNNERS=(run_nearmiss) OKFNS=(ok_nearmiss)
 MISSING=()
-measure nearmiss run_nearmiss ok_nearmiss
 if command -v parallel-ssh >/dev/null; then
-    measure "parallel-ssh (curve25519)" run_pssh_curve ok_pssh
-    measure "parallel-ssh (default kex)" run_pssh_default ok_pssh
+    NAMES+=("parallel-ssh (curve25519)" "parallel-ssh (default kex)")
+    RUNNERS+=(run_pssh_curve run_pssh_default) OKFNS+=(ok_pssh ok_pssh)
 else
     MISSING+=("parallel-ssh (Debian package pssh) is not installed")
 fi
 if command -v ansible >/dev/null; then
-    measure "Ansible raw" run_ansible ok_ansible
+    NAMES+=("Ansible raw") RUNNERS+=(run_ansible) OKFNS+=(ok_ansible)
 else
     MISSING+=("ansible (Debian package ansible-core) is not installed")
 fi
+
+# Rounds, not one tool's runs after another's: the machine's speed drifts
+# over minutes (other tenants, the fleet's own state), and a ratio of runs
+# minutes apart would measure the drift.  Round 0 warms every tool up and is
+# not counted; in each round every tool runs once, the order turned by one
+# each round so that none always runs first.  Each tool's figures are the
+# medians of its runs; each ratio to nearmiss is the median of the rounds'
+# own ratios.
+T=${#NAMES[@]}
+for ((r = 0; r <= RUNS; r++)); do
+    for ((j = 0; j < T; j++)); do
+        k=$(((j + r) % T))
+        [[ $r == 0 ]] && { run_one "$k"; : >"$DIR/runs.$k"; continue; }
+        run_one "$k"
+        echo "peers.sh: ${NAMES[k]} round $r: $(tail -1 "$DIR/runs.$k")" >&2
+    done
+done
+: >"$DIR/results"
+for ((k = 0; k < T; k++)); do
+    out=${NAMES[k]}
+    for col in 1 2 3 4 5; do out+=" $(awk -v c="$col" '{print $c}' "$DIR/runs.$k" | median)"; done
+    echo "$out" >>"$DIR/results"
+done
+# "NAME ratio min max": nearmiss's client CPU over the tool's, round by round.
+: >"$DIR/ratios"
+for ((k = 1; k < T; k++)); do
+    paste -d' ' "$DIR/runs.0" "$DIR/runs.$k" | awk '{print $2 / $7}' >"$DIR/r"
+    echo "$(median <"$DIR/r") $(sort -g "$DIR/r" | head -1) $(sort -g "$DIR/r" | tail -1) ${NAMES[k]}" >>"$DIR/ratios"
+done
 
 ver() { "$@" 2>&1 | head -1 || :; }
 # Notes below this line in an existing file are kept (hand-written history).
@@ -138,9 +159,10 @@ if [[ -f $OUT ]]; then awk -v k="$KEEP" '$0 == k {on = 1} on' "$OUT" >"$DIR/kept
     echo
     echo "Written by \`bench/peers.sh $N\` (NM_BENCH_RUNS=$RUNS) on $(date -u +%Y-%m-%dT%H:%M:%SZ)."
     echo "Each tool sent the same script to the same $N loopback sshd hosts (copies of"
-    echo "ok-debian, tests/fleet), $N at a time, once to warm up and then $RUNS times;"
-    echo "figures are medians. Client CPU is user+sys of the tool's whole process tree"
-    echo "(every ssh it started included); peak RSS is its largest single process."
+    echo "ok-debian, tests/fleet), $N at a time: one round to warm up, then $RUNS rounds in"
+    echo "which every tool ran once (the order turned each round); figures are medians."
+    echo "Client CPU is user+sys of the tool's whole process tree (every ssh it started"
+    echo "included); peak RSS is its largest single process."
     echo "Server CPU is what the fleet's sshd and everything they ran used; the floor"
     echo "is that divided by the cores, the wall time no scanner on this machine can"
     echo "beat. All tools share the machine with the fleet, so client and server"
@@ -164,14 +186,12 @@ if [[ -f $OUT ]]; then awk -v k="$KEEP" '$0 == k {on = 1} on' "$OUT" >"$DIR/kept
         }'
     done <"$DIR/results"
     echo
-    echo "Ratios of nearmiss's client CPU to each peer's:"
+    echo "Ratios of nearmiss's client CPU to each peer's, taken round by round (median, lowest and"
+    echo "highest of the $RUNS rounds):"
     echo
-    while read -r line; do
-        name=${line% * * * * *}
-        [[ $name == nearmiss ]] && continue
-        read -r _ cpu _ <<<"${line##"$name" }"
-        awk -v n="$name" -v c="$cpu" -v nm="$nm_cpu" 'BEGIN { printf "- nearmiss / %s: %.3f\n", n, nm / c }'
-    done <"$DIR/results"
+    while read -r ratio lo hi name; do
+        awk -v n="$name" -v c="$ratio" -v lo="$lo" -v hi="$hi" 'BEGIN { printf "- nearmiss / %s: %.3f (%.3f-%.3f)\n", n, c, lo, hi }'
+    done <"$DIR/ratios"
     for m in "${MISSING[@]}"; do echo "- not measured: $m"; done
     if [[ -s $DIR/kept ]]; then echo; cat "$DIR/kept"; fi
 } >"$OUT"
