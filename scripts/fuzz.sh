@@ -18,7 +18,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
-ALL=(parsers splitter inventory checks waivers knownhosts facts report reportread spool)
+ALL=(parsers splitter inventory checks waivers knownhosts facts report reportread spool jsontext)
 target=${1:-}
 secs=${2:-60}
 if [[ -z $target || $target == -h || $target == --help ]]; then

@@ -31,6 +31,10 @@ enum nm_utf8_flags {
  */
 int nm_utf8_sanitize(struct nm_buf *b, const char *s, size_t len, size_t max, unsigned flags);
 
+/* Length of the well-formed character (RFC 3629: no overlong form, no
+ * surrogate, nothing past U+10FFFF) that starts at p, or 0 when none does. */
+size_t nm_utf8_char_len(const char *p, const char *end);
+
 /* The whole of s, cleaned with NM_UTF8_LINES, as a malloc'd string. */
 char *nm_utf8_clean(const char *s, size_t len);
 

@@ -44,6 +44,12 @@ static size_t char_len(const unsigned char *p, const unsigned char *end, uint32_
     return n;
 }
 
+size_t nm_utf8_char_len(const char *p, const char *end)
+{
+    uint32_t cp;
+    return p < end ? char_len((const unsigned char *)p, (const unsigned char *)end, &cp) : 0;
+}
+
 static bool unwanted(uint32_t cp)
 {
     return (cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7f && cp <= 0x9f) || cp == 0xfffe ||

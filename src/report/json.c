@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "nearmiss/hostiter.h"
+#include "nearmiss/jsontext.h"
 #include "nearmiss/outdir.h"
 #include "nearmiss/report.h"
 #include "nearmiss/util.h"
@@ -49,26 +50,26 @@ int nm_report_parse(const char *data, size_t len, const char *name, json_t **ret
 
 /*
  * The JSON report written piece by piece, each host as the iterator hands
- * it out: the bytes json_dumps(JSON_FLAGS) and a trailing newline give for
- * the same report with those hosts, without the whole text (or the whole
- * tree) in memory.  jansson's
- * indented form puts every member on its own line, indented two spaces per
- * level, and a newline in its output is always structure (newlines inside
- * strings are escaped), so a value dumped on its own moves one level in by
- * indenting after each of its newlines.
+ * it out: the bytes that json_dumps(JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+ * JSON_REAL_PRECISION(15)) and a trailing newline give for the same report
+ * with those hosts, without the whole text (or the whole tree) in memory.
+ * The indented form puts every member on its own line, indented two spaces
+ * per level, and a newline in it is always structure (newlines inside
+ * strings are escaped), so a value written on its own moves one level in by
+ * indenting after each of its newlines (nearmiss/jsontext.h).
+ *
+ * JSON_ENSURE_ASCII is not used: reports stay readable UTF-8 (host data went
+ * through the sanitiser).  Fifteen significant digits print a score of 37.8
+ * as 37.8, where jansson's default seventeen show the binary rounding
+ * (37.799999999999997).
  */
-/* JSON_ENSURE_ASCII is not used: reports stay readable UTF-8 (host data
- * went through the sanitiser).  Fifteen significant digits print a score of
- * 37.8 as 37.8, where jansson's default seventeen show the binary rounding
- * (37.799999999999997). */
-#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
-
 struct out {
     int fd;
     const char *what; /* for messages */
     char buf[1 << 16];
     size_t len;
     int err; /* errno of the first failed write */
+    struct nm_buf text; /* one value's text at a time */
 };
 
 static void out_flush(struct out *o)
@@ -102,37 +103,15 @@ static void out_put(struct out *o, const char *s, size_t len)
     }
 }
 
-/* jansson hands the text of a value over in pieces; each newline in it is
- * followed by the value's own indentation plus `pad` more spaces. */
-struct indented {
-    struct out *o;
-    size_t pad; /* 1 + 2*depth: the newline and the spaces */
-};
-
-static int put_indented(const char *buffer, size_t size, void *data)
-{
-    static const char pad[] = "\n        ";
-    struct indented *in = data;
-    for (const char *p = buffer, *end = buffer + size; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) {
-            out_put(in->o, p, (size_t)(end - p));
-            break;
-        }
-        out_put(in->o, p, (size_t)(nl - p));
-        out_put(in->o, pad, in->pad);
-        p = nl + 1;
-    }
-    return 0;
-}
-
 /* value at `depth` levels in: its text with depth*2 spaces after each
- * newline, written as jansson produces it (no whole text in between). */
+ * newline (nearmiss/jsontext.h), made in o's scratch buffer. */
 static int out_value(struct out *o, const json_t *value, int depth, nm_diag *d)
 {
-    struct indented in = {o, 1 + (size_t)depth * 2};
-    if (json_dump_callback(value, put_indented, &in, JSON_FLAGS | JSON_ENCODE_ANY) != 0)
-        return nm_diag_set(d, NM_ERR_NOMEM, "cannot serialise the report");
+    nm_buf_reset(&o->text);
+    if (nm_json_indented(&o->text, value, depth) < 0)
+        return nm_diag_set(d, NM_ERR_INVAL, "cannot serialise the report: a value is not valid "
+                                            "UTF-8 or nested too deep");
+    out_put(o, o->text.data, o->text.len);
     return 0;
 }
 
@@ -188,7 +167,9 @@ static int stage_streamed(const json_t *report, const struct nm_host_iter *it, s
     struct out *o = nm_xcalloc(1, sizeof *o);
     o->fd = fd;
     o->what = name;
+    nm_buf_init(&o->text, SIZE_MAX);
     int r = stream_json(o, report, it, d);
+    nm_buf_finish(&o->text);
     free(o);
     if (r < 0) {
         close(fd);
