@@ -28,6 +28,7 @@ pkgs=(
     bash-completion zsh        # the completions loaded and run (tests/docs/test-completion.py)
     systemd                    # systemd-analyze verify on the installed units
     busybox                    # test-script, test-tls: the probe script under busybox sh
+    dropbear-bin               # test-dropbear.sh: a host served by Dropbear (small window)
 )
 for arg in "$@"; do
     case $arg in

@@ -824,10 +824,14 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
     bool eof_sent = false;
     char *buf = nm_xmalloc(NM_SSH_CHUNK);
     int ret = 0;
-    c->more = true;
     for (;;) {
         bool progress = false;
         if (sent < script_len) {
+            /* MSG_MORE only when the host's window takes the rest of the
+             * script, so that the EOF follows at once: a part that must
+             * wait for the window would be held by the kernel for 200 ms
+             * (a small-window server such as Dropbear's 24 KiB). */
+            c->more = libssh2_channel_window_write(c->channel) >= script_len - sent;
             ssize_t w = libssh2_channel_write(c->channel, script + sent, script_len - sent);
             if (w > 0) {
                 sent += (size_t)w;
