@@ -50,6 +50,12 @@ struct nm_report_file_iter;
 int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **ret_top,
                         struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
                         nm_diag *d);
+/* The same over an open file (read from its start; owned from here, closed
+ * on failure and by nm_report_iter_close), called `name` in messages: how
+ * standard input, copied to an unnamed file, is read. */
+int nm_report_iter_open_fd(int fd, const char *name, size_t max, size_t memory, json_t **ret_top,
+                           struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
+                           nm_diag *d);
 void nm_report_iter_close(struct nm_report_file_iter *st);
 
 #endif

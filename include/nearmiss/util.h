@@ -64,6 +64,9 @@ char *nm_expand_home(const char *path);
 char *nm_temp_prefix(const char *name);
 bool nm_temp_name_parse(const char *entry, long *ret_pid);
 
+/* All of data to fd, through short writes and EINTR; -1 with errno set. */
+int nm_write_all(int fd, const void *data, size_t len);
+
 /* Writes the whole buffer to path atomically: temp file in the same
  * directory (named as above), mode set exactly (not through the umask),
  * fsync, rename.  A crash leaves the old file intact. */

@@ -280,6 +280,22 @@ bool nm_temp_name_parse(const char *entry, long *ret_pid)
     return true;
 }
 
+int nm_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
 int nm_write_atomic(const char *path, const void *data, size_t len, int mode, nm_diag *d)
 {
     const char *slash = strrchr(path, '/');
@@ -294,18 +310,9 @@ int nm_write_atomic(const char *path, const void *data, size_t len, int mode, nm
                         strerror(errno));
         goto out;
     }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            r = nm_diag_set(d, NM_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-            goto out_unlink;
-        }
-        p += w;
-        left -= (size_t)w;
+    if (nm_write_all(fd, data, len) < 0) {
+        r = nm_diag_set(d, NM_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+        goto out_unlink;
     }
     if (fchmod(fd, (mode_t)mode) < 0 || fsync(fd) < 0) {
         r = nm_diag_set(d, NM_ERR_IO, "%s: %s", tmp, strerror(errno));

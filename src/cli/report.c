@@ -5,6 +5,7 @@
  * report stage's (src/report/formats.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,68 +51,95 @@ static const char report_usage[] =
     "Exit status: 0 written; 1 usage error, unreadable or invalid report, or a write\n"
     "failed (files already written stay).\n";
 
-static int read_stdin(char **ret, size_t *ret_len)
+/*
+ * Standard input, copied to an unnamed private file in $TMPDIR (O_TMPFILE;
+ * else a mkstemp file unlinked at once), so that it is read host by host
+ * like any report file: memory stays flat whatever the report's size, and
+ * nothing is left behind, even by a killed run.  Returns the file's
+ * descriptor at offset 0, or -1 with the error printed.
+ */
+static int stdin_to_file(void)
 {
-    struct nm_buf b;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        char *name = nm_xasprintf("%s/nearmiss-stdin.XXXXXX", tmp);
+        fd = mkostemp(name, O_CLOEXEC);
+        if (fd >= 0)
+            unlink(name);
+        free(name);
+    }
+    if (fd < 0) {
+        nm_cli_error("standard input: cannot make a temporary file in %s: %s", tmp,
+                     strerror(errno));
+        return -1;
+    }
     char chunk[65536];
-    nm_buf_init(&b, REPORT_INPUT_CAP);
+    size_t total = 0;
     for (;;) {
         ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
             nm_cli_error("standard input: %s", strerror(errno));
-            nm_buf_finish(&b);
-            return -1;
-        }
-        if (n == 0)
             break;
-        if (nm_buf_append(&b, chunk, (size_t)n) < 0) {
+        }
+        if (n == 0) {
+            if (lseek(fd, 0, SEEK_SET) == 0)
+                return fd;
+            nm_cli_error("standard input: %s", strerror(errno));
+            break;
+        }
+        if ((total += (size_t)n) > REPORT_INPUT_CAP) {
             nm_cli_error("standard input: larger than %zu bytes", REPORT_INPUT_CAP);
-            nm_buf_finish(&b);
-            return -1;
+            break;
+        }
+        if (nm_write_all(fd, chunk, (size_t)n) < 0) {
+            nm_cli_error("standard input: copying it to %s: %s", tmp, strerror(errno));
+            break;
         }
     }
-    *ret = nm_buf_steal(&b, ret_len);
-    return 0;
+    close(fd);
+    return -1;
 }
 
 /*
- * The report and its hosts.  A file is read host by host (each writer's
- * pass reads the hosts from it again, past the first ones that fit in
+ * The report and its hosts, read host by host (each writer's pass reads
+ * the hosts from the file again, past the first ones that fit in
  * NEARMISS_SPOOL_MEMORY: nearmiss/reportread.h), so that rendering a
- * 10 000-host report does not hold them all; standard input cannot be
- * read twice and is held whole.
+ * 10 000-host report does not hold them all; standard input goes through
+ * a temporary file to be read the same way.
  */
 struct input {
     json_t *report;
     struct nm_host_iter it;
-    struct nm_host_iter_array_state array;
     struct nm_report_file_iter *file;
 };
 
 static int load_report(const char *path, struct input *in)
 {
     nm_diag d = {{0}};
-    if (strcmp(path, "-") == 0) {
-        char *data = NULL;
-        size_t len = 0;
-        if (read_stdin(&data, &len) < 0)
-            return -1;
-        int r = nm_report_parse(data, len, "standard input", &in->report, &d);
-        free(data);
-        if (r < 0) {
-            nm_cli_error("%s", d.msg);
-            return -1;
-        }
-        nm_host_iter_array(&in->it, &in->array, in->report);
-        return 0;
-    }
     size_t memory = 0;
-    if (nm_spool_memory_env(&memory, &d) < 0 ||
-        nm_report_iter_open(path, REPORT_INPUT_CAP, memory, &in->report, &in->it, &in->file, &d) <
-            0 ||
-        nm_report_check(in->report, path, &d) < 0) {
+    if (nm_spool_memory_env(&memory, &d) < 0) {
+        nm_cli_error("%s", d.msg);
+        return -1;
+    }
+    bool in_stdin = strcmp(path, "-") == 0;
+    const char *name = in_stdin ? "standard input" : path;
+    int r;
+    if (in_stdin) {
+        int fd = stdin_to_file();
+        if (fd < 0)
+            return -1;
+        r = nm_report_iter_open_fd(fd, name, REPORT_INPUT_CAP, memory, &in->report, &in->it,
+                                   &in->file, &d);
+    } else {
+        r = nm_report_iter_open(path, REPORT_INPUT_CAP, memory, &in->report, &in->it, &in->file,
+                                &d);
+    }
+    if (r < 0 || nm_report_check(in->report, name, &d) < 0) {
         nm_cli_error("%s", d.msg);
         return -1;
     }

@@ -337,6 +337,18 @@ end:
     return r->failed ? bad(r, "") : 0;
 }
 
+/* r reads fd (owned from here) and names it `name` in messages. */
+static struct rd *rd_new(int fd, const char *name, size_t max, nm_diag *d)
+{
+    struct rd *r = nm_xcalloc(1, sizeof *r);
+    r->path = name;
+    r->fd = fd;
+    r->max = max;
+    r->line = 1;
+    r->d = d;
+    return r;
+}
+
 static int rd_open(const char *path, size_t max, nm_diag *d, struct rd **ret)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -345,13 +357,7 @@ static int rd_open(const char *path, size_t max, nm_diag *d, struct rd **ret)
         return nm_diag_set(d, e == ENOENT ? NM_ERR_NOTFOUND : NM_ERR_IO, "%s: %s", path,
                            strerror(e));
     }
-    struct rd *r = nm_xcalloc(1, sizeof *r);
-    r->path = path;
-    r->fd = fd;
-    r->max = max;
-    r->line = 1;
-    r->d = d;
-    *ret = r;
+    *ret = rd_new(fd, path, max, d);
     return 0;
 }
 
@@ -480,15 +486,25 @@ static int file_iter_next(void *ctx, const json_t **ret_host, nm_diag *d)
 int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **ret_top,
                         struct nm_host_iter *it, struct nm_report_file_iter **ret_state, nm_diag *d)
 {
-    struct rd *r = NULL;
-    int ret = rd_open(path, max, d, &r);
-    if (ret < 0)
-        return ret;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return nm_diag_set(d, e == ENOENT ? NM_ERR_NOTFOUND : NM_ERR_IO, "%s: %s", path,
+                           strerror(e));
+    }
+    return nm_report_iter_open_fd(fd, path, max, memory, ret_top, it, ret_state, d);
+}
+
+int nm_report_iter_open_fd(int fd, const char *name, size_t max, size_t memory, json_t **ret_top,
+                           struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
+                           nm_diag *d)
+{
+    struct rd *r = rd_new(fd, name, max, d);
     json_t *top = json_object();
     size_t n = 0;
-    ret = read_report(r, top, &n, NULL, NULL);
+    int ret = read_report(r, top, &n, NULL, NULL);
     if (ret == 0 && !json_object_get(top, "hosts"))
-        ret = nm_diag_set(d, NM_ERR_PARSE, "%s: \"hosts\" is missing or not an array", path);
+        ret = nm_diag_set(d, NM_ERR_PARSE, "%s: \"hosts\" is missing or not an array", name);
     if (ret < 0) {
         json_decref(top);
         rd_close(r);
@@ -496,7 +512,7 @@ int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **re
     }
     struct nm_report_file_iter *st = nm_xcalloc(1, sizeof *st);
     st->r = r;
-    st->path = nm_xstrdup(path);
+    st->path = nm_xstrdup(name);
     r->path = st->path;
     nm_buf_init(&st->buf, NM_REPORT_READ_VALUE_MAX);
     st->n = n;

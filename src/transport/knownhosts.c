@@ -842,23 +842,6 @@ static bool ends_in_newline(int fd)
     return c == '\n';
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    /* One write(2): with O_APPEND the kernel places it at the end whole.  The
-     * loop only finishes a short write (a full disk), which no retry makes
-     * atomic again. */
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 int nm_known_hosts_append(struct nm_known_hosts *kh, const char *path, const char *host, int port,
                           const unsigned char *blob, size_t bloblen, nm_diag *d)
@@ -901,7 +884,10 @@ int nm_known_hosts_append(struct nm_known_hosts *kh, const char *path, const cha
         goto out;
     }
     bool nl = ends_in_newline(fd);
-    if (write_all(fd, nl ? line + 1 : line, nl ? linelen - 1 : linelen) < 0) {
+    /* One write(2): with O_APPEND the kernel places it at the end whole;
+     * nm_write_all's loop only finishes a short write (a full disk), which
+     * no retry makes atomic again. */
+    if (nm_write_all(fd, nl ? line + 1 : line, nl ? linelen - 1 : linelen) < 0) {
         r = nm_diag_set(d, NM_ERR_IO, "%s: write: %s", path, strerror(errno));
         goto out;
     }
