@@ -64,12 +64,12 @@ static int string(struct nm_buf *b, const char *s, size_t len)
  * whatever the locale's decimal point, ".0" when the text would read back
  * as an integer, and an exponent without '+' or leading zeros (1e+20 is
  * 1e20, 1e-05 is 1e-5). */
-static void real(struct nm_buf *b, double v)
+static int real(struct nm_buf *b, double v)
 {
     char t[64];
     int n = snprintf(t, sizeof t, "%.15g", v);
     if (n <= 0 || (size_t)n >= sizeof t)
-        return;
+        return NM_ERR_INVAL; /* not for a finite double; never half a number */
     for (char *q = t; *q; q++)
         if (*q == ',')
             *q = '.';
@@ -78,7 +78,7 @@ static void real(struct nm_buf *b, double v)
         nm_buf_appends(b, t);
         if (!strchr(t, '.'))
             nm_buf_append(b, ".0", 2);
-        return;
+        return 0;
     }
     nm_buf_append(b, t, (size_t)(e + 1 - t));
     const char *x = e + 1;
@@ -89,12 +89,13 @@ static void real(struct nm_buf *b, double v)
     while (*x == '0' && x[1])
         x++;
     nm_buf_appends(b, x);
+    return 0;
 }
 
 static int value(struct nm_buf *b, const json_t *v, int level)
 {
     char num[32];
-    if (level - NM_JSONTEXT_MAX_DEPTH > 0)
+    if (level > NM_JSONTEXT_MAX_DEPTH)
         return NM_ERR_INVAL;
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
@@ -151,8 +152,7 @@ static int value(struct nm_buf *b, const json_t *v, int level)
         nm_buf_appends(b, num);
         return 0;
     case JSON_REAL:
-        real(b, json_real_value(v));
-        return 0;
+        return real(b, json_real_value(v));
     case JSON_TRUE:
         nm_buf_append(b, "true", 4);
         return 0;

@@ -896,6 +896,9 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
         }
     }
 done:
+    /* A loop left before the EOF (an error, a flood) must not leave the
+     * close and the goodbye held back by the kernel. */
+    c->more = false;
     free(buf);
     if (ret < 0)
         return ret;
