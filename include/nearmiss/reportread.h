@@ -50,12 +50,13 @@ struct nm_report_file_iter;
 int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **ret_top,
                         struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
                         nm_diag *d);
-/* The same over an open file (read from its start; owned from here, closed
- * on failure and by nm_report_iter_close), called `name` in messages: how
- * standard input, copied to an unnamed file, is read. */
-int nm_report_iter_open_fd(int fd, const char *name, size_t max, size_t memory, json_t **ret_top,
-                           struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
-                           nm_diag *d);
+/* The same for a stream that cannot be read twice (standard input), called
+ * `name` in messages: copied (at most max bytes) to an unnamed private file
+ * in $TMPDIR that nothing can leave behind, then read from there, so that
+ * memory stays as flat as for a file.  in_fd is read to its end, not closed. */
+int nm_report_iter_open_stream(int in_fd, const char *name, size_t max, size_t memory,
+                               json_t **ret_top, struct nm_host_iter *it,
+                               struct nm_report_file_iter **ret_state, nm_diag *d);
 void nm_report_iter_close(struct nm_report_file_iter *st);
 
 #endif

@@ -5,7 +5,6 @@
  * report stage's (src/report/formats.c).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,65 +51,11 @@ static const char report_usage[] =
     "failed (files already written stay).\n";
 
 /*
- * Standard input, copied to an unnamed private file in $TMPDIR (O_TMPFILE;
- * else a mkstemp file unlinked at once), so that it is read host by host
- * like any report file: memory stays flat whatever the report's size, and
- * nothing is left behind, even by a killed run.  Returns the file's
- * descriptor at offset 0, or -1 with the error printed.
- */
-static int stdin_to_file(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = "/tmp";
-    int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        char *name = nm_xasprintf("%s/nearmiss-stdin.XXXXXX", tmp);
-        fd = mkostemp(name, O_CLOEXEC);
-        if (fd >= 0)
-            unlink(name);
-        free(name);
-    }
-    if (fd < 0) {
-        nm_cli_error("standard input: cannot make a temporary file in %s: %s", tmp,
-                     strerror(errno));
-        return -1;
-    }
-    char chunk[65536];
-    size_t total = 0;
-    for (;;) {
-        ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            nm_cli_error("standard input: %s", strerror(errno));
-            break;
-        }
-        if (n == 0) {
-            if (lseek(fd, 0, SEEK_SET) == 0)
-                return fd;
-            nm_cli_error("standard input: %s", strerror(errno));
-            break;
-        }
-        if ((total += (size_t)n) > REPORT_INPUT_CAP) {
-            nm_cli_error("standard input: larger than %zu bytes", REPORT_INPUT_CAP);
-            break;
-        }
-        if (nm_write_all(fd, chunk, (size_t)n) < 0) {
-            nm_cli_error("standard input: copying it to %s: %s", tmp, strerror(errno));
-            break;
-        }
-    }
-    close(fd);
-    return -1;
-}
-
-/*
  * The report and its hosts, read host by host (each writer's pass reads
  * the hosts from the file again, past the first ones that fit in
  * NEARMISS_SPOOL_MEMORY: nearmiss/reportread.h), so that rendering a
- * 10 000-host report does not hold them all; standard input goes through
- * a temporary file to be read the same way.
+ * 10 000-host report does not hold them all; standard input is read the
+ * same way, through a temporary file.
  */
 struct input {
     json_t *report;
@@ -130,11 +75,8 @@ static int load_report(const char *path, struct input *in)
     const char *name = in_stdin ? "standard input" : path;
     int r;
     if (in_stdin) {
-        int fd = stdin_to_file();
-        if (fd < 0)
-            return -1;
-        r = nm_report_iter_open_fd(fd, name, REPORT_INPUT_CAP, memory, &in->report, &in->it,
-                                   &in->file, &d);
+        r = nm_report_iter_open_stream(STDIN_FILENO, name, REPORT_INPUT_CAP, memory, &in->report,
+                                       &in->it, &in->file, &d);
     } else {
         r = nm_report_iter_open(path, REPORT_INPUT_CAP, memory, &in->report, &in->it, &in->file,
                                 &d);

@@ -349,7 +349,8 @@ static struct rd *rd_new(int fd, const char *name, size_t max, nm_diag *d)
     return r;
 }
 
-static int rd_open(const char *path, size_t max, nm_diag *d, struct rd **ret)
+/* The one way a report file is opened: its errors name it. */
+static int open_report(const char *path, nm_diag *d)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -357,6 +358,14 @@ static int rd_open(const char *path, size_t max, nm_diag *d, struct rd **ret)
         return nm_diag_set(d, e == ENOENT ? NM_ERR_NOTFOUND : NM_ERR_IO, "%s: %s", path,
                            strerror(e));
     }
+    return fd;
+}
+
+static int rd_open(const char *path, size_t max, nm_diag *d, struct rd **ret)
+{
+    int fd = open_report(path, d);
+    if (fd < 0)
+        return fd;
     *ret = rd_new(fd, path, max, d);
     return 0;
 }
@@ -483,21 +492,84 @@ static int file_iter_next(void *ctx, const json_t **ret_host, nm_diag *d)
     return 0;
 }
 
+static int iter_open_fd(int fd, const char *name, size_t max, size_t memory, json_t **ret_top,
+                        struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
+                        nm_diag *d);
+
 int nm_report_iter_open(const char *path, size_t max, size_t memory, json_t **ret_top,
                         struct nm_host_iter *it, struct nm_report_file_iter **ret_state, nm_diag *d)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return nm_diag_set(d, e == ENOENT ? NM_ERR_NOTFOUND : NM_ERR_IO, "%s: %s", path,
-                           strerror(e));
-    }
-    return nm_report_iter_open_fd(fd, path, max, memory, ret_top, it, ret_state, d);
+    int fd = open_report(path, d);
+    if (fd < 0)
+        return fd;
+    return iter_open_fd(fd, path, max, memory, ret_top, it, ret_state, d);
 }
 
-int nm_report_iter_open_fd(int fd, const char *name, size_t max, size_t memory, json_t **ret_top,
-                           struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
-                           nm_diag *d)
+/*
+ * A stream cannot be read twice: it is copied to an unnamed private file in
+ * $TMPDIR (O_TMPFILE; else a mkostemp file unlinked at once, so that even a
+ * killed run leaves nothing), then read host by host like any report file.
+ */
+static int stream_to_file(int in_fd, const char *name, size_t max, nm_diag *d)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        char *path = nm_xasprintf("%s/nearmiss-stdin.XXXXXX", tmp);
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd >= 0)
+            unlink(path);
+        free(path);
+    }
+    if (fd < 0)
+        return nm_diag_set(d, NM_ERR_IO, "%s: cannot make a temporary file in %s: %s", name, tmp,
+                           strerror(errno));
+    char chunk[65536];
+    size_t total = 0;
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(in_fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = nm_diag_set(d, NM_ERR_IO, "%s: %s", name, strerror(errno));
+            break;
+        }
+        if (n == 0) {
+            if (lseek(fd, 0, SEEK_SET) == 0)
+                return fd;
+            r = nm_diag_set(d, NM_ERR_IO, "%s: %s", name, strerror(errno));
+            break;
+        }
+        if ((total += (size_t)n) > max) {
+            r = nm_diag_set(d, NM_ERR_TOOBIG, "%s: larger than %zu bytes", name, max);
+            break;
+        }
+        if (nm_write_all(fd, chunk, (size_t)n) < 0) {
+            r = nm_diag_set(d, NM_ERR_IO, "%s: copying it to %s: %s", name, tmp, strerror(errno));
+            break;
+        }
+    }
+    close(fd);
+    return r;
+}
+
+int nm_report_iter_open_stream(int in_fd, const char *name, size_t max, size_t memory,
+                               json_t **ret_top, struct nm_host_iter *it,
+                               struct nm_report_file_iter **ret_state, nm_diag *d)
+{
+    int fd = stream_to_file(in_fd, name, max, d);
+    if (fd < 0)
+        return fd;
+    return iter_open_fd(fd, name, max, memory, ret_top, it, ret_state, d);
+}
+
+/* The iterator over fd (owned from here), called name in messages. */
+static int iter_open_fd(int fd, const char *name, size_t max, size_t memory, json_t **ret_top,
+                        struct nm_host_iter *it, struct nm_report_file_iter **ret_state,
+                        nm_diag *d)
 {
     struct rd *r = rd_new(fd, name, max, d);
     json_t *top = json_object();
