@@ -74,18 +74,8 @@ struct out {
 
 static void out_flush(struct out *o)
 {
-    const char *p = o->buf;
-    while (o->len > 0 && !o->err) {
-        ssize_t w = write(o->fd, p, o->len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            o->err = errno;
-            break;
-        }
-        p += w;
-        o->len -= (size_t)w;
-    }
+    if (o->len > 0 && !o->err && nm_write_all(o->fd, o->buf, o->len) < 0)
+        o->err = errno;
     o->len = 0;
 }
 

@@ -271,17 +271,9 @@ int nm_outdir_stage(struct nm_outdir *od, const char *name, const void *data, si
     if (fd < 0)
         return fd;
     int r = 0;
-    const char *p = data;
-    for (size_t left = len; left > 0;) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
-            goto fail;
-        }
-        p += w;
-        left -= (size_t)w;
+    if (nm_write_all(fd, data, len) < 0) {
+        r = nm_diag_set(d, NM_ERR_IO, "%s/%s: %s", od->path, name, strerror(errno));
+        goto fail;
     }
     /* fchmod, not the open mode: the umask must not decide who reads this. */
     if (fchmod(fd, (mode_t)od->file_mode) < 0 || fsync(fd) < 0) {
