@@ -78,7 +78,8 @@ struct conn {
     uint64_t recv_cap;
     enum stop_reason stop;
     bool dead;        /* teardown out of time: the socket counts as gone */
-    bool more;        /* the script is being sent: its EOF follows (MSG_MORE) */
+    /* Sent on the socket with MSG_MORE and not pushed yet: see push(). */
+    bool held;
     bool banner_seen; /* a line starting "SSH-" began */
     bool banner_done; /* ...and ended */
     bool line_may_be_banner;
@@ -363,8 +364,29 @@ static LIBSSH2_SEND_FUNC(guarded_send)
             return -EAGAIN;
         return n < 0 ? -ECONNRESET : n;
     }
-    ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL | (c->more ? MSG_MORE : 0));
+    /* Every packet on the session's own socket is held (MSG_MORE) until
+     * the session waits for the host (push()): packets libssh2 sends back
+     * to back (NEWKEYS and the service request, the script and its EOF,
+     * the close and the goodbye, which the FIN then joins) leave in one
+     * segment, and the host wakes once for them.  Not the agent's socket. */
+    bool own = socket == c->fd;
+    ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL | (own ? MSG_MORE : 0));
+    if (n > 0 && own)
+        c->held = true;
     return n < 0 ? -errno : n;
+}
+
+/* What guarded_send held goes out now: setting TCP_NODELAY (already set)
+ * pushes the pending segments.  Called before every wait for the host,
+ * which may be waiting for them; the kernel would send them within 200 ms
+ * anyway, and close() sends them with the FIN. */
+static void push(struct conn *c)
+{
+    if (!c->held)
+        return;
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->held = false;
 }
 
 static const char *ssh_errmsg(LIBSSH2_SESSION *s)
@@ -406,6 +428,8 @@ static int wait_socket(struct conn *c, int64_t deadline)
      * state is other threads' too: not read here (its sends never block). */
     for (struct conn *k = c; k; k = k->outer) {
         root = k;
+        if (!k->outer)
+            push(k);
         if (k->shared && k != c)
             continue;
         int dir = k->session ? libssh2_session_block_directions(k->session) : 0;
@@ -827,11 +851,6 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
     for (;;) {
         bool progress = false;
         if (sent < script_len) {
-            /* MSG_MORE only when the host's window takes the rest of the
-             * script, so that the EOF follows at once: a part that must
-             * wait for the window would be held by the kernel for 200 ms
-             * (a small-window server such as Dropbear's 24 KiB). */
-            c->more = libssh2_channel_window_write(c->channel) >= script_len - sent;
             ssize_t w = libssh2_channel_write(c->channel, script + sent, script_len - sent);
             if (w > 0) {
                 sent += (size_t)w;
@@ -841,9 +860,6 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
                 break;
             }
         } else if (!eof_sent) {
-            /* Sent without MSG_MORE: the script's last packet and the EOF
-             * leave in one segment, and the host wakes once for both. */
-            c->more = false;
             int e = libssh2_channel_send_eof(c->channel);
             if (e == 0) {
                 eof_sent = true;
@@ -896,9 +912,6 @@ static int run_channel(struct conn *c, const char *script, size_t script_len,
         }
     }
 done:
-    /* A loop left before the EOF (an error, a flood) must not leave the
-     * close and the goodbye held back by the kernel. */
-    c->more = false;
     free(buf);
     if (ret < 0)
         return ret;

@@ -187,6 +187,28 @@ nm_scan_all_ok() {
         hjq "$h: status ok" "$h" "" '.status == "ok"'
     done
 }
+# nm_send_groups LOG: from `strace -f -qq -e trace=sendto,setsockopt,poll,close`
+# of a one-host scan, how the SSH socket's packets left: "sends=N groups=G
+# held_waits=W", where a group is what one push sends (the sends held with
+# MSG_MORE since the last TCP_NODELAY push or close, or one send without
+# MSG_MORE) and a held wait is a poll on the socket while a held send was
+# not pushed (the host may be waiting for it: up to 200 ms lost).  The
+# socket is the one the sends go to whose packets begin with "SSH-".
+nm_send_groups() {
+    awk '
+        /sendto\(/ && /"SSH-/ && !fd { match($0, /sendto\([0-9]+/); fd = substr($0, RSTART + 7, RLENGTH - 7) }
+        !fd { next }
+        index($0, "sendto(" fd ",") {
+            sends++
+            if (/MSG_MORE/) held = 1; else { groups++; held = 0 }
+            next
+        }
+        index($0, "setsockopt(" fd ",") && /TCP_NODELAY/ { if (held) groups++; held = 0; next }
+        index($0, "close(" fd ")") { if (held) groups++; held = 0; fd = 0; next }
+        index($0, "{fd=" fd ",") && /poll\(/ { if (held) waits++ }
+        END { printf "sends=%d groups=%d held_waits=%d", sends, groups, waits }
+    ' "$1"
+}
 nm_need_report() {
     if ! jq -e '.schema == "nearmiss.report/1"' "$R" >/dev/null 2>&1; then
         not_ok "$1"
