@@ -124,18 +124,20 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * wakeup, a MAC, a decryption), so a probe's frame goes out in one write:
  * its stdout is captured (`nm_o=$(...)`; the shell execs the probe in the
  * subshell it forks anyway, so this costs no extra process) and its stderr
- * goes to a private scratch file ($nm_ef) that is sent, framed, only when
- * the probe wrote to it.  Frames then wait in nm_eo until a second has
- * passed since the last write (read from /proc/uptime by the shell itself;
- * where that file is missing, every probe is sent as it ends), so a fast
- * host sends its whole output in a few writes.  The price: a probe that
+ * goes to a private scratch file ($nm_ef) whose bytes are captured and
+ * framed only when the probe wrote to it.  Frames then wait in nm_eo (and
+ * the stderr ones in nm_es) until a second has passed since the last write
+ * or, for the first, since the script began (read from /proc/uptime by the
+ * shell itself; where that file is missing, every probe is sent as it
+ * ends), so a fast host sends its whole output in one write per stream.  The price: a probe that
  * hangs so hard that timeout(1) cannot end it (a dead NFS mount) takes with
  * it its own output and that of the probes that ended in the second before
  * it; everything older is already sent.  Sending the whole output at the
  * end would lose all of it.  The capture drops NUL bytes and trailing
- * newlines (one newline is put back); the shell's warning about NULs (bash)
- * goes to /dev/null.  A RAW probe (its parser reads bytes: DER
- * certificates) is not captured: its stdout streams as it comes.
+ * newlines (one newline is put back), for stderr as for stdout; the shell's
+ * warning about NULs (bash) goes to /dev/null.  A RAW probe (its parser
+ * reads bytes: DER certificates) is not captured: its stdout streams as it
+ * comes, after what was held.
  * Where no scratch file can be made, output streams as it comes: the E
  * lines then wait in nm_eo/nm_ee and go out with the next B (or S) line.
  * The "\n" before each E line is what lets output without a final newline
@@ -197,9 +199,13 @@ static const char script_probe_fn[] =
     "        fi\n"
     "    fi\n"
     "    if [ -s \"$nm_ef\" ]; then\n"
-    "        printf '%s B %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
-    "        cat \"$nm_ef\" >&2\n"
-    "        printf '\\n%s E %s\\n' \"$nm_m\" \"$nm_id\" >&2\n"
+    "        { nm_x=$(cat \"$nm_ef\"); } 2>/dev/null\n"
+    "        nm_es=\"$nm_es$nm_m B $nm_id\n"
+    "${nm_x:+$nm_x\n"
+    "}\n"
+    "$nm_m E $nm_id\n"
+    "\"\n"
+    "        nm_x=\n"
     "    fi\n"
     "    if [ -n \"$nm_up\" ] && read nm_up nm_x </proc/uptime; then\n"
     "        nm_up=${nm_up%.*}\n"
@@ -207,7 +213,8 @@ static const char script_probe_fn[] =
     "        nm_last=$nm_up\n"
     "    fi\n"
     "    printf '%s' \"$nm_eo\"\n"
-    "    nm_eo=\n"
+    "    [ -n \"$nm_es\" ] && printf '%s' \"$nm_es\" >&2\n"
+    "    nm_eo= nm_es=\n"
     "}\n";
 
 /*
@@ -268,8 +275,8 @@ static const char script_preamble[] =
      * and reached through /proc/$$/fd/7, so a scan cut short by the client's
      * deadline leaves nothing behind; elsewhere it is removed at the end.
      * No trap: a shell with traps set forks once more for every command. */
-    "nm_ef= nm_en= nm_up= nm_last=0\n"
-    "[ -r /proc/uptime ] && nm_up=0\n"
+    "nm_ef= nm_en= nm_up= nm_last=0 nm_es=\n"
+    "[ -r /proc/uptime ] && read nm_up nm_x </proc/uptime && nm_last=${nm_up%.*}\n"
     "if nm_en=$(mktemp \"${TMPDIR:-/tmp}/nearmiss.XXXXXXXX\" 2>/dev/null) && [ -f \"$nm_en\" ]; then\n"
     "    nm_ef=$nm_en\n"
     "    if exec 7>\"$nm_en\" && [ -w \"/proc/$$/fd/7\" ]; then\n"
@@ -322,7 +329,7 @@ static const char script_timeout_probe[] =
     "NM_TO=$nm_to; export NM_TO\n";
 
 static const char script_tail[] = "printf '%s' \"$nm_eo\"\n"
-                                  "printf '%s' \"$nm_ee\" >&2\n"
+                                  "printf '%s' \"$nm_es$nm_ee\" >&2\n"
                                   "[ -n \"$nm_en\" ] && rm -f \"$nm_en\"\n"
                                   "}\n"
                                   "nm_main </dev/null\n"

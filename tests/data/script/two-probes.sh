@@ -54,9 +54,13 @@ $nm_m E $nm_id
         fi
     fi
     if [ -s "$nm_ef" ]; then
-        printf '%s B %s\n' "$nm_m" "$nm_id" >&2
-        cat "$nm_ef" >&2
-        printf '\n%s E %s\n' "$nm_m" "$nm_id" >&2
+        { nm_x=$(cat "$nm_ef"); } 2>/dev/null
+        nm_es="$nm_es$nm_m B $nm_id
+${nm_x:+$nm_x
+}
+$nm_m E $nm_id
+"
+        nm_x=
     fi
     if [ -n "$nm_up" ] && read nm_up nm_x </proc/uptime; then
         nm_up=${nm_up%.*}
@@ -64,7 +68,8 @@ $nm_m E $nm_id
         nm_last=$nm_up
     fi
     printf '%s' "$nm_eo"
-    nm_eo=
+    [ -n "$nm_es" ] && printf '%s' "$nm_es" >&2
+    nm_eo= nm_es=
 }
 nm_main() {
 set +e
@@ -77,8 +82,8 @@ nm_sudo=root
 nm_to=
 nm_eo=
 nm_ee=
-nm_ef= nm_en= nm_up= nm_last=0
-[ -r /proc/uptime ] && nm_up=0
+nm_ef= nm_en= nm_up= nm_last=0 nm_es=
+[ -r /proc/uptime ] && read nm_up nm_x </proc/uptime && nm_last=${nm_up%.*}
 if nm_en=$(mktemp "${TMPDIR:-/tmp}/nearmiss.XXXXXXXX" 2>/dev/null) && [ -f "$nm_en" ]; then
     nm_ef=$nm_en
     if exec 7>"$nm_en" && [ -w "/proc/$$/fd/7" ]; then
@@ -116,7 +121,7 @@ NM_TO=$nm_to; export NM_TO
 nm_probe 'os-release' 0 10 0 'cat /etc/os-release'
 nm_probe 'shadow-perms' 1 0 0 'stat -c '\''%a %U'\'' /etc/shadow'
 printf '%s' "$nm_eo"
-printf '%s' "$nm_ee" >&2
+printf '%s' "$nm_es$nm_ee" >&2
 [ -n "$nm_en" ] && rm -f "$nm_en"
 }
 nm_main </dev/null
