@@ -42,6 +42,9 @@
 
 #define NM_MARKER_LEN   32
 #define NM_PROBE_ID_MAX 64
+/* The most a probe may keep of each stream (a check's probe.max_output);
+ * the host reads no more than one byte past it of a probe's stderr. */
+#define NM_PROBE_MAX_OUTPUT (8u << 20)
 #define NM_REFUSED_MAX  4   /* refused command lines kept per section */
 #define NM_REFUSED_LEN  300 /* bytes kept of each */
 

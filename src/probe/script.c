@@ -27,6 +27,11 @@
 #define LINE_REST_MAX (2 + NM_PROBE_ID_MAX + 1 + NM_REFUSED_LEN)
 #define REASON_MAX    (sizeof(((struct nm_section *)0)->skip_reason) - 1)
 #define NO_SECTION    SIZE_MAX
+/* What the host reads of a probe's stderr: one byte past the most a probe
+ * may keep, so that the cap is still seen, and never the whole of a huge
+ * file into the shell's memory.  dd(1) reads a regular file in one read. */
+#define STDERR_READ "8388609"
+_Static_assert(NM_PROBE_MAX_OUTPUT + 1 == 8388609, "STDERR_READ is NM_PROBE_MAX_OUTPUT + 1");
 _Static_assert(NM_REFUSED_LEN == 300, "nm_root's cut -c 1-300 must match NM_REFUSED_LEN");
 
 /* ---- validation shared by the builder and the splitter ---- */
@@ -124,8 +129,9 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * wakeup, a MAC, a decryption), so a probe's frame goes out in one write:
  * its stdout is captured (`nm_o=$(...)`; the shell execs the probe in the
  * subshell it forks anyway, so this costs no extra process) and its stderr
- * goes to a private scratch file ($nm_ef) whose bytes are captured and
- * framed only when the probe wrote to it.  Frames then wait in nm_eo (and
+ * goes to a private scratch file ($nm_ef) whose bytes are captured (read
+ * by dd(1), to one byte past the largest cap) and framed only when the
+ * probe wrote to it.  Frames then wait in nm_eo (and
  * the stderr ones in nm_es) until a second has passed since the last write
  * or, for the first, since the script began (read from /proc/uptime by the
  * shell itself; where that file is missing, every probe is sent as it
@@ -199,7 +205,7 @@ static const char script_probe_fn[] =
     "        fi\n"
     "    fi\n"
     "    if [ -s \"$nm_ef\" ]; then\n"
-    "        { nm_x=$(cat \"$nm_ef\"); } 2>/dev/null\n"
+    "        { nm_x=$(dd if=\"$nm_ef\" bs=" STDERR_READ " count=1); } 2>/dev/null\n"
     "        nm_es=\"$nm_es$nm_m B $nm_id\n"
     "${nm_x:+$nm_x\n"
     "}\n"

@@ -20,7 +20,6 @@
 #define CHECK_FILE_MAX        (1u << 20)
 #define DEFAULT_PROBE_TIMEOUT 60
 #define DEFAULT_PROBE_OUTPUT  (1u << 20)
-#define MAX_PROBE_OUTPUT      (8u << 20)
 
 /*
  * Every key a check file may hold, by where it may appear.  The loader
@@ -569,7 +568,7 @@ static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v
         (to &&
          (!json_is_integer(to) || json_integer_value(to) < 1 || json_integer_value(to) > 3600)) ||
         (cap && (!json_is_integer(cap) || json_integer_value(cap) < 1 ||
-                 json_integer_value(cap) > (json_int_t)MAX_PROBE_OUTPUT))) {
+                 json_integer_value(cap) > (json_int_t)NM_PROBE_MAX_OUTPUT))) {
         nm_buf_finish(&sb);
         return bad(l, "probe",
                    "needs_root is a boolean, timeout 1..3600 seconds, max_output 1..8388608 "

@@ -54,7 +54,7 @@ $nm_m E $nm_id
         fi
     fi
     if [ -s "$nm_ef" ]; then
-        { nm_x=$(cat "$nm_ef"); } 2>/dev/null
+        { nm_x=$(dd if="$nm_ef" bs=8388609 count=1); } 2>/dev/null
         nm_es="$nm_es$nm_m B $nm_id
 ${nm_x:+$nm_x
 }

@@ -799,6 +799,33 @@ static void test_real_caps(enum out_mode mode)
     run_finish(&r);
     nm_buf_finish(&script);
 
+    /* A captured stderr is read on the host only to one byte past the
+     * largest cap a probe may have: 12 MiB written, 8 MiB + 1 sent (and a
+     * newline put back), never the whole file in the host shell's memory.
+     * Streamed, it passes whole. */
+    struct nm_probe_spec e[] = {
+        {"noisy", "yes 0123456789abcde | head -c 12582912 >&2; printf ok", false, 0, 1000, false,
+         false},
+    };
+    nm_buf_init(&script, 1 << 20);
+    CHECK_INT(nm_script_build(e, 1, marker, &script, NULL), 0);
+    sp = nm_splitter_create(marker, e, 1, 64u << 20);
+    CHECK_INT(run_script(argv, false, &script, sp, 0, &r), 0);
+    nm_splitter_finish(sp);
+    const struct nm_section *noisy = nm_splitter_find(sp, "noisy");
+    CHECK_INT(noisy->state, NM_SECTION_DONE);
+    CHECK_INT(noisy->err.len, 1000);
+    CHECK(noisy->err_truncated);
+    if (mode == MODE_CAPTURED)
+        CHECK(noisy->err_total > NM_PROBE_MAX_OUTPUT && noisy->err_total <= NM_PROBE_MAX_OUTPUT + 2);
+    else
+        CHECK(noisy->err_total == 12582912);
+    if (!(noisy->err_total > NM_PROBE_MAX_OUTPUT && noisy->err_total <= 12582912))
+        fprintf(stderr, "noisy stderr: %llu bytes\n", (unsigned long long)noisy->err_total);
+    nm_splitter_destroy(sp);
+    run_finish(&r);
+    nm_buf_finish(&script);
+
     /* Host cap: 64 KiB in total while a probe writes 10 MiB.  Reading stops,
      * the shell is killed, and the sections after it are MISSING. */
     struct nm_probe_spec q[] = {
