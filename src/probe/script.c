@@ -131,11 +131,11 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * subshell it forks anyway, so this costs no extra process) and its stderr
  * goes to a private scratch file ($nm_ef) whose bytes are captured (read
  * by dd(1), to one byte past the largest cap) and framed only when the
- * probe wrote to it.  Frames then wait in nm_eo (and
- * the stderr ones in nm_es) until a second has passed since the last write
- * or, for the first, since the script began (read from /proc/uptime by the
- * shell itself; where that file is missing, every probe is sent as it
- * ends), so a fast host sends its whole output in one write per stream.  The price: a probe that
+ * probe wrote to it.  Frames then wait in nm_eo (the stderr ones in nm_es)
+ * until a second has passed since the last write or, for the first, since
+ * the script began (read from /proc/uptime by the shell itself; where that
+ * file is missing, every probe is sent as it ends), so a fast host sends
+ * its whole output in one write per stream.  The price: a probe that
  * hangs so hard that timeout(1) cannot end it (a dead NFS mount) takes with
  * it its own output and that of the probes that ended in the second before
  * it; everything older is already sent.  Sending the whole output at the

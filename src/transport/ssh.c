@@ -367,8 +367,8 @@ static LIBSSH2_SEND_FUNC(guarded_send)
     /* Every packet on the session's own socket is held (MSG_MORE) until
      * the session waits for the host (push()): packets libssh2 sends back
      * to back (NEWKEYS and the service request, the script and its EOF,
-     * the close and the goodbye, which the FIN then joins) leave in one
-     * segment, and the host wakes once for them.  Not the agent's socket. */
+     * the goodbye and the FIN that close() adds) leave in one segment, and
+     * the host wakes once for them.  Not the agent's socket. */
     bool own = socket == c->fd;
     ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL | (own ? MSG_MORE : 0));
     if (n > 0 && own)

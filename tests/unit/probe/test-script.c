@@ -817,7 +817,8 @@ static void test_real_caps(enum out_mode mode)
     CHECK_INT(noisy->err.len, 1000);
     CHECK(noisy->err_truncated);
     if (mode == MODE_CAPTURED)
-        CHECK(noisy->err_total > NM_PROBE_MAX_OUTPUT && noisy->err_total <= NM_PROBE_MAX_OUTPUT + 2);
+        CHECK(noisy->err_total > NM_PROBE_MAX_OUTPUT &&
+              noisy->err_total <= NM_PROBE_MAX_OUTPUT + 2);
     else
         CHECK(noisy->err_total == 12582912);
     if (!(noisy->err_total > NM_PROBE_MAX_OUTPUT && noisy->err_total <= 12582912))
