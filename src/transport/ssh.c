@@ -428,8 +428,8 @@ static int wait_socket(struct conn *c, int64_t deadline)
      * state is other threads' too: not read here (its sends never block). */
     for (struct conn *k = c; k; k = k->outer) {
         root = k;
-        if (!k->outer)
-            push(k);
+        if (!k->outer && !k->shared)
+            push(k); /* a shared connection's sends are never held */
         if (k->shared && k != c)
             continue;
         int dir = k->session ? libssh2_session_block_directions(k->session) : 0;

@@ -68,9 +68,9 @@ jq -e '.hosts[0].findings[] | select(.check == "big" and .subject == "ok-from-dr
     ok "the probe behind the 40 KB script ran and was judged" ||
     not_ok "no finding from the big probe"
 
-# The sends that carry the script (over 1 000 bytes), in order: "TIME FLAG
+# The sends that carry the script (over 1 000 bytes), in order: "TIME
 # BYTES"; the script is split by the window, so there are at least two.
-awk '/sendto\(/ && $NF + 0 > 1000 { split($2, t, ":"); print t[1] * 3600 + t[2] * 60 + t[3], (/MSG_MORE/ ? "more" : "-"), $NF + 0 }' \
+awk '/sendto\(/ && $NF + 0 > 1000 { split($2, t, ":"); print t[1] * 3600 + t[2] * 60 + t[3], $NF + 0 }' \
     "$DIR/send.log" >"$DIR/parts"
 parts=$(wc -l <"$DIR/parts")
 gap=$(awk 'NR == 1 {a = $1} {b = $1} END {printf "%d", (b - a) * 1000}' "$DIR/parts")
