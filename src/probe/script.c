@@ -135,7 +135,8 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * until a second has passed since the last write or, for the first, since
  * the script began (read from /proc/uptime by the shell itself; where that
  * file is missing, every probe is sent as it ends), so a fast host sends
- * its whole output in one write per stream.  The price: a probe that
+ * its whole output in one write per stream (nm_put: bash needs cat(1) for
+ * that, see nm_cat).  The price: a probe that
  * hangs so hard that timeout(1) cannot end it (a dead NFS mount) takes with
  * it its own output and that of the probes that ended in the second before
  * it; everything older is already sent.  Sending the whole output at the
@@ -150,6 +151,19 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
  * end cleanly.
  */
 static const char script_probe_fn[] =
+    "nm_put() {\n"
+    "    [ -n \"$1\" ] || return 0\n"
+    "    if [ -n \"$nm_cat\" ] && [ ${#1} -gt 4000 ]; then\n"
+    "        case $1 in *\"\n"
+    "\")\n"
+    "            { cat <<nm_EOF\n"
+    "${1%?}\n"
+    "nm_EOF\n"
+    "            } 2>/dev/null && return 0 ;;\n"
+    "        esac\n"
+    "    fi\n"
+    "    printf '%s' \"$1\"\n"
+    "}\n"
     "nm_probe() {\n"
     "    nm_id=$1 nm_nr=$2 nm_t=$3 nm_raw=$4\n"
     "    shift 4\n"
@@ -186,11 +200,15 @@ static const char script_probe_fn[] =
     "\"\n"
     "        nm_o=\n"
     "    else\n"
-    "        printf '%s%s B %s\\n' \"$nm_eo\" \"$nm_m\" \"$nm_id\"\n"
+    "        nm_eo=\"$nm_eo$nm_m B $nm_id\n"
+    "\"\n"
+    "        nm_put \"$nm_eo\"\n"
     "        if [ -n \"$nm_ef\" ]; then\n"
     "            if [ \"$nm_nr\" = 2 ]; then \"$@\" 9>&1 2>\"$nm_ef\"; else \"$@\" 2>\"$nm_ef\"; fi\n"
     "        else\n"
-    "            printf '%s%s B %s\\n' \"$nm_ee\" \"$nm_m\" \"$nm_id\" >&2\n"
+    "            nm_ee=\"$nm_ee$nm_m B $nm_id\n"
+    "\"\n"
+    "            nm_put \"$nm_ee\" >&2\n"
     "            if [ \"$nm_nr\" = 2 ]; then \"$@\" 9>&1; else \"$@\"; fi\n"
     "        fi\n"
     "        nm_rc=$?\n"
@@ -218,8 +236,8 @@ static const char script_probe_fn[] =
     "        [ $((nm_up - nm_last)) -lt 1 ] && return 0\n"
     "        nm_last=$nm_up\n"
     "    fi\n"
-    "    printf '%s' \"$nm_eo\"\n"
-    "    [ -n \"$nm_es\" ] && printf '%s' \"$nm_es\" >&2\n"
+    "    nm_put \"$nm_eo\"\n"
+    "    nm_put \"$nm_es\" >&2\n"
     "    nm_eo= nm_es=\n"
     "}\n";
 
@@ -282,6 +300,13 @@ static const char script_preamble[] =
      * deadline leaves nothing behind; elsewhere it is removed at the end.
      * No trap: a shell with traps set forks once more for every command. */
     "nm_ef= nm_en= nm_up= nm_last=0 nm_es=\n"
+    /* bash line-buffers its stdout: a long printf ends in one write, one
+     * packet, per line.  nm_put sends long held output through cat(1)
+     * there instead (one fork per flush, a few per host).  The check
+     * itself writes through the buffer once (to /dev/null), which makes
+     * bash's short printfs one write each as well. */
+    "nm_cat=\n"
+    "[ -n \"${BASH_VERSION-}\" ] && command -v cat >/dev/null 2>&1 && nm_cat=1\n"
     "[ -r /proc/uptime ] && read nm_up nm_x </proc/uptime && nm_last=${nm_up%.*}\n"
     "if nm_en=$(mktemp \"${TMPDIR:-/tmp}/nearmiss.XXXXXXXX\" 2>/dev/null) && [ -f \"$nm_en\" ]; then\n"
     "    nm_ef=$nm_en\n"
@@ -334,8 +359,8 @@ static const char script_timeout_probe[] =
     "if [ -n \"$nm_to\" ] && ! \"$nm_to\" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi\n"
     "NM_TO=$nm_to; export NM_TO\n";
 
-static const char script_tail[] = "printf '%s' \"$nm_eo\"\n"
-                                  "printf '%s' \"$nm_es$nm_ee\" >&2\n"
+static const char script_tail[] = "nm_put \"$nm_eo\"\n"
+                                  "nm_put \"$nm_es$nm_ee\" >&2\n"
                                   "[ -n \"$nm_en\" ] && rm -f \"$nm_en\"\n"
                                   "}\n"
                                   "nm_main </dev/null\n"

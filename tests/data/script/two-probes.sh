@@ -1,4 +1,17 @@
 # nearmiss probe script
+nm_put() {
+    [ -n "$1" ] || return 0
+    if [ -n "$nm_cat" ] && [ ${#1} -gt 4000 ]; then
+        case $1 in *"
+")
+            { cat <<nm_EOF
+${1%?}
+nm_EOF
+            } 2>/dev/null && return 0 ;;
+        esac
+    fi
+    printf '%s' "$1"
+}
 nm_probe() {
     nm_id=$1 nm_nr=$2 nm_t=$3 nm_raw=$4
     shift 4
@@ -35,11 +48,15 @@ $nm_m E $nm_id $nm_rc
 "
         nm_o=
     else
-        printf '%s%s B %s\n' "$nm_eo" "$nm_m" "$nm_id"
+        nm_eo="$nm_eo$nm_m B $nm_id
+"
+        nm_put "$nm_eo"
         if [ -n "$nm_ef" ]; then
             if [ "$nm_nr" = 2 ]; then "$@" 9>&1 2>"$nm_ef"; else "$@" 2>"$nm_ef"; fi
         else
-            printf '%s%s B %s\n' "$nm_ee" "$nm_m" "$nm_id" >&2
+            nm_ee="$nm_ee$nm_m B $nm_id
+"
+            nm_put "$nm_ee" >&2
             if [ "$nm_nr" = 2 ]; then "$@" 9>&1; else "$@"; fi
         fi
         nm_rc=$?
@@ -67,8 +84,8 @@ $nm_m E $nm_id
         [ $((nm_up - nm_last)) -lt 1 ] && return 0
         nm_last=$nm_up
     fi
-    printf '%s' "$nm_eo"
-    [ -n "$nm_es" ] && printf '%s' "$nm_es" >&2
+    nm_put "$nm_eo"
+    nm_put "$nm_es" >&2
     nm_eo= nm_es=
 }
 nm_main() {
@@ -83,6 +100,8 @@ nm_to=
 nm_eo=
 nm_ee=
 nm_ef= nm_en= nm_up= nm_last=0 nm_es=
+nm_cat=
+[ -n "${BASH_VERSION-}" ] && command -v cat >/dev/null 2>&1 && nm_cat=1
 [ -r /proc/uptime ] && read nm_up nm_x </proc/uptime && nm_last=${nm_up%.*}
 if nm_en=$(mktemp "${TMPDIR:-/tmp}/nearmiss.XXXXXXXX" 2>/dev/null) && [ -f "$nm_en" ]; then
     nm_ef=$nm_en
@@ -120,8 +139,8 @@ if [ -n "$nm_to" ] && ! "$nm_to" -k 1 5 true >/dev/null 2>&1; then nm_to=; fi
 NM_TO=$nm_to; export NM_TO
 nm_probe 'os-release' 0 10 0 'cat /etc/os-release'
 nm_probe 'shadow-perms' 1 0 0 'stat -c '\''%a %U'\'' /etc/shadow'
-printf '%s' "$nm_eo"
-printf '%s' "$nm_es$nm_ee" >&2
+nm_put "$nm_eo"
+nm_put "$nm_es$nm_ee" >&2
 [ -n "$nm_en" ] && rm -f "$nm_en"
 }
 nm_main </dev/null
