@@ -76,10 +76,12 @@ parts=$(wc -l <"$DIR/parts")
 gap=$(awk 'NR == 1 {a = $1} {b = $1} END {printf "%d", (b - a) * 1000}' "$DIR/parts")
 [[ $parts -ge 2 ]] && ok "the script went out in $parts parts (the window is smaller than it)" ||
     not_ok "the script went out in $parts part(s): Dropbear's window did not split it"
+# That no part is held 200 ms is checked by what the scan did, not by the
+# clock: a wait that begins with a send held back is what would stall (on
+# a loaded machine the parts can leave 100 ms apart with nothing held).
 groups=$(nm_send_groups "$DIR/send.log")
 [[ $groups == *held_waits=0 ]] &&
     ok "every part was pushed before the scan waited for the window ($groups)" ||
     not_ok "a wait began with a part held back ($groups)"
-((gap < 150)) && ok "the parts left $gap ms apart (no 200 ms hold for a full window)" ||
-    not_ok "the parts left $gap ms apart: the window's part was held"
+echo "# the parts left $gap ms apart"
 nm_finish
