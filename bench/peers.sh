@@ -101,9 +101,18 @@ run_one() {
         >"$DIR/last.out" 2>&1 || :
     sleep 1 # the sessions' sshd reaped by their listeners
     t1=$(server_ticks)
-    read -r wall user sys rss <"$DIR/time"
+    # time(1) puts "Command exited with non-zero status N" before its line.
+    read -r wall user sys rss < <(tail -n 1 "$DIR/time")
+    local ok
+    ok=$(${OKFNS[k]})
     echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') $rss \
-$(awk -v a="$t0" -v b="$t1" -v t="$TICK" 'BEGIN {print (b - a) / t}') $(${OKFNS[k]})" >>"$DIR/runs.$k"
+$(awk -v a="$t0" -v b="$t1" -v t="$TICK" 'BEGIN {print (b - a) / t}') ${ok:-0}" >>"$DIR/runs.$k"
+    # A run that did not reach every host is not counted; the first one's
+    # reason is kept for the results (printable characters only).
+    if [[ ${ok:-0} != "$N" && ! -s $DIR/fail.$k ]]; then
+        { head -n 1 "$DIR/time"; grep -m 1 -iE 'error|fail|unreachable|denied|refused' "$DIR/last.out"; } |
+            tr -cd '[:print:]\n' | cut -c 1-200 | paste -sd ';' >"$DIR/fail.$k"
+    fi
 }
 
 NAMES=(nearmiss) RUNNERS=(run_nearmiss) OKFNS=(ok_nearmiss)
@@ -137,15 +146,27 @@ for ((r = 0; r <= RUNS; r++)); do
     done
 done
 : >"$DIR/results"
+# Only runs that reached all N hosts count: a tool that failed some hosts
+# did less work, and its figures would flatter it.
+: >"$DIR/failed"
 for ((k = 0; k < T; k++)); do
+    awk -v n="$N" '$5 == n' "$DIR/runs.$k" >"$DIR/good.$k"
+    good=$(wc -l <"$DIR/good.$k")
+    if ((good == 0)); then
+        echo "${NAMES[k]}: no round reached all $N hosts ($(awk '{print $5}' "$DIR/runs.$k" | paste -sd ' ') hosts); first failure: $(cat "$DIR/fail.$k" 2>/dev/null)" >>"$DIR/failed"
+        continue
+    fi
+    ((good < RUNS)) && echo "${NAMES[k]}: $((RUNS - good)) of $RUNS rounds did not reach all $N hosts and are not counted; first failure: $(cat "$DIR/fail.$k" 2>/dev/null)" >>"$DIR/failed"
     out=${NAMES[k]}
-    for col in 1 2 3 4 5; do out+=" $(awk -v c="$col" '{print $c}' "$DIR/runs.$k" | median)"; done
+    for col in 1 2 3 4 5; do out+=" $(awk -v c="$col" '{print $c}' "$DIR/good.$k" | median)"; done
     echo "$out" >>"$DIR/results"
 done
-# "NAME ratio min max": nearmiss's client CPU over the tool's, round by round.
+# "NAME ratio min max": nearmiss's client CPU over the tool's, round by
+# round, in the rounds where both reached every host.
 : >"$DIR/ratios"
 for ((k = 1; k < T; k++)); do
-    paste -d' ' "$DIR/runs.0" "$DIR/runs.$k" | awk '{print $2 / $7}' >"$DIR/r"
+    paste -d' ' "$DIR/runs.0" "$DIR/runs.$k" | awk -v n="$N" '$5 == n && $10 == n {print $2 / $7}' >"$DIR/r"
+    [[ -s $DIR/r ]] || continue
     echo "$(median <"$DIR/r") $(sort -g "$DIR/r" | head -1) $(sort -g "$DIR/r" | tail -1) ${NAMES[k]}" >>"$DIR/ratios"
 done
 
@@ -193,6 +214,7 @@ if [[ -f $OUT ]]; then awk -v k="$KEEP" '$0 == k {on = 1} on' "$OUT" >"$DIR/kept
         awk -v n="$name" -v c="$ratio" -v lo="$lo" -v hi="$hi" 'BEGIN { printf "- nearmiss / %s: %.3f (%.3f-%.3f)\n", n, c, lo, hi }'
     done <"$DIR/ratios"
     for m in "${MISSING[@]}"; do echo "- not measured: $m"; done
+    while read -r f; do echo "- not counted: $f"; done <"$DIR/failed"
     if [[ -s $DIR/kept ]]; then echo; cat "$DIR/kept"; fi
 } >"$OUT"
 cat "$OUT"

@@ -153,8 +153,8 @@ int nm_marker_generate(char marker[NM_MARKER_LEN + 1])
 static const char script_probe_fn[] =
     "nm_put() {\n"
     "    [ -n \"$1\" ] || return 0\n"
-    "    if [ -n \"$nm_cat\" ] && [ ${#1} -gt 4000 ]; then\n"
-    "        case $1 in *\"\n"
+    "    if [ -n \"$nm_cat\" ]; then\n"
+    "        case $1 in $nm_q*\"\n"
     "\")\n"
     "            { cat <<nm_EOF\n"
     "${1%?}\n"
@@ -301,12 +301,20 @@ static const char script_preamble[] =
      * No trap: a shell with traps set forks once more for every command. */
     "nm_ef= nm_en= nm_up= nm_last=0 nm_es=\n"
     /* bash line-buffers its stdout: a long printf ends in one write, one
-     * packet, per line.  nm_put sends long held output through cat(1)
-     * there instead (one fork per flush, a few per host).  The check
-     * itself writes through the buffer once (to /dev/null), which makes
-     * bash's short printfs one write each as well. */
-    "nm_cat=\n"
-    "[ -n \"${BASH_VERSION-}\" ] && command -v cat >/dev/null 2>&1 && nm_cat=1\n"
+     * packet, per line.  nm_put sends held output of 4096 bytes or more
+     * (it begins with $nm_q: 4096 times '?') through cat(1) there instead,
+     * one fork per flush, a few per host.  The check itself writes through
+     * the buffer once (to /dev/null), which makes bash's short printfs one
+     * write each as well.  No length expansion (dollar, brace, hash): tools
+     * that template a command they pass on (Ansible's raw) read that as the
+     * start of a comment and refuse the whole script. */
+    "nm_cat= nm_q=\n"
+    "if [ -n \"${BASH_VERSION-}\" ] && command -v cat >/dev/null 2>&1; then\n"
+    "    nm_cat=1 nm_q='?'\n"
+    "    nm_q=$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q\n"
+    "    nm_q=$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q\n"
+    "    nm_q=$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q\n"
+    "fi\n"
     "[ -r /proc/uptime ] && read nm_up nm_x </proc/uptime && nm_last=${nm_up%.*}\n"
     "if nm_en=$(mktemp \"${TMPDIR:-/tmp}/nearmiss.XXXXXXXX\" 2>/dev/null) && [ -f \"$nm_en\" ]; then\n"
     "    nm_ef=$nm_en\n"

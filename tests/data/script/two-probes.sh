@@ -1,8 +1,8 @@
 # nearmiss probe script
 nm_put() {
     [ -n "$1" ] || return 0
-    if [ -n "$nm_cat" ] && [ ${#1} -gt 4000 ]; then
-        case $1 in *"
+    if [ -n "$nm_cat" ]; then
+        case $1 in $nm_q*"
 ")
             { cat <<nm_EOF
 ${1%?}
@@ -100,8 +100,13 @@ nm_to=
 nm_eo=
 nm_ee=
 nm_ef= nm_en= nm_up= nm_last=0 nm_es=
-nm_cat=
-[ -n "${BASH_VERSION-}" ] && command -v cat >/dev/null 2>&1 && nm_cat=1
+nm_cat= nm_q=
+if [ -n "${BASH_VERSION-}" ] && command -v cat >/dev/null 2>&1; then
+    nm_cat=1 nm_q='?'
+    nm_q=$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q
+    nm_q=$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q
+    nm_q=$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q$nm_q
+fi
 [ -r /proc/uptime ] && read nm_up nm_x </proc/uptime && nm_last=${nm_up%.*}
 if nm_en=$(mktemp "${TMPDIR:-/tmp}/nearmiss.XXXXXXXX" 2>/dev/null) && [ -f "$nm_en" ]; then
     nm_ef=$nm_en

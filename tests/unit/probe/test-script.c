@@ -474,6 +474,16 @@ static void test_build_golden(void)
         fprintf(stderr, "script differs from data/script/two-probes.sh:\n%s", out.data);
     free(want);
 
+    /* The script's own text opens no template tag: a tool that templates
+     * a command before passing it on (Ansible's raw module) refuses a
+     * script with an unbalanced one, as bash's length expansion reads. */
+    static const char *const tags[] = {"{{", "{%", "{#"};
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+        CHECK(strstr(out.data, tags[i]) == NULL);
+        if (strstr(out.data, tags[i]))
+            fprintf(stderr, "the script contains \"%s\"\n", tags[i]);
+    }
+
     /* Without root or timeout probes, neither sudo nor timeout(1) is run. */
     nm_buf_reset(&out);
     p[1].needs_root = false;
