@@ -17,7 +17,9 @@
 # (bench/release-build.sh builds it in build-release/), or NM_BENCH_BIN.
 # Needs root (the fleet's namespaces) and `scripts/deps.sh --bench` (pssh,
 # ansible-core).
-# A peer that is not installed is left out and the file says so. Whatever
+# A peer that is not installed is left out and the file says so. A run
+# that did not reach all N hosts is not counted (it did less work); a tool
+# with no full round is listed with its first failure. Whatever
 # follows the line "<!-- notes below are kept by bench/peers.sh -->" in an
 # existing results file is carried over.
 set -euo pipefail
