@@ -154,11 +154,12 @@ done
 for ((k = 0; k < T; k++)); do
     awk -v n="$N" '$5 == n' "$DIR/runs.$k" >"$DIR/good.$k"
     good=$(wc -l <"$DIR/good.$k")
+    first="first failure: $(cat "$DIR/fail.$k" 2>/dev/null)"
     if ((good == 0)); then
-        echo "${NAMES[k]}: no round reached all $N hosts ($(awk '{print $5}' "$DIR/runs.$k" | paste -sd ' ') hosts); first failure: $(cat "$DIR/fail.$k" 2>/dev/null)" >>"$DIR/failed"
+        echo "${NAMES[k]}: no round reached all $N hosts ($(awk '{print $5}' "$DIR/runs.$k" | paste -sd ' ') hosts); $first" >>"$DIR/failed"
         continue
     fi
-    ((good < RUNS)) && echo "${NAMES[k]}: $((RUNS - good)) of $RUNS rounds did not reach all $N hosts and are not counted; first failure: $(cat "$DIR/fail.$k" 2>/dev/null)" >>"$DIR/failed"
+    ((good < RUNS)) && echo "${NAMES[k]}: $((RUNS - good)) of $RUNS rounds did not reach all $N hosts and are not counted; $first" >>"$DIR/failed"
     out=${NAMES[k]}
     for col in 1 2 3 4 5; do out+=" $(awk -v c="$col" '{print $c}' "$DIR/good.$k" | median)"; done
     echo "$out" >>"$DIR/results"

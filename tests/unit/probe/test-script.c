@@ -226,13 +226,6 @@ static void run_finish(struct run *r)
 }
 
 /*
- * Starts argv with the script on stdin and reads stdout and stderr with
- * poll(), as the transport will.  With live set, every read is fed to it at
- * once (in random 1..maxchunk pieces when maxchunk > 0) and reading stops at
- * NM_ERR_TOOBIG.  The child gets its own process group so it and whatever it
- * started can be killed together.
- */
-/*
  * With packet_pipes set, stdout and stderr are packet-mode pipes (O_DIRECT):
  * each write the host makes is read on its own (cut in PIPE_BUF pieces), so
  * r->reads counts the host's writes exactly instead of what a slow reader
@@ -240,6 +233,13 @@ static void run_finish(struct run *r)
  */
 static bool packet_pipes;
 
+/*
+ * Starts argv with the script on stdin and reads stdout and stderr with
+ * poll(), as the transport will.  With live set, every read is fed to it at
+ * once (in random 1..maxchunk pieces when maxchunk > 0) and reading stops at
+ * NM_ERR_TOOBIG.  The child gets its own process group so it and whatever it
+ * started can be killed together.
+ */
 static int run_script(char *const argv[], bool drop_root, const struct nm_buf *script,
                       struct nm_splitter *live, unsigned maxchunk, struct run *r)
 {
@@ -653,6 +653,13 @@ static long uptime_seconds(void)
     return up < 0 ? -1 : (long)up;
 }
 
+/* How many whole seconds of uptime a run lived through (each may add one
+ * flush to each stream); 0 when uptime could not be read. */
+static unsigned seconds_crossed(long up0, long up1)
+{
+    return up0 >= 0 && up1 >= up0 ? (unsigned)(up1 - up0) : 0;
+}
+
 static void test_real_shells(void)
 {
     char marker[NM_MARKER_LEN + 1];
@@ -699,7 +706,7 @@ static void test_real_shells(void)
              * boundaries crossed (without per-probe capture there would be
              * a write or more per probe, 14 or more, in far less time). */
             CHECK(up0 >= 0 && up1 >= up0);
-            unsigned crossed = up0 >= 0 && up1 >= up0 ? (unsigned)(up1 - up0) : 0;
+            unsigned crossed = seconds_crossed(up0, up1);
             printf("%s: %u reads of stdout, %u of stderr, %u second(s) crossed\n", label,
                    r.reads[0], r.reads[1], crossed);
             if (mode == MODE_CAPTURED) {
@@ -774,7 +781,7 @@ static void test_real_big_output(void)
         long up1 = uptime_seconds();
         CHECK(!r.timed_out);
         CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
-        unsigned crossed = up0 >= 0 && up1 >= up0 ? (unsigned)(up1 - up0) : 0;
+        unsigned crossed = seconds_crossed(up0, up1);
         size_t out_packets = (r.out.len + PIPE_BUF - 1) / PIPE_BUF;
         size_t err_packets = (r.err.len + PIPE_BUF - 1) / PIPE_BUF;
         printf("%s %s, big output: %zu bytes in %u writes of stdout (%zu packets whole), "
