@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "nearmiss/certdesc.h"
+#include "nearmiss/digest.h"
 #include "nearmiss/time.h"
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
@@ -152,7 +153,7 @@ static const char *key_type_name(const EVP_PKEY *pk)
 int nm_cert_sha256(const X509 *x, unsigned char md[NM_CERT_SHA256_LEN])
 {
     unsigned int n = 0;
-    if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != NM_CERT_SHA256_LEN)
+    if (X509_digest(x, nm_sha256_md(), md, &n) != 1 || n != NM_CERT_SHA256_LEN)
         return NM_ERR_PARSE;
     return 0;
 }

@@ -1,14 +1,31 @@
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "nearmiss/digest.h"
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
+const EVP_MD *nm_sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md)
+        abort(); /* only when out of memory: the default provider is built in */
+    return sha256_md;
+}
+
 void nm_sha256(const void *data, size_t len, unsigned char out[NM_SHA256_LEN])
 {
     unsigned int n = 0;
     /* EVP_Digest only fails on allocation failure, which nm_x* treat as fatal too. */
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != NM_SHA256_LEN)
+    if (EVP_Digest(data, len, out, &n, nm_sha256_md(), NULL) != 1 || n != NM_SHA256_LEN)
         abort();
 }
 

@@ -517,7 +517,7 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
         json_t *key = jpath_unescaped(t[1], true);
         json_t *opts = mount_options(t[3], &rw);
         classify(t[2], t[0], &pseudo, &network);
-        json_object_set_new(it, "subject", json_copy(mnt));
+        json_object_set_new(it, "subject", json_incref(mnt)); /* strings are never changed in place */
         json_object_set_new(it, "mount", mnt);
         json_object_set_new(it, "device", jpath_unescaped(t[0], false));
         json_object_set_new(it, "fstype", nm_span_json(t[2], MAX_NAME_BYTES));

@@ -46,6 +46,7 @@
 
 #include "parsers/cursor.h"
 #include "nearmiss/certdesc.h"
+#include "nearmiss/digest.h"
 #include "nearmiss/utf8.h"
 #include "nearmiss/util.h"
 #include "parsers/builtin.h"
@@ -197,7 +198,7 @@ struct file_rec {
 
 struct xstate {
     int64_t now;
-    EVP_MD *sha256; /* fetched once per parse */
+    const EVP_MD *sha256; /* fetched once per process (nm_sha256_md) */
     json_t *items;
     struct htab by_sha;      /* sha256 -> index in items */
     struct htab decoded;     /* sha256 of every certificate decoded so far */
@@ -883,11 +884,7 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     if (r < 0)
         return r;
     s.items = json_array();
-    s.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-    if (!s.sha256) {
-        json_decref(s.items);
-        return nm_diag_set(d, NM_ERR_NOMEM, "parser x509_files: SHA-256 unavailable");
-    }
+    s.sha256 = nm_sha256_md();
 
     const char *p = data, *end = data + len;
     while (p < end) {
@@ -935,7 +932,6 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     htab_finish(&s.by_sha);
     htab_finish(&s.by_realpath);
     htab_finish(&s.decoded);
-    EVP_MD_free(s.sha256);
     *ret_items = s.items;
     return 0;
 }

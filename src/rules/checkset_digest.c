@@ -21,7 +21,7 @@ void nm_checkset_digest(const struct nm_checkset *cs, char out[65])
     /* Id order, not file order: renaming a file changes nothing judged. */
     const struct nm_check **v = calloc(cs->n_checks ? cs->n_checks : 1, sizeof *v);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!v || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+    if (!v || !ctx || EVP_DigestInit_ex(ctx, nm_sha256_md(), NULL) != 1)
         abort();
     for (size_t i = 0; i < cs->n_checks; i++)
         v[i] = &cs->checks[i];

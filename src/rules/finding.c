@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "nearmiss/digest.h"
 #include "nearmiss/finding.h"
 #include "nearmiss/util.h"
 
@@ -75,7 +76,7 @@ void nm_finding_fingerprint(const char *check, const char *host, const char *sub
     unsigned char md[32];
     unsigned int len = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(ctx, nm_sha256_md(), NULL);
     /* NUL separators: "a"+"bc" and "ab"+"c" must not collide. */
     EVP_DigestUpdate(ctx, check, strlen(check) + 1);
     EVP_DigestUpdate(ctx, host, strlen(host) + 1);

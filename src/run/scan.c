@@ -916,10 +916,14 @@ static void *worker(void *arg)
         if (!nm_view_host_ok(hj))
             atomic_fetch_add(&s->failed, 1);
         s->hosts[i] = spool_host(s, i, hj);
-        atomic_fetch_add(&s->done, 1);
-        pthread_mutex_lock(&s->mu);
-        pthread_cond_signal(&s->done_cv);
-        pthread_mutex_unlock(&s->mu);
+        size_t done = atomic_fetch_add(&s->done, 1) + 1;
+        /* The main thread waits for the last host, or shows progress: only
+         * then is it woken (one wakeup a run, not a context switch a host). */
+        if (done == s->inv->n_hosts || s->o->progress) {
+            pthread_mutex_lock(&s->mu);
+            pthread_cond_signal(&s->done_cv);
+            pthread_mutex_unlock(&s->mu);
+        }
     }
     return NULL;
 }

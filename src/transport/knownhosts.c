@@ -32,6 +32,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "nearmiss/digest.h"
 #include "nearmiss/knownhosts.h"
 #include "nearmiss/util.h"
 
@@ -185,7 +186,7 @@ int nm_hostkey_fingerprint(const unsigned char *blob, size_t bloblen, char *buf,
 
     if (!blob || !buf)
         return NM_ERR_INVAL;
-    if (EVP_Digest(blob, bloblen, md, &mdlen, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(blob, bloblen, md, &mdlen, nm_sha256_md(), NULL) != 1)
         return NM_ERR_INVAL;
     int n = EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen);
     while (n > 0 && b64[n - 1] == '=') /* ssh-keygen prints it unpadded */
