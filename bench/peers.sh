@@ -154,7 +154,7 @@ done
 for ((k = 0; k < T; k++)); do
     awk -v n="$N" '$5 == n' "$DIR/runs.$k" >"$DIR/good.$k"
     good=$(wc -l <"$DIR/good.$k")
-    first="first failure: $(cat "$DIR/fail.$k" 2>/dev/null)"
+    first="first failure: $(cat "$DIR/fail.$k" 2>/dev/null || :)" # no file: no failure
     if ((good == 0)); then
         echo "${NAMES[k]}: no round reached all $N hosts ($(awk '{print $5}' "$DIR/runs.$k" | paste -sd ' ') hosts); $first" >>"$DIR/failed"
         continue
