@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nearmiss/error.h"
 #include "nearmiss/util.h"
@@ -34,5 +35,25 @@ int nm_packed_json_append(struct nm_packed_json *p, const json_t *v, nm_diag *d)
 int nm_packed_json_get(const struct nm_packed_json *p, size_t i, json_t **ret, nm_diag *d);
 /* Hands back the buffers' unused room once nothing more is appended. */
 void nm_packed_json_shrink(struct nm_packed_json *p);
+
+/*
+ * Values that many trees hold alike, one tree each: decoded summaries share
+ * their statuses, findings and servers through it (jansson counts the
+ * references), which is only safe because nothing changes them afterwards.
+ * Equal means json_equal (object members in any order; 1 and 1.0 differ).
+ * Zero-initialised; nm_json_pool_finish drops what it holds.
+ */
+struct nm_json_pool {
+    struct nm_json_pooled {
+        uint64_t hash;
+        json_t *v; /* a reference the pool holds; NULL = empty slot */
+    } *slot;
+    size_t n, cap;
+};
+
+/* Takes v; gives back the value equal to it that the pool already holds (a
+ * new reference; v is released), or v itself, now held by the pool too. */
+json_t *nm_json_pool_share(struct nm_json_pool *p, json_t *v);
+void nm_json_pool_finish(struct nm_json_pool *p);
 
 #endif

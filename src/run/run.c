@@ -276,111 +276,6 @@ static int step_history_load(struct nm_run *run, nm_diag *d)
     return nm_history_enrich(run->history, &ctx, run->report, d);
 }
 
-/* Values many summaries hold alike, one tree each (see unpack_summaries):
- * an open-addressing table of values by a hash that equal values share. */
-struct value_pool {
-    struct pooled {
-        uint64_t hash;
-        json_t *v; /* a reference the pool holds; NULL = empty slot */
-    } *slot;
-    size_t n, cap; /* cap a power of two, at most half full */
-};
-
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    return h ^ (h >> 33);
-}
-
-static uint64_t bytes_hash(const char *p, size_t n, uint64_t h)
-{
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL; /* FNV-1a */
-    return h;
-}
-
-/* Equal values (json_equal) hash alike: an object's members are summed, as
- * json_equal ignores their order; the type is part of the hash, as json_equal
- * tells 1 from 1.0. */
-static uint64_t value_hash(const json_t *v)
-{
-    uint64_t h = 0xcbf29ce484222325ULL + (uint64_t)json_typeof(v);
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        uint64_t sum = 0;
-        for (void *it = json_object_iter((json_t *)v); it;
-             it = json_object_iter_next((json_t *)v, it)) {
-            const char *k = json_object_iter_key(it);
-            uint64_t kh = bytes_hash(k, json_object_iter_key_len(it), h);
-            sum += mix64(kh ^ value_hash(json_object_iter_value(it)));
-        }
-        return mix64(h + sum);
-    }
-    case JSON_ARRAY:
-        for (size_t i = 0; i < json_array_size(v); i++)
-            h = mix64(h ^ value_hash(json_array_get(v, i)));
-        return h;
-    case JSON_STRING:
-        return mix64(bytes_hash(json_string_value(v), json_string_length(v), h));
-    case JSON_INTEGER:
-        return mix64(h ^ (uint64_t)json_integer_value(v));
-    case JSON_REAL: {
-        double x = json_real_value(v);
-        uint64_t bits;
-        memcpy(&bits, &x, sizeof bits);
-        return mix64(h ^ bits);
-    }
-    default:
-        return mix64(h);
-    }
-}
-
-static void pool_grow(struct value_pool *p)
-{
-    struct value_pool g = {.cap = p->cap ? p->cap * 2 : 256};
-    g.slot = nm_xcalloc(g.cap, sizeof *g.slot);
-    for (size_t i = 0; i < p->cap; i++) {
-        if (!p->slot[i].v)
-            continue;
-        size_t j = p->slot[i].hash & (g.cap - 1);
-        while (g.slot[j].v)
-            j = (j + 1) & (g.cap - 1);
-        g.slot[j] = p->slot[i];
-    }
-    g.n = p->n;
-    free(p->slot);
-    *p = g;
-}
-
-static void pool_finish(struct value_pool *p)
-{
-    for (size_t i = 0; i < p->cap; i++)
-        json_decref(p->slot[i].v);
-    free(p->slot);
-}
-
-/* Takes v; gives back the value equal to it that the pool already holds (a
- * new reference), or v, now in the pool too. */
-static json_t *shared_value(struct value_pool *p, json_t *v)
-{
-    if (2 * (p->n + 1) > p->cap)
-        pool_grow(p);
-    uint64_t h = value_hash(v);
-    size_t j = h & (p->cap - 1);
-    for (; p->slot[j].v; j = (j + 1) & (p->cap - 1)) {
-        if (p->slot[j].hash == h && json_equal(p->slot[j].v, v)) {
-            json_decref(v);
-            return json_incref(p->slot[j].v);
-        }
-    }
-    p->slot[j] = (struct pooled){h, json_incref(v)};
-    p->n++;
-    return v;
-}
-
 /*
  * report["hosts"]: the summaries of a spooled run, decoded from their
  * packed text.  As trees they cost some 6 KiB a host, mostly in values
@@ -392,7 +287,7 @@ static json_t *shared_value(struct value_pool *p, json_t *v)
 static int unpack_summaries(struct nm_run *run, nm_diag *d)
 {
     json_t *sums = json_array();
-    struct value_pool pool = {0};
+    struct nm_json_pool pool = {0};
     int r = 0;
     for (size_t i = 0; i < run->sums.n; i++) {
         json_t *sum = NULL;
@@ -407,12 +302,12 @@ static int unpack_summaries(struct nm_run *run, nm_diag *d)
             size_t k;
             json_t *f;
             json_array_foreach (strcmp(key, "findings") == 0 ? v : NULL, k, f)
-                json_array_set_new(v, k, shared_value(&pool, json_incref(f)));
-            json_object_iter_set_new(sum, it, shared_value(&pool, json_incref(v)));
+                json_array_set_new(v, k, nm_json_pool_share(&pool, json_incref(f)));
+            json_object_iter_set_new(sum, it, nm_json_pool_share(&pool, json_incref(v)));
         }
         json_array_append_new(sums, sum);
     }
-    pool_finish(&pool);
+    nm_json_pool_finish(&pool);
     if (r == 0)
         json_object_set_new(run->report, "hosts", sums);
     else

@@ -4,7 +4,9 @@
  * numbers, reals needing all 17 digits, integers beyond 2^53, strings with
  * NUL bytes and non-ASCII text), before and after the buffers are shrunk; a
  * value that cannot be appended leaves the list as it was; an index past
- * the end is refused.
+ * the end is refused.  The value pool gives back one tree for values that
+ * are json_equal (objects in any member order) and keeps apart values that
+ * are not (1, 1.0 and "1"; arrays in another order), past its growth.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,6 +29,48 @@ static json_t *sample(int i)
     json_object_set_new(v, "zero", json_real(0.1 + 0.2));
     json_object_set_new(v, "order", json_pack("{s:i, s:i, s:i}", "z", n, "a", 2, "m", 3));
     return v;
+}
+
+static void check_pool(void)
+{
+    struct nm_json_pool pool = {0};
+    json_t *a = nm_json_pool_share(&pool, json_pack("{s:s, s:[i, i]}", "sev", "high", "l", 1, 2));
+    json_t *b = nm_json_pool_share(&pool, json_pack("{s:[i, i], s:s}", "l", 1, 2, "sev", "high"));
+    CHECK(a == b); /* the same tree: member order does not matter */
+    json_t *c = nm_json_pool_share(&pool, json_pack("{s:s, s:[i, i]}", "sev", "high", "l", 2, 1));
+    CHECK(c != a); /* array order does */
+    json_t *one[3] = {nm_json_pool_share(&pool, json_integer(1)),
+                      nm_json_pool_share(&pool, json_real(1.0)),
+                      nm_json_pool_share(&pool, json_string("1"))};
+    CHECK(one[0] != one[1] && one[1] != one[2] && one[0] != one[2]);
+    CHECK(json_is_integer(one[0]) && json_is_real(one[1]) && json_is_string(one[2]));
+    /* Strings with a NUL byte are told apart by their whole length. */
+    json_t *n1 = nm_json_pool_share(&pool, json_stringn("a\0b", 3));
+    json_t *n2 = nm_json_pool_share(&pool, json_stringn("a\0c", 3));
+    CHECK(n1 != n2);
+    /* Many values, through several growths: each found again, none merged. */
+    enum { M = 2000 };
+    json_t *first[M];
+    for (int i = 0; i < M; i++)
+        first[i] = nm_json_pool_share(&pool, json_pack("{s:i, s:s}", "i", i, "s", "x"));
+    for (int i = 0; i < M; i++) {
+        json_t *again = nm_json_pool_share(&pool, json_pack("{s:s, s:i}", "s", "x", "i", i));
+        CHECK(again == first[i]);
+        CHECK_INT(json_integer_value(json_object_get(again, "i")), i);
+        json_decref(again);
+    }
+    CHECK(pool.n == (size_t)M + 7);
+    for (int i = 0; i < M; i++)
+        json_decref(first[i]);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    for (int i = 0; i < 3; i++)
+        json_decref(one[i]);
+    json_decref(n1);
+    json_decref(n2);
+    nm_json_pool_finish(&pool);
+    nm_json_pool_finish(NULL);
 }
 
 static char *dump(const json_t *v)
@@ -94,5 +138,6 @@ int main(void)
     nm_packed_json_finish(&p);
     nm_packed_json_finish(&p);
     nm_packed_json_finish(NULL);
+    check_pool();
     return test_result();
 }
