@@ -198,7 +198,6 @@ struct file_rec {
 
 struct xstate {
     int64_t now;
-    const EVP_MD *sha256; /* fetched once per process (nm_sha256_md) */
     json_t *items;
     struct htab by_sha;      /* sha256 -> index in items */
     struct htab decoded;     /* sha256 of every certificate decoded so far */
@@ -507,7 +506,9 @@ static void take_der_cert(struct xstate *s, struct found *f, const unsigned char
     unsigned char md[NM_CERT_SHA256_LEN];
     size_t ext = der_extent(der, derlen), idx;
     size_t position = f->positions - 1;
-    bool hashed = ext && EVP_Digest(der, ext, md, NULL, s->sha256, NULL) == 1;
+    bool hashed = ext > 0;
+    if (hashed)
+        nm_sha256(der, ext, md);
     if (hashed && htab_get(&s->decoded, md, sizeof md, &idx)) {
         found_cert(f, NULL, md);
         return;
@@ -884,8 +885,6 @@ int nm_parse_x509_files(const char *data, size_t len, const json_t *options, jso
     if (r < 0)
         return r;
     s.items = json_array();
-    s.sha256 = nm_sha256_md();
-
     const char *p = data, *end = data + len;
     while (p < end) {
         /* Not nm_span_next_line: a header is exact bytes (a "\r" before

@@ -3,7 +3,6 @@
  * expanded from an item, and the fingerprint that stays the same from night
  * to night while the problem does.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,7 +72,7 @@ char *nm_template_expand(const char *tpl, const json_t *item, const json_t *extr
 
 void nm_finding_fingerprint(const char *check, const char *host, const char *subject, char out[65])
 {
-    unsigned char md[32];
+    unsigned char md[NM_SHA256_LEN];
     unsigned int len = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, nm_sha256_md(), NULL);
@@ -83,6 +82,5 @@ void nm_finding_fingerprint(const char *check, const char *host, const char *sub
     EVP_DigestUpdate(ctx, subject, strlen(subject));
     EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    nm_hex(md, sizeof md, out);
 }
