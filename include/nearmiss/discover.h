@@ -44,7 +44,9 @@ const char *nm_tls_discovery_name(enum nm_tls_discovery m);
 int nm_tls_discovery_parse(const char *s, enum nm_tls_discovery *ret);
 
 /* The probe's script for mode (not OFF); sni: the name to send and check
- * (the host's inventory name when it is a DNS name), or NULL. */
+ * (the host's inventory name when it is a DNS name), or NULL for the one
+ * the probe script exports as NM_SNI (nm_script_render), so that one
+ * script serves every host. */
 char *nm_discover_script(enum nm_tls_discovery mode, const char *sni);
 
 /*

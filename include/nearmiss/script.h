@@ -87,6 +87,25 @@ int nm_script_build(const struct nm_probe_spec *probes, size_t n, const char *ma
 int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const char *marker,
                          const struct nm_script_opts *opts, struct nm_buf *out, nm_diag *d);
 
+/*
+ * The script without what differs from host to host (its marker and the
+ * host's TLS name), built once for every host with the same probes and
+ * privilege choices; nm_script_build_opts is a build and a render.
+ */
+struct nm_script_template {
+    char *text;
+    size_t len;
+    size_t head_len; /* the host's part goes after text[0 .. head_len) */
+};
+int nm_script_template_build(const struct nm_probe_spec *probes, size_t n,
+                             const struct nm_script_opts *opts, struct nm_script_template *t,
+                             nm_diag *d);
+void nm_script_template_finish(struct nm_script_template *t);
+/* Appends the script for one host to out: the template with marker and
+ * tls_name (exported to the probes as NM_SNI; NULL = none) put in. */
+int nm_script_render(const struct nm_script_template *t, const char *marker, const char *tls_name,
+                     struct nm_buf *out, nm_diag *d);
+
 enum nm_section_state {
     NM_SECTION_MISSING = 0, /* never started (host died, cap hit, script broken) */
     NM_SECTION_PARTIAL,     /* started, no end line (cut off) */

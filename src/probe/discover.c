@@ -95,7 +95,10 @@ char *nm_discover_script(enum nm_tls_discovery mode, const char *sni)
     nm_buf_appends(&b, "# listening TCP sockets, then handshakes from the host where needed\n"
                        "LC_ALL=C; export LC_ALL\n");
     nm_buf_appendf(&b, "nm_mode=%s\nnm_sni=", nm_tls_discovery_name(mode));
-    nm_buf_append_shquoted(&b, sni ? sni : "");
+    if (sni)
+        nm_buf_append_shquoted(&b, sni);
+    else
+        nm_buf_appends(&b, "${NM_SNI-}"); /* set by the script (nm_script_render) */
     nm_buf_appends(
         &b, "\n"
             "nm_list() {\n"

@@ -393,17 +393,22 @@ static bool sudo_user_valid(const char *u)
     return true;
 }
 
-int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const char *marker,
-                         const struct nm_script_opts *opts, struct nm_buf *out, nm_diag *d)
+/*
+ * Everything but the marker and the host's TLS name: the same for every host
+ * with the same probes and privilege choices, so a scan builds it once per
+ * kind of host and only renders it per host (nm_script_render).
+ */
+int nm_script_template_build(const struct nm_probe_spec *probes, size_t n,
+                             const struct nm_script_opts *opts, struct nm_script_template *t,
+                             nm_diag *d)
 {
     struct nm_buf b;
     bool any_root = false, any_timeout = false;
     int r;
 
-    if (!out)
-        return nm_diag_set(d, NM_ERR_INVAL, "no output buffer");
-    if (!marker_valid(marker))
-        return nm_diag_set(d, NM_ERR_INVAL, "marker must be exactly %d hex digits", NM_MARKER_LEN);
+    if (!t)
+        return nm_diag_set(d, NM_ERR_INVAL, "no template");
+    *t = (struct nm_script_template){0};
     r = probes_validate(probes, n, d);
     if (r < 0)
         return r;
@@ -415,12 +420,13 @@ int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const cha
         any_timeout |= probes[i].timeout_s > 0;
     }
 
-    /* Built aside and copied at the end, so out is untouched on failure. */
     nm_buf_init(&b, SIZE_MAX);
     nm_buf_appends(&b, "# nearmiss probe script\n");
     nm_buf_appends(&b, script_probe_fn);
     nm_buf_appends(&b, script_preamble);
-    nm_buf_appendf(&b, "nm_m=%s\n", marker);
+    nm_buf_appends(&b, "nm_m=");
+    t->head_len = b.len; /* the marker and NM_SNI go here (nm_script_render) */
+    nm_buf_appends(&b, "\n");
     if (any_root) {
         nm_buf_appendf(&b, "nm_become=%d\n", opts && opts->no_sudo ? 0 : 1);
         if (opts && opts->sudo_user) {
@@ -453,14 +459,59 @@ int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const cha
         nm_buf_appends(&b, "\n");
     }
     nm_buf_appends(&b, script_tail);
+    t->text = nm_buf_steal(&b, &t->len);
+    return 0;
+}
 
-    if (out->cap < out->len || out->cap - out->len < b.len) {
-        r = nm_diag_set(d, NM_ERR_TOOBIG, "script of %zu bytes does not fit the buffer", b.len);
-        goto out;
+void nm_script_template_finish(struct nm_script_template *t)
+{
+    if (!t)
+        return;
+    free(t->text);
+    *t = (struct nm_script_template){0};
+}
+
+int nm_script_render(const struct nm_script_template *t, const char *marker, const char *tls_name,
+                     struct nm_buf *out, nm_diag *d)
+{
+    if (!out || !t || !t->text)
+        return nm_diag_set(d, NM_ERR_INVAL, "no output buffer or template");
+    if (!marker_valid(marker))
+        return nm_diag_set(d, NM_ERR_INVAL, "marker must be exactly %d hex digits", NM_MARKER_LEN);
+    /* The host's part, then the whole measured against out's cap before
+     * anything is appended: out is untouched on failure. */
+    struct nm_buf host;
+    nm_buf_init(&host, SIZE_MAX);
+    nm_buf_append(&host, marker, NM_MARKER_LEN);
+    /* What the TLS discovery probe names the host's services by (SNI). */
+    nm_buf_appends(&host, "\nNM_SNI=");
+    nm_buf_append_shquoted(&host, tls_name ? tls_name : "");
+    nm_buf_appends(&host, "; export NM_SNI");
+    int r = 0;
+    if (out->cap < out->len || out->cap - out->len < t->len + host.len) {
+        r = nm_diag_set(d, NM_ERR_TOOBIG, "script of %zu bytes does not fit the buffer",
+                        t->len + host.len);
+    } else {
+        nm_buf_append(out, t->text, t->head_len);
+        nm_buf_append(out, host.data, host.len);
+        nm_buf_append(out, t->text + t->head_len, t->len - t->head_len);
     }
-    r = nm_buf_append(out, b.data, b.len);
-out:
-    nm_buf_finish(&b);
+    nm_buf_finish(&host);
+    return r;
+}
+
+int nm_script_build_opts(const struct nm_probe_spec *probes, size_t n, const char *marker,
+                         const struct nm_script_opts *opts, struct nm_buf *out, nm_diag *d)
+{
+    if (!out)
+        return nm_diag_set(d, NM_ERR_INVAL, "no output buffer");
+    if (!marker_valid(marker))
+        return nm_diag_set(d, NM_ERR_INVAL, "marker must be exactly %d hex digits", NM_MARKER_LEN);
+    struct nm_script_template t;
+    int r = nm_script_template_build(probes, n, opts, &t, d);
+    if (r == 0)
+        r = nm_script_render(&t, marker, NULL, out, d);
+    nm_script_template_finish(&t);
     return r;
 }
 

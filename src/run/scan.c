@@ -30,6 +30,10 @@
 #define MAX_FINDINGS_PER_CHECK 200
 #define FACTS_CAP              (64u << 10)
 #define WORKER_STACK           (512u << 10)
+/* Kinds of host whose script is kept for the rest of the scan; a fleet
+ * with more (checks scoped to many different labels) builds the rest per
+ * host, as every host once did. */
+#define MAX_SCRIPT_KINDS 64
 
 struct kh_entry {
     char *path;
@@ -44,6 +48,20 @@ struct tls_job {
     bool valid;
     char error[1400];
     json_t *item; /* result, set by the worker */
+};
+
+/*
+ * A kind of host as far as its probe script goes: which checks apply to it
+ * and its privilege choices (the key).  Hosts of one kind are sent the same
+ * script but for the marker and TLS name, so it is built once a kind.
+ */
+struct script_kind {
+    unsigned char *key;
+    size_t key_len;
+    struct nm_script_template tmpl;
+    struct nm_probe_spec *specs; /* ids, caps and timeouts, for the splitter */
+    size_t n;
+    char *error; /* the script could not be built: why */
 };
 
 struct scan {
@@ -79,6 +97,9 @@ struct scan {
     size_t *group_cap;    /* per group: the limit's N */
     size_t n_groups;
     int64_t t0_ms; /* nm_now_ms() when the scan began */
+    pthread_mutex_t kinds_mu;
+    struct script_kind *kinds[MAX_SCRIPT_KINDS];
+    size_t n_kinds;
     atomic_size_t done;
     atomic_size_t failed;
 };
@@ -232,7 +253,8 @@ static size_t host_probes(const struct scan *s, const struct nm_host *h,
                                             .raw = pd->raw_output};
     }
     if (s->o->tls_discovery != NM_TLS_DISCOVERY_OFF) {
-        guarded[n] = nm_discover_script(s->o->tls_discovery, host_sni(h));
+        /* The host's name reaches it as NM_SNI (nm_script_render). */
+        guarded[n] = nm_discover_script(s->o->tls_discovery, NULL);
         specs[n] = (struct nm_probe_spec){.id = NM_DISCOVER_PROBE_ID,
                                           .script = guarded[n],
                                           .timeout_s = NM_DISCOVER_TIMEOUT_S,
@@ -489,30 +511,110 @@ static void discover_host(struct scan *s, const struct nm_host *h, json_t *hj,
     s->discovered[h - s->inv->hosts] = found;
 }
 
+static unsigned char *kind_key(const struct scan *s, const struct nm_host *h, size_t *ret_len)
+{
+    const char *user = h->become_user ? h->become_user : "";
+    size_t ulen = strlen(user), n_checks = s->cs->n_checks;
+    size_t len = 2 + ulen + 1 + (n_checks + 7) / 8;
+    unsigned char *key = nm_xcalloc(1, len);
+    key[0] = h->become != NM_BECOME_DEFAULT;
+    key[1] = h->become_user != NULL;
+    memcpy(key + 2, user, ulen); /* and its NUL, from calloc */
+    unsigned char *applies = key + 2 + ulen + 1;
+    for (size_t i = 0; i < n_checks; i++)
+        if (nm_check_applies_to_host(&s->cs->checks[i], h, NULL, 0))
+            applies[i / 8] |= (unsigned char)(1u << (i % 8));
+    *ret_len = len;
+    return key;
+}
+
+static void kind_free(struct script_kind *k)
+{
+    if (!k)
+        return;
+    free(k->key);
+    nm_script_template_finish(&k->tmpl);
+    free(k->specs);
+    free(k->error);
+    free(k);
+}
+
+static struct script_kind *kind_build(const struct scan *s, const struct nm_host *h,
+                                      unsigned char *key, size_t key_len)
+{
+    struct script_kind *k = nm_xcalloc(1, sizeof *k);
+    k->key = key;
+    k->key_len = key_len;
+    size_t max = s->cs->n_probes + 2;
+    k->specs = nm_xcalloc(max, sizeof *k->specs);
+    char **guarded = nm_xcalloc(max, sizeof *guarded);
+    k->n = host_probes(s, h, k->specs, guarded);
+    const struct nm_script_opts sopts = {.no_sudo = h->become != NM_BECOME_DEFAULT,
+                                         .sudo_user = h->become_user};
+    nm_diag d = {{0}};
+    if (nm_script_template_build(k->specs, k->n, &sopts, &k->tmpl, &d) < 0)
+        k->error = nm_xstrdup(d.msg);
+    /* The texts live on in the template; the splitter needs none. */
+    for (size_t i = 0; i < k->n; i++)
+        k->specs[i].script = "";
+    for (size_t i = 0; i < max; i++)
+        free(guarded[i]);
+    free(guarded);
+    return k;
+}
+
+/* The host's kind, built by the first host of the kind (under the lock, so
+ * the others wait for that build instead of each doing it); *own is set
+ * when the kind could not be kept, for the caller to free. */
+static const struct script_kind *kind_for(struct scan *s, const struct nm_host *h,
+                                          struct script_kind **own)
+{
+    size_t key_len;
+    unsigned char *key = kind_key(s, h, &key_len);
+    *own = NULL;
+    pthread_mutex_lock(&s->kinds_mu);
+    for (size_t i = 0; i < s->n_kinds; i++) {
+        struct script_kind *k = s->kinds[i];
+        if (k->key_len == key_len && memcmp(k->key, key, key_len) == 0) {
+            pthread_mutex_unlock(&s->kinds_mu);
+            free(key);
+            return k;
+        }
+    }
+    if (s->n_kinds == MAX_SCRIPT_KINDS) {
+        pthread_mutex_unlock(&s->kinds_mu);
+        *own = kind_build(s, h, key, key_len);
+        return *own;
+    }
+    struct script_kind *k = kind_build(s, h, key, key_len);
+    s->kinds[s->n_kinds++] = k;
+    pthread_mutex_unlock(&s->kinds_mu);
+    return k;
+}
+
 static json_t *scan_host(struct scan *s, const struct nm_host *h)
 {
     const struct nm_scan_options *o = s->o;
     json_t *hj = host_skeleton(h, s->reach->hosts[h - s->inv->hosts].port);
     int64_t deadline = nm_now_ms() + (int64_t)o->timeout_s * 1000;
 
-    size_t max = s->cs->n_probes + 2;
-    struct nm_probe_spec *specs = nm_xcalloc(max, sizeof *specs);
-    char **guarded = nm_xcalloc(max, sizeof *guarded);
-    size_t n = host_probes(s, h, specs, guarded);
+    struct script_kind *own_kind;
+    const struct script_kind *kind = kind_for(s, h, &own_kind);
+    size_t n = kind->n;
 
     char marker[NM_MARKER_LEN + 1];
     struct nm_buf script;
     nm_buf_init(&script, 4u << 20);
     nm_diag d = {{0}};
     struct nm_splitter *sp = NULL;
-    const struct nm_script_opts sopts = {.no_sudo = h->become != NM_BECOME_DEFAULT,
-                                         .sudo_user = h->become_user};
-    if (nm_marker_generate(marker) < 0 ||
-        nm_script_build_opts(specs, n, marker, &sopts, &script, &d) < 0) {
-        json_object_set_new(hj, "error", json_sprintf("cannot build the probe script: %s", d.msg));
+    if (kind->error || nm_marker_generate(marker) < 0 ||
+        nm_script_render(&kind->tmpl, marker, host_sni(h), &script, &d) < 0) {
+        json_object_set_new(
+            hj, "error",
+            json_sprintf("cannot build the probe script: %s", kind->error ? kind->error : d.msg));
         goto out;
     }
-    sp = nm_splitter_create(marker, specs, n, o->host_cap);
+    sp = nm_splitter_create(marker, kind->specs, n, o->host_cap);
     char *save_error = NULL;
     if (o->save_scripts) {
         /* For check authors: the exact script this host was sent.  The host
@@ -655,10 +757,7 @@ static json_t *scan_host(struct scan *s, const struct nm_host *h)
 out:
     nm_splitter_destroy(sp);
     nm_buf_finish(&script);
-    for (size_t i = 0; i < max; i++)
-        free(guarded[i]);
-    free(guarded);
-    free(specs);
+    kind_free(own_kind);
     return hj;
 }
 
@@ -941,6 +1040,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
 
     s.t0_ms = nm_now_ms();
     pthread_mutex_init(&s.mu, NULL);
+    pthread_mutex_init(&s.kinds_mu, NULL);
     pthread_cond_init(&s.cv, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1049,6 +1149,9 @@ out:
     free(s.running);
     free(s.group_cap);
     pthread_mutex_destroy(&s.mu);
+    for (size_t i = 0; i < s.n_kinds; i++)
+        kind_free(s.kinds[i]);
+    pthread_mutex_destroy(&s.kinds_mu);
     pthread_cond_destroy(&s.cv);
     pthread_cond_destroy(&s.done_cv);
     free(s.facts_script);

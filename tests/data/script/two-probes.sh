@@ -119,6 +119,7 @@ fi
 command -v renice >/dev/null 2>&1 && renice -n 10 -p $$ >/dev/null 2>&1
 command -v ionice >/dev/null 2>&1 && ionice -c 3 -p $$ >/dev/null 2>&1
 nm_m=0123456789abcdef0123456789abcdef
+NM_SNI=''; export NM_SNI
 nm_become=1
 NM_SUDO_USER=
 if [ "$nm_root" != 1 ]; then

@@ -500,6 +500,70 @@ static void test_build_golden(void)
 
 /* What the script says for a root probe run by nobody: sudo refuses it
  * (wants a password: nobody has no rights), or there is none. */
+/*
+ * One template serves every host of a kind: rendered for two hosts, the
+ * scripts differ only in the marker and NM_SNI lines, each equals what
+ * nm_script_build_opts makes with that marker, and a real shell running the
+ * rendered script hands the TLS name (quotes and all) to the probes.
+ */
+static void test_template_render(void)
+{
+    static const char other[] = "fedcba9876543210fedcba9876543210";
+    struct nm_probe_spec p[] = {
+        {"sni", "printf '%s' \"$NM_SNI\"", false, 10, 4096, false, false},
+        {"root", "id -u", true, 0, 4096, false, false},
+    };
+    const struct nm_script_opts opts = {.sudo_user = "backup"};
+    struct nm_script_template t;
+    struct nm_buf a, b, whole;
+    CHECK_INT(nm_script_template_build(p, 2, &opts, &t, NULL), 0);
+    nm_buf_init(&a, 1 << 20);
+    nm_buf_init(&b, 1 << 20);
+    nm_buf_init(&whole, 1 << 20);
+    CHECK_INT(nm_script_render(&t, good_marker, NULL, &a, NULL), 0);
+    CHECK_INT(nm_script_build_opts(p, 2, good_marker, &opts, &whole, NULL), 0);
+    CHECK(a.len == whole.len && memcmp(a.data, whole.data, a.len) == 0);
+    CHECK_INT(nm_script_render(&t, other, "it's.example.org", &b, NULL), 0);
+    CHECK(strstr(b.data, "\nnm_m=fedcba9876543210fedcba9876543210\n"
+                         "NM_SNI='it'\\''s.example.org'; export NM_SNI\n") != NULL);
+    CHECK(strstr(b.data, good_marker) == NULL);
+    /* Everything else is the template's, byte for byte. */
+    const char *la = strstr(a.data, "\nNM_SNI="), *lb = strstr(b.data, "\nNM_SNI=");
+    CHECK(la && lb && (size_t)(la - a.data) == t.head_len + NM_MARKER_LEN &&
+          (size_t)(lb - b.data) == t.head_len + NM_MARKER_LEN);
+    CHECK(memcmp(a.data, t.text, t.head_len) == 0 && memcmp(b.data, t.text, t.head_len) == 0);
+    const char *ra = la ? strchr(la + 1, '\n') : NULL, *rb = lb ? strchr(lb + 1, '\n') : NULL;
+    CHECK(ra && rb && strcmp(ra, t.text + t.head_len) == 0 && strcmp(rb, t.text + t.head_len) == 0);
+    /* Bad markers and a full buffer leave out as it was. */
+    CHECK_INT(nm_script_render(&t, "xyz", NULL, &whole, NULL), NM_ERR_INVAL);
+    CHECK_INT(nm_script_render(NULL, good_marker, NULL, &whole, NULL), NM_ERR_INVAL);
+    struct nm_buf small;
+    nm_buf_init(&small, 64);
+    CHECK_INT(nm_script_render(&t, good_marker, NULL, &small, NULL), NM_ERR_TOOBIG);
+    CHECK_INT(small.len, 0);
+    nm_buf_finish(&small);
+
+    /* Run for real: the probe sees the name exactly. */
+    struct nm_splitter *sp = nm_splitter_create(other, p, 2, 1 << 20);
+    char *argv[] = {(char *)"/bin/sh", (char *)"-s", NULL};
+    struct run r;
+    CHECK(sp != NULL);
+    mode_set(MODE_CAPTURED);
+    CHECK_INT(run_script(argv, false, &b, sp, 0, &r), 0);
+    CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    const struct nm_section *sec = sp ? nm_splitter_find(sp, "sni") : NULL;
+    CHECK(sec && sec->state == NM_SECTION_DONE && sec->out.len == strlen("it's.example.org") &&
+          memcmp(sec->out.data, "it's.example.org", sec->out.len) == 0);
+    run_finish(&r);
+    nm_splitter_destroy(sp);
+
+    nm_buf_finish(&a);
+    nm_buf_finish(&b);
+    nm_buf_finish(&whole);
+    nm_script_template_finish(&t);
+    CHECK(t.text == NULL);
+}
+
 static const char *nobody_reason(void)
 {
     static const char *const dirs[] = {"/usr/bin/sudo", "/bin/sudo", "/usr/sbin/sudo",
@@ -1413,6 +1477,7 @@ int main(void)
     test_marker();
     test_build_rejects();
     test_build_golden();
+    test_template_render();
     for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++) {
         test_split_everywhere(markers[i]);
         test_damage(markers[i]);
