@@ -161,9 +161,6 @@ struct nm_check {
     json_t *references; /* array of strings, own reference */
     char *origin;       /* the check's file */
 
-    /* SHA-256 of the definition as canonical JSON (sorted keys, compact): the
-     * same check wherever its file lives. */
-    unsigned char digest[32];
 
     /* applicability */
     char **os; /* globs against os id and id_like words */
@@ -221,7 +218,7 @@ struct nm_check {
     struct nm_group_def *group; /* "group"; NULL = one finding per item */
     char **links;               /* item fields holding advisory or CVE ids */
     size_t n_links;
-    json_t *definition; /* the file as loaded, for `checks show` */
+    json_t *definition; /* the file as loaded, for `checks show` and nm_checkset_digest */
 };
 
 struct nm_checkset {

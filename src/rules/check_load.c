@@ -1213,13 +1213,6 @@ int nm_checkset_load_buffer(struct nm_checkset *cs, const char *name, const char
     memset(&c, 0, sizeof c);
     size_t probes_before = cs->n_probes;
     int rc = parse_check(&l, cs, root, &c);
-    if (rc == 0) {
-        char *canon = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
-        if (!canon)
-            abort();
-        nm_sha256(canon, strlen(canon), c.digest);
-        free(canon);
-    }
     json_decref(root);
     if (rc == 0 && nm_checkset_find(cs, c.id))
         rc = bad(&l, "id", "check \"%s\" is defined twice (also in %s)", c.id,

@@ -476,6 +476,54 @@ static void test_root(void)
     nm_checkset_finish(&cs);
 }
 
+/*
+ * The check-set digest shards carry (docs/scale.md): SHA-256 over each id,
+ * NUL, and the SHA-256 of the check as canonical JSON (sorted keys, compact,
+ * ASCII), in id order.  The expected values were computed with Python's
+ * json.dumps(sort_keys=True, separators=(",", ":")) and hashlib.
+ */
+static void test_checkset_digest(void)
+{
+    struct nm_checkset a, b;
+    nm_diag d = {{0}};
+    char out[65];
+    nm_checkset_init(&a);
+    nm_checkset_init(&b);
+    const char *one = GOOD "}";
+    CHECK_INT(nm_checkset_load_buffer(&a, "a.json", one, strlen(one), &d), 0);
+    nm_checkset_digest(&a, out);
+    CHECK_STR(out, "1fc3029e94161944498ee717be84bbe82f2e695cc3a877aaf3d5a8003e040a50");
+    /* Laid out differently, loaded in the other order, another file name:
+     * the same set. */
+    char *u = nm_xstrdup(one);
+    u[8] = 'u';
+    const char *relaid = "{\"rules\": [{\"thresholds\": {\"medium\": 85, \"high\": 90,\n"
+                         "\"critical\": 95}, \"op\": \"ge\", \"field\": \"use\"}],\n"
+                         "  \"parser\": \"lines\", \"probe\": {\"script\": \"df -P\", \"id\": \"p\"},\n"
+                         "  \"message\": \"{mount} {value}%\", \"subject\": \"{mount}\",\n"
+                         "  \"category\": \"disk\", \"title\": \"T\", \"id\": \"t\"}\n";
+    CHECK_INT(nm_checkset_load_buffer(&a, "a2.json", u, strlen(u), &d), 0);
+    CHECK_INT(nm_checkset_load_buffer(&b, "z/u.json", u, strlen(u), &d), 0);
+    CHECK_INT(nm_checkset_load_buffer(&b, "z/t.json", relaid, strlen(relaid), &d), 0);
+    nm_checkset_digest(&a, out);
+    CHECK_STR(out, "9a1d5c5244fa3024fc227e509c87905cfb8d1dd6ff8c8d534899c594a6eceee6");
+    nm_checkset_digest(&b, out);
+    CHECK_STR(out, "9a1d5c5244fa3024fc227e509c87905cfb8d1dd6ff8c8d534899c594a6eceee6");
+    nm_checkset_finish(&b);
+    /* One threshold changed: another set. */
+    nm_checkset_init(&b);
+    char *t = nm_xstrdup(one), *pos = strstr(t, "95");
+    pos[1] = '6';
+    CHECK_INT(nm_checkset_load_buffer(&b, "t.json", t, strlen(t), &d), 0);
+    CHECK_INT(nm_checkset_load_buffer(&b, "u.json", u, strlen(u), &d), 0);
+    nm_checkset_digest(&b, out);
+    CHECK(strcmp(out, "9a1d5c5244fa3024fc227e509c87905cfb8d1dd6ff8c8d534899c594a6eceee6") != 0);
+    free(t);
+    free(u);
+    nm_checkset_finish(&a);
+    nm_checkset_finish(&b);
+}
+
 int main(void)
 {
     test_evaluate();
@@ -486,5 +534,6 @@ int main(void)
     test_shared_probe();
     test_rules();
     test_versions();
+    test_checkset_digest();
     return test_result();
 }
