@@ -255,23 +255,23 @@ static json_t *df_item(const struct df_fs *fs)
     bool pseudo, network;
     classify(fstype, first->device, &pseudo, &network);
     json_t *it = json_object();
-    json_object_set_new(it, "subject", nm_span_json(first->mount, MAX_PATH_BYTES));
-    json_object_set_new(it, "mount", nm_span_json(first->mount, MAX_PATH_BYTES));
-    json_object_set_new(it, "device", nm_span_json(first->device, MAX_PATH_BYTES));
-    json_object_set_new(it, "fstype",
-                        fstype.p ? nm_span_json(fstype, MAX_NAME_BYTES) : json_null());
+    json_object_set_new_nocheck(it, "subject", nm_span_json(first->mount, MAX_PATH_BYTES));
+    json_object_set_new_nocheck(it, "mount", nm_span_json(first->mount, MAX_PATH_BYTES));
+    json_object_set_new_nocheck(it, "device", nm_span_json(first->device, MAX_PATH_BYTES));
+    json_object_set_new_nocheck(it, "fstype",
+                                fstype.p ? nm_span_json(fstype, MAX_NAME_BYTES) : json_null());
     static const char *const space_keys[3] = {"size_kb", "used_kb", "avail_kb"};
     static const char *const inode_keys[3] = {"inodes", "iused", "ifree"};
     for (int i = 0; i < 3; i++) {
-        json_object_set_new(it, space_keys[i],
-                            fs->has_space ? df_count(&fs->space.n[i]) : json_null());
-        json_object_set_new(it, inode_keys[i],
-                            fs->has_inode ? df_count(&fs->inode.n[i]) : json_null());
+        json_object_set_new_nocheck(it, space_keys[i],
+                                    fs->has_space ? df_count(&fs->space.n[i]) : json_null());
+        json_object_set_new_nocheck(it, inode_keys[i],
+                                    fs->has_inode ? df_count(&fs->inode.n[i]) : json_null());
     }
-    json_object_set_new(it, "use_pct", fs->has_space ? df_pct(fs->space.n) : json_null());
-    json_object_set_new(it, "iuse_pct", fs->has_inode ? df_pct(fs->inode.n) : json_null());
-    json_object_set_new(it, "pseudo", json_boolean(pseudo));
-    json_object_set_new(it, "network", json_boolean(network));
+    json_object_set_new_nocheck(it, "use_pct", fs->has_space ? df_pct(fs->space.n) : json_null());
+    json_object_set_new_nocheck(it, "iuse_pct", fs->has_inode ? df_pct(fs->inode.n) : json_null());
+    json_object_set_new_nocheck(it, "pseudo", json_boolean(pseudo));
+    json_object_set_new_nocheck(it, "network", json_boolean(network));
     struct nm_buf ev;
     nm_buf_init(&ev, EVIDENCE_RAW);
     if (fs->has_space) {
@@ -282,7 +282,7 @@ static json_t *df_item(const struct df_fs *fs)
         nm_evidence_add(&ev, fs->inode.line1);
         nm_evidence_add(&ev, fs->inode.line2);
     }
-    json_object_set_new(it, "evidence", nm_evidence_json(&ev));
+    json_object_set_new_nocheck(it, "evidence", nm_evidence_json(&ev));
     nm_buf_finish(&ev);
     return it;
 }
@@ -427,6 +427,13 @@ static void unescape_octal(struct nm_span t, struct nm_buf *b)
 
 static json_t *jpath_unescaped(struct nm_span t, bool strip_slash)
 {
+    if (t.n <= MAX_PATH_BYTES && !memchr(t.p, '\\', t.n)) {
+        /* Nothing escaped (nearly every path): no copy to unescape into. */
+        size_t n = t.n;
+        while (strip_slash && n > 1 && t.p[n - 1] == '/')
+            n--;
+        return nm_json_string_sanitized(n ? t.p : "", n, MAX_PATH_BYTES);
+    }
     struct nm_buf b;
     nm_buf_init(&b, MAX_PATH_BYTES);
     unescape_octal(t, &b);
@@ -442,9 +449,12 @@ static json_t *mount_options(struct nm_span t, bool *rw)
 {
     struct nm_buf b;
     nm_buf_init(&b, MAX_PATH_BYTES * 4);
-    unescape_octal(t, &b);
+    struct nm_span rest = t, o;
+    if (t.n > MAX_PATH_BYTES * 4 || memchr(t.p, '\\', t.n)) {
+        unescape_octal(t, &b);
+        rest = (struct nm_span){b.data ? b.data : "", b.len};
+    }
     json_t *arr = json_array();
-    struct nm_span rest = {b.data ? b.data : "", b.len}, o;
     *rw = true;
     while (rest.n > 0 && json_array_size(arr) < MAX_OPTIONS) {
         nm_span_cut(&rest, ',', &o);
@@ -514,37 +524,40 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
         bool rw, pseudo, network;
         json_t *it = json_object();
         json_t *mnt = jpath_unescaped(t[1], false);
-        json_t *key = jpath_unescaped(t[1], true);
+        /* The fstab's key for this mount point (no trailing '/'), only
+         * when there is an fstab to look in. */
+        json_t *key = nfst ? jpath_unescaped(t[1], true) : NULL;
         json_t *opts = mount_options(t[3], &rw);
         classify(t[2], t[0], &pseudo, &network);
-        json_object_set_new(it, "subject", json_incref(mnt)); /* strings are never changed in place */
-        json_object_set_new(it, "mount", mnt);
-        json_object_set_new(it, "device", jpath_unescaped(t[0], false));
-        json_object_set_new(it, "fstype", nm_span_json(t[2], MAX_NAME_BYTES));
-        json_object_set_new(it, "options", opts);
-        json_object_set_new(it, "ro", json_boolean(!rw));
-        json_object_set_new(it, "pseudo", json_boolean(pseudo));
-        json_object_set_new(it, "network", json_boolean(network));
+        json_object_set_new_nocheck(it, "subject",
+                                    json_incref(mnt)); /* strings are never changed in place */
+        json_object_set_new_nocheck(it, "mount", mnt);
+        json_object_set_new_nocheck(it, "device", jpath_unescaped(t[0], false));
+        json_object_set_new_nocheck(it, "fstype", nm_span_json(t[2], MAX_NAME_BYTES));
+        json_object_set_new_nocheck(it, "options", opts);
+        json_object_set_new_nocheck(it, "ro", json_boolean(!rw));
+        json_object_set_new_nocheck(it, "pseudo", json_boolean(pseudo));
+        json_object_set_new_nocheck(it, "network", json_boolean(network));
 
         struct nm_buf ev;
         nm_buf_init(&ev, EVIDENCE_RAW);
         nm_evidence_add(&ev, line);
-        json_t *fi = json_object_get(fstab_by_mount, json_string_value(key));
+        json_t *fi = key ? json_object_get(fstab_by_mount, json_string_value(key)) : NULL;
         bool fstab_rw = false;
         if (fi) {
             const struct fstab_ent *f = &fst[json_integer_value(fi)];
-            json_object_set_new(it, "fstab_device", jpath_unescaped(f->device, false));
-            json_object_set_new(it, "fstab_options", mount_options(f->options, &fstab_rw));
-            json_object_set_new(it, "fstab_rw", json_boolean(fstab_rw));
+            json_object_set_new_nocheck(it, "fstab_device", jpath_unescaped(f->device, false));
+            json_object_set_new_nocheck(it, "fstab_options", mount_options(f->options, &fstab_rw));
+            json_object_set_new_nocheck(it, "fstab_rw", json_boolean(fstab_rw));
             nm_evidence_add(&ev, f->line);
         } else {
-            json_object_set_new(it, "fstab_device", json_null());
-            json_object_set_new(it, "fstab_options", json_null());
-            json_object_set_new(it, "fstab_rw", json_null());
+            json_object_set_new_nocheck(it, "fstab_device", json_null());
+            json_object_set_new_nocheck(it, "fstab_options", json_null());
+            json_object_set_new_nocheck(it, "fstab_rw", json_null());
         }
-        json_object_set_new(it, "should_be_rw", json_boolean(!rw && fi && fstab_rw));
-        json_object_set_new(it, "shadowed", json_false());
-        json_object_set_new(it, "evidence", nm_evidence_json(&ev));
+        json_object_set_new_nocheck(it, "should_be_rw", json_boolean(!rw && fi && fstab_rw));
+        json_object_set_new_nocheck(it, "shadowed", json_false());
+        json_object_set_new_nocheck(it, "evidence", nm_evidence_json(&ev));
         nm_buf_finish(&ev);
         json_decref(key);
         json_array_append_new(items, it);
@@ -557,8 +570,8 @@ int nm_parse_mounts(const char *data, size_t len, const json_t *options, json_t 
         json_t *it = json_array_get(items, i);
         const char *m = json_string_value(json_object_get(it, "mount"));
         if (json_object_get(seen, m)) {
-            json_object_set_new(it, "shadowed", json_true());
-            json_object_set_new(it, "should_be_rw", json_false());
+            json_object_set_new_nocheck(it, "shadowed", json_true());
+            json_object_set_new_nocheck(it, "should_be_rw", json_false());
         } else {
             json_object_set_new(seen, m, json_true());
         }
