@@ -11,8 +11,9 @@
 # each tool once, so that the ratios compare runs made side by side; the
 # figures are medians. Writes bench/RESULTS.md (or $NM_BENCH_RESULTS) with
 # wall time, client CPU per host (user+sys of the tool's whole process tree,
-# as the kernel accounts reaped children), peak RSS (the largest single
-# process of the tree, GNU time's %M), the sshd side's CPU, and the ratios;
+# as the kernel accounts reaped children, to the microsecond: bench/rusage.c),
+# peak RSS (the largest single process of the tree, as GNU time's %M), the
+# sshd side's CPU, and the ratios;
 # plus the command and the machine. nearmiss is the release build
 # (bench/release-build.sh builds it in build-release/), or NM_BENCH_BIN.
 # Needs root (the fleet's namespaces) and `scripts/deps.sh --bench` (pssh,
@@ -36,6 +37,7 @@ trap '"$FLEET" stop "$DIR/fleet" >/dev/null 2>&1 || :; rm -rf "$DIR"' EXIT
     { cat "$DIR/fleet.log" >&2; exit 1; }
 F=$DIR/fleet
 INV=$F/inventory.json
+cc -std=c17 -O2 -Wall -Wextra -Werror -o "$DIR/rusage" "$ROOT/bench/rusage.c"
 TICK=$(getconf CLK_TCK)
 CORES=$(nproc)
 
@@ -97,14 +99,13 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 # run_one K: tool K (of NAMES/RUNNERS/OKFNS) once; appends
 # "wall cpu_s rss_kib server_s ok" to $DIR/runs.K.
 run_one() {
-    local k=$1 t0 t1 wall user sys rss
+    local k=$1 t0 t1 wall user sys rss rc=0
     t0=$(server_ticks)
-    /usr/bin/time -f '%e %U %S %M' -o "$DIR/time" bash -c "$(declare -f "${RUNNERS[k]}"); $(declare -p DIR F N INV BIN SCRIPT SSH_OPTS); ${RUNNERS[k]}" \
-        >"$DIR/last.out" 2>&1 || :
+    "$DIR/rusage" "$DIR/time" bash -c "$(declare -f "${RUNNERS[k]}"); $(declare -p DIR F N INV BIN SCRIPT SSH_OPTS); ${RUNNERS[k]}" \
+        >"$DIR/last.out" 2>&1 || rc=$?
     sleep 1 # the sessions' sshd reaped by their listeners
     t1=$(server_ticks)
-    # time(1) puts "Command exited with non-zero status N" before its line.
-    read -r wall user sys rss < <(tail -n 1 "$DIR/time")
+    read -r wall user sys rss <"$DIR/time"
     local ok
     ok=$(${OKFNS[k]})
     echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') $rss \
@@ -112,7 +113,7 @@ $(awk -v a="$t0" -v b="$t1" -v t="$TICK" 'BEGIN {print (b - a) / t}') ${ok:-0}" 
     # A run that did not reach every host is not counted; the first one's
     # reason is kept for the results (printable characters only).
     if [[ ${ok:-0} != "$N" && ! -s $DIR/fail.$k ]]; then
-        { head -n 1 "$DIR/time"; grep -m 1 -iE 'error|fail|unreachable|denied|refused' "$DIR/last.out"; } |
+        { echo "exit status $rc"; grep -m 1 -iE 'error|fail|unreachable|denied|refused' "$DIR/last.out"; } |
             tr -cd '[:print:]\n' | cut -c 1-200 | paste -sd ';' >"$DIR/fail.$k"
     fi
 }
