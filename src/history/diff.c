@@ -28,12 +28,30 @@ static int sql_fail(struct diff *df, const char *what)
                        sqlite3_errmsg(df->h->db));
 }
 
+/*
+ * Text is bound SQLITE_STATIC, not copied: it points into the host's JSON
+ * (or the report's, the check set's, a local buffer), alive until the
+ * statement is reset.  The statements stay prepared for the run and the
+ * host's JSON is freed after the host, so each is reset as soon as it is
+ * done (step_done(), or after reading its rows), not at its next
+ * nm_history_stmt(): none is left mid-way over freed text.  A reset
+ * statement still has the pointers bound, but SQLite reads a binding only
+ * while stepping, and the next use clears or rebinds every parameter.
+ */
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
+}
+
+/* Runs a statement that returns no rows, then resets it. */
+static int step_done(struct diff *df, sqlite3_stmt *st, const char *what)
+{
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(df, what);
+    sqlite3_reset(st);
+    return r;
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -72,10 +90,26 @@ static int mark(struct diff *df, const char *host, json_t *f)
         "WHERE fingerprint = ?1 AND resolved_at IS NULL");
     if (!st)
         return sql_fail(df, "looking up a finding");
-    sqlite3_bind_text(st, 1, fp, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_fail(df, "looking up a finding");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        int r = sql_fail(df, "looking up a finding");
+        sqlite3_reset(st);
+        return r;
+    }
+    int64_t now = h->now, first_seen = now, id = 0;
+    char prev_sev[16] = "", worst[16] = "";
+    bool had_margin = false;
+    double old_margin = 0;
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        first_seen = sqlite3_column_int64(st, 1);
+        snprintf(prev_sev, sizeof prev_sev, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(worst, sizeof worst, "%s", (const char *)sqlite3_column_text(st, 3));
+        had_margin = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        old_margin = sqlite3_column_double(st, 4);
+    }
+    sqlite3_reset(st);
 
     const struct nm_ledger_def *def = ledger_def(df, check);
     double margin = NAN;
@@ -87,16 +121,8 @@ static int mark(struct diff *df, const char *host, json_t *f)
     bool waived = json_is_true(json_object_get(f, "waived"));
     const char *msg = jstr(f, "message");
     enum nm_severity s = nm_severity_from_name(sev);
-    int64_t now = h->now, first_seen = now;
 
     if (rc == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        first_seen = sqlite3_column_int64(st, 1);
-        char prev_sev[16], worst[16];
-        snprintf(prev_sev, sizeof prev_sev, "%s", (const char *)sqlite3_column_text(st, 2));
-        snprintf(worst, sizeof worst, "%s", (const char *)sqlite3_column_text(st, 3));
-        bool had_margin = sqlite3_column_type(st, 4) != SQLITE_NULL;
-        double old_margin = sqlite3_column_double(st, 4);
         bool smaller = !isnan(margin) && (!had_margin || margin < old_margin);
         bool worse = s > nm_severity_from_name(worst);
         if (!seen && strcmp(prev_sev, sev) != 0) {
@@ -108,10 +134,11 @@ static int mark(struct diff *df, const char *host, json_t *f)
                 return sql_fail(df, "recording a severity change");
             sqlite3_bind_int64(sc, 1, id);
             sqlite3_bind_int64(sc, 2, now);
-            sqlite3_bind_text(sc, 3, prev_sev, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(sc, 4, sev, -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(sc) != SQLITE_DONE)
-                return sql_fail(df, "recording a severity change");
+            sqlite3_bind_text(sc, 3, prev_sev, -1, SQLITE_STATIC);
+            sqlite3_bind_text(sc, 4, sev, -1, SQLITE_STATIC);
+            int r = step_done(df, sc, "recording a severity change");
+            if (r < 0)
+                return r;
         }
         sqlite3_stmt *up =
             nm_history_stmt(h, NM_HSTMT_UPDATE_FINDING,
@@ -126,7 +153,7 @@ static int mark(struct diff *df, const char *host, json_t *f)
             return sql_fail(df, "updating a finding");
         sqlite3_bind_int64(up, 1, id);
         sqlite3_bind_int64(up, 2, now);
-        sqlite3_bind_text(up, 3, sev, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(up, 3, sev, -1, SQLITE_STATIC);
         sqlite3_bind_int(up, 4, worse);
         sqlite3_bind_int(up, 5, waived);
         bind_text_or_null(up, 6, msg);
@@ -136,8 +163,9 @@ static int mark(struct diff *df, const char *host, json_t *f)
         if (smaller)
             sqlite3_bind_double(up, 9, margin);
         bind_text_or_null(up, 10, def ? def->unit : NULL);
-        if (sqlite3_step(up) != SQLITE_DONE)
-            return sql_fail(df, "updating a finding");
+        int r = step_done(df, up, "updating a finding");
+        if (r < 0)
+            return r;
     } else {
         sqlite3_stmt *in = nm_history_stmt(
             h, NM_HSTMT_INSERT_FINDING,
@@ -147,13 +175,14 @@ static int mark(struct diff *df, const char *host, json_t *f)
             " CASE WHEN ?11 IS NULL THEN NULL ELSE ?6 END)");
         if (!in)
             return sql_fail(df, "recording a finding");
-        sqlite3_bind_text(in, 1, fp, -1, SQLITE_TRANSIENT);
+        const char *category = jstr(f, "category"), *subject = jstr(f, "subject");
+        sqlite3_bind_text(in, 1, fp, -1, SQLITE_STATIC);
         bind_text_or_null(in, 2, host);
-        sqlite3_bind_text(in, 3, check, -1, SQLITE_TRANSIENT);
-        bind_text_or_null(in, 4, jstr(f, "category") ? jstr(f, "category") : "health");
-        bind_text_or_null(in, 5, jstr(f, "subject") ? jstr(f, "subject") : "");
+        sqlite3_bind_text(in, 3, check, -1, SQLITE_STATIC);
+        bind_text_or_null(in, 4, category ? category : "health");
+        bind_text_or_null(in, 5, subject ? subject : "");
         sqlite3_bind_int64(in, 6, now);
-        sqlite3_bind_text(in, 7, sev, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(in, 7, sev, -1, SQLITE_STATIC);
         sqlite3_bind_int(in, 8, waived);
         bind_text_or_null(in, 9, msg);
         if (failed)
@@ -161,8 +190,9 @@ static int mark(struct diff *df, const char *host, json_t *f)
         if (!isnan(margin))
             sqlite3_bind_double(in, 11, margin);
         bind_text_or_null(in, 12, def ? def->unit : NULL);
-        if (sqlite3_step(in) != SQLITE_DONE)
-            return sql_fail(df, "recording a finding");
+        int r = step_done(df, in, "recording a finding");
+        if (r < 0)
+            return r;
     }
     /* The same fingerprint twice in one report is one finding seen twice. */
     const char *change = seen ? json_string_value(seen) : rc == SQLITE_ROW ? "persisting" : "new";
@@ -178,14 +208,34 @@ static int mark(struct diff *df, const char *host, json_t *f)
     return 0;
 }
 
-static bool in_set(const json_t *set, const char *k)
+/* Whether the host's scan (NULL: the fleet's part, where every check can)
+ * vouches for the findings of check: the check ran (pass, warn, fail or
+ * waived).  A check that errored (or did not apply) says nothing about its
+ * old findings.  Asked only for an open finding the run did not see, which
+ * is rare, rather than building a set of the checks that ran for every
+ * host. */
+static bool vouches(const json_t *scan, const char *check)
 {
-    return !set || (k && json_object_get(set, k));
+    size_t i;
+    json_t *c;
+    if (!scan)
+        return true;
+    if (!check)
+        return false;
+    json_array_foreach (json_object_get(scan, "checks"), i, c) {
+        const char *id = jstr(c, "id"), *res = jstr(c, "result");
+        if (id && res && strcmp(id, check) == 0 &&
+            (strcmp(res, "pass") == 0 || strcmp(res, "warn") == 0 || strcmp(res, "fail") == 0 ||
+             strcmp(res, "waived") == 0))
+            return true;
+    }
+    return false;
 }
 
 /* Open episodes of host (NULL: the fleet's) that this run did not see and
- * whose check really ran (resolvable: NULL = all) are resolved. */
-static int resolve_missing(struct diff *df, const char *host, const json_t *resolvable)
+ * whose check really ran (scan: the host's entry of the report, NULL for
+ * the fleet) are resolved. */
+static int resolve_missing(struct diff *df, const char *host, const json_t *scan)
 {
     struct nm_history *h = df->h;
     sqlite3_stmt *st =
@@ -200,7 +250,7 @@ static int resolve_missing(struct diff *df, const char *host, const json_t *reso
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *fp = (const char *)sqlite3_column_text(st, 1);
         const char *check = (const char *)sqlite3_column_text(st, 2);
-        if (json_object_get(df->marks, fp) || !in_set(resolvable, check))
+        if (json_object_get(df->marks, fp) || !vouches(scan, check))
             continue;
         json_t *r = json_object();
         json_object_set_new(r, "host", host ? json_string(host) : json_null());
@@ -215,9 +265,12 @@ static int resolve_missing(struct diff *df, const char *host, const json_t *reso
         json_array_append_new(gone, r);
     }
     if (rc != SQLITE_DONE) {
+        int r = sql_fail(df, "reading open findings");
+        sqlite3_reset(st);
         json_decref(gone);
-        return sql_fail(df, "reading open findings");
+        return r;
     }
+    sqlite3_reset(st);
     size_t i;
     json_t *r;
     json_array_foreach (gone, i, r) {
@@ -229,9 +282,10 @@ static int resolve_missing(struct diff *df, const char *host, const json_t *reso
         }
         sqlite3_bind_int64(up, 1, json_integer_value(json_object_get(r, "_id")));
         sqlite3_bind_int64(up, 2, h->now);
-        if (sqlite3_step(up) != SQLITE_DONE) {
+        int e = step_done(df, up, "resolving a finding");
+        if (e < 0) {
             json_decref(gone);
-            return sql_fail(df, "resolving a finding");
+            return e;
         }
         json_object_del(r, "_id");
         json_array_append(df->resolved, r);
@@ -241,86 +295,150 @@ static int resolve_missing(struct diff *df, const char *host, const json_t *reso
     return 0;
 }
 
-/* Checks whose findings this scan can vouch for: those that ran.  A check
- * that errored (or did not apply) says nothing about its old findings. */
-static json_t *ran_checks(const json_t *host)
+/* A number the host reported, and the series it is recorded in. */
+struct metric {
+    const char *check, *item, *field; /* keys in the host's JSON */
+    double value;
+    struct metric *same; /* the one of its key that holds the series */
+    int64_t series;      /* 0: not in the database yet */
+};
+
+/* strcmp() order: the same as the keys are bound, as C strings. */
+static int metric_cmp(const struct metric *a, const struct metric *b)
 {
-    json_t *set = json_object();
-    size_t i;
-    json_t *c;
-    json_array_foreach (json_object_get(host, "checks"), i, c) {
-        const char *id = jstr(c, "id"), *res = jstr(c, "result");
-        if (id && res &&
-            (strcmp(res, "pass") == 0 || strcmp(res, "warn") == 0 || strcmp(res, "fail") == 0 ||
-             strcmp(res, "waived") == 0))
-            json_object_set_new(set, id, json_true());
-    }
-    return set;
+    int c = strcmp(a->check, b->check);
+    if (c == 0)
+        c = strcmp(a->item, b->item);
+    if (c == 0)
+        c = strcmp(a->field, b->field);
+    return c;
 }
 
-static int series_id(struct diff *df, const char *host, const char *check, const char *item,
-                     const char *field, int64_t *ret)
+static int metric_pcmp(const void *a, const void *b)
 {
-    struct nm_history *h = df->h;
-    sqlite3_stmt *st = nm_history_stmt(h, NM_HSTMT_SERIES_GET,
-                                       "SELECT id FROM series WHERE host = ?1 AND check_id = ?2 "
-                                       "AND item = ?3 AND field = ?4");
+    return metric_cmp(*(struct metric *const *)a, *(struct metric *const *)b);
+}
+
+/* Column i as a key the per-metric lookup (text bound from a C string)
+ * could have matched: text without a NUL; NULL for anything else. */
+static const char *key_column(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) != SQLITE_TEXT)
+        return NULL;
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s && strlen(s) == (size_t)sqlite3_column_bytes(st, i) ? s : NULL;
+}
+
+/* The series of the host's metrics that exist: one query for the host
+ * (served by the series' UNIQUE (host, check_id, item, field) index, which
+ * holds every column asked for) instead of one lookup per metric; each row
+ * is looked up among the sorted metrics.  Series the host no longer
+ * reports are passed over, so nothing is kept but the metrics. */
+static int host_series(struct diff *df, const char *host, struct metric **sorted, size_t n)
+{
+    sqlite3_stmt *st = nm_history_stmt(df->h, NM_HSTMT_HOST_SERIES,
+                                       "SELECT id, check_id, item, field FROM series "
+                                       "WHERE host = ?1");
     if (!st)
         return sql_fail(df, "reading series");
-    sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, check, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, item, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, field, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *ret = sqlite3_column_int64(st, 0);
-        return 0;
+    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct metric key = {
+            .check = key_column(st, 1), .item = key_column(st, 2), .field = key_column(st, 3)};
+        if (!key.check || !key.item || !key.field)
+            continue;
+        const struct metric *kp = &key;
+        struct metric **hit = bsearch(&kp, sorted, n, sizeof *sorted, metric_pcmp);
+        if (hit)
+            (*hit)->same->series = sqlite3_column_int64(st, 0);
     }
-    if (rc != SQLITE_DONE)
-        return sql_fail(df, "reading series");
+    int r = rc == SQLITE_DONE ? 0 : sql_fail(df, "reading series");
+    sqlite3_reset(st);
+    return r;
+}
+
+static int add_series(struct diff *df, const char *host, struct metric *m)
+{
     sqlite3_stmt *in =
-        nm_history_stmt(h, NM_HSTMT_SERIES_ADD,
+        nm_history_stmt(df->h, NM_HSTMT_SERIES_ADD,
                         "INSERT INTO series(host, check_id, item, field) VALUES (?1, ?2, ?3, ?4)");
     if (!in)
         return sql_fail(df, "adding a series");
-    sqlite3_bind_text(in, 1, host, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(in, 2, check, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(in, 3, item, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(in, 4, field, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(in) != SQLITE_DONE)
-        return sql_fail(df, "adding a series");
-    *ret = sqlite3_last_insert_rowid(h->db);
-    return 0;
+    sqlite3_bind_text(in, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(in, 2, m->check, -1, SQLITE_STATIC);
+    sqlite3_bind_text(in, 3, m->item, -1, SQLITE_STATIC);
+    sqlite3_bind_text(in, 4, m->field, -1, SQLITE_STATIC);
+    int r = step_done(df, in, "adding a series");
+    if (r == 0)
+        m->series = sqlite3_last_insert_rowid(df->h->db);
+    return r;
 }
 
-/* The host's recorded metrics, numbers only: what forecasts and trends read. */
+/*
+ * The host's recorded metrics, numbers only: what forecasts and trends
+ * read.  The host's series are read at once (host_series()); then per
+ * metric only its sample is written, and its series first when it is new,
+ * in the metrics' order as before, so new series get the same ids.  The
+ * two arrays hold this host's metrics only and are freed before the next
+ * host.
+ */
 static int record_metrics(struct diff *df, const char *host, const json_t *metrics)
 {
     const char *check, *item, *field;
     json_t *per_check, *rec, *v;
+    struct metric *m = NULL, **sorted = NULL;
+    size_t n = 0, cap = 0;
+    int r = 0;
     json_object_foreach ((json_t *)metrics, check, per_check) {
         json_object_foreach (per_check, item, rec) {
             json_object_foreach (rec, field, v) {
                 if (!json_is_number(v))
                     continue;
-                int64_t sid = 0;
-                int r = series_id(df, host, check, item, field, &sid);
-                if (r < 0)
-                    return r;
-                sqlite3_stmt *st = nm_history_stmt(
-                    df->h, NM_HSTMT_SAMPLE_ADD,
-                    "INSERT OR REPLACE INTO samples(run_id, series_id, value) VALUES (?2,?1,?3)");
-                if (!st)
-                    return sql_fail(df, "recording a sample");
-                sqlite3_bind_int64(st, 1, sid);
-                sqlite3_bind_int64(st, 2, df->h->run_id);
-                sqlite3_bind_double(st, 3, json_number_value(v));
-                if (sqlite3_step(st) != SQLITE_DONE)
-                    return sql_fail(df, "recording a sample");
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    m = nm_xreallocarray(m, cap, sizeof *m);
+                }
+                m[n++] = (struct metric){
+                    .check = check, .item = item, .field = field, .value = json_number_value(v)};
             }
         }
     }
-    return 0;
+    if (n == 0)
+        return 0;
+    sorted = nm_xreallocarray(NULL, n, sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = &m[i];
+    qsort(sorted, n, sizeof *sorted, metric_pcmp);
+    /* Keys are unique in each JSON object, but compared as the C strings
+     * they are bound as, two that differ only after a NUL are one series:
+     * the first of equal keys holds it for all of them. */
+    for (size_t i = 0; i < n; i++)
+        sorted[i]->same =
+            i > 0 && metric_cmp(sorted[i], sorted[i - 1]) == 0 ? sorted[i - 1]->same : sorted[i];
+    if ((r = host_series(df, host, sorted, n)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        struct metric *s = m[i].same;
+        if (!s->series && (r = add_series(df, host, s)) < 0)
+            goto out;
+        sqlite3_stmt *st = nm_history_stmt(
+            df->h, NM_HSTMT_SAMPLE_ADD,
+            "INSERT OR REPLACE INTO samples(run_id, series_id, value) VALUES (?2,?1,?3)");
+        if (!st) {
+            r = sql_fail(df, "recording a sample");
+            goto out;
+        }
+        sqlite3_bind_int64(st, 1, s->series);
+        sqlite3_bind_int64(st, 2, df->h->run_id);
+        sqlite3_bind_double(st, 3, m[i].value);
+        if ((r = step_done(df, st, "recording a sample")) < 0)
+            goto out;
+    }
+out:
+    free(sorted);
+    free(m);
+    return r;
 }
 
 static int host_scan(struct diff *df, const json_t *host)
@@ -330,13 +448,14 @@ static int host_scan(struct diff *df, const json_t *host)
         "INSERT OR REPLACE INTO host_scans(run_id, host, status, score) VALUES (?1,?2,?3,?4)");
     if (!st)
         return sql_fail(df, "recording a host");
+    const char *status = jstr(host, "status");
     sqlite3_bind_int64(st, 1, df->h->run_id);
-    sqlite3_bind_text(st, 2, jstr(host, "name"), -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 3, jstr(host, "status") ? jstr(host, "status") : "error");
+    sqlite3_bind_text(st, 2, jstr(host, "name"), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, status ? status : "error");
     const json_t *score = json_object_get(host, "score");
     if (json_is_number(score))
         sqlite3_bind_int64(st, 4, (int64_t)json_number_value(score));
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(df, "recording a host");
+    return step_done(df, st, "recording a host");
 }
 
 static int previous_run(struct diff *df, int64_t *ret_at, long *ret_runs)
@@ -429,15 +548,14 @@ int nm_history_diff_host(struct nm_history_diff *x, json_t *host, nm_diag *d)
         return r;
     /* A host that could not be scanned tells nothing: its findings are
      * unknown, not fixed, and nothing is marked or resolved. */
-    if (!jstr(host, "status") || strcmp(jstr(host, "status"), "ok") != 0)
+    const char *status = jstr(host, "status");
+    if (!status || strcmp(status, "ok") != 0)
         return 0;
     json_array_foreach (json_object_get(host, "findings"), j, f) {
         if ((r = mark(df, name, f)) < 0)
             return r;
     }
-    json_t *ran = ran_checks(host);
-    r = resolve_missing(df, name, ran);
-    json_decref(ran);
+    r = resolve_missing(df, name, host);
     if (r == 0)
         r = record_metrics(df, name, json_object_get(host, "metrics"));
     return r;

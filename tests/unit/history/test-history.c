@@ -393,6 +393,124 @@ static void test_retention(const char *dir)
     nm_history_close(h);
 }
 
+/* One number from the history in dir: the first column of sql's first row
+ * (-1: no row). */
+static double query_num(const char *dir, const char *sql)
+{
+    struct nm_history *h = NULL;
+    nm_diag d = {{0}};
+    sqlite3_stmt *st = NULL;
+    double v = -1;
+    if (nm_history_open_readonly(dir, &h, &d) < 0)
+        return -2;
+    if (sqlite3_prepare_v2(nm_history_db(h), sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    nm_history_close(h);
+    return v;
+}
+
+static double sample_of(const char *dir, int run, const char *hostname, const char *check,
+                        const char *item, const char *field)
+{
+    char *sql = nm_xasprintf("SELECT value FROM samples v JOIN series s ON s.id = v.series_id "
+                             "WHERE v.run_id = %d AND s.host = '%s' AND s.check_id = '%s' AND "
+                             "s.item = '%s' AND s.field = '%s'",
+                             run, hostname, check, item, field);
+    double v = query_num(dir, sql);
+    free(sql);
+    return v;
+}
+
+static double series_of(const char *dir, const char *hostname, const char *check, const char *item,
+                        const char *field)
+{
+    char *sql = nm_xasprintf("SELECT id FROM series WHERE host = '%s' AND check_id = '%s' AND "
+                             "item = '%s' AND field = '%s'",
+                             hostname, check, item, field);
+    double v = query_num(dir, sql);
+    free(sql);
+    return v;
+}
+
+/*
+ * Samples go to the host's series, found among all its series at once:
+ * keys in no sorted order, a check whose name is a prefix of another's,
+ * bytes above 0x7f, the same keys on another host, text values skipped; a
+ * series that is new on the second run gets the next id, the others keep
+ * theirs, and one the host stopped reporting gets no sample.  Two keys the
+ * same up to a NUL are one series (as bound, C strings): the last wins.
+ */
+static json_t *metrics_host(const char *name, int day)
+{
+    json_t *h = host(name, "ok");
+    json_t *m = json_object_get(h, "metrics");
+    ran(h, "disk-space", "pass");
+    json_t *ds = json_pack("{s:{s:i, s:s}, s:{s:i}}", "/var", "use_pct", 50 + day, "label", "x",
+                           "/", "use_pct", 10 + day);
+    if (day == 0)
+        json_object_set_new(json_object_get(ds, "/var"), "avail_kb", json_integer(100));
+    else
+        json_object_set_new(json_object_get(ds, "/"), "ifree", json_integer(7));
+#if JANSSON_VERSION_HEX >= 0x020e00
+    if (day == 1) {
+        json_object_setn_new(ds, "/tmp\0a", 6, json_pack("{s:i}", "use_pct", 31));
+        json_object_setn_new(ds, "/tmp\0b", 6, json_pack("{s:i}", "use_pct", 32));
+    }
+#endif
+    json_object_set_new(m, "disk-space", ds);
+    json_object_set_new(m, "disk", json_pack("{s:{s:f}}", "/", "use_pct", 1.5 + day));
+    json_object_set_new(m, "smart",
+                        json_pack("{s:{s:i}, s:{s:i}}", "/dev/sda \xc3\xa9", "ata_5_raw", 3 + day,
+                                  "/dev/sda z", "ata_5_raw", 4 + day));
+    return h;
+}
+
+static void test_series(const char *dir)
+{
+    for (int day = 0; day < 2; day++) {
+        json_t *report =
+            report_of(json_pack("[o, o]", metrics_host("m1", day), metrics_host("m2", day * 10)));
+        CHECK(run_once(dir, T0 + day * DAY, report, NULL) == 0);
+        json_decref(report);
+    }
+    /* In the metrics' order, m1's then m2's; then day 1's new ones. */
+    CHECK_INT(series_of(dir, "m1", "disk-space", "/var", "use_pct"), 1);
+    CHECK_INT(series_of(dir, "m1", "disk-space", "/var", "avail_kb"), 2);
+    CHECK_INT(series_of(dir, "m1", "disk-space", "/", "use_pct"), 3);
+    CHECK_INT(series_of(dir, "m1", "disk", "/", "use_pct"), 4);
+    CHECK_INT(series_of(dir, "m1", "smart", "/dev/sda \xc3\xa9", "ata_5_raw"), 5);
+    CHECK_INT(series_of(dir, "m1", "smart", "/dev/sda z", "ata_5_raw"), 6);
+    CHECK_INT(series_of(dir, "m2", "disk-space", "/var", "use_pct"), 7);
+    CHECK_INT(series_of(dir, "m2", "smart", "/dev/sda z", "ata_5_raw"), 12);
+    CHECK_INT(series_of(dir, "m1", "disk-space", "/", "ifree"), 13);
+    CHECK_INT(series_of(dir, "m1", "disk-space", "/var", "label"), -1);
+    CHECK_INT(sample_of(dir, 1, "m1", "disk-space", "/var", "use_pct"), 50);
+    CHECK_INT(sample_of(dir, 2, "m1", "disk-space", "/var", "use_pct"), 51);
+    CHECK_INT(sample_of(dir, 2, "m1", "disk-space", "/var", "avail_kb"), -1);
+    CHECK_INT(sample_of(dir, 2, "m1", "disk-space", "/", "use_pct"), 11);
+    CHECK_INT(sample_of(dir, 2, "m1", "disk-space", "/", "ifree"), 7);
+    CHECK(sample_of(dir, 2, "m1", "disk", "/", "use_pct") == 2.5);
+    CHECK_INT(sample_of(dir, 2, "m1", "smart", "/dev/sda \xc3\xa9", "ata_5_raw"), 4);
+    CHECK_INT(sample_of(dir, 2, "m1", "smart", "/dev/sda z", "ata_5_raw"), 5);
+    CHECK_INT(sample_of(dir, 2, "m2", "disk-space", "/var", "use_pct"), 60);
+    CHECK_INT(sample_of(dir, 2, "m2", "smart", "/dev/sda z", "ata_5_raw"), 14);
+#if JANSSON_VERSION_HEX >= 0x020e00
+    CHECK_INT(query_num(dir, "SELECT count(*) FROM series WHERE host = 'm1' AND item = '/tmp'"), 1);
+    CHECK_INT(series_of(dir, "m1", "disk-space", "/tmp", "use_pct"), 14);
+    CHECK_INT(sample_of(dir, 2, "m1", "disk-space", "/tmp", "use_pct"), 32);
+    CHECK_INT(series_of(dir, "m2", "disk-space", "/", "ifree"), 15);
+    CHECK_INT(query_num(dir, "SELECT count(*) FROM series"), 15);
+    CHECK_INT(query_num(dir, "SELECT count(*) FROM samples WHERE run_id = 2"), 13);
+#else
+    CHECK_INT(series_of(dir, "m2", "disk-space", "/", "ifree"), 14);
+    CHECK_INT(query_num(dir, "SELECT count(*) FROM series"), 14);
+    CHECK_INT(query_num(dir, "SELECT count(*) FROM samples WHERE run_id = 2"), 12);
+#endif
+    CHECK_INT(query_num(dir, "SELECT count(*) FROM samples WHERE run_id = 1"), 12);
+}
+
 static void write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -513,7 +631,8 @@ int main(void)
     nm_inventory_init(&inv);
     static const char inv_json[] =
         "{\"hosts\": [{\"name\": \"web1\"}, {\"name\": \"db1\"}, {\"name\": \"w2\"},"
-        " {\"name\": \"fs1\"}, {\"name\": \"st1\"}, {\"name\": \"r1\"}]}";
+        " {\"name\": \"fs1\"}, {\"name\": \"st1\"}, {\"name\": \"r1\"},"
+        " {\"name\": \"m1\"}, {\"name\": \"m2\"}]}";
     if (!base || nm_checkset_load_dir(&cs, "../checks", &d) < 0 ||
         nm_inventory_load_buffer(&inv, "inv.json", inv_json, strlen(inv_json), &d) < 0) {
         fprintf(stderr, "setup: %s\n", d.msg);
@@ -521,9 +640,9 @@ int main(void)
     }
     test_fit();
     test_fleet_def();
-    const char *names[] = {"seq", "reopen", "forecast", "trend", "retention"};
-    void (*fns[])(const char *) = {test_sequence, test_reopen, test_forecast, test_trend,
-                                   test_retention};
+    const char *names[] = {"seq", "reopen", "forecast", "trend", "retention", "series"};
+    void (*fns[])(const char *) = {test_sequence, test_reopen,    test_forecast,
+                                   test_trend,    test_retention, test_series};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         snprintf(dir, sizeof dir, "%s/%s", base, names[i]);
         mkdir(dir, 0700);
