@@ -367,7 +367,7 @@ static void rule_finish(struct nm_rule *r)
 static int parse_rule(struct loader *l, const char *path, const json_t *v, struct nm_rule *r)
 {
     char p[300];
-    int rc;
+    int rc = 0;
     memset(r, 0, sizeof *r);
     r->severity = NM_SEV_NONE;
     if (!json_is_object(v))
@@ -532,7 +532,7 @@ static bool probe_id_ok(const char *id)
 static int parse_probe(struct loader *l, struct nm_checkset *cs, const json_t *v,
                        struct nm_probe_def **ret)
 {
-    int rc;
+    int rc = 0;
     if (!json_is_object(v))
         return bad(l, "probe", "must be an object {id, script, ...}%s", "");
     if ((rc = only_keys(l, v, "probe", probe_keys)) < 0)
@@ -652,7 +652,7 @@ static int parse_ledger(struct loader *l, const json_t *v, struct nm_ledger_def 
 {
     static const char *const keys[] = {"failure", "margin", "item", "comment", NULL};
     static const char *const mkeys[] = {"unit", "field", "from", "minus", NULL};
-    int rc;
+    int rc = 0;
     memset(def, 0, sizeof *def);
     if (!v)
         return 0;
@@ -722,11 +722,13 @@ int nm_ledger_def_parse(const char *origin, const json_t *v, struct nm_ledger_de
 static int parse_trend(struct loader *l, const json_t *v, struct nm_check *c)
 {
     static const char *const keys[] = {"raise", "comment", NULL};
-    int rc;
+    int rc = 0;
     if (!v)
         return 0;
-    if (!json_is_object(v) || (rc = only_keys(l, v, "trend", keys)) < 0)
-        return json_is_object(v) ? rc : bad(l, "trend", "must be an object {raise}%s", "");
+    if (!json_is_object(v))
+        return bad(l, "trend", "must be an object {raise}%s", "");
+    if ((rc = only_keys(l, v, "trend", keys)) < 0)
+        return rc;
     const json_t *raise = json_object_get(v, "raise");
     if (!json_is_object(raise) || json_object_size(raise) == 0)
         return bad(l, "trend.raise", "must be an object {field: least growth}%s", "");
@@ -772,12 +774,13 @@ static void group_free(struct nm_group_def *g)
 /* "group": {"by": [{field, subject}], "member": field, "notes": [{when, text}]} */
 static int parse_group(struct loader *l, const json_t *v, struct nm_check *c)
 {
-    int rc;
+    int rc = 0;
     if (!v)
         return 0;
-    if (!json_is_object(v) || (rc = only_keys(l, v, "group", group_keys)) < 0)
-        return json_is_object(v) ? rc
-                                 : bad(l, "group", "must be an object {by, member, notes}%s", "");
+    if (!json_is_object(v))
+        return bad(l, "group", "must be an object {by, member, notes}%s", "");
+    if ((rc = only_keys(l, v, "group", group_keys)) < 0)
+        return rc;
     struct nm_group_def *g = nm_xcalloc(1, sizeof *g);
     c->group = g; /* check_finish frees what is here on failure */
     const json_t *by = json_object_get(v, "by");
@@ -890,7 +893,7 @@ static void check_finish(struct nm_check *c)
 
 static int parse_applies(struct loader *l, const json_t *v, struct nm_check *c)
 {
-    int rc;
+    int rc = 0;
     if (!v)
         return 0;
     if (!json_is_object(v))
@@ -1014,7 +1017,7 @@ static int parse_lifecycle(struct loader *l, const json_t *v, struct nm_check *c
 
 static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, struct nm_check *c)
 {
-    int rc;
+    int rc = 0;
     if (!json_is_object(root))
         return bad(l, "(top)", "a check file holds one JSON object%s", "");
     if ((rc = only_keys(l, root, "", top_keys)) < 0)
@@ -1065,8 +1068,10 @@ static int parse_check(struct loader *l, struct nm_checkset *cs, json_t *root, s
     if (rec) {
         /* Kept for every item, finding or not, so history can forecast
          * ("full in N days") from the nightly reports. */
-        if (!json_is_object(rec) || (rc = only_keys(l, rec, "record", record_keys)) < 0)
-            return rc < 0 ? rc : bad(l, "record", "must be an object {key, fields}%s", "");
+        if (!json_is_object(rec))
+            return bad(l, "record", "must be an object {key, fields}%s", "");
+        if ((rc = only_keys(l, rec, "record", record_keys)) < 0)
+            return rc;
         if ((rc = get_string(l, rec, "key", true, &c->record_key)) < 0 ||
             (rc = get_string_array(l, rec, "fields", "record", &c->record_fields,
                                    &c->n_record_fields)) < 0)
