@@ -284,6 +284,10 @@ static int step_history_load(struct nm_run *run, nm_diag *d)
  * once and the summaries share them (jansson counts references); nothing
  * changes a summary after the hosts step, so the sharing is never seen.
  */
+/* Packed summaries up to this size stay decoded while the report is
+ * written (about ten times as much as trees: a few MiB). */
+#define KEEP_SUMMARIES_PACKED ((size_t)1 << 20)
+
 static int unpack_summaries(struct nm_run *run, nm_diag *d)
 {
     json_t *sums = json_array();
@@ -509,12 +513,17 @@ static int step_write(struct nm_run *run, nm_diag *d)
     int r;
     if (run->spool) {
         /* The writers take whole hosts from the spool and nothing from
-         * report["hosts"]: its summaries wait packed while they run (as the
-         * hosts step packed them: no step since changes a summary), and
-         * what the trees held goes back to the system before the writers'
-         * buffers grow, so that the two do not add up. */
-        json_object_set_new(run->report, "hosts", json_array());
-        malloc_trim(0);
+         * report["hosts"]: in a large run its summaries wait packed while
+         * they run (as the hosts step packed them: no step since changes a
+         * summary), and what the trees held goes back to the system before
+         * the writers' buffers grow, so that the two do not add up.  A
+         * small run's summary trees stay: a few MiB at most, where decoding
+         * them again would cost more than the memory is worth. */
+        bool drop = run->sums.text.len > KEEP_SUMMARIES_PACKED;
+        if (drop) {
+            json_object_set_new(run->report, "hosts", json_array());
+            malloc_trim(0);
+        }
         struct run_iter st;
         struct nm_host_iter it;
         run_iter_init(run, &st, &it);
@@ -522,7 +531,7 @@ static int step_write(struct nm_run *run, nm_diag *d)
         run_iter_done(&st);
         /* Back for the command layer (and anything after this step). */
         nm_diag d2 = {{0}};
-        int r2 = unpack_summaries(run, r < 0 ? &d2 : d);
+        int r2 = drop ? unpack_summaries(run, r < 0 ? &d2 : d) : 0;
         if (r == 0)
             r = r2;
     } else {
