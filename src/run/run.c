@@ -284,10 +284,6 @@ static int step_history_load(struct nm_run *run, nm_diag *d)
  * once and the summaries share them (jansson counts references); nothing
  * changes a summary after the hosts step, so the sharing is never seen.
  */
-/* Packed summaries up to this size stay decoded while the report is
- * written (about ten times as much as trees: a few MiB). */
-#define KEEP_SUMMARIES_PACKED ((size_t)1 << 20)
-
 static int unpack_summaries(struct nm_run *run, nm_diag *d)
 {
     json_t *sums = json_array();
@@ -505,6 +501,16 @@ static int step_summary(struct nm_run *run, nm_diag *d)
 
 /* Every output staged, then all published together; any failure leaves the
  * previous set as it was. */
+/* Whether report["hosts"] keeps its decoded summaries while the report is
+ * written: when they fit the run's budget for hosts in memory
+ * (NEARMISS_SPOOL_MEMORY), as the first hosts themselves do.  The packed
+ * text is less than the trees, so a larger one is not walked. */
+static bool keep_summaries(const struct nm_run *run)
+{
+    return run->sums.text.len <= run->spool_memory &&
+           nm_spool_json_cost(json_object_get(run->report, "hosts")) <= run->spool_memory;
+}
+
 static int step_write(struct nm_run *run, nm_diag *d)
 {
     if (run->no_write)
@@ -517,9 +523,9 @@ static int step_write(struct nm_run *run, nm_diag *d)
          * they run (as the hosts step packed them: no step since changes a
          * summary), and what the trees held goes back to the system before
          * the writers' buffers grow, so that the two do not add up.  A
-         * small run's summary trees stay: a few MiB at most, where decoding
-         * them again would cost more than the memory is worth. */
-        bool drop = run->sums.text.len > KEEP_SUMMARIES_PACKED;
+         * small run's summary trees stay (keep_summaries()): decoding them
+         * again would cost more than the memory is worth. */
+        bool drop = !keep_summaries(run);
         if (drop) {
             json_object_set_new(run->report, "hosts", json_array());
             malloc_trim(0);
