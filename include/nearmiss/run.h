@@ -138,6 +138,7 @@ struct nm_run {
     /* Bytes of hosts the spool keeps in memory before it uses its file
      * (nm_spool_set_memory): NEARMISS_SPOOL_MEMORY, in MiB, or the default. */
     size_t spool_memory;
+    size_t threads; /* NEARMISS_THREADS, 0 unset (nm_scan_options.threads) */
     json_t *full_hosts; /* per host: null (in the spool), or the host the spool could not take */
     /* A spooled run: the summaries, packed as text; report["hosts"] is
      * decoded from them, and left empty while the writers run (whose

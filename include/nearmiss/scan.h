@@ -53,6 +53,9 @@ struct nm_scan_progress {
 struct nm_spool;
 struct nm_scan_options {
     int jobs;
+    /* Threads the jobs run on, many sessions a thread (nearmiss/fiber.h);
+     * 0: one per core.  As many as jobs: a thread per session. */
+    size_t threads;
     int timeout_s;
     uint64_t host_cap; /* bytes accepted from one host */
     bool accept_new;
@@ -84,6 +87,9 @@ struct nm_scan_options {
 
 /* reach->hosts[i] says how to connect to inv->hosts[i]; `now` (the run's
  * clock) is the report's started_at. */
+/* NEARMISS_THREADS into *ret (0 when unset: one per core). */
+int nm_scan_threads_env(size_t *ret, nm_diag *d);
+
 int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach,
                 const struct nm_checkset *cs, const struct nm_scan_options *o, int64_t now,
                 json_t **ret_report, nm_diag *d);

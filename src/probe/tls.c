@@ -41,6 +41,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "nearmiss/fiber.h"
 #include "nearmiss/resolve.h"
 #include "nearmiss/safetext.h"
 #include "nearmiss/tls.h"
@@ -245,7 +246,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
         if (left <= 0)
             return NM_ERR_TIMEOUT;
         struct pollfd pfd = {.fd = fd, .events = events};
-        int r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+        int r = nm_poll1(&pfd, left > INT_MAX ? INT_MAX : (int)left);
         if (r > 0)
             return 0;
         if (r < 0 && errno != EINTR)

@@ -82,6 +82,7 @@ static int step_scan(struct nm_run *run, nm_diag *d)
     if (r0 < 0)
         return r0;
     run->scan.spool = run->spool;
+    run->scan.threads = run->threads;
     int r = nm_scan_run(run->inv, &run->reach, run->cs, &run->scan, run->now, &run->report, d);
     if (r == 0 && run->spool) {
         /* The whole hosts (null where spooled) leave the report; their
@@ -632,6 +633,8 @@ int nm_run_init(struct nm_run *run, nm_diag *d)
     run->kind = NM_RUN_WHOLE;
     nm_packed_json_init(&run->sums);
     int r = nm_spool_memory_env(&run->spool_memory, d);
+    if (r == 0)
+        r = nm_scan_threads_env(&run->threads, d);
     if (r < 0)
         return r;
     return nm_run_clock(&run->now, d);

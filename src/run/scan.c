@@ -1,7 +1,9 @@
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "nearmiss/bastion.h"
 #include "nearmiss/report_view.h"
 #include "nearmiss/facts.h"
+#include "nearmiss/fiber.h"
 #include "nearmiss/report.h"
 #include "nearmiss/scan.h"
 #include "nearmiss/script.h"
@@ -30,6 +33,9 @@
 #define MAX_FINDINGS_PER_CHECK 200
 #define FACTS_CAP              (64u << 10)
 #define WORKER_STACK           (512u << 10)
+/* How often a fiber waiting for a --max-per slot looks at the count of
+ * finished hosts. */
+#define ROOM_LOOK_MS 10
 /* Kinds of host whose script is kept for the rest of the scan; a fleet
  * with more (checks scoped to many different labels) builds the rest per
  * host, as every host once did. */
@@ -86,6 +92,9 @@ struct scan {
      * workers waiting for a slot. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* Hosts finished so far: a fiber waiting for room (sched_next) looks
+     * again only when it moved. */
+    atomic_size_t finished;
     /* A host finished: the main thread waits on it, under mu. */
     pthread_cond_t done_cv;
     unsigned char *state; /* per host: HOST_WAITING, HOST_RUNNING, HOST_DONE */
@@ -917,7 +926,17 @@ static size_t sched_next(struct scan *s)
         /* Waiting hosts that do not fit: one finishing host makes room. */
         if (job != SIZE_MAX || s->n_waiting == 0)
             break;
-        pthread_cond_wait(&s->cv, &s->mu);
+        if (!nm_in_fiber()) {
+            pthread_cond_wait(&s->cv, &s->mu);
+            continue;
+        }
+        /* A fiber must not block its thread (the running hosts may be its
+         * neighbours): it sleeps, and looks again once a host finished. */
+        size_t seen = atomic_load(&s->finished);
+        pthread_mutex_unlock(&s->mu);
+        while (atomic_load(&s->finished) == seen)
+            nm_sleep_ms(ROOM_LOOK_MS);
+        pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
     return job;
@@ -928,6 +947,7 @@ static void sched_done(struct scan *s, size_t h)
     pthread_mutex_lock(&s->mu);
     s->state[h] = HOST_DONE;
     host_slots(s, h, false);
+    atomic_fetch_add(&s->finished, 1);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
@@ -995,7 +1015,7 @@ static void attach_tls_spooled(struct scan *s, size_t host)
     s->hosts[host] = spool_host(s, host, s->hosts[host]);
 }
 
-static void *worker(void *arg)
+static void work(void *arg)
 {
     struct scan *s = arg;
     for (;;) {
@@ -1024,7 +1044,55 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&s->mu);
         }
     }
+}
+
+/* One thread of the scan: its share of the --jobs sessions, as fibers
+ * (nearmiss/fiber.h); a share of one needs none. */
+struct crew {
+    struct scan *s;
+    size_t sessions;
+};
+
+static void *crew_thread(void *arg)
+{
+    const struct crew *c = arg;
+    if (c->sessions <= 1 || nm_fibers_run(c->sessions, WORKER_STACK, work, c->s) < 0)
+        work(c->s);
     return NULL;
+}
+
+int nm_scan_threads_env(size_t *ret, nm_diag *d)
+{
+    *ret = 0;
+    const char *env = getenv("NEARMISS_THREADS");
+    if (!env || !*env)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long t = strtol(env, &end, 10);
+    if (errno || *end || t < 1 || t > 100000)
+        return nm_diag_set(d, NM_ERR_INVAL,
+                           "NEARMISS_THREADS=\"%.40s\" is not a number of threads (1 to 100000)",
+                           env);
+    *ret = (size_t)t;
+    return 0;
+}
+
+/* Threads for `sessions` concurrent sessions: as asked, else one a core (a
+ * session mostly waits, and its computing needs no more); never more than
+ * one a session. */
+static size_t scan_threads(size_t asked, size_t sessions)
+{
+    long t = (long)asked;
+    if (t <= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        t = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                          : sysconf(_SC_NPROCESSORS_ONLN);
+        if (t < 1)
+            t = 1;
+    }
+    return (size_t)t < sessions ? (size_t)t : sessions;
 }
 
 int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach,
@@ -1035,6 +1103,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     int r = 0;
     char started[32];
     pthread_t *threads = NULL;
+    struct crew *crews = NULL;
     size_t n_threads = 0;
     const char **running = NULL;
 
@@ -1070,18 +1139,21 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
     size_t want = (size_t)(o->jobs > 0 ? o->jobs : NM_DEFAULT_JOBS);
     if (want > inv->n_hosts + s.n_tls)
         want = inv->n_hosts + s.n_tls;
-    threads = nm_xcalloc(want ? want : 1, sizeof *threads);
+    size_t n_crews = scan_threads(o->threads, want);
+    threads = nm_xcalloc(n_crews ? n_crews : 1, sizeof *threads);
+    crews = nm_xcalloc(n_crews ? n_crews : 1, sizeof *crews);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, WORKER_STACK);
-    for (size_t i = 0; i < want; i++) {
-        if (pthread_create(&threads[n_threads], &attr, worker, &s) != 0)
+    for (size_t i = 0; i < n_crews; i++) {
+        crews[i] = (struct crew){.s = &s, .sessions = want / n_crews + (i < want % n_crews)};
+        if (pthread_create(&threads[n_threads], &attr, crew_thread, &crews[i]) != 0)
             break;
         n_threads++;
     }
     pthread_attr_destroy(&attr);
     if (n_threads == 0 && inv->n_hosts + s.n_tls > 0) {
-        worker(&s); /* no thread could start: scan serially rather than not at all */
+        work(&s); /* no thread could start: scan serially rather than not at all */
     }
     /* Woken by the last host as it finishes (the report waits for no
      * sleep to end); progress is shown every 200 ms. */
@@ -1140,6 +1212,7 @@ int nm_scan_run(const struct nm_inventory *inv, const struct nm_reach_set *reach
 out:
     free(running);
     free(threads);
+    free(crews);
     free(s.hosts);
     for (size_t i = 0; s.discovered && i < inv->n_hosts; i++)
         json_decref(s.discovered[i]);

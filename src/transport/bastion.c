@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/fiber.h"
 #include "nearmiss/time.h"
 #include "nearmiss/util.h"
 #include "transport/bastion.h"
@@ -27,13 +28,6 @@ struct nm_bastion_pool {
     size_t connections;
     bool closing;
 };
-
-static struct timespec abs_ms(int64_t ms)
-{
-    if (ms < 0)
-        ms = 0;
-    return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-}
 
 struct nm_bastion_pool *nm_bastion_pool_create_ex(size_t channels, size_t connections)
 {
@@ -123,8 +117,8 @@ static bool wait_until(struct nm_bastion_pool *p, int64_t deadline_ms)
 {
     if (nm_now_ms() >= deadline_ms)
         return false;
-    struct timespec ts = abs_ms(deadline_ms);
-    return pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT || nm_now_ms() < deadline_ms;
+    return nm_cond_wait_until(&p->cv, &p->mu, deadline_ms) != ETIMEDOUT ||
+           nm_now_ms() < deadline_ms;
 }
 
 /* Under p->mu: one slot of a failed entry given back; the last frees it. */
@@ -309,34 +303,10 @@ size_t nm_bastion_users(struct nm_bastion *b)
     return n;
 }
 
-/*
- * pthread_mutex_timedlock counts on the wall clock; the deadline is on the
- * monotonic one.  Short slices, each checked against the deadline, keep a
- * step of the wall clock from stretching the wait.  (pthread_mutex_clocklock
- * would avoid the slices, but ThreadSanitizer does not see it: every lock
- * taken with it looks unlocked.)
- */
-#define LOCK_SLICE_MS 50
-
+/* A fiber that holds the lock may wait for its host with it (nearmiss/fiber.h). */
 int nm_bastion_lock(struct nm_bastion *b, int64_t deadline_ms)
 {
-    if (pthread_mutex_trylock(&b->lock) == 0)
-        return 0;
-    for (;;) {
-        int64_t left = deadline_ms - nm_now_ms();
-        if (left <= 0)
-            return NM_ERR_TIMEOUT;
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        int64_t until = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
-                        (left < LOCK_SLICE_MS ? left : LOCK_SLICE_MS);
-        struct timespec ts = abs_ms(until);
-        int e = pthread_mutex_timedlock(&b->lock, &ts);
-        if (e == 0)
-            return 0;
-        if (e != ETIMEDOUT)
-            return NM_ERR_TIMEOUT;
-    }
+    return nm_mutex_lock_until(&b->lock, deadline_ms) == 0 ? 0 : NM_ERR_TIMEOUT;
 }
 
 void nm_bastion_unlock(struct nm_bastion *b)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "nearmiss/error.h"
+#include "nearmiss/fiber.h"
 #include "nearmiss/resolve.h"
 #include "nearmiss/util.h"
 
@@ -113,11 +114,8 @@ int nm_resolve(const char *host, const char *port, const struct addrinfo *hints,
         *ret_gai_error = EAI_MEMORY;
         return NM_ERR_NOMEM;
     }
-    struct timespec until = {.tv_sec = deadline_ms / 1000,
-                             .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
     while (!l->done) {
-        int w = pthread_cond_timedwait(&l->answered, &l->lock, &until);
-        if (w == ETIMEDOUT)
+        if (nm_cond_wait_until(&l->answered, &l->lock, deadline_ms) == ETIMEDOUT)
             break;
     }
     int r;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nearmiss/fiber.h"
 #include "nearmiss/identity.h"
 #include "nearmiss/resolve.h"
 #include "nearmiss/safetext.h"
@@ -332,7 +333,7 @@ static ssize_t send_whole(struct conn *c, libssh2_socket_t socket, const void *b
                 goto gone;
             /* Room in the socket, or (tunnelled) a window adjustment. */
             struct pollfd p = {.fd = c->fd, .events = c->outer ? POLLIN : POLLOUT};
-            poll(&p, 1, (int)(left < NM_SSH_SHARED_SLICE_MS ? left : NM_SSH_SHARED_SLICE_MS));
+            nm_poll1(&p, (int)(left < NM_SSH_SHARED_SLICE_MS ? left : NM_SSH_SHARED_SLICE_MS));
         }
     }
     return (ssize_t)length;
@@ -455,7 +456,7 @@ static int wait_socket(struct conn *c, int64_t deadline)
         }
         step = NM_SSH_SHARED_SLICE_MS;
     }
-    int r = poll(&p, 1, (int)(left < step ? left : step));
+    int r = nm_poll1(&p, (int)(left < step ? left : step));
     if (r < 0 && errno != EINTR)
         return NM_ERR_IO;
     return 0;
@@ -527,7 +528,7 @@ static int connect_tcp(struct conn *c)
                 timed_out = true;
                 break;
             }
-            int pr = poll(&p, 1, (int)(left < 1000 ? left : 1000));
+            int pr = nm_poll1(&p, (int)(left < 1000 ? left : 1000));
             if (pr < 0 && errno != EINTR) {
                 last_errno = errno;
                 break;
