@@ -40,9 +40,10 @@
 #define NM_SSH_DEFAULT_OUTPUT_CAP (64u << 20)
 /*
  * A host whose bytes travel over a shared bastion connection cannot rely on
- * poll() alone: another thread may read the socket and leave this host's
- * data queued on its channel.  It looks again at least this often, and at
- * once when the connection has read anything since its last look.
+ * poll() alone: another session (on another thread, or a fiber of this one)
+ * may read the socket and leave this host's data queued on its channel.  It
+ * looks again at least this often, and at once when the connection has read
+ * anything since its last look.
  */
 #define NM_SSH_SHARED_SLICE_MS 20
 

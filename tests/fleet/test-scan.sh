@@ -105,6 +105,8 @@ else
 fi
 jqt "run 1: summary counts agree with hosts[]" \
     '.summary.hosts == (.hosts | length) and .summary.scanned == ([.hosts[] | select(.status == "ok")] | length)' "$R"
+R1_COPY=$DIR/run1-latest.json
+cp "$R" "$R1_COPY"
 
 # --- run 2: --hosts 'ok-*' into the same report directory
 scan "$DIR/run2.log" -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$OUT" --timeout 8 --jobs 8 --hosts 'ok-*'
@@ -136,5 +138,29 @@ d="run 4: the known_hosts copy gained a line"
 [[ $after -gt $before ]] && ok "$d" || not_ok "$d ($before -> $after lines)"
 d="run 4: the original known_hosts is untouched"
 [[ $(wc -l <"$KH") == "$before" ]] && ok "$d" || not_ok "$d"
+
+# --- run 5: all eight sessions as fibers of one thread, and a thread per
+# session: the same report (times aside; one clock for both), so the hang
+# and flood hosts held no neighbour of theirs on the one thread.
+export NEARMISS_NOW=2026-12-01T02:00:00Z
+export NEARMISS_THREADS=1
+scan "$DIR/run5a.log" -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$DIR/out5a" --timeout 8 --jobs 8
+rc_a=$RC
+export NEARMISS_THREADS=8
+scan "$DIR/run5b.log" -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$DIR/out5b" --timeout 8 --jobs 8
+rc_b=$RC
+d="run 5: one thread for eight sessions, and eight threads: exit 2 both"
+[[ $rc_a == 2 && $rc_b == 2 ]] && ok "$d" || not_ok "$d (got $rc_a and $rc_b)"
+d="run 5: one thread for eight sessions and a thread per session write the same report"
+"$HERE/same-report.sh" "$DIR/out5a/latest.json" "$DIR/out5b/latest.json" && ok "$d" || not_ok "$d"
+jcheck "run 5: on one thread, every host has the status of run 1" --slurpfile r1 "$R1_COPY" \
+    '([.hosts[] | {(.name): .status}] | add) == ($r1[0] | [.hosts[] | {(.name): .status}] | add)' \
+    "$DIR/out5a/latest.json" || :
+export NEARMISS_THREADS=0
+scan "$DIR/run5c.log" -i "$INV" --known-hosts "$KH" --identity "$KEY" -o "$DIR/out5c" --timeout 8
+d="run 5: NEARMISS_THREADS=0: exit 1 naming the variable, no report"
+[[ $RC == 1 && ! -e $DIR/out5c/latest.json ]] && grep -q 'NEARMISS_THREADS="0" is not a number of threads' "$DIR/run5c.log" &&
+    ok "$d" || not_ok "$d (got $RC)"
+unset NEARMISS_NOW NEARMISS_THREADS
 
 nm_finish
