@@ -696,7 +696,8 @@ static int auth_with_agent(struct conn *c, int *ret_keys)
     if (!agent)
         return -1;
     /* The agent socket is local and answers at once; libssh2 talks to it
-     * blocking, which is acceptable.  The signature exchange with the
+     * blocking, which is acceptable (the other sessions of this thread,
+     * nearmiss/fiber.h, wait as long).  The signature exchange with the
      * server is the part that may EAGAIN. */
     if (libssh2_agent_connect(agent) == 0 && libssh2_agent_list_identities(agent) == 0) {
         struct libssh2_agent_publickey *id = NULL, *prev = NULL;
