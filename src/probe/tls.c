@@ -624,10 +624,6 @@ static void handshake_error(SSL *ssl, int r, struct conn *c, struct outcome *o)
 static int do_handshake(SSL *ssl, struct conn *c, struct outcome *o)
 {
     for (;;) {
-        /* SSL_get_error reads the thread's error queue, which the other
-         * sessions of a thread (fibers, nearmiss/fiber.h) use too between
-         * two of these calls: only what this call adds may be in it. */
-        ERR_clear_error();
         int r = SSL_connect(ssl);
         if (r == 1)
             return 0;
@@ -814,7 +810,9 @@ int nm_tls_probe(const struct nm_tls_target *t, int64_t deadline_ms, json_t **re
     int64_t now = t->now ? t->now : (int64_t)time(NULL);
 
     /* Whatever the probe adds to the thread's OpenSSL error queue is gone
-     * when it returns (and the handshake starts each step on an empty one). */
+     * when it returns.  The other sessions of the thread (fibers) use that
+     * queue while this one waits; SSL_connect empties it at every call, so
+     * SSL_get_error reads only what that step added (test-tls checks it). */
     ERR_set_mark();
     ctx = probe_ctx(t, d, &err);
     if (!ctx)

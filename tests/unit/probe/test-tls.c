@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <openssl/x509.h>
 
 #include "nearmiss/check.h"
+#include "nearmiss/fiber.h"
 #include "nearmiss/parsers.h"
 #include "nearmiss/script.h"
 #include "nearmiss/tls.h"
@@ -372,6 +374,55 @@ static void test_valid_chain(void)
     it = NULL;
     CHECK(nm_tls_probe(&t, nm_now_ms() + 5000, &it, &d) == NM_ERR_IO);
     CHECK(it == NULL);
+    server_stop(s);
+}
+
+/*
+ * The sessions of a scan thread are fibers sharing the thread's OpenSSL
+ * error queue: while the probe waits for the server, a neighbour leaves
+ * errors of its own in that queue.  The probe must judge each handshake
+ * step by what that step added, not fail the handshake for them.
+ */
+struct neighbour {
+    const char *spec;
+    bool probing; /* the probe has not returned yet */
+    json_t *item;
+};
+
+static int raised;
+
+static void neighbour_body(void *arg)
+{
+    struct neighbour *n = arg;
+    static _Atomic int next;
+    if (atomic_fetch_add(&next, 1) % 2 == 0) {
+        n->item = probe(n->spec, PKI "root.pem", 5000);
+        n->probing = false;
+        return;
+    }
+    while (n->probing) {
+        ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
+        raised++;
+        nm_sleep_ms(0); /* back as soon as the thread has looked at its sockets */
+    }
+}
+
+static void test_neighbour_errors(void)
+{
+    struct server *s = server_start(SRV_TLS, PKI "server-chain.pem", PKI "server.key", 0);
+    char spec[64];
+    snprintf(spec, sizeof spec, "127.0.0.1:%u", s->port);
+    struct neighbour n = {.spec = spec, .probing = true};
+    CHECK_INT(nm_fibers_run(2, 256u << 10, neighbour_body, &n), 0);
+    int f0 = test_failures;
+    CHECK(raised > 0); /* the neighbour did run while the probe waited */
+    CHECK(n.item != NULL);
+    CHECK(n.item && J_NULL(n.item, "error"));
+    CHECK(n.item && J_TRUE(n.item, "verified"));
+    CHECK(n.item && J_STR(n.item, "protocol") && strcmp(J_STR(n.item, "protocol"), "TLSv1.3") == 0);
+    dump_on_failure(n.item, f0);
+    json_decref(n.item);
+    ERR_clear_error();
     server_stop(s);
 }
 
@@ -1273,6 +1324,7 @@ int main(int argc, char **argv)
     test_time_helpers();
     test_specs();
     test_valid_chain();
+    test_neighbour_errors();
     test_expired_and_incomplete();
     test_renewal_overdue();
     test_starttls();
